@@ -1,0 +1,28 @@
+//! Condition types and reasons (operator-conventions.md): reasons are CamelCase words, never
+//! error text.
+
+pub const READY: &str = "Ready";
+pub const SYNCED: &str = "Synced";
+pub const RECONCILING: &str = "Reconciling";
+pub const STALLED: &str = "Stalled";
+
+pub mod reason {
+    pub const AVAILABLE: &str = "Available";
+    pub const CREATING: &str = "Creating";
+    pub const DELETING: &str = "Deleting";
+    pub const UNAVAILABLE: &str = "Unavailable";
+    pub const PAUSED: &str = "Paused";
+
+    pub const RECONCILE_SUCCESS: &str = "ReconcileSuccess";
+    pub const RECONCILE_ERROR: &str = "ReconcileError";
+    pub const RECONCILE_PAUSED: &str = "ReconcilePaused";
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+    pub const UNAUTHORIZED: &str = "Unauthorized";
+    pub const FORBIDDEN: &str = "Forbidden";
+    pub const CONFLICT: &str = "Conflict";
+    pub const NOT_FOUND: &str = "NotFound";
+    pub const CREDENTIALS_UNAVAILABLE: &str = "CredentialsUnavailable";
+
+    pub const PROGRESSING: &str = "Progressing";
+    pub const IDLE: &str = "Idle";
+}

@@ -1,0 +1,365 @@
+//! Pure validation of a ConnectionProfile: the CRD schema's rules again, for the operator to
+//! run before any Auth0 call (an older CRD may be installed) and for tools that check a
+//! manifest offline. Each error names the field by its path and says what to fix.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::hash::Hash;
+
+use super::rules::{self, NAME_MAX, PREFIX_MAX, PREFIX_VARIABLES};
+use super::{ConnectionProfile, ConnectionProfileSpec, StrategyOverride};
+
+/// One broken rule: the field's path (as the API server writes it) and what to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// All the errors of one object, shown as one line a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub Vec<FieldError>);
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&lines.join("; "))
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Parses a ConnectionProfile as the API server does under strict field validation: unknown
+/// fields, wrong types and values outside an enum are errors that name their path.
+pub fn parse_strict(value: serde_json::Value) -> Result<ConnectionProfile, Invalid> {
+    let mut unknown = Vec::new();
+    let mut on_unknown = |path: serde_ignored::Path| {
+        unknown.push(FieldError {
+            field: ignored_path(&path),
+            message: "unknown field: remove it or check its spelling".into(),
+        })
+    };
+    let deserializer = serde_ignored::Deserializer::new(value, &mut on_unknown);
+    let parsed: Result<ConnectionProfile, _> = serde_path_to_error::deserialize(deserializer);
+    match parsed {
+        Err(err) => Err(Invalid(vec![FieldError {
+            field: dotted(&err.path().to_string()),
+            message: err.inner().to_string(),
+        }])),
+        // metadata and status are the API server's business; only spec is ours to judge.
+        Ok(_) if unknown.iter().any(|e| e.field.starts_with("spec")) => Err(Invalid(
+            unknown.into_iter().filter(|e| e.field.starts_with("spec")).collect(),
+        )),
+        Ok(profile) => Ok(profile),
+    }
+}
+
+/// Checks every rule that a single object must satisfy.
+pub fn validate(profile: &ConnectionProfile) -> Result<(), Invalid> {
+    let mut errors = Vec::new();
+    let spec = &profile.spec;
+    let mut fail = |field: &str, message: &str| {
+        errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        })
+    };
+
+    match &spec.name {
+        Some(name) if name.is_empty() => fail("spec.name", "must not be empty: give the Auth0 profile a name of 1 to 50 characters, or omit it to use metadata.name"),
+        Some(name) if name.chars().count() > NAME_MAX => fail("spec.name", "must be at most 50 characters long"),
+        Some(_) => {}
+        None if profile.metadata.name.as_deref().unwrap_or_default().chars().count() > NAME_MAX => {
+            fail("spec", rules::EFFECTIVE_NAME_MSG)
+        }
+        None => {}
+    }
+
+    if spec.tenant_ref.name.is_empty() {
+        fail("spec.tenantRef.name", "must name an Auth0Tenant or ClusterAuth0Tenant");
+    }
+
+    if let Some(id) = &spec.external_id
+        && !is_profile_id(id)
+    {
+        fail("spec.externalID", rules::EXTERNAL_ID_MSG);
+    }
+
+    if let Some(template) = &spec.connection_name_prefix_template {
+        let field = "spec.connectionNamePrefixTemplate";
+        if template.chars().count() > PREFIX_MAX {
+            fail(field, "must be at most 15 characters long (the raw template, variables included)");
+        }
+        if !prefix_chars_ok(template) {
+            fail(field, rules::PREFIX_CHARS_MSG);
+        }
+        if template.starts_with('-') {
+            fail(field, rules::PREFIX_LEADING_DASH_MSG);
+        }
+        if template.contains("--") {
+            fail(field, rules::PREFIX_DOUBLE_DASH_MSG);
+        }
+    }
+
+    if let Some(features) = &spec.enabled_features
+        && has_duplicates(features)
+    {
+        fail("spec.enabledFeatures", "lists a feature twice: name each feature at most once");
+    }
+
+    if let Some(overrides) = &spec.strategy_overrides {
+        for (strategy, settings) in overrides.iter() {
+            for e in check_override(settings) {
+                fail(&format!("spec.strategyOverrides.{strategy}.{}", e.field), &e.message);
+            }
+        }
+    }
+
+    if let Some(scim) = spec.provisioning.as_ref().and_then(|p| p.scim.as_ref()) {
+        for e in check_scim_tokens(&scim.tokens) {
+            fail(&format!("spec.provisioning.scim.tokens.{}", e.field), &e.message);
+        }
+    }
+
+    if let Some(app) = &spec.cross_app_access_resource_app
+        && let Some(values) = &app.status.allowed_values
+    {
+        let both = values.len() == 2 && !has_duplicates(values);
+        if !values.is_empty() && !both {
+            fail("spec.crossAppAccessResourceApp.status.allowedValues", rules::ALLOWED_VALUES_MSG);
+        }
+    }
+
+    if errors.is_empty() { Ok(()) } else { Err(Invalid(errors)) }
+}
+
+/// Checks the rules that compare an update with the object it replaces.
+pub fn validate_update(old: &ConnectionProfileSpec, new: &ConnectionProfileSpec) -> Result<(), Invalid> {
+    let mut errors = Vec::new();
+    if old.tenant_ref != new.tenant_ref {
+        errors.push(FieldError {
+            field: "spec.tenantRef".into(),
+            message: rules::TENANT_REF_IMMUTABLE_MSG.into(),
+        });
+    }
+    if old.external_id.is_some() && old.external_id != new.external_id {
+        errors.push(FieldError {
+            field: "spec.externalID".into(),
+            message: rules::EXTERNAL_ID_IMMUTABLE_MSG.into(),
+        });
+    }
+    if errors.is_empty() { Ok(()) } else { Err(Invalid(errors)) }
+}
+
+/// Parses strictly, then validates, then (for an update) checks the transition: the verdict
+/// the API server gives the same request.
+pub fn check(value: serde_json::Value, old: Option<&ConnectionProfileSpec>) -> Result<ConnectionProfile, Invalid> {
+    let profile = parse_strict(value)?;
+    validate(&profile)?;
+    if let Some(old) = old {
+        validate_update(old, &profile.spec)?;
+    }
+    Ok(profile)
+}
+
+/// `cop_` followed by 22 base62 characters.
+pub fn is_profile_id(id: &str) -> bool {
+    id.strip_prefix("cop_")
+        .is_some_and(|rest| rest.len() == 22 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+fn prefix_chars_ok(template: &str) -> bool {
+    let mut rest = template;
+    while let Some(c) = rest.chars().next() {
+        if c.is_ascii_alphanumeric() || c == '-' {
+            rest = &rest[1..];
+        } else if let Some(var) = PREFIX_VARIABLES.iter().find(|v| rest.starts_with(**v)) {
+            rest = &rest[var.len()..];
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+fn check_override(settings: &StrategyOverride) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Some(features) = &settings.enabled_features
+        && has_duplicates(features)
+    {
+        errors.push(FieldError {
+            field: "enabledFeatures".into(),
+            message: "lists a feature twice: name each feature at most once".into(),
+        });
+    }
+    if let Some(scim) = settings.provisioning.as_ref().and_then(|p| p.scim.as_ref()) {
+        for e in check_scim_tokens(&scim.tokens) {
+            errors.push(FieldError {
+                field: format!("provisioning.scim.tokens.{}", e.field),
+                message: e.message,
+            });
+        }
+    }
+    errors
+}
+
+fn check_scim_tokens(tokens: &super::ScimTokens) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if has_duplicates(&tokens.scopes) {
+        errors.push(FieldError {
+            field: "scopes".into(),
+            message: "lists a scope twice: name each scope at most once".into(),
+        });
+    }
+    for (field, value) in [("defaultExpiry", tokens.default_expiry), ("maxAllowedExpiry", tokens.max_allowed_expiry)] {
+        if value.is_some_and(|v| v < 0) {
+            errors.push(FieldError {
+                field: field.into(),
+                message: "must be a number of seconds, 0 or more; omit it for no limit".into(),
+            });
+        }
+    }
+    errors
+}
+
+fn has_duplicates<T: Eq + Hash>(items: &[T]) -> bool {
+    let mut seen = HashSet::new();
+    !items.iter().all(|item| seen.insert(item))
+}
+
+/// The API server's spelling of a path serde_ignored reports (which marks each `Option` it
+/// passes through with a `?`).
+fn ignored_path(path: &serde_ignored::Path) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
+        Path::Map { parent, key } => match ignored_path(parent) {
+            p if p.is_empty() => key.clone(),
+            p => format!("{p}.{key}"),
+        },
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => ignored_path(parent),
+    }
+}
+
+/// serde_path_to_error's paths (`spec.organization.showAsButton`) are already the API
+/// server's; the root shows as `.`.
+fn dotted(path: &str) -> String {
+    if path == "." { String::new() } else { path.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn profile(spec: serde_json::Value) -> serde_json::Value {
+        json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+               "metadata": {"name": "p", "namespace": "ns"}, "spec": spec})
+    }
+
+    fn fields(result: Result<ConnectionProfile, Invalid>) -> Vec<String> {
+        result.err().map(|e| e.0.into_iter().map(|e| e.field).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn auth0_documentation_example_is_valid() {
+        let value = profile(json!({
+            "connectionNamePrefixTemplate": "ec-{org_id}-",
+            "enabledFeatures": ["scim", "universal_logout"],
+            "organization": {"showAsButton": "none", "assignMembershipOnLogin": "none"}
+        }));
+        let p = check(value, None).expect("valid");
+        assert_eq!(p.effective_name(), "p");
+        assert_eq!(p.spec.tenant_ref.name, "default");
+    }
+
+    #[test]
+    fn prefix_template_rules() {
+        for ok in ["", "con-{org_id}-", "{org_name}", "a-b-c", "ABC123", "{org_id}{org_id}"] {
+            assert!(prefix_chars_ok(ok), "{ok}");
+        }
+        for bad in ["a_b", "{org}", "{org_id", "con {org_id}", "é", "{ORG_ID}"] {
+            assert!(!prefix_chars_ok(bad), "{bad}");
+        }
+        let check_prefix = |t: &str| fields(check(profile(json!({"connectionNamePrefixTemplate": t})), None));
+        assert_eq!(check_prefix("-abc"), ["spec.connectionNamePrefixTemplate"]);
+        assert_eq!(check_prefix("a--b"), ["spec.connectionNamePrefixTemplate"]);
+        assert_eq!(check_prefix("abcdefghijklmnop"), ["spec.connectionNamePrefixTemplate"]);
+        assert!(check_prefix("abcdefghijklmno").is_empty());
+    }
+
+    #[test]
+    fn name_counts_characters_not_bytes() {
+        let fifty = "é".repeat(50);
+        assert!(check(profile(json!({"name": fifty})), None).is_ok());
+        let fifty_one = "é".repeat(51);
+        assert_eq!(fields(check(profile(json!({"name": fifty_one})), None)), ["spec.name"]);
+    }
+
+    #[test]
+    fn long_metadata_name_needs_spec_name() {
+        let mut value = profile(json!({}));
+        value["metadata"]["name"] = json!("x".repeat(51));
+        assert_eq!(fields(check(value.clone(), None)), ["spec"]);
+        value["spec"]["name"] = json!("short");
+        assert!(check(value, None).is_ok());
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_enums_name_their_path() {
+        assert_eq!(fields(check(profile(json!({"colour": "red"})), None)), ["spec.colour"]);
+        assert_eq!(
+            fields(check(profile(json!({"connectionConfig": {"x": 1}})), None)),
+            ["spec.connectionConfig.x"]
+        );
+        assert_eq!(
+            fields(check(profile(json!({"organization": {"showAsButton": "maybe"}})), None)),
+            ["spec.organization.showAsButton"]
+        );
+        // metadata fields the API server owns are not ours to refuse.
+        let mut value = profile(json!({}));
+        value["metadata"]["uid"] = json!("1234");
+        value["metadata"]["labels"] = json!({"a": "b"});
+        assert!(check(value, None).is_ok());
+    }
+
+    #[test]
+    fn sets_and_allowed_values() {
+        let dup = fields(check(profile(json!({"enabledFeatures": ["scim", "scim"]})), None));
+        assert_eq!(dup, ["spec.enabledFeatures"]);
+        let one = json!({"crossAppAccessResourceApp": {"status": {"defaultValue": "enabled", "allowedValues": ["enabled"]}}});
+        assert_eq!(fields(check(profile(one), None)), ["spec.crossAppAccessResourceApp.status.allowedValues"]);
+        for ok in [json!([]), json!(["disabled", "enabled"])] {
+            let v = json!({"crossAppAccessResourceApp": {"status": {"defaultValue": "enabled", "allowedValues": ok}}});
+            assert!(check(profile(v), None).is_ok());
+        }
+    }
+
+    #[test]
+    fn tenant_ref_and_external_id_are_immutable() {
+        let old: ConnectionProfileSpec = serde_json::from_value(json!({"externalID": "cop_1cu7Zs1Dfru5Qc9mZea7nm"})).unwrap();
+        let moved = profile(json!({"externalID": "cop_1cu7Zs1Dfru5Qc9mZea7nm", "tenantRef": {"kind": "Auth0Tenant", "name": "t"}}));
+        assert_eq!(fields(check(moved, Some(&old))), ["spec.tenantRef"]);
+        let changed = profile(json!({"externalID": "cop_0000000000000000000000"}));
+        assert_eq!(fields(check(changed, Some(&old))), ["spec.externalID"]);
+        let removed = profile(json!({}));
+        assert_eq!(fields(check(removed, Some(&old))), ["spec.externalID"]);
+        let set_later = profile(json!({"externalID": "cop_1cu7Zs1Dfru5Qc9mZea7nm"}));
+        assert!(check(set_later, Some(&ConnectionProfileSpec::default())).is_ok());
+    }
+
+    #[test]
+    fn profile_ids() {
+        assert!(is_profile_id("cop_1cu7Zs1Dfru5Qc9mZea7nm"));
+        assert!(!is_profile_id("cop_1cu7Zs1Dfru5Qc9mZea7n"));
+        assert!(!is_profile_id("con_1cu7Zs1Dfru5Qc9mZea7nm"));
+        assert!(!is_profile_id("cop_1cu7Zs1Dfru5Qc9mZea7n!"));
+    }
+}
