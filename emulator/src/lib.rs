@@ -1,0 +1,1 @@
+//! An emulator of the Auth0 Management API (connection profiles).
