@@ -1,0 +1,185 @@
+//! Start-up configuration: tenants, their clients and limits, TLS, persistence.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::faults::FaultRule;
+
+/// The four scopes the connection-profile endpoints check.
+pub const ALL_SCOPES: [&str; 4] = [
+    "read:connection_profiles",
+    "create:connection_profiles",
+    "update:connection_profiles",
+    "delete:connection_profiles",
+];
+
+/// Client id of the client that the default configuration creates.
+pub const DEFAULT_CLIENT_ID: &str = "emulator-client";
+/// Client secret of the client that the default configuration creates.
+pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
+/// Domain of the tenant that the default configuration creates.
+pub const DEFAULT_DOMAIN: &str = "localhost";
+/// Auth0's default access-token lifetime for the Management API.
+pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 86_400;
+
+/// Everything the emulator needs to start. Deserialisable from a JSON file (`--config`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address of the shared API listener, where tenants are told apart by the `Host` header.
+    pub listen: String,
+    /// Address of the admin API listener.
+    pub admin_listen: String,
+    pub tenants: Vec<TenantConfig>,
+    /// Lifetime of issued access tokens, in seconds.
+    pub token_lifetime_secs: u64,
+    /// Serve the API (not the admin API) over https with a freshly made CA.
+    pub tls: Option<TlsConfig>,
+    /// Keep profiles (and the token signing key) across restarts in this JSON file.
+    pub state_file: Option<PathBuf>,
+    /// Replace the built-in template catalogue with the templates in this JSON file.
+    pub templates_file: Option<PathBuf>,
+    /// Largest request body accepted, in bytes (Auth0: 1 MB).
+    pub max_body_bytes: usize,
+    /// How many requests each tenant's log keeps (oldest dropped first).
+    pub request_log_capacity: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:0".into(),
+            admin_listen: "127.0.0.1:0".into(),
+            tenants: vec![TenantConfig::default()],
+            token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
+            tls: None,
+            state_file: None,
+            templates_file: None,
+            max_body_bytes: 1024 * 1024,
+            request_log_capacity: 10_000,
+        }
+    }
+}
+
+/// One Auth0 tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantConfig {
+    /// The tenant's domain, e.g. `tenant-a.auth0.local`; matched against the `Host` header
+    /// (with or without its port) and used for the token issuer and audience.
+    pub domain: String,
+    pub clients: Vec<ClientConfig>,
+    /// Tenant-wide token bucket; `None` means unlimited.
+    pub rate_limit: Option<RateLimitConfig>,
+    /// When false, every connection-profile endpoint answers 403 `insufficient_entitlement`.
+    pub entitled: bool,
+    /// Also serve this tenant alone on its own port (0 picks a free one).
+    pub port: Option<u16>,
+    /// Faults active from the start.
+    pub faults: Vec<FaultRule>,
+}
+
+impl Default for TenantConfig {
+    fn default() -> Self {
+        Self {
+            domain: DEFAULT_DOMAIN.into(),
+            clients: vec![ClientConfig::default()],
+            rate_limit: None,
+            entitled: true,
+            port: None,
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// A machine-to-machine application allowed the client-credentials grant.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Scopes the client grant allows, e.g. `read:connection_profiles`.
+    pub scopes: Vec<String>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            client_id: DEFAULT_CLIENT_ID.into(),
+            client_secret: DEFAULT_CLIENT_SECRET.into(),
+            scopes: ALL_SCOPES.iter().map(|s| (*s).to_string()).collect(),
+        }
+    }
+}
+
+// The secret must never reach a log line, so Debug is written by hand.
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_second` requests per second.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub burst: u32,
+    pub per_second: f64,
+}
+
+/// Where to write the PEM of the self-signed CA that signs the server certificate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub ca_cert_file: PathBuf,
+}
+
+impl Config {
+    /// Reads a JSON configuration file; absent keys take their defaults.
+    pub fn from_json_file(path: &std::path::Path) -> Result<Self, crate::Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| crate::Error::ReadFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| crate::Error::ParseConfig {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Checks what serde cannot: unique, non-empty domains and sane limits.
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        let invalid = |reason: String| Err(crate::Error::InvalidConfig { reason });
+        if self.tenants.is_empty() {
+            return invalid("at least one tenant is needed".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for tenant in &self.tenants {
+            if tenant.domain.is_empty() {
+                return invalid("a tenant has an empty domain".into());
+            }
+            if !seen.insert(tenant.domain.to_ascii_lowercase()) {
+                return invalid(format!("domain {} is used twice", tenant.domain));
+            }
+            if let Some(limit) = tenant.rate_limit {
+                if limit.burst == 0 || !(limit.per_second.is_finite() && limit.per_second > 0.0) {
+                    return invalid(format!(
+                        "tenant {}: rate_limit needs burst >= 1 and per_second > 0",
+                        tenant.domain
+                    ));
+                }
+            }
+            for rule in &tenant.faults {
+                rule.validate().map_err(|reason| crate::Error::InvalidConfig {
+                    reason: format!("tenant {}: {reason}", tenant.domain),
+                })?;
+            }
+        }
+        Ok(())
+    }
+}

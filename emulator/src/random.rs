@@ -1,0 +1,37 @@
+//! Random numbers from ring's system generator: ids, signing keys and fault dice.
+
+use ring::rand::{SecureRandom, SystemRandom};
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+pub fn bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    // The OS generator failing is unrecoverable and happens only on broken systems.
+    SystemRandom::new()
+        .fill(&mut out)
+        .expect("the system random number generator failed");
+    out
+}
+
+/// A uniform number in [0, 1).
+pub fn unit() -> f64 {
+    (u64::from_le_bytes(bytes::<8>()) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// `len` random base62 characters, without modulo bias.
+pub fn base62(len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        for byte in bytes::<32>() {
+            // 248 = 4 * 62: reject the top values so every character is equally likely.
+            if byte < 248 && out.len() < len {
+                out.push(BASE62[usize::from(byte % 62)] as char);
+            }
+        }
+    }
+    out
+}
+
+pub fn is_base62(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_alphanumeric())
+}
