@@ -16,13 +16,18 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the CustomResourceDefinitions as YAML (what `make crds` writes to crds/).
-    Crd,
+    /// Print the CustomResourceDefinitions as YAML, or write one file per CRD into a folder
+    /// (`make crds` writes crds/).
+    Crd {
+        /// Write `<plural>.<group>.yaml` files here instead of printing.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     match Args::parse().command {
-        Command::Crd => match print_crds() {
+        Command::Crd { dir } => match write_crds(dir.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!("auth0-operator crd: {err}");
@@ -32,11 +37,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn print_crds() -> Result<(), Box<dyn std::error::Error>> {
-    let mut out = std::io::stdout().lock();
-    for crd in auth0_operator::crd::all() {
-        writeln!(out, "---")?;
-        out.write_all(serde_saphyr::to_string(&crd)?.as_bytes())?;
+fn write_crds(dir: Option<&std::path::Path>) -> Result<(), Box<dyn std::error::Error>> {
+    for (file, yaml) in auth0_operator::crd::rendered()? {
+        match dir {
+            Some(dir) => std::fs::write(dir.join(&file), yaml)
+                .map_err(|e| format!("writing {}: {e}", dir.join(&file).display()))?,
+            None => {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "---")?;
+                out.write_all(yaml.as_bytes())?;
+            }
+        }
     }
     Ok(())
 }

@@ -49,10 +49,28 @@ pub enum TenantKind {
     shortname = "a0t",
     category = "auth0",
     printcolumn(name = "DOMAIN", type_ = "string", json_path = ".spec.domain"),
-    printcolumn(name = "READY", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
-    printcolumn(name = "AGE", type_ = "date", json_path = ".metadata.creationTimestamp"),
-    printcolumn(name = "REASON", type_ = "string", priority = 1, json_path = r#".status.conditions[?(@.type=="Ready")].reason"#),
-    printcolumn(name = "MESSAGE", type_ = "string", priority = 1, json_path = r#".status.conditions[?(@.type=="Ready")].message"#)
+    printcolumn(
+        name = "READY",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
+    printcolumn(
+        name = "AGE",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
+    printcolumn(
+        name = "REASON",
+        type_ = "string",
+        priority = 1,
+        json_path = r#".status.conditions[?(@.type=="Ready")].reason"#
+    ),
+    printcolumn(
+        name = "MESSAGE",
+        type_ = "string",
+        priority = 1,
+        json_path = r#".status.conditions[?(@.type=="Ready")].message"#
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct Auth0TenantSpec {
@@ -72,10 +90,28 @@ pub struct Auth0TenantSpec {
     shortname = "ca0t",
     category = "auth0",
     printcolumn(name = "DOMAIN", type_ = "string", json_path = ".spec.domain"),
-    printcolumn(name = "READY", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
-    printcolumn(name = "AGE", type_ = "date", json_path = ".metadata.creationTimestamp"),
-    printcolumn(name = "REASON", type_ = "string", priority = 1, json_path = r#".status.conditions[?(@.type=="Ready")].reason"#),
-    printcolumn(name = "MESSAGE", type_ = "string", priority = 1, json_path = r#".status.conditions[?(@.type=="Ready")].message"#)
+    printcolumn(
+        name = "READY",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#
+    ),
+    printcolumn(
+        name = "AGE",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
+    printcolumn(
+        name = "REASON",
+        type_ = "string",
+        priority = 1,
+        json_path = r#".status.conditions[?(@.type=="Ready")].reason"#
+    ),
+    printcolumn(
+        name = "MESSAGE",
+        type_ = "string",
+        priority = 1,
+        json_path = r#".status.conditions[?(@.type=="Ready")].message"#
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterAuth0TenantSpec {
@@ -88,7 +124,10 @@ pub struct ClusterAuth0TenantSpec {
 #[serde(rename_all = "camelCase")]
 pub struct TenantSettings {
     /// The tenant's domain, e.g. acme.eu.auth0.com or a custom domain; reached over https.
-    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$"))]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$")
+    )]
     pub domain: String,
     /// The Secret with the Management API client's id and secret.
     pub credentials_secret_ref: SecretKeysRef,
@@ -132,7 +171,7 @@ pub struct RateLimit {
     pub requests_per_second: f64,
     /// Requests that may go at once after a quiet spell.
     #[schemars(range(min = 1, max = 1000))]
-    pub burst: u32,
+    pub burst: i32,
 }
 
 /// A tenant's observed state.

@@ -76,7 +76,11 @@ impl ControlPlane {
         for _ in 0..3 {
             match Self::try_start(bin, dir) {
                 Ok(cp) => return Ok(cp),
-                Err(e @ (Error::Exited { .. } | Error::NotReady { .. })) if log_says_port_taken(dir) => last = Some(e),
+                Err(e @ (Error::Exited { .. } | Error::NotReady { .. }))
+                    if log_says_port_taken(dir) =>
+                {
+                    last = Some(e)
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -96,7 +100,8 @@ impl ControlPlane {
 
         let admin_token = random_token();
         let operator_token = random_token();
-        let operator_user = format!("system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT}");
+        let operator_user =
+            format!("system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT}");
         write(
             &dir.join("tokens.csv"),
             &format!(
@@ -124,7 +129,9 @@ impl ControlPlane {
                 "--log-level=warn",
             ],
         )?;
-        if let Err(e) = wait_until(&mut etcd, "etcd", dir, Duration::from_secs(30), || http_ok(etcd_client, "/health", None)) {
+        if let Err(e) = wait_until(&mut etcd, "etcd", dir, Duration::from_secs(30), || {
+            http_ok(etcd_client, "/health", None)
+        }) {
             stop(&mut etcd);
             return Err(e);
         }
@@ -141,20 +148,36 @@ impl ControlPlane {
                 &format!("--secure-port={secure}"),
                 &format!("--cert-dir={}", pki.display()),
                 &format!("--tls-cert-file={}", pki.join("apiserver.crt").display()),
-                &format!("--tls-private-key-file={}", pki.join("apiserver.key").display()),
+                &format!(
+                    "--tls-private-key-file={}",
+                    pki.join("apiserver.key").display()
+                ),
                 &format!("--token-auth-file={}", dir.join("tokens.csv").display()),
                 "--authorization-mode=RBAC",
                 &format!("--service-account-issuer={server}/"),
-                &format!("--service-account-key-file={}", pki.join("sa.pub").display()),
-                &format!("--service-account-signing-key-file={}", pki.join("sa.key").display()),
+                &format!(
+                    "--service-account-key-file={}",
+                    pki.join("sa.pub").display()
+                ),
+                &format!(
+                    "--service-account-signing-key-file={}",
+                    pki.join("sa.key").display()
+                ),
                 "--service-cluster-ip-range=10.0.0.0/24",
                 "--allow-privileged=true",
                 "--disable-admission-plugins=ServiceAccount",
             ],
         )?;
-        let ready = wait_until(&mut apiserver, "kube-apiserver", dir, Duration::from_secs(120), || {
-            http_ok(secure, "/readyz", Some(&admin_token)) && http_ok(secure, "/api/v1/namespaces/default", Some(&admin_token))
-        });
+        let ready = wait_until(
+            &mut apiserver,
+            "kube-apiserver",
+            dir,
+            Duration::from_secs(120),
+            || {
+                http_ok(secure, "/readyz", Some(&admin_token))
+                    && http_ok(secure, "/api/v1/namespaces/default", Some(&admin_token))
+            },
+        );
         if let Err(e) = ready {
             stop(&mut apiserver);
             stop(&mut etcd);
@@ -162,7 +185,10 @@ impl ControlPlane {
         }
 
         for (identity, token) in [("admin", &admin_token), ("operator", &operator_token)] {
-            write(&dir.join(format!("{identity}.kubeconfig")), &kubeconfig(&server, &certs.ca_pem, identity, token))?;
+            write(
+                &dir.join(format!("{identity}.kubeconfig")),
+                &kubeconfig(&server, &certs.ca_pem, identity, token),
+            )?;
         }
         Ok(ControlPlane {
             dir: dir.to_path_buf(),
@@ -195,21 +221,25 @@ pub fn log_tails(dir: &Path, lines: usize) -> String {
     let mut out = String::new();
     for process in ["etcd", "kube-apiserver"] {
         let log = tail(&dir.join(format!("{process}.log")), lines);
-        out.push_str(&format!("----- {process}.log (last {lines} lines) -----\n{log}\n"));
+        out.push_str(&format!(
+            "----- {process}.log (last {lines} lines) -----\n{log}\n"
+        ));
     }
     out
 }
 
 fn tail(path: &Path, lines: usize) -> String {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| format!("(cannot read {}: {e})", path.display()));
+    let text = fs::read_to_string(path)
+        .unwrap_or_else(|e| format!("(cannot read {}: {e})", path.display()));
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 fn log_says_port_taken(dir: &Path) -> bool {
-    ["etcd", "kube-apiserver"]
-        .iter()
-        .any(|p| fs::read_to_string(dir.join(format!("{p}.log"))).is_ok_and(|l| l.contains("address already in use")))
+    ["etcd", "kube-apiserver"].iter().any(|p| {
+        fs::read_to_string(dir.join(format!("{p}.log")))
+            .is_ok_and(|l| l.contains("address already in use"))
+    })
 }
 
 fn spawn(bin: &Path, binary: &'static str, dir: &Path, args: &[&str]) -> Result<Child> {
@@ -225,7 +255,13 @@ fn spawn(bin: &Path, binary: &'static str, dir: &Path, args: &[&str]) -> Result<
         .map_err(|source| Error::Spawn { binary, source })
 }
 
-fn wait_until(child: &mut Child, process: &'static str, dir: &Path, limit: Duration, ready: impl Fn() -> bool) -> Result<()> {
+fn wait_until(
+    child: &mut Child,
+    process: &'static str,
+    dir: &Path,
+    limit: Duration,
+    ready: impl Fn() -> bool,
+) -> Result<()> {
     let deadline = Instant::now() + limit;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
@@ -253,7 +289,10 @@ fn stop(child: &mut Child) {
     if !matches!(child.try_wait(), Ok(None)) {
         return;
     }
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if !matches!(child.try_wait(), Ok(None)) {
@@ -287,26 +326,39 @@ fn plain_get(port: u16, path: &str) -> Option<u16> {
 /// GET over TLS with a bearer token, 200 expected. Uses a small blocking runtime around
 /// kube's client so no second TLS stack is needed.
 fn https_ok(port: u16, path: &str, token: &str) -> bool {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(_) => return false,
     };
     runtime.block_on(async {
-        let Ok(uri) = format!("https://127.0.0.1:{port}").parse() else { return false };
+        let Ok(uri) = format!("https://127.0.0.1:{port}").parse() else {
+            return false;
+        };
         let mut config = kube::Config::new(uri);
         config.accept_invalid_certs = true;
         config.auth_info.token = Some(token.to_string().into());
         config.read_timeout = Some(Duration::from_secs(2));
         config.connect_timeout = Some(Duration::from_secs(1));
-        let Ok(client) = kube::Client::try_from(config) else { return false };
-        let Ok(request) = http::Request::get(path).body(Vec::new()) else { return false };
+        let Ok(client) = kube::Client::try_from(config) else {
+            return false;
+        };
+        let Ok(request) = http::Request::get(path).body(Vec::new()) else {
+            return false;
+        };
         client.request_text(request).await.is_ok()
     })
 }
 
 fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(io(Path::new("127.0.0.1:0")))?;
-    let port = listener.local_addr().map_err(io(Path::new("127.0.0.1:0")))?.port();
+    let listener =
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(io(Path::new("127.0.0.1:0")))?;
+    let port = listener
+        .local_addr()
+        .map_err(io(Path::new("127.0.0.1:0")))?
+        .port();
     Ok(port)
 }
 
@@ -315,7 +367,9 @@ fn random_token() -> String {
     let read = fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
     if read.is_err() {
         // No /dev/urandom: fall back to the clock; these tokens live only as long as the run.
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         bytes = nanos.to_le_bytes();
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -344,15 +398,24 @@ impl Pki {
     fn generate() -> Result<Pki> {
         let ca_key = KeyPair::generate()?; // ECDSA P-256
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-        ca_params.distinguished_name.push(DnType::CommonName, "auth0-operator testenv CA");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "auth0-operator testenv CA");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let ca_cert = ca_params.self_signed(&ca_key)?;
         let issuer = Issuer::new(ca_params, ca_key);
 
         let serving_key = KeyPair::generate()?;
-        let mut serving_params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
-        serving_params.distinguished_name.push(DnType::CommonName, "kube-apiserver");
+        let mut serving_params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+        serving_params
+            .distinguished_name
+            .push(DnType::CommonName, "kube-apiserver");
         let serving = serving_params.signed_by(&serving_key, &issuer)?;
 
         let sa_key = KeyPair::generate()?;

@@ -53,7 +53,11 @@ fn main() -> ExitCode {
         control_plane.started_in.as_secs_f64(),
         dir.display()
     );
-    let code = if mode == "run" { run(&control_plane, &command) } else { up(&control_plane) };
+    let code = if mode == "run" {
+        run(&control_plane, &command)
+    } else {
+        up(&control_plane)
+    };
     control_plane.stop();
     if code == ExitCode::SUCCESS {
         let _ = std::fs::remove_dir_all(&dir);
@@ -102,8 +106,18 @@ fn run(control_plane: &ControlPlane, command: &[String]) -> ExitCode {
     match status {
         Ok(status) if status.success() => ExitCode::SUCCESS,
         Ok(status) => {
-            eprintln!("testenv: `{}` failed ({status}); control plane logs:\n{}", command.join(" "), testenv::log_tails_of(control_plane.dir(), 60));
-            ExitCode::from(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1).max(1))
+            eprintln!(
+                "testenv: `{}` failed ({status}); control plane logs:\n{}",
+                command.join(" "),
+                testenv::log_tails_of(control_plane.dir(), 60)
+            );
+            ExitCode::from(
+                status
+                    .code()
+                    .and_then(|c| u8::try_from(c).ok())
+                    .unwrap_or(1)
+                    .max(1),
+            )
         }
         Err(err) => {
             eprintln!("testenv: cannot run {:?}: {err}", command[0]);
@@ -115,9 +129,14 @@ fn run(control_plane: &ControlPlane, command: &[String]) -> ExitCode {
 fn up(control_plane: &ControlPlane) -> ExitCode {
     let dir = control_plane.dir();
     println!("export {ENV_DIR}={}", dir.display());
-    println!("export KUBECONFIG={}", dir.join("admin.kubeconfig").display());
+    println!(
+        "export KUBECONFIG={}",
+        dir.join("admin.kubeconfig").display()
+    );
     eprintln!("testenv: up; press Ctrl-C to stop");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
     match runtime {
         Ok(rt) => rt.block_on(async {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

@@ -1,0 +1,509 @@
+//! The resource types against a real kube-apiserver: the CRDs install, the examples are
+//! accepted, bad input is refused with a message naming the field, and the pure validation
+//! gives the same verdict as the API server for every case.
+
+use std::path::{Path, PathBuf};
+
+use auth0_operator::crd::{self, ConnectionProfile, ConnectionProfileSpec, validation};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
+use kube::api::{Api, Patch, PatchParams};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use testenv::TestEnv;
+
+const GROUP_PATH: &str = "/apis/auth0.operators.dev/v1alpha1";
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+async fn setup(prefix: &str) -> (TestEnv, testenv::TestNamespace) {
+    let env = TestEnv::get();
+    env.install_crds(&crd::all()).await;
+    let ns = env.namespace(prefix).await;
+    (env, ns)
+}
+
+fn profile(ns: &str, name: &str, spec: &Value) -> Value {
+    json!({
+        "apiVersion": "auth0.operators.dev/v1alpha1",
+        "kind": "ConnectionProfile",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    })
+}
+
+/// POST with strict field validation, as `kubectl create` sends it.
+async fn create_strict(client: &Client, ns: &str, object: &Value) -> Result<Value, kube::Error> {
+    let url = format!("{GROUP_PATH}/namespaces/{ns}/connectionprofiles?fieldValidation=Strict");
+    let request = http::Request::post(url)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(object).expect("json"))
+        .expect("request");
+    client.request::<Value>(request).await
+}
+
+/// PUT with strict field validation.
+async fn replace_strict(client: &Client, ns: &str, object: &Value) -> Result<Value, kube::Error> {
+    let name = object["metadata"]["name"].as_str().expect("name");
+    let url =
+        format!("{GROUP_PATH}/namespaces/{ns}/connectionprofiles/{name}?fieldValidation=Strict");
+    let request = http::Request::put(url)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(object).expect("json"))
+        .expect("request");
+    client.request::<Value>(request).await
+}
+
+fn api_message(err: &kube::Error) -> String {
+    match err {
+        kube::Error::Api(status) => format!("{} ({})", status.message, status.code),
+        other => format!("not an API error: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn crds_install_and_become_established() {
+    let (env, _ns) = setup("crds-established").await;
+    let api = Api::<CustomResourceDefinition>::all(env.admin().await);
+    let expected = [
+        (
+            "connectionprofiles.auth0.operators.dev",
+            "Namespaced",
+            "cprof",
+        ),
+        ("auth0tenants.auth0.operators.dev", "Namespaced", "a0t"),
+        ("clusterauth0tenants.auth0.operators.dev", "Cluster", "ca0t"),
+    ];
+    for (name, scope, short) in expected {
+        let crd = api
+            .get(name)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let conditions = crd.status.and_then(|s| s.conditions).unwrap_or_default();
+        for wanted in ["Established", "NamesAccepted"] {
+            assert!(
+                conditions
+                    .iter()
+                    .any(|c| c.type_ == wanted && c.status == "True"),
+                "{name} is not {wanted}: {conditions:?}"
+            );
+        }
+        assert_eq!(crd.spec.scope, scope, "{name}");
+        assert_eq!(
+            crd.spec.names.short_names.as_deref(),
+            Some(&[short.to_string()][..]),
+            "{name}"
+        );
+        assert_eq!(
+            crd.spec.names.categories.as_deref(),
+            Some(&["auth0".to_string()][..]),
+            "{name}"
+        );
+        let version = &crd.spec.versions[0];
+        assert!(
+            version
+                .subresources
+                .as_ref()
+                .and_then(|s| s.status.as_ref())
+                .is_some(),
+            "{name} has no status subresource"
+        );
+    }
+}
+
+#[test]
+fn committed_crds_are_fresh() {
+    let rendered = crd::rendered().expect("rendering CRDs");
+    let mut committed: Vec<String> = std::fs::read_dir(repo("crds"))
+        .expect("crds/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".yaml"))
+        .collect();
+    committed.sort();
+    let mut names: Vec<String> = rendered.iter().map(|(f, _)| f.clone()).collect();
+    names.sort();
+    assert_eq!(
+        committed, names,
+        "crds/ holds other files than the CRDs: run `make crds`"
+    );
+    for (file, yaml) in rendered {
+        let on_disk = std::fs::read_to_string(repo("crds").join(&file)).expect("reading CRD");
+        assert!(
+            on_disk == yaml,
+            "crds/{file} is stale: run `make crds` and commit the result"
+        );
+    }
+}
+
+#[tokio::test]
+async fn schema_defaults_are_applied_by_the_api_server() {
+    let (_env, ns) = setup("crds-defaults").await;
+    create_strict(
+        &ns.client,
+        ns.name(),
+        &profile(ns.name(), "minimal", &json!({})),
+    )
+    .await
+    .expect("minimal profile accepted");
+    let api: Api<ConnectionProfile> = Api::namespaced(ns.client.clone(), ns.name());
+    let stored = api.get("minimal").await.expect("get");
+    assert_eq!(stored.spec.tenant_ref, crd::TenantRef::default());
+    assert_eq!(stored.spec.deletion_policy, crd::DeletionPolicy::Delete);
+    assert_eq!(stored.spec.management_policy, crd::ManagementPolicy::Manage);
+    assert_eq!(stored.effective_name(), "minimal");
+}
+
+#[derive(Deserialize)]
+struct Case {
+    case: String,
+    field: String,
+    name: Option<String>,
+    old: Option<Value>,
+    spec: Value,
+}
+
+/// Every row is refused by the API server (message naming the field) and by the pure
+/// validation (an error on the same field); all failures are reported together.
+#[tokio::test]
+async fn invalid_profiles_are_refused_by_the_api_server_and_by_pure_validation() {
+    let (_env, ns) = setup("crds-invalid").await;
+    let text = std::fs::read_to_string(repo("tests/data/invalid-connection-profiles.yaml"))
+        .expect("table");
+    let cases: Vec<Case> = serde_saphyr::from_str(&text).expect("parsing the table");
+    assert!(
+        cases.len() >= 30,
+        "the table must hold at least 30 cases, it holds {}",
+        cases.len()
+    );
+
+    let mut failures = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let name = case.name.clone().unwrap_or_else(|| format!("case-{i}"));
+        let object = profile(ns.name(), &name, &case.spec);
+
+        // The API server.
+        let server = match &case.old {
+            None => create_strict(&ns.client, ns.name(), &object).await,
+            Some(old) => {
+                let created = create_strict(&ns.client, ns.name(), &profile(ns.name(), &name, old))
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "{}: the valid starting object was refused: {}",
+                            case.case,
+                            api_message(&e)
+                        )
+                    });
+                let mut update = object.clone();
+                update["metadata"]["resourceVersion"] =
+                    created["metadata"]["resourceVersion"].clone();
+                replace_strict(&ns.client, ns.name(), &update).await
+            }
+        };
+        match server {
+            Ok(_) => failures.push(format!("{}: the API server accepted it", case.case)),
+            Err(err) => {
+                let message = api_message(&err);
+                if !message.contains(&case.field) {
+                    failures.push(format!(
+                        "{}: the API server's message does not name {}: {message}",
+                        case.case, case.field
+                    ));
+                }
+            }
+        }
+
+        // The pure validation.
+        let old_spec: Option<ConnectionProfileSpec> = case
+            .old
+            .as_ref()
+            .map(|old| serde_json::from_value(old.clone()).expect("old spec"));
+        match validation::check(object, old_spec.as_ref()) {
+            Ok(_) => failures.push(format!("{}: the pure validation accepted it", case.case)),
+            Err(invalid) => {
+                if !invalid.0.iter().any(|e| e.field.starts_with(&case.field)) {
+                    failures.push(format!(
+                        "{}: the pure validation names no {}: {invalid}",
+                        case.case, case.field
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// Values at their limits are accepted by both.
+#[tokio::test]
+async fn values_at_their_limits_are_accepted_by_the_api_server_and_by_pure_validation() {
+    let (_env, ns) = setup("crds-limits").await;
+    let specs = [
+        json!({"name": "n".repeat(50)}),
+        json!({"name": "Ünïcödé prófïlé ✓"}),
+        json!({"name": "é".repeat(50)}),
+        json!({"connectionNamePrefixTemplate": "abcdefghijklmno"}),
+        json!({"connectionNamePrefixTemplate": "x-{org_name}-yz"}),
+        json!({"connectionNamePrefixTemplate": ""}),
+        json!({"enabledFeatures": []}),
+        json!({"crossAppAccessResourceApp": {"status": {"defaultValue": "enabled", "allowedValues": []}}}),
+        json!({"crossAppAccessResourceApp": {"status": {"defaultValue": "disabled", "allowedValues": ["disabled", "enabled"]}}}),
+        json!({"provisioning": {"scim": {"tokens": {"scopes": [], "defaultExpiry": 0, "maxAllowedExpiry": 0}}}}),
+        json!({"externalID": "cop_ZZZZZZZZZZZZZZZZZZZZZZ"}),
+        json!({"tenantRef": {"kind": "Auth0Tenant", "name": "t".repeat(253)}}),
+    ];
+    let mut failures = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let object = profile(ns.name(), &format!("limit-{i}"), spec);
+        if let Err(e) = create_strict(&ns.client, ns.name(), &object).await {
+            failures.push(format!(
+                "{spec}: the API server refused it: {}",
+                api_message(&e)
+            ));
+        }
+        if let Err(e) = validation::check(object, None) {
+            failures.push(format!("{spec}: the pure validation refused it: {e}"));
+        }
+    }
+    // A 51-character metadata.name is fine once spec.name is set.
+    let mut long = profile(ns.name(), &"m".repeat(51), &json!({"name": "Short"}));
+    if let Err(e) = create_strict(&ns.client, ns.name(), &long).await {
+        failures.push(format!(
+            "long metadata.name with spec.name: refused: {}",
+            api_message(&e)
+        ));
+    }
+    long["metadata"]["uid"] = json!("ignored");
+    if let Err(e) = validation::check(long, None) {
+        failures.push(format!(
+            "long metadata.name with spec.name: the pure validation refused it: {e}"
+        ));
+    }
+    // Setting externalID later is allowed; only changing it is not.
+    let later = profile(ns.name(), "set-later", &json!({}));
+    let created = create_strict(&ns.client, ns.name(), &later)
+        .await
+        .expect("created");
+    let mut update = profile(
+        ns.name(),
+        "set-later",
+        &json!({"externalID": "cop_1cu7Zs1Dfru5Qc9mZea7nm"}),
+    );
+    update["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"].clone();
+    if let Err(e) = replace_strict(&ns.client, ns.name(), &update).await {
+        failures.push(format!(
+            "setting externalID on an update: refused: {}",
+            api_message(&e)
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn kubectl(env: &TestEnv, args: &[&str]) -> String {
+    let output = env.kubectl().args(args).output().expect("running kubectl");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "kubectl {} failed:\n{stdout}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// `kubectl apply` (strict validation, the default) of crds/ and every example works, the
+/// examples pass the pure validation, and `kubectl get` shows the printer columns.
+#[tokio::test]
+async fn kubectl_applies_crds_and_examples() {
+    let env = TestEnv::get();
+    kubectl(
+        &env,
+        &[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            repo("crds").to_str().expect("path"),
+        ],
+    );
+    env.install_crds(&crd::all()).await; // waits for Established
+    let ns = env.namespace("crds-examples").await;
+    let examples = repo("deploy/examples");
+    let applied = kubectl(
+        &env,
+        &[
+            "apply",
+            "-n",
+            ns.name(),
+            "-f",
+            examples.to_str().expect("path"),
+        ],
+    );
+
+    let mut profiles = 0;
+    for entry in std::fs::read_dir(&examples).expect("deploy/examples") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("example");
+        let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for doc in docs
+            .into_iter()
+            .filter(|d| d["kind"] == "ConnectionProfile")
+        {
+            let name = doc["metadata"]["name"].as_str().expect("name").to_string();
+            assert!(
+                applied.contains(&format!(
+                    "connectionprofile.auth0.operators.dev/{name} created"
+                )),
+                "{name} not created:\n{applied}"
+            );
+            validation::check(doc, None).unwrap_or_else(|e| {
+                panic!("{}: the pure validation refused it: {e}", path.display())
+            });
+            profiles += 1;
+        }
+    }
+    assert!(
+        profiles >= 4,
+        "expected at least 4 example profiles, found {profiles}"
+    );
+
+    let api: Api<ConnectionProfile> = Api::namespaced(ns.client.clone(), ns.name());
+    let docs = api
+        .get("enterprise-connections")
+        .await
+        .expect("the Auth0 documentation example exists");
+    assert_eq!(
+        docs.spec.connection_name_prefix_template.as_deref(),
+        Some("ec-{org_id}-")
+    );
+    assert_eq!(
+        docs.spec.enabled_features,
+        Some(vec![crd::Feature::Scim, crd::Feature::UniversalLogout])
+    );
+    let org = docs.spec.organization.expect("organization");
+    assert_eq!(org.show_as_button, Some(crd::OrganizationSetting::None));
+    assert_eq!(
+        org.assign_membership_on_login,
+        Some(crd::OrganizationSetting::None)
+    );
+
+    // Printer columns and short names, as a person sees them. Status is written the way the
+    // operator will write it, so the columns read real values.
+    let status = json!({"status": {"id": "cop_1cu7Zs1Dfru5Qc9mZea7nm", "observedGeneration": 1, "conditions": [
+        {"type": "Ready", "status": "True", "reason": "Available", "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1},
+        {"type": "Synced", "status": "False", "reason": "ReconcileError", "message": "Auth0 answered 503", "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1}
+    ]}});
+    api.patch_status(
+        "enterprise-connections",
+        &PatchParams::default(),
+        &Patch::Merge(&status),
+    )
+    .await
+    .expect("status subresource");
+    let wide = kubectl(&env, &["get", "cprof", "-n", ns.name(), "-o", "wide"]);
+    let header: Vec<&str> = wide
+        .lines()
+        .next()
+        .expect("header")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        ["NAME", "ID", "READY", "SYNCED", "AGE", "REASON", "MESSAGE"],
+        "{wide}"
+    );
+    let row = wide
+        .lines()
+        .find(|l| l.starts_with("enterprise-connections"))
+        .expect("row");
+    for value in [
+        "cop_1cu7Zs1Dfru5Qc9mZea7nm",
+        "True",
+        "False",
+        "ReconcileError",
+        "Auth0 answered 503",
+    ] {
+        assert!(row.contains(value), "column value {value} missing: {row}");
+    }
+    let narrow = kubectl(&env, &["get", "connectionprofiles", "-n", ns.name()]);
+    assert_eq!(
+        narrow
+            .lines()
+            .next()
+            .expect("header")
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["NAME", "ID", "READY", "SYNCED", "AGE"]
+    );
+    let category = kubectl(&env, &["get", "auth0", "-n", ns.name(), "-o", "name"]);
+    for expected in [
+        "connectionprofile.auth0.operators.dev/partner-sso",
+        "auth0tenant.auth0.operators.dev/acme",
+        "clusterauth0tenant.auth0.operators.dev/default",
+    ] {
+        assert!(
+            category.contains(expected),
+            "`kubectl get auth0` misses {expected}:\n{category}"
+        );
+    }
+    let tenants = kubectl(&env, &["get", "a0t", "-n", ns.name()]);
+    assert!(tenants.contains("acme.eu.auth0.com"), "{tenants}");
+}
+
+/// Under strict field validation (kubectl's default) an unknown field is an error; under
+/// `--validate=false` the API server prunes it, so nothing unknown is ever stored.
+#[tokio::test]
+async fn unknown_fields_are_refused_by_kubectl() {
+    let (env, ns) = setup("crds-strict").await;
+    let file = std::env::temp_dir().join(format!("unknown-field-{}.yaml", ns.name()));
+    std::fs::write(
+        &file,
+        "apiVersion: auth0.operators.dev/v1alpha1\nkind: ConnectionProfile\nmetadata:\n  name: typo\nspec:\n  enabledFeature: [scim]\n",
+    )
+    .expect("write");
+    let output = env
+        .kubectl()
+        .args(["apply", "-n", ns.name(), "-f"])
+        .arg(&file)
+        .output()
+        .expect("kubectl");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "kubectl accepted an unknown field"
+    );
+    assert!(
+        stderr.contains("unknown field \"spec.enabledFeature\""),
+        "{stderr}"
+    );
+    let output = env
+        .kubectl()
+        .args(["apply", "--validate=false", "-n", ns.name(), "-f"])
+        .arg(&file)
+        .output()
+        .expect("kubectl");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stored: Value = serde_json::from_str(&kubectl(
+        &env,
+        &["get", "cprof", "typo", "-n", ns.name(), "-o", "json"],
+    ))
+    .expect("json");
+    assert!(
+        stored["spec"].get("enabledFeature").is_none(),
+        "the unknown field was stored: {}",
+        stored["spec"]
+    );
+    let _ = std::fs::remove_file(file);
+}
