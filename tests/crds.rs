@@ -258,6 +258,8 @@ async fn values_at_their_limits_are_accepted_by_the_api_server_and_by_pure_valid
         json!({"provisioning": {"scim": {"tokens": {"scopes": [], "defaultExpiry": 0, "maxAllowedExpiry": 0}}}}),
         json!({"externalID": "cop_ZZZZZZZZZZZZZZZZZZZZZZ"}),
         json!({"tenantRef": {"kind": "Auth0Tenant", "name": "t".repeat(253)}}),
+        // An explicit null is the same as leaving the field out.
+        json!({"organization": {"showAsButton": null}, "strategyOverrides": null, "externalID": null}),
     ];
     let mut failures = Vec::new();
     for (i, spec) in specs.iter().enumerate() {

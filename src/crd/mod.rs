@@ -14,11 +14,39 @@ use kube::CustomResourceExt;
 
 /// Every CRD this operator serves, in install order.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    vec![
+    [
         ClusterAuth0Tenant::crd(),
         Auth0Tenant::crd(),
         ConnectionProfile::crd(),
     ]
+    .into_iter()
+    .map(without_nulls)
+    .collect()
+}
+
+/// schemars marks every `Option` field `nullable` and adds `null` to optional enums, so
+/// kubectl would list "null" among the supported values. Our optional fields are simply
+/// omitted (the API server prunes a null sent for a field that is not nullable), so both
+/// marks go.
+fn without_nulls(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    fn strip(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if map.get("nullable") == Some(&serde_json::Value::Bool(true)) {
+                    map.remove("nullable");
+                }
+                if let Some(serde_json::Value::Array(values)) = map.get_mut("enum") {
+                    values.retain(|v| !v.is_null());
+                }
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(&crd).expect("a CRD serializes to JSON");
+    strip(&mut value);
+    serde_json::from_value(value).expect("removing nullable keeps a valid CRD")
 }
 
 /// Each CRD as the YAML committed under `crds/`: `(file name, text)`.

@@ -447,3 +447,70 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
         source,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn fake_bin(scripts: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "testenv-fake-{}-{}",
+            std::process::id(),
+            random_token()
+        ));
+        fs::create_dir_all(&dir).expect("mkdir");
+        for (name, body) in scripts {
+            let path = dir.join(name);
+            fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write");
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        dir
+    }
+
+    #[test]
+    fn a_missing_binary_is_a_clear_error() {
+        let bin = fake_bin(&[("etcd", "exit 0"), ("kubectl", "exit 0")]);
+        let err = ControlPlane::start(&bin, &bin.join("run"))
+            .err()
+            .expect("must fail");
+        let message = err.to_string();
+        assert!(
+            message.starts_with("kube-apiserver not found in"),
+            "{message}"
+        );
+        assert!(message.contains("testenv/build.sh"), "{message}");
+    }
+
+    #[test]
+    fn a_broken_binary_fails_with_its_log() {
+        let bin = fake_bin(&[
+            ("etcd", "echo 'etcd: cannot open data dir' >&2; exit 3"),
+            ("kube-apiserver", "exit 0"),
+            ("kubectl", "exit 0"),
+        ]);
+        let err = ControlPlane::start(&bin, &bin.join("run"))
+            .err()
+            .expect("must fail");
+        let message = err.to_string();
+        assert!(
+            message.starts_with("etcd exited before it was ready"),
+            "{message}"
+        );
+        assert!(message.contains("cannot open data dir"), "{message}");
+    }
+
+    #[test]
+    fn pki_serves_localhost_and_loopback_from_a_ca() {
+        let pki = Pki::generate().expect("pki");
+        assert!(pki.ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert_ne!(
+            pki.ca_pem, pki.serving_pem,
+            "the serving certificate must not be the CA"
+        );
+        assert!(pki.sa_pub_pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+        let kubeconfig = kubeconfig("https://127.0.0.1:1", &pki.ca_pem, "admin", "t0ken");
+        assert!(kubeconfig.contains(&BASE64_STANDARD.encode(&pki.ca_pem)));
+        assert!(kubeconfig.contains("token: t0ken"));
+    }
+}
