@@ -132,6 +132,12 @@ pub struct RateLimitConfig {
     pub per_second: f64,
 }
 
+impl RateLimitConfig {
+    pub fn is_valid(&self) -> bool {
+        self.burst >= 1 && self.per_second.is_finite() && self.per_second > 0.0
+    }
+}
+
 /// Where to write the PEM of the self-signed CA that signs the server certificate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -166,18 +172,17 @@ impl Config {
             if !seen.insert(tenant.domain.to_ascii_lowercase()) {
                 return invalid(format!("domain {} is used twice", tenant.domain));
             }
-            if let Some(limit) = tenant.rate_limit {
-                if limit.burst == 0 || !(limit.per_second.is_finite() && limit.per_second > 0.0) {
-                    return invalid(format!(
-                        "tenant {}: rate_limit needs burst >= 1 and per_second > 0",
-                        tenant.domain
-                    ));
-                }
+            if tenant.rate_limit.is_some_and(|limit| !limit.is_valid()) {
+                return invalid(format!(
+                    "tenant {}: rate_limit needs burst >= 1 and per_second > 0",
+                    tenant.domain
+                ));
             }
             for rule in &tenant.faults {
-                rule.validate().map_err(|reason| crate::Error::InvalidConfig {
-                    reason: format!("tenant {}: {reason}", tenant.domain),
-                })?;
+                rule.validate()
+                    .map_err(|reason| crate::Error::InvalidConfig {
+                        reason: format!("tenant {}: {reason}", tenant.domain),
+                    })?;
             }
         }
         Ok(())

@@ -1,0 +1,754 @@
+//! The tenant-facing API: `/oauth/token` and the seven connection-profile endpoints.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hyper::body::Body;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
+use hyper::{Method, Request, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+use crate::faults::{self, Endpoint};
+use crate::http::{self, Answer, BodyError, auth0_error};
+use crate::profile::{self, Profile};
+use crate::ratelimit::{self, Decision};
+use crate::state::{LogEntry, Shared, Tenant, unix_now, unix_secs};
+use crate::token::{Claims, TokenError};
+use crate::validate::{self, Mode};
+
+pub const DEFAULT_TAKE: usize = 5;
+pub const MAX_TAKE: usize = 10;
+const API_PREFIX: &str = "/api/v2/connection-profiles";
+
+const SCOPE_READ: &str = "read:connection_profiles";
+const SCOPE_CREATE: &str = "create:connection_profiles";
+const SCOPE_UPDATE: &str = "update:connection_profiles";
+const SCOPE_DELETE: &str = "delete:connection_profiles";
+
+/// A matched route: the endpoint and the id in the path, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub endpoint: Endpoint,
+    pub id: Option<String>,
+}
+
+/// Maps method and path to an endpoint; `/templates` wins over `/{id}`.
+pub fn route(method: &Method, path: &str) -> Route {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    let plain = |endpoint| Route { endpoint, id: None };
+    if path == "/oauth/token" {
+        return plain(if method == Method::POST {
+            Endpoint::Token
+        } else {
+            Endpoint::Unknown
+        });
+    }
+    let Some(rest) = path
+        .strip_prefix(API_PREFIX)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+    else {
+        return plain(Endpoint::Unknown);
+    };
+    let segments: Vec<&str> = rest.split('/').skip(1).collect();
+    let with_id = |endpoint, id: &str| Route {
+        endpoint,
+        id: Some(id.to_string()),
+    };
+    match (method.clone(), segments.as_slice()) {
+        (Method::GET, []) => plain(Endpoint::ListProfiles),
+        (Method::POST, []) => plain(Endpoint::CreateProfile),
+        (Method::GET, ["templates"]) => plain(Endpoint::ListTemplates),
+        (Method::GET, ["templates", id]) => with_id(Endpoint::GetTemplate, id),
+        (Method::GET, [id]) => with_id(Endpoint::GetProfile, id),
+        (Method::PATCH, [id]) => with_id(Endpoint::UpdateProfile, id),
+        (Method::DELETE, [id]) => with_id(Endpoint::DeleteProfile, id),
+        _ => plain(Endpoint::Unknown),
+    }
+}
+
+fn required_scope(endpoint: Endpoint) -> Option<&'static str> {
+    match endpoint {
+        Endpoint::ListProfiles
+        | Endpoint::GetProfile
+        | Endpoint::ListTemplates
+        | Endpoint::GetTemplate => Some(SCOPE_READ),
+        Endpoint::CreateProfile => Some(SCOPE_CREATE),
+        Endpoint::UpdateProfile => Some(SCOPE_UPDATE),
+        Endpoint::DeleteProfile => Some(SCOPE_DELETE),
+        Endpoint::Token | Endpoint::Unknown => None,
+    }
+}
+
+/// What the handler asks of the connection: answer, or drop it unanswered.
+pub enum Outcome {
+    Answer(Answer),
+    Drop(Answer),
+}
+
+/// Handles one request on a tenant listener; `fixed` is the tenant of a dedicated port.
+pub async fn handle<B>(
+    shared: Arc<Shared>,
+    fixed: Option<Arc<Tenant>>,
+    request: Request<B>,
+    abort: Arc<Notify>,
+) -> Answer
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let arrived = Instant::now();
+    let time_ms = (unix_now() * 1000.0) as u64;
+    let host = request
+        .headers()
+        .get(HOST)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| request.uri().authority().map(|a| a.to_string()));
+    let tenant = match fixed {
+        Some(tenant) => tenant,
+        None => match shared.tenant_for_host(host.as_deref()) {
+            Some(tenant) => Arc::clone(tenant),
+            None => return auth0_error(StatusCode::NOT_FOUND, "Unknown tenant", None),
+        },
+    };
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().map(str::to_string);
+    let route = route(&method, &path);
+
+    let plan = faults::plan(
+        &mut tenant.state.lock().faults,
+        route.endpoint,
+        crate::random::unit,
+    );
+    if plan.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(plan.delay_ms)).await;
+    }
+    let context = Context {
+        shared: &shared,
+        tenant: &tenant,
+        host: host.as_deref(),
+    };
+    let (outcome, decision) = if route.endpoint == Endpoint::Token {
+        let outcome = match plan.status {
+            Some(status) => Outcome::Answer(fault_answer(status)),
+            None => context.token(request).await,
+        };
+        (outcome, None)
+    } else {
+        let decision = {
+            let mut state = tenant.state.lock();
+            match state.bucket.as_mut() {
+                Some(bucket) => bucket.take(Instant::now(), unix_now()),
+                None => ratelimit::unlimited(unix_now()),
+            }
+        };
+        let outcome = if !decision.allowed {
+            Outcome::Answer(too_many_requests())
+        } else if let Some(status) = plan.status {
+            Outcome::Answer(fault_answer(status))
+        } else {
+            context.api(&route, query.as_deref(), request).await
+        };
+        (outcome, Some(decision))
+    };
+    let (mut answer, dropped) = match outcome {
+        Outcome::Answer(answer) => (answer, plan.drop_after_write),
+        Outcome::Drop(answer) => (answer, true),
+    };
+    if let Some(decision) = decision {
+        add_rate_limit_headers(&mut answer, decision);
+    }
+    let status = answer.status().as_u16();
+    {
+        let mut state = tenant.state.lock();
+        *state
+            .counters
+            .entry(route.endpoint)
+            .or_default()
+            .entry(status)
+            .or_default() += 1;
+        if shared.config.request_log_capacity > 0 {
+            if state.log.len() >= shared.config.request_log_capacity {
+                state.log.pop_front();
+            }
+            state.log.push_back(LogEntry {
+                method: method.to_string(),
+                path,
+                query,
+                endpoint: route.endpoint,
+                status,
+                time_ms,
+                duration_ms: arrived.elapsed().as_secs_f64() * 1000.0,
+                dropped,
+            });
+        }
+    }
+    if dropped {
+        // The work is done; the connection task closes the socket before anything is sent.
+        abort.notify_one();
+        std::future::pending::<()>().await;
+    }
+    answer
+}
+
+fn add_rate_limit_headers(answer: &mut Answer, decision: Decision) {
+    let headers = answer.headers_mut();
+    headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
+    headers.insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(decision.remaining),
+    );
+    headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset));
+}
+
+fn too_many_requests() -> Answer {
+    auth0_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers.",
+        None,
+    )
+}
+
+fn fault_answer(status: u16) -> Answer {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let message = status.canonical_reason().unwrap_or("Internal Server Error");
+    auth0_error(status, message, None)
+}
+
+fn invalid_body(error: &validate::ValidationError) -> Answer {
+    auth0_error(
+        StatusCode::BAD_REQUEST,
+        &error.message("Payload"),
+        Some("invalid_body"),
+    )
+}
+
+fn invalid_query(problem: &str, property: Option<&str>) -> Answer {
+    let error = validate::ValidationError {
+        problem: problem.to_string(),
+        property: property.map(str::to_string),
+    };
+    auth0_error(
+        StatusCode::BAD_REQUEST,
+        &error.message("Query"),
+        Some("invalid_query_string"),
+    )
+}
+
+fn profile_not_found() -> Answer {
+    auth0_error(StatusCode::NOT_FOUND, "Connection profile not found.", None)
+}
+
+fn conflict() -> Answer {
+    auth0_error(StatusCode::CONFLICT, "Connection profile conflict.", None)
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Answer {
+    http::json(
+        status,
+        &json!({"error": error, "error_description": description}),
+    )
+}
+
+/// Parses a JSON body the way Auth0 does: empty is `null`, bad JSON is a 400.
+pub fn parse_json(bytes: &[u8]) -> Result<Value, Answer> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(bytes).map_err(|_| {
+        auth0_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid request payload JSON format",
+            Some("invalid_body"),
+        )
+    })
+}
+
+/// Checks the query of a list call: `take` 1..=10 (default 5) and an optional cursor.
+/// Returns `take` and the id to list after.
+pub fn list_query(
+    shared: &Shared,
+    tenant: &Tenant,
+    query: Option<&str>,
+    now: u64,
+) -> Result<(usize, Option<String>), Answer> {
+    let mut take = DEFAULT_TAKE;
+    let mut after = None;
+    for (key, value) in http::query_pairs(query) {
+        match key.as_str() {
+            "take" => {
+                let parsed: i64 = value.parse().map_err(|_| {
+                    invalid_query("Expected type integer but found type string", Some("take"))
+                })?;
+                if parsed < 1 {
+                    return Err(invalid_query(
+                        &format!("Value {parsed} is less than minimum 1"),
+                        Some("take"),
+                    ));
+                }
+                if parsed > MAX_TAKE as i64 {
+                    return Err(invalid_query(
+                        &format!("Value {parsed} is greater than maximum {MAX_TAKE}"),
+                        Some("take"),
+                    ));
+                }
+                take = parsed as usize;
+            }
+            "from" if value.is_empty() => after = None,
+            "from" => {
+                after = Some(
+                    shared
+                        .signer
+                        .open_cursor(&value, &tenant.domain, now)
+                        .ok_or_else(|| invalid_query("Invalid checkpoint", Some("from")))?,
+                );
+            }
+            other => {
+                return Err(invalid_query(
+                    &format!("Additional properties not allowed: {other}"),
+                    None,
+                ));
+            }
+        }
+    }
+    Ok((take, after))
+}
+
+fn invalid_id(id: &str) -> Option<Answer> {
+    (!profile::is_well_formed_id(id)).then(|| {
+        auth0_error(
+            StatusCode::BAD_REQUEST,
+            "Path validation error: 'String does not match pattern: ^cop_[A-Za-z0-9]{22}$' on property id.",
+            Some("invalid_uri"),
+        )
+    })
+}
+
+struct Context<'a> {
+    shared: &'a Shared,
+    tenant: &'a Tenant,
+    host: Option<&'a str>,
+}
+
+impl Context<'_> {
+    async fn body<B>(&self, request: Request<B>) -> Result<Bytes, Answer>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let limit = self.shared.config.max_body_bytes;
+        let (parts, body) = request.into_parts();
+        http::read_body(&parts.headers, body, limit)
+            .await
+            .map_err(|error| match error {
+                BodyError::TooLarge => http::too_large(limit),
+                BodyError::Broken => auth0_error(
+                    StatusCode::BAD_REQUEST,
+                    "Invalid request payload",
+                    Some("invalid_body"),
+                ),
+            })
+    }
+
+    /// The audiences this tenant answers to: its domain, and the host it was reached at.
+    fn audience_ok(&self, audience: &str) -> bool {
+        let for_host = |host: &str| format!("https://{host}/api/v2/");
+        audience == for_host(&self.tenant.domain)
+            || self.host.is_some_and(|host| audience == for_host(host))
+    }
+
+    async fn token<B>(&self, request: Request<B>) -> Outcome
+    where
+        B: Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let is_json = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.to_ascii_lowercase().starts_with("application/json"));
+        let bytes = match self.body(request).await {
+            Ok(bytes) => bytes,
+            Err(answer) => return Outcome::Answer(answer),
+        };
+        let params: Vec<(String, String)> = if is_json {
+            match serde_json::from_slice::<serde_json::Map<String, Value>>(&bytes) {
+                Ok(map) => map
+                    .into_iter()
+                    .filter_map(|(key, value)| value.as_str().map(|text| (key, text.to_string())))
+                    .collect(),
+                Err(_) => {
+                    return Outcome::Answer(oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request",
+                        "Invalid JSON body",
+                    ));
+                }
+            }
+        } else {
+            form_urlencoded::parse(&bytes)
+                .map(|(key, value)| (key.into_owned(), value.into_owned()))
+                .collect()
+        };
+        Outcome::Answer(self.grant(&params))
+    }
+
+    fn grant(&self, params: &[(String, String)]) -> Answer {
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+        };
+        match param("grant_type") {
+            None => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "Missing required parameter: grant_type",
+                );
+            }
+            Some("client_credentials") => {}
+            Some(other) => {
+                return oauth_error(
+                    StatusCode::FORBIDDEN,
+                    "unsupported_grant_type",
+                    &format!("Unsupported grant type: {other}"),
+                );
+            }
+        }
+        let id = param("client_id").unwrap_or_default();
+        let secret = param("client_secret").unwrap_or_default();
+        let Some(client) = self.tenant.clients.iter().find(|client| {
+            client.client_id == id
+                && crate::token::constant_time_eq(
+                    client.client_secret.as_bytes(),
+                    secret.as_bytes(),
+                )
+        }) else {
+            return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
+        };
+        let Some(audience) = param("audience") else {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Missing required parameter: audience",
+            );
+        };
+        if !self.audience_ok(audience) {
+            return oauth_error(
+                StatusCode::FORBIDDEN,
+                "access_denied",
+                &format!("Service not enabled within domain: {audience}"),
+            );
+        }
+        if client.scopes.is_empty() {
+            return oauth_error(
+                StatusCode::FORBIDDEN,
+                "access_denied",
+                &format!(
+                    "Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API."
+                ),
+            );
+        }
+        let granted: Vec<&str> = match param("scope") {
+            Some(requested) => {
+                let requested: Vec<&str> = requested.split_whitespace().collect();
+                client
+                    .scopes
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|scope| requested.contains(scope))
+                    .collect()
+            }
+            None => client.scopes.iter().map(String::as_str).collect(),
+        };
+        let lifetime = self.shared.config.token_lifetime_secs;
+        let now = unix_secs();
+        let scope = granted.join(" ");
+        let claims = Claims {
+            iss: self.tenant.issuer(),
+            sub: format!("{}@clients", client.client_id),
+            aud: audience.to_string(),
+            iat: now,
+            exp: now.saturating_add(lifetime),
+            scope: scope.clone(),
+            gty: "client-credentials".into(),
+            azp: client.client_id.clone(),
+        };
+        http::json(
+            StatusCode::OK,
+            &json!({
+                "access_token": self.shared.signer.issue(&claims),
+                "token_type": "Bearer",
+                "expires_in": lifetime,
+                "scope": scope,
+            }),
+        )
+    }
+
+    /// Authenticates, checks entitlement and scope, then runs the endpoint.
+    async fn api<B>(&self, route: &Route, query: Option<&str>, request: Request<B>) -> Outcome
+    where
+        B: Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let Some(scope) = required_scope(route.endpoint) else {
+            return Outcome::Answer(http::not_found_route());
+        };
+        let bearer = request
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+            .map(str::trim);
+        let Some(bearer) = bearer.filter(|token| !token.is_empty()) else {
+            return Outcome::Answer(auth0_error(
+                StatusCode::UNAUTHORIZED,
+                "Missing authentication",
+                None,
+            ));
+        };
+        let claims = match self.shared.signer.verify(bearer, unix_secs()) {
+            Ok(claims) if claims.iss == self.tenant.issuer() => claims,
+            Ok(_) | Err(TokenError::Invalid) => {
+                return Outcome::Answer(auth0_error(
+                    StatusCode::UNAUTHORIZED,
+                    "Invalid token.",
+                    None,
+                ));
+            }
+            Err(TokenError::Expired) => {
+                return Outcome::Answer(auth0_error(
+                    StatusCode::UNAUTHORIZED,
+                    "Expired token received for JSON Web Token validation",
+                    None,
+                ));
+            }
+        };
+        if !self.tenant.state.lock().entitled {
+            return Outcome::Answer(auth0_error(
+                StatusCode::FORBIDDEN,
+                "This tenant is not entitled to use connection profiles.",
+                Some("insufficient_entitlement"),
+            ));
+        }
+        if !claims.has_scope(scope) {
+            return Outcome::Answer(auth0_error(
+                StatusCode::FORBIDDEN,
+                &format!("Insufficient scope, expected any of: {scope}"),
+                Some("insufficient_scope"),
+            ));
+        }
+        let id = route.id.as_deref().unwrap_or_default();
+        let answer = match route.endpoint {
+            Endpoint::ListProfiles => self.list(query),
+            Endpoint::GetProfile => self.get(id),
+            Endpoint::DeleteProfile => self.delete(id),
+            Endpoint::ListTemplates => http::json(
+                StatusCode::OK,
+                &json!({"connection_profile_templates": self.shared.templates}),
+            ),
+            Endpoint::GetTemplate => match self.shared.templates.iter().find(|t| t.id == id) {
+                Some(template) => http::json(StatusCode::OK, &json!(template)),
+                None => auth0_error(
+                    StatusCode::NOT_FOUND,
+                    "Connection profile template not found.",
+                    None,
+                ),
+            },
+            Endpoint::CreateProfile | Endpoint::UpdateProfile => {
+                if route.endpoint == Endpoint::UpdateProfile
+                    && let Some(answer) = invalid_id(id)
+                {
+                    return Outcome::Answer(answer);
+                }
+                let body = match self
+                    .body(request)
+                    .await
+                    .and_then(|bytes| parse_json(&bytes))
+                {
+                    Ok(body) => body,
+                    Err(answer) => return Outcome::Answer(answer),
+                };
+                if route.endpoint == Endpoint::CreateProfile {
+                    create(self.shared, self.tenant, &body)
+                } else {
+                    update(self.shared, self.tenant, id, &body)
+                }
+            }
+            Endpoint::Token | Endpoint::Unknown => http::not_found_route(),
+        };
+        Outcome::Answer(answer)
+    }
+
+    fn list(&self, query: Option<&str>) -> Answer {
+        let (take, after) = match list_query(self.shared, self.tenant, query, unix_secs()) {
+            Ok(parsed) => parsed,
+            Err(answer) => return answer,
+        };
+        let state = self.tenant.state.lock();
+        let range = match &after {
+            Some(last) => state.profiles.range::<str, _>((
+                std::ops::Bound::Excluded(last.as_str()),
+                std::ops::Bound::Unbounded,
+            )),
+            None => state.profiles.range::<str, _>(..),
+        };
+        let page: Vec<&Profile> = range.take(take + 1).map(|(_, profile)| profile).collect();
+        let more = page.len() > take;
+        let page = &page[..page.len().min(take)];
+        let mut body = json!({ "connection_profiles": page });
+        if more && let Some(last) = page.last() {
+            body["next"] = json!(self.shared.signer.cursor(
+                &self.tenant.domain,
+                &last.id,
+                unix_secs()
+            ));
+        }
+        http::json(StatusCode::OK, &body)
+    }
+
+    fn get(&self, id: &str) -> Answer {
+        if let Some(answer) = invalid_id(id) {
+            return answer;
+        }
+        match self.tenant.state.lock().profiles.get(id) {
+            Some(profile) => http::json(StatusCode::OK, &json!(profile)),
+            None => profile_not_found(),
+        }
+    }
+
+    fn delete(&self, id: &str) -> Answer {
+        if let Some(answer) = invalid_id(id) {
+            return answer;
+        }
+        let removed = self.tenant.state.lock().remove(id);
+        match removed {
+            Some(_) => {
+                self.shared.mark_changed();
+                http::empty(StatusCode::NO_CONTENT)
+            }
+            None => profile_not_found(),
+        }
+    }
+}
+
+/// Creates a profile from a JSON body (the API's POST and the dashboard's create).
+pub fn create(shared: &Shared, tenant: &Tenant, body: &Value) -> Answer {
+    let changes = match validate::validate_body(body, Mode::Create) {
+        Ok(changes) => changes,
+        Err(error) => return invalid_body(&error),
+    };
+    let Some(name) = changes.name.clone() else {
+        return invalid_body(&validate::ValidationError {
+            problem: "Missing required property: name".into(),
+            property: None,
+        });
+    };
+    let mut state = tenant.state.lock();
+    if state.name_taken(&name, None) {
+        return conflict();
+    }
+    let id = loop {
+        let candidate = profile::new_id();
+        if !state.profiles.contains_key(&candidate) {
+            break candidate;
+        }
+    };
+    let profile = Profile::create(id, name, changes);
+    let answer = http::json(StatusCode::CREATED, &json!(profile));
+    state.insert(profile);
+    drop(state);
+    shared.mark_changed();
+    answer
+}
+
+/// Applies a partial update (the API's PATCH and the dashboard's edit).
+pub fn update(shared: &Shared, tenant: &Tenant, id: &str, body: &Value) -> Answer {
+    let changes = match validate::validate_body(body, Mode::Update) {
+        Ok(changes) => changes,
+        Err(error) => return invalid_body(&error),
+    };
+    let mut state = tenant.state.lock();
+    let Some(mut profile) = state.profiles.get(id).cloned() else {
+        return profile_not_found();
+    };
+    if let Some(name) = &changes.name
+        && state.name_taken(name, Some(id))
+    {
+        return conflict();
+    }
+    profile.apply(changes);
+    let answer = http::json(StatusCode::OK, &json!(profile));
+    state.replace(profile);
+    drop(state);
+    shared.mark_changed();
+    answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_put_templates_before_ids() {
+        let r = |method: Method, path: &str| route(&method, path).endpoint;
+        assert_eq!(
+            r(Method::GET, "/api/v2/connection-profiles"),
+            Endpoint::ListProfiles
+        );
+        assert_eq!(
+            r(Method::GET, "/api/v2/connection-profiles/"),
+            Endpoint::ListProfiles
+        );
+        assert_eq!(
+            r(Method::POST, "/api/v2/connection-profiles"),
+            Endpoint::CreateProfile
+        );
+        assert_eq!(
+            r(Method::GET, "/api/v2/connection-profiles/templates"),
+            Endpoint::ListTemplates
+        );
+        assert_eq!(
+            r(Method::GET, "/api/v2/connection-profiles/templates/cpt_1"),
+            Endpoint::GetTemplate
+        );
+        assert_eq!(
+            r(Method::GET, "/api/v2/connection-profiles/cop_1"),
+            Endpoint::GetProfile
+        );
+        assert_eq!(
+            r(Method::PATCH, "/api/v2/connection-profiles/cop_1"),
+            Endpoint::UpdateProfile
+        );
+        assert_eq!(
+            r(Method::DELETE, "/api/v2/connection-profiles/cop_1"),
+            Endpoint::DeleteProfile
+        );
+        assert_eq!(
+            r(Method::PUT, "/api/v2/connection-profiles/cop_1"),
+            Endpoint::Unknown
+        );
+        assert_eq!(
+            r(Method::DELETE, "/api/v2/connection-profiles/templates/x"),
+            Endpoint::Unknown
+        );
+        assert_eq!(
+            r(Method::GET, "/api/v2/connection-profilesx"),
+            Endpoint::Unknown
+        );
+        assert_eq!(r(Method::POST, "/oauth/token"), Endpoint::Token);
+        assert_eq!(r(Method::GET, "/oauth/token"), Endpoint::Unknown);
+    }
+}

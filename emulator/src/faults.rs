@@ -1,0 +1,206 @@
+//! Injected faults: error statuses, latency with jitter, and connections dropped after a write.
+
+use serde::{Deserialize, Serialize};
+
+/// The endpoints the emulator tells apart in counters, logs and fault rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    Token,
+    ListProfiles,
+    CreateProfile,
+    GetProfile,
+    UpdateProfile,
+    DeleteProfile,
+    ListTemplates,
+    GetTemplate,
+    /// A path that matches no route.
+    Unknown,
+}
+
+impl Endpoint {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::ListProfiles => "list_profiles",
+            Self::CreateProfile => "create_profile",
+            Self::GetProfile => "get_profile",
+            Self::UpdateProfile => "update_profile",
+            Self::DeleteProfile => "delete_profile",
+            Self::ListTemplates => "list_templates",
+            Self::GetTemplate => "get_template",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// Statuses a fault may answer with.
+pub const FAULT_STATUSES: [u16; 3] = [500, 502, 503];
+
+fn always() -> f64 {
+    1.0
+}
+
+/// One fault. When a request reaches a matching endpoint, the rule fires with `probability`
+/// (and while `times` lasts): it waits `latency_ms` plus up to `jitter_ms`, then answers
+/// `status` without doing anything, or does the work and drops the connection before
+/// answering (`drop_after_write`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    /// `None` matches every endpoint.
+    #[serde(default)]
+    pub endpoint: Option<Endpoint>,
+    #[serde(default = "always")]
+    pub probability: f64,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub latency_ms: u64,
+    #[serde(default)]
+    pub jitter_ms: u64,
+    #[serde(default)]
+    pub drop_after_write: bool,
+    /// How many more times the rule may fire; `None` is forever.
+    #[serde(default)]
+    pub times: Option<u64>,
+}
+
+impl FaultRule {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.probability) {
+            return Err(format!(
+                "probability {} is not within 0..=1",
+                self.probability
+            ));
+        }
+        if let Some(status) = self.status {
+            if !FAULT_STATUSES.contains(&status) {
+                return Err(format!("status {status} is not one of {FAULT_STATUSES:?}"));
+            }
+            if self.drop_after_write {
+                return Err("a rule cannot both answer a status and drop the connection".into());
+            }
+        }
+        if self.status.is_none()
+            && !self.drop_after_write
+            && self.latency_ms == 0
+            && self.jitter_ms == 0
+        {
+            return Err("a rule needs a status, drop_after_write or latency".into());
+        }
+        Ok(())
+    }
+}
+
+/// What the fired rules ask of one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub delay_ms: u64,
+    pub status: Option<u16>,
+    pub drop_after_write: bool,
+}
+
+/// Rolls the dice for every rule matching `endpoint` and spends their `times`.
+/// `roll` gives uniform numbers in [0, 1) so tests can be exact.
+pub fn plan(rules: &mut Vec<FaultRule>, endpoint: Endpoint, mut roll: impl FnMut() -> f64) -> Plan {
+    let mut plan = Plan::default();
+    for rule in rules.iter_mut() {
+        if rule.endpoint.is_some_and(|only| only != endpoint) || rule.times == Some(0) {
+            continue;
+        }
+        if roll() >= rule.probability {
+            continue;
+        }
+        if let Some(times) = rule.times.as_mut() {
+            *times -= 1;
+        }
+        let jitter = if rule.jitter_ms == 0 {
+            0
+        } else {
+            (roll() * (rule.jitter_ms + 1) as f64) as u64
+        };
+        plan.delay_ms += rule.latency_ms + jitter;
+        plan.status = plan.status.or(rule.status);
+        plan.drop_after_write |= rule.drop_after_write;
+    }
+    rules.retain(|rule| rule.times != Some(0));
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(endpoint: Option<Endpoint>) -> FaultRule {
+        FaultRule {
+            endpoint,
+            probability: 0.5,
+            status: Some(503),
+            latency_ms: 10,
+            jitter_ms: 0,
+            drop_after_write: false,
+            times: Some(1),
+        }
+    }
+
+    #[test]
+    fn a_rule_fires_below_its_probability_on_its_endpoint_and_runs_out() {
+        let mut rules = vec![rule(Some(Endpoint::CreateProfile))];
+        assert_eq!(
+            plan(&mut rules, Endpoint::GetProfile, || 0.0),
+            Plan::default()
+        );
+        assert_eq!(
+            plan(&mut rules, Endpoint::CreateProfile, || 0.7),
+            Plan::default()
+        );
+        assert_eq!(
+            plan(&mut rules, Endpoint::CreateProfile, || 0.2),
+            Plan {
+                delay_ms: 10,
+                status: Some(503),
+                drop_after_write: false
+            }
+        );
+        assert!(rules.is_empty(), "a rule with times=1 is spent");
+    }
+
+    #[test]
+    fn validation_rejects_nonsense() {
+        assert!(rule(None).validate().is_ok());
+        assert!(
+            FaultRule {
+                status: Some(404),
+                ..rule(None)
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            FaultRule {
+                probability: 1.5,
+                ..rule(None)
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            FaultRule {
+                status: None,
+                latency_ms: 0,
+                ..rule(None)
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            FaultRule {
+                drop_after_write: true,
+                ..rule(None)
+            }
+            .validate()
+            .is_err()
+        );
+    }
+}

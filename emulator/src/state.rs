@@ -1,0 +1,197 @@
+//! In-memory tenants: profiles, limits, faults, the request log and counters.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::config::{ClientConfig, Config, RateLimitConfig, TenantConfig};
+use crate::faults::{Endpoint, FaultRule};
+use crate::profile::Profile;
+use crate::ratelimit::Bucket;
+use crate::templates::TemplateItem;
+use crate::token::Signer;
+
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |elapsed| elapsed.as_secs_f64())
+}
+
+pub fn unix_secs() -> u64 {
+    unix_now() as u64
+}
+
+/// One answered request, as the admin API reports it. Headers and bodies are never kept,
+/// so secrets cannot leak through the log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogEntry {
+    pub method: String,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    pub endpoint: Endpoint,
+    pub status: u16,
+    /// Unix milliseconds when the request arrived.
+    pub time_ms: u64,
+    pub duration_ms: f64,
+    /// True when the connection was dropped instead of answered (`status` is what it
+    /// would have been).
+    pub dropped: bool,
+}
+
+/// What a tenant holds and what can change at run time.
+#[derive(Debug)]
+pub struct TenantState {
+    pub profiles: BTreeMap<String, Profile>,
+    /// name → id, to keep names unique without scanning.
+    pub names: HashMap<String, String>,
+    pub bucket: Option<Bucket>,
+    pub entitled: bool,
+    pub faults: Vec<FaultRule>,
+    pub log: VecDeque<LogEntry>,
+    pub counters: BTreeMap<Endpoint, BTreeMap<u16, u64>>,
+}
+
+impl TenantState {
+    fn new(config: &TenantConfig) -> Self {
+        Self {
+            profiles: BTreeMap::new(),
+            names: HashMap::new(),
+            bucket: config
+                .rate_limit
+                .map(|limit| Bucket::new(limit, Instant::now())),
+            entitled: config.entitled,
+            faults: config.faults.clone(),
+            log: VecDeque::new(),
+            counters: BTreeMap::new(),
+        }
+    }
+
+    pub fn insert(&mut self, profile: Profile) {
+        self.names.insert(profile.name.clone(), profile.id.clone());
+        self.profiles.insert(profile.id.clone(), profile);
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<Profile> {
+        let removed = self.profiles.remove(id)?;
+        self.names.remove(&removed.name);
+        Some(removed)
+    }
+
+    /// Whether `name` belongs to a profile other than `except`.
+    pub fn name_taken(&self, name: &str, except: Option<&str>) -> bool {
+        self.names
+            .get(name)
+            .is_some_and(|owner| Some(owner.as_str()) != except)
+    }
+
+    /// Replaces a stored profile, keeping the name index right.
+    pub fn replace(&mut self, profile: Profile) {
+        self.remove(&profile.id);
+        self.insert(profile);
+    }
+
+    pub fn set_rate_limit(&mut self, limit: Option<RateLimitConfig>) {
+        self.bucket = limit.map(|limit| Bucket::new(limit, Instant::now()));
+    }
+}
+
+pub struct Tenant {
+    pub domain: String,
+    pub clients: Vec<ClientConfig>,
+    pub initial: TenantConfig,
+    pub state: Mutex<TenantState>,
+}
+
+impl Tenant {
+    fn new(config: &TenantConfig) -> Self {
+        Self {
+            domain: config.domain.clone(),
+            clients: config.clients.clone(),
+            initial: config.clone(),
+            state: Mutex::new(TenantState::new(config)),
+        }
+    }
+
+    /// Back to the configured start: no profiles, empty log and counters, configured
+    /// faults, limits and entitlement.
+    pub fn reset(&self) {
+        *self.state.lock() = TenantState::new(&self.initial);
+    }
+
+    pub fn issuer(&self) -> String {
+        format!("https://{}/", self.domain)
+    }
+}
+
+/// Everything the listeners share.
+pub struct Shared {
+    pub config: Config,
+    pub signer: Signer,
+    pub tenants: Vec<Arc<Tenant>>,
+    pub templates: Vec<TemplateItem>,
+    /// Woken after every change when a state file is configured.
+    pub changed: Option<Arc<Notify>>,
+}
+
+impl Shared {
+    pub fn new(config: Config, signer: Signer, templates: Vec<TemplateItem>) -> Self {
+        let tenants = config
+            .tenants
+            .iter()
+            .map(|t| Arc::new(Tenant::new(t)))
+            .collect();
+        let changed = config.state_file.as_ref().map(|_| Arc::new(Notify::new()));
+        Self {
+            config,
+            signer,
+            tenants,
+            templates,
+            changed,
+        }
+    }
+
+    pub fn tenant(&self, domain: &str) -> Option<&Arc<Tenant>> {
+        self.tenants
+            .iter()
+            .find(|tenant| tenant.domain.eq_ignore_ascii_case(domain))
+    }
+
+    /// The tenant a `Host` header names: exact, then without its port; a lone tenant
+    /// answers every host so `127.0.0.1:<port>` works out of the box.
+    pub fn tenant_for_host(&self, host: Option<&str>) -> Option<&Arc<Tenant>> {
+        if let Some(host) = host {
+            if let Some(tenant) = self.tenant(host) {
+                return Some(tenant);
+            }
+            let bare = match host.rsplit_once(':') {
+                Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+                _ => host,
+            };
+            if let Some(tenant) = self.tenant(bare) {
+                return Some(tenant);
+            }
+        }
+        match self.tenants.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        }
+    }
+
+    pub fn mark_changed(&self) {
+        if let Some(changed) = &self.changed {
+            changed.notify_one();
+        }
+    }
+
+    pub fn reset(&self) {
+        for tenant in &self.tenants {
+            tenant.reset();
+        }
+        self.mark_changed();
+    }
+}
