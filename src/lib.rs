@@ -4,4 +4,5 @@
 // kube's printcolumn(...) lists repeat `priority = 1`, which clippy takes for duplicates.
 #![allow(clippy::duplicated_attributes)]
 
+pub mod controller;
 pub mod crd;
