@@ -4,5 +4,6 @@
 // kube's printcolumn(...) lists repeat `priority = 1`, which clippy takes for duplicates.
 #![allow(clippy::duplicated_attributes)]
 
+pub mod auth0;
 pub mod controller;
 pub mod crd;

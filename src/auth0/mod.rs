@@ -1,0 +1,8 @@
+//! The Auth0 Management API client: errors and their classifier, retry timing, the
+//! per-tenant rate limiter.
+
+pub mod error;
+pub mod ratelimit;
+pub mod retry;
+
+pub use error::{Auth0Error, Category};

@@ -1,0 +1,177 @@
+//! A client-side token bucket per tenant that keeps the operator below the tenant's limit,
+//! and tightens itself from the `x-ratelimit-*` headers Auth0 sends on every answer.
+//! Background work (drift checks) leaves a reserve of tokens for user changes, so a poll
+//! over many profiles never delays an edit someone just applied.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::retry::Clock;
+
+/// Who is asking for a request slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// A change a person made: creates, updates, deletes, first observations.
+    User,
+    /// Drift checks and periodic listing.
+    Background,
+}
+
+#[derive(Debug)]
+struct State {
+    tokens: f64,
+    last: Instant,
+    rate: f64,
+    burst: f64,
+}
+
+/// A token bucket: `burst` requests at once, `rate` per second sustained.
+#[derive(Debug)]
+pub struct TokenBucket {
+    state: Mutex<State>,
+}
+
+impl TokenBucket {
+    pub fn new(rate: f64, burst: u32, now: Instant) -> Self {
+        let burst = f64::from(burst.max(1));
+        TokenBucket {
+            state: Mutex::new(State {
+                tokens: burst,
+                last: now,
+                rate: rate.max(0.01),
+                burst,
+            }),
+        }
+    }
+
+    /// Takes a token, or says how long until one is free for this priority. Background
+    /// requests leave a quarter of the bucket (at least one token) for user changes.
+    pub fn try_take(&self, now: Instant, priority: Priority) -> Result<(), Duration> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let elapsed = now.saturating_duration_since(s.last).as_secs_f64();
+        s.tokens = (s.tokens + elapsed * s.rate).min(s.burst);
+        s.last = now;
+        let reserve = match priority {
+            Priority::User => 0.0,
+            Priority::Background => (s.burst / 4.0).max(1.0).min(s.burst - 1.0),
+        };
+        if s.tokens >= 1.0 + reserve {
+            s.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 + reserve - s.tokens) / s.rate))
+        }
+    }
+
+    /// Waits for a token; returns how long it waited.
+    pub async fn acquire(&self, clock: &dyn Clock, priority: Priority) -> Duration {
+        let start = clock.now();
+        loop {
+            match self.try_take(clock.now(), priority) {
+                Ok(()) => return clock.now().saturating_duration_since(start),
+                Err(wait) => clock.sleep(wait).await,
+            }
+        }
+    }
+
+    /// Learns from Auth0's headers: a smaller bucket than configured shrinks ours, and
+    /// fewer remaining requests than we think we have lowers our count (another client may
+    /// share the tenant's budget). `reset_in` is the time until Auth0's next refill.
+    pub fn observe(
+        &self,
+        now: Instant,
+        limit: Option<u32>,
+        remaining: Option<u32>,
+        reset_in: Option<Duration>,
+    ) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(limit) = limit.filter(|l| *l > 0) {
+            s.burst = s.burst.min(f64::from(limit));
+            s.tokens = s.tokens.min(s.burst);
+        }
+        if let Some(remaining) = remaining {
+            let remaining = f64::from(remaining);
+            if remaining < s.tokens {
+                s.tokens = remaining;
+                s.last = now;
+            }
+            // With nothing left, wait for Auth0's own refill rather than our estimate.
+            if remaining == 0.0
+                && let Some(reset_in) = reset_in
+            {
+                s.tokens = -(reset_in.as_secs_f64() * s.rate).min(s.burst);
+            }
+        }
+    }
+
+    /// The current (rate, burst), for metrics and tests.
+    pub fn settings(&self) -> (f64, f64) {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        (s.rate, s.burst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth0::retry::tests::FakeClock;
+
+    #[test]
+    fn burst_then_rate() {
+        let now = Instant::now();
+        let bucket = TokenBucket::new(2.0, 10, now);
+        for _ in 0..10 {
+            assert_eq!(bucket.try_take(now, Priority::User), Ok(()));
+        }
+        let wait = bucket.try_take(now, Priority::User).expect_err("empty");
+        assert_eq!(wait, Duration::from_millis(500));
+        assert_eq!(
+            bucket.try_take(now + Duration::from_millis(500), Priority::User),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn background_work_leaves_a_reserve_for_users() {
+        let now = Instant::now();
+        let bucket = TokenBucket::new(2.0, 8, now);
+        let mut background = 0;
+        while bucket.try_take(now, Priority::Background).is_ok() {
+            background += 1;
+        }
+        assert_eq!(background, 6, "a quarter of 8 is kept back");
+        assert_eq!(bucket.try_take(now, Priority::User), Ok(()));
+        assert_eq!(bucket.try_take(now, Priority::User), Ok(()));
+        assert!(bucket.try_take(now, Priority::User).is_err());
+    }
+
+    #[test]
+    fn headers_tighten_the_bucket() {
+        let now = Instant::now();
+        let bucket = TokenBucket::new(2.0, 50, now);
+        bucket.observe(now, Some(10), Some(3), None);
+        assert_eq!(bucket.settings(), (2.0, 10.0));
+        for _ in 0..3 {
+            assert_eq!(bucket.try_take(now, Priority::User), Ok(()));
+        }
+        assert!(bucket.try_take(now, Priority::User).is_err());
+        bucket.observe(now, Some(10), Some(0), Some(Duration::from_secs(2)));
+        let wait = bucket
+            .try_take(now, Priority::User)
+            .expect_err("Auth0 said none left");
+        assert_eq!(
+            wait,
+            Duration::from_millis(2500),
+            "the 2 s to Auth0's refill, then one token"
+        );
+    }
+
+    #[tokio::test]
+    async fn acquire_waits_on_the_clock() {
+        let clock = FakeClock::new();
+        let bucket = TokenBucket::new(2.0, 1, clock.now());
+        assert_eq!(bucket.acquire(&clock, Priority::User).await, Duration::ZERO);
+        let waited = bucket.acquire(&clock, Priority::User).await;
+        assert_eq!(waited, Duration::from_millis(500));
+    }
+}
