@@ -1,8 +1,10 @@
 //! The Auth0 Management API client: errors and their classifier, retry timing, the
 //! per-tenant rate limiter.
 
+pub mod client;
 pub mod error;
 pub mod ratelimit;
 pub mod retry;
 
+pub use client::{Auth0Client, Secret, TenantConfig};
 pub use error::{Auth0Error, Category};

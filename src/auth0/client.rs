@@ -1,0 +1,515 @@
+//! The Management API client for one tenant: connection-profile calls with a cached token,
+//! the tenant's token bucket, retries of transient failures, and a timeout on every call.
+//!
+//! A POST is retried only when Auth0 said it did nothing (429): after a dropped connection
+//! or a 5xx the profile may exist, and only the reconciler, which looks it up by name
+//! under its create-pending guard, may decide what to do next.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::error::Auth0Error;
+use super::ratelimit::{Priority, TokenBucket};
+use super::retry::{Backoff, Clock};
+
+/// A string that never shows in `Debug`, logs or messages: client secrets and tokens.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Where a tenant is and how to authenticate to it.
+#[derive(Clone, Debug)]
+pub struct TenantConfig {
+    /// The tenant's domain, as in `status.tenant`.
+    pub domain: String,
+    /// Where requests go: `https://{domain}` unless an explicit endpoint was configured.
+    pub base_url: Url,
+    /// The API audience, `https://{domain}/api/v2/` by default.
+    pub audience: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
+/// A token and when to stop using it.
+#[derive(Clone)]
+struct CachedToken {
+    token: Secret,
+    refresh_at: std::time::Instant,
+    scopes: Vec<String>,
+}
+
+/// What a list call returns.
+#[derive(Deserialize)]
+struct Page {
+    connection_profiles: Vec<Value>,
+    next: Option<String>,
+}
+
+/// The client for one tenant.
+pub struct Auth0Client {
+    http: reqwest::Client,
+    tenant: TenantConfig,
+    token: tokio::sync::Mutex<Option<CachedToken>>,
+    bucket: Arc<TokenBucket>,
+    backoff: Backoff,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for Auth0Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auth0Client")
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auth0Client {
+    pub fn new(
+        http: reqwest::Client,
+        tenant: TenantConfig,
+        bucket: Arc<TokenBucket>,
+        backoff: Backoff,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Auth0Client {
+            http,
+            tenant,
+            token: tokio::sync::Mutex::new(None),
+            bucket,
+            backoff,
+            clock,
+        }
+    }
+
+    pub fn tenant(&self) -> &TenantConfig {
+        &self.tenant
+    }
+
+    /// Gets a token (cached until shortly before it expires) and returns the scopes granted.
+    pub async fn scopes(&self) -> Result<Vec<String>, Auth0Error> {
+        Ok(self.token(false).await?.scopes)
+    }
+
+    /// Every profile in the tenant: ceil(N/10) calls.
+    pub async fn list(&self, priority: Priority) -> Result<Vec<Value>, Auth0Error> {
+        let mut profiles = Vec::new();
+        let mut from: Option<String> = None;
+        loop {
+            let mut query = vec![("take", "10".to_string())];
+            if let Some(cursor) = &from {
+                query.push(("from", cursor.clone()));
+            }
+            let page: Page = decode(
+                self.call(Method::GET, "connection-profiles", &query, None, priority)
+                    .await?,
+            )?;
+            profiles.extend(page.connection_profiles);
+            match page.next {
+                Some(next) if !next.is_empty() => from = Some(next),
+                _ => return Ok(profiles),
+            }
+        }
+    }
+
+    /// One profile, or `None` when Auth0 has no profile with that id.
+    pub async fn get(&self, id: &str, priority: Priority) -> Result<Option<Value>, Auth0Error> {
+        match self
+            .call(
+                Method::GET,
+                &format!("connection-profiles/{id}"),
+                &[],
+                None,
+                priority,
+            )
+            .await
+        {
+            Ok(profile) => Ok(Some(profile)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn create(&self, body: &Map<String, Value>) -> Result<Value, Auth0Error> {
+        self.call(
+            Method::POST,
+            "connection-profiles",
+            &[],
+            Some(body),
+            Priority::User,
+        )
+        .await
+    }
+
+    pub async fn update(&self, id: &str, body: &Map<String, Value>) -> Result<Value, Auth0Error> {
+        self.call(
+            Method::PATCH,
+            &format!("connection-profiles/{id}"),
+            &[],
+            Some(body),
+            Priority::User,
+        )
+        .await
+    }
+
+    /// Deletes a profile; one that is already gone counts as deleted.
+    pub async fn delete(&self, id: &str) -> Result<(), Auth0Error> {
+        match self
+            .call(
+                Method::DELETE,
+                &format!("connection-profiles/{id}"),
+                &[],
+                None,
+                Priority::User,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(404) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One logical call: rate limited, retried while transient (POST only on 429), with
+    /// the token refreshed once on a 401.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Map<String, Value>>,
+        priority: Priority,
+    ) -> Result<Value, Auth0Error> {
+        let mut attempt = 0;
+        let mut refreshed = false;
+        loop {
+            attempt += 1;
+            let token = self.token(false).await?;
+            self.bucket.acquire(self.clock.as_ref(), priority).await;
+            let result = self
+                .send(method.clone(), path, query, body, &token.token)
+                .await;
+            let err = match result {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            if err.status() == Some(401) && !refreshed {
+                refreshed = true;
+                *self.token.lock().await = None;
+                continue;
+            }
+            let retryable = if method == Method::POST {
+                err.status() == Some(429)
+            } else {
+                err.is_transient()
+            };
+            if !retryable || !self.backoff.allows_another(attempt) {
+                return Err(err);
+            }
+            let delay = self
+                .backoff
+                .delay(attempt, err.retry_after(), fastrand::f64());
+            tracing::debug!(%method, path, attempt, ?delay, error = %err, "retrying Auth0 call");
+            self.clock.sleep(delay).await;
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Map<String, Value>>,
+        token: &Secret,
+    ) -> Result<Value, Auth0Error> {
+        let url = self.url(&format!("api/v2/{path}"))?;
+        let mut request = self
+            .http
+            .request(method, url)
+            .bearer_auth(token.expose())
+            .query(query);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        self.observe_limits(&headers);
+        let bytes = response.bytes().await.map_err(transport)?;
+        if !status.is_success() {
+            return Err(api_error(status, &headers, &bytes));
+        }
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Auth0Error::Decode {
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })
+    }
+
+    fn observe_limits(&self, headers: &HeaderMap) {
+        let number = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let limit = number("x-ratelimit-limit").and_then(|v| u32::try_from(v).ok());
+        let remaining = number("x-ratelimit-remaining").and_then(|v| u32::try_from(v).ok());
+        let reset_in = number("x-ratelimit-reset").map(seconds_until);
+        self.bucket
+            .observe(self.clock.now(), limit, remaining, reset_in);
+    }
+
+    /// The cached token, or a new one from /oauth/token. One caller fetches while the others
+    /// wait for its result.
+    async fn token(&self, force: bool) -> Result<CachedToken, Auth0Error> {
+        let mut cached = self.token.lock().await;
+        if let Some(token) = cached
+            .as_ref()
+            .filter(|t| !force && self.clock.now() < t.refresh_at)
+        {
+            return Ok(token.clone());
+        }
+        #[derive(Deserialize)]
+        struct Grant {
+            access_token: String,
+            expires_in: u64,
+            #[serde(default)]
+            scope: String,
+        }
+        let url = self.url("oauth/token")?;
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.tenant.client_id.as_str()),
+            ("client_secret", self.tenant.client_secret.expose()),
+            ("audience", self.tenant.audience.as_str()),
+        ];
+        self.bucket
+            .acquire(self.clock.as_ref(), Priority::User)
+            .await;
+        let response = self
+            .http
+            .post(url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.map_err(transport)?;
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            let body: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let description = body["error_description"]
+                .as_str()
+                .or(body["message"].as_str())
+                .unwrap_or("access denied");
+            return Err(Auth0Error::Credentials {
+                message: format!("{description} (client id {})", self.tenant.client_id),
+            });
+        }
+        if !status.is_success() {
+            return Err(api_error(status, &headers, &bytes));
+        }
+        let grant: Grant = serde_json::from_slice(&bytes).map_err(|e| Auth0Error::Decode {
+            path: "oauth/token".into(),
+            message: e.to_string(),
+        })?;
+        // Refresh once 90% of the lifetime has passed, so no call goes out with a token about
+        // to expire, however short-lived tokens are.
+        let lifetime = Duration::from_secs(grant.expires_in);
+        let early = lifetime / 10;
+        let token = CachedToken {
+            token: Secret::new(grant.access_token),
+            refresh_at: self.clock.now() + lifetime.saturating_sub(early),
+            scopes: grant.scope.split_whitespace().map(str::to_string).collect(),
+        };
+        *cached = Some(token.clone());
+        Ok(token)
+    }
+
+    fn url(&self, path: &str) -> Result<Url, Auth0Error> {
+        self.tenant
+            .base_url
+            .join(path)
+            .map_err(|e| Auth0Error::Transport {
+                message: format!("bad URL for {path}: {e}"),
+                timeout: false,
+            })
+    }
+}
+
+fn seconds_until(epoch_seconds: u64) -> Duration {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    Duration::from_secs(epoch_seconds.saturating_sub(now))
+}
+
+fn transport(err: reqwest::Error) -> Auth0Error {
+    // reqwest's message names the URL, never headers or bodies, so no secret can leak here.
+    let timeout = err.is_timeout();
+    let err = err.without_url();
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    Auth0Error::Transport { timeout, message }
+}
+
+/// The one place a non-2xx answer becomes an error.
+fn api_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Auth0Error {
+    let parsed: Value = serde_json::from_slice(body).unwrap_or_default();
+    let message = parsed["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned());
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    let retry_after = header("retry-after").map(Duration::from_secs).or_else(|| {
+        (status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| header("x-ratelimit-reset").map(seconds_until))
+            .flatten()
+    });
+    Auth0Error::Api {
+        status: status.as_u16(),
+        error_code: parsed["errorCode"].as_str().map(str::to_string),
+        message,
+        retry_after,
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Auth0Error> {
+    serde_path_to_error::deserialize(value).map_err(|e| Auth0Error::Decode {
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+    })
+}
+
+/// An HTTP client for Auth0: rustls with the ring provider, Mozilla's roots plus an optional
+/// extra CA bundle (PEM) for an explicitly configured endpoint, and a timeout on every call.
+pub fn http_client(
+    extra_ca_pem: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<reqwest::Client, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra_ca_pem {
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| format!("reading the CA bundle: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("adding a CA certificate: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err("the CA bundle holds no PEM certificate".into());
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .user_agent(concat!("auth0-operator/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let tenant = TenantConfig {
+            domain: "acme.auth0.com".into(),
+            base_url: Url::parse("https://acme.auth0.com/").expect("url"),
+            audience: "https://acme.auth0.com/api/v2/".into(),
+            client_id: "id".into(),
+            client_secret: Secret::new("s3cr3t-value"),
+        };
+        let shown = format!("{tenant:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains("[redacted]"));
+    }
+
+    #[test]
+    fn api_errors_read_auth0s_body_and_hints() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "7".parse().expect("header"));
+        let err = api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers,
+            br#"{"statusCode":429,"error":"Too Many Requests","message":"Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers."}"#,
+        );
+        assert_eq!(err.status(), Some(429));
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+        assert!(
+            err.to_string()
+                .starts_with("Auth0 answered 429: Too many requests")
+        );
+        let err = api_error(
+            StatusCode::CONFLICT,
+            &HeaderMap::new(),
+            br#"{"statusCode":409,"error":"Conflict","message":"Connection profile conflict."}"#,
+        );
+        assert_eq!(
+            err.to_string(),
+            "Auth0 answered 409: Connection profile conflict."
+        );
+        let err = api_error(
+            StatusCode::BAD_GATEWAY,
+            &HeaderMap::new(),
+            b"<html>bad gateway</html>",
+        );
+        assert_eq!(
+            err.to_string(),
+            "Auth0 answered 502: <html>bad gateway</html>"
+        );
+    }
+
+    #[test]
+    fn the_http_client_takes_a_ca_bundle() {
+        assert!(http_client(None, Duration::from_secs(5)).is_ok());
+        let err =
+            http_client(Some(b"not a certificate"), Duration::from_secs(5)).expect_err("no PEM");
+        assert!(err.contains("no PEM certificate"), "{err}");
+    }
+}
