@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Conformance suite: Auth0's Node SDK (auth0 v7) and the Deploy CLI against the emulator,
+# over https with a CA the emulator writes. Builds the binary, starts it on free ports,
+# runs `node --test`, stops it. Needs cargo, node >= 20 and npm.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+
+cargo build --quiet -p auth0-emulator --bin auth0-emulator
+binary="$target/debug/auth0-emulator"
+
+cd "$here"
+# npm ci when node_modules is missing or older than the lockfile.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+work="$(mktemp -d)"
+emulator_pid=""
+cleanup() {
+  if [ -n "$emulator_pid" ]; then
+    kill "$emulator_pid" 2>/dev/null || true
+    wait "$emulator_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$binary" --config "$here/emulator.json" --tls-ca-file "$work/ca.pem" \
+  --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --print-addresses \
+  >"$work/addresses" 2>"$work/emulator.log" &
+emulator_pid=$!
+
+for _ in $(seq 1 100); do
+  [ -s "$work/addresses" ] && break
+  if ! kill -0 "$emulator_pid" 2>/dev/null; then
+    cat "$work/emulator.log" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+[ -s "$work/addresses" ] || { echo "the emulator did not start" >&2; cat "$work/emulator.log" >&2; exit 1; }
+
+api="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).api)' "$work/addresses")"
+export EMULATOR_DOMAIN="${api#https://}"
+export EMULATOR_ADMIN="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).admin)' "$work/addresses")"
+export NODE_EXTRA_CA_CERTS="$work/ca.pem"
+
+node --test --test-concurrency=1 sdk.test.mjs deploy.test.mjs

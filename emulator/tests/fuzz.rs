@@ -1,0 +1,159 @@
+//! Property-based fuzzing of request validation: arbitrary JSON, bytes and query strings
+//! never panic, and what is accepted round-trips. More cases: `PROPTEST_CASES=100000`.
+
+mod common;
+
+use auth0_emulator::api::{list_query, parse_json};
+use auth0_emulator::config::Config;
+use auth0_emulator::profile::Profile;
+use auth0_emulator::state::Shared;
+use auth0_emulator::token::Signer;
+use auth0_emulator::validate::{Mode, WRITABLE_FIELDS, validate_body};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use serde_json::{Map, Value, json};
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => proptest::sample::select(&[
+            "name", "organization", "show_as_button", "assign_membership_on_login",
+            "connection_name_prefix_template", "enabled_features", "connection_config",
+            "strategy_overrides", "okta", "google-apps", "samlp", "provisioning", "scim", "tokens",
+            "scopes", "default_expiry", "max_allowed_expiry", "cross_app_access_resource_app",
+            "status", "default_value", "allowed_values", "id",
+        ][..]).prop_map(str::to_string),
+        1 => "[a-z_-]{0,12}",
+    ]
+}
+
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
+        proptest::sample::select(
+            &[
+                "none",
+                "optional",
+                "required",
+                "scim",
+                "universal_logout",
+                "enabled",
+                "disabled",
+                "get:users",
+                "put:users",
+                "con-{org_id}-",
+                "{org_name}",
+                "a--b",
+                "-x",
+                "",
+            ][..]
+        )
+        .prop_map(|s| json!(s)),
+        ".{0,60}".prop_map(Value::String),
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(5, 64, 8, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            proptest::collection::btree_map(key(), inner, 0..6)
+                .prop_map(|map| Value::Object(map.into_iter().collect::<Map<String, Value>>())),
+        ]
+    })
+}
+
+fn shared() -> Shared {
+    Shared::new(Config::default(), Signer::random(), Vec::new())
+}
+
+proptest! {
+    #[test]
+    fn validation_never_panics_and_accepted_bodies_round_trip(body in json_value()) {
+        for mode in [Mode::Create, Mode::Update] {
+            if let Ok(changes) = validate_body(&body, mode)
+                && mode == Mode::Create
+            {
+                let name = changes.name.clone().expect("create requires a name");
+                let profile = Profile::create("cop_1cu7Zs1Dfru5Qc9mZea7nm".into(), name, changes);
+                // What the API returns, minus `id`, is itself a valid body that changes nothing.
+                let mut echoed = serde_json::to_value(&profile).expect("serialises");
+                echoed.as_object_mut().expect("object").remove("id");
+                let again = validate_body(&echoed, Mode::Update).expect("echo is valid");
+                let mut copy = profile.clone();
+                copy.apply(again);
+                prop_assert_eq!(copy, profile);
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_top_level_key_is_always_refused_by_name(
+        name in "[a-zA-Z0-9 ]{1,50}",
+        extra in "[a-z]{1,10}_x",
+        value in json_value(),
+    ) {
+        prop_assume!(!WRITABLE_FIELDS.contains(&extra.as_str()));
+        let body = json!({"name": name, extra.clone(): value});
+        let error = validate_body(&body, Mode::Create).expect_err("unknown key refused");
+        prop_assert!(error.message("Payload").contains(&extra));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        if let Ok(value) = parse_json(&bytes) {
+            let _ = validate_body(&value, Mode::Create);
+            let _ = validate_body(&value, Mode::Update);
+        }
+    }
+
+    #[test]
+    fn arbitrary_list_queries_never_panic(query in ".{0,80}", take in any::<i64>()) {
+        let shared = shared();
+        let tenant = &shared.tenants[0];
+        let _ = list_query(&shared, tenant, Some(&query), 0);
+        let parsed = list_query(&shared, tenant, Some(&format!("take={take}")), 0);
+        prop_assert_eq!(parsed.is_ok(), (1..=10).contains(&take));
+    }
+}
+
+/// Random bodies over HTTP: always an Auth0-shaped 4xx, never a broken connection.
+#[tokio::test]
+async fn random_bodies_over_http_get_auth0_shaped_errors() {
+    let (emulator, client) = common::start_one().await;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = prop_oneof![
+        json_value().prop_map(|v| v.to_string().into_bytes()),
+        proptest::collection::vec(any::<u8>(), 0..256),
+    ];
+    let mut created = 0;
+    for _ in 0..300 {
+        let body = strategy.new_tree(&mut runner).expect("value").current();
+        for (method, path) in [("POST", ""), ("PATCH", "/cop_1cu7Zs1Dfru5Qc9mZea7nm")] {
+            let reply = client
+                .raw(method, path, body.clone())
+                .await
+                .expect("an answer, not a dropped connection");
+            assert!(
+                matches!(reply.status, 201 | 400 | 404 | 409),
+                "{method} {}: {:?}",
+                reply.status,
+                reply.body
+            );
+            if reply.status == 201 {
+                created += 1;
+            } else {
+                assert_eq!(reply.body["statusCode"], reply.status, "{:?}", reply.body);
+            }
+        }
+    }
+    assert_eq!(
+        emulator.profiles(common::DOMAIN).map(|p| p.len()),
+        Some(created),
+        "every 201 stored one profile"
+    );
+}
