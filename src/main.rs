@@ -23,10 +23,13 @@ enum Command {
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
     },
+    /// Run the operator: reconcile ConnectionProfiles to Auth0 until SIGTERM or Ctrl-C.
+    Run(auth0_operator::config::RunArgs),
 }
 
 fn main() -> ExitCode {
     match Args::parse().command {
+        Command::Run(args) => run(args),
         Command::Crd { dir } => match write_crds(dir.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
@@ -34,6 +37,24 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+fn run(args: auth0_operator::config::RunArgs) -> ExitCode {
+    auth0_operator::telemetry::init(args.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("auth0-operator: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(auth0_operator::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -1,4 +1,158 @@
-//! Reconciling ConnectionProfiles to Auth0: desired state and diff (pure), conditions (pure).
+//! Reconciling ConnectionProfiles to Auth0: desired state and diff (pure), conditions
+//! (pure), tenants and their clients, the reconciler, and the controllers that run them.
 
 pub mod conditions;
 pub mod desired;
+pub mod profile;
+pub mod tenant_status;
+pub mod tenants;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::Predicate;
+use kube::runtime::controller::Controller;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{WatchStreamExt, predicates, watcher};
+use kube::{Api, Client, ResourceExt};
+
+use crate::auth0::retry::SystemClock;
+use crate::crd::{Auth0Tenant, ClusterAuth0Tenant, ConnectionProfile, TenantKind};
+use tenants::{TenantOptions, Tenants};
+
+/// How the controllers run.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Watch one namespace, or all when `None`.
+    pub namespace: Option<String>,
+    pub tenant: TenantOptions,
+    pub poll_interval: Duration,
+    /// Profiles reconciled at once.
+    pub concurrency: u16,
+}
+
+/// Runs the ConnectionProfile and tenant controllers until a shutdown signal.
+pub async fn run(client: Client, settings: Settings) {
+    let profiles: Api<ConnectionProfile> = scoped(&client, &settings.namespace);
+    let tenants_api: Api<Auth0Tenant> = scoped(&client, &settings.namespace);
+    let cluster_tenants_api: Api<ClusterAuth0Tenant> = Api::all(client.clone());
+    let secrets_api: Api<Secret> = scoped(&client, &settings.namespace);
+
+    let (profile_store, profile_writer) = reflector::store();
+    let (tenant_store, tenant_writer) = reflector::store();
+    let (cluster_store, cluster_writer) = reflector::store();
+    let (secret_store, secret_writer) = reflector::store();
+
+    // Status writes change neither generation, annotations nor finalizers, so they do not
+    // start another pass; pause and reconcile-requested-at (annotations) and deletion do.
+    let profile_stream = watcher(profiles.clone(), watcher::Config::default())
+        .default_backoff()
+        .reflect(profile_writer)
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation
+                .combine(predicates::annotations)
+                .combine(predicates::finalizers),
+            Default::default(),
+        );
+    let tenant_stream = watcher(tenants_api, watcher::Config::default())
+        .default_backoff()
+        .reflect(tenant_writer)
+        .touched_objects();
+    let cluster_stream = watcher(cluster_tenants_api, watcher::Config::default())
+        .default_backoff()
+        .reflect(cluster_writer)
+        .touched_objects();
+    let secret_stream = watcher(secrets_api, watcher::Config::default())
+        .default_backoff()
+        .reflect(secret_writer)
+        .touched_objects();
+
+    let tenants = Tenants::new(
+        settings.tenant.clone(),
+        cluster_store.clone(),
+        tenant_store.clone(),
+        secret_store.clone(),
+        Arc::new(SystemClock),
+    );
+    let reporter = Reporter {
+        controller: profile::MANAGER.into(),
+        instance: std::env::var("POD_NAME").ok(),
+    };
+    let recorder = Recorder::new(client.clone(), reporter.clone());
+    let ctx = Arc::new(profile::Context::new(
+        client.clone(),
+        tenants,
+        recorder,
+        settings.poll_interval,
+    ));
+
+    // A tenant or Secret change wakes every profile that uses it.
+    let by_tenant = {
+        let store = profile_store.clone();
+        move |kind: TenantKind,
+              namespace: String,
+              name: String|
+              -> Vec<ObjectRef<ConnectionProfile>> {
+            store
+                .state()
+                .iter()
+                .filter(|p| {
+                    p.spec.tenant_ref.kind == kind
+                        && p.spec.tenant_ref.name == name
+                        && (kind == TenantKind::ClusterAuth0Tenant
+                            || p.namespace().as_deref() == Some(namespace.as_str()))
+                })
+                .map(|p| ObjectRef::from_obj(p.as_ref()))
+                .collect()
+        }
+    };
+    let (on_tenant, on_cluster, on_secret) = (by_tenant.clone(), by_tenant.clone(), by_tenant);
+    let secret_ctx = ctx.clone();
+
+    let profiles_controller = Controller::for_stream(profile_stream, profile_store)
+        .with_config(kube::runtime::controller::Config::default().concurrency(settings.concurrency))
+        .watches_stream(tenant_stream, move |t: Auth0Tenant| {
+            on_tenant(
+                TenantKind::Auth0Tenant,
+                t.namespace().unwrap_or_default(),
+                t.name_any(),
+            )
+        })
+        .watches_stream(cluster_stream, move |t: ClusterAuth0Tenant| {
+            on_cluster(TenantKind::ClusterAuth0Tenant, String::new(), t.name_any())
+        })
+        .watches_stream(secret_stream, move |s: Secret| {
+            let namespace = s.namespace().unwrap_or_default();
+            secret_ctx
+                .tenants
+                .tenants_using(&namespace, &s.name_any())
+                .into_iter()
+                .flat_map(|(kind, ns, name)| on_secret(kind, ns, name))
+                .collect::<Vec<_>>()
+        })
+        .shutdown_on_signal()
+        .run(profile::reconcile, profile::error_policy, ctx.clone())
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "profile controller");
+            }
+        });
+
+    let tenant_controllers = tenant_status::run(client, &settings, ctx);
+    tokio::join!(profiles_controller, tenant_controllers);
+}
+
+fn scoped<K>(client: &Client, namespace: &Option<String>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}

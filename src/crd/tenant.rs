@@ -136,8 +136,29 @@ pub struct TenantSettings {
     #[schemars(length(min = 1))]
     pub audience: Option<String>,
     /// The operator's own request budget for this tenant, kept below the plan's limit.
+    /// Defaults to 1.5 requests/s with a burst of 8, below Auth0's smallest paid plans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
+    /// Reach the Management API somewhere else than https://{domain} (an emulator, a
+    /// proxy). Plain http is refused unless the operator runs with --allow-insecure-http.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<Endpoint>,
+}
+
+/// An explicit Management API endpoint.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoint {
+    /// Base URL, e.g. https://auth0-emulator.testing.svc:8443
+    #[schemars(
+        length(min = 1, max = 2048),
+        regex(pattern = r"^https?://[^\s/]+(/.*)?$")
+    )]
+    pub url: String,
+    /// PEM CA certificates that sign the endpoint's certificate, trusted besides the
+    /// public roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<String>,
 }
 
 /// A Secret and the keys in it that hold the client credentials.

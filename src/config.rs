@@ -1,0 +1,61 @@
+//! The `run` command's settings: one clap struct, each flag with an environment fallback.
+
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// How log lines look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// JSON when stderr is not a terminal (a cluster), text on a terminal.
+    Auto,
+    Json,
+    Text,
+}
+
+/// `auth0-operator run`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Kubeconfig to use; without it, KUBECONFIG, ~/.kube/config or the in-cluster
+    /// service account, in that order.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+
+    /// Watch ConnectionProfiles, Auth0Tenants and Secrets in this namespace only
+    /// (default: all namespaces).
+    #[arg(long, env = "AUTH0_OPERATOR_NAMESPACE_TO_WATCH")]
+    pub namespace: Option<String>,
+
+    /// The operator's own namespace, where ClusterAuth0Tenant Secrets live.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "auth0-operator")]
+    pub operator_namespace: String,
+
+    /// How often each profile is checked for changes made outside Kubernetes (drift), unless
+    /// its auth0.operators.dev/poll-interval annotation says otherwise. Jittered by ±10%.
+    /// Examples: 90s, 10m, 1h.
+    #[arg(long, env = "AUTH0_OPERATOR_POLL_INTERVAL", default_value = "10m", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+
+    /// ConnectionProfiles reconciled at once. Auth0's rate limit, not this, bounds the
+    /// request rate.
+    #[arg(long, env = "AUTH0_OPERATOR_CONCURRENCY", default_value_t = 16)]
+    pub concurrency: u16,
+
+    /// Timeout of every call to Auth0.
+    #[arg(long, env = "AUTH0_OPERATOR_AUTH0_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub auth0_timeout: Duration,
+
+    /// Allow tenants whose spec.endpoint.url is plain http (the emulator in tests and the
+    /// local demo). Never use it against Auth0.
+    #[arg(long, env = "AUTH0_OPERATOR_ALLOW_INSECURE_HTTP")]
+    pub allow_insecure_http: bool,
+
+    /// Log format.
+    #[arg(long, env = "AUTH0_OPERATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::controller::profile::parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration like 90s, 10m or 1h"))
+}

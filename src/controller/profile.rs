@@ -1,0 +1,825 @@
+//! The ConnectionProfile reconciler. Each pass: finalizer first; then validate (pure) →
+//! desired payload (pure) → observe the remote → diff → create, patch or nothing; then the
+//! status, written only when it changed.
+//!
+//! No duplicates: before a POST the resource is marked `create-pending`; the id is written
+//! right after. A pass that finds the mark and no id looks the profile up by name and takes
+//! it instead of posting again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::finalizer::{self, Event as Finalizer};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
+use serde_json::{Map, Value, json};
+
+use super::conditions::{Outcome, conditions};
+use super::desired::{at_provider, desired, diff, normalize};
+use super::tenants::{TenantError, Tenants};
+use crate::auth0::ratelimit::Priority;
+use crate::auth0::retry::Backoff;
+use crate::auth0::{Auth0Client, Auth0Error, Category};
+use crate::crd::conditions::{READY, reason};
+use crate::crd::validation::{self, Invalid};
+use crate::crd::{ConnectionProfile, ConnectionProfileStatus, DeletionPolicy, ManagementPolicy};
+
+pub const FINALIZER: &str = "auth0.operators.dev/finalizer";
+/// The field manager of every write the operator makes.
+pub const MANAGER: &str = "auth0-operator";
+
+/// The annotations a person (or the operator) sets.
+pub mod annotation {
+    pub const PAUSED: &str = "auth0.operators.dev/paused";
+    pub const POLL_INTERVAL: &str = "auth0.operators.dev/poll-interval";
+    pub const RECONCILE_REQUESTED_AT: &str = "auth0.operators.dev/reconcile-requested-at";
+    pub const FORCE_ORPHAN: &str = "auth0.operators.dev/force-orphan";
+    pub const CREATE_PENDING: &str = "auth0.operators.dev/create-pending";
+}
+
+/// A tenant's profiles as one listing saw them: the cheap way to check many resources for
+/// drift (ceil(N/10) calls per interval instead of N).
+struct Snapshot {
+    taken: Instant,
+    by_id: HashMap<String, Value>,
+}
+
+/// What every pass shares.
+pub struct Context {
+    pub client: kube::Client,
+    pub tenants: Tenants,
+    pub recorder: Recorder,
+    /// Default drift-check interval; the `poll-interval` annotation overrides it.
+    pub poll_interval: Duration,
+    pub backoff: Backoff,
+    failures: Mutex<HashMap<ObjectRef<ConnectionProfile>, u32>>,
+    snapshots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Snapshot>>>>>,
+}
+
+impl Context {
+    pub fn new(
+        client: kube::Client,
+        tenants: Tenants,
+        recorder: Recorder,
+        poll_interval: Duration,
+    ) -> Self {
+        Context {
+            client,
+            tenants,
+            recorder,
+            poll_interval,
+            backoff: Backoff {
+                base: Duration::from_secs(1),
+                cap: Duration::from_secs(300),
+                max_attempts: u32::MAX,
+            },
+            failures: Mutex::default(),
+            snapshots: Mutex::default(),
+        }
+    }
+
+    /// The next wait after one more failure of this object: exponential with full jitter,
+    /// per object, reset by a success.
+    fn failed(&self, object: ObjectRef<ConnectionProfile>) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let count = failures.entry(object).or_insert(0);
+        *count += 1;
+        // Never zero: a full-jitter draw of 0 would turn into a hot loop.
+        self.backoff
+            .delay(*count, None, fastrand::f64())
+            .max(Duration::from_millis(200))
+    }
+
+    fn succeeded(&self, object: &ObjectRef<ConnectionProfile>) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(object);
+    }
+
+    fn snapshot_slot(&self, domain: &str) -> Arc<tokio::sync::Mutex<Option<Snapshot>>> {
+        self.snapshots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(domain.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// The remote profile as the tenant's latest listing saw it, listing again when that
+    /// listing is older than `max_age`. One listing serves every resource of the tenant.
+    async fn listed(
+        &self,
+        client: &Auth0Client,
+        id: &str,
+        max_age: Duration,
+    ) -> Result<Option<Value>, Auth0Error> {
+        let slot = self.snapshot_slot(&client.tenant().domain);
+        let mut snapshot = slot.lock().await;
+        let fresh = snapshot
+            .as_ref()
+            .is_some_and(|s| s.taken.elapsed() < max_age);
+        if !fresh {
+            let profiles = client.list(Priority::Background).await?;
+            let by_id = profiles
+                .into_iter()
+                .filter_map(|p| Some((p.get("id")?.as_str()?.to_string(), p)))
+                .collect();
+            *snapshot = Some(Snapshot {
+                taken: Instant::now(),
+                by_id,
+            });
+        }
+        Ok(snapshot.as_ref().and_then(|s| s.by_id.get(id).cloned()))
+    }
+
+    /// Keeps the tenant's snapshot true to our own writes, so the next drift check does not
+    /// "correct" a change we just made.
+    async fn remember(&self, domain: &str, id: &str, remote: Option<&Value>) {
+        let slot = self.snapshot_slot(domain);
+        let mut snapshot = slot.lock().await;
+        if let Some(snapshot) = snapshot.as_mut() {
+            match remote {
+                Some(remote) => snapshot.by_id.insert(id.to_string(), remote.clone()),
+                None => snapshot.by_id.remove(id),
+            };
+        }
+    }
+}
+
+/// Why a pass failed, and so which condition reason and whether to wait for a person.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    InvalidSpec(Invalid),
+    #[error("{0}")]
+    Tenant(#[from] TenantError),
+    #[error("{0}")]
+    Auth0(#[from] Auth0Error),
+    #[error(
+        "a profile named {name:?} already exists in Auth0 ({id}) and this resource did not create it: set spec.externalID to {id} to adopt it, or choose another spec.name"
+    )]
+    NameTaken { name: String, id: String },
+    #[error("Auth0 has no profile {0}: check spec.externalID")]
+    AdoptionTargetMissing(String),
+    #[error("no profile named {0:?} exists in Auth0 to observe: create it, or set spec.externalID")]
+    ObservedMissing(String),
+    #[error("writing to the Kubernetes API failed: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("finalizer: {0}")]
+    Finalizer(#[source] Box<finalizer::Error<Error>>),
+}
+
+impl Error {
+    /// The Synced reason and whether the failure needs a person (Stalled).
+    pub fn reason(&self) -> (&'static str, bool) {
+        match self {
+            Error::InvalidSpec(_) => (reason::INVALID_SPEC, true),
+            Error::Tenant(_) => (reason::CREDENTIALS_UNAVAILABLE, false),
+            Error::Auth0(e) => match e.category() {
+                Category::Transient => (reason::RECONCILE_ERROR, false),
+                Category::Unauthorized => (reason::UNAUTHORIZED, true),
+                Category::Forbidden => (reason::FORBIDDEN, true),
+                Category::Conflict => (reason::CONFLICT, true),
+                Category::NotFound => (reason::NOT_FOUND, true),
+                Category::Invalid => (reason::INVALID_SPEC, true),
+            },
+            Error::NameTaken { .. } => (reason::CONFLICT, true),
+            Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) => {
+                (reason::NOT_FOUND, true)
+            }
+            Error::Kube(_) | Error::Finalizer(_) => (reason::RECONCILE_ERROR, false),
+        }
+    }
+}
+
+/// The controller's entry point: finalizer first, then apply or cleanup.
+pub async fn reconcile(
+    profile: Arc<ConnectionProfile>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let namespace = profile.namespace().unwrap_or_default();
+    let api: Api<ConnectionProfile> = Api::namespaced(ctx.client.clone(), &namespace);
+    finalizer::finalizer(&api, FINALIZER, profile, |event| async {
+        match event {
+            Finalizer::Apply(profile) => apply(&profile, &ctx, &api).await,
+            Finalizer::Cleanup(profile) => cleanup(&profile, &ctx, &api).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)))
+}
+
+/// Unexpected failures (the API server refused a write): retry with this object's backoff.
+pub fn error_policy(profile: Arc<ConnectionProfile>, error: &Error, ctx: Arc<Context>) -> Action {
+    let wait = ctx.failed(ObjectRef::from_obj(profile.as_ref()));
+    tracing::warn!(error = %error, retry_in = ?wait, "reconcile failed");
+    Action::requeue(wait)
+}
+
+async fn apply(
+    profile: &ConnectionProfile,
+    ctx: &Context,
+    api: &Api<ConnectionProfile>,
+) -> Result<Action, Error> {
+    let key = ObjectRef::from_obj(profile);
+    if annotation_is_true(profile, annotation::PAUSED) {
+        write_status(
+            profile,
+            ctx,
+            api,
+            status_with(profile, &Outcome::Paused, |_| {}),
+        )
+        .await?;
+        return Ok(Action::await_change());
+    }
+    match sync(profile, ctx, api).await {
+        Ok(status) => {
+            write_status(profile, ctx, api, status).await?;
+            ctx.succeeded(&key);
+            Ok(Action::requeue(jittered(poll_interval(profile, ctx))))
+        }
+        Err(err @ (Error::Kube(_) | Error::Finalizer(_))) => Err(err),
+        Err(err) => {
+            let (why, terminal) = err.reason();
+            let message = err.to_string();
+            let remote_available = profile.status.as_ref().is_some_and(|s| s.id.is_some())
+                && profile.status.as_ref().is_some_and(|s| {
+                    s.conditions
+                        .iter()
+                        .any(|c| c.type_ == READY && c.status == "True")
+                });
+            let outcome = Outcome::Failed {
+                reason: why,
+                message: message.clone(),
+                terminal,
+                remote_available: remote_available
+                    && !matches!(
+                        err,
+                        Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_)
+                    ),
+            };
+            let changed =
+                write_status(profile, ctx, api, status_with(profile, &outcome, |_| {})).await?;
+            if changed {
+                publish(ctx, profile, EventType::Warning, why, &message).await;
+            }
+            tracing::info!(error = %message, reason = why, terminal, "reconcile failed");
+            Ok(if terminal {
+                Action::await_change()
+            } else {
+                Action::requeue(ctx.failed(key))
+            })
+        }
+    }
+}
+
+/// Brings the remote to the spec (or only observes it) and returns the status to write.
+async fn sync(
+    profile: &ConnectionProfile,
+    ctx: &Context,
+    api: &Api<ConnectionProfile>,
+) -> Result<ConnectionProfileStatus, Error> {
+    validation::validate(profile).map_err(Error::InvalidSpec)?;
+    let namespace = profile.namespace().unwrap_or_default();
+    let client = ctx.tenants.client(&profile.spec.tenant_ref, &namespace)?;
+    let domain = client.tenant().domain.clone();
+    let want = desired(profile);
+    let status = profile.status.clone().unwrap_or_default();
+
+    if profile.spec.management_policy == ManagementPolicy::Observe {
+        let remote = observe_only(profile, &client, &status).await?;
+        return Ok(settled_status(profile, &domain, &remote));
+    }
+
+    let (id, remote) = match (&status.id, &profile.spec.external_id) {
+        (Some(id), _) => match current(profile, ctx, &client, id).await? {
+            Some(remote) => (id.clone(), remote),
+            None => {
+                // Deleted in Auth0 behind our back: make it again.
+                let created = create(profile, ctx, api, &client, &want).await?;
+                let new_id = id_of(&created)?;
+                publish(
+                    ctx,
+                    profile,
+                    EventType::Normal,
+                    "DriftCorrected",
+                    &format!(
+                        "profile {id} was deleted outside the operator; recreated as {new_id}"
+                    ),
+                )
+                .await;
+                (new_id, created)
+            }
+        },
+        (None, Some(external)) => match client.get(external, Priority::User).await? {
+            Some(remote) => {
+                write_id(profile, api, external).await?;
+                publish(
+                    ctx,
+                    profile,
+                    EventType::Normal,
+                    "Adopted",
+                    &format!("adopted Auth0 profile {external}"),
+                )
+                .await;
+                (external.clone(), remote)
+            }
+            None => return Err(Error::AdoptionTargetMissing(external.clone())),
+        },
+        (None, None) => {
+            let created = create(profile, ctx, api, &client, &want).await?;
+            let id = id_of(&created)?;
+            (id, created)
+        }
+    };
+
+    let remote = match diff(&want, &normalize(&remote)) {
+        None => remote,
+        Some(changed) => {
+            let updated = client.update(&id, &want).await?;
+            ctx.remember(&domain, &id, Some(&updated)).await;
+            let fields: Vec<&str> = changed.keys().map(String::as_str).collect();
+            let spec_changed = status.observed_generation != profile.metadata.generation;
+            if spec_changed {
+                publish(
+                    ctx,
+                    profile,
+                    EventType::Normal,
+                    "Updated",
+                    &format!("updated {id}: {}", fields.join(", ")),
+                )
+                .await;
+            } else {
+                publish(
+                    ctx,
+                    profile,
+                    EventType::Normal,
+                    "DriftCorrected",
+                    &format!(
+                        "{id} was changed outside the operator; restored {}",
+                        fields.join(", ")
+                    ),
+                )
+                .await;
+            }
+            updated
+        }
+    };
+    let mut settled = settled_status(profile, &domain, &remote);
+    settled.id = Some(id);
+    Ok(settled)
+}
+
+/// The remote profile for a resource that has an id. A settled resource is checked against
+/// the tenant's listing (shared by all its resources); a changed one with a GET. A profile
+/// missing from a listing is confirmed with a GET before anyone calls it gone.
+async fn current(
+    profile: &ConnectionProfile,
+    ctx: &Context,
+    client: &Auth0Client,
+    id: &str,
+) -> Result<Option<Value>, Error> {
+    let settled = profile.status.as_ref().is_some_and(|s| {
+        s.observed_generation == profile.metadata.generation
+            && s.conditions
+                .iter()
+                .any(|c| c.type_ == READY && c.status == "True")
+            && s.last_handled_reconcile_at.as_deref()
+                == profile
+                    .annotations()
+                    .get(annotation::RECONCILE_REQUESTED_AT)
+                    .map(String::as_str)
+    });
+    if settled && let Some(remote) = ctx.listed(client, id, poll_interval(profile, ctx)).await? {
+        return Ok(Some(remote));
+    }
+    Ok(client
+        .get(
+            id,
+            if settled {
+                Priority::Background
+            } else {
+                Priority::User
+            },
+        )
+        .await?)
+}
+
+/// Creates the profile under the create-pending guard and records its id at once.
+async fn create(
+    profile: &ConnectionProfile,
+    ctx: &Context,
+    api: &Api<ConnectionProfile>,
+    client: &Auth0Client,
+    want: &Map<String, Value>,
+) -> Result<Value, Error> {
+    let name = profile.effective_name().to_string();
+    if profile
+        .annotations()
+        .contains_key(annotation::CREATE_PENDING)
+    {
+        // An earlier pass may have created it and lost the answer: look before posting.
+        if let Some(found) = client
+            .list(Priority::User)
+            .await?
+            .into_iter()
+            .find(|p| p["name"] == name.as_str())
+        {
+            let id = id_of(&found)?;
+            write_id(profile, api, &id).await?;
+            set_pending(api, profile, false).await?;
+            publish(
+                ctx,
+                profile,
+                EventType::Normal,
+                "Created",
+                &format!("created Auth0 profile {id} (found after an interrupted create)"),
+            )
+            .await;
+            return Ok(found);
+        }
+    } else {
+        set_pending(api, profile, true).await?;
+    }
+    let created = match client.create(want).await {
+        Ok(created) => created,
+        Err(e) if e.status() == Some(409) => {
+            let owner = client
+                .list(Priority::User)
+                .await?
+                .into_iter()
+                .find(|p| p["name"] == name.as_str());
+            set_pending(api, profile, false).await?;
+            return Err(match owner.and_then(|p| id_of(&p).ok()) {
+                Some(id) => Error::NameTaken { name, id },
+                None => Error::Auth0(e),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let id = id_of(&created)?;
+    write_id(profile, api, &id).await?;
+    set_pending(api, profile, false).await?;
+    ctx.remember(&client.tenant().domain, &id, Some(&created))
+        .await;
+    publish(
+        ctx,
+        profile,
+        EventType::Normal,
+        "Created",
+        &format!("created Auth0 profile {id}"),
+    )
+    .await;
+    Ok(created)
+}
+
+/// Observe: find the profile (by id, externalID, else name) and never write.
+async fn observe_only(
+    profile: &ConnectionProfile,
+    client: &Auth0Client,
+    status: &ConnectionProfileStatus,
+) -> Result<Value, Error> {
+    if let Some(id) = status.id.as_ref().or(profile.spec.external_id.as_ref()) {
+        return client
+            .get(id, Priority::User)
+            .await?
+            .ok_or_else(|| Error::AdoptionTargetMissing(id.clone()));
+    }
+    let name = profile.effective_name();
+    client
+        .list(Priority::User)
+        .await?
+        .into_iter()
+        .find(|p| p["name"] == name)
+        .ok_or_else(|| Error::ObservedMissing(name.to_string()))
+}
+
+async fn cleanup(
+    profile: &ConnectionProfile,
+    ctx: &Context,
+    api: &Api<ConnectionProfile>,
+) -> Result<Action, Error> {
+    let status = profile.status.clone().unwrap_or_default();
+    let id = status.id.clone();
+    let keep = profile.spec.deletion_policy == DeletionPolicy::Orphan
+        || profile.spec.management_policy == ManagementPolicy::Observe
+        || annotation_is_true(profile, annotation::FORCE_ORPHAN);
+    if keep {
+        if let Some(id) = &id {
+            publish(
+                ctx,
+                profile,
+                EventType::Normal,
+                "Orphaned",
+                &format!("left Auth0 profile {id} in place"),
+            )
+            .await;
+        }
+        return Ok(Action::await_change());
+    }
+    let pending = profile
+        .annotations()
+        .contains_key(annotation::CREATE_PENDING);
+    if id.is_none() && !pending {
+        return Ok(Action::await_change()); // nothing was ever created
+    }
+    let namespace = profile.namespace().unwrap_or_default();
+    let result: Result<(), Error> = async {
+        let client = ctx.tenants.client(&profile.spec.tenant_ref, &namespace)?;
+        let target = match &id {
+            Some(id) => Some(id.clone()),
+            None => {
+                let name = profile.effective_name();
+                client
+                    .list(Priority::User)
+                    .await?
+                    .into_iter()
+                    .find(|p| p["name"] == name)
+                    .and_then(|p| id_of(&p).ok())
+            }
+        };
+        if let Some(target) = target {
+            client.delete(&target).await?;
+            ctx.remember(&client.tenant().domain, &target, None).await;
+            publish(
+                ctx,
+                profile,
+                EventType::Normal,
+                "Deleted",
+                &format!("deleted Auth0 profile {target}"),
+            )
+            .await;
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(Action::await_change()),
+        Err(err) => {
+            let (why, _) = err.reason();
+            let mut message = err.to_string();
+            if matches!(err, Error::Tenant(_)) {
+                message.push_str(&format!(
+                    "; to delete the resource without deleting the Auth0 profile, annotate it {}=true",
+                    annotation::FORCE_ORPHAN
+                ));
+            }
+            let outcome = Outcome::Failed {
+                reason: why,
+                message: message.clone(),
+                terminal: false,
+                remote_available: id.is_some(),
+            };
+            if write_status(profile, ctx, api, status_with(profile, &outcome, |_| {})).await? {
+                publish(ctx, profile, EventType::Warning, why, &message).await;
+            }
+            Err(err)
+        }
+    }
+}
+
+/// The status after a successful pass: the remote as observed, every condition Available.
+fn settled_status(
+    profile: &ConnectionProfile,
+    domain: &str,
+    remote: &Value,
+) -> ConnectionProfileStatus {
+    status_with(profile, &Outcome::Available, |status| {
+        status.tenant = Some(domain.to_string());
+        status.at_provider = at_provider(remote).ok();
+        status.id = remote
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or(status.id.take());
+    })
+}
+
+/// The current status with new conditions for `outcome`, `observedGeneration` and the
+/// handled reconcile request, then `edit` applied.
+fn status_with(
+    profile: &ConnectionProfile,
+    outcome: &Outcome,
+    edit: impl FnOnce(&mut ConnectionProfileStatus),
+) -> ConnectionProfileStatus {
+    let mut status = profile.status.clone().unwrap_or_default();
+    let generation = profile.metadata.generation.unwrap_or_default();
+    let now = Time(
+        Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_else(|_| Timestamp::now()),
+    );
+    status.conditions = conditions(&status.conditions, generation, outcome, &now);
+    status.observed_generation = Some(generation);
+    status.last_handled_reconcile_at = profile
+        .annotations()
+        .get(annotation::RECONCILE_REQUESTED_AT)
+        .cloned();
+    edit(&mut status);
+    status
+}
+
+/// Writes the status when it differs from what the resource already shows. Returns whether
+/// it wrote.
+async fn write_status(
+    profile: &ConnectionProfile,
+    _ctx: &Context,
+    api: &Api<ConnectionProfile>,
+    status: ConnectionProfileStatus,
+) -> Result<bool, Error> {
+    if profile.status.as_ref() == Some(&status) {
+        return Ok(false);
+    }
+    let patch = json!({
+        "apiVersion": ConnectionProfile::api_version(&()),
+        "kind": ConnectionProfile::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        &profile.name_any(),
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Records the id right after a create or adoption, before anything else can fail.
+async fn write_id(
+    profile: &ConnectionProfile,
+    api: &Api<ConnectionProfile>,
+    id: &str,
+) -> Result<(), Error> {
+    let patch = json!({"status": {"id": id}});
+    api.patch_status(
+        &profile.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn set_pending(
+    api: &Api<ConnectionProfile>,
+    profile: &ConnectionProfile,
+    pending: bool,
+) -> Result<(), Error> {
+    let present = profile
+        .annotations()
+        .contains_key(annotation::CREATE_PENDING);
+    if present == pending && !pending {
+        return Ok(());
+    }
+    let value = if pending {
+        json!(Timestamp::now().to_string())
+    } else {
+        Value::Null
+    };
+    let patch = json!({"metadata": {"annotations": {annotation::CREATE_PENDING: value}}});
+    api.patch(
+        &profile.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+fn id_of(remote: &Value) -> Result<String, Error> {
+    remote
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::Auth0(Auth0Error::Decode {
+                path: "id".into(),
+                message: "the profile has no id".into(),
+            })
+        })
+}
+
+async fn publish(
+    ctx: &Context,
+    profile: &ConnectionProfile,
+    type_: EventType,
+    reason: &str,
+    note: &str,
+) {
+    let event = Event {
+        type_,
+        reason: reason.to_string(),
+        note: Some(note.chars().take(1000).collect()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &profile.object_ref(&())).await {
+        tracing::warn!(error = %e, "publishing an event failed");
+    }
+}
+
+fn annotation_is_true(profile: &ConnectionProfile, key: &str) -> bool {
+    profile
+        .annotations()
+        .get(key)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn poll_interval(profile: &ConnectionProfile, ctx: &Context) -> Duration {
+    profile
+        .annotations()
+        .get(annotation::POLL_INTERVAL)
+        .and_then(|v| parse_duration(v))
+        .unwrap_or(ctx.poll_interval)
+}
+
+/// ±10%, so resources created together do not all poll together.
+fn jittered(interval: Duration) -> Duration {
+    interval.mul_f64(0.9 + 0.2 * fastrand::f64())
+}
+
+/// `90s`, `10m`, `1h`, `1h30m`; at least one second.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return None,
+        };
+        total = total.checked_add(number.parse::<u64>().ok()?.checked_mul(unit)?)?;
+        number.clear();
+    }
+    if !number.is_empty() || total == 0 {
+        return None;
+    }
+    Some(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45s"), Some(Duration::from_secs(45)));
+        for bad in ["", "10", "0s", "5d", "m", "-1m", "99999999999999999999h"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn jitter_stays_within_ten_percent() {
+        for _ in 0..100 {
+            let d = jittered(Duration::from_secs(100));
+            assert!(
+                d >= Duration::from_secs(90) && d <= Duration::from_secs(110),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn failure_reasons() {
+        let conflict = Error::NameTaken {
+            name: "acme".into(),
+            id: "cop_1cu7Zs1Dfru5Qc9mZea7nm".into(),
+        };
+        assert_eq!(conflict.reason(), (reason::CONFLICT, true));
+        assert!(
+            conflict
+                .to_string()
+                .contains("set spec.externalID to cop_1cu7Zs1Dfru5Qc9mZea7nm")
+        );
+        let throttled = Error::Auth0(Auth0Error::Api {
+            status: 429,
+            error_code: None,
+            message: "Too many requests".into(),
+            retry_after: None,
+        });
+        assert_eq!(throttled.reason(), (reason::RECONCILE_ERROR, false));
+        let missing = Error::Tenant(TenantError::KeyMissing {
+            namespace: "ns".into(),
+            name: "creds".into(),
+            key: "client_secret".into(),
+        });
+        assert_eq!(missing.reason(), (reason::CREDENTIALS_UNAVAILABLE, false));
+        assert_eq!(
+            missing.to_string(),
+            "Secret ns/creds has no key client_secret"
+        );
+    }
+}

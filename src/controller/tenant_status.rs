@@ -1,0 +1,192 @@
+//! The status of Auth0Tenant and ClusterAuth0Tenant: `Ready` when a token was obtained and
+//! every needed scope is granted; otherwise which scopes are missing, or that the Secret or
+//! a key is missing, or that Auth0 refused the credentials.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::Settings;
+use super::profile::{Context, MANAGER};
+use super::tenants::REQUIRED_SCOPES;
+use crate::auth0::Category;
+use crate::crd::conditions::{READY, reason};
+use crate::crd::{Auth0Tenant, ClusterAuth0Tenant, TenantKind, TenantRef, TenantStatus};
+
+/// What the two tenant kinds have in common here.
+trait TenantResource:
+    Resource<DynamicType = ()>
+    + Clone
+    + DeserializeOwned
+    + serde::Serialize
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    const KIND: TenantKind;
+    fn status(&self) -> Option<&TenantStatus>;
+    fn api(client: Client, namespace: &str) -> Api<Self>;
+}
+
+impl TenantResource for Auth0Tenant {
+    const KIND: TenantKind = TenantKind::Auth0Tenant;
+    fn status(&self) -> Option<&TenantStatus> {
+        self.status.as_ref()
+    }
+    fn api(client: Client, namespace: &str) -> Api<Self> {
+        Api::namespaced(client, namespace)
+    }
+}
+
+impl TenantResource for ClusterAuth0Tenant {
+    const KIND: TenantKind = TenantKind::ClusterAuth0Tenant;
+    fn status(&self) -> Option<&TenantStatus> {
+        self.status.as_ref()
+    }
+    fn api(client: Client, _namespace: &str) -> Api<Self> {
+        Api::all(client)
+    }
+}
+
+/// Runs both tenant controllers.
+pub async fn run(client: Client, settings: &Settings, ctx: Arc<Context>) {
+    let namespaced: Api<Auth0Tenant> = match &settings.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let cluster: Api<ClusterAuth0Tenant> = Api::all(client);
+    tokio::join!(
+        controller(namespaced, ctx.clone()),
+        controller(cluster, ctx)
+    );
+}
+
+async fn controller<K: TenantResource>(api: Api<K>, ctx: Arc<Context>) {
+    Controller::new(api, watcher::Config::default())
+        .shutdown_on_signal()
+        .run(
+            reconcile::<K>,
+            |_, error, _| {
+                tracing::warn!(%error, "tenant status");
+                Action::requeue(Duration::from_secs(30))
+            },
+            ctx,
+        )
+        .for_each(|_| async {})
+        .await;
+}
+
+async fn reconcile<K: TenantResource>(
+    tenant: Arc<K>,
+    ctx: Arc<Context>,
+) -> Result<Action, kube::Error> {
+    let namespace = tenant.namespace().unwrap_or_default();
+    let reference = TenantRef {
+        kind: K::KIND,
+        name: tenant.name_any(),
+    };
+    let (ready, why, message, granted, missing, retry) =
+        match ctx.tenants.client(&reference, &namespace) {
+            Err(e) => (
+                false,
+                reason::CREDENTIALS_UNAVAILABLE,
+                e.to_string(),
+                vec![],
+                vec![],
+                true,
+            ),
+            Ok(client) => match client.scopes().await {
+                Ok(scopes) => {
+                    let missing: Vec<String> = REQUIRED_SCOPES
+                        .iter()
+                        .filter(|s| !scopes.iter().any(|g| g == *s))
+                        .map(|s| s.to_string())
+                        .collect();
+                    if missing.is_empty() {
+                        (
+                            true,
+                            reason::AVAILABLE,
+                            String::new(),
+                            scopes,
+                            missing,
+                            false,
+                        )
+                    } else {
+                        let message = format!(
+                            "the client's grant lacks {}: add them to its Management API grant",
+                            missing.join(", ")
+                        );
+                        (false, "MissingScopes", message, scopes, missing, false)
+                    }
+                }
+                Err(e) if e.category() == Category::Unauthorized => (
+                    false,
+                    reason::UNAUTHORIZED,
+                    e.to_string(),
+                    vec![],
+                    vec![],
+                    false,
+                ),
+                Err(e) => (
+                    false,
+                    reason::RECONCILE_ERROR,
+                    e.to_string(),
+                    vec![],
+                    vec![],
+                    true,
+                ),
+            },
+        };
+    let previous = tenant.status().cloned().unwrap_or_default();
+    let status_word = if ready { "True" } else { "False" };
+    let transition = previous
+        .conditions
+        .iter()
+        .find(|c| c.type_ == READY && c.status == status_word)
+        .map(|c| c.last_transition_time.clone())
+        .unwrap_or_else(|| {
+            Time(
+                Timestamp::from_second(Timestamp::now().as_second())
+                    .unwrap_or_else(|_| Timestamp::now()),
+            )
+        });
+    let status = TenantStatus {
+        observed_generation: tenant.meta().generation,
+        granted_scopes: granted,
+        missing_scopes: missing,
+        conditions: vec![Condition {
+            type_: READY.into(),
+            status: status_word.into(),
+            reason: why.into(),
+            message,
+            observed_generation: tenant.meta().generation,
+            last_transition_time: transition,
+        }],
+    };
+    if tenant.status() != Some(&status) {
+        let api = K::api(ctx.client.clone(), &namespace);
+        let patch =
+            json!({"apiVersion": K::api_version(&()), "kind": K::kind(&()), "status": status});
+        api.patch_status(
+            &tenant.name_any(),
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await?;
+    }
+    Ok(if retry {
+        Action::requeue(Duration::from_secs(15))
+    } else {
+        Action::requeue(ctx.poll_interval)
+    })
+}
