@@ -188,3 +188,71 @@ impl Config {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_one_local_tenant_with_an_all_scopes_client() {
+        let config = Config::default();
+        config.validate().expect("valid");
+        assert_eq!(config.tenants.len(), 1);
+        assert_eq!(config.tenants[0].domain, DEFAULT_DOMAIN);
+        assert_eq!(config.tenants[0].clients[0].client_id, DEFAULT_CLIENT_ID);
+        assert_eq!(config.tenants[0].clients[0].scopes, ALL_SCOPES);
+        assert_eq!(config.token_lifetime_secs, 86_400);
+        assert_eq!(config.max_body_bytes, 1_048_576);
+    }
+
+    #[test]
+    fn json_files_fill_defaults_and_refuse_unknown_keys() {
+        let config: Config = serde_json::from_str(
+            r#"{"tenants":[{"domain":"a.auth0.local","rate_limit":{"burst":2,"per_second":2}}]}"#,
+        )
+        .expect("parses");
+        assert_eq!(config.tenants[0].clients[0].client_id, DEFAULT_CLIENT_ID);
+        assert!(config.tenants[0].entitled);
+        assert!(serde_json::from_str::<Config>(r#"{"tenant":[]}"#).is_err());
+        assert!(
+            serde_json::from_str::<Config>(r#"{"tenants":[{"domain":"a","colour":1}]}"#).is_err()
+        );
+    }
+
+    #[test]
+    fn validation_refuses_duplicate_domains_and_bad_limits() {
+        let twice = Config {
+            tenants: vec![
+                TenantConfig::default(),
+                TenantConfig {
+                    domain: "LOCALHOST".into(),
+                    ..TenantConfig::default()
+                },
+            ],
+            ..Config::default()
+        };
+        assert!(twice.validate().is_err());
+        let no_tenant = Config {
+            tenants: vec![],
+            ..Config::default()
+        };
+        assert!(no_tenant.validate().is_err());
+        for (burst, per_second) in [(0, 1.0), (1, 0.0), (1, f64::NAN), (1, -2.0)] {
+            let limited = Config {
+                tenants: vec![TenantConfig {
+                    rate_limit: Some(RateLimitConfig { burst, per_second }),
+                    ..TenantConfig::default()
+                }],
+                ..Config::default()
+            };
+            assert!(limited.validate().is_err(), "{burst} {per_second}");
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_client_secret() {
+        let shown = format!("{:?}", Config::default());
+        assert!(shown.contains(DEFAULT_CLIENT_ID));
+        assert!(!shown.contains(DEFAULT_CLIENT_SECRET));
+    }
+}

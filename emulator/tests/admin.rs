@@ -519,3 +519,115 @@ async fn the_binary_documents_every_flag_and_serves_the_default_tenant() {
     assert_eq!(client.create("demo").await["name"], "demo");
     child.kill().await.ok();
 }
+
+#[tokio::test]
+async fn configured_faults_are_active_from_the_start_and_come_back_on_reset() {
+    let faulty = auth0_emulator::TenantConfig {
+        faults: vec![FaultRule {
+            endpoint: Some(auth0_emulator::Endpoint::GetProfile),
+            probability: 1.0,
+            status: Some(502),
+            latency_ms: 0,
+            jitter_ms: 0,
+            drop_after_write: false,
+            times: None,
+        }],
+        ..tenant(DOMAIN)
+    };
+    let emulator = start(Config {
+        tenants: vec![faulty],
+        ..Config::default()
+    })
+    .await;
+    let client = Tenant::new(emulator.api_addr(), DOMAIN)
+        .login("all", "all-secret")
+        .await;
+    assert_eq!(
+        client
+            .call("GET", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None)
+            .await
+            .status,
+        502
+    );
+    assert_eq!(
+        admin(
+            &emulator,
+            "DELETE",
+            &format!("/tenants/{DOMAIN}/faults"),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        client
+            .call("GET", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        admin(&emulator, "POST", &format!("/tenants/{DOMAIN}/reset"), None)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        client
+            .call("GET", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None)
+            .await
+            .status,
+        502
+    );
+    let teapot = FaultRule {
+        endpoint: None,
+        probability: 1.0,
+        status: Some(418),
+        latency_ms: 0,
+        jitter_ms: 0,
+        drop_after_write: false,
+        times: None,
+    };
+    let invalid = Config {
+        tenants: vec![auth0_emulator::TenantConfig {
+            faults: vec![teapot],
+            ..tenant(DOMAIN)
+        }],
+        ..Config::default()
+    };
+    assert!(
+        auth0_emulator::Emulator::start(invalid).await.is_err(),
+        "a bad rule is refused at start"
+    );
+}
+
+#[tokio::test]
+async fn the_request_log_keeps_the_newest_entries() {
+    let emulator = start(Config {
+        tenants: vec![tenant(DOMAIN)],
+        request_log_capacity: 3,
+        ..Config::default()
+    })
+    .await;
+    let client = Tenant::new(emulator.api_addr(), DOMAIN)
+        .login("all", "all-secret")
+        .await;
+    for take in 1..=5 {
+        client.call("GET", &format!("?take={take}"), None).await;
+    }
+    let queries: Vec<Option<String>> = emulator
+        .requests(DOMAIN)
+        .expect("tenant")
+        .into_iter()
+        .map(|e| e.query)
+        .collect();
+    assert_eq!(
+        queries,
+        [
+            Some("take=3".to_string()),
+            Some("take=4".into()),
+            Some("take=5".into())
+        ]
+    );
+}

@@ -771,3 +771,65 @@ async fn unknown_routes_are_404() {
         404
     );
 }
+
+#[tokio::test]
+async fn concurrent_creates_of_one_name_make_exactly_one_profile() {
+    let (emulator, client) = start_one().await;
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .call("POST", "", Some(json!({"name":"race"})))
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.expect("task"));
+    }
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        19,
+        "{statuses:?}"
+    );
+    assert_eq!(emulator.profiles(DOMAIN).map(|p| p.len()), Some(1));
+}
+
+#[tokio::test]
+async fn rate_limit_headers_are_on_auth_errors_too() {
+    let config = Config {
+        tenants: vec![TenantConfig {
+            rate_limit: Some(RateLimitConfig {
+                burst: 5,
+                per_second: 1.0,
+            }),
+            ..tenant(DOMAIN)
+        }],
+        ..Config::default()
+    };
+    let emulator = start(config).await;
+    let anonymous = Tenant::new(emulator.api_addr(), DOMAIN);
+    let reply = anonymous.call("GET", "", None).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.header_u64("x-ratelimit-limit"), 5);
+    assert_eq!(
+        reply.header_u64("x-ratelimit-remaining"),
+        4,
+        "an unauthenticated call still spends a token"
+    );
+    let reader = anonymous.login("reader", "reader-secret").await;
+    let forbidden = reader
+        .call("DELETE", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None)
+        .await;
+    assert_eq!(forbidden.status, 403);
+    assert_eq!(forbidden.header_u64("x-ratelimit-remaining"), 3);
+}
