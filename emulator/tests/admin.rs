@@ -441,6 +441,20 @@ async fn the_state_file_keeps_profiles_and_tokens_across_restarts() {
             None,
         )
         .await;
+    // Saved shortly after the change, without waiting for shutdown (a crash loses little).
+    let mut saved_early = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let text = std::fs::read_to_string(&state).unwrap_or_default();
+        if text.contains("survivor") && !text.contains("\"deleted\"") {
+            saved_early = true;
+            break;
+        }
+    }
+    assert!(
+        saved_early,
+        "the state file was not written after the changes"
+    );
     first.shutdown().await.expect("saved");
 
     let second = start(config()).await;

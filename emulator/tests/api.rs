@@ -115,7 +115,7 @@ async fn token_errors_bad_credentials_audience_and_grant() {
 async fn missing_bad_and_expired_tokens_are_401() {
     let emulator = start(Config {
         tenants: vec![tenant(DOMAIN)],
-        token_lifetime_secs: 1,
+        token_lifetime_secs: 2,
         ..Config::default()
     })
     .await;
@@ -135,8 +135,9 @@ async fn missing_bad_and_expired_tokens_are_401() {
     assert_eq!(reply.body["message"], "Invalid token.");
 
     let client = anonymous.login("all", "all-secret").await;
+    // `exp` is whole seconds, so a 2 s token is valid for at least 1 s after it was issued.
     assert_eq!(client.call("GET", "", None).await.status, 200);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let reply = client.call("GET", "", None).await;
     assert_eq!(reply.status, 401);
     assert_eq!(
