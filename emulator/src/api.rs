@@ -84,12 +84,6 @@ fn required_scope(endpoint: Endpoint) -> Option<&'static str> {
     }
 }
 
-/// What the handler asks of the connection: answer, or drop it unanswered.
-pub enum Outcome {
-    Answer(Answer),
-    Drop(Answer),
-}
-
 /// Handles one request on a tenant listener; `fixed` is the tenant of a dedicated port.
 pub async fn handle<B>(
     shared: Arc<Shared>,
@@ -134,12 +128,12 @@ where
         tenant: &tenant,
         host: host.as_deref(),
     };
-    let (outcome, decision) = if route.endpoint == Endpoint::Token {
-        let outcome = match plan.status {
-            Some(status) => Outcome::Answer(fault_answer(status)),
+    let (mut answer, decision) = if route.endpoint == Endpoint::Token {
+        let answer = match plan.status {
+            Some(status) => fault_answer(status),
             None => context.token(request).await,
         };
-        (outcome, None)
+        (answer, None)
     } else {
         let decision = {
             let mut state = tenant.state.lock();
@@ -148,19 +142,17 @@ where
                 None => ratelimit::unlimited(unix_now()),
             }
         };
-        let outcome = if !decision.allowed {
-            Outcome::Answer(too_many_requests())
+        let answer = if !decision.allowed {
+            too_many_requests()
         } else if let Some(status) = plan.status {
-            Outcome::Answer(fault_answer(status))
+            fault_answer(status)
         } else {
             context.api(&route, query.as_deref(), request).await
         };
-        (outcome, Some(decision))
+        (answer, Some(decision))
     };
-    let (mut answer, dropped) = match outcome {
-        Outcome::Answer(answer) => (answer, plan.drop_after_write),
-        Outcome::Drop(answer) => (answer, true),
-    };
+    // A request the bucket refused did nothing, so there is no write to drop after.
+    let dropped = plan.drop_after_write && answer.status() != StatusCode::TOO_MANY_REQUESTS;
     if let Some(decision) = decision {
         add_rate_limit_headers(&mut answer, decision);
     }
@@ -363,7 +355,7 @@ impl Context<'_> {
             || self.host.is_some_and(|host| audience == for_host(host))
     }
 
-    async fn token<B>(&self, request: Request<B>) -> Outcome
+    async fn token<B>(&self, request: Request<B>) -> Answer
     where
         B: Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
@@ -375,7 +367,7 @@ impl Context<'_> {
             .is_some_and(|value| value.to_ascii_lowercase().starts_with("application/json"));
         let bytes = match self.body(request).await {
             Ok(bytes) => bytes,
-            Err(answer) => return Outcome::Answer(answer),
+            Err(answer) => return answer,
         };
         let params: Vec<(String, String)> = if is_json {
             match serde_json::from_slice::<serde_json::Map<String, Value>>(&bytes) {
@@ -384,11 +376,11 @@ impl Context<'_> {
                     .filter_map(|(key, value)| value.as_str().map(|text| (key, text.to_string())))
                     .collect(),
                 Err(_) => {
-                    return Outcome::Answer(oauth_error(
+                    return oauth_error(
                         StatusCode::BAD_REQUEST,
                         "invalid_request",
                         "Invalid JSON body",
-                    ));
+                    );
                 }
             }
         } else {
@@ -396,7 +388,7 @@ impl Context<'_> {
                 .map(|(key, value)| (key.into_owned(), value.into_owned()))
                 .collect()
         };
-        Outcome::Answer(self.grant(&params))
+        self.grant(&params)
     }
 
     fn grant(&self, params: &[(String, String)]) -> Answer {
@@ -494,13 +486,13 @@ impl Context<'_> {
     }
 
     /// Authenticates, checks entitlement and scope, then runs the endpoint.
-    async fn api<B>(&self, route: &Route, query: Option<&str>, request: Request<B>) -> Outcome
+    async fn api<B>(&self, route: &Route, query: Option<&str>, request: Request<B>) -> Answer
     where
         B: Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
         let Some(scope) = required_scope(route.endpoint) else {
-            return Outcome::Answer(http::not_found_route());
+            return http::not_found_route();
         };
         let bearer = request
             .headers()
@@ -513,45 +505,37 @@ impl Context<'_> {
             })
             .map(str::trim);
         let Some(bearer) = bearer.filter(|token| !token.is_empty()) else {
-            return Outcome::Answer(auth0_error(
-                StatusCode::UNAUTHORIZED,
-                "Missing authentication",
-                None,
-            ));
+            return auth0_error(StatusCode::UNAUTHORIZED, "Missing authentication", None);
         };
         let claims = match self.shared.signer.verify(bearer, unix_secs()) {
             Ok(claims) if claims.iss == self.tenant.issuer() => claims,
             Ok(_) | Err(TokenError::Invalid) => {
-                return Outcome::Answer(auth0_error(
-                    StatusCode::UNAUTHORIZED,
-                    "Invalid token.",
-                    None,
-                ));
+                return auth0_error(StatusCode::UNAUTHORIZED, "Invalid token.", None);
             }
             Err(TokenError::Expired) => {
-                return Outcome::Answer(auth0_error(
+                return auth0_error(
                     StatusCode::UNAUTHORIZED,
                     "Expired token received for JSON Web Token validation",
                     None,
-                ));
+                );
             }
         };
         if !self.tenant.state.lock().entitled {
-            return Outcome::Answer(auth0_error(
+            return auth0_error(
                 StatusCode::FORBIDDEN,
                 "This tenant is not entitled to use connection profiles.",
                 Some("insufficient_entitlement"),
-            ));
+            );
         }
         if !claims.has_scope(scope) {
-            return Outcome::Answer(auth0_error(
+            return auth0_error(
                 StatusCode::FORBIDDEN,
                 &format!("Insufficient scope, expected any of: {scope}"),
                 Some("insufficient_scope"),
-            ));
+            );
         }
         let id = route.id.as_deref().unwrap_or_default();
-        let answer = match route.endpoint {
+        match route.endpoint {
             Endpoint::ListProfiles => self.list(query),
             Endpoint::GetProfile => self.get(id),
             Endpoint::DeleteProfile => self.delete(id),
@@ -571,7 +555,7 @@ impl Context<'_> {
                 if route.endpoint == Endpoint::UpdateProfile
                     && let Some(answer) = invalid_id(id)
                 {
-                    return Outcome::Answer(answer);
+                    return answer;
                 }
                 let body = match self
                     .body(request)
@@ -579,7 +563,7 @@ impl Context<'_> {
                     .and_then(|bytes| parse_json(&bytes))
                 {
                     Ok(body) => body,
-                    Err(answer) => return Outcome::Answer(answer),
+                    Err(answer) => return answer,
                 };
                 if route.endpoint == Endpoint::CreateProfile {
                     create(self.shared, self.tenant, &body)
@@ -588,8 +572,7 @@ impl Context<'_> {
                 }
             }
             Endpoint::Token | Endpoint::Unknown => http::not_found_route(),
-        };
-        Outcome::Answer(answer)
+        }
     }
 
     fn list(&self, query: Option<&str>) -> Answer {
