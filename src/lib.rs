@@ -17,8 +17,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 pub async fn run(args: config::RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let kube_config = match &args.kubeconfig {
         Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path)
-                .map_err(|e| format!("reading {}: {e}", path.display()))?;
+            let kubeconfig = Kubeconfig::read_from(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
             kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?
         }
         None => kube::Config::infer().await?,
@@ -29,10 +28,7 @@ pub async fn run(args: config::RunArgs) -> Result<(), Box<dyn std::error::Error>
     for crd in crd::all() {
         let name = crd.metadata.name.unwrap_or_default();
         if let Err(e) = crds.get(&name).await {
-            return Err(format!(
-                "CRD {name} is not installed ({e}): kubectl apply --server-side -f crds/"
-            )
-            .into());
+            return Err(format!("CRD {name} is not installed ({e}): kubectl apply --server-side -f crds/").into());
         }
     }
     tracing::info!(namespace = args.namespace.as_deref().unwrap_or("<all>"), poll_interval = ?args.poll_interval, "auth0-operator starting");

@@ -47,8 +47,7 @@ async fn create_strict(client: &Client, ns: &str, object: &Value) -> Result<Valu
 /// PUT with strict field validation.
 async fn replace_strict(client: &Client, ns: &str, object: &Value) -> Result<Value, kube::Error> {
     let name = object["metadata"]["name"].as_str().expect("name");
-    let url =
-        format!("{GROUP_PATH}/namespaces/{ns}/connectionprofiles/{name}?fieldValidation=Strict");
+    let url = format!("{GROUP_PATH}/namespaces/{ns}/connectionprofiles/{name}?fieldValidation=Strict");
     let request = http::Request::put(url)
         .header("content-type", "application/json")
         .body(serde_json::to_vec(object).expect("json"))
@@ -68,25 +67,16 @@ async fn crds_install_and_become_established() {
     let (env, _ns) = setup("crds-established").await;
     let api = Api::<CustomResourceDefinition>::all(env.admin().await);
     let expected = [
-        (
-            "connectionprofiles.auth0.operators.dev",
-            "Namespaced",
-            "cprof",
-        ),
+        ("connectionprofiles.auth0.operators.dev", "Namespaced", "cprof"),
         ("auth0tenants.auth0.operators.dev", "Namespaced", "a0t"),
         ("clusterauth0tenants.auth0.operators.dev", "Cluster", "ca0t"),
     ];
     for (name, scope, short) in expected {
-        let crd = api
-            .get(name)
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let crd = api.get(name).await.unwrap_or_else(|e| panic!("{name}: {e}"));
         let conditions = crd.status.and_then(|s| s.conditions).unwrap_or_default();
         for wanted in ["Established", "NamesAccepted"] {
             assert!(
-                conditions
-                    .iter()
-                    .any(|c| c.type_ == wanted && c.status == "True"),
+                conditions.iter().any(|c| c.type_ == wanted && c.status == "True"),
                 "{name} is not {wanted}: {conditions:?}"
             );
         }
@@ -103,11 +93,7 @@ async fn crds_install_and_become_established() {
         );
         let version = &crd.spec.versions[0];
         assert!(
-            version
-                .subresources
-                .as_ref()
-                .and_then(|s| s.status.as_ref())
-                .is_some(),
+            version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some(),
             "{name} has no status subresource"
         );
     }
@@ -140,13 +126,9 @@ fn committed_crds_are_fresh() {
 #[tokio::test]
 async fn schema_defaults_are_applied_by_the_api_server() {
     let (_env, ns) = setup("crds-defaults").await;
-    create_strict(
-        &ns.client,
-        ns.name(),
-        &profile(ns.name(), "minimal", &json!({})),
-    )
-    .await
-    .expect("minimal profile accepted");
+    create_strict(&ns.client, ns.name(), &profile(ns.name(), "minimal", &json!({})))
+        .await
+        .expect("minimal profile accepted");
     let api: Api<ConnectionProfile> = Api::namespaced(ns.client.clone(), ns.name());
     let stored = api.get("minimal").await.expect("get");
     assert_eq!(stored.spec.tenant_ref, crd::TenantRef::default());
@@ -169,8 +151,7 @@ struct Case {
 #[tokio::test]
 async fn invalid_profiles_are_refused_by_the_api_server_and_by_pure_validation() {
     let (_env, ns) = setup("crds-invalid").await;
-    let text = std::fs::read_to_string(repo("tests/data/invalid-connection-profiles.yaml"))
-        .expect("table");
+    let text = std::fs::read_to_string(repo("tests/data/invalid-connection-profiles.yaml")).expect("table");
     let cases: Vec<Case> = serde_saphyr::from_str(&text).expect("parsing the table");
     assert!(
         cases.len() >= 30,
@@ -197,8 +178,7 @@ async fn invalid_profiles_are_refused_by_the_api_server_and_by_pure_validation()
                         )
                     });
                 let mut update = object.clone();
-                update["metadata"]["resourceVersion"] =
-                    created["metadata"]["resourceVersion"].clone();
+                update["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"].clone();
                 replace_strict(&ns.client, ns.name(), &update).await
             }
         };
@@ -265,10 +245,7 @@ async fn values_at_their_limits_are_accepted_by_the_api_server_and_by_pure_valid
     for (i, spec) in specs.iter().enumerate() {
         let object = profile(ns.name(), &format!("limit-{i}"), spec);
         if let Err(e) = create_strict(&ns.client, ns.name(), &object).await {
-            failures.push(format!(
-                "{spec}: the API server refused it: {}",
-                api_message(&e)
-            ));
+            failures.push(format!("{spec}: the API server refused it: {}", api_message(&e)));
         }
         if let Err(e) = validation::check(object, None) {
             failures.push(format!("{spec}: the pure validation refused it: {e}"));
@@ -290,9 +267,7 @@ async fn values_at_their_limits_are_accepted_by_the_api_server_and_by_pure_valid
     }
     // Setting externalID later is allowed; only changing it is not.
     let later = profile(ns.name(), "set-later", &json!({}));
-    let created = create_strict(&ns.client, ns.name(), &later)
-        .await
-        .expect("created");
+    let created = create_strict(&ns.client, ns.name(), &later).await.expect("created");
     let mut update = profile(
         ns.name(),
         "set-later",
@@ -300,10 +275,7 @@ async fn values_at_their_limits_are_accepted_by_the_api_server_and_by_pure_valid
     );
     update["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"].clone();
     if let Err(e) = replace_strict(&ns.client, ns.name(), &update).await {
-        failures.push(format!(
-            "setting externalID on an update: refused: {}",
-            api_message(&e)
-        ));
+        failures.push(format!("setting externalID on an update: refused: {}", api_message(&e)));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -340,42 +312,26 @@ async fn kubectl_applies_crds_and_examples() {
     let examples = repo("deploy/examples");
     let applied = kubectl(
         &env,
-        &[
-            "apply",
-            "-n",
-            ns.name(),
-            "-f",
-            examples.to_str().expect("path"),
-        ],
+        &["apply", "-n", ns.name(), "-f", examples.to_str().expect("path")],
     );
 
     let mut profiles = 0;
     for entry in std::fs::read_dir(&examples).expect("deploy/examples") {
         let path = entry.expect("entry").path();
         let text = std::fs::read_to_string(&path).expect("example");
-        let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        for doc in docs
-            .into_iter()
-            .filter(|d| d["kind"] == "ConnectionProfile")
-        {
+        let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for doc in docs.into_iter().filter(|d| d["kind"] == "ConnectionProfile") {
             let name = doc["metadata"]["name"].as_str().expect("name").to_string();
             assert!(
-                applied.contains(&format!(
-                    "connectionprofile.auth0.operators.dev/{name} created"
-                )),
+                applied.contains(&format!("connectionprofile.auth0.operators.dev/{name} created")),
                 "{name} not created:\n{applied}"
             );
-            validation::check(doc, None).unwrap_or_else(|e| {
-                panic!("{}: the pure validation refused it: {e}", path.display())
-            });
+            validation::check(doc, None)
+                .unwrap_or_else(|e| panic!("{}: the pure validation refused it: {e}", path.display()));
             profiles += 1;
         }
     }
-    assert!(
-        profiles >= 4,
-        "expected at least 4 example profiles, found {profiles}"
-    );
+    assert!(profiles >= 4, "expected at least 4 example profiles, found {profiles}");
 
     let api: Api<ConnectionProfile> = Api::namespaced(ns.client.clone(), ns.name());
     let docs = api
@@ -392,10 +348,7 @@ async fn kubectl_applies_crds_and_examples() {
     );
     let org = docs.spec.organization.expect("organization");
     assert_eq!(org.show_as_button, Some(crd::OrganizationSetting::None));
-    assert_eq!(
-        org.assign_membership_on_login,
-        Some(crd::OrganizationSetting::None)
-    );
+    assert_eq!(org.assign_membership_on_login, Some(crd::OrganizationSetting::None));
 
     // Printer columns and short names, as a person sees them. Status is written the way the
     // operator will write it, so the columns read real values.
@@ -411,12 +364,7 @@ async fn kubectl_applies_crds_and_examples() {
     .await
     .expect("status subresource");
     let wide = kubectl(&env, &["get", "cprof", "-n", ns.name(), "-o", "wide"]);
-    let header: Vec<&str> = wide
-        .lines()
-        .next()
-        .expect("header")
-        .split_whitespace()
-        .collect();
+    let header: Vec<&str> = wide.lines().next().expect("header").split_whitespace().collect();
     assert_eq!(
         header,
         ["NAME", "ID", "READY", "SYNCED", "AGE", "REASON", "MESSAGE"],
@@ -478,30 +426,17 @@ async fn unknown_fields_are_refused_by_kubectl() {
         .output()
         .expect("kubectl");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !output.status.success(),
-        "kubectl accepted an unknown field"
-    );
-    assert!(
-        stderr.contains("unknown field \"spec.enabledFeature\""),
-        "{stderr}"
-    );
+    assert!(!output.status.success(), "kubectl accepted an unknown field");
+    assert!(stderr.contains("unknown field \"spec.enabledFeature\""), "{stderr}");
     let output = env
         .kubectl()
         .args(["apply", "--validate=false", "-n", ns.name(), "-f"])
         .arg(&file)
         .output()
         .expect("kubectl");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stored: Value = serde_json::from_str(&kubectl(
-        &env,
-        &["get", "cprof", "typo", "-n", ns.name(), "-o", "json"],
-    ))
-    .expect("json");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stored: Value =
+        serde_json::from_str(&kubectl(&env, &["get", "cprof", "typo", "-n", ns.name(), "-o", "json"])).expect("json");
     assert!(
         stored["spec"].get("enabledFeature").is_none(),
         "the unknown field was stored: {}",

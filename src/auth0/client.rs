@@ -19,6 +19,9 @@ use super::error::Auth0Error;
 use super::ratelimit::{Priority, TokenBucket};
 use super::retry::{Backoff, Clock};
 
+/// How long refused credentials are remembered before trying them again.
+const REFUSAL_MEMORY: Duration = Duration::from_secs(300);
+
 /// A string that never shows in `Debug`, logs or messages: client secrets and tokens.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -71,6 +74,10 @@ pub struct Auth0Client {
     http: reqwest::Client,
     tenant: TenantConfig,
     token: tokio::sync::Mutex<Option<CachedToken>>,
+    /// The last refusal of the credentials: asking again with the same secret cannot
+    /// succeed, so it is answered from here for a while (a client is rebuilt when the
+    /// Secret changes, which clears it).
+    refused: std::sync::Mutex<Option<(std::time::Instant, Auth0Error)>>,
     bucket: Arc<TokenBucket>,
     backoff: Backoff,
     clock: Arc<dyn Clock>,
@@ -96,6 +103,7 @@ impl Auth0Client {
             http,
             tenant,
             token: tokio::sync::Mutex::new(None),
+            refused: std::sync::Mutex::new(None),
             bucket,
             backoff,
             clock,
@@ -135,13 +143,7 @@ impl Auth0Client {
     /// One profile, or `None` when Auth0 has no profile with that id.
     pub async fn get(&self, id: &str, priority: Priority) -> Result<Option<Value>, Auth0Error> {
         match self
-            .call(
-                Method::GET,
-                &format!("connection-profiles/{id}"),
-                &[],
-                None,
-                priority,
-            )
+            .call(Method::GET, &format!("connection-profiles/{id}"), &[], None, priority)
             .await
         {
             Ok(profile) => Ok(Some(profile)),
@@ -151,14 +153,8 @@ impl Auth0Client {
     }
 
     pub async fn create(&self, body: &Map<String, Value>) -> Result<Value, Auth0Error> {
-        self.call(
-            Method::POST,
-            "connection-profiles",
-            &[],
-            Some(body),
-            Priority::User,
-        )
-        .await
+        self.call(Method::POST, "connection-profiles", &[], Some(body), Priority::User)
+            .await
     }
 
     pub async fn update(&self, id: &str, body: &Map<String, Value>) -> Result<Value, Auth0Error> {
@@ -206,9 +202,7 @@ impl Auth0Client {
             attempt += 1;
             let token = self.token(false).await?;
             self.bucket.acquire(self.clock.as_ref(), priority).await;
-            let result = self
-                .send(method.clone(), path, query, body, &token.token)
-                .await;
+            let result = self.send(method.clone(), path, query, body, &token.token).await;
             let err = match result {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
@@ -226,9 +220,7 @@ impl Auth0Client {
             if !retryable || !self.backoff.allows_another(attempt) {
                 return Err(err);
             }
-            let delay = self
-                .backoff
-                .delay(attempt, err.retry_after(), fastrand::f64());
+            let delay = self.backoff.delay(attempt, err.retry_after(), fastrand::f64());
             tracing::debug!(%method, path, attempt, ?delay, error = %err, "retrying Auth0 call");
             self.clock.sleep(delay).await;
         }
@@ -243,11 +235,7 @@ impl Auth0Client {
         token: &Secret,
     ) -> Result<Value, Auth0Error> {
         let url = self.url(&format!("api/v2/{path}"))?;
-        let mut request = self
-            .http
-            .request(method, url)
-            .bearer_auth(token.expose())
-            .query(query);
+        let mut request = self.http.request(method, url).bearer_auth(token.expose()).query(query);
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -279,19 +267,20 @@ impl Auth0Client {
         let limit = number("x-ratelimit-limit").and_then(|v| u32::try_from(v).ok());
         let remaining = number("x-ratelimit-remaining").and_then(|v| u32::try_from(v).ok());
         let reset_in = number("x-ratelimit-reset").map(seconds_until);
-        self.bucket
-            .observe(self.clock.now(), limit, remaining, reset_in);
+        self.bucket.observe(self.clock.now(), limit, remaining, reset_in);
     }
 
     /// The cached token, or a new one from /oauth/token. One caller fetches while the others
     /// wait for its result.
     async fn token(&self, force: bool) -> Result<CachedToken, Auth0Error> {
         let mut cached = self.token.lock().await;
-        if let Some(token) = cached
-            .as_ref()
-            .filter(|t| !force && self.clock.now() < t.refresh_at)
-        {
+        if let Some(token) = cached.as_ref().filter(|t| !force && self.clock.now() < t.refresh_at) {
             return Ok(token.clone());
+        }
+        if let Some((at, err)) = self.refused.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && self.clock.now().saturating_duration_since(*at) < REFUSAL_MEMORY
+        {
+            return Err(err.clone());
         }
         #[derive(Deserialize)]
         struct Grant {
@@ -307,16 +296,8 @@ impl Auth0Client {
             ("client_secret", self.tenant.client_secret.expose()),
             ("audience", self.tenant.audience.as_str()),
         ];
-        self.bucket
-            .acquire(self.clock.as_ref(), Priority::User)
-            .await;
-        let response = self
-            .http
-            .post(url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(transport)?;
+        self.bucket.acquire(self.clock.as_ref(), Priority::User).await;
+        let response = self.http.post(url).form(&form).send().await.map_err(transport)?;
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.map_err(transport)?;
@@ -326,9 +307,11 @@ impl Auth0Client {
                 .as_str()
                 .or(body["message"].as_str())
                 .unwrap_or("access denied");
-            return Err(Auth0Error::Credentials {
+            let err = Auth0Error::Credentials {
                 message: format!("{description} (client id {})", self.tenant.client_id),
-            });
+            };
+            *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = Some((self.clock.now(), err.clone()));
+            return Err(err);
         }
         if !status.is_success() {
             return Err(api_error(status, &headers, &bytes));
@@ -351,13 +334,10 @@ impl Auth0Client {
     }
 
     fn url(&self, path: &str) -> Result<Url, Auth0Error> {
-        self.tenant
-            .base_url
-            .join(path)
-            .map_err(|e| Auth0Error::Transport {
-                message: format!("bad URL for {path}: {e}"),
-                timeout: false,
-            })
+        self.tenant.base_url.join(path).map_err(|e| Auth0Error::Transport {
+            message: format!("bad URL for {path}: {e}"),
+            timeout: false,
+        })
     }
 }
 
@@ -417,10 +397,7 @@ fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Auth0Error>
 
 /// An HTTP client for Auth0: rustls with the ring provider, Mozilla's roots plus an optional
 /// extra CA bundle (PEM) for an explicitly configured endpoint, and a timeout on every call.
-pub fn http_client(
-    extra_ca_pem: Option<&[u8]>,
-    timeout: Duration,
-) -> Result<reqwest::Client, String> {
+pub fn http_client(extra_ca_pem: Option<&[u8]>, timeout: Duration) -> Result<reqwest::Client, String> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(pem) = extra_ca_pem {
@@ -428,9 +405,7 @@ pub fn http_client(
         let mut added = 0;
         for cert in CertificateDer::pem_slice_iter(pem) {
             let cert = cert.map_err(|e| format!("reading the CA bundle: {e}"))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("adding a CA certificate: {e}"))?;
+            roots.add(cert).map_err(|e| format!("adding a CA certificate: {e}"))?;
             added += 1;
         }
         if added == 0 {
@@ -481,35 +456,21 @@ mod tests {
         );
         assert_eq!(err.status(), Some(429));
         assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
-        assert!(
-            err.to_string()
-                .starts_with("Auth0 answered 429: Too many requests")
-        );
+        assert!(err.to_string().starts_with("Auth0 answered 429: Too many requests"));
         let err = api_error(
             StatusCode::CONFLICT,
             &HeaderMap::new(),
             br#"{"statusCode":409,"error":"Conflict","message":"Connection profile conflict."}"#,
         );
-        assert_eq!(
-            err.to_string(),
-            "Auth0 answered 409: Connection profile conflict."
-        );
-        let err = api_error(
-            StatusCode::BAD_GATEWAY,
-            &HeaderMap::new(),
-            b"<html>bad gateway</html>",
-        );
-        assert_eq!(
-            err.to_string(),
-            "Auth0 answered 502: <html>bad gateway</html>"
-        );
+        assert_eq!(err.to_string(), "Auth0 answered 409: Connection profile conflict.");
+        let err = api_error(StatusCode::BAD_GATEWAY, &HeaderMap::new(), b"<html>bad gateway</html>");
+        assert_eq!(err.to_string(), "Auth0 answered 502: <html>bad gateway</html>");
     }
 
     #[test]
     fn the_http_client_takes_a_ca_bundle() {
         assert!(http_client(None, Duration::from_secs(5)).is_ok());
-        let err =
-            http_client(Some(b"not a certificate"), Duration::from_secs(5)).expect_err("no PEM");
+        let err = http_client(Some(b"not a certificate"), Duration::from_secs(5)).expect_err("no PEM");
         assert!(err.contains("no PEM certificate"), "{err}");
     }
 }

@@ -96,11 +96,7 @@ mod tests {
     #[test]
     fn classifier() {
         for transient in [408, 429, 500, 502, 503, 504] {
-            assert_eq!(
-                api(transient).category(),
-                Category::Transient,
-                "{transient}"
-            );
+            assert_eq!(api(transient).category(), Category::Transient, "{transient}");
         }
         assert_eq!(api(400).category(), Category::Invalid);
         assert_eq!(api(401).category(), Category::Unauthorized);

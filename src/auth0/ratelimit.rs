@@ -77,13 +77,7 @@ impl TokenBucket {
     /// Learns from Auth0's headers: a smaller bucket than configured shrinks ours, and
     /// fewer remaining requests than we think we have lowers our count (another client may
     /// share the tenant's budget). `reset_in` is the time until Auth0's next refill.
-    pub fn observe(
-        &self,
-        now: Instant,
-        limit: Option<u32>,
-        remaining: Option<u32>,
-        reset_in: Option<Duration>,
-    ) {
+    pub fn observe(&self, now: Instant, limit: Option<u32>, remaining: Option<u32>, reset_in: Option<Duration>) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(limit) = limit.filter(|l| *l > 0) {
             s.burst = s.burst.min(f64::from(limit));
@@ -156,9 +150,7 @@ mod tests {
         }
         assert!(bucket.try_take(now, Priority::User).is_err());
         bucket.observe(now, Some(10), Some(0), Some(Duration::from_secs(2)));
-        let wait = bucket
-            .try_take(now, Priority::User)
-            .expect_err("Auth0 said none left");
+        let wait = bucket.try_take(now, Priority::User).expect_err("Auth0 said none left");
         assert_eq!(
             wait,
             Duration::from_millis(2500),

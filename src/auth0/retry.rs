@@ -112,10 +112,7 @@ pub(crate) mod tests {
         for attempt in 1..=10 {
             let ceiling = Duration::from_millis(500 * (1 << (attempt - 1))).min(backoff.cap);
             assert_eq!(backoff.delay(attempt, None, 0.0), Duration::ZERO);
-            assert!(
-                backoff.delay(attempt, None, 0.999) <= ceiling,
-                "attempt {attempt}"
-            );
+            assert!(backoff.delay(attempt, None, 0.999) <= ceiling, "attempt {attempt}");
             assert!(
                 backoff.delay(attempt, None, 0.999) > ceiling.mul_f64(0.99),
                 "attempt {attempt}"
@@ -139,10 +136,7 @@ pub(crate) mod tests {
             backoff.delay(1, Some(Duration::from_secs(3)), 0.5),
             Duration::from_millis(3150)
         );
-        assert_eq!(
-            backoff.delay(1, Some(Duration::from_secs(3600)), 0.0),
-            backoff.cap
-        );
+        assert_eq!(backoff.delay(1, Some(Duration::from_secs(3600)), 0.0), backoff.cap);
     }
 
     #[test]

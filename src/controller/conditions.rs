@@ -30,12 +30,7 @@ pub enum Outcome {
 
 /// The conditions for `outcome` at `generation`, reusing each transition time from
 /// `previous` while the condition's status is unchanged.
-pub fn conditions(
-    previous: &[Condition],
-    generation: i64,
-    outcome: &Outcome,
-    now: &Time,
-) -> Vec<Condition> {
+pub fn conditions(previous: &[Condition], generation: i64, outcome: &Outcome, now: &Time) -> Vec<Condition> {
     use Outcome::*;
     let (ready, synced, reconciling, stalled) = match outcome {
         Available => (
@@ -45,25 +40,13 @@ pub fn conditions(
             ("False", reason::IDLE, String::new()),
         ),
         Creating => (
-            (
-                "False",
-                reason::CREATING,
-                "creating the profile in Auth0".to_string(),
-            ),
+            ("False", reason::CREATING, "creating the profile in Auth0".to_string()),
             ("True", reason::RECONCILE_SUCCESS, String::new()),
-            (
-                "True",
-                reason::PROGRESSING,
-                "creating the profile in Auth0".to_string(),
-            ),
+            ("True", reason::PROGRESSING, "creating the profile in Auth0".to_string()),
             ("False", reason::IDLE, String::new()),
         ),
         Deleting => (
-            (
-                "False",
-                reason::DELETING,
-                "deleting the profile from Auth0".to_string(),
-            ),
+            ("False", reason::DELETING, "deleting the profile from Auth0".to_string()),
             ("True", reason::RECONCILE_SUCCESS, String::new()),
             (
                 "True",
@@ -101,11 +84,7 @@ pub fn conditions(
             if *terminal {
                 ("False", reason::IDLE, String::new())
             } else {
-                (
-                    "True",
-                    reason::PROGRESSING,
-                    "retrying with backoff".to_string(),
-                )
+                ("True", reason::PROGRESSING, "retrying with backoff".to_string())
             },
             if *terminal {
                 ("True", *why, message.clone())
@@ -148,10 +127,7 @@ mod tests {
     }
 
     fn get<'a>(conditions: &'a [Condition], type_: &str) -> &'a Condition {
-        conditions
-            .iter()
-            .find(|c| c.type_ == type_)
-            .expect("condition present")
+        conditions.iter().find(|c| c.type_ == type_).expect("condition present")
     }
 
     #[test]
@@ -171,10 +147,7 @@ mod tests {
     fn transition_time_moves_only_when_status_flips() {
         let first = conditions(&[], 1, &Outcome::Available, &at(10));
         let again = conditions(&first, 1, &Outcome::Available, &at(20));
-        assert_eq!(
-            first, again,
-            "an unchanged pass must produce identical conditions"
-        );
+        assert_eq!(first, again, "an unchanged pass must produce identical conditions");
         let failed = Outcome::Failed {
             reason: reason::RECONCILE_ERROR,
             message: "Auth0 answered 503".into(),
@@ -182,16 +155,8 @@ mod tests {
             remote_available: true,
         };
         let after = conditions(&again, 1, &failed, &at(30));
-        assert_eq!(
-            get(&after, READY).last_transition_time,
-            at(10),
-            "Ready stayed True"
-        );
-        assert_eq!(
-            get(&after, SYNCED).last_transition_time,
-            at(30),
-            "Synced flipped"
-        );
+        assert_eq!(get(&after, READY).last_transition_time, at(10), "Ready stayed True");
+        assert_eq!(get(&after, SYNCED).last_transition_time, at(30), "Synced flipped");
         assert_eq!(get(&after, SYNCED).reason, "ReconcileError");
         assert_eq!(get(&after, STALLED).status, "False");
         assert_eq!(get(&after, RECONCILING).status, "True");
@@ -207,17 +172,11 @@ mod tests {
         };
         let set = conditions(&[], 3, &failed, &at(10));
         assert_eq!(
-            (
-                get(&set, STALLED).status.as_str(),
-                get(&set, STALLED).reason.as_str()
-            ),
+            (get(&set, STALLED).status.as_str(), get(&set, STALLED).reason.as_str()),
             ("True", "Conflict")
         );
         assert_eq!(
-            (
-                get(&set, READY).status.as_str(),
-                get(&set, READY).reason.as_str()
-            ),
+            (get(&set, READY).status.as_str(), get(&set, READY).reason.as_str()),
             ("False", "Unavailable")
         );
         assert_eq!(get(&set, RECONCILING).status, "False");

@@ -63,10 +63,7 @@ pub fn normalize(remote: &Value) -> Map<String, Value> {
 }
 
 /// The fields that differ, as a PATCH body; `None` when the remote already matches.
-pub fn diff(
-    desired: &Map<String, Value>,
-    remote: &Map<String, Value>,
-) -> Option<Map<String, Value>> {
+pub fn diff(desired: &Map<String, Value>, remote: &Map<String, Value>) -> Option<Map<String, Value>> {
     let changed: Map<String, Value> = desired
         .iter()
         .filter(|(field, value)| remote.get(field.as_str()) != Some(value))
@@ -76,14 +73,38 @@ pub fn diff(
 }
 
 /// The remote profile in the resource's spelling, for `status.atProvider`.
+///
+/// Empty objects and lists are left out: they mean "nothing set", and server-side apply
+/// turns an object whose fields all went away into a null the schema refuses.
 pub fn at_provider(remote: &Value) -> Result<AtProvider, serde_json::Error> {
     let mut fields = Map::new();
     for field in WRITABLE {
-        if let Some(value) = remote.get(field).filter(|v| !v.is_null()) {
-            fields.insert(field.to_string(), value.clone());
+        if let Some(value) = remote.get(field).map(without_empties).filter(|v| !v.is_null()) {
+            fields.insert(field.to_string(), value);
         }
     }
     serde_json::from_value(from_wire(&Value::Object(fields)))
+}
+
+/// The value with nulls, empty objects and empty lists removed at every depth; `Null` when
+/// nothing is left.
+fn without_empties(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let kept: Map<String, Value> = map
+                .iter()
+                .map(|(k, v)| (k.clone(), without_empties(v)))
+                .filter(|(_, v)| !v.is_null())
+                .collect();
+            if kept.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(kept)
+            }
+        }
+        Value::Array(items) if items.is_empty() => Value::Null,
+        other => other.clone(),
+    }
 }
 
 /// Drops nulls inside objects (an omitted optional) and sorts the lists that are sets.
@@ -147,11 +168,7 @@ pub fn from_wire(value: &Value) -> Value {
 
 fn rename_keys(value: &Value, rename: &dyn Fn(&str) -> String) -> Value {
     match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (rename(k), rename_keys(v, rename)))
-                .collect(),
-        ),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (rename(k), rename_keys(v, rename))).collect()),
         Value::Array(items) => Value::Array(items.iter().map(|v| rename_keys(v, rename)).collect()),
         other => other.clone(),
     }
@@ -218,9 +235,7 @@ mod tests {
 
     #[test]
     fn a_matching_remote_has_no_diff_whatever_its_order_or_empties() {
-        let want = desired(&profile(
-            json!({"enabledFeatures": ["scim", "universal_logout"]}),
-        ));
+        let want = desired(&profile(json!({"enabledFeatures": ["scim", "universal_logout"]})));
         let remote = json!({
             "id": "cop_1cu7Zs1Dfru5Qc9mZea7nm", "name": "meta-name",
             "enabled_features": ["universal_logout", "scim"],
@@ -255,12 +270,13 @@ mod tests {
         });
         let observed = at_provider(&remote).expect("parses");
         assert_eq!(observed.name, "n");
-        assert!(
-            observed
-                .strategy_overrides
-                .and_then(|s| s.google_apps)
-                .is_some()
+        let sparse = at_provider(&json!({"name": "n", "organization": {"show_as_button": null}, "enabled_features": [], "connection_config": {}}))
+            .expect("parses");
+        assert_eq!(
+            (sparse.organization, sparse.enabled_features, sparse.connection_config),
+            (None, None, None)
         );
+        assert!(observed.strategy_overrides.and_then(|s| s.google_apps).is_some());
         assert_eq!(
             observed.organization.and_then(|o| o.show_as_button),
             Some(crate::crd::OrganizationSetting::Optional)

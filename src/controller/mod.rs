@@ -93,10 +93,7 @@ pub async fn run(client: Client, settings: Settings) {
     // A tenant or Secret change wakes every profile that uses it.
     let by_tenant = {
         let store = profile_store.clone();
-        move |kind: TenantKind,
-              namespace: String,
-              name: String|
-              -> Vec<ObjectRef<ConnectionProfile>> {
+        move |kind: TenantKind, namespace: String, name: String| -> Vec<ObjectRef<ConnectionProfile>> {
             store
                 .state()
                 .iter()
@@ -116,11 +113,7 @@ pub async fn run(client: Client, settings: Settings) {
     let profiles_controller = Controller::for_stream(profile_stream, profile_store)
         .with_config(kube::runtime::controller::Config::default().concurrency(settings.concurrency))
         .watches_stream(tenant_stream, move |t: Auth0Tenant| {
-            on_tenant(
-                TenantKind::Auth0Tenant,
-                t.namespace().unwrap_or_default(),
-                t.name_any(),
-            )
+            on_tenant(TenantKind::Auth0Tenant, t.namespace().unwrap_or_default(), t.name_any())
         })
         .watches_stream(cluster_stream, move |t: ClusterAuth0Tenant| {
             on_cluster(TenantKind::ClusterAuth0Tenant, String::new(), t.name_any())

@@ -63,12 +63,7 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(
-        client: kube::Client,
-        tenants: Tenants,
-        recorder: Recorder,
-        poll_interval: Duration,
-    ) -> Self {
+    pub fn new(client: kube::Client, tenants: Tenants, recorder: Recorder, poll_interval: Duration) -> Self {
         Context {
             client,
             tenants,
@@ -97,10 +92,7 @@ impl Context {
     }
 
     fn succeeded(&self, object: &ObjectRef<ConnectionProfile>) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(object);
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(object);
     }
 
     fn snapshot_slot(&self, domain: &str) -> Arc<tokio::sync::Mutex<Option<Snapshot>>> {
@@ -114,17 +106,10 @@ impl Context {
 
     /// The remote profile as the tenant's latest listing saw it, listing again when that
     /// listing is older than `max_age`. One listing serves every resource of the tenant.
-    async fn listed(
-        &self,
-        client: &Auth0Client,
-        id: &str,
-        max_age: Duration,
-    ) -> Result<Option<Value>, Auth0Error> {
+    async fn listed(&self, client: &Auth0Client, id: &str, max_age: Duration) -> Result<Option<Value>, Auth0Error> {
         let slot = self.snapshot_slot(&client.tenant().domain);
         let mut snapshot = slot.lock().await;
-        let fresh = snapshot
-            .as_ref()
-            .is_some_and(|s| s.taken.elapsed() < max_age);
+        let fresh = snapshot.as_ref().is_some_and(|s| s.taken.elapsed() < max_age);
         if !fresh {
             let profiles = client.list(Priority::Background).await?;
             let by_id = profiles
@@ -191,19 +176,14 @@ impl Error {
                 Category::Invalid => (reason::INVALID_SPEC, true),
             },
             Error::NameTaken { .. } => (reason::CONFLICT, true),
-            Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) => {
-                (reason::NOT_FOUND, true)
-            }
+            Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) => (reason::NOT_FOUND, true),
             Error::Kube(_) | Error::Finalizer(_) => (reason::RECONCILE_ERROR, false),
         }
     }
 }
 
 /// The controller's entry point: finalizer first, then apply or cleanup.
-pub async fn reconcile(
-    profile: Arc<ConnectionProfile>,
-    ctx: Arc<Context>,
-) -> Result<Action, Error> {
+pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = profile.namespace().unwrap_or_default();
     let api: Api<ConnectionProfile> = Api::namespaced(ctx.client.clone(), &namespace);
     finalizer::finalizer(&api, FINALIZER, profile, |event| async {
@@ -223,20 +203,10 @@ pub fn error_policy(profile: Arc<ConnectionProfile>, error: &Error, ctx: Arc<Con
     Action::requeue(wait)
 }
 
-async fn apply(
-    profile: &ConnectionProfile,
-    ctx: &Context,
-    api: &Api<ConnectionProfile>,
-) -> Result<Action, Error> {
+async fn apply(profile: &ConnectionProfile, ctx: &Context, api: &Api<ConnectionProfile>) -> Result<Action, Error> {
     let key = ObjectRef::from_obj(profile);
     if annotation_is_true(profile, annotation::PAUSED) {
-        write_status(
-            profile,
-            ctx,
-            api,
-            status_with(profile, &Outcome::Paused, |_| {}),
-        )
-        .await?;
+        write_status(profile, ctx, api, status_with(profile, &Outcome::Paused, |_| {})).await?;
         return Ok(Action::await_change());
     }
     match sync(profile, ctx, api).await {
@@ -250,23 +220,18 @@ async fn apply(
             let (why, terminal) = err.reason();
             let message = err.to_string();
             let remote_available = profile.status.as_ref().is_some_and(|s| s.id.is_some())
-                && profile.status.as_ref().is_some_and(|s| {
-                    s.conditions
-                        .iter()
-                        .any(|c| c.type_ == READY && c.status == "True")
-                });
+                && profile
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.conditions.iter().any(|c| c.type_ == READY && c.status == "True"));
             let outcome = Outcome::Failed {
                 reason: why,
                 message: message.clone(),
                 terminal,
                 remote_available: remote_available
-                    && !matches!(
-                        err,
-                        Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_)
-                    ),
+                    && !matches!(err, Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_)),
             };
-            let changed =
-                write_status(profile, ctx, api, status_with(profile, &outcome, |_| {})).await?;
+            let changed = write_status(profile, ctx, api, status_with(profile, &outcome, |_| {})).await?;
             if changed {
                 publish(ctx, profile, EventType::Warning, why, &message).await;
             }
@@ -310,9 +275,7 @@ async fn sync(
                     profile,
                     EventType::Normal,
                     "DriftCorrected",
-                    &format!(
-                        "profile {id} was deleted outside the operator; recreated as {new_id}"
-                    ),
+                    &format!("profile {id} was deleted outside the operator; recreated as {new_id}"),
                 )
                 .await;
                 (new_id, created)
@@ -362,10 +325,7 @@ async fn sync(
                     profile,
                     EventType::Normal,
                     "DriftCorrected",
-                    &format!(
-                        "{id} was changed outside the operator; restored {}",
-                        fields.join(", ")
-                    ),
+                    &format!("{id} was changed outside the operator; restored {}", fields.join(", ")),
                 )
                 .await;
             }
@@ -388,9 +348,7 @@ async fn current(
 ) -> Result<Option<Value>, Error> {
     let settled = profile.status.as_ref().is_some_and(|s| {
         s.observed_generation == profile.metadata.generation
-            && s.conditions
-                .iter()
-                .any(|c| c.type_ == READY && c.status == "True")
+            && s.conditions.iter().any(|c| c.type_ == READY && c.status == "True")
             && s.last_handled_reconcile_at.as_deref()
                 == profile
                     .annotations()
@@ -401,14 +359,7 @@ async fn current(
         return Ok(Some(remote));
     }
     Ok(client
-        .get(
-            id,
-            if settled {
-                Priority::Background
-            } else {
-                Priority::User
-            },
-        )
+        .get(id, if settled { Priority::Background } else { Priority::User })
         .await?)
 }
 
@@ -421,10 +372,7 @@ async fn create(
     want: &Map<String, Value>,
 ) -> Result<Value, Error> {
     let name = profile.effective_name().to_string();
-    if profile
-        .annotations()
-        .contains_key(annotation::CREATE_PENDING)
-    {
+    if profile.annotations().contains_key(annotation::CREATE_PENDING) {
         // An earlier pass may have created it and lost the answer: look before posting.
         if let Some(found) = client
             .list(Priority::User)
@@ -467,8 +415,7 @@ async fn create(
     let id = id_of(&created)?;
     write_id(profile, api, &id).await?;
     set_pending(api, profile, false).await?;
-    ctx.remember(&client.tenant().domain, &id, Some(&created))
-        .await;
+    ctx.remember(&client.tenant().domain, &id, Some(&created)).await;
     publish(
         ctx,
         profile,
@@ -501,11 +448,7 @@ async fn observe_only(
         .ok_or_else(|| Error::ObservedMissing(name.to_string()))
 }
 
-async fn cleanup(
-    profile: &ConnectionProfile,
-    ctx: &Context,
-    api: &Api<ConnectionProfile>,
-) -> Result<Action, Error> {
+async fn cleanup(profile: &ConnectionProfile, ctx: &Context, api: &Api<ConnectionProfile>) -> Result<Action, Error> {
     let status = profile.status.clone().unwrap_or_default();
     let id = status.id.clone();
     let keep = profile.spec.deletion_policy == DeletionPolicy::Orphan
@@ -524,9 +467,7 @@ async fn cleanup(
         }
         return Ok(Action::await_change());
     }
-    let pending = profile
-        .annotations()
-        .contains_key(annotation::CREATE_PENDING);
+    let pending = profile.annotations().contains_key(annotation::CREATE_PENDING);
     if id.is_none() && !pending {
         return Ok(Action::await_change()); // nothing was ever created
     }
@@ -586,11 +527,7 @@ async fn cleanup(
 }
 
 /// The status after a successful pass: the remote as observed, every condition Available.
-fn settled_status(
-    profile: &ConnectionProfile,
-    domain: &str,
-    remote: &Value,
-) -> ConnectionProfileStatus {
+fn settled_status(profile: &ConnectionProfile, domain: &str, remote: &Value) -> ConnectionProfileStatus {
     status_with(profile, &Outcome::Available, |status| {
         status.tenant = Some(domain.to_string());
         status.at_provider = at_provider(remote).ok();
@@ -611,15 +548,10 @@ fn status_with(
 ) -> ConnectionProfileStatus {
     let mut status = profile.status.clone().unwrap_or_default();
     let generation = profile.metadata.generation.unwrap_or_default();
-    let now = Time(
-        Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_else(|_| Timestamp::now()),
-    );
+    let now = Time(Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_else(|_| Timestamp::now()));
     status.conditions = conditions(&status.conditions, generation, outcome, &now);
     status.observed_generation = Some(generation);
-    status.last_handled_reconcile_at = profile
-        .annotations()
-        .get(annotation::RECONCILE_REQUESTED_AT)
-        .cloned();
+    status.last_handled_reconcile_at = profile.annotations().get(annotation::RECONCILE_REQUESTED_AT).cloned();
     edit(&mut status);
     status
 }
@@ -650,29 +582,15 @@ async fn write_status(
 }
 
 /// Records the id right after a create or adoption, before anything else can fail.
-async fn write_id(
-    profile: &ConnectionProfile,
-    api: &Api<ConnectionProfile>,
-    id: &str,
-) -> Result<(), Error> {
+async fn write_id(profile: &ConnectionProfile, api: &Api<ConnectionProfile>, id: &str) -> Result<(), Error> {
     let patch = json!({"status": {"id": id}});
-    api.patch_status(
-        &profile.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await?;
+    api.patch_status(&profile.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
     Ok(())
 }
 
-async fn set_pending(
-    api: &Api<ConnectionProfile>,
-    profile: &ConnectionProfile,
-    pending: bool,
-) -> Result<(), Error> {
-    let present = profile
-        .annotations()
-        .contains_key(annotation::CREATE_PENDING);
+async fn set_pending(api: &Api<ConnectionProfile>, profile: &ConnectionProfile, pending: bool) -> Result<(), Error> {
+    let present = profile.annotations().contains_key(annotation::CREATE_PENDING);
     if present == pending && !pending {
         return Ok(());
     }
@@ -682,12 +600,8 @@ async fn set_pending(
         Value::Null
     };
     let patch = json!({"metadata": {"annotations": {annotation::CREATE_PENDING: value}}});
-    api.patch(
-        &profile.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await?;
+    api.patch(&profile.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
     Ok(())
 }
 
@@ -704,13 +618,7 @@ fn id_of(remote: &Value) -> Result<String, Error> {
         })
 }
 
-async fn publish(
-    ctx: &Context,
-    profile: &ConnectionProfile,
-    type_: EventType,
-    reason: &str,
-    note: &str,
-) {
+async fn publish(ctx: &Context, profile: &ConnectionProfile, type_: EventType, reason: &str, note: &str) {
     let event = Event {
         type_,
         reason: reason.to_string(),
@@ -785,10 +693,7 @@ mod tests {
     fn jitter_stays_within_ten_percent() {
         for _ in 0..100 {
             let d = jittered(Duration::from_secs(100));
-            assert!(
-                d >= Duration::from_secs(90) && d <= Duration::from_secs(110),
-                "{d:?}"
-            );
+            assert!(d >= Duration::from_secs(90) && d <= Duration::from_secs(110), "{d:?}");
         }
     }
 
@@ -817,9 +722,6 @@ mod tests {
             key: "client_secret".into(),
         });
         assert_eq!(missing.reason(), (reason::CREDENTIALS_UNAVAILABLE, false));
-        assert_eq!(
-            missing.to_string(),
-            "Secret ns/creds has no key client_secret"
-        );
+        assert_eq!(missing.to_string(), "Secret ns/creds has no key client_secret");
     }
 }

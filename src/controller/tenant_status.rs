@@ -24,14 +24,7 @@ use crate::crd::{Auth0Tenant, ClusterAuth0Tenant, TenantKind, TenantRef, TenantS
 
 /// What the two tenant kinds have in common here.
 trait TenantResource:
-    Resource<DynamicType = ()>
-    + Clone
-    + DeserializeOwned
-    + serde::Serialize
-    + std::fmt::Debug
-    + Send
-    + Sync
-    + 'static
+    Resource<DynamicType = ()> + Clone + DeserializeOwned + serde::Serialize + std::fmt::Debug + Send + Sync + 'static
 {
     const KIND: TenantKind;
     fn status(&self) -> Option<&TenantStatus>;
@@ -65,10 +58,7 @@ pub async fn run(client: Client, settings: &Settings, ctx: Arc<Context>) {
         None => Api::all(client.clone()),
     };
     let cluster: Api<ClusterAuth0Tenant> = Api::all(client);
-    tokio::join!(
-        controller(namespaced, ctx.clone()),
-        controller(cluster, ctx)
-    );
+    tokio::join!(controller(namespaced, ctx.clone()), controller(cluster, ctx));
 }
 
 async fn controller<K: TenantResource>(api: Api<K>, ctx: Arc<Context>) {
@@ -86,67 +76,44 @@ async fn controller<K: TenantResource>(api: Api<K>, ctx: Arc<Context>) {
         .await;
 }
 
-async fn reconcile<K: TenantResource>(
-    tenant: Arc<K>,
-    ctx: Arc<Context>,
-) -> Result<Action, kube::Error> {
+async fn reconcile<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Context>) -> Result<Action, kube::Error> {
     let namespace = tenant.namespace().unwrap_or_default();
     let reference = TenantRef {
         kind: K::KIND,
         name: tenant.name_any(),
     };
-    let (ready, why, message, granted, missing, retry) =
-        match ctx.tenants.client(&reference, &namespace) {
-            Err(e) => (
-                false,
-                reason::CREDENTIALS_UNAVAILABLE,
-                e.to_string(),
-                vec![],
-                vec![],
-                true,
-            ),
-            Ok(client) => match client.scopes().await {
-                Ok(scopes) => {
-                    let missing: Vec<String> = REQUIRED_SCOPES
-                        .iter()
-                        .filter(|s| !scopes.iter().any(|g| g == *s))
-                        .map(|s| s.to_string())
-                        .collect();
-                    if missing.is_empty() {
-                        (
-                            true,
-                            reason::AVAILABLE,
-                            String::new(),
-                            scopes,
-                            missing,
-                            false,
-                        )
-                    } else {
-                        let message = format!(
-                            "the client's grant lacks {}: add them to its Management API grant",
-                            missing.join(", ")
-                        );
-                        (false, "MissingScopes", message, scopes, missing, false)
-                    }
+    let (ready, why, message, granted, missing, retry) = match ctx.tenants.client(&reference, &namespace) {
+        Err(e) => (
+            false,
+            reason::CREDENTIALS_UNAVAILABLE,
+            e.to_string(),
+            vec![],
+            vec![],
+            true,
+        ),
+        Ok(client) => match client.scopes().await {
+            Ok(scopes) => {
+                let missing: Vec<String> = REQUIRED_SCOPES
+                    .iter()
+                    .filter(|s| !scopes.iter().any(|g| g == *s))
+                    .map(|s| s.to_string())
+                    .collect();
+                if missing.is_empty() {
+                    (true, reason::AVAILABLE, String::new(), scopes, missing, false)
+                } else {
+                    let message = format!(
+                        "the client's grant lacks {}: add them to its Management API grant",
+                        missing.join(", ")
+                    );
+                    (false, "MissingScopes", message, scopes, missing, false)
                 }
-                Err(e) if e.category() == Category::Unauthorized => (
-                    false,
-                    reason::UNAUTHORIZED,
-                    e.to_string(),
-                    vec![],
-                    vec![],
-                    false,
-                ),
-                Err(e) => (
-                    false,
-                    reason::RECONCILE_ERROR,
-                    e.to_string(),
-                    vec![],
-                    vec![],
-                    true,
-                ),
-            },
-        };
+            }
+            Err(e) if e.category() == Category::Unauthorized => {
+                (false, reason::UNAUTHORIZED, e.to_string(), vec![], vec![], false)
+            }
+            Err(e) => (false, reason::RECONCILE_ERROR, e.to_string(), vec![], vec![], true),
+        },
+    };
     let previous = tenant.status().cloned().unwrap_or_default();
     let status_word = if ready { "True" } else { "False" };
     let transition = previous
@@ -155,10 +122,7 @@ async fn reconcile<K: TenantResource>(
         .find(|c| c.type_ == READY && c.status == status_word)
         .map(|c| c.last_transition_time.clone())
         .unwrap_or_else(|| {
-            Time(
-                Timestamp::from_second(Timestamp::now().as_second())
-                    .unwrap_or_else(|_| Timestamp::now()),
-            )
+            Time(Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_else(|_| Timestamp::now()))
         });
     let status = TenantStatus {
         observed_generation: tenant.meta().generation,
@@ -175,8 +139,7 @@ async fn reconcile<K: TenantResource>(
     };
     if tenant.status() != Some(&status) {
         let api = K::api(ctx.client.clone(), &namespace);
-        let patch =
-            json!({"apiVersion": K::api_version(&()), "kind": K::kind(&()), "status": status});
+        let patch = json!({"apiVersion": K::api_version(&()), "kind": K::kind(&()), "status": status});
         api.patch_status(
             &tenant.name_any(),
             &PatchParams::apply(MANAGER).force(),

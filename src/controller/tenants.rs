@@ -29,9 +29,7 @@ pub const REQUIRED_SCOPES: [&str; 4] = [
 pub enum TenantError {
     #[error("{kind:?} {name} not found: create it, or point spec.tenantRef at an existing tenant")]
     TenantNotFound { kind: TenantKind, name: String },
-    #[error(
-        "Secret {namespace}/{name} not found: create it with the keys {id_key} and {secret_key}"
-    )]
+    #[error("Secret {namespace}/{name} not found: create it with the keys {id_key} and {secret_key}")]
     SecretNotFound {
         namespace: String,
         name: String,
@@ -94,11 +92,7 @@ impl Tenants {
     }
 
     /// The tenant's settings and the namespace of its Secret.
-    pub fn settings(
-        &self,
-        reference: &TenantRef,
-        namespace: &str,
-    ) -> Result<(TenantSettings, String), TenantError> {
+    pub fn settings(&self, reference: &TenantRef, namespace: &str) -> Result<(TenantSettings, String), TenantError> {
         let not_found = || TenantError::TenantNotFound {
             kind: reference.kind,
             name: reference.name.clone(),
@@ -109,10 +103,7 @@ impl Tenants {
                     .cluster_tenants
                     .get(&ObjectRef::new(&reference.name))
                     .ok_or_else(not_found)?;
-                Ok((
-                    tenant.spec.tenant.clone(),
-                    self.options.operator_namespace.clone(),
-                ))
+                Ok((tenant.spec.tenant.clone(), self.options.operator_namespace.clone()))
             }
             TenantKind::Auth0Tenant => {
                 let tenant = self
@@ -125,11 +116,7 @@ impl Tenants {
     }
 
     /// A client for the tenant a resource in `namespace` names.
-    pub fn client(
-        &self,
-        reference: &TenantRef,
-        namespace: &str,
-    ) -> Result<Arc<Auth0Client>, TenantError> {
+    pub fn client(&self, reference: &TenantRef, namespace: &str) -> Result<Arc<Auth0Client>, TenantError> {
         let (settings, secret_namespace) = self.settings(reference, namespace)?;
         let config = self.config(&settings, &secret_namespace)?;
         let fingerprint = {
@@ -169,8 +156,7 @@ impl Tenants {
             .as_ref()
             .and_then(|e| e.ca_bundle.as_deref())
             .map(str::as_bytes);
-        let http = crate::auth0::client::http_client(ca, self.options.timeout)
-            .map_err(TenantError::Endpoint)?;
+        let http = crate::auth0::client::http_client(ca, self.options.timeout).map_err(TenantError::Endpoint)?;
         let bucket = self.bucket(&config.domain, &settings);
         let client = Arc::new(Auth0Client::new(
             http,
@@ -197,11 +183,7 @@ impl Tenants {
             .clone()
     }
 
-    fn config(
-        &self,
-        settings: &TenantSettings,
-        secret_namespace: &str,
-    ) -> Result<TenantConfig, TenantError> {
+    fn config(&self, settings: &TenantSettings, secret_namespace: &str) -> Result<TenantConfig, TenantError> {
         let secret_ref = &settings.credentials_secret_ref;
         let secret = self
             .secrets
@@ -218,13 +200,7 @@ impl Tenants {
                 .as_ref()
                 .and_then(|d| d.get(key))
                 .map(|v| String::from_utf8_lossy(&v.0).trim().to_string())
-                .or_else(|| {
-                    secret
-                        .string_data
-                        .as_ref()
-                        .and_then(|d| d.get(key))
-                        .cloned()
-                })
+                .or_else(|| secret.string_data.as_ref().and_then(|d| d.get(key)).cloned())
                 .filter(|v| !v.is_empty())
                 .ok_or_else(|| TenantError::KeyMissing {
                     namespace: secret_namespace.to_string(),
@@ -236,8 +212,8 @@ impl Tenants {
         let client_secret = SecretString::new(read(&secret_ref.client_secret_key)?);
         let base = match &settings.endpoint {
             Some(endpoint) => {
-                let url = Url::parse(&endpoint.url)
-                    .map_err(|e| TenantError::Endpoint(format!("{}: {e}", endpoint.url)))?;
+                let url =
+                    Url::parse(&endpoint.url).map_err(|e| TenantError::Endpoint(format!("{}: {e}", endpoint.url)))?;
                 if url.scheme() == "http" && !self.options.allow_insecure_http {
                     return Err(TenantError::Endpoint(format!(
                         "{} is plain http; use https, or start the operator with --allow-insecure-http (tests and demos only)",
@@ -268,11 +244,7 @@ impl Tenants {
     }
 
     /// Which tenants use this Secret: (kind, namespace of the tenant or "", name).
-    pub fn tenants_using(
-        &self,
-        secret_namespace: &str,
-        secret_name: &str,
-    ) -> Vec<(TenantKind, String, String)> {
+    pub fn tenants_using(&self, secret_namespace: &str, secret_name: &str) -> Vec<(TenantKind, String, String)> {
         let mut found = Vec::new();
         if secret_namespace == self.options.operator_namespace {
             for tenant in self.cluster_tenants.state() {

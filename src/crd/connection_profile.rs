@@ -57,11 +57,7 @@ pub struct ConnectionProfileSpec {
 
     /// Adopt an existing Auth0 profile by its id (cop_ + 22 letters or digits). Once set it
     /// cannot change.
-    #[serde(
-        default,
-        rename = "externalID",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "externalID", skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new(rules::EXTERNAL_ID_CEL).message(rules::EXTERNAL_ID_MSG))]
     #[schemars(length(max = 26))]
     pub external_id: Option<String>,
@@ -119,9 +115,7 @@ pub enum ManagementPolicy {
 }
 
 /// A feature a connection created from the profile may use.
-#[derive(
-    Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
-)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Feature {
     Scim,
@@ -165,11 +159,7 @@ pub struct StrategyOverrides {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waad: Option<StrategyOverride>,
     /// Auth0's `google-apps`.
-    #[serde(
-        default,
-        rename = "googleApps",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "googleApps", skip_serializing_if = "Option::is_none")]
     pub google_apps: Option<StrategyOverride>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub okta: Option<StrategyOverride>,
@@ -244,9 +234,7 @@ pub struct ScimTokens {
 }
 
 /// A SCIM token scope.
-#[derive(
-    Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
-)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ScimScope {
     #[serde(rename = "get:users")]
     GetUsers,

@@ -12,16 +12,14 @@ pub const EFFECTIVE_NAME_CEL: &str = "has(self.spec.name) || size(self.metadata.
 pub const EFFECTIVE_NAME_MSG: &str = "the Auth0 profile name defaults to metadata.name, which is longer than 50 characters: set spec.name to a name of 1 to 50 characters";
 
 pub const PREFIX_CHARS_CEL: &str = r"self.matches('^([A-Za-z0-9-]|\\{org_id\\}|\\{org_name\\})*$')";
-pub const PREFIX_CHARS_MSG: &str =
-    "may hold only letters, digits, '-' and the variables {org_id} and {org_name}";
+pub const PREFIX_CHARS_MSG: &str = "may hold only letters, digits, '-' and the variables {org_id} and {org_name}";
 pub const PREFIX_LEADING_DASH_CEL: &str = "!self.startsWith('-')";
 pub const PREFIX_LEADING_DASH_MSG: &str = "must not start with '-'";
 pub const PREFIX_DOUBLE_DASH_CEL: &str = "!self.contains('--')";
 pub const PREFIX_DOUBLE_DASH_MSG: &str = "must not contain '--'";
 
 pub const EXTERNAL_ID_CEL: &str = "self.matches('^cop_[A-Za-z0-9]{22}$')";
-pub const EXTERNAL_ID_MSG: &str =
-    "must be an Auth0 connection profile id: cop_ followed by 22 letters or digits";
+pub const EXTERNAL_ID_MSG: &str = "must be an Auth0 connection profile id: cop_ followed by 22 letters or digits";
 
 pub const ALLOWED_VALUES_CEL: &str = "!has(self.allowedValues) || size(self.allowedValues) == 0 || (size(self.allowedValues) == 2 && 'enabled' in self.allowedValues && 'disabled' in self.allowedValues)";
 pub const ALLOWED_VALUES_MSG: &str = "must be empty or hold both 'enabled' and 'disabled'";

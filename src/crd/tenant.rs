@@ -54,11 +54,7 @@ pub enum TenantKind {
         type_ = "string",
         json_path = r#".status.conditions[?(@.type=="Ready")].status"#
     ),
-    printcolumn(
-        name = "AGE",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    ),
+    printcolumn(name = "AGE", type_ = "date", json_path = ".metadata.creationTimestamp"),
     printcolumn(
         name = "REASON",
         type_ = "string",
@@ -95,11 +91,7 @@ pub struct Auth0TenantSpec {
         type_ = "string",
         json_path = r#".status.conditions[?(@.type=="Ready")].status"#
     ),
-    printcolumn(
-        name = "AGE",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    ),
+    printcolumn(name = "AGE", type_ = "date", json_path = ".metadata.creationTimestamp"),
     printcolumn(
         name = "REASON",
         type_ = "string",
@@ -150,10 +142,7 @@ pub struct TenantSettings {
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
     /// Base URL, e.g. https://auth0-emulator.testing.svc:8443
-    #[schemars(
-        length(min = 1, max = 2048),
-        regex(pattern = r"^https?://[^\s/]+(/.*)?$")
-    )]
+    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^https?://[^\s/]+(/.*)?$"))]
     pub url: String,
     /// PEM CA certificates that sign the endpoint's certificate, trusted besides the
     /// public roots.

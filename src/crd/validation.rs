@@ -54,10 +54,7 @@ pub fn parse_strict(value: serde_json::Value) -> Result<ConnectionProfile, Inval
         }])),
         // metadata and status are the API server's business; only spec is ours to judge.
         Ok(_) if unknown.iter().any(|e| e.field.starts_with("spec")) => Err(Invalid(
-            unknown
-                .into_iter()
-                .filter(|e| e.field.starts_with("spec"))
-                .collect(),
+            unknown.into_iter().filter(|e| e.field.starts_with("spec")).collect(),
         )),
         Ok(profile) => Ok(profile),
     }
@@ -79,29 +76,16 @@ pub fn validate(profile: &ConnectionProfile) -> Result<(), Invalid> {
             "spec.name",
             "must not be empty: give the Auth0 profile a name of 1 to 50 characters, or omit it to use metadata.name",
         ),
-        Some(name) if name.chars().count() > NAME_MAX => {
-            fail("spec.name", "must be at most 50 characters long")
-        }
+        Some(name) if name.chars().count() > NAME_MAX => fail("spec.name", "must be at most 50 characters long"),
         Some(_) => {}
-        None if profile
-            .metadata
-            .name
-            .as_deref()
-            .unwrap_or_default()
-            .chars()
-            .count()
-            > NAME_MAX =>
-        {
+        None if profile.metadata.name.as_deref().unwrap_or_default().chars().count() > NAME_MAX => {
             fail("spec", rules::EFFECTIVE_NAME_MSG)
         }
         None => {}
     }
 
     if spec.tenant_ref.name.is_empty() {
-        fail(
-            "spec.tenantRef.name",
-            "must name an Auth0Tenant or ClusterAuth0Tenant",
-        );
+        fail("spec.tenantRef.name", "must name an Auth0Tenant or ClusterAuth0Tenant");
     }
 
     if let Some(id) = &spec.external_id
@@ -141,20 +125,14 @@ pub fn validate(profile: &ConnectionProfile) -> Result<(), Invalid> {
     if let Some(overrides) = &spec.strategy_overrides {
         for (strategy, settings) in overrides.iter() {
             for e in check_override(settings) {
-                fail(
-                    &format!("spec.strategyOverrides.{strategy}.{}", e.field),
-                    &e.message,
-                );
+                fail(&format!("spec.strategyOverrides.{strategy}.{}", e.field), &e.message);
             }
         }
     }
 
     if let Some(scim) = spec.provisioning.as_ref().and_then(|p| p.scim.as_ref()) {
         for e in check_scim_tokens(&scim.tokens) {
-            fail(
-                &format!("spec.provisioning.scim.tokens.{}", e.field),
-                &e.message,
-            );
+            fail(&format!("spec.provisioning.scim.tokens.{}", e.field), &e.message);
         }
     }
 
@@ -178,10 +156,7 @@ pub fn validate(profile: &ConnectionProfile) -> Result<(), Invalid> {
 }
 
 /// Checks the rules that compare an update with the object it replaces.
-pub fn validate_update(
-    old: &ConnectionProfileSpec,
-    new: &ConnectionProfileSpec,
-) -> Result<(), Invalid> {
+pub fn validate_update(old: &ConnectionProfileSpec, new: &ConnectionProfileSpec) -> Result<(), Invalid> {
     let mut errors = Vec::new();
     if old.tenant_ref != new.tenant_ref {
         errors.push(FieldError {
@@ -204,10 +179,7 @@ pub fn validate_update(
 
 /// Parses strictly, then validates, then (for an update) checks the transition: the verdict
 /// the API server gives the same request.
-pub fn check(
-    value: serde_json::Value,
-    old: Option<&ConnectionProfileSpec>,
-) -> Result<ConnectionProfile, Invalid> {
+pub fn check(value: serde_json::Value, old: Option<&ConnectionProfileSpec>) -> Result<ConnectionProfile, Invalid> {
     let profile = parse_strict(value)?;
     validate(&profile)?;
     if let Some(old) = old {
@@ -295,20 +267,16 @@ fn ignored_path(path: &serde_ignored::Path) -> String {
             p if p.is_empty() => key.clone(),
             p => format!("{p}.{key}"),
         },
-        Path::Some { parent }
-        | Path::NewtypeStruct { parent }
-        | Path::NewtypeVariant { parent } => ignored_path(parent),
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+            ignored_path(parent)
+        }
     }
 }
 
 /// serde_path_to_error's paths (`spec.organization.showAsButton`) are already the API
 /// server's; the root shows as `.`.
 fn dotted(path: &str) -> String {
-    if path == "." {
-        String::new()
-    } else {
-        path.to_string()
-    }
+    if path == "." { String::new() } else { path.to_string() }
 }
 
 #[cfg(test)]
@@ -342,31 +310,16 @@ mod tests {
 
     #[test]
     fn prefix_template_rules() {
-        for ok in [
-            "",
-            "con-{org_id}-",
-            "{org_name}",
-            "a-b-c",
-            "ABC123",
-            "{org_id}{org_id}",
-        ] {
+        for ok in ["", "con-{org_id}-", "{org_name}", "a-b-c", "ABC123", "{org_id}{org_id}"] {
             assert!(prefix_chars_ok(ok), "{ok}");
         }
         for bad in ["a_b", "{org}", "{org_id", "con {org_id}", "é", "{ORG_ID}"] {
             assert!(!prefix_chars_ok(bad), "{bad}");
         }
-        let check_prefix = |t: &str| {
-            fields(check(
-                profile(json!({"connectionNamePrefixTemplate": t})),
-                None,
-            ))
-        };
+        let check_prefix = |t: &str| fields(check(profile(json!({"connectionNamePrefixTemplate": t})), None));
         assert_eq!(check_prefix("-abc"), ["spec.connectionNamePrefixTemplate"]);
         assert_eq!(check_prefix("a--b"), ["spec.connectionNamePrefixTemplate"]);
-        assert_eq!(
-            check_prefix("abcdefghijklmnop"),
-            ["spec.connectionNamePrefixTemplate"]
-        );
+        assert_eq!(check_prefix("abcdefghijklmnop"), ["spec.connectionNamePrefixTemplate"]);
         assert!(check_prefix("abcdefghijklmno").is_empty());
     }
 
@@ -375,10 +328,7 @@ mod tests {
         let fifty = "é".repeat(50);
         assert!(check(profile(json!({"name": fifty})), None).is_ok());
         let fifty_one = "é".repeat(51);
-        assert_eq!(
-            fields(check(profile(json!({"name": fifty_one})), None)),
-            ["spec.name"]
-        );
+        assert_eq!(fields(check(profile(json!({"name": fifty_one})), None)), ["spec.name"]);
     }
 
     #[test]
@@ -392,19 +342,13 @@ mod tests {
 
     #[test]
     fn unknown_fields_and_bad_enums_name_their_path() {
-        assert_eq!(
-            fields(check(profile(json!({"colour": "red"})), None)),
-            ["spec.colour"]
-        );
+        assert_eq!(fields(check(profile(json!({"colour": "red"})), None)), ["spec.colour"]);
         assert_eq!(
             fields(check(profile(json!({"connectionConfig": {"x": 1}})), None)),
             ["spec.connectionConfig.x"]
         );
         assert_eq!(
-            fields(check(
-                profile(json!({"organization": {"showAsButton": "maybe"}})),
-                None
-            )),
+            fields(check(profile(json!({"organization": {"showAsButton": "maybe"}})), None)),
             ["spec.organization.showAsButton"]
         );
         // metadata fields the API server owns are not ours to refuse.
@@ -416,12 +360,10 @@ mod tests {
 
     #[test]
     fn sets_and_allowed_values() {
-        let dup = fields(check(
-            profile(json!({"enabledFeatures": ["scim", "scim"]})),
-            None,
-        ));
+        let dup = fields(check(profile(json!({"enabledFeatures": ["scim", "scim"]})), None));
         assert_eq!(dup, ["spec.enabledFeatures"]);
-        let one = json!({"crossAppAccessResourceApp": {"status": {"defaultValue": "enabled", "allowedValues": ["enabled"]}}});
+        let one =
+            json!({"crossAppAccessResourceApp": {"status": {"defaultValue": "enabled", "allowedValues": ["enabled"]}}});
         assert_eq!(
             fields(check(profile(one), None)),
             ["spec.crossAppAccessResourceApp.status.allowedValues"]

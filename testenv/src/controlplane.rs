@@ -76,11 +76,7 @@ impl ControlPlane {
         for _ in 0..3 {
             match Self::try_start(bin, dir) {
                 Ok(cp) => return Ok(cp),
-                Err(e @ (Error::Exited { .. } | Error::NotReady { .. }))
-                    if log_says_port_taken(dir) =>
-                {
-                    last = Some(e)
-                }
+                Err(e @ (Error::Exited { .. } | Error::NotReady { .. })) if log_says_port_taken(dir) => last = Some(e),
                 Err(e) => return Err(e),
             }
         }
@@ -100,8 +96,7 @@ impl ControlPlane {
 
         let admin_token = random_token();
         let operator_token = random_token();
-        let operator_user =
-            format!("system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT}");
+        let operator_user = format!("system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT}");
         write(
             &dir.join("tokens.csv"),
             &format!(
@@ -148,36 +143,21 @@ impl ControlPlane {
                 &format!("--secure-port={secure}"),
                 &format!("--cert-dir={}", pki.display()),
                 &format!("--tls-cert-file={}", pki.join("apiserver.crt").display()),
-                &format!(
-                    "--tls-private-key-file={}",
-                    pki.join("apiserver.key").display()
-                ),
+                &format!("--tls-private-key-file={}", pki.join("apiserver.key").display()),
                 &format!("--token-auth-file={}", dir.join("tokens.csv").display()),
                 "--authorization-mode=RBAC",
                 &format!("--service-account-issuer={server}/"),
-                &format!(
-                    "--service-account-key-file={}",
-                    pki.join("sa.pub").display()
-                ),
-                &format!(
-                    "--service-account-signing-key-file={}",
-                    pki.join("sa.key").display()
-                ),
+                &format!("--service-account-key-file={}", pki.join("sa.pub").display()),
+                &format!("--service-account-signing-key-file={}", pki.join("sa.key").display()),
                 "--service-cluster-ip-range=10.0.0.0/24",
                 "--allow-privileged=true",
                 "--disable-admission-plugins=ServiceAccount",
             ],
         )?;
-        let ready = wait_until(
-            &mut apiserver,
-            "kube-apiserver",
-            dir,
-            Duration::from_secs(120),
-            || {
-                http_ok(secure, "/readyz", Some(&admin_token))
-                    && http_ok(secure, "/api/v1/namespaces/default", Some(&admin_token))
-            },
-        );
+        let ready = wait_until(&mut apiserver, "kube-apiserver", dir, Duration::from_secs(120), || {
+            http_ok(secure, "/readyz", Some(&admin_token))
+                && http_ok(secure, "/api/v1/namespaces/default", Some(&admin_token))
+        });
         if let Err(e) = ready {
             stop(&mut apiserver);
             stop(&mut etcd);
@@ -221,25 +201,21 @@ pub fn log_tails(dir: &Path, lines: usize) -> String {
     let mut out = String::new();
     for process in ["etcd", "kube-apiserver"] {
         let log = tail(&dir.join(format!("{process}.log")), lines);
-        out.push_str(&format!(
-            "----- {process}.log (last {lines} lines) -----\n{log}\n"
-        ));
+        out.push_str(&format!("----- {process}.log (last {lines} lines) -----\n{log}\n"));
     }
     out
 }
 
 fn tail(path: &Path, lines: usize) -> String {
-    let text = fs::read_to_string(path)
-        .unwrap_or_else(|e| format!("(cannot read {}: {e})", path.display()));
+    let text = fs::read_to_string(path).unwrap_or_else(|e| format!("(cannot read {}: {e})", path.display()));
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 fn log_says_port_taken(dir: &Path) -> bool {
-    ["etcd", "kube-apiserver"].iter().any(|p| {
-        fs::read_to_string(dir.join(format!("{p}.log")))
-            .is_ok_and(|l| l.contains("address already in use"))
-    })
+    ["etcd", "kube-apiserver"]
+        .iter()
+        .any(|p| fs::read_to_string(dir.join(format!("{p}.log"))).is_ok_and(|l| l.contains("address already in use")))
 }
 
 fn spawn(bin: &Path, binary: &'static str, dir: &Path, args: &[&str]) -> Result<Child> {
@@ -289,10 +265,7 @@ fn stop(child: &mut Child) {
     if !matches!(child.try_wait(), Ok(None)) {
         return;
     }
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if !matches!(child.try_wait(), Ok(None)) {
@@ -326,10 +299,7 @@ fn plain_get(port: u16, path: &str) -> Option<u16> {
 /// GET over TLS with a bearer token, 200 expected. Uses a small blocking runtime around
 /// kube's client so no second TLS stack is needed.
 fn https_ok(port: u16, path: &str, token: &str) -> bool {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(_) => return false,
     };
@@ -353,12 +323,8 @@ fn https_ok(port: u16, path: &str, token: &str) -> bool {
 }
 
 fn free_port() -> Result<u16> {
-    let listener =
-        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(io(Path::new("127.0.0.1:0")))?;
-    let port = listener
-        .local_addr()
-        .map_err(io(Path::new("127.0.0.1:0")))?
-        .port();
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(io(Path::new("127.0.0.1:0")))?;
+    let port = listener.local_addr().map_err(io(Path::new("127.0.0.1:0")))?.port();
     Ok(port)
 }
 
@@ -411,8 +377,7 @@ impl Pki {
         let issuer = Issuer::new(ca_params, ca_key);
 
         let serving_key = KeyPair::generate()?;
-        let mut serving_params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+        let mut serving_params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
         serving_params
             .distinguished_name
             .push(DnType::CommonName, "kube-apiserver");
@@ -454,11 +419,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn fake_bin(scripts: &[(&str, &str)]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "testenv-fake-{}-{}",
-            std::process::id(),
-            random_token()
-        ));
+        let dir = std::env::temp_dir().join(format!("testenv-fake-{}-{}", std::process::id(), random_token()));
         fs::create_dir_all(&dir).expect("mkdir");
         for (name, body) in scripts {
             let path = dir.join(name);
@@ -471,14 +432,9 @@ mod tests {
     #[test]
     fn a_missing_binary_is_a_clear_error() {
         let bin = fake_bin(&[("etcd", "exit 0"), ("kubectl", "exit 0")]);
-        let err = ControlPlane::start(&bin, &bin.join("run"))
-            .err()
-            .expect("must fail");
+        let err = ControlPlane::start(&bin, &bin.join("run")).err().expect("must fail");
         let message = err.to_string();
-        assert!(
-            message.starts_with("kube-apiserver not found in"),
-            "{message}"
-        );
+        assert!(message.starts_with("kube-apiserver not found in"), "{message}");
         assert!(message.contains("testenv/build.sh"), "{message}");
     }
 
@@ -489,14 +445,9 @@ mod tests {
             ("kube-apiserver", "exit 0"),
             ("kubectl", "exit 0"),
         ]);
-        let err = ControlPlane::start(&bin, &bin.join("run"))
-            .err()
-            .expect("must fail");
+        let err = ControlPlane::start(&bin, &bin.join("run")).err().expect("must fail");
         let message = err.to_string();
-        assert!(
-            message.starts_with("etcd exited before it was ready"),
-            "{message}"
-        );
+        assert!(message.starts_with("etcd exited before it was ready"), "{message}");
         assert!(message.contains("cannot open data dir"), "{message}");
     }
 

@@ -10,9 +10,7 @@
 
 mod controlplane;
 
-pub use controlplane::{
-    ControlPlane, Error, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, log_tails as log_tails_of,
-};
+pub use controlplane::{ControlPlane, Error, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, log_tails as log_tails_of};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,15 +37,13 @@ impl TestEnv {
     /// The control plane this test run started. Panics with instructions when there is none:
     /// end-to-end tests never skip.
     pub fn get() -> TestEnv {
-        let dir = std::env::var_os(ENV_DIR)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                panic!(
-                    "no control plane: {ENV_DIR} is not set. End-to-end tests need the real \
+        let dir = std::env::var_os(ENV_DIR).map(PathBuf::from).unwrap_or_else(|| {
+            panic!(
+                "no control plane: {ENV_DIR} is not set. End-to-end tests need the real \
                  kube-apiserver and etcd; run them with `make test`, or \
                  `cargo run -p testenv -- run -- cargo test`"
-                )
-            });
+            )
+        });
         assert!(
             dir.join("admin.kubeconfig").is_file(),
             "{ENV_DIR}={} holds no admin.kubeconfig: the control plane is not running",
@@ -70,8 +66,7 @@ impl TestEnv {
     /// A client for an identity, `admin` or `operator`.
     pub async fn client(&self, identity: &str) -> Client {
         let path = self.kubeconfig(identity);
-        let kubeconfig = Kubeconfig::read_from(&path)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let kubeconfig = Kubeconfig::read_from(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
             .await
             .unwrap_or_else(|e| panic!("loading {}: {e}", path.display()));
@@ -115,14 +110,9 @@ impl TestEnv {
             })
             .take(40)
             .collect();
-        let name = format!(
-            "{}-{}",
-            prefix.trim_matches('-'),
-            &unique[..unique.len().min(20)]
-        );
+        let name = format!("{}-{}", prefix.trim_matches('-'), &unique[..unique.len().min(20)]);
         let client = self.admin().await;
-        let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": name}}))
-            .expect("namespace");
+        let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": name}})).expect("namespace");
         Api::<Namespace>::all(client.clone())
             .create(&PostParams::default(), &ns)
             .await

@@ -111,13 +111,7 @@ fn run(control_plane: &ControlPlane, command: &[String]) -> ExitCode {
                 command.join(" "),
                 testenv::log_tails_of(control_plane.dir(), 60)
             );
-            ExitCode::from(
-                status
-                    .code()
-                    .and_then(|c| u8::try_from(c).ok())
-                    .unwrap_or(1)
-                    .max(1),
-            )
+            ExitCode::from(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1).max(1))
         }
         Err(err) => {
             eprintln!("testenv: cannot run {:?}: {err}", command[0]);
@@ -129,14 +123,9 @@ fn run(control_plane: &ControlPlane, command: &[String]) -> ExitCode {
 fn up(control_plane: &ControlPlane) -> ExitCode {
     let dir = control_plane.dir();
     println!("export {ENV_DIR}={}", dir.display());
-    println!(
-        "export KUBECONFIG={}",
-        dir.join("admin.kubeconfig").display()
-    );
+    println!("export KUBECONFIG={}", dir.join("admin.kubeconfig").display());
     eprintln!("testenv: up; press Ctrl-C to stop");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
     match runtime {
         Ok(rt) => rt.block_on(async {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
