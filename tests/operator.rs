@@ -239,13 +239,12 @@ impl Harness {
 
     async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}/tenants/{}/{path}", self.emulator.admin_url(), self.domain);
-        let output = tokio::task::spawn_blocking({
+        tokio::task::spawn_blocking({
             let method = method.to_string();
             move || admin_call(&method, &url, body)
         })
         .await
-        .expect("admin call");
-        output
+        .expect("admin call")
     }
 
     async fn events(&self, name: &str) -> Vec<(String, String, String)> {
