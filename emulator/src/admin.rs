@@ -28,19 +28,17 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let (parts, body) = request.into_parts();
-    let bytes =
-        http::read_body(&parts.headers, body, limit)
-            .await
-            .map_err(|error| match error {
-                BodyError::TooLarge => http::too_large(limit),
-                BodyError::Broken => admin_error(StatusCode::BAD_REQUEST, "unreadable body"),
-            })?;
+    let bytes = http::read_body(&parts.headers, body, limit)
+        .await
+        .map_err(|error| match error {
+            BodyError::TooLarge => http::too_large(limit),
+            BodyError::Broken => admin_error(StatusCode::BAD_REQUEST, "unreadable body"),
+        })?;
     crate::api::parse_json(&bytes)
 }
 
 fn parse<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Answer> {
-    serde_json::from_value(value)
-        .map_err(|error| admin_error(StatusCode::BAD_REQUEST, &error.to_string()))
+    serde_json::from_value(value).map_err(|error| admin_error(StatusCode::BAD_REQUEST, &error.to_string()))
 }
 
 pub async fn handle<B>(shared: Arc<Shared>, request: Request<B>) -> Answer
@@ -180,10 +178,9 @@ where
             tenant.state.lock().set_rate_limit(None);
             http::empty(StatusCode::NO_CONTENT)
         }
-        (Method::GET, ["entitlement"]) => http::json(
-            StatusCode::OK,
-            &json!({"entitled": tenant.state.lock().entitled}),
-        ),
+        (Method::GET, ["entitlement"]) => {
+            http::json(StatusCode::OK, &json!({"entitled": tenant.state.lock().entitled}))
+        }
         (Method::PUT, ["entitlement"]) => {
             #[derive(serde::Deserialize)]
             #[serde(deny_unknown_fields)]

@@ -36,10 +36,7 @@ pub struct Route {
 
 /// Maps method and path to an endpoint; `/templates` wins over `/{id}`.
 pub fn route(method: &Method, path: &str) -> Route {
-    let path = path
-        .strip_suffix('/')
-        .filter(|p| !p.is_empty())
-        .unwrap_or(path);
+    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
     let plain = |endpoint| Route { endpoint, id: None };
     if path == "/oauth/token" {
         return plain(if method == Method::POST {
@@ -73,10 +70,9 @@ pub fn route(method: &Method, path: &str) -> Route {
 
 fn required_scope(endpoint: Endpoint) -> Option<&'static str> {
     match endpoint {
-        Endpoint::ListProfiles
-        | Endpoint::GetProfile
-        | Endpoint::ListTemplates
-        | Endpoint::GetTemplate => Some(SCOPE_READ),
+        Endpoint::ListProfiles | Endpoint::GetProfile | Endpoint::ListTemplates | Endpoint::GetTemplate => {
+            Some(SCOPE_READ)
+        }
         Endpoint::CreateProfile => Some(SCOPE_CREATE),
         Endpoint::UpdateProfile => Some(SCOPE_UPDATE),
         Endpoint::DeleteProfile => Some(SCOPE_DELETE),
@@ -115,11 +111,7 @@ where
     let query = request.uri().query().map(str::to_string);
     let route = route(&method, &path);
 
-    let plan = faults::plan(
-        &mut tenant.state.lock().faults,
-        route.endpoint,
-        crate::random::unit,
-    );
+    let plan = faults::plan(&mut tenant.state.lock().faults, route.endpoint, crate::random::unit);
     if plan.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(plan.delay_ms)).await;
     }
@@ -192,10 +184,7 @@ where
 fn add_rate_limit_headers(answer: &mut Answer, decision: Decision) {
     let headers = answer.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
-    headers.insert(
-        "x-ratelimit-remaining",
-        HeaderValue::from(decision.remaining),
-    );
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(decision.remaining));
     headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset));
 }
 
@@ -214,11 +203,7 @@ fn fault_answer(status: u16) -> Answer {
 }
 
 fn invalid_body(error: &validate::ValidationError) -> Answer {
-    auth0_error(
-        StatusCode::BAD_REQUEST,
-        &error.message("Payload"),
-        Some("invalid_body"),
-    )
+    auth0_error(StatusCode::BAD_REQUEST, &error.message("Payload"), Some("invalid_body"))
 }
 
 fn invalid_query(problem: &str, property: Option<&str>) -> Answer {
@@ -242,10 +227,7 @@ fn conflict() -> Answer {
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Answer {
-    http::json(
-        status,
-        &json!({"error": error, "error_description": description}),
-    )
+    http::json(status, &json!({"error": error, "error_description": description}))
 }
 
 /// Parses a JSON body the way Auth0 does: empty is `null`, bad JSON is a 400.
@@ -275,9 +257,9 @@ pub fn list_query(
     for (key, value) in http::query_pairs(query) {
         match key.as_str() {
             "take" => {
-                let parsed: i64 = value.parse().map_err(|_| {
-                    invalid_query("Expected type integer but found type string", Some("take"))
-                })?;
+                let parsed: i64 = value
+                    .parse()
+                    .map_err(|_| invalid_query("Expected type integer but found type string", Some("take")))?;
                 if parsed < 1 {
                     return Err(invalid_query(
                         &format!("Value {parsed} is less than minimum 1"),
@@ -340,19 +322,16 @@ impl Context<'_> {
             .await
             .map_err(|error| match error {
                 BodyError::TooLarge => http::too_large(limit),
-                BodyError::Broken => auth0_error(
-                    StatusCode::BAD_REQUEST,
-                    "Invalid request payload",
-                    Some("invalid_body"),
-                ),
+                BodyError::Broken => {
+                    auth0_error(StatusCode::BAD_REQUEST, "Invalid request payload", Some("invalid_body"))
+                }
             })
     }
 
     /// The audiences this tenant answers to: its domain, and the host it was reached at.
     fn audience_ok(&self, audience: &str) -> bool {
         let for_host = |host: &str| format!("https://{host}/api/v2/");
-        audience == for_host(&self.tenant.domain)
-            || self.host.is_some_and(|host| audience == for_host(host))
+        audience == for_host(&self.tenant.domain) || self.host.is_some_and(|host| audience == for_host(host))
     }
 
     async fn token<B>(&self, request: Request<B>) -> Answer
@@ -376,11 +355,7 @@ impl Context<'_> {
                     .filter_map(|(key, value)| value.as_str().map(|text| (key, text.to_string())))
                     .collect(),
                 Err(_) => {
-                    return oauth_error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_request",
-                        "Invalid JSON body",
-                    );
+                    return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Invalid JSON body");
                 }
             }
         } else {
@@ -418,11 +393,7 @@ impl Context<'_> {
         let id = param("client_id").unwrap_or_default();
         let secret = param("client_secret").unwrap_or_default();
         let Some(client) = self.tenant.clients.iter().find(|client| {
-            client.client_id == id
-                && crate::token::constant_time_eq(
-                    client.client_secret.as_bytes(),
-                    secret.as_bytes(),
-                )
+            client.client_id == id && crate::token::constant_time_eq(client.client_secret.as_bytes(), secret.as_bytes())
         }) else {
             return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
         };
@@ -498,11 +469,7 @@ impl Context<'_> {
             .headers()
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                value
-                    .strip_prefix("Bearer ")
-                    .or_else(|| value.strip_prefix("bearer "))
-            })
+            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
             .map(str::trim);
         let Some(bearer) = bearer.filter(|token| !token.is_empty()) else {
             return auth0_error(StatusCode::UNAUTHORIZED, "Missing authentication", None);
@@ -545,11 +512,7 @@ impl Context<'_> {
             ),
             Endpoint::GetTemplate => match self.shared.templates.iter().find(|t| t.id == id) {
                 Some(template) => http::json(StatusCode::OK, &json!(template)),
-                None => auth0_error(
-                    StatusCode::NOT_FOUND,
-                    "Connection profile template not found.",
-                    None,
-                ),
+                None => auth0_error(StatusCode::NOT_FOUND, "Connection profile template not found.", None),
             },
             Endpoint::CreateProfile | Endpoint::UpdateProfile => {
                 if route.endpoint == Endpoint::UpdateProfile
@@ -557,11 +520,7 @@ impl Context<'_> {
                 {
                     return answer;
                 }
-                let body = match self
-                    .body(request)
-                    .await
-                    .and_then(|bytes| parse_json(&bytes))
-                {
+                let body = match self.body(request).await.and_then(|bytes| parse_json(&bytes)) {
                     Ok(body) => body,
                     Err(answer) => return answer,
                 };
@@ -582,10 +541,9 @@ impl Context<'_> {
         };
         let state = self.tenant.state.lock();
         let range = match &after {
-            Some(last) => state.profiles.range::<str, _>((
-                std::ops::Bound::Excluded(last.as_str()),
-                std::ops::Bound::Unbounded,
-            )),
+            Some(last) => state
+                .profiles
+                .range::<str, _>((std::ops::Bound::Excluded(last.as_str()), std::ops::Bound::Unbounded)),
             None => state.profiles.range::<str, _>(..),
         };
         let page: Vec<&Profile> = range.take(take + 1).map(|(_, profile)| profile).collect();
@@ -593,11 +551,7 @@ impl Context<'_> {
         let page = &page[..page.len().min(take)];
         let mut body = json!({ "connection_profiles": page });
         if more && let Some(last) = page.last() {
-            body["next"] = json!(self.shared.signer.cursor(
-                &self.tenant.domain,
-                &last.id,
-                unix_secs()
-            ));
+            body["next"] = json!(self.shared.signer.cursor(&self.tenant.domain, &last.id, unix_secs()));
         }
         http::json(StatusCode::OK, &body)
     }
@@ -687,18 +641,9 @@ mod tests {
     #[test]
     fn routes_put_templates_before_ids() {
         let r = |method: Method, path: &str| route(&method, path).endpoint;
-        assert_eq!(
-            r(Method::GET, "/api/v2/connection-profiles"),
-            Endpoint::ListProfiles
-        );
-        assert_eq!(
-            r(Method::GET, "/api/v2/connection-profiles/"),
-            Endpoint::ListProfiles
-        );
-        assert_eq!(
-            r(Method::POST, "/api/v2/connection-profiles"),
-            Endpoint::CreateProfile
-        );
+        assert_eq!(r(Method::GET, "/api/v2/connection-profiles"), Endpoint::ListProfiles);
+        assert_eq!(r(Method::GET, "/api/v2/connection-profiles/"), Endpoint::ListProfiles);
+        assert_eq!(r(Method::POST, "/api/v2/connection-profiles"), Endpoint::CreateProfile);
         assert_eq!(
             r(Method::GET, "/api/v2/connection-profiles/templates"),
             Endpoint::ListTemplates
@@ -719,18 +664,12 @@ mod tests {
             r(Method::DELETE, "/api/v2/connection-profiles/cop_1"),
             Endpoint::DeleteProfile
         );
-        assert_eq!(
-            r(Method::PUT, "/api/v2/connection-profiles/cop_1"),
-            Endpoint::Unknown
-        );
+        assert_eq!(r(Method::PUT, "/api/v2/connection-profiles/cop_1"), Endpoint::Unknown);
         assert_eq!(
             r(Method::DELETE, "/api/v2/connection-profiles/templates/x"),
             Endpoint::Unknown
         );
-        assert_eq!(
-            r(Method::GET, "/api/v2/connection-profilesx"),
-            Endpoint::Unknown
-        );
+        assert_eq!(r(Method::GET, "/api/v2/connection-profilesx"), Endpoint::Unknown);
         assert_eq!(r(Method::POST, "/oauth/token"), Endpoint::Token);
         assert_eq!(r(Method::GET, "/oauth/token"), Endpoint::Unknown);
     }

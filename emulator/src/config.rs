@@ -179,10 +179,9 @@ impl Config {
                 ));
             }
             for rule in &tenant.faults {
-                rule.validate()
-                    .map_err(|reason| crate::Error::InvalidConfig {
-                        reason: format!("tenant {}: {reason}", tenant.domain),
-                    })?;
+                rule.validate().map_err(|reason| crate::Error::InvalidConfig {
+                    reason: format!("tenant {}: {reason}", tenant.domain),
+                })?;
             }
         }
         Ok(())
@@ -207,16 +206,13 @@ mod tests {
 
     #[test]
     fn json_files_fill_defaults_and_refuse_unknown_keys() {
-        let config: Config = serde_json::from_str(
-            r#"{"tenants":[{"domain":"a.auth0.local","rate_limit":{"burst":2,"per_second":2}}]}"#,
-        )
-        .expect("parses");
+        let config: Config =
+            serde_json::from_str(r#"{"tenants":[{"domain":"a.auth0.local","rate_limit":{"burst":2,"per_second":2}}]}"#)
+                .expect("parses");
         assert_eq!(config.tenants[0].clients[0].client_id, DEFAULT_CLIENT_ID);
         assert!(config.tenants[0].entitled);
         assert!(serde_json::from_str::<Config>(r#"{"tenant":[]}"#).is_err());
-        assert!(
-            serde_json::from_str::<Config>(r#"{"tenants":[{"domain":"a","colour":1}]}"#).is_err()
-        );
+        assert!(serde_json::from_str::<Config>(r#"{"tenants":[{"domain":"a","colour":1}]}"#).is_err());
     }
 
     #[test]

@@ -69,10 +69,7 @@ pub struct FaultRule {
 impl FaultRule {
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.probability) {
-            return Err(format!(
-                "probability {} is not within 0..=1",
-                self.probability
-            ));
+            return Err(format!("probability {} is not within 0..=1", self.probability));
         }
         if let Some(status) = self.status {
             if !FAULT_STATUSES.contains(&status) {
@@ -82,11 +79,7 @@ impl FaultRule {
                 return Err("a rule cannot both answer a status and drop the connection".into());
             }
         }
-        if self.status.is_none()
-            && !self.drop_after_write
-            && self.latency_ms == 0
-            && self.jitter_ms == 0
-        {
+        if self.status.is_none() && !self.drop_after_write && self.latency_ms == 0 && self.jitter_ms == 0 {
             return Err("a rule needs a status, drop_after_write or latency".into());
         }
         Ok(())
@@ -147,14 +140,8 @@ mod tests {
     #[test]
     fn a_rule_fires_below_its_probability_on_its_endpoint_and_runs_out() {
         let mut rules = vec![rule(Some(Endpoint::CreateProfile))];
-        assert_eq!(
-            plan(&mut rules, Endpoint::GetProfile, || 0.0),
-            Plan::default()
-        );
-        assert_eq!(
-            plan(&mut rules, Endpoint::CreateProfile, || 0.7),
-            Plan::default()
-        );
+        assert_eq!(plan(&mut rules, Endpoint::GetProfile, || 0.0), Plan::default());
+        assert_eq!(plan(&mut rules, Endpoint::CreateProfile, || 0.7), Plan::default());
         assert_eq!(
             plan(&mut rules, Endpoint::CreateProfile, || 0.2),
             Plan {

@@ -52,12 +52,10 @@ pub struct Emulator {
 }
 
 async fn bind(address: &str) -> Result<TcpListener> {
-    TcpListener::bind(address)
-        .await
-        .map_err(|source| Error::Bind {
-            address: address.to_string(),
-            source,
-        })
+    TcpListener::bind(address).await.map_err(|source| Error::Bind {
+        address: address.to_string(),
+        source,
+    })
 }
 
 fn local_addr(listener: &TcpListener, address: &str) -> Result<SocketAddr> {
@@ -85,14 +83,11 @@ impl Emulator {
             .map_or_else(token::Signer::random, |restored| restored.signer.clone());
         let tls = match &config.tls {
             Some(tls_config) => {
-                let domains: Vec<String> =
-                    config.tenants.iter().map(|t| t.domain.clone()).collect();
+                let domains: Vec<String> = config.tenants.iter().map(|t| t.domain.clone()).collect();
                 let material = tls::make(&domains)?;
-                std::fs::write(&tls_config.ca_cert_file, &material.ca_pem).map_err(|source| {
-                    Error::WriteFile {
-                        path: tls_config.ca_cert_file.clone(),
-                        source,
-                    }
+                std::fs::write(&tls_config.ca_cert_file, &material.ca_pem).map_err(|source| Error::WriteFile {
+                    path: tls_config.ca_cert_file.clone(),
+                    source,
                 })?;
                 Some(material)
             }
@@ -199,10 +194,7 @@ impl Emulator {
             self.tenant_addrs
                 .iter()
                 .find(|(name, _)| name.eq_ignore_ascii_case(domain))
-                .map_or_else(
-                    || self.base_url(),
-                    |(_, addr)| format!("{}://{addr}", self.scheme),
-                ),
+                .map_or_else(|| self.base_url(), |(_, addr)| format!("{}://{addr}", self.scheme)),
         )
     }
 

@@ -16,10 +16,12 @@ struct Args {
     /// JSON configuration file (tenants, clients, limits, faults); see docs/emulator.md.
     #[arg(long, env = "AUTH0_EMULATOR_CONFIG")]
     config: Option<PathBuf>,
-    /// Address of the tenant API listener (tenants told apart by the Host header).
+    /// Address of the tenant API listener, tenants told apart by the Host header
+    /// [default: 127.0.0.1:0, a free port; see --print-addresses].
     #[arg(long, env = "AUTH0_EMULATOR_LISTEN")]
     listen: Option<String>,
-    /// Address of the admin API listener.
+    /// Address of the admin API listener (plain http, no authentication: keep it on
+    /// loopback) [default: 127.0.0.1:0, a free port].
     #[arg(long, env = "AUTH0_EMULATOR_ADMIN_LISTEN")]
     admin_listen: Option<String>,
     /// Serve the tenant API over https; the self-signed CA's PEM is written to this file.
@@ -90,14 +92,13 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
         tokio::select! {
             _ = ctrl_c => {}
             _ = terminate.recv() => {}
@@ -153,5 +154,52 @@ async fn main() -> std::process::ExitCode {
             report(&error);
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_override_the_defaults_for_every_tenant() {
+        let args = Args::parse_from([
+            "auth0-emulator",
+            "--listen",
+            "127.0.0.1:9000",
+            "--tls-ca-file",
+            "/tmp/ca.pem",
+            "--token-lifetime-secs",
+            "60",
+            "--rate-limit-burst",
+            "10",
+            "--rate-limit-per-second",
+            "2",
+            "--unentitled",
+        ]);
+        let config = config_from(&args).expect("config");
+        assert_eq!(config.listen, "127.0.0.1:9000");
+        assert_eq!(config.token_lifetime_secs, 60);
+        assert_eq!(
+            config.tls.map(|tls| tls.ca_cert_file),
+            Some(PathBuf::from("/tmp/ca.pem"))
+        );
+        assert!(config.tenants.iter().all(|tenant| !tenant.entitled
+            && tenant.rate_limit
+                == Some(RateLimitConfig {
+                    burst: 10,
+                    per_second: 2.0
+                })));
+    }
+
+    #[test]
+    fn a_rate_limit_needs_both_flags() {
+        assert!(Args::try_parse_from(["auth0-emulator", "--rate-limit-burst", "10"]).is_err());
     }
 }

@@ -76,10 +76,7 @@ pub fn snapshot(shared: &Shared) -> StateFile {
             .iter()
             .map(|tenant| {
                 let state = tenant.state.lock();
-                (
-                    tenant.domain.clone(),
-                    state.profiles.values().cloned().collect(),
-                )
+                (tenant.domain.clone(), state.profiles.values().cloned().collect())
             })
             .collect(),
     }
@@ -99,12 +96,7 @@ pub fn save(shared: &Shared, path: &Path) -> Result<()> {
 }
 
 /// Saves after changes until shutdown.
-pub async fn saver(
-    shared: Arc<Shared>,
-    path: PathBuf,
-    changed: Arc<Notify>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn saver(shared: Arc<Shared>, path: PathBuf, changed: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             () = changed.notified() => {}

@@ -114,8 +114,7 @@ mod tests {
 
     #[test]
     fn serialises_strategy_overrides_as_null_and_omits_other_unset_fields() {
-        let changes = validate_body(&json!({"name":"p","connection_config":{}}), Mode::Create)
-            .expect("valid");
+        let changes = validate_body(&json!({"name":"p","connection_config":{}}), Mode::Create).expect("valid");
         let profile = Profile::create("cop_1cu7Zs1Dfru5Qc9mZea7nm".into(), "p".into(), changes);
         assert_eq!(
             serde_json::to_value(&profile).expect("serialises"),
@@ -134,10 +133,7 @@ mod tests {
         );
         let patch = json!({"organization":{"show_as_button":"required"},"strategy_overrides":null});
         profile.apply(validate_body(&patch, Mode::Update).expect("valid"));
-        assert_eq!(
-            profile.organization,
-            Some(json!({"show_as_button":"required"}))
-        );
+        assert_eq!(profile.organization, Some(json!({"show_as_button":"required"})));
         assert_eq!(profile.strategy_overrides, None);
         assert_eq!(profile.name, "p");
     }

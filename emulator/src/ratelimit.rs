@@ -41,8 +41,7 @@ impl Bucket {
 
     fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
-        self.tokens =
-            (self.tokens + elapsed * self.config.per_second).min(f64::from(self.config.burst));
+        self.tokens = (self.tokens + elapsed * self.config.per_second).min(f64::from(self.config.burst));
         self.updated = now;
     }
 
@@ -97,10 +96,7 @@ mod tests {
             decisions.iter().map(|d| d.allowed).collect::<Vec<_>>(),
             [true, true, true, false]
         );
-        assert_eq!(
-            decisions.iter().map(|d| d.remaining).collect::<Vec<_>>(),
-            [2, 1, 0, 0]
-        );
+        assert_eq!(decisions.iter().map(|d| d.remaining).collect::<Vec<_>>(), [2, 1, 0, 0]);
         assert!(decisions.iter().all(|d| d.limit == 3));
         // Empty bucket at 2/s: the next token comes in 0.5 s, so the reset rounds up to 1001.
         assert_eq!(decisions[3].reset, 1001);

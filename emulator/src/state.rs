@@ -61,9 +61,7 @@ impl TenantState {
         Self {
             profiles: BTreeMap::new(),
             names: HashMap::new(),
-            bucket: config
-                .rate_limit
-                .map(|limit| Bucket::new(limit, Instant::now())),
+            bucket: config.rate_limit.map(|limit| Bucket::new(limit, Instant::now())),
             entitled: config.entitled,
             faults: config.faults.clone(),
             log: VecDeque::new(),
@@ -84,9 +82,7 @@ impl TenantState {
 
     /// Whether `name` belongs to a profile other than `except`.
     pub fn name_taken(&self, name: &str, except: Option<&str>) -> bool {
-        self.names
-            .get(name)
-            .is_some_and(|owner| Some(owner.as_str()) != except)
+        self.names.get(name).is_some_and(|owner| Some(owner.as_str()) != except)
     }
 
     /// Replaces a stored profile, keeping the name index right.
@@ -140,11 +136,7 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(config: Config, signer: Signer, templates: Vec<TemplateItem>) -> Self {
-        let tenants = config
-            .tenants
-            .iter()
-            .map(|t| Arc::new(Tenant::new(t)))
-            .collect();
+        let tenants = config.tenants.iter().map(|t| Arc::new(Tenant::new(t))).collect();
         let changed = config.state_file.as_ref().map(|_| Arc::new(Notify::new()));
         Self {
             config,

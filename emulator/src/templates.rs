@@ -118,7 +118,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("emu-templates-{}", crate::random::base62(8)));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let good = dir.join("good.json");
-        std::fs::write(&good, r#"{"connection_profile_templates":[{"id":"cpt_a","display_name":"A","template":{"name":"A"}}]}"#).expect("write");
+        std::fs::write(
+            &good,
+            r#"{"connection_profile_templates":[{"id":"cpt_a","display_name":"A","template":{"name":"A"}}]}"#,
+        )
+        .expect("write");
         assert_eq!(load(&good).expect("loads")[0].id, "cpt_a");
         let bad = dir.join("bad.json");
         std::fs::write(

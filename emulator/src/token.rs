@@ -77,8 +77,7 @@ impl Signer {
         let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenError::Invalid)?;
         let (header, payload) = signing_input.split_once('.').ok_or(TokenError::Invalid)?;
         let signature = B64.decode(signature).map_err(|_| TokenError::Invalid)?;
-        hmac::verify(&self.key, signing_input.as_bytes(), &signature)
-            .map_err(|_| TokenError::Invalid)?;
+        hmac::verify(&self.key, signing_input.as_bytes(), &signature).map_err(|_| TokenError::Invalid)?;
         let header: serde_json::Value = B64
             .decode(header)
             .ok()
@@ -179,9 +178,7 @@ mod tests {
         let signer = Signer::random();
         let cursor = signer.cursor("a.auth0.local", "cop_x", 1000);
         assert_eq!(
-            signer
-                .open_cursor(&cursor, "a.auth0.local", 1000)
-                .as_deref(),
+            signer.open_cursor(&cursor, "a.auth0.local", 1000).as_deref(),
             Some("cop_x")
         );
         assert_eq!(signer.open_cursor(&cursor, "b.auth0.local", 1000), None);
@@ -189,10 +186,7 @@ mod tests {
             signer.open_cursor(&cursor, "a.auth0.local", 1000 + CURSOR_LIFETIME_SECS + 1),
             None
         );
-        assert_eq!(
-            Signer::random().open_cursor(&cursor, "a.auth0.local", 1000),
-            None
-        );
+        assert_eq!(Signer::random().open_cursor(&cursor, "a.auth0.local", 1000), None);
         assert_eq!(signer.open_cursor("garbage", "a.auth0.local", 1000), None);
     }
 }

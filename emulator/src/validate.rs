@@ -25,13 +25,7 @@ const STRATEGIES: [&str; 8] = [
     "oidc",
     "samlp",
 ];
-const SCIM_TOKEN_SCOPES: [&str; 5] = [
-    "get:users",
-    "post:users",
-    "patch:users",
-    "delete:users",
-    "put:users",
-];
+const SCIM_TOKEN_SCOPES: [&str; 5] = ["get:users", "post:users", "patch:users", "delete:users", "put:users"];
 const CROSS_APP_VALUES: [&str; 2] = ["enabled", "disabled"];
 
 /// Writable top-level fields, in the order the API returns them.
@@ -64,10 +58,7 @@ impl ValidationError {
     /// The `message` of Auth0's 400 answer.
     pub fn message(&self, prefix: &str) -> String {
         match &self.property {
-            Some(property) => format!(
-                "{prefix} validation error: '{}' on property {property}.",
-                self.problem
-            ),
+            Some(property) => format!("{prefix} validation error: '{}' on property {property}.", self.problem),
             None => format!("{prefix} validation error: '{}'.", self.problem),
         }
     }
@@ -133,15 +124,11 @@ fn join(path: &str, key: &str) -> String {
 }
 
 fn object<'a>(path: &str, value: &'a Value) -> Checked<&'a Map<String, Value>> {
-    value
-        .as_object()
-        .ok_or_else(|| expected(path, "object", value))
+    value.as_object().ok_or_else(|| expected(path, "object", value))
 }
 
 fn string<'a>(path: &str, value: &'a Value) -> Checked<&'a str> {
-    value
-        .as_str()
-        .ok_or_else(|| expected(path, "string", value))
+    value.as_str().ok_or_else(|| expected(path, "string", value))
 }
 
 /// Rejects keys outside `allowed` (naming them all) and requires the `required` ones.
@@ -159,10 +146,7 @@ fn closed(path: &str, map: &Map<String, Value>, allowed: &[&str], required: &[&s
     }
     for key in required {
         if !map.contains_key(*key) {
-            return Err(ValidationError::at(
-                path,
-                format!("Missing required property: {key}"),
-            ));
+            return Err(ValidationError::at(path, format!("Missing required property: {key}")));
         }
     }
     Ok(())
@@ -173,18 +157,13 @@ fn one_of(path: &str, value: &Value, allowed: &[&str]) -> Checked {
     if allowed.contains(&text) {
         Ok(())
     } else {
-        Err(ValidationError::at(
-            path,
-            format!("No enum match for: {value}"),
-        ))
+        Err(ValidationError::at(path, format!("No enum match for: {value}")))
     }
 }
 
 /// An array of distinct values from `allowed`.
 fn enum_set(path: &str, value: &Value, allowed: &[&str]) -> Checked {
-    let items = value
-        .as_array()
-        .ok_or_else(|| expected(path, "array", value))?;
+    let items = value.as_array().ok_or_else(|| expected(path, "array", value))?;
     for (index, item) in items.iter().enumerate() {
         one_of(&format!("{path}[{index}]"), item, allowed)?;
     }
@@ -265,12 +244,7 @@ fn check_name(value: &Value) -> Checked<String> {
 
 fn check_organization(path: &str, value: &Value) -> Checked {
     let map = object(path, value)?;
-    closed(
-        path,
-        map,
-        &["show_as_button", "assign_membership_on_login"],
-        &[],
-    )?;
+    closed(path, map, &["show_as_button", "assign_membership_on_login"], &[])?;
     for (key, mode) in map {
         one_of(&join(path, key), mode, &ORGANIZATION_MODES)?;
     }
@@ -309,11 +283,7 @@ fn check_provisioning(path: &str, value: &Value) -> Checked {
             &["scopes", "default_expiry", "max_allowed_expiry"],
             &["scopes"],
         )?;
-        enum_set(
-            &join(&tokens_path, "scopes"),
-            &tokens["scopes"],
-            &SCIM_TOKEN_SCOPES,
-        )?;
+        enum_set(&join(&tokens_path, "scopes"), &tokens["scopes"], &SCIM_TOKEN_SCOPES)?;
         for key in ["default_expiry", "max_allowed_expiry"] {
             if let Some(expiry) = tokens.get(key) {
                 optional_seconds(&join(&tokens_path, key), expiry)?;
@@ -336,11 +306,7 @@ fn check_strategy_overrides(path: &str, value: &Value) -> Checked {
             &[],
         )?;
         if let Some(features) = fields.get("enabled_features") {
-            enum_set(
-                &join(&strategy_path, "enabled_features"),
-                features,
-                &FEATURES,
-            )?;
+            enum_set(&join(&strategy_path, "enabled_features"), features, &FEATURES)?;
         }
         if let Some(config) = fields.get("connection_config") {
             check_connection_config(&join(&strategy_path, "connection_config"), config)?;
@@ -389,11 +355,7 @@ fn required_value(key: &str, value: &Value, check: fn(&str, &Value) -> Checked) 
 }
 
 /// A field where `null` clears what is stored.
-fn clearable_value(
-    key: &str,
-    value: &Value,
-    check: fn(&str, &Value) -> Checked,
-) -> Checked<Change> {
+fn clearable_value(key: &str, value: &Value, check: fn(&str, &Value) -> Checked) -> Checked<Change> {
     if value.is_null() {
         Ok(Change::Clear)
     } else {
@@ -417,28 +379,16 @@ pub fn validate_body(body: &Value, mode: Mode) -> Checked<Changes> {
     for (key, value) in map {
         match key.as_str() {
             "name" => changes.name = Some(check_name(value)?),
-            "organization" => {
-                changes.organization = required_value(key, value, check_organization)?
-            }
+            "organization" => changes.organization = required_value(key, value, check_organization)?,
             "connection_name_prefix_template" => {
-                changes.connection_name_prefix_template =
-                    required_value(key, value, check_prefix_template)?
+                changes.connection_name_prefix_template = required_value(key, value, check_prefix_template)?
             }
-            "enabled_features" => {
-                changes.enabled_features = required_value(key, value, check_enabled_features)?
-            }
-            "connection_config" => {
-                changes.connection_config = required_value(key, value, check_connection_config)?
-            }
-            "strategy_overrides" => {
-                changes.strategy_overrides = clearable_value(key, value, check_strategy_overrides)?
-            }
-            "provisioning" => {
-                changes.provisioning = required_value(key, value, check_provisioning)?
-            }
+            "enabled_features" => changes.enabled_features = required_value(key, value, check_enabled_features)?,
+            "connection_config" => changes.connection_config = required_value(key, value, check_connection_config)?,
+            "strategy_overrides" => changes.strategy_overrides = clearable_value(key, value, check_strategy_overrides)?,
+            "provisioning" => changes.provisioning = required_value(key, value, check_provisioning)?,
             "cross_app_access_resource_app" => {
-                changes.cross_app_access_resource_app =
-                    clearable_value(key, value, check_cross_app_access)?
+                changes.cross_app_access_resource_app = clearable_value(key, value, check_cross_app_access)?
             }
             // `closed` above rejected every other key.
             _ => {}
@@ -489,11 +439,8 @@ mod tests {
             "Payload validation error: 'Additional properties not allowed: a' on property connection_config."
         );
         assert!(
-            err(
-                json!({"strategy_overrides":{"okta":{"zzz":1}}}),
-                Mode::Update
-            )
-            .contains("zzz' on property strategy_overrides.okta.")
+            err(json!({"strategy_overrides":{"okta":{"zzz":1}}}), Mode::Update)
+                .contains("zzz' on property strategy_overrides.okta.")
         );
         assert!(err(json!({"strategy_overrides":{"github":{}}}), Mode::Update).contains("github"));
     }
@@ -505,13 +452,9 @@ mod tests {
             "Payload validation error: 'Missing required property: name'."
         );
         assert!(validate_body(&json!({}), Mode::Update).is_ok());
+        assert!(err(json!({"name":""}), Mode::Create).contains("String is too short (0 chars), minimum 1"));
         assert!(
-            err(json!({"name":""}), Mode::Create)
-                .contains("String is too short (0 chars), minimum 1")
-        );
-        assert!(
-            err(json!({"name":"x".repeat(51)}), Mode::Create)
-                .contains("String is too long (51 chars), maximum 50")
+            err(json!({"name":"x".repeat(51)}), Mode::Create).contains("String is too long (51 chars), maximum 50")
         );
         assert!(validate_body(&json!({"name":"é".repeat(50)}), Mode::Create).is_ok());
         assert!(
@@ -523,31 +466,19 @@ mod tests {
 
     #[test]
     fn prefix_template_rules() {
-        for good in [
-            "",
-            "con-{org_id}-",
-            "{org_name}",
-            "abc-DEF-123",
-            "a-{org_id}{org_name}",
-        ] {
+        for good in ["", "con-{org_id}-", "{org_name}", "abc-DEF-123", "a-{org_id}{org_name}"] {
             assert!(prefix_template_is_valid(good), "{good}");
         }
         for bad in ["-a", "a--b", "a_b", "{org}", "{org_id", "a b", "é"] {
             assert!(!prefix_template_is_valid(bad), "{bad}");
         }
         assert_eq!(
-            err(
-                json!({"connection_name_prefix_template":"x".repeat(23)}),
-                Mode::Update
-            ),
+            err(json!({"connection_name_prefix_template":"x".repeat(23)}), Mode::Update),
             "Payload validation error: 'String is too long (23 chars), maximum 15' on property connection_name_prefix_template."
         );
         assert!(
-            err(
-                json!({"connection_name_prefix_template":"a--b"}),
-                Mode::Update
-            )
-            .contains("String does not match pattern")
+            err(json!({"connection_name_prefix_template":"a--b"}), Mode::Update)
+                .contains("String does not match pattern")
         );
     }
 
@@ -562,11 +493,8 @@ mod tests {
                 .contains("No enum match for: \"sso\"' on property enabled_features[0].")
         );
         assert!(
-            err(
-                json!({"organization":{"show_as_button":"always"}}),
-                Mode::Update
-            )
-            .contains("on property organization.show_as_button.")
+            err(json!({"organization":{"show_as_button":"always"}}), Mode::Update)
+                .contains("on property organization.show_as_button.")
         );
     }
 
@@ -575,14 +503,10 @@ mod tests {
         let good = json!({"provisioning":{"scim":{"tokens":{"scopes":["get:users","put:users"],"default_expiry":null,"max_allowed_expiry":3600}}}});
         assert!(validate_body(&good, Mode::Update).is_ok());
         assert!(
-            err(json!({"provisioning":{"scim":{"tokens":{}}}}), Mode::Update).contains(
-                "Missing required property: scopes' on property provisioning.scim.tokens."
-            )
+            err(json!({"provisioning":{"scim":{"tokens":{}}}}), Mode::Update)
+                .contains("Missing required property: scopes' on property provisioning.scim.tokens.")
         );
-        assert!(
-            err(json!({"provisioning":{"scim":{}}}), Mode::Update)
-                .contains("Missing required property: tokens")
-        );
+        assert!(err(json!({"provisioning":{"scim":{}}}), Mode::Update).contains("Missing required property: tokens"));
         assert!(
             err(
                 json!({"provisioning":{"scim":{"tokens":{"scopes":[],"default_expiry":1.5}}}}),
@@ -604,16 +528,14 @@ mod tests {
     fn cross_app_access_and_clearing() {
         let both = json!({"cross_app_access_resource_app":{"status":{"default_value":"enabled","allowed_values":["disabled","enabled"]}}});
         assert!(validate_body(&both, Mode::Update).is_ok());
-        let empty = json!({"cross_app_access_resource_app":{"status":{"default_value":"disabled","allowed_values":[]}}});
+        let empty =
+            json!({"cross_app_access_resource_app":{"status":{"default_value":"disabled","allowed_values":[]}}});
         assert!(validate_body(&empty, Mode::Update).is_ok());
         assert!(err(json!({"cross_app_access_resource_app":{"status":{"default_value":"enabled","allowed_values":["enabled"]}}}), Mode::Update)
             .contains("on property cross_app_access_resource_app.status.allowed_values."));
         assert!(
-            err(
-                json!({"cross_app_access_resource_app":{"status":{}}}),
-                Mode::Update
-            )
-            .contains("Missing required property: default_value")
+            err(json!({"cross_app_access_resource_app":{"status":{}}}), Mode::Update)
+                .contains("Missing required property: default_value")
         );
         let cleared = validate_body(
             &json!({"cross_app_access_resource_app":null,"strategy_overrides":null}),
