@@ -15,29 +15,12 @@ fn temp_path(name: &str) -> std::path::PathBuf {
 #[tokio::test]
 async fn request_log_and_counters_record_every_answer() {
     let (emulator, client) = start_one().await;
-    admin(
-        &emulator,
-        "DELETE",
-        &format!("/tenants/{DOMAIN}/requests"),
-        None,
-    )
-    .await;
-    let id = client.create("p").await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    admin(&emulator, "DELETE", &format!("/tenants/{DOMAIN}/requests"), None).await;
+    let id = client.create("p").await["id"].as_str().expect("id").to_string();
     client.call("GET", &format!("/{id}"), None).await;
-    client
-        .call("GET", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None)
-        .await;
+    client.call("GET", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None).await;
     client.call("GET", "?take=99", None).await;
-    let log = admin(
-        &emulator,
-        "GET",
-        &format!("/tenants/{DOMAIN}/requests"),
-        None,
-    )
-    .await;
+    let log = admin(&emulator, "GET", &format!("/tenants/{DOMAIN}/requests"), None).await;
     assert_eq!(log.status, 200);
     let entries = log.body.as_array().expect("array");
     let summary: Vec<(String, String, u64)> = entries
@@ -54,11 +37,7 @@ async fn request_log_and_counters_record_every_answer() {
         summary,
         [
             ("POST".into(), "/api/v2/connection-profiles".into(), 201),
-            (
-                "GET".into(),
-                format!("/api/v2/connection-profiles/{id}"),
-                200
-            ),
+            ("GET".into(), format!("/api/v2/connection-profiles/{id}"), 200),
             (
                 "GET".into(),
                 "/api/v2/connection-profiles/cop_1cu7Zs1Dfru5Qc9mZea7nm".into(),
@@ -78,13 +57,7 @@ async fn request_log_and_counters_record_every_answer() {
         "no secrets in the log"
     );
 
-    let counters = admin(
-        &emulator,
-        "GET",
-        &format!("/tenants/{DOMAIN}/counters"),
-        None,
-    )
-    .await;
+    let counters = admin(&emulator, "GET", &format!("/tenants/{DOMAIN}/counters"), None).await;
     assert_eq!(counters.body["create_profile"]["201"], 1);
     assert_eq!(counters.body["get_profile"], json!({"200":1,"404":1}));
     assert_eq!(counters.body["list_profiles"]["400"], 1);
@@ -105,23 +78,12 @@ async fn reset_empties_profiles_log_and_counters() {
     assert_eq!(admin(&emulator, "POST", "/reset", None).await.status, 204);
     assert!(emulator.profiles(DOMAIN).expect("tenant").is_empty());
     assert!(emulator.requests(DOMAIN).expect("tenant").is_empty());
-    let counters = admin(
-        &emulator,
-        "GET",
-        &format!("/tenants/{DOMAIN}/counters"),
-        None,
-    )
-    .await;
+    let counters = admin(&emulator, "GET", &format!("/tenants/{DOMAIN}/counters"), None).await;
     assert_eq!(counters.body, json!({}));
     assert_eq!(
-        admin(
-            &emulator,
-            "GET",
-            &format!("/tenants/{DOMAIN}/entitlement"),
-            None
-        )
-        .await
-        .body,
+        admin(&emulator, "GET", &format!("/tenants/{DOMAIN}/entitlement"), None)
+            .await
+            .body,
         json!({"entitled": true})
     );
     // Tokens stay valid across a reset: the signing key is the emulator's, not the data's.
@@ -138,10 +100,7 @@ async fn reset_empties_profiles_log_and_counters() {
 #[tokio::test]
 async fn dashboard_edits_and_deletes_are_drift_the_api_sees() {
     let (emulator, client) = start_one().await;
-    let id = client.create("p").await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let id = client.create("p").await["id"].as_str().expect("id").to_string();
     let edited = admin(
         &emulator,
         "PATCH",
@@ -170,50 +129,25 @@ async fn dashboard_edits_and_deletes_are_drift_the_api_sees() {
     )
     .await;
     assert_eq!(made.status, 201);
-    let listed = admin(
-        &emulator,
-        "GET",
-        &format!("/tenants/{DOMAIN}/profiles"),
-        None,
-    )
-    .await;
+    let listed = admin(&emulator, "GET", &format!("/tenants/{DOMAIN}/profiles"), None).await;
     assert_eq!(listed.body.as_array().map(Vec::len), Some(2));
     assert_eq!(
-        admin(
-            &emulator,
-            "DELETE",
-            &format!("/tenants/{DOMAIN}/profiles/{id}"),
-            None
-        )
-        .await
-        .status,
+        admin(&emulator, "DELETE", &format!("/tenants/{DOMAIN}/profiles/{id}"), None)
+            .await
+            .status,
         204
     );
-    assert_eq!(
-        client.call("GET", &format!("/{id}"), None).await.status,
-        404
-    );
+    assert_eq!(client.call("GET", &format!("/{id}"), None).await.status, 404);
     // Dashboard actions are not API requests: the log holds only the client's calls.
     let log = emulator.requests(DOMAIN).expect("tenant");
-    assert_eq!(
-        log.iter()
-            .filter(|e| e.path.contains("connection-profiles"))
-            .count(),
-        3
-    );
+    assert_eq!(log.iter().filter(|e| e.path.contains("connection-profiles")).count(), 3);
 }
 
 #[tokio::test]
 async fn fault_statuses_answer_before_any_write() {
     let (emulator, client) = start_one().await;
     let rules = json!([{"endpoint":"create_profile","status":503,"times":2}]);
-    let set = admin(
-        &emulator,
-        "PUT",
-        &format!("/tenants/{DOMAIN}/faults"),
-        Some(rules),
-    )
-    .await;
+    let set = admin(&emulator, "PUT", &format!("/tenants/{DOMAIN}/faults"), Some(rules)).await;
     assert_eq!(set.status, 200, "{:?}", set.body);
     for _ in 0..2 {
         let reply = client.call("POST", "", Some(json!({"name":"p"}))).await;
@@ -231,10 +165,7 @@ async fn fault_statuses_answer_before_any_write() {
         "other endpoints unaffected"
     );
     assert_eq!(
-        client
-            .call("POST", "", Some(json!({"name":"p"})))
-            .await
-            .status,
+        client.call("POST", "", Some(json!({"name":"p"}))).await.status,
         201,
         "times ran out"
     );
@@ -316,14 +247,9 @@ async fn a_dropped_connection_after_a_write_leaves_the_profile() {
         Some(json!([{"endpoint":"create_profile","drop_after_write":true,"times":1}])),
     )
     .await;
-    let body = json!({"name":"written-but-unanswered"})
-        .to_string()
-        .into_bytes();
+    let body = json!({"name":"written-but-unanswered"}).to_string().into_bytes();
     let outcome = client.raw("POST", "", body).await;
-    assert!(
-        outcome.is_err(),
-        "the client must see an error, got {outcome:?}"
-    );
+    assert!(outcome.is_err(), "the client must see an error, got {outcome:?}");
     let stored = emulator.profiles(DOMAIN).expect("tenant");
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].name, "written-but-unanswered");
@@ -429,17 +355,11 @@ async fn the_state_file_keeps_profiles_and_tokens_across_restarts() {
         ..Config::default()
     };
     let first = start(config()).await;
-    let client = Tenant::new(first.api_addr(), DOMAIN)
-        .login("all", "all-secret")
-        .await;
+    let client = Tenant::new(first.api_addr(), DOMAIN).login("all", "all-secret").await;
     let created = client.create("survivor").await;
     let gone = client.create("deleted").await;
     client
-        .call(
-            "DELETE",
-            &format!("/{}", gone["id"].as_str().expect("id")),
-            None,
-        )
+        .call("DELETE", &format!("/{}", gone["id"].as_str().expect("id")), None)
         .await;
     // Saved shortly after the change, without waiting for shutdown (a crash loses little).
     let mut saved_early = false;
@@ -451,10 +371,7 @@ async fn the_state_file_keeps_profiles_and_tokens_across_restarts() {
             break;
         }
     }
-    assert!(
-        saved_early,
-        "the state file was not written after the changes"
-    );
+    assert!(saved_early, "the state file was not written after the changes");
     first.shutdown().await.expect("saved");
 
     let second = start(config()).await;
@@ -463,10 +380,7 @@ async fn the_state_file_keeps_profiles_and_tokens_across_restarts() {
         ..client
     };
     let listed = same_token.call("GET", "", None).await;
-    assert_eq!(
-        listed.status, 200,
-        "a token issued before the restart still works"
-    );
+    assert_eq!(listed.status, 200, "a token issued before the restart still works");
     assert_eq!(listed.body["connection_profiles"], json!([created]));
     assert_eq!(
         same_token
@@ -486,10 +400,7 @@ async fn the_state_file_keeps_profiles_and_tokens_across_restarts() {
 #[tokio::test]
 async fn the_binary_documents_every_flag_and_serves_the_default_tenant() {
     let binary = env!("CARGO_BIN_EXE_auth0-emulator");
-    let help = std::process::Command::new(binary)
-        .arg("--help")
-        .output()
-        .expect("runs");
+    let help = std::process::Command::new(binary).arg("--help").output().expect("runs");
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
     for flag in [
@@ -557,28 +468,17 @@ async fn configured_faults_are_active_from_the_start_and_come_back_on_reset() {
         .login("all", "all-secret")
         .await;
     assert_eq!(
-        client
-            .call("GET", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None)
-            .await
-            .status,
+        client.call("GET", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None).await.status,
         502
     );
     assert_eq!(
-        admin(
-            &emulator,
-            "DELETE",
-            &format!("/tenants/{DOMAIN}/faults"),
-            None
-        )
-        .await
-        .status,
+        admin(&emulator, "DELETE", &format!("/tenants/{DOMAIN}/faults"), None)
+            .await
+            .status,
         204
     );
     assert_eq!(
-        client
-            .call("GET", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None)
-            .await
-            .status,
+        client.call("GET", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None).await.status,
         404
     );
     assert_eq!(
@@ -588,10 +488,7 @@ async fn configured_faults_are_active_from_the_start_and_come_back_on_reset() {
         204
     );
     assert_eq!(
-        client
-            .call("GET", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None)
-            .await
-            .status,
+        client.call("GET", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None).await.status,
         502
     );
     let teapot = FaultRule {
@@ -638,10 +535,6 @@ async fn the_request_log_keeps_the_newest_entries() {
         .collect();
     assert_eq!(
         queries,
-        [
-            Some("take=3".to_string()),
-            Some("take=4".into()),
-            Some("take=5".into())
-        ]
+        [Some("take=3".to_string()), Some("take=4".into()), Some("take=5".into())]
     );
 }

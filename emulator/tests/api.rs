@@ -32,13 +32,12 @@ async fn token_by_form_and_json_with_scopes_and_default_lifetime() {
     assert_eq!(form.body["expires_in"], 86400);
     assert_eq!(form.body["scope"], "read:connection_profiles");
     assert_eq!(
-        form.body["access_token"]
-            .as_str()
-            .map(|t| t.split('.').count()),
+        form.body["access_token"].as_str().map(|t| t.split('.').count()),
         Some(3)
     );
 
-    let json_body = json!({"grant_type":"client_credentials","client_id":"all","client_secret":"all-secret","audience":aud});
+    let json_body =
+        json!({"grant_type":"client_credentials","client_id":"all","client_secret":"all-secret","audience":aud});
     let reply = send(
         emulator.api_addr(),
         "POST",
@@ -153,15 +152,10 @@ async fn create_get_update_delete_round_trip() {
         "connection_name_prefix_template":"template1","enabled_features":["scim","universal_logout"],"connection_config":{}});
     let created = client.call("POST", "", Some(body.clone())).await;
     assert_eq!(created.status, 201, "{:?}", created.body);
-    assert_eq!(
-        created.header("content-type"),
-        Some("application/json; charset=utf-8")
-    );
+    assert_eq!(created.header("content-type"), Some("application/json; charset=utf-8"));
     let id = created.body["id"].as_str().expect("id").to_string();
     assert!(
-        id.starts_with("cop_")
-            && id.len() == 26
-            && id[4..].bytes().all(|b| b.is_ascii_alphanumeric()),
+        id.starts_with("cop_") && id.len() == 26 && id[4..].bytes().all(|b| b.is_ascii_alphanumeric()),
         "{id}"
     );
     let mut expected = body.as_object().expect("object").clone();
@@ -175,10 +169,7 @@ async fn create_get_update_delete_round_trip() {
 
     let patched = client.call("PATCH", &format!("/{id}"), Some(json!({"organization":{"show_as_button":"none"},"strategy_overrides":{"okta":{"enabled_features":["scim"]}}}))).await;
     assert_eq!(patched.status, 200, "{:?}", patched.body);
-    assert_eq!(
-        patched.body["name"], "Test-Profile-X",
-        "omitted fields stay"
-    );
+    assert_eq!(patched.body["name"], "Test-Profile-X", "omitted fields stay");
     assert_eq!(
         patched.body["organization"],
         json!({"show_as_button":"none"}),
@@ -189,17 +180,10 @@ async fn create_get_update_delete_round_trip() {
         json!({"okta":{"enabled_features":["scim"]}})
     );
     let cleared = client
-        .call(
-            "PATCH",
-            &format!("/{id}"),
-            Some(json!({"strategy_overrides":null})),
-        )
+        .call("PATCH", &format!("/{id}"), Some(json!({"strategy_overrides":null})))
         .await;
     assert_eq!(cleared.body["strategy_overrides"], Value::Null);
-    assert_eq!(
-        client.call("GET", &format!("/{id}"), None).await.body,
-        cleared.body
-    );
+    assert_eq!(client.call("GET", &format!("/{id}"), None).await.body, cleared.body);
 
     let deleted = client.call("DELETE", &format!("/{id}"), None).await;
     assert_eq!(deleted.status, 204);
@@ -210,15 +194,9 @@ async fn create_get_update_delete_round_trip() {
         gone.body,
         json!({"statusCode":404,"error":"Not Found","message":"Connection profile not found."})
     );
+    assert_eq!(client.call("DELETE", &format!("/{id}"), None).await.status, 404);
     assert_eq!(
-        client.call("DELETE", &format!("/{id}"), None).await.status,
-        404
-    );
-    assert_eq!(
-        client
-            .call("PATCH", &format!("/{id}"), Some(json!({})))
-            .await
-            .status,
+        client.call("PATCH", &format!("/{id}"), Some(json!({}))).await.status,
         404
     );
 }
@@ -246,21 +224,13 @@ async fn names_are_unique_per_tenant() {
     );
     let other_id = other["id"].as_str().expect("id");
     let rename = client
-        .call(
-            "PATCH",
-            &format!("/{other_id}"),
-            Some(json!({"name":"taken"})),
-        )
+        .call("PATCH", &format!("/{other_id}"), Some(json!({"name":"taken"})))
         .await;
     assert_eq!(rename.status, 409);
     let first_id = first["id"].as_str().expect("id");
     assert_eq!(
         client
-            .call(
-                "PATCH",
-                &format!("/{first_id}"),
-                Some(json!({"name":"taken"}))
-            )
+            .call("PATCH", &format!("/{first_id}"), Some(json!({"name":"taken"})))
             .await
             .status,
         200,
@@ -268,20 +238,13 @@ async fn names_are_unique_per_tenant() {
     );
     assert_eq!(
         client
-            .call(
-                "PATCH",
-                &format!("/{first_id}"),
-                Some(json!({"name":"renamed"}))
-            )
+            .call("PATCH", &format!("/{first_id}"), Some(json!({"name":"renamed"})))
             .await
             .status,
         200
     );
     assert_eq!(
-        client
-            .call("POST", "", Some(json!({"name":"taken"})))
-            .await
-            .status,
+        client.call("POST", "", Some(json!({"name":"taken"}))).await.status,
         201,
         "a freed name can be reused"
     );
@@ -290,9 +253,7 @@ async fn names_are_unique_per_tenant() {
 #[tokio::test]
 async fn bad_bodies_get_auth0_shaped_400_and_413() {
     let (emulator, client) = start_one().await;
-    let unknown = client
-        .call("POST", "", Some(json!({"name":"a","colour":"red"})))
-        .await;
+    let unknown = client.call("POST", "", Some(json!({"name":"a","colour":"red"}))).await;
     assert_eq!(unknown.status, 400);
     assert_eq!(
         unknown.body,
@@ -328,10 +289,7 @@ async fn bad_bodies_get_auth0_shaped_400_and_413() {
     );
 
     for garbage in [&b"{\"name\":"[..], b"not json", b"\xff\xfe", b"[1,2"] {
-        let reply = client
-            .raw("POST", "", garbage.to_vec())
-            .await
-            .expect("answer");
+        let reply = client.raw("POST", "", garbage.to_vec()).await.expect("answer");
         assert_eq!(reply.status, 400, "{garbage:?}");
         assert_eq!(reply.body["message"], "Invalid request payload JSON format");
     }
@@ -341,21 +299,14 @@ async fn bad_bodies_get_auth0_shaped_400_and_413() {
         "Payload validation error: 'Expected type object but found type null'."
     );
 
-    let huge = json!({"name": "x".repeat(1024 * 1024)})
-        .to_string()
-        .into_bytes();
+    let huge = json!({"name": "x".repeat(1024 * 1024)}).to_string().into_bytes();
     let reply = client.raw("POST", "", huge).await.expect("answer");
     assert_eq!(reply.status, 413);
     assert_eq!(reply.body["statusCode"], 413);
     assert_eq!(reply.body["error"], "Payload Too Large");
     // Just under the limit is read and validated (and refused for its length, not its size).
-    let under = json!({"name": "x".repeat(1024 * 1024 - 20)})
-        .to_string()
-        .into_bytes();
-    assert_eq!(
-        client.raw("POST", "", under).await.expect("answer").status,
-        400
-    );
+    let under = json!({"name": "x".repeat(1024 * 1024 - 20)}).to_string().into_bytes();
+    assert_eq!(client.raw("POST", "", under).await.expect("answer").status, 400);
     assert!(emulator.profiles(DOMAIN).expect("tenant").is_empty());
 }
 
@@ -374,15 +325,10 @@ async fn paging_through_25_profiles_with_concurrent_changes() {
     ids.sort();
     let first = client.call("GET", "?take=10", None).await;
     assert_eq!(first.status, 200);
-    assert_eq!(
-        first.body["connection_profiles"].as_array().map(Vec::len),
-        Some(10)
-    );
+    assert_eq!(first.body["connection_profiles"].as_array().map(Vec::len), Some(10));
     let default_take = client.call("GET", "", None).await;
     assert_eq!(
-        default_take.body["connection_profiles"]
-            .as_array()
-            .map(Vec::len),
+        default_take.body["connection_profiles"].as_array().map(Vec::len),
         Some(5)
     );
 
@@ -419,10 +365,7 @@ async fn paging_through_25_profiles_with_concurrent_changes() {
     let unique: HashSet<&String> = seen.iter().collect();
     assert_eq!(unique.len(), seen.len(), "no profile repeated");
     for id in ids.iter().filter(|id| !doomed.contains(id)) {
-        assert!(
-            unique.contains(id),
-            "{id} existed throughout but was skipped"
-        );
+        assert!(unique.contains(id), "{id} existed throughout but was skipped");
     }
 }
 
@@ -460,10 +403,7 @@ async fn list_query_is_validated() {
         .login("all", "all-secret")
         .await;
     assert_eq!(
-        other_client
-            .call("GET", &format!("?from={next}"), None)
-            .await
-            .status,
+        other_client.call("GET", &format!("?from={next}"), None).await.status,
         400
     );
     let last = client.call("GET", "?take=10", None).await;
@@ -474,10 +414,7 @@ async fn list_query_is_validated() {
 #[tokio::test]
 async fn each_endpoint_demands_its_scope() {
     let (emulator, writer) = start_one().await;
-    let id = writer.create("p").await["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let id = writer.create("p").await["id"].as_str().expect("id").to_string();
     let reader = Tenant::new(emulator.api_addr(), DOMAIN)
         .login("reader", "reader-secret")
         .await;
@@ -486,11 +423,7 @@ async fn each_endpoint_demands_its_scope() {
         ("GET", format!("/{id}"), None),
         ("GET", "/templates".into(), None),
     ] {
-        assert_eq!(
-            reader.call(method, &path, body).await.status,
-            200,
-            "{method} {path}"
-        );
+        assert_eq!(reader.call(method, &path, body).await.status, 200, "{method} {path}");
     }
     for (method, path, body, scope) in [
         (
@@ -499,27 +432,14 @@ async fn each_endpoint_demands_its_scope() {
             Some(json!({"name":"q"})),
             "create:connection_profiles",
         ),
-        (
-            "PATCH",
-            format!("/{id}"),
-            Some(json!({})),
-            "update:connection_profiles",
-        ),
-        (
-            "DELETE",
-            format!("/{id}"),
-            None,
-            "delete:connection_profiles",
-        ),
+        ("PATCH", format!("/{id}"), Some(json!({})), "update:connection_profiles"),
+        ("DELETE", format!("/{id}"), None, "delete:connection_profiles"),
     ] {
         let reply = reader.call(method, &path, body).await;
         assert_eq!(reply.status, 403, "{method}");
         assert_eq!(reply.body["errorCode"], "insufficient_scope");
         assert!(
-            reply.body["message"]
-                .as_str()
-                .expect("message")
-                .contains(scope),
+            reply.body["message"].as_str().expect("message").contains(scope),
             "{:?}",
             reply.body
         );
@@ -585,27 +505,20 @@ async fn templates_list_and_get() {
     let one = client.call("GET", &format!("/templates/{id}"), None).await;
     assert_eq!(one.status, 200);
     assert_eq!(&one.body, first);
-    assert_eq!(
-        client
-            .call("GET", "/templates/cpt_unknown", None)
-            .await
-            .status,
-        404
-    );
+    assert_eq!(client.call("GET", "/templates/cpt_unknown", None).await.status, 404);
     // A template's body is a valid create body as-is (what Okta Express Configuration does).
-    let created = client
-        .call("POST", "", Some(first["template"].clone()))
-        .await;
+    let created = client.call("POST", "", Some(first["template"].clone())).await;
     assert_eq!(created.status, 201, "{:?}", created.body);
 }
 
 #[tokio::test]
 async fn a_templates_file_replaces_the_catalogue() {
-    let path = std::env::temp_dir().join(format!(
-        "emu-templates-{}.json",
-        auth0_emulator::random::base62(8)
-    ));
-    std::fs::write(&path, r#"[{"id":"cpt_mine","display_name":"Mine","template":{"name":"Mine","enabled_features":["scim"]}}]"#).expect("write");
+    let path = std::env::temp_dir().join(format!("emu-templates-{}.json", auth0_emulator::random::base62(8)));
+    std::fs::write(
+        &path,
+        r#"[{"id":"cpt_mine","display_name":"Mine","template":{"name":"Mine","enabled_features":["scim"]}}]"#,
+    )
+    .expect("write");
     let emulator = start(Config {
         tenants: vec![tenant(DOMAIN)],
         templates_file: Some(path.clone()),
@@ -659,26 +572,15 @@ async fn rate_limit_headers_and_429() {
         .expect("clock")
         .as_secs();
     let reset = limited.header_u64("x-ratelimit-reset");
-    assert!(
-        reset > now && reset <= now + 21,
-        "reset {reset} vs now {now}"
-    );
+    assert!(reset > now && reset <= now + 21, "reset {reset} vs now {now}");
     assert!(
         emulator.profiles(DOMAIN).expect("tenant").is_empty(),
         "a limited request does nothing"
     );
     // Errors carry the headers too, and the limit can be lifted at run time.
-    let lifted = admin(
-        &emulator,
-        "DELETE",
-        &format!("/tenants/{DOMAIN}/rate-limit"),
-        None,
-    )
-    .await;
+    let lifted = admin(&emulator, "DELETE", &format!("/tenants/{DOMAIN}/rate-limit"), None).await;
     assert_eq!(lifted.status, 204);
-    let reply = client
-        .call("GET", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None)
-        .await;
+    let reply = client.call("GET", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None).await;
     assert_eq!(reply.status, 404);
     assert!(reply.header("x-ratelimit-limit").is_some());
     let set = admin(
@@ -744,24 +646,13 @@ async fn tenants_by_host_header_and_own_port_are_separate() {
         token: b.token.clone(),
     };
     let listed = own.call("GET", "", None).await;
-    assert_eq!(
-        listed.body["connection_profiles"].as_array().map(Vec::len),
-        Some(1)
-    );
+    assert_eq!(listed.body["connection_profiles"].as_array().map(Vec::len), Some(1));
 }
 
 #[tokio::test]
 async fn unknown_routes_are_404() {
     let (_emulator, client) = start_one().await;
-    let reply = send(
-        client.addr,
-        "GET",
-        "/api/v2/clients",
-        DOMAIN,
-        &[],
-        Vec::new(),
-    )
-    .await;
+    let reply = send(client.addr, "GET", "/api/v2/clients", DOMAIN, &[], Vec::new()).await;
     assert_eq!(reply.status, 404);
     assert_eq!(reply.body["statusCode"], 404);
     assert_eq!(
@@ -779,12 +670,7 @@ async fn concurrent_creates_of_one_name_make_exactly_one_profile() {
     let attempts: Vec<_> = (0..20)
         .map(|_| {
             let client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .call("POST", "", Some(json!({"name":"race"})))
-                    .await
-                    .status
-            })
+            tokio::spawn(async move { client.call("POST", "", Some(json!({"name":"race"}))).await.status })
         })
         .collect();
     let mut statuses = Vec::new();
@@ -792,16 +678,8 @@ async fn concurrent_creates_of_one_name_make_exactly_one_profile() {
         statuses.push(attempt.await.expect("task"));
     }
     statuses.sort_unstable();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        19,
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 19, "{statuses:?}");
     assert_eq!(emulator.profiles(DOMAIN).map(|p| p.len()), Some(1));
 }
 
@@ -828,9 +706,7 @@ async fn rate_limit_headers_are_on_auth_errors_too() {
         "an unauthenticated call still spends a token"
     );
     let reader = anonymous.login("reader", "reader-secret").await;
-    let forbidden = reader
-        .call("DELETE", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None)
-        .await;
+    let forbidden = reader.call("DELETE", "/cop_1cu7Zs1Dfru5Qc9mZea7nm", None).await;
     assert_eq!(forbidden.status, 403);
     assert_eq!(forbidden.header_u64("x-ratelimit-remaining"), 3);
 }

@@ -60,13 +60,7 @@ where
     })
 }
 
-pub fn request(
-    method: &str,
-    path: &str,
-    host: &str,
-    headers: &[(&str, &str)],
-    body: Vec<u8>,
-) -> Request<Full<Bytes>> {
+pub fn request(method: &str, path: &str, host: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Request<Full<Bytes>> {
     let mut builder = Request::builder()
         .method(Method::from_bytes(method.as_bytes()).expect("method"))
         .uri(path)
@@ -97,9 +91,7 @@ pub async fn send(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> Reply {
-    try_send(addr, method, path, host, headers, body)
-        .await
-        .expect("answer")
+    try_send(addr, method, path, host, headers, body).await.expect("answer")
 }
 
 /// A client of one tenant, holding a token once it has one.
@@ -167,22 +159,14 @@ impl Tenant {
         .await
     }
 
-    pub async fn raw(
-        &self,
-        method: &str,
-        path: &str,
-        body: Vec<u8>,
-    ) -> Result<Reply, hyper::Error> {
+    pub async fn raw(&self, method: &str, path: &str, body: Vec<u8>) -> Result<Reply, hyper::Error> {
         let bearer = format!("Bearer {}", self.token.as_deref().unwrap_or_default());
         try_send(
             self.addr,
             method,
             &format!("/api/v2/connection-profiles{path}"),
             &self.host,
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &bearer),
-            ],
+            &[("content-type", "application/json"), ("authorization", &bearer)],
             body,
         )
         .await
@@ -254,12 +238,10 @@ pub fn tls_connector(ca_pem: &str) -> tokio_rustls::TlsConnector {
     roots
         .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("CA PEM"))
         .expect("CA accepted");
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("protocols")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("protocols")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
