@@ -5,7 +5,7 @@ TESTENV := $(CARGO) run --quiet --package testenv --
 
 .PHONY: demo test crds lint testenv build
 
-## demo: start a real control plane and show the resources at work
+## demo: control plane + Auth0 emulator + the operator; applies the examples; Ctrl-C stops
 demo: build
 	$(TESTENV) run -- scripts/demo.sh
 
