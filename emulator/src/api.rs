@@ -540,15 +540,7 @@ impl Context<'_> {
             Err(answer) => return answer,
         };
         let state = self.tenant.state.lock();
-        let range = match &after {
-            Some(last) => state
-                .profiles
-                .range::<str, _>((std::ops::Bound::Excluded(last.as_str()), std::ops::Bound::Unbounded)),
-            None => state.profiles.range::<str, _>(..),
-        };
-        let page: Vec<&Profile> = range.take(take + 1).map(|(_, profile)| profile).collect();
-        let more = page.len() > take;
-        let page = &page[..page.len().min(take)];
+        let (page, more) = page(&state.profiles, after.as_deref(), take);
         let mut body = json!({ "connection_profiles": page });
         if more && let Some(last) = page.last() {
             body["next"] = json!(self.shared.signer.cursor(&self.tenant.domain, &last.id, unix_secs()));
@@ -579,6 +571,26 @@ impl Context<'_> {
             None => profile_not_found(),
         }
     }
+}
+
+/// One page of a listing: up to `take` profiles in id order after `after`, and whether more
+/// follow. Listing by "greater than the last id" never skips or repeats a profile that
+/// exists for the whole listing, whatever is created or deleted in between.
+pub fn page<'a>(
+    profiles: &'a std::collections::BTreeMap<String, Profile>,
+    after: Option<&str>,
+    take: usize,
+) -> (Vec<&'a Profile>, bool) {
+    use std::ops::Bound;
+    let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+    let mut page: Vec<&Profile> = profiles
+        .range::<str, _>((lower, Bound::Unbounded))
+        .take(take + 1)
+        .map(|(_, profile)| profile)
+        .collect();
+    let more = page.len() > take;
+    page.truncate(take);
+    (page, more)
 }
 
 /// Creates a profile from a JSON body (the API's POST and the dashboard's create).

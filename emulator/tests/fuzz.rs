@@ -157,3 +157,68 @@ async fn random_bodies_over_http_get_auth0_shaped_errors() {
         "every 201 stored one profile"
     );
 }
+
+/// A change made by someone else between two pages of a listing.
+#[derive(Debug, Clone)]
+enum Interleaved {
+    Create(String),
+    DeleteNth(usize),
+}
+
+fn interleaved() -> impl Strategy<Value = Interleaved> {
+    prop_oneof![
+        "[0-9A-Za-z]{22}".prop_map(Interleaved::Create),
+        any::<usize>().prop_map(Interleaved::DeleteNth),
+    ]
+}
+
+fn stub(id: String) -> Profile {
+    let changes = validate_body(&json!({"name": id}), Mode::Create).expect("valid");
+    Profile::create(id.clone(), id, changes)
+}
+
+proptest! {
+    #[test]
+    fn paging_never_skips_or_repeats_a_profile_that_stays(
+        initial in proptest::collection::btree_set("[0-9A-Za-z]{22}", 0..60),
+        take in 1usize..=10,
+        changes in proptest::collection::vec(proptest::collection::vec(interleaved(), 0..4), 0..30),
+    ) {
+        use std::collections::{BTreeMap, BTreeSet};
+        let mut profiles: BTreeMap<String, Profile> =
+            initial.iter().map(|id| (format!("cop_{id}"), stub(format!("cop_{id}")))).collect();
+        let mut deleted = BTreeSet::new();
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        let mut changes = changes.into_iter();
+        for _ in 0..1000 {
+            let (page, more) = auth0_emulator::api::page(&profiles, after.as_deref(), take);
+            prop_assert!(page.len() <= take);
+            seen.extend(page.iter().map(|p| p.id.clone()));
+            if !more {
+                break;
+            }
+            after = page.last().map(|p| p.id.clone());
+            for change in changes.next().unwrap_or_default() {
+                match change {
+                    Interleaved::Create(id) => {
+                        profiles.entry(format!("cop_{id}")).or_insert_with(|| stub(format!("cop_{id}")));
+                    }
+                    Interleaved::DeleteNth(n) if !profiles.is_empty() => {
+                        let victim = profiles.keys().nth(n % profiles.len()).cloned().unwrap_or_default();
+                        profiles.remove(&victim);
+                        deleted.insert(victim);
+                    }
+                    Interleaved::DeleteNth(_) => {}
+                }
+            }
+        }
+        let unique: BTreeSet<&String> = seen.iter().collect();
+        prop_assert_eq!(unique.len(), seen.len(), "a profile was repeated");
+        for id in initial.iter().map(|id| format!("cop_{id}")) {
+            if !deleted.contains(&id) {
+                prop_assert!(unique.contains(&id), "{} stayed but was skipped", id);
+            }
+        }
+    }
+}
