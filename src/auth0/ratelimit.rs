@@ -93,7 +93,7 @@ impl TokenBucket {
             if remaining == 0.0
                 && let Some(reset_in) = reset_in
             {
-                s.tokens = -(reset_in.as_secs_f64() * s.rate).min(s.burst);
+                s.tokens = -(reset_in.as_secs_f64() * s.rate);
             }
         }
     }
