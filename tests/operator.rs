@@ -93,8 +93,38 @@ impl Harness {
                 }),
             )
             .await;
+        harness.grant_shipped_rbac().await;
         harness.start_operator();
         harness
+    }
+
+    /// Binds the operator's service-account identity to the shipped ClusterRole, and only to
+    /// it, and waits until the API server enforces the binding.
+    async fn grant_shipped_rbac(&self) {
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/base");
+        let output = self
+            .env
+            .kubectl()
+            .args([
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "--field-manager",
+                "tests",
+                "-f",
+            ])
+            .arg(base.join("clusterrole.yaml"))
+            .arg("-f")
+            .arg(base.join("clusterrolebinding.yaml"))
+            .output()
+            .expect("kubectl");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let operator: Api<ConnectionProfile> = Api::namespaced(self.env.client("operator").await, self.ns.name());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while operator.list(&ListParams::default()).await.is_err() {
+            assert!(Instant::now() < deadline, "the shipped RBAC never took effect");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     fn start_operator(&mut self) {
@@ -113,7 +143,7 @@ impl Harness {
             ])
             .args(["--poll-interval", POLL, "--allow-insecure-http", "--log-format", "text"])
             .arg("--kubeconfig")
-            .arg(self.env.kubeconfig("admin"))
+            .arg(self.env.kubeconfig("operator"))
             .env("RUST_LOG", "info,auth0_operator=debug")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
@@ -733,4 +763,36 @@ async fn deletion_without_credentials_waits_until_force_orphan() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(h.remote_by_id(&id).is_some(), "the profile stays in Auth0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_requested_at_forces_a_pass() {
+    let h = Harness::start("op-requested").await;
+    h.apply_profile("poke", json!({})).await;
+    let id = id(&h.wait_ready("poke").await);
+    let gets_before = h
+        .requests()
+        .iter()
+        .filter(|(m, p, _)| m == "GET" && p.ends_with(&id))
+        .count();
+    let patch =
+        json!({"metadata": {"annotations": {"auth0.operators.dev/reconcile-requested-at": "2026-11-27T12:00:00Z"}}});
+    h.profiles()
+        .patch("poke", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("annotate");
+    h.wait_for("poke", Duration::from_secs(10), "handled", |p| {
+        p.status.as_ref().and_then(|s| s.last_handled_reconcile_at.as_deref()) == Some("2026-11-27T12:00:00Z")
+    })
+    .await;
+    let gets_after = h
+        .requests()
+        .iter()
+        .filter(|(m, p, _)| m == "GET" && p.ends_with(&id))
+        .count();
+    assert_eq!(
+        gets_after,
+        gets_before + 1,
+        "the requested pass read the profile from Auth0"
+    );
 }

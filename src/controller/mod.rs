@@ -39,12 +39,20 @@ pub async fn run(client: Client, settings: Settings) {
     let profiles: Api<ConnectionProfile> = scoped(&client, &settings.namespace);
     let tenants_api: Api<Auth0Tenant> = scoped(&client, &settings.namespace);
     let cluster_tenants_api: Api<ClusterAuth0Tenant> = Api::all(client.clone());
-    let secrets_api: Api<Secret> = scoped(&client, &settings.namespace);
+    // Secrets: everywhere, or the watched namespace plus the operator's own (where
+    // ClusterAuth0Tenant Secrets live).
+    let secret_apis: Vec<Api<Secret>> = match &settings.namespace {
+        None => vec![Api::all(client.clone())],
+        Some(ns) if *ns == settings.tenant.operator_namespace => vec![Api::namespaced(client.clone(), ns)],
+        Some(ns) => vec![
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), &settings.tenant.operator_namespace),
+        ],
+    };
 
     let (profile_store, profile_writer) = reflector::store();
     let (tenant_store, tenant_writer) = reflector::store();
     let (cluster_store, cluster_writer) = reflector::store();
-    let (secret_store, secret_writer) = reflector::store();
 
     // Status writes change neither generation, annotations nor finalizers, so they do not
     // start another pass; pause and reconcile-requested-at (annotations) and deletion do.
@@ -66,16 +74,26 @@ pub async fn run(client: Client, settings: Settings) {
         .default_backoff()
         .reflect(cluster_writer)
         .touched_objects();
-    let secret_stream = watcher(secrets_api, watcher::Config::default())
-        .default_backoff()
-        .reflect(secret_writer)
-        .touched_objects();
+    let mut secret_stores = Vec::new();
+    let mut secret_streams = Vec::new();
+    for api in secret_apis {
+        let (store, writer) = reflector::store();
+        secret_stores.push(store);
+        secret_streams.push(
+            watcher(api, watcher::Config::default())
+                .default_backoff()
+                .reflect(writer)
+                .touched_objects()
+                .boxed(),
+        );
+    }
+    let secret_stream = futures::stream::select_all(secret_streams);
 
     let tenants = Tenants::new(
         settings.tenant.clone(),
         cluster_store.clone(),
         tenant_store.clone(),
-        secret_store.clone(),
+        secret_stores,
         Arc::new(SystemClock),
     );
     let reporter = Reporter {

@@ -590,10 +590,8 @@ async fn write_id(profile: &ConnectionProfile, api: &Api<ConnectionProfile>, id:
 }
 
 async fn set_pending(api: &Api<ConnectionProfile>, profile: &ConnectionProfile, pending: bool) -> Result<(), Error> {
-    let present = profile.annotations().contains_key(annotation::CREATE_PENDING);
-    if present == pending && !pending {
-        return Ok(());
-    }
+    // Always written: `profile` is the object as this pass began, and the mark may have
+    // been set since (by this very pass), so what it shows cannot tell whether to clear.
     let value = if pending {
         json!(Timestamp::now().to_string())
     } else {

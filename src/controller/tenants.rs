@@ -65,7 +65,8 @@ pub struct Tenants {
     pub options: TenantOptions,
     pub cluster_tenants: Store<ClusterAuth0Tenant>,
     pub tenants: Store<Auth0Tenant>,
-    pub secrets: Store<Secret>,
+    /// One cache per watched namespace (or one for all namespaces).
+    pub secrets: Vec<Store<Secret>>,
     clock: Arc<dyn Clock>,
     /// One client per tenant resource, with the fingerprint of the settings it was made from.
     clients: Mutex<HashMap<TenantKey, (u64, Arc<Auth0Client>)>>,
@@ -77,7 +78,7 @@ impl Tenants {
         options: TenantOptions,
         cluster_tenants: Store<ClusterAuth0Tenant>,
         tenants: Store<Auth0Tenant>,
-        secrets: Store<Secret>,
+        secrets: Vec<Store<Secret>>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Tenants {
@@ -185,15 +186,17 @@ impl Tenants {
 
     fn config(&self, settings: &TenantSettings, secret_namespace: &str) -> Result<TenantConfig, TenantError> {
         let secret_ref = &settings.credentials_secret_ref;
-        let secret = self
-            .secrets
-            .get(&ObjectRef::new(&secret_ref.name).within(secret_namespace))
-            .ok_or_else(|| TenantError::SecretNotFound {
-                namespace: secret_namespace.to_string(),
-                name: secret_ref.name.clone(),
-                id_key: secret_ref.client_id_key.clone(),
-                secret_key: secret_ref.client_secret_key.clone(),
-            })?;
+        let key = ObjectRef::new(&secret_ref.name).within(secret_namespace);
+        let secret =
+            self.secrets
+                .iter()
+                .find_map(|store| store.get(&key))
+                .ok_or_else(|| TenantError::SecretNotFound {
+                    namespace: secret_namespace.to_string(),
+                    name: secret_ref.name.clone(),
+                    id_key: secret_ref.client_id_key.clone(),
+                    secret_key: secret_ref.client_secret_key.clone(),
+                })?;
         let read = |key: &str| {
             secret
                 .data
