@@ -72,7 +72,7 @@ echo "made $legacy_id"
 
 say "the operator: auth0-operator run"
 "$bin_dir/auth0-operator" run --kubeconfig "$AUTH0_TESTENV_DIR/admin.kubeconfig" --operator-namespace auth0-operator \
-  --allow-insecure-http --poll-interval 30s --log-format text >"$work/operator.log" 2>&1 &
+  --allow-insecure-http --poll-interval 30s --log-format text --http-address "127.0.0.1:$(free_port)" >"$work/operator.log" 2>&1 &
 pids+=($!)
 
 say "kubectl apply -n demo -f deploy/examples/ (the profiles)"

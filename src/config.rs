@@ -50,6 +50,27 @@ pub struct RunArgs {
     #[arg(long, env = "AUTH0_OPERATOR_ALLOW_INSECURE_HTTP")]
     pub allow_insecure_http: bool,
 
+    /// Where /healthz, /readyz and /metrics are served.
+    #[arg(long, env = "AUTH0_OPERATOR_HTTP_ADDRESS", default_value = "0.0.0.0:8080")]
+    pub http_address: std::net::SocketAddr,
+
+    /// Reconcile only while holding a Lease in the operator's namespace, so that of several
+    /// replicas exactly one works. Losing the lease stops reconciling at once.
+    #[arg(long, env = "AUTH0_OPERATOR_LEADER_ELECTION")]
+    pub leader_election: bool,
+
+    /// The Lease's name.
+    #[arg(long, env = "AUTH0_OPERATOR_LEASE_NAME", default_value = "auth0-operator")]
+    pub lease_name: String,
+
+    /// This replica's name in the Lease (default: POD_NAME, else the host name).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+
+    /// How long a shutdown waits for in-flight passes before it stops them.
+    #[arg(long, env = "AUTH0_OPERATOR_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+
     /// Log format.
     #[arg(long, env = "AUTH0_OPERATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,

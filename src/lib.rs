@@ -8,13 +8,22 @@ pub mod auth0;
 pub mod config;
 pub mod controller;
 pub mod crd;
+pub mod http;
+pub mod metrics;
 pub mod telemetry;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-/// Connects to the cluster, checks the CRDs are installed, and runs the controllers until
-/// a shutdown signal.
-pub async fn run(args: config::RunArgs) -> Result<(), Box<dyn std::error::Error>> {
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// Connects to the cluster, checks the CRDs are installed, serves probes and metrics, and
+/// runs the controllers (while holding the lease, with leader election) until SIGTERM or
+/// Ctrl-C.
+pub async fn run(args: config::RunArgs) -> Result<(), Failure> {
     let kube_config = match &args.kubeconfig {
         Some(path) => {
             let kubeconfig = Kubeconfig::read_from(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
@@ -31,18 +40,124 @@ pub async fn run(args: config::RunArgs) -> Result<(), Box<dyn std::error::Error>
             return Err(format!("CRD {name} is not installed ({e}): kubectl apply --server-side -f crds/").into());
         }
     }
-    tracing::info!(namespace = args.namespace.as_deref().unwrap_or("<all>"), poll_interval = ?args.poll_interval, "auth0-operator starting");
+    let metrics = Arc::new(metrics::Metrics::new());
+    let readiness = Arc::new(http::Readiness::default());
+    let server = http::serve(args.http_address, metrics.clone(), readiness.clone())
+        .await
+        .map_err(|e| format!("serving on {}: {e}", args.http_address))?;
+    let shutdown = shutdown_signal().shared();
     let settings = controller::Settings {
-        namespace: args.namespace,
+        namespace: args.namespace.clone(),
         tenant: controller::tenants::TenantOptions {
-            operator_namespace: args.operator_namespace,
+            operator_namespace: args.operator_namespace.clone(),
             allow_insecure_http: args.allow_insecure_http,
             timeout: args.auth0_timeout,
         },
         poll_interval: args.poll_interval,
         concurrency: args.concurrency,
     };
-    controller::run(client, settings).await;
+    tracing::info!(
+        namespace = args.namespace.as_deref().unwrap_or("<all>"),
+        poll_interval = ?args.poll_interval,
+        leader_election = args.leader_election,
+        "auth0-operator starting"
+    );
+    let controllers = {
+        let (client, metrics, readiness, shutdown) =
+            (client.clone(), metrics.clone(), readiness.clone(), shutdown.clone());
+        let grace = args.shutdown_timeout;
+        async move {
+            let work = controller::run(client, settings, metrics, readiness, shutdown.clone());
+            // In-flight passes may finish after the signal, within the grace period.
+            let deadline = async move {
+                shutdown.await;
+                tokio::time::sleep(grace).await;
+            };
+            tokio::select! {
+                () = work => {}
+                () = deadline => tracing::warn!(?grace, "in-flight passes did not finish in time; stopping them"),
+            }
+        }
+    };
+    let result = if args.leader_election {
+        lead(client, &args, readiness, shutdown, controllers).await
+    } else {
+        controllers.await;
+        Ok(())
+    };
+    server.abort();
     tracing::info!("auth0-operator stopped");
-    Ok(())
+    result
+}
+
+/// Waits for the lease, runs the controllers while holding it, and stops them at once when
+/// it is lost. Leaving (on a signal) releases the lease so another replica takes over.
+async fn lead(
+    client: kube::Client,
+    args: &config::RunArgs,
+    readiness: Arc<http::Readiness>,
+    shutdown: futures::future::Shared<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
+    controllers: impl std::future::Future<Output = ()>,
+) -> Result<(), Failure> {
+    let identity = args.identity.clone().unwrap_or_else(|| {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "auth0-operator".into());
+        format!("{host}-{:08x}", fastrand::u32(..))
+    });
+    let manager = kube_lease_manager::LeaseManagerBuilder::new(client, &args.lease_name)
+        .with_namespace(&args.operator_namespace)
+        .with_identity(&identity)
+        .with_duration(15)
+        .with_grace(5)
+        .with_field_manager(controller::profile::MANAGER)
+        .build()
+        .await?;
+    let (mut leader, task) = manager.watch().await;
+    // The lease state is known: a standby replica is ready to take over.
+    readiness.set(true);
+    tracing::info!(%identity, lease = %args.lease_name, "waiting for the lease");
+    while !*leader.borrow_and_update() {
+        tokio::select! {
+            changed = leader.changed() => changed?,
+            () = shutdown.clone() => {
+                drop(leader);
+                task.await??;
+                return Ok(());
+            }
+        }
+    }
+    tracing::info!(%identity, "holding the lease: reconciling");
+    readiness.set(false); // until this replica's caches are synced
+    let lost = async {
+        while *leader.borrow_and_update() {
+            if leader.changed().await.is_err() {
+                break;
+            }
+        }
+    };
+    let outcome = tokio::select! {
+        () = controllers => Ok(()),
+        () = lost => Err("lost the lease: stopped reconciling".into()),
+    };
+    drop(leader); // releases the lease
+    let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    outcome
+}
+
+/// SIGTERM or Ctrl-C.
+fn shutdown_signal() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    Box::pin(async {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = term => {}
+        }
+        tracing::info!("shutting down");
+    })
 }

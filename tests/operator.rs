@@ -142,6 +142,7 @@ impl Harness {
                 self.ns.name(),
             ])
             .args(["--poll-interval", POLL, "--allow-insecure-http", "--log-format", "text"])
+            .args(["--http-address", "127.0.0.1:0"])
             .arg("--kubeconfig")
             .arg(self.env.kubeconfig("operator"))
             .env("RUST_LOG", "info,auth0_operator=debug")

@@ -18,6 +18,7 @@ use url::Url;
 use super::error::Auth0Error;
 use super::ratelimit::{Priority, TokenBucket};
 use super::retry::{Backoff, Clock};
+use crate::metrics::Metrics;
 
 /// How long refused credentials are remembered before trying them again.
 const REFUSAL_MEMORY: Duration = Duration::from_secs(300);
@@ -81,6 +82,7 @@ pub struct Auth0Client {
     bucket: Arc<TokenBucket>,
     backoff: Backoff,
     clock: Arc<dyn Clock>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl fmt::Debug for Auth0Client {
@@ -107,6 +109,28 @@ impl Auth0Client {
             bucket,
             backoff,
             clock,
+            metrics: None,
+        }
+    }
+
+    /// Counts every request, 429, token refresh and rate-limiter wait in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, endpoint: &'static str, status: Option<u16>) {
+        if let Some(m) = &self.metrics {
+            m.auth0_request(endpoint, status);
+        }
+    }
+
+    async fn acquire(&self, priority: Priority) {
+        let waited = self.bucket.acquire(self.clock.as_ref(), priority).await;
+        if let Some(m) = &self.metrics
+            && !waited.is_zero()
+        {
+            m.ratelimit_wait_seconds.inc_by(waited.as_secs_f64());
         }
     }
 
@@ -201,7 +225,7 @@ impl Auth0Client {
         loop {
             attempt += 1;
             let token = self.token(false).await?;
-            self.bucket.acquire(self.clock.as_ref(), priority).await;
+            self.acquire(priority).await;
             let result = self.send(method.clone(), path, query, body, &token.token).await;
             let err = match result {
                 Ok(value) => return Ok(value),
@@ -234,13 +258,21 @@ impl Auth0Client {
         body: Option<&Map<String, Value>>,
         token: &Secret,
     ) -> Result<Value, Auth0Error> {
+        let endpoint = endpoint_name(&method, path);
         let url = self.url(&format!("api/v2/{path}"))?;
         let mut request = self.http.request(method, url).bearer_auth(token.expose()).query(query);
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(transport)?;
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                self.count(endpoint, None);
+                return Err(transport(e));
+            }
+        };
         let status = response.status();
+        self.count(endpoint, Some(status.as_u16()));
         let headers = response.headers().clone();
         self.observe_limits(&headers);
         let bytes = response.bytes().await.map_err(transport)?;
@@ -296,9 +328,16 @@ impl Auth0Client {
             ("client_secret", self.tenant.client_secret.expose()),
             ("audience", self.tenant.audience.as_str()),
         ];
-        self.bucket.acquire(self.clock.as_ref(), Priority::User).await;
-        let response = self.http.post(url).form(&form).send().await.map_err(transport)?;
+        self.acquire(Priority::User).await;
+        let response = match self.http.post(url).form(&form).send().await {
+            Ok(response) => response,
+            Err(e) => {
+                self.count("token", None);
+                return Err(transport(e));
+            }
+        };
         let status = response.status();
+        self.count("token", Some(status.as_u16()));
         let headers = response.headers().clone();
         let bytes = response.bytes().await.map_err(transport)?;
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
@@ -330,6 +369,9 @@ impl Auth0Client {
             scopes: grant.scope.split_whitespace().map(str::to_string).collect(),
         };
         *cached = Some(token.clone());
+        if let Some(m) = &self.metrics {
+            m.token_refreshes.inc();
+        }
         Ok(token)
     }
 
@@ -338,6 +380,17 @@ impl Auth0Client {
             message: format!("bad URL for {path}: {e}"),
             timeout: false,
         })
+    }
+}
+
+/// The metric name of a connection-profile call.
+fn endpoint_name(method: &Method, path: &str) -> &'static str {
+    match (method.as_str(), path.contains('/')) {
+        ("POST", _) => "create",
+        ("PATCH", _) => "update",
+        ("DELETE", _) => "delete",
+        (_, true) => "get",
+        (_, false) => "list",
     }
 }
 

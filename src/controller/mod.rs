@@ -21,6 +21,8 @@ use kube::{Api, Client, ResourceExt};
 
 use crate::auth0::retry::SystemClock;
 use crate::crd::{Auth0Tenant, ClusterAuth0Tenant, ConnectionProfile, TenantKind};
+use crate::http::Readiness;
+use crate::metrics::Metrics;
 use tenants::{TenantOptions, Tenants};
 
 /// How the controllers run.
@@ -34,8 +36,12 @@ pub struct Settings {
     pub concurrency: u16,
 }
 
-/// Runs the ConnectionProfile and tenant controllers until a shutdown signal.
-pub async fn run(client: Client, settings: Settings) {
+/// Runs the ConnectionProfile and tenant controllers until `shutdown` completes, then lets
+/// in-flight passes finish. `readiness` turns true once the caches are synced.
+pub async fn run<S>(client: Client, settings: Settings, metrics: Arc<Metrics>, readiness: Arc<Readiness>, shutdown: S)
+where
+    S: std::future::Future<Output = ()> + Clone + Send + Sync + 'static,
+{
     let profiles: Api<ConnectionProfile> = scoped(&client, &settings.namespace);
     let tenants_api: Api<Auth0Tenant> = scoped(&client, &settings.namespace);
     let cluster_tenants_api: Api<ClusterAuth0Tenant> = Api::all(client.clone());
@@ -95,6 +101,7 @@ pub async fn run(client: Client, settings: Settings) {
         tenant_store.clone(),
         secret_stores,
         Arc::new(SystemClock),
+        metrics.clone(),
     );
     let reporter = Reporter {
         controller: profile::MANAGER.into(),
@@ -106,6 +113,7 @@ pub async fn run(client: Client, settings: Settings) {
         tenants,
         recorder,
         settings.poll_interval,
+        metrics.clone(),
     ));
 
     // A tenant or Secret change wakes every profile that uses it.
@@ -128,6 +136,14 @@ pub async fn run(client: Client, settings: Settings) {
     let (on_tenant, on_cluster, on_secret) = (by_tenant.clone(), by_tenant.clone(), by_tenant);
     let secret_ctx = ctx.clone();
 
+    {
+        let (store, readiness) = (profile_store.clone(), readiness.clone());
+        tokio::spawn(async move {
+            if store.wait_until_ready().await.is_ok() {
+                readiness.set(true);
+            }
+        });
+    }
     let profiles_controller = Controller::for_stream(profile_stream, profile_store)
         .with_config(kube::runtime::controller::Config::default().concurrency(settings.concurrency))
         .watches_stream(tenant_stream, move |t: Auth0Tenant| {
@@ -145,7 +161,7 @@ pub async fn run(client: Client, settings: Settings) {
                 .flat_map(|(kind, ns, name)| on_secret(kind, ns, name))
                 .collect::<Vec<_>>()
         })
-        .shutdown_on_signal()
+        .graceful_shutdown_on(shutdown.clone())
         .run(profile::reconcile, profile::error_policy, ctx.clone())
         .for_each(|result| async move {
             if let Err(e) = result {
@@ -153,7 +169,7 @@ pub async fn run(client: Client, settings: Settings) {
             }
         });
 
-    let tenant_controllers = tenant_status::run(client, &settings, ctx);
+    let tenant_controllers = tenant_status::run(client, &settings, ctx, shutdown);
     tokio::join!(profiles_controller, tenant_controllers);
 }
 

@@ -29,6 +29,7 @@ use crate::auth0::{Auth0Client, Auth0Error, Category};
 use crate::crd::conditions::{READY, reason};
 use crate::crd::validation::{self, Invalid};
 use crate::crd::{ConnectionProfile, ConnectionProfileStatus, DeletionPolicy, ManagementPolicy};
+use crate::metrics::Metrics;
 
 pub const FINALIZER: &str = "auth0.operators.dev/finalizer";
 /// The field manager of every write the operator makes.
@@ -58,13 +59,21 @@ pub struct Context {
     /// Default drift-check interval; the `poll-interval` annotation overrides it.
     pub poll_interval: Duration,
     pub backoff: Backoff,
+    pub metrics: Arc<Metrics>,
     failures: Mutex<HashMap<ObjectRef<ConnectionProfile>, u32>>,
     snapshots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Snapshot>>>>>,
 }
 
 impl Context {
-    pub fn new(client: kube::Client, tenants: Tenants, recorder: Recorder, poll_interval: Duration) -> Self {
+    pub fn new(
+        client: kube::Client,
+        tenants: Tenants,
+        recorder: Recorder,
+        poll_interval: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Context {
+            metrics,
             client,
             tenants,
             recorder,
@@ -184,16 +193,39 @@ impl Error {
 
 /// The controller's entry point: finalizer first, then apply or cleanup.
 pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
     let namespace = profile.namespace().unwrap_or_default();
     let api: Api<ConnectionProfile> = Api::namespaced(ctx.client.clone(), &namespace);
     finalizer::finalizer(&api, FINALIZER, profile, |event| async {
         match event {
-            Finalizer::Apply(profile) => apply(&profile, &ctx, &api).await,
-            Finalizer::Cleanup(profile) => cleanup(&profile, &ctx, &api).await,
+            Finalizer::Apply(profile) => apply(&profile, &ctx, &api, started).await,
+            Finalizer::Cleanup(profile) => cleanup(&profile, &ctx, &api, started).await,
         }
     })
     .await
     .map_err(|e| Error::Finalizer(Box::new(e)))
+}
+
+const KIND: &str = "ConnectionProfile";
+
+/// Records a pass in the metrics: its result and the resource's Ready state.
+fn record(ctx: &Context, profile: &ConnectionProfile, result: &'static str, started: Instant, ready: Option<&str>) {
+    ctx.metrics.reconciled(KIND, result, started.elapsed());
+    let key = format!("{}/{}", profile.namespace().unwrap_or_default(), profile.name_any());
+    let state = ready.map(|r| match r {
+        "True" => "true",
+        "False" => "false",
+        _ => "unknown",
+    });
+    ctx.metrics.set_ready(&key, state);
+}
+
+fn ready_of(status: &ConnectionProfileStatus) -> Option<&str> {
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == READY)
+        .map(|c| c.status.as_str())
 }
 
 /// Unexpected failures (the API server refused a write): retry with this object's backoff.
@@ -203,15 +235,24 @@ pub fn error_policy(profile: Arc<ConnectionProfile>, error: &Error, ctx: Arc<Con
     Action::requeue(wait)
 }
 
-async fn apply(profile: &ConnectionProfile, ctx: &Context, api: &Api<ConnectionProfile>) -> Result<Action, Error> {
+async fn apply(
+    profile: &ConnectionProfile,
+    ctx: &Context,
+    api: &Api<ConnectionProfile>,
+    started: Instant,
+) -> Result<Action, Error> {
     let key = ObjectRef::from_obj(profile);
     if annotation_is_true(profile, annotation::PAUSED) {
-        write_status(profile, ctx, api, status_with(profile, &Outcome::Paused, |_| {})).await?;
+        let status = status_with(profile, &Outcome::Paused, |_| {});
+        write_status(profile, ctx, api, status.clone()).await?;
+        record(ctx, profile, reason::RECONCILE_PAUSED, started, ready_of(&status));
         return Ok(Action::await_change());
     }
     match sync(profile, ctx, api).await {
         Ok(status) => {
+            let ready = ready_of(&status).map(str::to_string);
             write_status(profile, ctx, api, status).await?;
+            record(ctx, profile, "success", started, ready.as_deref());
             ctx.succeeded(&key);
             Ok(Action::requeue(jittered(poll_interval(profile, ctx))))
         }
@@ -231,7 +272,10 @@ async fn apply(profile: &ConnectionProfile, ctx: &Context, api: &Api<ConnectionP
                 remote_available: remote_available
                     && !matches!(err, Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_)),
             };
-            let changed = write_status(profile, ctx, api, status_with(profile, &outcome, |_| {})).await?;
+            let status = status_with(profile, &outcome, |_| {});
+            let ready = ready_of(&status).map(str::to_string);
+            let changed = write_status(profile, ctx, api, status).await?;
+            record(ctx, profile, why, started, ready.as_deref());
             if changed {
                 publish(ctx, profile, EventType::Warning, why, &message).await;
             }
@@ -270,6 +314,7 @@ async fn sync(
                 // Deleted in Auth0 behind our back: make it again.
                 let created = create(profile, ctx, api, &client, &want).await?;
                 let new_id = id_of(&created)?;
+                ctx.metrics.drift_corrections.inc();
                 publish(
                     ctx,
                     profile,
@@ -320,6 +365,7 @@ async fn sync(
                 )
                 .await;
             } else {
+                ctx.metrics.drift_corrections.inc();
                 publish(
                     ctx,
                     profile,
@@ -448,7 +494,12 @@ async fn observe_only(
         .ok_or_else(|| Error::ObservedMissing(name.to_string()))
 }
 
-async fn cleanup(profile: &ConnectionProfile, ctx: &Context, api: &Api<ConnectionProfile>) -> Result<Action, Error> {
+async fn cleanup(
+    profile: &ConnectionProfile,
+    ctx: &Context,
+    api: &Api<ConnectionProfile>,
+    started: Instant,
+) -> Result<Action, Error> {
     let status = profile.status.clone().unwrap_or_default();
     let id = status.id.clone();
     let keep = profile.spec.deletion_policy == DeletionPolicy::Orphan
@@ -465,10 +516,12 @@ async fn cleanup(profile: &ConnectionProfile, ctx: &Context, api: &Api<Connectio
             )
             .await;
         }
+        record(ctx, profile, "success", started, None);
         return Ok(Action::await_change());
     }
     let pending = profile.annotations().contains_key(annotation::CREATE_PENDING);
     if id.is_none() && !pending {
+        record(ctx, profile, "success", started, None);
         return Ok(Action::await_change()); // nothing was ever created
     }
     let namespace = profile.namespace().unwrap_or_default();
@@ -502,7 +555,10 @@ async fn cleanup(profile: &ConnectionProfile, ctx: &Context, api: &Api<Connectio
     }
     .await;
     match result {
-        Ok(()) => Ok(Action::await_change()),
+        Ok(()) => {
+            record(ctx, profile, "success", started, None);
+            Ok(Action::await_change())
+        }
         Err(err) => {
             let (why, _) = err.reason();
             let mut message = err.to_string();
@@ -521,6 +577,7 @@ async fn cleanup(profile: &ConnectionProfile, ctx: &Context, api: &Api<Connectio
             if write_status(profile, ctx, api, status_with(profile, &outcome, |_| {})).await? {
                 publish(ctx, profile, EventType::Warning, why, &message).await;
             }
+            record(ctx, profile, why, started, Some("False"));
             Err(err)
         }
     }

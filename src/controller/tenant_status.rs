@@ -52,18 +52,28 @@ impl TenantResource for ClusterAuth0Tenant {
 }
 
 /// Runs both tenant controllers.
-pub async fn run(client: Client, settings: &Settings, ctx: Arc<Context>) {
+pub async fn run<S>(client: Client, settings: &Settings, ctx: Arc<Context>, shutdown: S)
+where
+    S: std::future::Future<Output = ()> + Clone + Send + Sync + 'static,
+{
     let namespaced: Api<Auth0Tenant> = match &settings.namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
     let cluster: Api<ClusterAuth0Tenant> = Api::all(client);
-    tokio::join!(controller(namespaced, ctx.clone()), controller(cluster, ctx));
+    tokio::join!(
+        controller(namespaced, ctx.clone(), shutdown.clone()),
+        controller(cluster, ctx, shutdown)
+    );
 }
 
-async fn controller<K: TenantResource>(api: Api<K>, ctx: Arc<Context>) {
+async fn controller<K, S>(api: Api<K>, ctx: Arc<Context>, shutdown: S)
+where
+    K: TenantResource,
+    S: std::future::Future<Output = ()> + Send + Sync + 'static,
+{
     Controller::new(api, watcher::Config::default())
-        .shutdown_on_signal()
+        .graceful_shutdown_on(shutdown)
         .run(
             reconcile::<K>,
             |_, error, _| {

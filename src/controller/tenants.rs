@@ -15,6 +15,7 @@ use crate::auth0::ratelimit::TokenBucket;
 use crate::auth0::retry::{Backoff, Clock};
 use crate::auth0::{Auth0Client, Secret as SecretString, TenantConfig};
 use crate::crd::{Auth0Tenant, ClusterAuth0Tenant, TenantKind, TenantRef, TenantSettings};
+use crate::metrics::Metrics;
 
 /// The scopes the operator needs on the Management API.
 pub const REQUIRED_SCOPES: [&str; 4] = [
@@ -68,6 +69,7 @@ pub struct Tenants {
     /// One cache per watched namespace (or one for all namespaces).
     pub secrets: Vec<Store<Secret>>,
     clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
     /// One client per tenant resource, with the fingerprint of the settings it was made from.
     clients: Mutex<HashMap<TenantKey, (u64, Arc<Auth0Client>)>>,
     buckets: Mutex<HashMap<String, Arc<TokenBucket>>>,
@@ -80,6 +82,7 @@ impl Tenants {
         tenants: Store<Auth0Tenant>,
         secrets: Vec<Store<Secret>>,
         clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Tenants {
             options,
@@ -87,6 +90,7 @@ impl Tenants {
             tenants,
             secrets,
             clock,
+            metrics,
             clients: Mutex::default(),
             buckets: Mutex::default(),
         }
@@ -159,13 +163,10 @@ impl Tenants {
             .map(str::as_bytes);
         let http = crate::auth0::client::http_client(ca, self.options.timeout).map_err(TenantError::Endpoint)?;
         let bucket = self.bucket(&config.domain, &settings);
-        let client = Arc::new(Auth0Client::new(
-            http,
-            config,
-            bucket,
-            Backoff::default(),
-            self.clock.clone(),
-        ));
+        let client = Arc::new(
+            Auth0Client::new(http, config, bucket, Backoff::default(), self.clock.clone())
+                .with_metrics(self.metrics.clone()),
+        );
         clients.insert(key, (fingerprint, client.clone()));
         Ok(client)
     }
