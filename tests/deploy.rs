@@ -1,0 +1,552 @@
+//! The install manifests against a real kube-apiserver: the kustomize base (`deploy/base`)
+//! and the Helm chart (`deploy/helm/auth0-operator`) both apply with a server-side dry run,
+//! describe the same objects, and hold what the operator's hardening promises (non-root,
+//! read-only, no capabilities, probes, leader-election Role limited to Leases, the network
+//! policy's ports).
+//!
+//! helm is built from its Go module by `tools/build-tools.sh` (cached by version); kubectl is
+//! the one built beside the control plane.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, PostParams};
+use serde_json::{Value, json};
+use testenv::TestEnv;
+
+const OPERATOR_NAMESPACE: &str = "auth0-operator";
+const IMAGE: &str = "ghcr.io/auth0-operator/auth0-operator:0.1.0";
+const CHART: &str = "deploy/helm/auth0-operator";
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// The folder `tools/build-tools.sh` prints (helm, gitops-check); builds them on first use.
+fn tools() -> &'static Path {
+    static TOOLS: OnceLock<PathBuf> = OnceLock::new();
+    TOOLS.get_or_init(|| {
+        let out = Command::new(repo("tools/build-tools.sh"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("running tools/build-tools.sh");
+        assert!(out.status.success(), "tools/build-tools.sh failed ({})", out.status);
+        PathBuf::from(String::from_utf8(out.stdout).expect("utf-8").trim())
+    })
+}
+
+/// Runs a command with `stdin`, returns stdout; panics with the command line and stderr on
+/// failure, or when stderr holds a warning and `no_warnings` is set.
+fn run(cmd: &mut Command, stdin: &[u8], no_warnings: bool) -> Vec<u8> {
+    let line = format!("{cmd:?}");
+    let mut child = cmd
+        .current_dir(repo(""))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{line}: {e}"));
+    let mut pipe = child.stdin.take().expect("stdin");
+    let input = stdin.to_vec();
+    // The CRDs are larger than a pipe's buffer: write while the child's output is read.
+    let writer = std::thread::spawn(move || pipe.write_all(&input));
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{line}: {e}"));
+    writer
+        .join()
+        .expect("writer")
+        .unwrap_or_else(|e| panic!("{line}: writing stdin: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{line} failed ({}):\n{stderr}", out.status);
+    if no_warnings {
+        assert!(!stderr.contains("Warning"), "{line} warned:\n{stderr}");
+    }
+    out.stdout
+}
+
+fn kustomize(env: &TestEnv) -> Vec<u8> {
+    run(env.kubectl().args(["kustomize", "deploy/base"]), b"", true)
+}
+
+fn helm_template(args: &[&str]) -> Vec<u8> {
+    let mut cmd = Command::new(tools().join("helm"));
+    cmd.args([
+        "template",
+        "auth0-operator",
+        CHART,
+        "--namespace",
+        OPERATOR_NAMESPACE,
+        "--include-crds",
+    ])
+    .args(args);
+    run(&mut cmd, b"", false)
+}
+
+/// The namespace exists for real (a dry run of namespaced objects needs it), and so do the
+/// CRDs (a dry run of a ClusterAuth0Tenant needs its kind).
+async fn prepare(env: &TestEnv) {
+    env.install_crds(&auth0_operator::crd::all()).await;
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": OPERATOR_NAMESPACE}})).expect("namespace");
+    match Api::<Namespace>::all(env.admin().await)
+        .create(&PostParams::default(), &ns)
+        .await
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 409 => {}
+        Err(e) => panic!("creating namespace {OPERATOR_NAMESPACE}: {e}"),
+    }
+}
+
+/// `kubectl apply --server-side --dry-run=server`: every object is admitted (schema, defaults,
+/// validation, RBAC escalation checks); returns the objects as the server would store them.
+fn dry_run(env: &TestEnv, manifests: &[u8]) -> Vec<Value> {
+    let out = run(
+        env.kubectl().args([
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager",
+            "deploy-test",
+            "--dry-run=server",
+            "-o",
+            "json",
+            "-f",
+            "-",
+        ]),
+        manifests,
+        true,
+    );
+    let list: Value = serde_json::from_slice(&out).expect("kubectl printed JSON");
+    match list["kind"].as_str() {
+        Some("List") => list["items"].as_array().expect("items").clone(),
+        _ => vec![list],
+    }
+}
+
+fn key(object: &Value) -> (String, String, String) {
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    (
+        s(&object["kind"]),
+        s(&object["metadata"]["namespace"]),
+        s(&object["metadata"]["name"]),
+    )
+}
+
+fn keys(objects: &[Value]) -> BTreeSet<(String, String, String)> {
+    objects.iter().map(key).collect()
+}
+
+fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind}/{name} among {:?}", keys(objects)))
+}
+
+fn container(objects: &[Value]) -> &Value {
+    let containers = &find(objects, "Deployment", "auth0-operator")["spec"]["template"]["spec"]["containers"];
+    assert_eq!(
+        containers.as_array().map(Vec::len),
+        Some(1),
+        "one container: {containers}"
+    );
+    &containers[0]
+}
+
+fn args(objects: &[Value]) -> Vec<String> {
+    container(objects)["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|a| a.as_str().expect("string arg").to_string())
+        .collect()
+}
+
+/// What the issue asks of every rendering with default values.
+fn check_hardening(objects: &[Value], what: &str) {
+    let names = keys(objects);
+    for (kind, ns, name) in [
+        ("CustomResourceDefinition", "", "connectionprofiles.auth0.operators.dev"),
+        ("CustomResourceDefinition", "", "auth0tenants.auth0.operators.dev"),
+        (
+            "CustomResourceDefinition",
+            "",
+            "clusterauth0tenants.auth0.operators.dev",
+        ),
+        ("ServiceAccount", OPERATOR_NAMESPACE, "auth0-operator"),
+        ("ClusterRole", "", "auth0-operator"),
+        ("ClusterRoleBinding", "", "auth0-operator"),
+        ("Role", OPERATOR_NAMESPACE, "auth0-operator-leader-election"),
+        ("RoleBinding", OPERATOR_NAMESPACE, "auth0-operator-leader-election"),
+        ("Deployment", OPERATOR_NAMESPACE, "auth0-operator"),
+        ("PodDisruptionBudget", OPERATOR_NAMESPACE, "auth0-operator"),
+        ("Service", OPERATOR_NAMESPACE, "auth0-operator-metrics"),
+        ("NetworkPolicy", OPERATOR_NAMESPACE, "auth0-operator"),
+    ] {
+        assert!(
+            names.contains(&(kind.into(), ns.into(), name.into())),
+            "{what}: no {kind} {ns}/{name} in {names:?}"
+        );
+    }
+
+    let role = find(objects, "Role", "auth0-operator-leader-election");
+    assert_eq!(
+        role["rules"],
+        json!([{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}]),
+        "{what}: the leader-election Role grants Leases get/create/update and nothing else"
+    );
+    for binding in ["RoleBinding", "ClusterRoleBinding"] {
+        let name = if binding == "RoleBinding" {
+            "auth0-operator-leader-election"
+        } else {
+            "auth0-operator"
+        };
+        assert_eq!(
+            find(objects, binding, name)["subjects"],
+            json!([{"kind": "ServiceAccount", "name": "auth0-operator", "namespace": OPERATOR_NAMESPACE}]),
+            "{what}: {binding} subject"
+        );
+    }
+
+    let deployment = find(objects, "Deployment", "auth0-operator");
+    assert_eq!(deployment["spec"]["replicas"], 2, "{what}: replicas");
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "auth0-operator", "{what}");
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{what}: pod runAsNonRoot");
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault",
+        "{what}: pod seccomp"
+    );
+    let c = container(objects);
+    assert_eq!(c["image"], IMAGE, "{what}: image");
+    let sc = &c["securityContext"];
+    assert_eq!(sc["runAsNonRoot"], true, "{what}: runAsNonRoot");
+    assert_eq!(sc["readOnlyRootFilesystem"], true, "{what}: readOnlyRootFilesystem");
+    assert_eq!(
+        sc["allowPrivilegeEscalation"], false,
+        "{what}: allowPrivilegeEscalation"
+    );
+    assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]), "{what}: capabilities");
+    assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault", "{what}: seccomp");
+    for side in ["requests", "limits"] {
+        for resource in ["cpu", "memory"] {
+            assert!(
+                c["resources"][side][resource].is_string(),
+                "{what}: no resources.{side}.{resource}: {}",
+                c["resources"]
+            );
+        }
+    }
+    assert_eq!(
+        c["ports"],
+        json!([{"name": "http", "containerPort": 8080, "protocol": "TCP"}]),
+        "{what}: ports"
+    );
+    for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
+        assert_eq!(c[probe]["httpGet"]["path"], path, "{what}: {probe}");
+        assert_eq!(c[probe]["httpGet"]["port"], "http", "{what}: {probe}");
+    }
+    assert_eq!(
+        args(objects),
+        [
+            "run",
+            "--leader-election",
+            "--http-address",
+            "0.0.0.0:8080",
+            "--log-format",
+            "json"
+        ],
+        "{what}: args"
+    );
+    let env_vars: Vec<(String, String)> = c["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap_or("").to_string(),
+                e["valueFrom"]["fieldRef"]["fieldPath"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        env_vars,
+        [
+            ("POD_NAME".to_string(), "metadata.name".to_string()),
+            ("POD_NAMESPACE".to_string(), "metadata.namespace".to_string())
+        ],
+        "{what}: env from the downward API"
+    );
+
+    let pdb = find(objects, "PodDisruptionBudget", "auth0-operator");
+    assert_eq!(pdb["spec"]["minAvailable"], 1, "{what}: PDB");
+    let selector = &deployment["spec"]["selector"]["matchLabels"];
+    assert_eq!(
+        &pdb["spec"]["selector"]["matchLabels"], selector,
+        "{what}: PDB selector"
+    );
+
+    let service = find(objects, "Service", "auth0-operator-metrics");
+    assert_eq!(&service["spec"]["selector"], selector, "{what}: Service selector");
+    let ports = &service["spec"]["ports"];
+    assert_eq!(ports.as_array().map(Vec::len), Some(1), "{what}: Service ports {ports}");
+    assert_eq!(
+        (&ports[0]["name"], &ports[0]["port"]),
+        (&json!("http"), &json!(8080)),
+        "{what}"
+    );
+
+    let policy = &find(objects, "NetworkPolicy", "auth0-operator")["spec"];
+    assert_eq!(
+        &policy["podSelector"]["matchLabels"], selector,
+        "{what}: NetworkPolicy selector"
+    );
+    assert_eq!(policy["policyTypes"], json!(["Ingress", "Egress"]), "{what}");
+    let ports_of = |rules: &Value| -> BTreeSet<(String, i64)> {
+        rules
+            .as_array()
+            .expect("rules")
+            .iter()
+            .flat_map(|rule| {
+                assert!(rule.get("to").is_none() && rule.get("from").is_none(), "{what}: {rule}");
+                rule["ports"].as_array().expect("ports").clone()
+            })
+            .map(|p| {
+                (
+                    p["protocol"].as_str().unwrap_or("").to_string(),
+                    p["port"].as_i64().expect("port"),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        ports_of(&policy["egress"]),
+        BTreeSet::from([
+            ("UDP".to_string(), 53),
+            ("TCP".to_string(), 53),
+            ("TCP".to_string(), 443),
+            ("TCP".to_string(), 6443)
+        ]),
+        "{what}: egress only to DNS, the API server and HTTPS"
+    );
+    assert_eq!(
+        ports_of(&policy["ingress"]),
+        BTreeSet::from([("TCP".to_string(), 8080)]),
+        "{what}: ingress only to 8080"
+    );
+}
+
+#[tokio::test]
+async fn kustomize_base_applies_with_a_server_side_dry_run() {
+    let env = TestEnv::get();
+    prepare(&env).await;
+    let objects = dry_run(&env, &kustomize(&env));
+    check_hardening(&objects, "kustomize deploy/base");
+    let namespace = find(&objects, "Namespace", OPERATOR_NAMESPACE);
+    assert_eq!(
+        namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "restricted",
+        "the namespace enforces the restricted Pod Security profile"
+    );
+}
+
+#[tokio::test]
+async fn helm_chart_renders_the_same_objects_as_kustomize() {
+    let env = TestEnv::get();
+    prepare(&env).await;
+    let from_kustomize = dry_run(&env, &kustomize(&env));
+    let from_helm = dry_run(&env, &helm_template(&[]));
+    check_hardening(&from_helm, "helm template");
+
+    // Helm leaves the namespace to `--create-namespace`; everything else is the same set.
+    let mut expected = keys(&from_kustomize);
+    expected.remove(&("Namespace".into(), String::new(), OPERATOR_NAMESPACE.into()));
+    assert_eq!(keys(&from_helm), expected, "kind/namespace/name of the two renderings");
+
+    assert_eq!(
+        find(&from_helm, "ClusterRole", "auth0-operator")["rules"],
+        find(&from_kustomize, "ClusterRole", "auth0-operator")["rules"],
+        "ClusterRole rules"
+    );
+    for kind in ["ClusterRoleBinding", "RoleBinding"] {
+        for object in from_kustomize.iter().filter(|o| o["kind"] == kind) {
+            let name = object["metadata"]["name"].as_str().expect("name");
+            let helm = find(&from_helm, kind, name);
+            assert_eq!(
+                (&helm["roleRef"], &helm["subjects"]),
+                (&object["roleRef"], &object["subjects"]),
+                "{kind}/{name}"
+            );
+        }
+    }
+    let (k, h) = (
+        find(&from_kustomize, "Deployment", "auth0-operator"),
+        find(&from_helm, "Deployment", "auth0-operator"),
+    );
+    assert_eq!(h["spec"]["replicas"], k["spec"]["replicas"], "replicas");
+    assert_eq!(h["spec"]["selector"], k["spec"]["selector"], "selector");
+    let (kp, hp) = (&k["spec"]["template"]["spec"], &h["spec"]["template"]["spec"]);
+    assert_eq!(hp["securityContext"], kp["securityContext"], "pod securityContext");
+    assert_eq!(hp["serviceAccountName"], kp["serviceAccountName"], "serviceAccountName");
+    let (kc, hc) = (container(&from_kustomize), container(&from_helm));
+    for field in [
+        "image",
+        "args",
+        "env",
+        "ports",
+        "securityContext",
+        "livenessProbe",
+        "readinessProbe",
+        "resources",
+    ] {
+        assert_eq!(hc[field], kc[field], "container {field}");
+    }
+    for (kind, name) in [
+        ("PodDisruptionBudget", "auth0-operator"),
+        ("Service", "auth0-operator-metrics"),
+        ("NetworkPolicy", "auth0-operator"),
+    ] {
+        let (k, h) = (find(&from_kustomize, kind, name), find(&from_helm, kind, name));
+        let strip = |v: &Value| {
+            let mut spec = v["spec"].clone();
+            // Allocated by the server on each dry run.
+            if let Some(spec) = spec.as_object_mut() {
+                for field in ["clusterIP", "clusterIPs"] {
+                    spec.remove(field);
+                }
+            }
+            spec
+        };
+        assert_eq!(strip(h), strip(k), "{kind}/{name} spec");
+    }
+    for object in from_kustomize
+        .iter()
+        .filter(|o| o["kind"] == "CustomResourceDefinition")
+    {
+        let name = object["metadata"]["name"].as_str().expect("name");
+        assert_eq!(
+            find(&from_helm, "CustomResourceDefinition", name)["spec"],
+            object["spec"],
+            "CRD {name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn helm_values_reach_the_objects() {
+    let env = TestEnv::get();
+    prepare(&env).await;
+    let tenants = json!([
+        {"name": "deploy-test-default", "spec": {"domain": "acme.eu.auth0.com", "credentialsSecretRef": {"name": "default-auth0-credentials"}}},
+        {"name": "deploy-test-staging", "spec": {"domain": "acme-staging.eu.auth0.com", "credentialsSecretRef": {"name": "staging-auth0-credentials"}}},
+    ]);
+    let objects = dry_run(
+        &env,
+        &helm_template(&[
+            "--set",
+            "image.repository=registry.example/auth0-operator,image.tag=9.9.9,replicas=3",
+            "--set",
+            "watchNamespace=team-a,logFormat=text",
+            "--set",
+            "resources.limits.memory=512Mi",
+            "--set-json",
+            &format!("tenants={tenants}"),
+        ]),
+    );
+    let deployment = find(&objects, "Deployment", "auth0-operator");
+    assert_eq!(deployment["spec"]["replicas"], 3);
+    let c = container(&objects);
+    assert_eq!(c["image"], "registry.example/auth0-operator:9.9.9");
+    assert_eq!(c["resources"]["limits"]["memory"], "512Mi");
+    assert_eq!(
+        args(&objects),
+        [
+            "run",
+            "--leader-election",
+            "--http-address",
+            "0.0.0.0:8080",
+            "--log-format",
+            "text",
+            "--namespace",
+            "team-a"
+        ]
+    );
+    for tenant in tenants.as_array().expect("tenants") {
+        let name = tenant["name"].as_str().expect("name");
+        let object = find(&objects, "ClusterAuth0Tenant", name);
+        // The server adds the schema's defaults (the key names); what was given is there.
+        assert_eq!(
+            object["spec"]["domain"], tenant["spec"]["domain"],
+            "ClusterAuth0Tenant/{name}"
+        );
+        assert_eq!(
+            object["spec"]["credentialsSecretRef"]["name"], tenant["spec"]["credentialsSecretRef"]["name"],
+            "ClusterAuth0Tenant/{name}"
+        );
+    }
+
+    // A tenant the CRD refuses is refused at install time, not by the operator later.
+    let mut cmd = env.kubectl();
+    cmd.args(["apply", "--server-side", "--dry-run=server", "-f", "-"]);
+    let bad = helm_template(&[
+        "--set-json",
+        r#"tenants=[{"name":"bad","spec":{"domain":"acme.eu.auth0.com"}}]"#,
+    ]);
+    let out = cmd
+        .current_dir(repo(""))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            let mut pipe = child.stdin.take().expect("stdin");
+            let writer = std::thread::spawn(move || pipe.write_all(&bad));
+            let out = child.wait_with_output();
+            writer.join().expect("writer")?;
+            out
+        })
+        .expect("kubectl");
+    assert!(
+        !out.status.success(),
+        "a ClusterAuth0Tenant without credentialsSecretRef was accepted"
+    );
+}
+
+/// kustomize loads files only from inside its folder, so deploy/crds holds copies of crds/;
+/// they must not drift. The Helm chart's crds/ is a link to crds/.
+#[test]
+fn deploy_crds_are_the_generated_crds() {
+    let listing = |dir: &str| -> BTreeSet<String> {
+        std::fs::read_dir(repo(dir))
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+            .filter(|n| n.ends_with(".yaml") && n != "kustomization.yaml")
+            .collect()
+    };
+    let generated = listing("crds");
+    assert!(!generated.is_empty());
+    assert_eq!(
+        listing("deploy/crds"),
+        generated,
+        "deploy/crds and crds/ hold different files"
+    );
+    let kustomization = std::fs::read_to_string(repo("deploy/crds/kustomization.yaml")).expect("kustomization");
+    for name in &generated {
+        let want = std::fs::read(repo(&format!("crds/{name}"))).expect("crd");
+        for copy in ["deploy/crds", "deploy/helm/auth0-operator/crds"] {
+            assert!(
+                std::fs::read(repo(&format!("{copy}/{name}"))).expect("copy") == want,
+                "{copy}/{name} differs from crds/{name}: run `cp crds/*.yaml deploy/crds/`"
+            );
+        }
+        assert!(
+            kustomization.contains(&format!("- {name}")),
+            "deploy/crds/kustomization.yaml does not list {name}"
+        );
+    }
+}
