@@ -162,3 +162,14 @@ func TestCommandLine(t *testing.T) {
 		t.Error("an unknown command was accepted")
 	}
 }
+
+// docs/install.md shows the script verbatim.
+func TestInstallDocShowsTheScript(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/install.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), "```lua\n"+script(t)+"```\n") {
+		t.Error("docs/install.md does not hold deploy/argocd/health.lua verbatim in a ```lua block")
+	}
+}
