@@ -15,8 +15,9 @@ pub mod telemetry;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::WatchStreamExt;
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
@@ -103,43 +104,64 @@ async fn lead(
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "auth0-operator".into());
         format!("{host}-{:08x}", fastrand::u32(..))
     });
-    let manager = kube_lease_manager::LeaseManagerBuilder::new(client, &args.lease_name)
-        .with_namespace(&args.operator_namespace)
-        .with_identity(&identity)
-        .with_duration(15)
-        .with_grace(5)
-        .with_field_manager(controller::profile::MANAGER)
-        .build()
-        .await?;
-    let (mut leader, task) = manager.watch().await;
-    // The lease state is known: a standby replica is ready to take over.
+    let build = || {
+        kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &args.lease_name)
+            .with_namespace(&args.operator_namespace)
+            .with_identity(&identity)
+            .with_duration(15)
+            .with_grace(5)
+            .with_field_manager(controller::profile::MANAGER)
+            .build()
+    };
+    let mut manager = build().await?;
+    // kube-lease-manager checks a lease held by another replica only when that lease would
+    // expire; watching the Lease lets a standby look again the moment it is released.
+    let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
+        kube::Api::namespaced(client.clone(), &args.operator_namespace);
+    let selector = format!("metadata.name={}", args.lease_name);
+    let mut lease_changes = kube::runtime::watcher(leases, kube::runtime::watcher::Config::default().fields(&selector))
+        .default_backoff()
+        .boxed();
+    // The lease state is about to be known: a standby replica is ready to take over.
     readiness.set(true);
     tracing::info!(%identity, lease = %args.lease_name, "waiting for the lease");
-    while !*leader.borrow_and_update() {
+    loop {
         tokio::select! {
-            changed = leader.changed() => changed?,
-            () = shutdown.clone() => {
-                drop(leader);
-                task.await??;
-                return Ok(());
+            held = manager.changed() => if held? { break },
+            event = lease_changes.next() => {
+                // A fresh manager reads the Lease anew (the running one trusts its cache until
+                // the lease would expire), so a released lease is taken at once.
+                let released = matches!(&event, Some(Ok(kube::runtime::watcher::Event::Apply(lease)))
+                    if lease.spec.as_ref().and_then(|s| s.holder_identity.as_deref()).is_none_or(str::is_empty));
+                if released {
+                    manager = build().await?;
+                }
             }
+            () = shutdown.clone() => return Ok(()),
         }
     }
+    drop(lease_changes);
     tracing::info!(%identity, "holding the lease: reconciling");
     readiness.set(false); // until this replica's caches are synced
     let lost = async {
-        while *leader.borrow_and_update() {
-            if leader.changed().await.is_err() {
-                break;
+        loop {
+            match manager.changed().await {
+                Ok(true) => continue,
+                Ok(false) => return "lost the lease".to_string(),
+                Err(e) => return format!("could not renew the lease: {e}"),
             }
         }
     };
     let outcome = tokio::select! {
         () = controllers => Ok(()),
-        () = lost => Err("lost the lease: stopped reconciling".into()),
+        why = lost => Err(format!("{why}: stopped reconciling").into()),
     };
-    drop(leader); // releases the lease
-    let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    // Hand over at once rather than let the lease expire.
+    match tokio::time::timeout(Duration::from_secs(5), manager.release()).await {
+        Ok(Ok(())) => tracing::info!("released the lease"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "releasing the lease failed"),
+        Err(_) => tracing::warn!("releasing the lease timed out"),
+    }
     outcome
 }
 

@@ -65,6 +65,16 @@ where
     let profile_stream = watcher(profiles.clone(), watcher::Config::default())
         .default_backoff()
         .reflect(profile_writer)
+        .inspect({
+            // Ready once the first full listing is in the cache.
+            let readiness = readiness.clone();
+            move |event| {
+                if matches!(event, Ok(watcher::Event::InitDone)) && !readiness.get() {
+                    tracing::info!("caches synced: ready");
+                    readiness.set(true);
+                }
+            }
+        })
         .applied_objects()
         .predicate_filter(
             predicates::generation
@@ -136,14 +146,6 @@ where
     let (on_tenant, on_cluster, on_secret) = (by_tenant.clone(), by_tenant.clone(), by_tenant);
     let secret_ctx = ctx.clone();
 
-    {
-        let (store, readiness) = (profile_store.clone(), readiness.clone());
-        tokio::spawn(async move {
-            if store.wait_until_ready().await.is_ok() {
-                readiness.set(true);
-            }
-        });
-    }
     let profiles_controller = Controller::for_stream(profile_stream, profile_store)
         .with_config(kube::runtime::controller::Config::default().concurrency(settings.concurrency))
         .watches_stream(tenant_stream, move |t: Auth0Tenant| {

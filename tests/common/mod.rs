@@ -1,0 +1,368 @@
+//! The shared harness of the operator's end-to-end tests: a namespace with an Auth0Tenant `t`
+//! pointing at a fresh emulator tenant, the shipped RBAC bound to the operator's identity,
+//! and the `auth0-operator` binary as a process.
+#![allow(dead_code)] // each test crate uses part of it
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use auth0_emulator::{ClientConfig, Config, Emulator, TenantConfig};
+use auth0_operator::crd::{self, ConnectionProfile};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
+use testenv::{TestEnv, TestNamespace};
+
+pub const SCOPES: [&str; 4] = [
+    "read:connection_profiles",
+    "create:connection_profiles",
+    "update:connection_profiles",
+    "delete:connection_profiles",
+];
+pub const POLL: &str = "2s";
+
+pub struct Harness {
+    pub env: TestEnv,
+    pub ns: TestNamespace,
+    pub emulator: Emulator,
+    pub domain: String,
+    pub operator: Option<Child>,
+    pub log: std::path::PathBuf,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.stop_operator();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            eprintln!("----- operator log (last 60 lines) -----");
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+impl Harness {
+    /// A namespace with an Auth0Tenant `t` pointing at a fresh emulator tenant, and the
+    /// operator running.
+    pub async fn start(prefix: &str) -> Harness {
+        Self::start_with(prefix, SCOPES.iter().map(|s| s.to_string()).collect()).await
+    }
+
+    pub async fn start_with(prefix: &str, scopes: Vec<String>) -> Harness {
+        let mut harness = Self::prepare(prefix, scopes).await;
+        harness.start_operator();
+        harness
+    }
+
+    /// Everything but the operator.
+    pub async fn prepare(prefix: &str, scopes: Vec<String>) -> Harness {
+        let env = TestEnv::get();
+        env.install_crds(&crd::all()).await;
+        let ns = env.namespace(prefix).await;
+        let domain = format!("{}.auth0.test", ns.name());
+        let emulator = Emulator::start(Config {
+            tenants: vec![TenantConfig {
+                domain: domain.clone(),
+                clients: vec![ClientConfig {
+                    client_id: "operator-client".into(),
+                    client_secret: "operator-secret-value".into(),
+                    scopes,
+                }],
+                port: Some(0),
+                ..TenantConfig::default()
+            }],
+            ..Config::default()
+        })
+        .await
+        .expect("emulator starts");
+        let log = env.dir().join(format!("operator-{}.log", ns.name()));
+        let harness = Harness {
+            env,
+            ns,
+            emulator,
+            domain,
+            operator: None,
+            log,
+        };
+        harness.write_secret("operator-client", "operator-secret-value").await;
+        let url = harness.emulator.tenant_url(&harness.domain).expect("tenant url");
+        harness
+            .apply(
+                "auth0tenants",
+                json!({
+                    "apiVersion": "auth0.operators.dev/v1alpha1", "kind": "Auth0Tenant",
+                    "metadata": {"name": "t"},
+                    "spec": {"domain": harness.domain, "credentialsSecretRef": {"name": "creds"},
+                             "endpoint": {"url": url}, "rateLimit": {"requestsPerSecond": 100.0, "burst": 100}}
+                }),
+            )
+            .await;
+        harness.grant_shipped_rbac().await;
+        harness
+    }
+
+    /// Binds the operator's service-account identity to the shipped ClusterRole, and only to
+    /// it, and waits until the API server enforces the binding.
+    pub async fn grant_shipped_rbac(&self) {
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/base");
+        let output = self
+            .env
+            .kubectl()
+            .args([
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "--field-manager",
+                "tests",
+                "-f",
+            ])
+            .arg(base.join("clusterrole.yaml"))
+            .arg("-f")
+            .arg(base.join("clusterrolebinding.yaml"))
+            .output()
+            .expect("kubectl");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let operator: Api<ConnectionProfile> = Api::namespaced(self.env.client("operator").await, self.ns.name());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while operator.list(&ListParams::default()).await.is_err() {
+            assert!(Instant::now() < deadline, "the shipped RBAC never took effect");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn start_operator(&mut self) {
+        let child = self.spawn_operator(&self.log.clone(), &["--http-address", "127.0.0.1:0"]);
+        self.operator = Some(child);
+    }
+
+    /// Another operator process for this namespace, logging to `log`, with `extra` flags.
+    pub fn spawn_operator(&self, log: &std::path::Path, extra: &[&str]) -> Child {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("log file");
+        Command::new(env!("CARGO_BIN_EXE_auth0-operator"))
+            .args([
+                "run",
+                "--namespace",
+                self.ns.name(),
+                "--operator-namespace",
+                self.ns.name(),
+            ])
+            .args(["--poll-interval", POLL, "--allow-insecure-http", "--log-format", "text"])
+            .args(extra)
+            .arg("--kubeconfig")
+            .arg(self.env.kubeconfig("operator"))
+            .env("RUST_LOG", "info,auth0_operator=debug")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .spawn()
+            .expect("starting auth0-operator")
+    }
+
+    pub fn stop_operator(&mut self) {
+        if let Some(mut child) = self.operator.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub async fn write_secret(&self, id: &str, secret: &str) {
+        let secrets: Api<Secret> = Api::namespaced(self.ns.client.clone(), self.ns.name());
+        let object = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"},
+                            "stringData": {"client_id": id, "client_secret": secret}});
+        secrets
+            .patch("creds", &PatchParams::apply("test").force(), &Patch::Apply(&object))
+            .await
+            .expect("secret");
+    }
+
+    /// Server-side apply of a namespaced object of our group.
+    pub async fn apply(&self, plural: &str, object: Value) {
+        let name = object["metadata"]["name"].as_str().expect("name").to_string();
+        let url = format!(
+            "/apis/auth0.operators.dev/v1alpha1/namespaces/{}/{plural}/{name}?fieldManager=test&force=true",
+            self.ns.name()
+        );
+        let request = http::Request::patch(url)
+            .header("content-type", "application/apply-patch+yaml")
+            .body(serde_json::to_vec(&object).expect("json"))
+            .expect("request");
+        self.ns
+            .client
+            .request::<Value>(request)
+            .await
+            .unwrap_or_else(|e| panic!("applying {name}: {e}"));
+    }
+
+    /// Applies a profile on this test's tenant (`Auth0Tenant/t`).
+    pub async fn apply_profile(&self, name: &str, mut spec: Value) {
+        spec["tenantRef"] = json!({"kind": "Auth0Tenant", "name": "t"});
+        self.apply(
+            "connectionprofiles",
+            json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+                   "metadata": {"name": name}, "spec": spec}),
+        )
+        .await;
+    }
+
+    pub fn profiles(&self) -> Api<ConnectionProfile> {
+        Api::namespaced(self.ns.client.clone(), self.ns.name())
+    }
+
+    /// Polls the resource until `check` holds; panics with the last state after `limit`.
+    pub async fn wait_for(
+        &self,
+        name: &str,
+        limit: Duration,
+        what: &str,
+        check: impl Fn(&ConnectionProfile) -> bool,
+    ) -> ConnectionProfile {
+        let deadline = Instant::now() + limit;
+        loop {
+            let current = self.profiles().get_opt(name).await.expect("get");
+            if let Some(profile) = &current
+                && check(profile)
+            {
+                return profile.clone();
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{name}: not {what} within {limit:?}; last seen: {:#?}",
+                    current.map(|p| p.status)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn wait_ready(&self, name: &str) -> ConnectionProfile {
+        self.wait_for(name, Duration::from_secs(30), "Ready", |p| {
+            condition(p, "Ready").is_some_and(|c| c.0 == "True") && observed(p)
+        })
+        .await
+    }
+
+    /// The emulator's stored profiles, as JSON.
+    pub fn remote(&self) -> Vec<Value> {
+        self.emulator
+            .profiles(&self.domain)
+            .expect("tenant")
+            .into_iter()
+            .map(|p| serde_json::to_value(p).expect("json"))
+            .collect()
+    }
+
+    pub fn remote_by_id(&self, id: &str) -> Option<Value> {
+        self.remote().into_iter().find(|p| p["id"] == id)
+    }
+
+    /// Requests the emulator answered (or dropped), as (method, path, status).
+    pub fn requests(&self) -> Vec<(String, String, u16)> {
+        self.emulator
+            .requests(&self.domain)
+            .expect("tenant")
+            .into_iter()
+            .map(|r| (r.method, r.path, r.status))
+            .collect()
+    }
+
+    pub fn writes(&self) -> Vec<(String, String, u16)> {
+        self.requests()
+            .into_iter()
+            .filter(|(m, p, _)| m != "GET" && p != "/oauth/token")
+            .collect()
+    }
+
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/tenants/{}/{path}", self.emulator.admin_url(), self.domain);
+        tokio::task::spawn_blocking({
+            let method = method.to_string();
+            move || admin_call(&method, &url, body)
+        })
+        .await
+        .expect("admin call")
+    }
+
+    pub async fn events(&self, name: &str) -> Vec<(String, String, String)> {
+        let events: Api<Event> = Api::namespaced(self.ns.client.clone(), self.ns.name());
+        events
+            .list(&ListParams::default())
+            .await
+            .expect("events")
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .map(|e| {
+                (
+                    e.type_.unwrap_or_default(),
+                    e.reason.unwrap_or_default(),
+                    e.note.unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    pub async fn wait_event(&self, name: &str, reason: &str) -> (String, String, String) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(event) = self.events(name).await.into_iter().find(|e| e.1 == reason) {
+                return event;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {reason} event for {name}: {:?}",
+                self.events(name).await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// A tiny blocking HTTP/1.1 client for the emulator's admin API (plain http on loopback).
+pub fn admin_call(method: &str, url: &str, body: Option<Value>) -> Value {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest.split_once('/').expect("path");
+    let mut stream = std::net::TcpStream::connect(host).expect("connect to admin");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        stream,
+        "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, payload) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    assert!(
+        head.starts_with("HTTP/1.1 2"),
+        "admin {method} {url}: {head}\n{payload}"
+    );
+    serde_json::from_str(payload).unwrap_or(Value::Null)
+}
+
+pub fn condition(profile: &ConnectionProfile, type_: &str) -> Option<(String, String, String)> {
+    profile
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+pub fn observed(profile: &ConnectionProfile) -> bool {
+    profile.status.as_ref().and_then(|s| s.observed_generation) == profile.metadata.generation
+}
+
+pub fn id(profile: &ConnectionProfile) -> String {
+    profile.status.as_ref().and_then(|s| s.id.clone()).expect("status.id")
+}

@@ -1,0 +1,203 @@
+//! Running in a cluster: probes and metrics over HTTP, and two replicas with leader
+//! election (exactly one reconciles; a killed leader is replaced; a stopped one hands over).
+
+mod common;
+
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use common::{Harness, SCOPES, id};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
+use testenv::{OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A plain HTTP GET on loopback: (status, body), or None when nothing answers.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+async fn wait_http(port: u16, path: &str, status: u16) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some((got, body)) = get(port, path)
+            && got == status
+        {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "GET {path} never answered {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_and_metrics() {
+    let mut h = Harness::prepare("ha-metrics", SCOPES.iter().map(|s| s.to_string()).collect()).await;
+    let port = free_port();
+    let log = h.log.clone();
+    h.operator = Some(h.spawn_operator(&log, &["--http-address", &format!("127.0.0.1:{port}")]));
+    wait_http(port, "/healthz", 200).await;
+    wait_http(port, "/readyz", 200).await;
+    h.apply_profile("measured", json!({"enabledFeatures": ["scim"]})).await;
+    h.wait_ready("measured").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let body = wait_http(port, "/metrics", 200).await;
+        if body.contains(r#"auth0_operator_resources{ready="true"} 1"#) || Instant::now() > deadline {
+            break body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for expected in [
+        r#"auth0_operator_reconciles_total{kind="ConnectionProfile",result="success"}"#,
+        r#"auth0_operator_auth0_requests_total{endpoint="create",status_class="2xx"} 1"#,
+        r#"auth0_operator_auth0_requests_total{endpoint="token",status_class="2xx"}"#,
+        "auth0_operator_token_refreshes_total",
+        "auth0_operator_reconcile_duration_seconds_bucket",
+        r#"auth0_operator_resources{ready="true"} 1"#,
+    ] {
+        assert!(metrics.contains(expected), "missing {expected}:\n{metrics}");
+    }
+    assert!(!metrics.contains("measured"), "no resource names in labels");
+    assert!(!metrics.contains("operator-secret-value"), "no secrets");
+}
+
+/// Lets the operator identity hold Leases in the namespace it runs in (the shipped Role does
+/// the same in auth0-operator's namespace).
+async fn grant_leases(h: &Harness) {
+    let role: Role = serde_json::from_value(json!({
+        "metadata": {"name": "auth0-operator-leader-election"},
+        "rules": [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "list", "watch", "create", "update", "patch"]}]
+    }))
+    .expect("role");
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "auth0-operator-leader-election"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "auth0-operator-leader-election"},
+        "subjects": [{"kind": "ServiceAccount", "name": OPERATOR_SERVICE_ACCOUNT, "namespace": OPERATOR_NAMESPACE}]
+    }))
+    .expect("binding");
+    let params = PatchParams::apply("tests").force();
+    Api::<Role>::namespaced(h.ns.client.clone(), h.ns.name())
+        .patch("auth0-operator-leader-election", &params, &Patch::Apply(&role))
+        .await
+        .expect("role");
+    Api::<RoleBinding>::namespaced(h.ns.client.clone(), h.ns.name())
+        .patch("auth0-operator-leader-election", &params, &Patch::Apply(&binding))
+        .await
+        .expect("binding");
+}
+
+fn holds_lease(log: &std::path::Path) -> bool {
+    std::fs::read_to_string(log).is_ok_and(|l| l.contains("holding the lease"))
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status();
+    assert!(status.is_ok_and(|s| s.success()), "kill -{name}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_election_one_reconciles_and_another_takes_over() {
+    let h = Harness::prepare("ha-leader", SCOPES.iter().map(|s| s.to_string()).collect()).await;
+    grant_leases(&h).await;
+    let logs: Vec<_> = (0..3)
+        .map(|i| h.env.dir().join(format!("operator-{}-{i}.log", h.ns.name())))
+        .collect();
+    let args = [
+        "--leader-election",
+        "--lease-name",
+        "test-lease",
+        "--http-address",
+        "127.0.0.1:0",
+    ];
+    let mut replicas: Vec<Option<Child>> = vec![
+        Some(h.spawn_operator(&logs[0], &args)),
+        Some(h.spawn_operator(&logs[1], &args)),
+    ];
+
+    h.apply_profile("first", json!({})).await;
+    h.wait_ready("first").await;
+    let leaders: Vec<usize> = (0..2).filter(|i| holds_lease(&logs[*i])).collect();
+    assert_eq!(leaders.len(), 1, "exactly one replica leads: {leaders:?}");
+    let leader = leaders[0];
+    let standby = 1 - leader;
+    let standby_log = std::fs::read_to_string(&logs[standby]).unwrap_or_default();
+    assert!(
+        !standby_log.contains("reconciling object"),
+        "the standby reconciled:\n{standby_log}"
+    );
+
+    // The leader dies without a word: the standby takes over once the lease expires.
+    let mut killed = replicas[leader].take().expect("leader");
+    signal(&killed, "KILL");
+    let _ = killed.wait();
+    let started = Instant::now();
+    h.apply_profile("second", json!({})).await;
+    h.wait_for("second", Duration::from_secs(45), "Ready after failover", |p| {
+        common::condition(p, "Ready").is_some_and(|c| c.0 == "True")
+    })
+    .await;
+    eprintln!("failover after SIGKILL took {:?}", started.elapsed());
+    assert!(holds_lease(&logs[standby]), "the standby took the lease");
+
+    // A third replica waits; SIGTERM on the leader hands over at once (the lease is released).
+    replicas.push(Some(h.spawn_operator(&logs[2], &args)));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!holds_lease(&logs[2]), "the newcomer must wait for the lease");
+    let mut stopping = replicas[standby].take().expect("current leader");
+    signal(&stopping, "TERM");
+    let exited = tokio::task::spawn_blocking(move || stopping.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert!(exited.success(), "SIGTERM ends the process cleanly: {exited}");
+    let started = Instant::now();
+    h.apply_profile("third", json!({})).await;
+    h.wait_for("third", Duration::from_secs(20), "Ready after hand-over", |p| {
+        common::condition(p, "Ready").is_some_and(|c| c.0 == "True")
+    })
+    .await;
+    let handover = started.elapsed();
+    eprintln!("hand-over after SIGTERM took {handover:?}");
+    assert!(
+        handover < Duration::from_secs(10),
+        "a released lease is taken quickly: {handover:?}"
+    );
+    assert!(holds_lease(&logs[2]));
+    assert_eq!(
+        h.remote().len(),
+        3,
+        "one profile each, none duplicated: {:?}",
+        h.remote()
+    );
+    let first = h.profiles().get("first").await.expect("first");
+    assert!(h.remote_by_id(&id(&first)).is_some());
+    for child in replicas.iter_mut().flatten() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
