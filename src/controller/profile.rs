@@ -61,6 +61,8 @@ pub struct Context {
     pub backoff: Backoff,
     pub metrics: Arc<Metrics>,
     failures: Mutex<HashMap<ObjectRef<ConnectionProfile>, u32>>,
+    /// When each resource was last seen to match Auth0, by this process.
+    observed: Mutex<HashMap<ObjectRef<ConnectionProfile>, Instant>>,
     snapshots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Snapshot>>>>>,
 }
 
@@ -84,6 +86,7 @@ impl Context {
                 max_attempts: u32::MAX,
             },
             failures: Mutex::default(),
+            observed: Mutex::default(),
             snapshots: Mutex::default(),
         }
     }
@@ -102,6 +105,25 @@ impl Context {
 
     fn succeeded(&self, object: &ObjectRef<ConnectionProfile>) {
         self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(object);
+        self.observed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(object.clone(), Instant::now());
+    }
+
+    /// Drops what is remembered of a resource that is gone.
+    fn forget(&self, object: &ObjectRef<ConnectionProfile>) {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(object);
+        self.observed.lock().unwrap_or_else(|e| e.into_inner()).remove(object);
+    }
+
+    /// Whether this process saw the resource match Auth0 less than `age` ago.
+    fn seen_within(&self, object: &ObjectRef<ConnectionProfile>, age: Duration) -> bool {
+        self.observed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(object)
+            .is_some_and(|at| at.elapsed() < age)
     }
 
     fn snapshot_slot(&self, domain: &str) -> Arc<tokio::sync::Mutex<Option<Snapshot>>> {
@@ -302,6 +324,16 @@ async fn sync(
     let want = desired(profile);
     let status = profile.status.clone().unwrap_or_default();
 
+    // A settled resource this process checked moments ago (the pass our own writes cause
+    // right after a create, a Secret or tenant event) needs no call: drift checks are due
+    // only once per poll interval.
+    if status.id.is_some()
+        && is_settled(profile)
+        && ctx.seen_within(&ObjectRef::from_obj(profile), poll_interval(profile, ctx) / 2)
+    {
+        return Ok(status);
+    }
+
     if profile.spec.management_policy == ManagementPolicy::Observe {
         let remote = observe_only(profile, &client, &status).await?;
         return Ok(settled_status(profile, &domain, &remote));
@@ -392,7 +424,19 @@ async fn current(
     client: &Auth0Client,
     id: &str,
 ) -> Result<Option<Value>, Error> {
-    let settled = profile.status.as_ref().is_some_and(|s| {
+    let settled = is_settled(profile);
+    if settled && let Some(remote) = ctx.listed(client, id, poll_interval(profile, ctx)).await? {
+        return Ok(Some(remote));
+    }
+    Ok(client
+        .get(id, if settled { Priority::Background } else { Priority::User })
+        .await?)
+}
+
+/// Whether the status already describes this generation as Available and no pass was
+/// requested since.
+fn is_settled(profile: &ConnectionProfile) -> bool {
+    profile.status.as_ref().is_some_and(|s| {
         s.observed_generation == profile.metadata.generation
             && s.conditions.iter().any(|c| c.type_ == READY && c.status == "True")
             && s.last_handled_reconcile_at.as_deref()
@@ -400,13 +444,7 @@ async fn current(
                     .annotations()
                     .get(annotation::RECONCILE_REQUESTED_AT)
                     .map(String::as_str)
-    });
-    if settled && let Some(remote) = ctx.listed(client, id, poll_interval(profile, ctx)).await? {
-        return Ok(Some(remote));
-    }
-    Ok(client
-        .get(id, if settled { Priority::Background } else { Priority::User })
-        .await?)
+    })
 }
 
 /// Creates the profile under the create-pending guard and records its id at once.
@@ -517,11 +555,13 @@ async fn cleanup(
             .await;
         }
         record(ctx, profile, "success", started, None);
+        ctx.forget(&ObjectRef::from_obj(profile));
         return Ok(Action::await_change());
     }
     let pending = profile.annotations().contains_key(annotation::CREATE_PENDING);
     if id.is_none() && !pending {
         record(ctx, profile, "success", started, None);
+        ctx.forget(&ObjectRef::from_obj(profile));
         return Ok(Action::await_change()); // nothing was ever created
     }
     let namespace = profile.namespace().unwrap_or_default();
@@ -557,6 +597,7 @@ async fn cleanup(
     match result {
         Ok(()) => {
             record(ctx, profile, "success", started, None);
+            ctx.forget(&ObjectRef::from_obj(profile));
             Ok(Action::await_change())
         }
         Err(err) => {
