@@ -36,6 +36,16 @@ test('token flow: bad credentials are a 401 access_denied', async () => {
   });
 });
 
+test('unauthorized: a token the tenant did not issue is an UnauthorizedError', async () => {
+  const forged = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+  await assert.rejects(new ManagementClient({ domain, token: forged }).connectionProfiles.list({ take: 10 }), (error) => {
+    assert.ok(error instanceof Management.UnauthorizedError, String(error));
+    assert.equal(error.statusCode, 401);
+    assert.equal(error.body.message, 'Invalid token.');
+    return true;
+  });
+});
+
 test('create, get, update, delete', async () => {
   const client = management();
   const body = {
