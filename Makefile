@@ -3,16 +3,17 @@ SHELL := bash
 CARGO ?= cargo
 TESTENV := $(CARGO) run --quiet --package testenv --
 
-.PHONY: demo test crds lint testenv build
+.PHONY: demo test crds lint testenv tools build
 
 ## demo: control plane + Auth0 emulator + the operator; applies the examples; Ctrl-C stops
 demo: build
 	$(TESTENV) run -- scripts/demo.sh
 
 ## test: every test: unit, end-to-end against a real kube-apiserver + etcd
-test: testenv
+test: testenv tools
 	$(CARGO) build --workspace --all-targets
 	$(TESTENV) run -- $(CARGO) test --workspace --no-fail-fast
+	emulator/conformance/run.sh
 
 ## crds: regenerate crds/ from the Rust types
 crds:
@@ -26,6 +27,10 @@ lint:
 ## testenv: build etcd, kube-apiserver and kubectl from their Go modules (cached by version)
 testenv:
 	testenv/build.sh >/dev/null
+
+## tools: helm and gitops-check (kstatus, gopher-lua) from the Go module proxy (cached)
+tools:
+	tools/build-tools.sh >/dev/null
 
 build: testenv
 	$(CARGO) build --workspace

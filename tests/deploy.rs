@@ -195,7 +195,7 @@ fn check_hardening(objects: &[Value], what: &str) {
     let role = find(objects, "Role", "auth0-operator-leader-election");
     assert_eq!(
         role["rules"],
-        json!([{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}]),
+        json!([{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "list", "watch", "create", "update", "patch"]}]),
         "{what}: the leader-election Role grants Leases get/create/update and nothing else"
     );
     for binding in ["RoleBinding", "ClusterRoleBinding"] {
@@ -517,36 +517,28 @@ async fn helm_values_reach_the_objects() {
     );
 }
 
-/// kustomize loads files only from inside its folder, so deploy/crds holds copies of crds/;
-/// they must not drift. The Helm chart's crds/ is a link to crds/.
+/// crds/Kustomization (a name `kubectl apply -f crds/` skips) lists every generated CRD
+/// (deploy/base includes it), and the Helm
+/// chart's crds/ is a link to crds/.
 #[test]
-fn deploy_crds_are_the_generated_crds() {
-    let listing = |dir: &str| -> BTreeSet<String> {
-        std::fs::read_dir(repo(dir))
-            .unwrap_or_else(|e| panic!("{dir}: {e}"))
-            .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
-            .filter(|n| n.ends_with(".yaml") && n != "kustomization.yaml")
-            .collect()
-    };
-    let generated = listing("crds");
+fn the_kustomization_and_the_chart_carry_every_crd() {
+    let generated: BTreeSet<String> = std::fs::read_dir(repo("crds"))
+        .expect("crds/")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .filter(|n| n.ends_with(".yaml") && n != "kustomization.yaml")
+        .collect();
     assert!(!generated.is_empty());
-    assert_eq!(
-        listing("deploy/crds"),
-        generated,
-        "deploy/crds and crds/ hold different files"
-    );
-    let kustomization = std::fs::read_to_string(repo("deploy/crds/kustomization.yaml")).expect("kustomization");
+    let kustomization = std::fs::read_to_string(repo("crds/Kustomization")).expect("kustomization");
     for name in &generated {
-        let want = std::fs::read(repo(&format!("crds/{name}"))).expect("crd");
-        for copy in ["deploy/crds", "deploy/helm/auth0-operator/crds"] {
-            assert!(
-                std::fs::read(repo(&format!("{copy}/{name}"))).expect("copy") == want,
-                "{copy}/{name} differs from crds/{name}: run `cp crds/*.yaml deploy/crds/`"
-            );
-        }
         assert!(
             kustomization.contains(&format!("- {name}")),
-            "deploy/crds/kustomization.yaml does not list {name}"
+            "crds/Kustomization does not list {name}"
+        );
+        let want = std::fs::read(repo(&format!("crds/{name}"))).expect("crd");
+        let chart = std::fs::read(repo(&format!("deploy/helm/auth0-operator/crds/{name}"))).expect("chart CRD");
+        assert!(
+            chart == want,
+            "deploy/helm/auth0-operator/crds/{name} differs from crds/{name}"
         );
     }
 }

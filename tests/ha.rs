@@ -84,27 +84,32 @@ async fn probes_and_metrics() {
     assert!(!metrics.contains("operator-secret-value"), "no secrets");
 }
 
-/// Lets the operator identity hold Leases in the namespace it runs in (the shipped Role does
-/// the same in auth0-operator's namespace).
+/// Applies the shipped leader-election Role and RoleBinding (deploy/base) in the test's
+/// namespace, where this test's operators keep their Lease: the shipped rules must suffice.
 async fn grant_leases(h: &Harness) {
-    let role: Role = serde_json::from_value(json!({
-        "metadata": {"name": "auth0-operator-leader-election"},
-        "rules": [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "list", "watch", "create", "update", "patch"]}]
-    }))
-    .expect("role");
-    let binding: RoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": "auth0-operator-leader-election"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "auth0-operator-leader-election"},
-        "subjects": [{"kind": "ServiceAccount", "name": OPERATOR_SERVICE_ACCOUNT, "namespace": OPERATOR_NAMESPACE}]
-    }))
-    .expect("binding");
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/base");
+    let mut role: Role =
+        serde_saphyr::from_str(&std::fs::read_to_string(base.join("role.yaml")).expect("role.yaml")).expect("Role");
+    let mut binding: RoleBinding =
+        serde_saphyr::from_str(&std::fs::read_to_string(base.join("rolebinding.yaml")).expect("rolebinding.yaml"))
+            .expect("RoleBinding");
+    role.metadata.namespace = Some(h.ns.name().to_string());
+    binding.metadata.namespace = Some(h.ns.name().to_string());
+    for subject in binding.subjects.iter_mut().flatten() {
+        assert_eq!(
+            (subject.name.as_str(), subject.namespace.as_deref()),
+            (OPERATOR_SERVICE_ACCOUNT, Some(OPERATOR_NAMESPACE))
+        );
+    }
     let params = PatchParams::apply("tests").force();
+    let name = role.metadata.name.clone().expect("name");
     Api::<Role>::namespaced(h.ns.client.clone(), h.ns.name())
-        .patch("auth0-operator-leader-election", &params, &Patch::Apply(&role))
+        .patch(&name, &params, &Patch::Apply(&role))
         .await
         .expect("role");
+    let name = binding.metadata.name.clone().expect("name");
     Api::<RoleBinding>::namespaced(h.ns.client.clone(), h.ns.name())
-        .patch("auth0-operator-leader-election", &params, &Patch::Apply(&binding))
+        .patch(&name, &params, &Patch::Apply(&binding))
         .await
         .expect("binding");
 }

@@ -98,20 +98,45 @@ fn binaries() -> Result<PathBuf, String> {
 }
 
 fn run(control_plane: &ControlPlane, command: &[String]) -> ExitCode {
-    let status = Command::new(&command[0])
-        .args(&command[1..])
-        .env(ENV_DIR, control_plane.dir())
-        .env("KUBECONFIG", control_plane.dir().join("admin.kubeconfig"))
-        .status();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("testenv: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let status = runtime.block_on(async {
+        let mut child = tokio::process::Command::new(&command[0])
+            .args(&command[1..])
+            .env(ENV_DIR, control_plane.dir())
+            .env("KUBECONFIG", control_plane.dir().join("admin.kubeconfig"))
+            .spawn()?;
+        // A signal to the runner stops the command too, and then what the runner started.
+        tokio::select! {
+            status = child.wait() => status.map(Some),
+            () = signalled() => {
+                if let Some(pid) = child.id() {
+                    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+                }
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait()).await;
+                let _ = child.kill().await;
+                Ok(None)
+            }
+        }
+    });
     match status {
-        Ok(status) if status.success() => ExitCode::SUCCESS,
-        Ok(status) => {
+        Ok(Some(status)) if status.success() => ExitCode::SUCCESS,
+        Ok(Some(status)) => {
             eprintln!(
                 "testenv: `{}` failed ({status}); control plane logs:\n{}",
                 command.join(" "),
                 testenv::log_tails_of(control_plane.dir(), 60)
             );
             ExitCode::from(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1).max(1))
+        }
+        Ok(None) => {
+            eprintln!("testenv: interrupted; stopping the control plane");
+            ExitCode::from(130)
         }
         Err(err) => {
             eprintln!("testenv: cannot run {:?}: {err}", command[0]);
@@ -120,20 +145,25 @@ fn run(control_plane: &ControlPlane, command: &[String]) -> ExitCode {
     }
 }
 
+/// SIGTERM or SIGINT.
+async fn signalled() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
 fn up(control_plane: &ControlPlane) -> ExitCode {
     let dir = control_plane.dir();
     println!("export {ENV_DIR}={}", dir.display());
     println!("export KUBECONFIG={}", dir.join("admin.kubeconfig").display());
     eprintln!("testenv: up; press Ctrl-C to stop");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-    match runtime {
-        Ok(rt) => rt.block_on(async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
-            }
-        }),
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(signalled()),
         Err(err) => eprintln!("testenv: {err}"),
     }
     ExitCode::SUCCESS
