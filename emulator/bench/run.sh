@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark of the emulator (not a timed test): requests per second for GET by id and
 # for create with wrk, and resident memory once 10,000 profiles are stored. Writes the
-# figures to docs/emulator-benchmarks.md (or $BENCH_OUTPUT). Needs wrk (apt-get install wrk).
+# figures to docs/benchmarks.md (or $BENCH_OUTPUT). Needs wrk (apt-get install wrk).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -11,7 +11,7 @@ duration="${BENCH_DURATION:-10s}"
 connections="${BENCH_CONNECTIONS:-32}"
 threads="${BENCH_THREADS:-1}"
 profiles="${BENCH_PROFILES:-10000}"
-output="${BENCH_OUTPUT:-$root/docs/emulator-benchmarks.md}"
+output="${BENCH_OUTPUT:-$root/docs/benchmarks.md}"
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 cargo build --quiet --release -p auth0-emulator --bin auth0-emulator
