@@ -3,7 +3,7 @@ SHELL := bash
 CARGO ?= cargo
 TESTENV := $(CARGO) run --quiet --package testenv --
 
-.PHONY: demo test crds lint testenv tools build
+.PHONY: demo test bench bench-quick crds lint testenv tools build
 
 ## demo: control plane + Auth0 emulator + the operator; applies the examples; Ctrl-C stops
 demo: build
@@ -14,6 +14,19 @@ test: testenv tools
 	$(CARGO) build --workspace --all-targets
 	$(TESTENV) run -- $(CARGO) test --workspace --no-fail-fast
 	emulator/conformance/run.sh
+
+## bench: the operator's figures (N = 1,000, 10,000 for memory) and the emulator's, into docs/benchmarks.md
+bench: testenv
+	$(CARGO) build --release --package auth0-operator --package auth0-bench
+	$(TESTENV) run -- $(CARGO) run --quiet --release --package auth0-bench -- --n 1000 --out docs/benchmarks.md
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	emulator/bench/run.sh
+
+## bench-quick: the same harness at N = 100, so it cannot rot (CI runs it)
+bench-quick: testenv
+	$(CARGO) build --package auth0-operator --package auth0-bench
+	$(TESTENV) run -- $(CARGO) run --quiet --package auth0-bench -- --n 100 --rate-limited-n 20 \
+		--latency-runs 20 --large-n 0 --poll-interval-secs 3 --out "$${TMPDIR:-/tmp}/benchmarks-quick.md"
 
 ## crds: regenerate crds/ from the Rust types
 crds:

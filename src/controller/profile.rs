@@ -271,9 +271,14 @@ async fn apply(
         return Ok(Action::await_change());
     }
     match sync(profile, ctx, api).await {
-        Ok(status) => {
+        Ok((status, created)) => {
             let ready = ready_of(&status).map(str::to_string);
+            // The id is recorded by this status write; only then may the create-pending
+            // mark go.
             write_status(profile, ctx, api, status).await?;
+            if created {
+                set_pending(api, profile, false).await?;
+            }
             record(ctx, profile, "success", started, ready.as_deref());
             ctx.succeeded(&key);
             Ok(Action::requeue(jittered(poll_interval(profile, ctx))))
@@ -311,12 +316,14 @@ async fn apply(
     }
 }
 
-/// Brings the remote to the spec (or only observes it) and returns the status to write.
+/// Brings the remote to the spec (or only observes it) and returns the status to write, and
+/// whether this pass created the profile (so the create-pending mark goes once the status
+/// holds the id).
 async fn sync(
     profile: &ConnectionProfile,
     ctx: &Context,
     api: &Api<ConnectionProfile>,
-) -> Result<ConnectionProfileStatus, Error> {
+) -> Result<(ConnectionProfileStatus, bool), Error> {
     validation::validate(profile).map_err(Error::InvalidSpec)?;
     let namespace = profile.namespace().unwrap_or_default();
     let client = ctx.tenants.client(&profile.spec.tenant_ref, &namespace)?;
@@ -331,20 +338,22 @@ async fn sync(
         && is_settled(profile)
         && ctx.seen_within(&ObjectRef::from_obj(profile), poll_interval(profile, ctx) / 2)
     {
-        return Ok(status);
+        return Ok((status, false));
     }
 
     if profile.spec.management_policy == ManagementPolicy::Observe {
         let remote = observe_only(profile, &client, &status).await?;
-        return Ok(settled_status(profile, &domain, &remote));
+        return Ok((settled_status(profile, &domain, &remote), false));
     }
 
+    let mut created_now = false;
     let (id, remote) = match (&status.id, &profile.spec.external_id) {
         (Some(id), _) => match current(profile, ctx, &client, id).await? {
             Some(remote) => (id.clone(), remote),
             None => {
                 // Deleted in Auth0 behind our back: make it again.
                 let created = create(profile, ctx, api, &client, &want).await?;
+                created_now = true;
                 let new_id = id_of(&created)?;
                 ctx.metrics.drift_corrections.inc();
                 publish(
@@ -360,7 +369,6 @@ async fn sync(
         },
         (None, Some(external)) => match client.get(external, Priority::User).await? {
             Some(remote) => {
-                write_id(profile, api, external).await?;
                 publish(
                     ctx,
                     profile,
@@ -375,6 +383,7 @@ async fn sync(
         },
         (None, None) => {
             let created = create(profile, ctx, api, &client, &want).await?;
+            created_now = true;
             let id = id_of(&created)?;
             (id, created)
         }
@@ -412,7 +421,7 @@ async fn sync(
     };
     let mut settled = settled_status(profile, &domain, &remote);
     settled.id = Some(id);
-    Ok(settled)
+    Ok((settled, created_now))
 }
 
 /// The remote profile for a resource that has an id. A settled resource is checked against
@@ -456,7 +465,15 @@ async fn create(
     want: &Map<String, Value>,
 ) -> Result<Value, Error> {
     let name = profile.effective_name().to_string();
-    if profile.annotations().contains_key(annotation::CREATE_PENDING) {
+    // The watch cache may still show a mark this operator has already cleared; only the
+    // live object can say whether an earlier create may have happened.
+    let pending = profile.annotations().contains_key(annotation::CREATE_PENDING)
+        && api
+            .get(&profile.name_any())
+            .await?
+            .annotations()
+            .contains_key(annotation::CREATE_PENDING);
+    if pending {
         // An earlier pass may have created it and lost the answer: look before posting.
         if let Some(found) = client
             .list(Priority::User)
@@ -465,8 +482,6 @@ async fn create(
             .find(|p| p["name"] == name.as_str())
         {
             let id = id_of(&found)?;
-            write_id(profile, api, &id).await?;
-            set_pending(api, profile, false).await?;
             publish(
                 ctx,
                 profile,
@@ -497,8 +512,6 @@ async fn create(
         Err(e) => return Err(e.into()),
     };
     let id = id_of(&created)?;
-    write_id(profile, api, &id).await?;
-    set_pending(api, profile, false).await?;
     ctx.remember(&client.tenant().domain, &id, Some(&created)).await;
     publish(
         ctx,
@@ -677,14 +690,6 @@ async fn write_status(
     )
     .await?;
     Ok(true)
-}
-
-/// Records the id right after a create or adoption, before anything else can fail.
-async fn write_id(profile: &ConnectionProfile, api: &Api<ConnectionProfile>, id: &str) -> Result<(), Error> {
-    let patch = json!({"status": {"id": id}});
-    api.patch_status(&profile.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
-    Ok(())
 }
 
 async fn set_pending(api: &Api<ConnectionProfile>, profile: &ConnectionProfile, pending: bool) -> Result<(), Error> {
