@@ -3,7 +3,7 @@ SHELL := bash
 CARGO ?= cargo
 TESTENV := $(CARGO) run --quiet --package testenv --
 
-.PHONY: demo test bench bench-quick crds lint testenv tools build
+.PHONY: demo test bench bench-quick image crds lint testenv tools build
 
 ## demo: control plane + Auth0 emulator + the operator; applies the examples; Ctrl-C stops
 demo: build
@@ -27,6 +27,11 @@ bench-quick: testenv
 	$(CARGO) build --package auth0-operator --package auth0-bench
 	$(TESTENV) run -- $(CARGO) run --quiet --package auth0-bench -- --n 100 --rate-limited-n 20 \
 		--latency-runs 20 --large-n 0 --poll-interval-secs 3 --out "$${TMPDIR:-/tmp}/benchmarks-quick.md"
+
+## image: the container image (needs a Docker engine, which this project's machines lack)
+IMAGE ?= ghcr.io/auth0-operator/auth0-operator:0.1.0
+image:
+	docker build -t $(IMAGE) .
 
 ## crds: regenerate crds/ from the Rust types
 crds:

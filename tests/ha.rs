@@ -81,6 +81,21 @@ async fn probes_and_metrics() {
         assert!(metrics.contains(expected), "missing {expected}:\n{metrics}");
     }
     assert!(!metrics.contains("measured"), "no resource names in labels");
+    // It parses as Prometheus (OpenMetrics) text: comments, `name{labels} value` samples, EOF.
+    assert_eq!(metrics.lines().last(), Some("# EOF"), "{metrics}");
+    for line in metrics.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("no value: {line}"));
+        assert!(value.parse::<f64>().is_ok(), "not a number in {line}");
+        let name = series.split('{').next().unwrap_or_default();
+        assert!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "bad metric name in {line}"
+        );
+        assert!(
+            series.ends_with('}') == series.contains('{'),
+            "unbalanced labels in {line}"
+        );
+    }
     assert!(!metrics.contains("operator-secret-value"), "no secrets");
 }
 

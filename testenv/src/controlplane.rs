@@ -13,6 +13,9 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, 
 /// The namespace and name of the operator's ServiceAccount, the second identity.
 pub const OPERATOR_NAMESPACE: &str = "auth0-operator";
 pub const OPERATOR_SERVICE_ACCOUNT: &str = "auth0-operator";
+/// A second service account (kubeconfig `probe`) that no shared test binds, for tests that
+/// must control exactly which rules it holds (the RBAC rule-removal test).
+pub const PROBE_SERVICE_ACCOUNT: &str = "auth0-operator-probe";
 
 /// Why a control plane could not start.
 #[derive(Debug, thiserror::Error)]
@@ -96,12 +99,15 @@ impl ControlPlane {
 
         let admin_token = random_token();
         let operator_token = random_token();
+        let probe_token = random_token();
+        let probe_user = format!("system:serviceaccount:{OPERATOR_NAMESPACE}:{PROBE_SERVICE_ACCOUNT}");
         let operator_user = format!("system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT}");
         write(
             &dir.join("tokens.csv"),
             &format!(
                 "{admin_token},admin,admin-uid,\"system:masters\"\n\
-                 {operator_token},{operator_user},operator-uid,\"system:serviceaccounts,system:serviceaccounts:{OPERATOR_NAMESPACE}\"\n"
+                 {operator_token},{operator_user},operator-uid,\"system:serviceaccounts,system:serviceaccounts:{OPERATOR_NAMESPACE}\"\n\
+                 {probe_token},{probe_user},probe-uid,\"system:serviceaccounts,system:serviceaccounts:{OPERATOR_NAMESPACE}\"\n"
             ),
         )?;
 
@@ -164,7 +170,11 @@ impl ControlPlane {
             return Err(e);
         }
 
-        for (identity, token) in [("admin", &admin_token), ("operator", &operator_token)] {
+        for (identity, token) in [
+            ("admin", &admin_token),
+            ("operator", &operator_token),
+            ("probe", &probe_token),
+        ] {
             write(
                 &dir.join(format!("{identity}.kubeconfig")),
                 &kubeconfig(&server, &certs.ca_pem, identity, token),

@@ -10,7 +10,9 @@
 
 mod controlplane;
 
-pub use controlplane::{ControlPlane, Error, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, log_tails as log_tails_of};
+pub use controlplane::{
+    ControlPlane, Error, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, PROBE_SERVICE_ACCOUNT, log_tails as log_tails_of,
+};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -141,6 +141,11 @@ impl Harness {
 
     /// Another operator process for this namespace, logging to `log`, with `extra` flags.
     pub fn spawn_operator(&self, log: &std::path::Path, extra: &[&str]) -> Child {
+        self.spawn_operator_as("operator", log, extra)
+    }
+
+    /// An operator process under another of the control plane's identities.
+    pub fn spawn_operator_as(&self, identity: &str, log: &std::path::Path, extra: &[&str]) -> Child {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -157,7 +162,7 @@ impl Harness {
             .args(["--poll-interval", POLL, "--allow-insecure-http", "--log-format", "text"])
             .args(extra)
             .arg("--kubeconfig")
-            .arg(self.env.kubeconfig("operator"))
+            .arg(self.env.kubeconfig(identity))
             .env("RUST_LOG", "info,auth0_operator=debug")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
