@@ -219,7 +219,8 @@ impl Setup {
                 return start.elapsed();
             }
             assert!(start.elapsed() < limit, "only {ready} of {n} Ready after {limit:?}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            // Listing N objects is itself load on the API server: poll gently.
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 

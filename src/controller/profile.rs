@@ -465,14 +465,22 @@ async fn create(
     want: &Map<String, Value>,
 ) -> Result<Value, Error> {
     let name = profile.effective_name().to_string();
-    // The watch cache may still show a mark this operator has already cleared; only the
-    // live object can say whether an earlier create may have happened.
-    let pending = profile.annotations().contains_key(annotation::CREATE_PENDING)
-        && api
-            .get(&profile.name_any())
-            .await?
-            .annotations()
-            .contains_key(annotation::CREATE_PENDING);
+    // The watch cache can lag behind this operator's own writes (under load, by seconds): it
+    // may show a create-pending mark already cleared, or no id where one was recorded. Only
+    // the live object says whether an earlier pass created the profile; one read of it
+    // before any POST is what keeps a lagging cache from making a duplicate.
+    let live = api.get(&profile.name_any()).await?;
+    let known_id = profile.status.as_ref().and_then(|s| s.id.as_ref());
+    if let Some(live_id) = live
+        .status
+        .as_ref()
+        .and_then(|s| s.id.as_ref())
+        .filter(|id| Some(*id) != known_id)
+        && let Some(remote) = client.get(live_id, Priority::User).await?
+    {
+        return Ok(remote);
+    }
+    let pending = live.annotations().contains_key(annotation::CREATE_PENDING);
     if pending {
         // An earlier pass may have created it and lost the answer: look before posting.
         if let Some(found) = client
