@@ -2,6 +2,7 @@
 SHELL := bash
 CARGO ?= cargo
 TESTENV := $(CARGO) run --quiet --package testenv --
+TARGET := $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: demo test bench bench-quick image crds lint testenv tools build
 
@@ -18,14 +19,14 @@ test: testenv tools
 ## bench: the operator's figures (N = 1,000, 10,000 for memory) and the emulator's, into docs/benchmarks.md
 bench: testenv
 	$(CARGO) build --release --package auth0-operator --package auth0-bench
-	$(TESTENV) run -- $(CARGO) run --quiet --release --package auth0-bench -- --n 1000 --out docs/benchmarks.md
+	$(TESTENV) run -- $(TARGET)/release/auth0-bench --n 1000 --out docs/benchmarks.md
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	emulator/bench/run.sh
 
 ## bench-quick: the same harness at N = 100, so it cannot rot (CI runs it)
 bench-quick: testenv
 	$(CARGO) build --package auth0-operator --package auth0-bench
-	$(TESTENV) run -- $(CARGO) run --quiet --package auth0-bench -- --n 100 --rate-limited-n 20 \
+	$(TESTENV) run -- $(TARGET)/debug/auth0-bench --n 100 --rate-limited-n 20 \
 		--latency-runs 20 --large-n 0 --poll-interval-secs 3 --out "$${TMPDIR:-/tmp}/benchmarks-quick.md"
 
 ## image: the container image (needs a Docker engine, which this project's machines lack)

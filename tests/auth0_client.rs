@@ -15,6 +15,14 @@ use serde_json::{Map, Value, json};
 const DOMAIN: &str = "client.auth0.test";
 
 async fn emulator(token_lifetime_secs: u64, tls: Option<TlsConfig>) -> Emulator {
+    emulator_with(token_lifetime_secs, tls, None).await
+}
+
+async fn emulator_with(
+    token_lifetime_secs: u64,
+    tls: Option<TlsConfig>,
+    rate_limit: Option<auth0_emulator::RateLimitConfig>,
+) -> Emulator {
     Emulator::start(Config {
         tenants: vec![TenantConfig {
             domain: DOMAIN.into(),
@@ -27,6 +35,7 @@ async fn emulator(token_lifetime_secs: u64, tls: Option<TlsConfig>) -> Emulator 
                     .collect(),
             }],
             port: Some(0),
+            rate_limit,
             ..TenantConfig::default()
         }],
         token_lifetime_secs,
@@ -152,28 +161,11 @@ async fn transient_failures_are_retried_but_a_post_only_on_429() {
 /// refill the headers announce, and goes through once.
 #[tokio::test]
 async fn a_post_is_retried_after_a_429() {
-    let emu = Emulator::start(Config {
-        tenants: vec![TenantConfig {
-            domain: DOMAIN.into(),
-            clients: vec![ClientConfig {
-                client_id: "id".into(),
-                client_secret: "the-client-secret".into(),
-                scopes: auth0_emulator::config::ALL_SCOPES
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-            }],
-            port: Some(0),
-            rate_limit: Some(auth0_emulator::RateLimitConfig {
-                burst: 1,
-                per_second: 1.0,
-            }),
-            ..TenantConfig::default()
-        }],
-        ..Config::default()
-    })
-    .await
-    .expect("emulator");
+    let limit = auth0_emulator::RateLimitConfig {
+        burst: 1,
+        per_second: 1.0,
+    };
+    let emu = emulator_with(86400, None, Some(limit)).await;
     let other = client(&emu, "the-client-secret", None);
     let ours = client(&emu, "the-client-secret", None);
     ours.scopes().await.expect("our token"); // /oauth/token is outside the API bucket

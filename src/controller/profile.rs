@@ -396,26 +396,16 @@ async fn sync(
             ctx.remember(&domain, &id, Some(&updated)).await;
             let fields: Vec<&str> = changed.keys().map(String::as_str).collect();
             let spec_changed = status.observed_generation != profile.metadata.generation;
-            if spec_changed {
-                publish(
-                    ctx,
-                    profile,
-                    EventType::Normal,
-                    "Updated",
-                    &format!("updated {id}: {}", fields.join(", ")),
-                )
-                .await;
+            let (reason, note) = if spec_changed {
+                ("Updated", format!("updated {id}: {}", fields.join(", ")))
             } else {
                 ctx.metrics.drift_corrections.inc();
-                publish(
-                    ctx,
-                    profile,
-                    EventType::Normal,
+                (
                     "DriftCorrected",
-                    &format!("{id} was changed outside the operator; restored {}", fields.join(", ")),
+                    format!("{id} was changed outside the operator; restored {}", fields.join(", ")),
                 )
-                .await;
-            }
+            };
+            publish(ctx, profile, EventType::Normal, reason, &note).await;
             updated
         }
     };
