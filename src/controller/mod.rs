@@ -64,6 +64,7 @@ where
     // start another pass; pause and reconcile-requested-at (annotations) and deletion do.
     let profile_stream = watcher(profiles.clone(), watcher::Config::default())
         .default_backoff()
+        .modify(trim)
         .reflect(profile_writer)
         .inspect({
             // Ready once the first full listing is in the cache.
@@ -84,10 +85,12 @@ where
         );
     let tenant_stream = watcher(tenants_api, watcher::Config::default())
         .default_backoff()
+        .modify(trim)
         .reflect(tenant_writer)
         .touched_objects();
     let cluster_stream = watcher(cluster_tenants_api, watcher::Config::default())
         .default_backoff()
+        .modify(trim)
         .reflect(cluster_writer)
         .touched_objects();
     let mut secret_stores = Vec::new();
@@ -98,6 +101,7 @@ where
         secret_streams.push(
             watcher(api, watcher::Config::default())
                 .default_backoff()
+                .modify(trim)
                 .reflect(writer)
                 .touched_objects()
                 .boxed(),
@@ -173,6 +177,16 @@ where
 
     let tenant_controllers = tenant_status::run(client, &settings, ctx, shutdown);
     tokio::join!(profiles_controller, tenant_controllers);
+}
+
+/// What the caches need not hold: server-side apply's field ownership and kubectl's copy
+/// of the last applied object (which, for a Secret, repeats its data). Together they are
+/// often most of an object's size.
+fn trim<K: kube::Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
+    if let Some(annotations) = object.meta_mut().annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
 }
 
 fn scoped<K>(client: &Client, namespace: &Option<String>) -> Api<K>
