@@ -154,10 +154,10 @@ async fn leader_election_one_reconciles_and_another_takes_over() {
         "--http-address",
         "127.0.0.1:0",
     ];
-    let mut replicas: Vec<Option<Child>> = vec![
+    let mut replicas = Replicas(vec![
         Some(h.spawn_operator(&logs[0], &args)),
         Some(h.spawn_operator(&logs[1], &args)),
-    ];
+    ]);
 
     h.apply_profile("first", json!({})).await;
     h.wait_ready("first").await;
@@ -216,8 +216,29 @@ async fn leader_election_one_reconciles_and_another_takes_over() {
     );
     let first = h.profiles().get("first").await.expect("first");
     assert!(h.remote_by_id(&id(&first)).is_some());
-    for child in replicas.iter_mut().flatten() {
-        let _ = child.kill();
-        let _ = child.wait();
+}
+
+/// The operator processes of a test, stopped when it ends, whether it passed or panicked.
+struct Replicas(Vec<Option<Child>>);
+
+impl std::ops::Deref for Replicas {
+    type Target = Vec<Option<Child>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Replicas {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Replicas {
+    fn drop(&mut self) {
+        for child in self.0.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
