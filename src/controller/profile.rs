@@ -473,12 +473,7 @@ async fn create(
     let pending = live.annotations().contains_key(annotation::CREATE_PENDING);
     if pending {
         // An earlier pass may have created it and lost the answer: look before posting.
-        if let Some(found) = client
-            .list(Priority::User)
-            .await?
-            .into_iter()
-            .find(|p| p["name"] == name.as_str())
-        {
+        if let Some(found) = client.find_by_name(&name).await? {
             let id = id_of(&found)?;
             publish(
                 ctx,
@@ -496,11 +491,7 @@ async fn create(
     let created = match client.create(want).await {
         Ok(created) => created,
         Err(e) if e.status() == Some(409) => {
-            let owner = client
-                .list(Priority::User)
-                .await?
-                .into_iter()
-                .find(|p| p["name"] == name.as_str());
+            let owner = client.find_by_name(&name).await?;
             set_pending(api, profile, false).await?;
             return Err(match owner.and_then(|p| id_of(&p).ok()) {
                 Some(id) => Error::NameTaken { name, id },
@@ -536,10 +527,8 @@ async fn observe_only(
     }
     let name = profile.effective_name();
     client
-        .list(Priority::User)
+        .find_by_name(name)
         .await?
-        .into_iter()
-        .find(|p| p["name"] == name)
         .ok_or_else(|| Error::ObservedMissing(name.to_string()))
 }
 
@@ -582,12 +571,7 @@ async fn cleanup(
             Some(id) => Some(id.clone()),
             None => {
                 let name = profile.effective_name();
-                client
-                    .list(Priority::User)
-                    .await?
-                    .into_iter()
-                    .find(|p| p["name"] == name)
-                    .and_then(|p| id_of(&p).ok())
+                client.find_by_name(name).await?.and_then(|p| id_of(&p).ok())
             }
         };
         if let Some(target) = target {
