@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use auth0_operator::crd;
 use common::{Harness, condition, id, observed};
 use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
 
@@ -34,6 +35,16 @@ async fn create_update_delete() {
         assert!(condition(&ready, type_).is_some(), "{type_} set on the first visit");
     }
     h.wait_event("acme", "Created").await;
+    let live = h.profiles().get("acme").await.expect("get");
+    assert_eq!(
+        live.metadata.finalizers,
+        Some(vec![auth0_operator::controller::profile::FINALIZER.to_string()])
+    );
+    assert!(
+        !live.annotations().contains_key("auth0.operators.dev/create-pending"),
+        "the create-pending mark goes once the id is recorded: {:?}",
+        live.annotations()
+    );
 
     // Change every kind of field: the remote follows.
     h.apply_profile(

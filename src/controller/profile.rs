@@ -2,11 +2,16 @@
 //! desired payload (pure) → observe the remote → diff → create, patch or nothing; then the
 //! status, written only when it changed.
 //!
-//! No duplicates: before a POST the resource is marked `create-pending`; the id is written
-//! right after. A pass that finds the mark and no id looks the profile up by name and takes
+//! No duplicates: before a POST the resource is marked `create-pending`, in the same write
+//! that holds the finalizer; the id is written right after. A pass that finds the mark (or
+//! knows this process attempted a create) and no id looks the profile up by name and takes
 //! it instead of posting again.
+//!
+//! The finalizer is the operator's own, written by server-side apply: adding it is
+//! idempotent, so a watch cache that lags behind our own writes cannot make it fail (kube's
+//! `finalizer` helper tests the cached list and fails on a stale one).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,7 +20,6 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
-use kube::runtime::finalizer::{self, Event as Finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use serde_json::{Map, Value, json};
@@ -64,6 +68,9 @@ pub struct Context {
     /// When each resource was last seen to match Auth0, by this process.
     observed: Mutex<HashMap<ObjectRef<ConnectionProfile>, Instant>>,
     snapshots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Snapshot>>>>>,
+    /// Resources (by uid) whose POST this process sent without yet recording an id: the
+    /// watch cache may not show their create-pending mark yet.
+    creating: Mutex<HashSet<String>>,
 }
 
 impl Context {
@@ -88,6 +95,7 @@ impl Context {
             failures: Mutex::default(),
             observed: Mutex::default(),
             snapshots: Mutex::default(),
+            creating: Mutex::default(),
         }
     }
 
@@ -124,6 +132,27 @@ impl Context {
             .unwrap_or_else(|e| e.into_inner())
             .get(object)
             .is_some_and(|at| at.elapsed() < age)
+    }
+
+    /// Notes (or, with `false`, forgets) that a create of this resource is in flight.
+    fn creating(&self, profile: &ConnectionProfile, in_flight: bool) {
+        let uid = profile.uid().unwrap_or_default();
+        let mut creating = self.creating.lock().unwrap_or_else(|e| e.into_inner());
+        if in_flight {
+            creating.insert(uid);
+        } else {
+            creating.remove(&uid);
+        }
+    }
+
+    /// Whether a create of this resource may have reached Auth0 without its id being recorded.
+    fn create_uncertain(&self, profile: &ConnectionProfile) -> bool {
+        profile.annotations().contains_key(annotation::CREATE_PENDING)
+            || self
+                .creating
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&profile.uid().unwrap_or_default())
     }
 
     fn snapshot_slot(&self, domain: &str) -> Arc<tokio::sync::Mutex<Option<Snapshot>>> {
@@ -188,8 +217,6 @@ pub enum Error {
     ObservedMissing(String),
     #[error("writing to the Kubernetes API failed: {0}")]
     Kube(#[from] kube::Error),
-    #[error("finalizer: {0}")]
-    Finalizer(#[source] Box<finalizer::Error<Error>>),
 }
 
 impl Error {
@@ -208,24 +235,26 @@ impl Error {
             },
             Error::NameTaken { .. } => (reason::CONFLICT, true),
             Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) => (reason::NOT_FOUND, true),
-            Error::Kube(_) | Error::Finalizer(_) => (reason::RECONCILE_ERROR, false),
+            Error::Kube(_) => (reason::RECONCILE_ERROR, false),
         }
     }
 }
 
-/// The controller's entry point: finalizer first, then apply or cleanup.
+/// The controller's entry point: cleanup for a resource being deleted, apply otherwise.
 pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
     let namespace = profile.namespace().unwrap_or_default();
     let api: Api<ConnectionProfile> = Api::namespaced(ctx.client.clone(), &namespace);
-    finalizer::finalizer(&api, FINALIZER, profile, |event| async {
-        match event {
-            Finalizer::Apply(profile) => apply(&profile, &ctx, &api, started).await,
-            Finalizer::Cleanup(profile) => cleanup(&profile, &ctx, &api, started).await,
-        }
-    })
-    .await
-    .map_err(|e| Error::Finalizer(Box::new(e)))
+    if profile.metadata.deletion_timestamp.is_none() {
+        return apply(&profile, &ctx, &api, started).await;
+    }
+    if !has_finalizer(&profile) {
+        return Ok(Action::await_change());
+    }
+    let action = cleanup(&profile, &ctx, &api, started).await?;
+    release(&api, &profile).await?;
+    ctx.creating(&profile, false);
+    Ok(action)
 }
 
 const KIND: &str = "ConnectionProfile";
@@ -264,6 +293,12 @@ async fn apply(
     started: Instant,
 ) -> Result<Action, Error> {
     let key = ObjectRef::from_obj(profile);
+    // A resource that holds an id (or is about to adopt one) needs the finalizer before
+    // anything else; a create takes it in the same write as its create-pending mark.
+    let holds_profile = profile.status.as_ref().is_some_and(|s| s.id.is_some()) || profile.spec.external_id.is_some();
+    if holds_profile && !has_finalizer(profile) {
+        hold(api, profile, false).await?;
+    }
     if annotation_is_true(profile, annotation::PAUSED) {
         let status = status_with(profile, &Outcome::Paused, |_| {});
         write_status(profile, ctx, api, status.clone()).await?;
@@ -277,13 +312,14 @@ async fn apply(
             // mark go.
             write_status(profile, ctx, api, status).await?;
             if created {
-                set_pending(api, profile, false).await?;
+                ctx.creating(profile, false);
+                hold(api, profile, false).await?;
             }
             record(ctx, profile, "success", started, ready.as_deref());
             ctx.succeeded(&key);
             Ok(Action::requeue(jittered(poll_interval(profile, ctx))))
         }
-        Err(err @ (Error::Kube(_) | Error::Finalizer(_))) => Err(err),
+        Err(err @ Error::Kube(_)) => Err(err),
         Err(err) => {
             let (why, terminal) = err.reason();
             let message = err.to_string();
@@ -455,11 +491,11 @@ async fn create(
     want: &Map<String, Value>,
 ) -> Result<Value, Error> {
     let name = profile.effective_name().to_string();
-    // The watch cache can lag behind this operator's own writes (under load, by seconds): it
-    // may show a create-pending mark already cleared, or no id where one was recorded. Only
-    // the live object says whether an earlier pass created the profile; one read of it
-    // before any POST is what keeps a lagging cache from making a duplicate.
-    let live = api.get(&profile.name_any()).await?;
+    let uncertain = ctx.create_uncertain(profile);
+    // One write takes the finalizer and marks the create pending, and its answer is the live
+    // object. The watch cache can lag behind this operator's own writes (under load, by
+    // seconds) and show no id where one was recorded: the live object tells.
+    let live = hold(api, profile, true).await?;
     let known_id = profile.status.as_ref().and_then(|s| s.id.as_ref());
     if let Some(live_id) = live
         .status
@@ -470,8 +506,7 @@ async fn create(
     {
         return Ok(remote);
     }
-    let pending = live.annotations().contains_key(annotation::CREATE_PENDING);
-    if pending {
+    if uncertain {
         // An earlier pass may have created it and lost the answer: look before posting.
         if let Some(found) = client.find_by_name(&name).await? {
             let id = id_of(&found)?;
@@ -485,14 +520,14 @@ async fn create(
             .await;
             return Ok(found);
         }
-    } else {
-        set_pending(api, profile, true).await?;
     }
+    ctx.creating(profile, true);
     let created = match client.create(want).await {
         Ok(created) => created,
         Err(e) if e.status() == Some(409) => {
             let owner = client.find_by_name(&name).await?;
-            set_pending(api, profile, false).await?;
+            hold(api, profile, false).await?;
+            ctx.creating(profile, false);
             return Err(match owner.and_then(|p| id_of(&p).ok()) {
                 Some(id) => Error::NameTaken { name, id },
                 None => Error::Auth0(e),
@@ -558,8 +593,7 @@ async fn cleanup(
         ctx.forget(&ObjectRef::from_obj(profile));
         return Ok(Action::await_change());
     }
-    let pending = profile.annotations().contains_key(annotation::CREATE_PENDING);
-    if id.is_none() && !pending {
+    if id.is_none() && !ctx.create_uncertain(profile) {
         record(ctx, profile, "success", started, None);
         ctx.forget(&ObjectRef::from_obj(profile));
         return Ok(Action::await_change()); // nothing was ever created
@@ -674,17 +708,67 @@ async fn write_status(
     Ok(true)
 }
 
-async fn set_pending(api: &Api<ConnectionProfile>, profile: &ConnectionProfile, pending: bool) -> Result<(), Error> {
-    // Always written: `profile` is the object as this pass began, and the mark may have
-    // been set since (by this very pass), so what it shows cannot tell whether to clear.
-    let value = if pending {
-        json!(Timestamp::now().to_string())
-    } else {
-        Value::Null
+fn has_finalizer(profile: &ConnectionProfile) -> bool {
+    profile.finalizers().iter().any(|f| f == FINALIZER)
+}
+
+/// Holds the finalizer, and the create-pending mark when `pending`, by server-side apply:
+/// what this manager applied before and leaves out now (the mark) is removed; other
+/// finalizers and annotations are untouched. Returns the live object.
+async fn hold(
+    api: &Api<ConnectionProfile>,
+    profile: &ConnectionProfile,
+    pending: bool,
+) -> Result<ConnectionProfile, Error> {
+    let mut metadata = json!({"name": profile.name_any(), "finalizers": [FINALIZER]});
+    if pending {
+        metadata["annotations"] = json!({annotation::CREATE_PENDING: Timestamp::now().to_string()});
+    }
+    let patch = json!({
+        "apiVersion": ConnectionProfile::api_version(&()),
+        "kind": ConnectionProfile::kind(&()),
+        "metadata": metadata,
+    });
+    Ok(api
+        .patch(
+            &profile.name_any(),
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await?)
+}
+
+/// Lets the resource go once its cleanup is done: applies nothing, so the finalizer and
+/// mark this manager holds are removed. A finalizer someone else wrote back is removed by
+/// a JSON patch that checks its position.
+async fn release(api: &Api<ConnectionProfile>, profile: &ConnectionProfile) -> Result<(), Error> {
+    let patch = json!({
+        "apiVersion": ConnectionProfile::api_version(&()),
+        "kind": ConnectionProfile::kind(&()),
+        "metadata": {"name": profile.name_any()},
+    });
+    let name = profile.name_any();
+    let live = match api
+        .patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&patch))
+        .await
+    {
+        Ok(live) => live,
+        Err(kube::Error::Api(e)) if e.code == 404 => return Ok(()),
+        Err(e) => return Err(e.into()),
     };
-    let patch = json!({"metadata": {"annotations": {annotation::CREATE_PENDING: value}}});
-    api.patch(&profile.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    if let Some(index) = live.finalizers().iter().position(|f| f == FINALIZER) {
+        let path = format!("/metadata/finalizers/{index}");
+        let ops = json!([
+            {"op": "test", "path": path, "value": FINALIZER},
+            {"op": "remove", "path": path},
+        ]);
+        let ops: json_patch::Patch = serde_json::from_value(ops).map_err(kube::Error::SerdeError)?;
+        match api.patch(&name, &PatchParams::default(), &Patch::Json::<()>(ops)).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok(())
 }
 
