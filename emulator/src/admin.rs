@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::config::RateLimitConfig;
 use crate::faults::FaultRule;
 use crate::http::{self, Answer, BodyError};
-use crate::state::{Shared, Tenant};
+use crate::state::{ClientChange, Shared, Tenant};
 
 fn admin_error(status: StatusCode, message: &str) -> Answer {
     http::json(status, &json!({ "error": message }))
@@ -190,6 +190,20 @@ where
             let wanted: Entitlement = parse(json_body(request, limit).await?)?;
             tenant.state.lock().entitled = wanted.entitled;
             http::json(StatusCode::OK, &json!({"entitled": wanted.entitled}))
+        }
+        (Method::PUT, ["clients", client_id]) => {
+            let change: ClientChange = parse(json_body(request, limit).await?)?;
+            if change.scopes.as_ref().is_some_and(|scopes| {
+                scopes
+                    .iter()
+                    .any(|scope| !crate::config::ALL_SCOPES.contains(&scope.as_str()))
+            }) {
+                return Err(admin_error(StatusCode::BAD_REQUEST, "unknown scope"));
+            }
+            if !tenant.update_client(client_id, change) {
+                return Err(admin_error(StatusCode::NOT_FOUND, "no such client"));
+            }
+            http::empty(StatusCode::NO_CONTENT)
         }
         (Method::GET, ["profiles"]) => {
             let state = tenant.state.lock();

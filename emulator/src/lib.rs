@@ -33,7 +33,7 @@ pub use config::{ClientConfig, Config, RateLimitConfig, TenantConfig, TlsConfig}
 pub use error::{Error, Result};
 pub use faults::{Endpoint, FaultRule};
 pub use profile::Profile;
-pub use state::LogEntry;
+pub use state::{ClientChange, LogEntry};
 
 use server::Role;
 use state::Shared;
@@ -225,6 +225,14 @@ impl Emulator {
         }
         tenant.state.lock().faults = rules;
         true
+    }
+
+    /// Rotates a client's secret and/or replaces its scopes. False when the tenant or the
+    /// client does not exist.
+    pub fn update_client(&self, domain: &str, client_id: &str, change: ClientChange) -> bool {
+        self.shared
+            .tenant(domain)
+            .is_some_and(|tenant| tenant.update_client(client_id, change))
     }
 
     /// Turns the connection-profile feature on or off for a tenant.

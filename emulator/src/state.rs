@@ -54,6 +54,8 @@ pub struct TenantState {
     pub faults: Vec<FaultRule>,
     pub log: VecDeque<LogEntry>,
     pub counters: BTreeMap<Endpoint, BTreeMap<u16, u64>>,
+    /// The tenant's machine-to-machine clients: secrets rotate and grants change at run time.
+    pub clients: Vec<ClientConfig>,
 }
 
 impl TenantState {
@@ -66,6 +68,7 @@ impl TenantState {
             faults: config.faults.clone(),
             log: VecDeque::new(),
             counters: BTreeMap::new(),
+            clients: config.clients.clone(),
         }
     }
 
@@ -96,9 +99,16 @@ impl TenantState {
     }
 }
 
+/// A change to a client: a rotated secret, a new grant, or both.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientChange {
+    pub client_secret: Option<String>,
+    pub scopes: Option<Vec<String>>,
+}
+
 pub struct Tenant {
     pub domain: String,
-    pub clients: Vec<ClientConfig>,
     pub initial: TenantConfig,
     pub state: Mutex<TenantState>,
 }
@@ -107,7 +117,6 @@ impl Tenant {
     fn new(config: &TenantConfig) -> Self {
         Self {
             domain: config.domain.clone(),
-            clients: config.clients.clone(),
             initial: config.clone(),
             state: Mutex::new(TenantState::new(config)),
         }
@@ -117,6 +126,22 @@ impl Tenant {
     /// faults, limits and entitlement.
     pub fn reset(&self) {
         *self.state.lock() = TenantState::new(&self.initial);
+    }
+
+    /// Rotates a client's secret and/or replaces its grant, as the Auth0 dashboard does.
+    /// Tokens issued before keep working until they expire. False when there is no such client.
+    pub fn update_client(&self, client_id: &str, change: ClientChange) -> bool {
+        let mut state = self.state.lock();
+        let Some(client) = state.clients.iter_mut().find(|c| c.client_id == client_id) else {
+            return false;
+        };
+        if let Some(secret) = change.client_secret {
+            client.client_secret = secret;
+        }
+        if let Some(scopes) = change.scopes {
+            client.scopes = scopes;
+        }
+        true
     }
 
     pub fn issuer(&self) -> String {

@@ -538,3 +538,60 @@ async fn the_request_log_keeps_the_newest_entries() {
         [Some("take=3".to_string()), Some("take=4".into()), Some("take=5".into())]
     );
 }
+
+#[tokio::test]
+async fn a_rotated_secret_and_a_new_grant_take_effect_for_new_tokens_only() {
+    let (emulator, client) = start_one().await;
+    let token_status = |secret: &'static str| {
+        let tenant = Tenant::new(emulator.api_addr(), DOMAIN);
+        async move {
+            let audience = format!("https://{DOMAIN}/api/v2/");
+            tenant
+                .token_reply(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", "all"),
+                    ("client_secret", secret),
+                    ("audience", &audience),
+                ])
+                .await
+        }
+    };
+    let rotated = admin(
+        &emulator,
+        "PUT",
+        &format!("/tenants/{DOMAIN}/clients/all"),
+        Some(json!({"client_secret": "rotated-secret", "scopes": ["read:connection_profiles"]})),
+    )
+    .await;
+    assert_eq!(rotated.status, 204, "{:?}", rotated.body);
+    assert_eq!(token_status("all-secret").await.status, 401, "the old secret is refused");
+    let fresh = token_status("rotated-secret").await;
+    assert_eq!(fresh.status, 200, "{:?}", fresh.body);
+    assert_eq!(fresh.body["scope"], "read:connection_profiles", "the new grant");
+    // A token issued before the change keeps its scopes until it expires, as in Auth0.
+    assert_eq!(client.call("POST", "", Some(json!({"name": "still"}))).await.status, 201);
+    let narrowed = Tenant::new(emulator.api_addr(), DOMAIN)
+        .login("all", "rotated-secret")
+        .await;
+    let refused = narrowed.call("POST", "", Some(json!({"name": "refused"}))).await;
+    assert_eq!(refused.status, 403, "{:?}", refused.body);
+
+    let unknown = admin(
+        &emulator,
+        "PUT",
+        &format!("/tenants/{DOMAIN}/clients/nobody"),
+        Some(json!({"client_secret": "x"})),
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
+    let bad_scope = admin(
+        &emulator,
+        "PUT",
+        &format!("/tenants/{DOMAIN}/clients/all"),
+        Some(json!({"scopes": ["delete:everything"]})),
+    )
+    .await;
+    assert_eq!(bad_scope.status, 400);
+    emulator.reset();
+    assert_eq!(token_status("all-secret").await.status, 200, "reset brings the configured client back");
+}
