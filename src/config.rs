@@ -63,6 +63,11 @@ pub struct RunArgs {
     #[arg(long, env = "AUTH0_OPERATOR_LEASE_NAME", default_value = "auth0-operator")]
     pub lease_name: String,
 
+    /// How long a Lease lasts unrenewed: a replica that dies without releasing it (SIGKILL,
+    /// a lost node) is replaced after this long. Renewed a third of it before it ends.
+    #[arg(long, env = "AUTH0_OPERATOR_LEASE_DURATION", default_value = "15s", value_parser = parse_lease_duration)]
+    pub lease_duration: Duration,
+
     /// This replica's name in the Lease (default: POD_NAME, else the host name).
     #[arg(long, env = "POD_NAME")]
     pub identity: Option<String>,
@@ -79,4 +84,12 @@ pub struct RunArgs {
 fn parse_duration(text: &str) -> Result<Duration, String> {
     crate::controller::profile::parse_duration(text)
         .ok_or_else(|| format!("{text:?} is not a duration like 90s, 10m or 1h"))
+}
+
+fn parse_lease_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration < Duration::from_secs(3) || duration.subsec_nanos() != 0 {
+        return Err("a lease lasts whole seconds, at least 3s".into());
+    }
+    Ok(duration)
 }

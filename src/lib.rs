@@ -108,8 +108,8 @@ async fn lead(
         kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &args.lease_name)
             .with_namespace(&args.operator_namespace)
             .with_identity(&identity)
-            .with_duration(15)
-            .with_grace(5)
+            .with_duration(args.lease_duration.as_secs())
+            .with_grace((args.lease_duration.as_secs() / 3).max(1))
             .with_field_manager(controller::profile::MANAGER)
             .build()
     };
