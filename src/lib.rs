@@ -120,7 +120,7 @@ async fn lead(
         kube::Api::namespaced(client.clone(), &args.operator_namespace);
     let selector = format!("metadata.name={}", args.lease_name);
     let mut lease_changes = kube::runtime::watcher(leases, kube::runtime::watcher::Config::default().fields(&selector))
-        .default_backoff()
+        .backoff(controller::WatchBackoff::default())
         .boxed();
     // The lease state is about to be known: a standby replica is ready to take over.
     readiness.set(true);

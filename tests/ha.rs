@@ -7,10 +7,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use common::{Harness, SCOPES, id};
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
-use testenv::{OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -99,36 +96,6 @@ async fn probes_and_metrics() {
     assert!(!metrics.contains("operator-secret-value"), "no secrets");
 }
 
-/// Applies the shipped leader-election Role and RoleBinding (deploy/base) in the test's
-/// namespace, where this test's operators keep their Lease: the shipped rules must suffice.
-async fn grant_leases(h: &Harness) {
-    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/base");
-    let mut role: Role =
-        serde_saphyr::from_str(&std::fs::read_to_string(base.join("role.yaml")).expect("role.yaml")).expect("Role");
-    let mut binding: RoleBinding =
-        serde_saphyr::from_str(&std::fs::read_to_string(base.join("rolebinding.yaml")).expect("rolebinding.yaml"))
-            .expect("RoleBinding");
-    role.metadata.namespace = Some(h.ns.name().to_string());
-    binding.metadata.namespace = Some(h.ns.name().to_string());
-    for subject in binding.subjects.iter_mut().flatten() {
-        assert_eq!(
-            (subject.name.as_str(), subject.namespace.as_deref()),
-            (OPERATOR_SERVICE_ACCOUNT, Some(OPERATOR_NAMESPACE))
-        );
-    }
-    let params = PatchParams::apply("tests").force();
-    let name = role.metadata.name.clone().expect("name");
-    Api::<Role>::namespaced(h.ns.client.clone(), h.ns.name())
-        .patch(&name, &params, &Patch::Apply(&role))
-        .await
-        .expect("role");
-    let name = binding.metadata.name.clone().expect("name");
-    Api::<RoleBinding>::namespaced(h.ns.client.clone(), h.ns.name())
-        .patch(&name, &params, &Patch::Apply(&binding))
-        .await
-        .expect("binding");
-}
-
 fn holds_lease(log: &std::path::Path) -> bool {
     std::fs::read_to_string(log).is_ok_and(|l| l.contains("holding the lease"))
 }
@@ -143,7 +110,7 @@ fn signal(child: &Child, name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_election_one_reconciles_and_another_takes_over() {
     let h = Harness::prepare("ha-leader", SCOPES.iter().map(|s| s.to_string()).collect()).await;
-    grant_leases(&h).await;
+    h.grant_leases().await;
     let logs: Vec<_> = (0..3)
         .map(|i| h.env.dir().join(format!("operator-{}-{i}.log", h.ns.name())))
         .collect();

@@ -66,6 +66,21 @@ pub struct FaultRule {
     pub times: Option<u64>,
 }
 
+impl Default for FaultRule {
+    /// A rule that always fires on every endpoint and does nothing: set what it should do.
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            probability: 1.0,
+            status: None,
+            latency_ms: 0,
+            jitter_ms: 0,
+            drop_after_write: false,
+            times: None,
+        }
+    }
+}
+
 impl FaultRule {
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.probability) {

@@ -63,7 +63,7 @@ where
     // Status writes change neither generation, annotations nor finalizers, so they do not
     // start another pass; pause and reconcile-requested-at (annotations) and deletion do.
     let profile_stream = watcher(profiles.clone(), watcher::Config::default())
-        .default_backoff()
+        .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(profile_writer)
         .inspect({
@@ -84,12 +84,12 @@ where
             Default::default(),
         );
     let tenant_stream = watcher(tenants_api, watcher::Config::default())
-        .default_backoff()
+        .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(tenant_writer)
         .touched_objects();
     let cluster_stream = watcher(cluster_tenants_api, watcher::Config::default())
-        .default_backoff()
+        .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(cluster_writer)
         .touched_objects();
@@ -100,7 +100,7 @@ where
         secret_stores.push(store);
         secret_streams.push(
             watcher(api, watcher::Config::default())
-                .default_backoff()
+                .backoff(WatchBackoff::default())
                 .modify(trim)
                 .reflect(writer)
                 .touched_objects()
@@ -197,5 +197,50 @@ where
     match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
+    }
+}
+
+/// How a watch reconnects after an error: from 250 ms, doubling, at most 5 s, with jitter.
+/// kube's default waits up to 30 s, and again after the 410 that follows an API server
+/// restart; with it, a change made just after an outage waited a minute to be seen.
+#[derive(Default)]
+pub struct WatchBackoff {
+    attempt: u32,
+}
+
+impl Iterator for WatchBackoff {
+    type Item = std::time::Duration;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.attempt = self.attempt.saturating_add(1);
+        let ceiling = std::time::Duration::from_millis(250)
+            .saturating_mul(1 << self.attempt.saturating_sub(1).min(5))
+            .min(std::time::Duration::from_secs(5));
+        Some(ceiling / 2 + (ceiling / 2).mul_f64(fastrand::f64()))
+    }
+}
+
+impl kube::runtime::utils::Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WatchBackoff;
+    use kube::runtime::utils::Backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn watch_backoff_grows_to_five_seconds_and_resets() {
+        let mut backoff = WatchBackoff::default();
+        let first = backoff.next().expect("a delay");
+        assert!(first >= Duration::from_millis(125) && first <= Duration::from_millis(250));
+        let later: Vec<Duration> = (0..20).filter_map(|_| backoff.next()).collect();
+        assert!(later.iter().all(|d| *d <= Duration::from_secs(5)));
+        assert!(later.last().is_some_and(|d| *d >= Duration::from_millis(2500)));
+        backoff.reset();
+        assert!(backoff.next().is_some_and(|d| d <= Duration::from_millis(250)));
     }
 }

@@ -258,6 +258,8 @@ pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Re
 }
 
 const KIND: &str = "ConnectionProfile";
+/// The longest wait before retrying a pass the Kubernetes API failed.
+const KUBE_RETRY_CAP: Duration = Duration::from_secs(5);
 
 /// Records a pass in the metrics: its result and the resource's Ready state.
 fn record(ctx: &Context, profile: &ConnectionProfile, result: &'static str, started: Instant, ready: Option<&str>) {
@@ -279,9 +281,11 @@ fn ready_of(status: &ConnectionProfileStatus) -> Option<&str> {
         .map(|c| c.status.as_str())
 }
 
-/// Unexpected failures (the API server refused a write): retry with this object's backoff.
+/// Unexpected failures (the API server refused or missed a write): retry with this
+/// object's backoff, capped low: such a retry costs Auth0 nothing, and a pass that waits
+/// minutes after the API server comes back from an outage helps no one.
 pub fn error_policy(profile: Arc<ConnectionProfile>, error: &Error, ctx: Arc<Context>) -> Action {
-    let wait = ctx.failed(ObjectRef::from_obj(profile.as_ref()));
+    let wait = ctx.failed(ObjectRef::from_obj(profile.as_ref())).min(KUBE_RETRY_CAP);
     tracing::warn!(error = %error, retry_in = ?wait, "reconcile failed");
     Action::requeue(wait)
 }

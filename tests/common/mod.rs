@@ -10,9 +10,10 @@ use auth0_emulator::{ClientConfig, Config, Emulator, TenantConfig};
 use auth0_operator::crd::{self, ConnectionProfile};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
-use testenv::{TestEnv, TestNamespace};
+use testenv::{OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, TestEnv, TestNamespace};
 
 pub const SCOPES: [&str; 4] = [
     "read:connection_profiles",
@@ -21,6 +22,8 @@ pub const SCOPES: [&str; 4] = [
     "delete:connection_profiles",
 ];
 pub const POLL: &str = "2s";
+/// The client secret every harness uses, so a test can search every output for it.
+pub const SECRET: &str = "operator-secret-value";
 
 pub struct Harness {
     pub env: TestEnv,
@@ -60,25 +63,33 @@ impl Harness {
 
     /// Everything but the operator.
     pub async fn prepare(prefix: &str, scopes: Vec<String>) -> Harness {
-        let env = TestEnv::get();
+        Self::prepare_in(TestEnv::get(), prefix, |config| {
+            config.tenants[0].clients[0].scopes = scopes
+        })
+        .await
+    }
+
+    /// Everything but the operator, on the control plane `env`, with the emulator's
+    /// configuration (one tenant, one client) changed by `configure` first.
+    pub async fn prepare_in(env: TestEnv, prefix: &str, configure: impl FnOnce(&mut Config)) -> Harness {
         env.install_crds(&crd::all()).await;
         let ns = env.namespace(prefix).await;
         let domain = format!("{}.auth0.test", ns.name());
-        let emulator = Emulator::start(Config {
+        let mut config = Config {
             tenants: vec![TenantConfig {
                 domain: domain.clone(),
                 clients: vec![ClientConfig {
                     client_id: "operator-client".into(),
-                    client_secret: "operator-secret-value".into(),
-                    scopes,
+                    client_secret: SECRET.into(),
+                    scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
                 }],
                 port: Some(0),
                 ..TenantConfig::default()
             }],
             ..Config::default()
-        })
-        .await
-        .expect("emulator starts");
+        };
+        configure(&mut config);
+        let emulator = Emulator::start(config).await.expect("emulator starts");
         let log = env.dir().join(format!("operator-{}.log", ns.name()));
         let harness = Harness {
             env,
@@ -88,7 +99,7 @@ impl Harness {
             operator: None,
             log,
         };
-        harness.write_secret("operator-client", "operator-secret-value").await;
+        harness.write_secret("operator-client", SECRET).await;
         let url = harness.emulator.tenant_url(&harness.domain).expect("tenant url");
         harness
             .apply(
@@ -132,6 +143,36 @@ impl Harness {
             assert!(Instant::now() < deadline, "the shipped RBAC never took effect");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Applies the shipped leader-election Role and RoleBinding (deploy/base) in the test's
+    /// namespace, where this test's operators keep their Lease: the shipped rules must suffice.
+    pub async fn grant_leases(&self) {
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/base");
+        let mut role: Role =
+            serde_saphyr::from_str(&std::fs::read_to_string(base.join("role.yaml")).expect("role.yaml")).expect("Role");
+        let mut binding: RoleBinding =
+            serde_saphyr::from_str(&std::fs::read_to_string(base.join("rolebinding.yaml")).expect("rolebinding.yaml"))
+                .expect("RoleBinding");
+        role.metadata.namespace = Some(self.ns.name().to_string());
+        binding.metadata.namespace = Some(self.ns.name().to_string());
+        for subject in binding.subjects.iter_mut().flatten() {
+            assert_eq!(
+                (subject.name.as_str(), subject.namespace.as_deref()),
+                (OPERATOR_SERVICE_ACCOUNT, Some(OPERATOR_NAMESPACE))
+            );
+        }
+        let params = PatchParams::apply("tests").force();
+        let name = role.metadata.name.clone().expect("name");
+        Api::<Role>::namespaced(self.ns.client.clone(), self.ns.name())
+            .patch(&name, &params, &Patch::Apply(&role))
+            .await
+            .expect("role");
+        let name = binding.metadata.name.clone().expect("name");
+        Api::<RoleBinding>::namespaced(self.ns.client.clone(), self.ns.name())
+            .patch(&name, &params, &Patch::Apply(&binding))
+            .await
+            .expect("binding");
     }
 
     pub fn start_operator(&mut self) {

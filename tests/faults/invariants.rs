@@ -1,0 +1,246 @@
+//! What must hold after every fault scenario, whatever happened during it.
+//!
+//! 1. Every ConnectionProfile that should exist in Auth0 exists exactly once, with the
+//!    desired fields, under the id its status records; nothing the operator created is
+//!    left behind without a resource (an orphan), unless a person asked for it.
+//! 2. What the operator neither created nor adopted is untouched.
+//! 3. Every resource is Ready, and every deleted one is gone.
+//! 4. No client secret or access token appears in any log line, Event, status or message.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use auth0_operator::controller::desired::{desired, diff, normalize};
+use auth0_operator::crd::{Auth0Tenant, ConnectionProfile};
+use k8s_openapi::api::events::v1::Event;
+use kube::ResourceExt;
+use kube::api::{Api, ListParams};
+use serde_json::{Value, json};
+
+use crate::churn::Fleet;
+use crate::common::{Harness, SECRET, condition};
+
+/// What a scenario expects beyond its fleet.
+#[derive(Default)]
+pub struct Expect {
+    /// Profiles created outside the operator before the scenario, as they were.
+    pub foreign: Vec<Value>,
+    /// Ids a person told the operator to leave in Auth0 (force-orphan).
+    pub released: Vec<String>,
+    /// Every secret value the scenario used, besides the harness's.
+    pub secrets: Vec<String>,
+    /// Operator log files besides the harness's own.
+    pub logs: Vec<PathBuf>,
+}
+
+/// Profiles made in Auth0 by someone else (the dashboard), before the operator runs.
+pub async fn seed_foreign(h: &Harness, names: &[&str]) -> Vec<Value> {
+    let mut foreign = Vec::new();
+    for name in names {
+        let made = h
+            .admin(
+                "POST",
+                "profiles",
+                Some(json!({"name": name, "enabled_features": ["scim"]})),
+            )
+            .await;
+        assert!(made["id"].is_string(), "seeding {name}: {made}");
+        foreign.push(made);
+    }
+    foreign
+}
+
+/// Waits (up to `limit`) for the fleet to settle, then checks every invariant. Returns a
+/// one-line summary for the report.
+pub async fn check(h: &Harness, fleet: &Fleet, expect: &Expect, limit: Duration) -> String {
+    let profiles = converge(h, fleet, limit).await;
+    let remote = h.remote();
+
+    // 1. Exactly once, desired fields, recorded id.
+    let mut by_name: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for p in &remote {
+        by_name
+            .entry(p["name"].as_str().unwrap_or_default().to_string())
+            .or_default()
+            .push(p);
+    }
+    let duplicates: Vec<_> = by_name.iter().filter(|(_, v)| v.len() > 1).map(|(n, _)| n).collect();
+    assert!(duplicates.is_empty(), "duplicate profiles in Auth0: {duplicates:?}");
+    let mut owned = BTreeSet::new();
+    for profile in &profiles {
+        let name = profile.effective_name();
+        let found = by_name
+            .get(name)
+            .and_then(|v| v.first())
+            .unwrap_or_else(|| panic!("{}: no profile named {name:?} in Auth0", profile.name_any()));
+        let id = profile.status.as_ref().and_then(|s| s.id.clone()).unwrap_or_default();
+        assert_eq!(
+            found["id"],
+            id.as_str(),
+            "{}: status.id is not the profile's id",
+            profile.name_any()
+        );
+        let drift = diff(&desired(profile), &normalize(found));
+        assert!(
+            drift.is_none(),
+            "{}: Auth0 differs from the spec: {drift:?}",
+            profile.name_any()
+        );
+        owned.insert(id);
+    }
+
+    // 1 and 2: nothing else, and the foreign profiles as they were.
+    let foreign: BTreeMap<&str, &Value> = expect
+        .foreign
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap_or_default(), p))
+        .collect();
+    for p in &remote {
+        let id = p["id"].as_str().unwrap_or_default();
+        if owned.contains(id) || expect.released.iter().any(|r| r == id) {
+            continue;
+        }
+        match foreign.get(id) {
+            Some(before) => assert_eq!(&p, before, "a profile the operator does not own was modified"),
+            None => panic!("orphan in Auth0 (created, then lost track of): {p}"),
+        }
+    }
+    for id in foreign.keys() {
+        assert!(
+            remote.iter().any(|p| p["id"] == *id),
+            "a foreign profile {id} was deleted"
+        );
+    }
+
+    // 4. No secret anywhere.
+    let outputs = outputs(h, &profiles, expect).await;
+    let mut secrets = vec![SECRET.to_string()];
+    secrets.extend(expect.secrets.iter().cloned());
+    for (what, text) in &outputs {
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "a client secret appears in {what}");
+        }
+        assert!(!has_jwt(text), "an access token appears in {what}");
+    }
+
+    let requests = h.emulator.requests(&h.domain).expect("tenant");
+    let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &requests {
+        *by_status
+            .entry(format!("{} {}", r.endpoint.name(), r.status))
+            .or_default() += 1;
+    }
+    format!(
+        "{} resources Ready, {} profiles in Auth0 ({} foreign, {} released), 0 duplicates, 0 orphans, \
+         {} outputs free of secrets; Auth0 answers {by_status:?}",
+        profiles.len(),
+        remote.len(),
+        expect.foreign.len(),
+        expect.released.len(),
+        outputs.len(),
+    )
+}
+
+/// Waits until every resource of the fleet is Ready for its generation and every deleted
+/// one is gone; panics naming the laggards after `limit`.
+async fn converge(h: &Harness, fleet: &Fleet, limit: Duration) -> Vec<ConnectionProfile> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let profiles = h.profiles().list(&ListParams::default()).await.expect("list").items;
+        let names: BTreeSet<String> = profiles.iter().map(|p| p.name_any()).collect();
+        let missing: Vec<&String> = fleet.live.keys().filter(|n| !names.contains(*n)).collect();
+        let lingering: Vec<&String> = names.iter().filter(|n| !fleet.live.contains_key(*n)).collect();
+        type Unready = (String, Option<(String, String, String)>, (Option<i64>, Option<i64>));
+        let unready: Vec<Unready> = profiles
+            .iter()
+            .filter(|p| fleet.live.contains_key(&p.name_any()))
+            .filter(|p| {
+                !(condition(p, "Ready").is_some_and(|c| c.0 == "True")
+                    && p.status.as_ref().and_then(|s| s.observed_generation) == p.metadata.generation)
+            })
+            .map(|p| {
+                let generation = (
+                    p.metadata.generation,
+                    p.status.as_ref().and_then(|s| s.observed_generation),
+                );
+                (p.name_any(), condition(p, "Ready"), generation)
+            })
+            .collect();
+        if missing.is_empty() && lingering.is_empty() && unready.is_empty() {
+            return profiles;
+        }
+        if Instant::now() > deadline {
+            for (name, ready, generation) in &unready {
+                // Not converged must at least say why, in words a person can act on.
+                let (_, reason, message) = ready.clone().unwrap_or_default();
+                assert!(
+                    !reason.is_empty() && !message.is_empty(),
+                    "{name}: not Ready and no reason given: {ready:?}, generation and observed {generation:?}"
+                );
+            }
+            panic!(
+                "not converged within {limit:?}: missing {missing:?}, not deleted {lingering:?}, not Ready {:?}",
+                unready.iter().take(10).collect::<Vec<_>>()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Every text the operator produced that a person or another program can read.
+async fn outputs(h: &Harness, profiles: &[ConnectionProfile], expect: &Expect) -> Vec<(String, String)> {
+    let mut texts = Vec::new();
+    for log in std::iter::once(&h.log).chain(&expect.logs) {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        assert!(
+            !text.is_empty() || log != &h.log,
+            "the operator log {} is empty",
+            log.display()
+        );
+        texts.push((format!("log {}", log.display()), text));
+    }
+    let events: Api<Event> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    for e in events.list(&ListParams::default()).await.expect("events").items {
+        let text = format!(
+            "{} {} {}",
+            e.reason.unwrap_or_default(),
+            e.note.unwrap_or_default(),
+            e.action.unwrap_or_default()
+        );
+        texts.push((format!("event {}", e.metadata.name.unwrap_or_default()), text));
+    }
+    for p in profiles {
+        texts.push((
+            format!("status of {}", p.name_any()),
+            serde_json::to_string(&p.status).unwrap_or_default(),
+        ));
+    }
+    let tenants: Api<Auth0Tenant> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    for t in tenants.list(&ListParams::default()).await.expect("tenants").items {
+        texts.push((
+            format!("status of tenant {}", t.name_any()),
+            serde_json::to_string(&t.status).unwrap_or_default(),
+        ));
+    }
+    texts
+}
+
+/// Whether `text` holds something shaped like a JWT (`eyJ…​.eyJ…`).
+pub fn has_jwt(text: &str) -> bool {
+    text.match_indices("eyJ").any(|(at, _)| {
+        let rest = &text[at..];
+        let header_len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+            .count();
+        header_len >= 10 && rest[header_len..].starts_with(".eyJ")
+    })
+}
+
+#[test]
+fn jwt_shapes_are_recognised() {
+    assert!(has_jwt("token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig"));
+    assert!(!has_jwt("eyJ alone, or eyJshort.eyJ"));
+    assert!(!has_jwt("no token here"));
+}

@@ -1,0 +1,503 @@
+//! The fault suite: Auth0 failing, dropping and throttling, the operator killed mid-write,
+//! the API server stopped, leaders failing over, credentials expiring, rotated, revoked and
+//! deleted. Every scenario ends with the same invariants (`invariants.rs`): nothing lost,
+//! nothing duplicated, nothing foreign touched, nothing leaked.
+//!
+//! `make test` runs it at the sizes below; `make soak` (AUTH0_SOAK=1) at larger ones. Each
+//! scenario appends its run time and invariant results to the report file
+//! (`AUTH0_FAULT_REPORT`, default `$TMPDIR/auth0-fault-report.md`), which `make test` prints.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod churn;
+mod invariants;
+
+use std::io::Write;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use auth0_emulator::{ClientChange, Endpoint, FaultRule, RateLimitConfig};
+use auth0_operator::crd::Auth0Tenant;
+use churn::{Fleet, churn, name};
+use common::{Harness, SCOPES, condition, id};
+use invariants::{Expect, check, seed_foreign};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use serde_json::json;
+use testenv::{ControlPlane, TestEnv};
+
+/// The size for `make test`, or for `make soak`.
+fn size(test: usize, soak: usize) -> usize {
+    if std::env::var_os("AUTH0_SOAK").is_some() {
+        soak
+    } else {
+        test
+    }
+}
+
+fn scopes() -> Vec<String> {
+    SCOPES.iter().map(|s| s.to_string()).collect()
+}
+
+/// Appends a scenario's line to the report.
+fn report(scenario: &str, started: Instant, summary: &str) {
+    let path = std::env::var_os("AUTH0_FAULT_REPORT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("auth0-fault-report.md"));
+    let line = format!(
+        "- **{scenario}** — {:.0} s — invariants hold: {summary}\n",
+        started.elapsed().as_secs_f64()
+    );
+    eprint!("{line}");
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = file.write_all(line.as_bytes());
+    }
+}
+
+/// Auth0 at its worst short of an outage: 20% of requests fail with 500/502/503, 10% of
+/// writes are applied and then their connection dropped, and every answer is slow.
+fn bad_day() -> Vec<FaultRule> {
+    let status = |status| FaultRule {
+        probability: 0.0715, // three of them: 1 - (1 - 0.0715)^3 = 20%
+        status: Some(status),
+        ..FaultRule::default()
+    };
+    let drop = |endpoint| FaultRule {
+        endpoint: Some(endpoint),
+        probability: 0.1,
+        drop_after_write: true,
+        ..FaultRule::default()
+    };
+    vec![
+        status(500),
+        status(502),
+        status(503),
+        drop(Endpoint::CreateProfile),
+        drop(Endpoint::UpdateProfile),
+        drop(Endpoint::DeleteProfile),
+        FaultRule {
+            latency_ms: 5,
+            jitter_ms: 40,
+            ..FaultRule::default()
+        },
+    ]
+}
+
+/// What the faults did, for the report.
+fn injected(h: &Harness) -> String {
+    let requests = h.emulator.requests(&h.domain).expect("tenant");
+    let failed = requests.iter().filter(|r| [500, 502, 503].contains(&r.status)).count();
+    let dropped = requests.iter().filter(|r| r.dropped).count();
+    format!(
+        "{} requests, {failed} answered 5xx, {dropped} dropped after the write",
+        requests.len()
+    )
+}
+
+/// An operator process that is killed when dropped, even by a panicking test.
+struct Replica(Child);
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn sigkill(replica: &mut Replica) {
+    replica.0.kill().expect("SIGKILL");
+    replica.0.wait().expect("reaped");
+}
+
+/// A random pause in `range` milliseconds.
+async fn pause(range: std::ops::Range<u64>) {
+    tokio::time::sleep(Duration::from_millis(fastrand::u64(range))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s1_auth0_failing_dropping_and_slow_during_churn() {
+    let started = Instant::now();
+    let mut h = Harness::prepare("fault-bad-day", scopes()).await;
+    let foreign = seed_foreign(&h, &["foreign-a", "foreign-b"]).await;
+    assert!(h.emulator.set_faults(&h.domain, bad_day()));
+    h.start_operator();
+    let fleet = churn(&h, size(200, 1000), Duration::from_secs(2)).await;
+    // The faults stay on: the operator must converge through them.
+    let summary = check(
+        &h,
+        &fleet,
+        &Expect {
+            foreign,
+            ..Expect::default()
+        },
+        Duration::from_secs(300),
+    )
+    .await;
+    report(
+        "1. Auth0 fails 20%, drops 10% of writes, slow; churn of 200",
+        started,
+        &format!("{summary}; {}", injected(&h)),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s2_operator_killed_20_times_during_churn() {
+    let started = Instant::now();
+    let h = Harness::prepare("fault-sigkill", scopes()).await;
+    let foreign = seed_foreign(&h, &["foreign-a"]).await;
+    assert!(h.emulator.set_faults(&h.domain, bad_day()));
+    let spawn = || Replica(h.spawn_operator(&h.log, &["--http-address", "127.0.0.1:0"]));
+    let mut operator = spawn();
+    let kills = size(20, 100);
+    let killer = async {
+        for _ in 0..kills {
+            pause(300..1500).await;
+            sigkill(&mut operator);
+            operator = spawn();
+        }
+    };
+    let (fleet, ()) = tokio::join!(churn(&h, size(200, 1000), Duration::from_secs(3)), killer);
+    let summary = check(
+        &h,
+        &fleet,
+        &Expect {
+            foreign,
+            ..Expect::default()
+        },
+        Duration::from_secs(300),
+    )
+    .await;
+    drop(operator);
+    report(
+        &format!("2. operator SIGKILLed {kills} times during the churn of scenario 1"),
+        started,
+        &format!("{summary}; {}", injected(&h)),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_kube_apiserver_stopped_for_15_seconds() {
+    let started = Instant::now();
+    // A control plane of its own: the shared one serves the other tests.
+    let dir = std::env::temp_dir().join(format!("auth0-faults-apiserver-{}", std::process::id()));
+    let mut control_plane = tokio::task::block_in_place(|| ControlPlane::start(&TestEnv::get().bin_dir(), &dir))
+        .expect("a second control plane starts");
+    let mut h = Harness::prepare_in(TestEnv::at(control_plane.dir()), "fault-apiserver", |_| {}).await;
+    let foreign = seed_foreign(&h, &["foreign-a"]).await;
+    h.start_operator();
+    let n = size(60, 300);
+    let mut fleet = Fleet::default();
+    fleet.apply(&h, (0..n).map(|i| (i, 0)).collect()).await;
+    check(&h, &fleet, &Expect::default_with(&foreign), Duration::from_secs(120)).await;
+
+    // Work for the operator to find while its API server is away: a profile deleted in
+    // the dashboard (to be recreated) and a burst of resource changes just before.
+    let gone = id(&h.profiles().get(&name(0)).await.expect("get"));
+    fleet
+        .apply(&h, (0..n).filter(|i| i % 2 == 1).map(|i| (i, 1)).collect())
+        .await;
+    tokio::task::block_in_place(|| control_plane.stop_apiserver());
+    h.admin("DELETE", &format!("profiles/{gone}"), None).await;
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    tokio::task::block_in_place(|| control_plane.start_apiserver()).expect("the API server starts again");
+    fleet
+        .apply(&h, (0..n).filter(|i| i % 3 == 0).map(|i| (i, 2)).collect())
+        .await;
+    fleet.delete(&h, (0..n).filter(|i| i % 5 == 4).collect()).await;
+
+    let summary = check(&h, &fleet, &Expect::default_with(&foreign), Duration::from_secs(180)).await;
+    let operator = h.operator.as_mut().expect("operator");
+    assert!(
+        matches!(operator.try_wait(), Ok(None)),
+        "the operator exited instead of riding out the outage"
+    );
+    let log = std::fs::read_to_string(&h.log).expect("log");
+    assert_eq!(
+        log.matches("auth0-operator starting").count(),
+        1,
+        "the operator restarted"
+    );
+    report(
+        &format!("3. kube-apiserver stopped 15 s under {n} resources"),
+        started,
+        &format!("{summary}; the same operator process throughout"),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s4_leader_killed_repeatedly_under_churn() {
+    let started = Instant::now();
+    let h = Harness::prepare("fault-leader", scopes()).await;
+    h.grant_leases().await;
+    let foreign = seed_foreign(&h, &["foreign-a"]).await;
+    let logs: Vec<_> = ["a", "b"]
+        .iter()
+        .map(|r| h.env.dir().join(format!("operator-{}-{r}.log", h.ns.name())))
+        .collect();
+    let spawn = |replica: usize| {
+        let identity = ["replica-a", "replica-b"][replica];
+        Replica(h.spawn_operator(
+            &logs[replica],
+            &[
+                "--leader-election",
+                "--lease-name",
+                "faults",
+                "--lease-duration",
+                "3s",
+                "--identity",
+                identity,
+                "--http-address",
+                "127.0.0.1:0",
+            ],
+        ))
+    };
+    let mut replicas = [spawn(0), spawn(1)];
+    let leases: Api<Lease> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let failovers = size(5, 30);
+    let killer = async {
+        let mut killed = 0;
+        while killed < failovers {
+            pause(1000..2500).await;
+            let holder = leases
+                .get_opt("faults")
+                .await
+                .expect("lease")
+                .and_then(|l| l.spec?.holder_identity)
+                .unwrap_or_default();
+            let Some(leader) = ["replica-a", "replica-b"].iter().position(|r| *r == holder) else {
+                continue; // between leaders
+            };
+            sigkill(&mut replicas[leader]);
+            replicas[leader] = spawn(leader);
+            killed += 1;
+        }
+    };
+    let (fleet, ()) = tokio::join!(churn(&h, size(100, 500), Duration::from_secs(4)), killer);
+    let expect = Expect {
+        foreign,
+        logs: logs.clone(),
+        ..Expect::default()
+    };
+    let summary = check(&h, &fleet, &expect, Duration::from_secs(240)).await;
+    drop(replicas);
+    report(
+        &format!("4. two replicas, the leader SIGKILLed {failovers} times (3 s lease) under churn"),
+        started,
+        &summary,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s5_tokens_expire_secrets_rotate_scopes_are_revoked_credentials_vanish() {
+    const ROTATED: &str = "rotated-secret-value";
+    let started = Instant::now();
+    let mut h = Harness::prepare_in(TestEnv::get(), "fault-creds", |c| c.token_lifetime_secs = 3).await;
+    let foreign = seed_foreign(&h, &["foreign-a"]).await;
+    h.start_operator();
+    let n = size(20, 100);
+    let mut fleet = Fleet::default();
+    let mut expect = Expect {
+        foreign,
+        secrets: vec![ROTATED.into()],
+        ..Expect::default()
+    };
+
+    // Tokens that last 3 s, across 12 s of changes.
+    fleet.apply(&h, (0..n).map(|i| (i, 0)).collect()).await;
+    for round in 1..=3 {
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        fleet
+            .apply(&h, (0..n).filter(|i| i % 2 == 0).map(|i| (i, round)).collect())
+            .await;
+    }
+    check(&h, &fleet, &expect, Duration::from_secs(60)).await;
+    let requests = h.emulator.requests(&h.domain).expect("tenant");
+    let tokens = requests.iter().filter(|r| r.endpoint == Endpoint::Token).count();
+    let unauthorized = requests.iter().filter(|r| r.status == 401).count();
+    assert!(
+        tokens >= 4,
+        "tokens expiring every 3 s were renewed: {tokens} token requests"
+    );
+    assert!(
+        unauthorized <= tokens,
+        "no 401 storm: {unauthorized} answers 401 for {tokens} tokens"
+    );
+
+    // The secret rotated in Auth0 first, then in the Secret: changes go through again.
+    assert!(h.emulator.update_client(
+        &h.domain,
+        "operator-client",
+        ClientChange {
+            client_secret: Some(ROTATED.into()),
+            scopes: None
+        }
+    ));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    fleet
+        .apply(&h, (0..n).filter(|i| i % 2 == 1).map(|i| (i, 1)).collect())
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    h.write_secret("operator-client", ROTATED).await;
+    check(&h, &fleet, &expect, Duration::from_secs(60)).await;
+
+    // A scope revoked: the change waits at Forbidden naming it, and the tenant names it.
+    let without_update: Vec<String> = scopes()
+        .into_iter()
+        .filter(|s| s != "update:connection_profiles")
+        .collect();
+    assert!(h.emulator.update_client(
+        &h.domain,
+        "operator-client",
+        ClientChange {
+            client_secret: None,
+            scopes: Some(without_update)
+        }
+    ));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    fleet.apply(&h, vec![(0, 7)]).await;
+    let refused = h
+        .wait_for(&name(0), Duration::from_secs(30), "refused for the scope", |p| {
+            condition(p, "Synced").is_some_and(|c| c.1 == "Forbidden" && c.2.contains("update:connection_profiles"))
+        })
+        .await;
+    assert_eq!(condition(&refused, "Ready").map(|c| c.0).as_deref(), Some("False"));
+    let tenants: Api<Auth0Tenant> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tenants
+        .get("t")
+        .await
+        .expect("tenant")
+        .status
+        .is_none_or(|s| s.missing_scopes != ["update:connection_profiles"])
+    {
+        assert!(Instant::now() < deadline, "the tenant never named the revoked scope");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(h.emulator.update_client(
+        &h.domain,
+        "operator-client",
+        ClientChange {
+            client_secret: None,
+            scopes: Some(scopes())
+        }
+    ));
+    check(&h, &fleet, &expect, Duration::from_secs(60)).await;
+
+    // Credentials deleted while a resource is deleted: it waits, says how to let go, and
+    // force-orphan releases it and leaves the profile in Auth0.
+    let secrets: Api<Secret> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let doomed = name(2);
+    let doomed_id = id(&h.profiles().get(&doomed).await.expect("get"));
+    secrets
+        .delete("creds", &DeleteParams::default())
+        .await
+        .expect("delete secret");
+    h.profiles()
+        .delete(&doomed, &DeleteParams::default())
+        .await
+        .expect("delete");
+    h.wait_for(&doomed, Duration::from_secs(30), "waiting for credentials", |p| {
+        condition(p, "Synced").is_some_and(|c| c.1 == "CredentialsUnavailable" && c.2.contains("force-orphan"))
+    })
+    .await;
+    let release = json!({"metadata": {"annotations": {"auth0.operators.dev/force-orphan": "true"}}});
+    h.profiles()
+        .patch(&doomed, &PatchParams::default(), &Patch::Merge(&release))
+        .await
+        .expect("annotate");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while h.profiles().get_opt(&doomed).await.expect("get").is_some() {
+        assert!(Instant::now() < deadline, "force-orphan did not release the resource");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    fleet.live.remove(&doomed);
+    expect.released.push(doomed_id);
+    h.write_secret("operator-client", ROTATED).await;
+    let summary = check(&h, &fleet, &expect, Duration::from_secs(60)).await;
+    report(
+        "5. 3 s tokens; secret rotated; scope revoked; credentials deleted during a delete",
+        started,
+        &format!("{summary}; {tokens} tokens, {unauthorized} answers 401 in the expiry phase"),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s6_throttled_to_2_per_second() {
+    let started = Instant::now();
+    let mut h = Harness::prepare_in(TestEnv::get(), "fault-throttle", |c| {
+        c.tenants[0].rate_limit = Some(RateLimitConfig {
+            burst: 10,
+            per_second: 2.0,
+        })
+    })
+    .await;
+    let foreign = seed_foreign(&h, &["foreign-a"]).await;
+    // The Auth0Tenant's own budget (100/s) is far above the real one: the operator must
+    // learn the limit from Auth0's answers, not storm it.
+    h.start_operator();
+    let n = size(40, 500);
+    let mut fleet = Fleet::default();
+    fleet.apply(&h, (0..n).map(|i| (i, 0)).collect()).await;
+    let expect = Expect {
+        foreign,
+        ..Expect::default()
+    };
+    let ideal = n as u64 / 2;
+    check(&h, &fleet, &expect, Duration::from_secs(ideal * 2 + 60)).await;
+    let converged_in = started.elapsed();
+
+    // Settled, with a 2 s poll interval the drift checks alone would use the whole budget;
+    // a user's change still goes first.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let changed_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    fleet.apply(&h, vec![(1, 1)]).await;
+    let target = id(&h.profiles().get(&name(1)).await.expect("get"));
+    check(&h, &fleet, &expect, Duration::from_secs(30)).await;
+    let after: Vec<_> = h
+        .emulator
+        .requests(&h.domain)
+        .expect("tenant")
+        .into_iter()
+        .filter(|r| r.time_ms >= changed_at && r.endpoint != Endpoint::Token)
+        .collect();
+    let patch_at = after
+        .iter()
+        .position(|r| r.method == "PATCH" && r.path.ends_with(&target) && r.status == 200)
+        .expect("the change was sent");
+    let drift_checks_before = after[..patch_at]
+        .iter()
+        .filter(|r| r.endpoint == Endpoint::ListProfiles)
+        .count();
+    assert!(
+        drift_checks_before <= 1,
+        "the user's change waited behind {drift_checks_before} drift checks"
+    );
+
+    let requests = h.emulator.requests(&h.domain).expect("tenant");
+    let throttled = requests.iter().filter(|r| r.status == 429).count();
+    assert!(throttled <= 2, "a request storm: {throttled} answers 429");
+    report(
+        &format!("6. Auth0 limited to 2 requests/s (burst 10), {n} resources"),
+        started,
+        &format!(
+            "converged in {:.0} s (ideal {ideal} s); {throttled} answers 429 in {} requests; \
+             the user's change went out behind {drift_checks_before} drift checks",
+            converged_in.as_secs_f64(),
+            requests.len()
+        ),
+    );
+}
+
+impl Expect {
+    fn default_with(foreign: &[serde_json::Value]) -> Expect {
+        Expect {
+            foreign: foreign.to_vec(),
+            ..Expect::default()
+        }
+    }
+}
