@@ -353,6 +353,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main]
 async fn main() {
     let args = args();
+    let load_at_start = load_average();
     // Before minutes of other scenarios: fail now if the Deploy CLI cannot run.
     let deploy_cli = args.runs("deploy-cli").then(deploy_cli::prepare);
     let env = TestEnv::get();
@@ -595,12 +596,20 @@ async fn main() {
         None => None,
     };
 
-    write_report(&args, &rows, comparison.as_deref());
+    write_report(&args, &rows, comparison.as_deref(), load_at_start);
+}
+
+/// The machine's 1-minute load average: other work on a shared machine slows the figures.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Rewrites the "## Operator" section of `args.out`: the table of `rows`, then scenario 7's
 /// comparison with the Deploy CLI when it ran.
-fn write_report(args: &Args, rows: &[(String, String, String)], comparison: Option<&str>) {
+fn write_report(args: &Args, rows: &[(String, String, String)], comparison: Option<&str>, load_at_start: String) {
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -619,11 +628,13 @@ fn write_report(args: &Args, rows: &[(String, String, String)], comparison: Opti
     let mut table = format!(
         "## Operator\n\nMeasured by `{}` on {date}: {cores} cores ({machine}), kube-apiserver v1.36.3 and etcd v3.6.16 \
          built from their Go modules, the Auth0 emulator in-process, auth0-operator {} as a process. \
-         N = {}, poll interval {} s for the steady-state figures.\n\n",
+         N = {}, poll interval {} s for the steady-state figures. Load average (1 minute) {load_at_start} \
+         at the start, {} at the end.\n\n",
         std::env::args().collect::<Vec<_>>().join(" "),
         env!("CARGO_PKG_VERSION"),
         args.n,
-        args.poll_secs
+        args.poll_secs,
+        load_average()
     );
     if !rows.is_empty() {
         table.push_str("| What | Figure | Target |\n|---|---|---|\n");
