@@ -16,7 +16,7 @@ test: testenv tools
 	$(TESTENV) run -- $(CARGO) test --workspace --no-fail-fast
 	emulator/conformance/run.sh
 
-## bench: the operator's figures (N = 1,000, 10,000 for memory) and the emulator's, into docs/benchmarks.md
+## bench: the operator's figures (N = 1,000, 10,000 for memory), beside the Auth0 Deploy CLI's, and the emulator's, into docs/benchmarks.md
 bench: testenv
 	$(CARGO) build --release --package auth0-operator --package auth0-bench
 	$(TESTENV) run -- $(TARGET)/release/auth0-bench --n 1000 --out docs/benchmarks.md

@@ -5,7 +5,15 @@
 //!
 //!   auth0-bench [--n 1000] [--rate-limited-n 200] [--latency-runs 100] [--large-n 10000]
 //!               [--poll-interval-secs 10] [--out docs/benchmarks.md]
+//!               [--only bulk,rate-limited,large,deploy-cli]
+//!
+//! Scenarios (`--only` picks some, default all): `bulk` (the API-server floor, bulk create,
+//! memory, steady state, restart, latency), `rate-limited`, `large` (memory at `--large-n`)
+//! and `deploy-cli` (scenario 7: the Auth0 Deploy CLI deploying the same N profiles from
+//! YAML, beside the operator's `bulk` figures; needs node >= 20 and npm, see deploy_cli.rs).
 #![forbid(unsafe_code)]
+
+mod deploy_cli;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -15,7 +23,7 @@ use auth0_emulator::{ClientConfig, Config, Emulator, RateLimitConfig, TenantConf
 use auth0_operator::crd::{self, ConnectionProfile};
 use futures::{StreamExt, stream};
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use serde_json::json;
+use serde_json::{Value, json};
 use testenv::{TestEnv, TestNamespace};
 
 const SCOPES: [&str; 4] = [
@@ -34,6 +42,16 @@ struct Args {
     large_n: usize,
     poll_secs: u64,
     out: PathBuf,
+    /// The scenarios to run; empty means all.
+    only: Vec<String>,
+}
+
+const SCENARIOS: [&str; 4] = ["bulk", "rate-limited", "large", "deploy-cli"];
+
+impl Args {
+    fn runs(&self, scenario: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == scenario)
+    }
 }
 
 fn args() -> Args {
@@ -44,6 +62,7 @@ fn args() -> Args {
         large_n: 10_000,
         poll_secs: 10,
         out: PathBuf::from("docs/benchmarks.md"),
+        only: Vec::new(),
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -61,6 +80,15 @@ fn args() -> Args {
             "--large-n" => a.large_n = number(),
             "--poll-interval-secs" => a.poll_secs = number() as u64,
             "--out" => a.out = PathBuf::from(&value),
+            "--only" => {
+                a.only = value.split(',').map(|s| s.trim().to_string()).collect();
+                for s in &a.only {
+                    assert!(
+                        SCENARIOS.contains(&s.as_str()),
+                        "--only: unknown scenario {s:?}; the scenarios are {SCENARIOS:?}"
+                    );
+                }
+            }
             other => panic!("unknown argument {other}"),
         }
         i += 2;
@@ -193,10 +221,7 @@ impl Setup {
             .for_each_concurrent(CLIENT_CONCURRENCY, |i| {
                 let api = api.clone();
                 async move {
-                    let object = json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
-                        "metadata": {"name": format!("{prefix}-{i:05}")},
-                        "spec": {"tenantRef": {"kind": "Auth0Tenant", "name": "t"}, "enabledFeatures": ["scim"],
-                                 "connectionNamePrefixTemplate": "b-{org_id}-"}});
+                    let object = bench_profile(prefix, i);
                     api.patch(
                         &format!("{prefix}-{i:05}"),
                         &PatchParams::apply("bench"),
@@ -255,6 +280,15 @@ impl Drop for Setup {
     fn drop(&mut self) {
         self.stop_operator();
     }
+}
+
+/// The `i`th profile of a bulk create: the same spec for the operator's bulk create and,
+/// mapped to the Deploy CLI's YAML, for the Deploy CLI's deploys (scenario 7).
+pub fn bench_profile(prefix: &str, i: usize) -> Value {
+    json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+        "metadata": {"name": format!("{prefix}-{i:05}")},
+        "spec": {"tenantRef": {"kind": "Auth0Tenant", "name": "t"}, "enabledFeatures": ["scim"],
+                 "connectionNamePrefixTemplate": "b-{org_id}-"}})
 }
 
 fn is_ready(p: &ConnectionProfile) -> bool {
@@ -319,6 +353,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main]
 async fn main() {
     let args = args();
+    let load_at_start = load_average();
+    // Before minutes of other scenarios: fail now if the Deploy CLI cannot run.
+    let deploy_cli = args.runs("deploy-cli").then(deploy_cli::prepare);
     let env = TestEnv::get();
     env.install_crds(&crd::all()).await;
     let mut rows: Vec<(String, String, String)> = Vec::new();
@@ -329,203 +366,217 @@ async fn main() {
     let n = args.n;
     let poll = Duration::from_secs(args.poll_secs);
 
-    // 0. The floor: the API server's own rate for N status writes from a tight client loop.
-    let floor_ns = env.namespace("bench-floor").await;
-    let floor_api: Api<ConnectionProfile> = Api::namespaced(floor_ns.client.clone(), floor_ns.name());
-    stream::iter(0..n)
-        .for_each_concurrent(CLIENT_CONCURRENCY, |i| {
-            let api = floor_api.clone();
-            async move {
-                let object = json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
-                    "metadata": {"name": format!("floor-{i:05}"), "annotations": {"auth0.operators.dev/paused": "true"}}, "spec": {}});
-                api.patch(&format!("floor-{i:05}"), &PatchParams::apply("bench"), &Patch::Apply(&object)).await.expect("create");
-            }
-        })
-        .await;
-    let started = Instant::now();
-    stream::iter(0..n)
-        .for_each_concurrent(CLIENT_CONCURRENCY, |i| {
-            let api = floor_api.clone();
-            async move {
-                let status = json!({"status": {"id": format!("cop_{:022}", i), "observedGeneration": 1}});
-                api.patch_status(
-                    &format!("floor-{i:05}"),
-                    &PatchParams::default(),
-                    &Patch::Merge(&status),
-                )
-                .await
-                .expect("status");
-            }
-        })
-        .await;
-    let floor = started.elapsed();
-    row(
-        &format!("API-server floor: {n} status writes, {CLIENT_CONCURRENCY} in flight"),
-        format!(
-            "{:.2} s ({:.0} writes/s)",
-            floor.as_secs_f64(),
-            n as f64 / floor.as_secs_f64()
-        ),
-        "-",
-    );
+    // The operator's figures that scenario 7 sets the Deploy CLI's beside.
+    let mut operator = None;
 
-    // 1. Bulk create.
-    let mut bulk = Setup::new(&env, "bench-bulk", None, poll).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let writes_before = apiserver_writes(&env).await;
-    let started = Instant::now();
-    bulk.create("p", n).await;
-    bulk.wait_ready(n, Duration::from_secs(600)).await;
-    let took = started.elapsed();
-    let writes = apiserver_writes(&env).await - writes_before;
-    let (calls, auth0_writes, _) = bulk.auth0_counts();
-    row(
-        &format!("Bulk create: {n} profiles applied at once until all Ready"),
-        format!(
-            "{:.2} s ({:.2}x the floor)",
-            took.as_secs_f64(),
-            took.as_secs_f64() / floor.as_secs_f64()
-        ),
-        "within 2x the floor",
-    );
-    row(
-        "Bulk create: Auth0 calls per resource",
-        format!("{:.2} ({calls} calls, {auth0_writes} writes)", calls as f64 / n as f64),
-        "-",
-    );
-    row(
-        "Bulk create: API-server writes per resource",
-        format!("{:.2} (the bench's own {n} applies included)", writes / n as f64),
-        "-",
-    );
-    let (rss, peak) = bulk.memory();
-    row(
-        &format!("Memory at {n} resources: resident, peak"),
-        format!("{rss:.1} MiB, {peak:.1} MiB"),
-        "under 50 MB",
-    );
-
-    // 3. Steady state over three poll intervals.
-    tokio::time::sleep(poll).await; // let the first drift pass after creation settle
-    let (calls_before, writes_before_auth0, _) = bulk.auth0_counts();
-    let api_before = apiserver_writes(&env).await;
-    tokio::time::sleep(poll * 3).await;
-    let (calls_after, writes_after_auth0, _) = bulk.auth0_counts();
-    let api_after = apiserver_writes(&env).await;
-    let per_interval = (calls_after - calls_before) as f64 / 3.0;
-    row(
-        &format!(
-            "Steady state: Auth0 calls per poll interval ({}s), {n} settled",
-            poll.as_secs()
-        ),
-        format!("{per_interval:.1}"),
-        &format!("ceil(N/10) = {}", n.div_ceil(10)),
-    );
-    row(
-        "Steady state: Auth0 writes and API-server writes over 3 intervals",
-        format!(
-            "{} and {}",
-            writes_after_auth0 - writes_before_auth0,
-            api_after - api_before
-        ),
-        "0 and 0",
-    );
-
-    // 4. Restart with N settled resources.
-    bulk.stop_operator();
-    let (calls_before, writes_before_auth0, _) = bulk.auth0_counts();
-    let api_before = apiserver_writes(&env).await;
-    let started = Instant::now();
-    bulk.start_operator();
-    let confirmed = loop {
-        if bulk.operator_metric("auth0_operator_reconciles_total{kind=\"ConnectionProfile\",result=\"success\"}")
-            >= n as f64
-        {
-            break started.elapsed();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "restart never confirmed every resource"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let (calls_after, writes_after_auth0, _) = bulk.auth0_counts();
-    let api_after = apiserver_writes(&env).await;
-    row(
-        &format!("Restart with {n} settled: seconds until every resource is confirmed"),
-        format!("{:.2} s", confirmed.as_secs_f64()),
-        "-",
-    );
-    row(
-        "Restart: Auth0 calls, Auth0 writes, API-server writes",
-        format!(
-            "{}, {}, {}",
-            calls_after - calls_before,
-            writes_after_auth0 - writes_before_auth0,
-            api_after - api_before
-        ),
-        "writes 0",
-    );
-
-    // 5. Latency: one resource changed 100 times in a row.
-    let mut latencies = Vec::with_capacity(args.latency_runs);
-    let api = bulk.profiles();
-    for run in 0..args.latency_runs {
-        let template = if run % 2 == 0 { "l-{org_id}-" } else { "m-{org_id}-" };
-        let object = json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
-            "metadata": {"name": "p-00000"},
-            "spec": {"tenantRef": {"kind": "Auth0Tenant", "name": "t"}, "enabledFeatures": ["scim"], "connectionNamePrefixTemplate": template}});
+    if args.runs("bulk") {
+        // 0. The floor: the API server's own rate for N status writes from a tight client loop.
+        let floor_ns = env.namespace("bench-floor").await;
+        let floor_api: Api<ConnectionProfile> = Api::namespaced(floor_ns.client.clone(), floor_ns.name());
+        stream::iter(0..n)
+            .for_each_concurrent(CLIENT_CONCURRENCY, |i| {
+                let api = floor_api.clone();
+                async move {
+                    let object = json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+                        "metadata": {"name": format!("floor-{i:05}"), "annotations": {"auth0.operators.dev/paused": "true"}}, "spec": {}});
+                    api.patch(&format!("floor-{i:05}"), &PatchParams::apply("bench"), &Patch::Apply(&object)).await.expect("create");
+                }
+            })
+            .await;
         let started = Instant::now();
-        let applied = api
-            .patch("p-00000", &PatchParams::apply("bench"), &Patch::Apply(&object))
-            .await
-            .expect("apply");
-        let generation = applied.metadata.generation;
-        loop {
-            let current = api.get("p-00000").await.expect("get");
-            if current.metadata.generation == generation && is_ready(&current) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        latencies.push(started.elapsed());
-    }
-    latencies.sort();
-    row(
-        &format!("Latency: apply to Ready, {} changes in a row", args.latency_runs),
-        format!(
-            "p50 {:.1} ms, p99 {:.1} ms",
-            percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
-            percentile(&latencies, 0.99).as_secs_f64() * 1000.0
-        ),
-        "p50 under 100 ms",
-    );
-    drop(bulk);
+        stream::iter(0..n)
+            .for_each_concurrent(CLIENT_CONCURRENCY, |i| {
+                let api = floor_api.clone();
+                async move {
+                    let status = json!({"status": {"id": format!("cop_{:022}", i), "observedGeneration": 1}});
+                    api.patch_status(
+                        &format!("floor-{i:05}"),
+                        &PatchParams::default(),
+                        &Patch::Merge(&status),
+                    )
+                    .await
+                    .expect("status");
+                }
+            })
+            .await;
+        let floor = started.elapsed();
+        row(
+            &format!("API-server floor: {n} status writes, {CLIENT_CONCURRENCY} in flight"),
+            format!(
+                "{:.2} s ({:.0} writes/s)",
+                floor.as_secs_f64(),
+                n as f64 / floor.as_secs_f64()
+            ),
+            "-",
+        );
 
-    // 2. Under Auth0's rate limit (Enterprise non-production: burst 10, 2 requests/s).
-    let limited_n = args.rate_limited_n;
-    let limited = Setup::new(&env, "bench-limited", Some((10, 2.0)), Duration::from_secs(600)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let started = Instant::now();
-    limited.create("r", limited_n).await;
-    limited.wait_ready(limited_n, Duration::from_secs(1200)).await;
-    let took = started.elapsed();
-    let (calls, _, throttled) = limited.auth0_counts();
-    let ideal = limited_n as f64 / 2.0;
-    row(
-        &format!("Rate-limited create: {limited_n} profiles at burst 10, 2/s"),
-        format!(
-            "{:.1} s vs ideal {ideal:.0} s ({:+.1}%), {calls} Auth0 calls",
-            took.as_secs_f64(),
-            (took.as_secs_f64() / ideal - 1.0) * 100.0
-        ),
-        "within 10% of N/2 s",
-    );
-    row("Rate-limited create: 429 answers", format!("{throttled}"), "at most 1");
-    drop(limited);
+        // 1. Bulk create.
+        let mut bulk = Setup::new(&env, "bench-bulk", None, poll).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let writes_before = apiserver_writes(&env).await;
+        let started = Instant::now();
+        bulk.create("p", n).await;
+        bulk.wait_ready(n, Duration::from_secs(600)).await;
+        let took = started.elapsed();
+        let writes = apiserver_writes(&env).await - writes_before;
+        let (calls, auth0_writes, _) = bulk.auth0_counts();
+        let create_figures = (took, calls);
+        row(
+            &format!("Bulk create: {n} profiles applied at once until all Ready"),
+            format!(
+                "{:.2} s ({:.2}x the floor)",
+                took.as_secs_f64(),
+                took.as_secs_f64() / floor.as_secs_f64()
+            ),
+            "within 2x the floor",
+        );
+        row(
+            "Bulk create: Auth0 calls per resource",
+            format!("{:.2} ({calls} calls, {auth0_writes} writes)", calls as f64 / n as f64),
+            "-",
+        );
+        row(
+            "Bulk create: API-server writes per resource",
+            format!("{:.2} (the bench's own {n} applies included)", writes / n as f64),
+            "-",
+        );
+        let (rss, peak) = bulk.memory();
+        row(
+            &format!("Memory at {n} resources: resident, peak"),
+            format!("{rss:.1} MiB, {peak:.1} MiB"),
+            "under 50 MB",
+        );
+
+        // 3. Steady state over three poll intervals.
+        tokio::time::sleep(poll).await; // let the first drift pass after creation settle
+        let (calls_before, writes_before_auth0, _) = bulk.auth0_counts();
+        let api_before = apiserver_writes(&env).await;
+        tokio::time::sleep(poll * 3).await;
+        let (calls_after, writes_after_auth0, _) = bulk.auth0_counts();
+        let api_after = apiserver_writes(&env).await;
+        let per_interval = (calls_after - calls_before) as f64 / 3.0;
+        operator = Some(deploy_cli::OperatorFigures {
+            create: create_figures.0,
+            create_calls: create_figures.1,
+            calls_per_interval: per_interval,
+            poll,
+        });
+        row(
+            &format!(
+                "Steady state: Auth0 calls per poll interval ({}s), {n} settled",
+                poll.as_secs()
+            ),
+            format!("{per_interval:.1}"),
+            &format!("ceil(N/10) = {}", n.div_ceil(10)),
+        );
+        row(
+            "Steady state: Auth0 writes and API-server writes over 3 intervals",
+            format!(
+                "{} and {}",
+                writes_after_auth0 - writes_before_auth0,
+                api_after - api_before
+            ),
+            "0 and 0",
+        );
+
+        // 4. Restart with N settled resources.
+        bulk.stop_operator();
+        let (calls_before, writes_before_auth0, _) = bulk.auth0_counts();
+        let api_before = apiserver_writes(&env).await;
+        let started = Instant::now();
+        bulk.start_operator();
+        let confirmed = loop {
+            if bulk.operator_metric("auth0_operator_reconciles_total{kind=\"ConnectionProfile\",result=\"success\"}")
+                >= n as f64
+            {
+                break started.elapsed();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(600),
+                "restart never confirmed every resource"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let (calls_after, writes_after_auth0, _) = bulk.auth0_counts();
+        let api_after = apiserver_writes(&env).await;
+        row(
+            &format!("Restart with {n} settled: seconds until every resource is confirmed"),
+            format!("{:.2} s", confirmed.as_secs_f64()),
+            "-",
+        );
+        row(
+            "Restart: Auth0 calls, Auth0 writes, API-server writes",
+            format!(
+                "{}, {}, {}",
+                calls_after - calls_before,
+                writes_after_auth0 - writes_before_auth0,
+                api_after - api_before
+            ),
+            "writes 0",
+        );
+
+        // 5. Latency: one resource changed 100 times in a row.
+        let mut latencies = Vec::with_capacity(args.latency_runs);
+        let api = bulk.profiles();
+        for run in 0..args.latency_runs {
+            let template = if run % 2 == 0 { "l-{org_id}-" } else { "m-{org_id}-" };
+            let object = json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+                "metadata": {"name": "p-00000"},
+                "spec": {"tenantRef": {"kind": "Auth0Tenant", "name": "t"}, "enabledFeatures": ["scim"], "connectionNamePrefixTemplate": template}});
+            let started = Instant::now();
+            let applied = api
+                .patch("p-00000", &PatchParams::apply("bench"), &Patch::Apply(&object))
+                .await
+                .expect("apply");
+            let generation = applied.metadata.generation;
+            loop {
+                let current = api.get("p-00000").await.expect("get");
+                if current.metadata.generation == generation && is_ready(&current) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            latencies.push(started.elapsed());
+        }
+        latencies.sort();
+        row(
+            &format!("Latency: apply to Ready, {} changes in a row", args.latency_runs),
+            format!(
+                "p50 {:.1} ms, p99 {:.1} ms",
+                percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
+                percentile(&latencies, 0.99).as_secs_f64() * 1000.0
+            ),
+            "p50 under 100 ms",
+        );
+        drop(bulk);
+    }
+
+    if args.runs("rate-limited") {
+        // 2. Under Auth0's rate limit (Enterprise non-production: burst 10, 2 requests/s).
+        let limited_n = args.rate_limited_n;
+        let limited = Setup::new(&env, "bench-limited", Some((10, 2.0)), Duration::from_secs(600)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let started = Instant::now();
+        limited.create("r", limited_n).await;
+        limited.wait_ready(limited_n, Duration::from_secs(1200)).await;
+        let took = started.elapsed();
+        let (calls, _, throttled) = limited.auth0_counts();
+        let ideal = limited_n as f64 / 2.0;
+        row(
+            &format!("Rate-limited create: {limited_n} profiles at burst 10, 2/s"),
+            format!(
+                "{:.1} s vs ideal {ideal:.0} s ({:+.1}%), {calls} Auth0 calls",
+                took.as_secs_f64(),
+                (took.as_secs_f64() / ideal - 1.0) * 100.0
+            ),
+            "within 10% of N/2 s",
+        );
+        row("Rate-limited create: 429 answers", format!("{throttled}"), "at most 1");
+        drop(limited);
+    }
 
     // 6. Memory at the large N.
-    if args.large_n > 0 {
+    if args.runs("large") && args.large_n > 0 {
         let mut large = Setup::new(&env, "bench-large", None, Duration::from_secs(600)).await;
         large.create("q", args.large_n).await;
         large.wait_ready(args.large_n, Duration::from_secs(1500)).await;
@@ -539,10 +590,26 @@ async fn main() {
         large.stop_operator();
     }
 
-    write_report(&args, &rows);
+    // 7. The peer: the Auth0 Deploy CLI deploying the same profiles from YAML.
+    let comparison = match deploy_cli {
+        Some(prepared) => Some(deploy_cli::run(&prepared, n, operator.as_ref()).await),
+        None => None,
+    };
+
+    write_report(&args, &rows, comparison.as_deref(), load_at_start);
 }
 
-fn write_report(args: &Args, rows: &[(String, String, String)]) {
+/// The machine's 1-minute load average: other work on a shared machine slows the figures.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Rewrites the "## Operator" section of `args.out`: the table of `rows`, then scenario 7's
+/// comparison with the Deploy CLI when it ran.
+fn write_report(args: &Args, rows: &[(String, String, String)], comparison: Option<&str>, load_at_start: String) {
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -561,14 +628,23 @@ fn write_report(args: &Args, rows: &[(String, String, String)]) {
     let mut table = format!(
         "## Operator\n\nMeasured by `{}` on {date}: {cores} cores ({machine}), kube-apiserver v1.36.3 and etcd v3.6.16 \
          built from their Go modules, the Auth0 emulator in-process, auth0-operator {} as a process. \
-         N = {}, poll interval {} s for the steady-state figures.\n\n| What | Figure | Target |\n|---|---|---|\n",
+         N = {}, poll interval {} s for the steady-state figures. Load average (1 minute) {load_at_start} \
+         at the start, {} at the end.\n\n",
         std::env::args().collect::<Vec<_>>().join(" "),
         env!("CARGO_PKG_VERSION"),
         args.n,
-        args.poll_secs
+        args.poll_secs,
+        load_average()
     );
+    if !rows.is_empty() {
+        table.push_str("| What | Figure | Target |\n|---|---|---|\n");
+    }
     for (what, figure, target) in rows {
         table.push_str(&format!("| {what} | {figure} | {target} |\n"));
+    }
+    if let Some(comparison) = comparison {
+        table.push('\n');
+        table.push_str(comparison);
     }
     let existing = std::fs::read_to_string(&args.out).unwrap_or_default();
     let kept = match existing.find("## Operator") {
