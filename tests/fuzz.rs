@@ -49,7 +49,7 @@ where
             ..Config::default()
         };
         let mut runner = TestRunner::new(config);
-        if let Err(failure) = runner.run(&strategy, &counted) {
+        if let Err(failure) = runner.run(&strategy, counted) {
             panic!("{name}: {failure}");
         }
         batches += 1;

@@ -53,7 +53,7 @@ where
             source_file: Some(file!()),
             ..RunnerConfig::default()
         };
-        if let Err(failure) = TestRunner::new(config).run(&strategy, &counted) {
+        if let Err(failure) = TestRunner::new(config).run(&strategy, counted) {
             panic!("{name}: {failure}");
         }
         batches += 1;
