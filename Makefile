@@ -4,7 +4,7 @@ CARGO ?= cargo
 TESTENV := $(CARGO) run --quiet --package testenv --
 TARGET := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test bench bench-quick image crds lint testenv tools build
+.PHONY: demo test fuzz bench bench-quick image crds lint testenv tools build
 
 ## demo: control plane + Auth0 emulator + the operator; applies the examples; Ctrl-C stops
 demo: build
@@ -15,6 +15,13 @@ test: testenv tools
 	$(CARGO) build --workspace --all-targets
 	$(TESTENV) run -- $(CARGO) test --workspace --no-fail-fast
 	emulator/conformance/run.sh
+
+## fuzz: the property tests of the operator's pure code and of the emulator's request handling,
+## each test for FUZZ_SECONDS (default 600, all of a binary's tests at once); prints case counts
+FUZZ_SECONDS ?= 600
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test --package auth0-operator --test fuzz -- --nocapture --test-threads 16
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test --package auth0-emulator --test fuzz -- --nocapture --test-threads 16
 
 ## bench: the operator's figures (N = 1,000, 10,000 for memory), beside the Auth0 Deploy CLI's, and the emulator's, into docs/benchmarks.md
 bench: testenv

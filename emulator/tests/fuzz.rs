@@ -1,5 +1,7 @@
 //! Property-based fuzzing of request validation: arbitrary JSON, bytes and query strings
-//! never panic, and what is accepted round-trips. More cases: `PROPTEST_CASES=100000`.
+//! never panic, and what is accepted round-trips. More cases: `PROPTEST_CASES=100000`; or
+//! `FUZZ_SECONDS=600` (what `make fuzz` sets): each test runs fresh random batches until that
+//! many seconds have passed and prints how many cases it ran.
 
 mod common;
 
@@ -9,9 +11,63 @@ use auth0_emulator::profile::Profile;
 use auth0_emulator::state::Shared;
 use auth0_emulator::token::Signer;
 use auth0_emulator::validate::{Mode, WRITABLE_FIELDS, validate_body};
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config as RunnerConfig, FileFailurePersistence, TestCaseResult, TestRunner};
 use serde_json::{Map, Value, json};
+
+/// The FUZZ_SECONDS budget, if any.
+fn budget() -> Option<Duration> {
+    std::env::var("FUZZ_SECONDS")
+        .ok()
+        .map(|s| Duration::from_secs(s.trim().parse().expect("FUZZ_SECONDS is a whole number of seconds")))
+}
+
+/// Runs `test` on PROPTEST_CASES values of `strategy` (256 by default), or with FUZZ_SECONDS
+/// set, on fresh random batches until the deadline; prints the number of cases.
+fn fuzz<S>(name: &str, strategy: S, test: impl Fn(S::Value) -> TestCaseResult)
+where
+    S: Strategy,
+    S::Value: Debug,
+{
+    let budget = budget();
+    let start = Instant::now();
+    let cases = AtomicU64::new(0);
+    let counted = |value: S::Value| {
+        cases.fetch_add(1, Ordering::Relaxed);
+        test(value)
+    };
+    let mut batches = 0u64;
+    loop {
+        let config = RunnerConfig {
+            cases: if budget.is_some() {
+                64
+            } else {
+                RunnerConfig::default().cases
+            },
+            failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+            source_file: Some(file!()),
+            ..RunnerConfig::default()
+        };
+        if let Err(failure) = TestRunner::new(config).run(&strategy, counted) {
+            panic!("{name}: {failure}");
+        }
+        batches += 1;
+        match budget {
+            Some(budget) if start.elapsed() < budget => continue,
+            _ => break,
+        }
+    }
+    eprintln!(
+        "fuzz {name}: {} cases in {batches} batches, {:.1} s",
+        cases.load(Ordering::Relaxed),
+        start.elapsed().as_secs_f64()
+    );
+}
 
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -71,9 +127,9 @@ fn shared() -> Shared {
     Shared::new(Config::default(), Signer::random(), Vec::new())
 }
 
-proptest! {
-    #[test]
-    fn validation_never_panics_and_accepted_bodies_round_trip(body in json_value()) {
+#[test]
+fn validation_never_panics_and_accepted_bodies_round_trip() {
+    fuzz("validation: accepted bodies round-trip", json_value(), |body| {
         for mode in [Mode::Create, Mode::Update] {
             if let Ok(changes) = validate_body(&body, mode)
                 && mode == Mode::Create
@@ -89,49 +145,73 @@ proptest! {
                 prop_assert_eq!(copy, profile);
             }
         }
-    }
+        Ok(())
+    });
+}
 
-    #[test]
-    fn an_unknown_top_level_key_is_always_refused_by_name(
-        name in "[a-zA-Z0-9 ]{1,50}",
-        extra in "[a-z]{1,10}_x",
-        value in json_value(),
-    ) {
+#[test]
+fn an_unknown_top_level_key_is_always_refused_by_name() {
+    let strategy = ("[a-zA-Z0-9 ]{1,50}", "[a-z]{1,10}_x", json_value());
+    fuzz("unknown top-level key refused", strategy, |(name, extra, value)| {
         prop_assume!(!WRITABLE_FIELDS.contains(&extra.as_str()));
         let body = json!({"name": name, extra.clone(): value});
         let error = validate_body(&body, Mode::Create).expect_err("unknown key refused");
         prop_assert!(error.message("Payload").contains(&extra));
-    }
+        Ok(())
+    });
+}
 
-    #[test]
-    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        if let Ok(value) = parse_json(&bytes) {
-            let _ = validate_body(&value, Mode::Create);
-            let _ = validate_body(&value, Mode::Update);
-        }
-    }
+#[test]
+fn arbitrary_bytes_never_panic() {
+    fuzz(
+        "arbitrary bytes",
+        proptest::collection::vec(any::<u8>(), 0..512),
+        |bytes| {
+            if let Ok(value) = parse_json(&bytes) {
+                let _ = validate_body(&value, Mode::Create);
+                let _ = validate_body(&value, Mode::Update);
+            }
+            Ok(())
+        },
+    );
+}
 
-    #[test]
-    fn arbitrary_list_queries_never_panic(query in ".{0,80}", take in any::<i64>()) {
-        let shared = shared();
+#[test]
+fn arbitrary_list_queries_never_panic() {
+    let shared = shared();
+    fuzz("arbitrary list queries", (".{0,80}", any::<i64>()), |(query, take)| {
         let tenant = &shared.tenants[0];
         let _ = list_query(&shared, tenant, Some(&query), 0);
         let parsed = list_query(&shared, tenant, Some(&format!("take={take}")), 0);
         prop_assert_eq!(parsed.is_ok(), (1..=10).contains(&take));
-    }
+        Ok(())
+    });
 }
 
 /// Random bodies over HTTP: always an Auth0-shaped 4xx, never a broken connection.
 #[tokio::test]
 async fn random_bodies_over_http_get_auth0_shaped_errors() {
     let (emulator, client) = common::start_one().await;
-    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    // Deterministic under `cargo test`; fresh seeds until the deadline with FUZZ_SECONDS.
+    let budget = budget();
+    let mut runner = match budget {
+        None => TestRunner::deterministic(),
+        Some(_) => TestRunner::new(RunnerConfig::default()),
+    };
     let strategy = prop_oneof![
         json_value().prop_map(|v| v.to_string().into_bytes()),
         proptest::collection::vec(any::<u8>(), 0..256),
+        // Bodies that create (Unicode names, some taken: 409) and rename.
+        "\\PC{1,50}".prop_map(|name| json!({"name": name}).to_string().into_bytes()),
     ];
+    let start = Instant::now();
     let mut created = 0;
-    for _ in 0..300 {
+    let mut bodies = 0u64;
+    while match budget {
+        None => bodies < 300,
+        Some(budget) => start.elapsed() < budget,
+    } {
+        bodies += 1;
         let body = strategy.new_tree(&mut runner).expect("value").current();
         for (method, path) in [("POST", ""), ("PATCH", "/cop_1cu7Zs1Dfru5Qc9mZea7nm")] {
             let reply = client
@@ -156,6 +236,11 @@ async fn random_bodies_over_http_get_auth0_shaped_errors() {
         Some(created),
         "every 201 stored one profile"
     );
+    eprintln!(
+        "fuzz random bodies over HTTP: {bodies} bodies ({} requests, {created} created) in {:.1} s",
+        bodies * 2,
+        start.elapsed().as_secs_f64()
+    );
 }
 
 /// A change made by someone else between two pages of a listing.
@@ -177,48 +262,58 @@ fn stub(id: String) -> Profile {
     Profile::create(id.clone(), id, changes)
 }
 
-proptest! {
-    #[test]
-    fn paging_never_skips_or_repeats_a_profile_that_stays(
-        initial in proptest::collection::btree_set("[0-9A-Za-z]{22}", 0..60),
-        take in 1usize..=10,
-        changes in proptest::collection::vec(proptest::collection::vec(interleaved(), 0..4), 0..30),
-    ) {
-        use std::collections::{BTreeMap, BTreeSet};
-        let mut profiles: BTreeMap<String, Profile> =
-            initial.iter().map(|id| (format!("cop_{id}"), stub(format!("cop_{id}")))).collect();
-        let mut deleted = BTreeSet::new();
-        let mut seen = Vec::new();
-        let mut after: Option<String> = None;
-        let mut changes = changes.into_iter();
-        for _ in 0..1000 {
-            let (page, more) = auth0_emulator::api::page(&profiles, after.as_deref(), take);
-            prop_assert!(page.len() <= take);
-            seen.extend(page.iter().map(|p| p.id.clone()));
-            if !more {
-                break;
-            }
-            after = page.last().map(|p| p.id.clone());
-            for change in changes.next().unwrap_or_default() {
-                match change {
-                    Interleaved::Create(id) => {
-                        profiles.entry(format!("cop_{id}")).or_insert_with(|| stub(format!("cop_{id}")));
+#[test]
+fn paging_never_skips_or_repeats_a_profile_that_stays() {
+    let strategy = (
+        proptest::collection::btree_set("[0-9A-Za-z]{22}", 0..60),
+        1usize..=10,
+        proptest::collection::vec(proptest::collection::vec(interleaved(), 0..4), 0..30),
+    );
+    fuzz(
+        "paging under interleaved changes",
+        strategy,
+        |(initial, take, changes)| {
+            use std::collections::{BTreeMap, BTreeSet};
+            let mut profiles: BTreeMap<String, Profile> = initial
+                .iter()
+                .map(|id| (format!("cop_{id}"), stub(format!("cop_{id}"))))
+                .collect();
+            let mut deleted = BTreeSet::new();
+            let mut seen = Vec::new();
+            let mut after: Option<String> = None;
+            let mut changes = changes.into_iter();
+            for _ in 0..1000 {
+                let (page, more) = auth0_emulator::api::page(&profiles, after.as_deref(), take);
+                prop_assert!(page.len() <= take);
+                seen.extend(page.iter().map(|p| p.id.clone()));
+                if !more {
+                    break;
+                }
+                after = page.last().map(|p| p.id.clone());
+                for change in changes.next().unwrap_or_default() {
+                    match change {
+                        Interleaved::Create(id) => {
+                            profiles
+                                .entry(format!("cop_{id}"))
+                                .or_insert_with(|| stub(format!("cop_{id}")));
+                        }
+                        Interleaved::DeleteNth(n) if !profiles.is_empty() => {
+                            let victim = profiles.keys().nth(n % profiles.len()).cloned().unwrap_or_default();
+                            profiles.remove(&victim);
+                            deleted.insert(victim);
+                        }
+                        Interleaved::DeleteNth(_) => {}
                     }
-                    Interleaved::DeleteNth(n) if !profiles.is_empty() => {
-                        let victim = profiles.keys().nth(n % profiles.len()).cloned().unwrap_or_default();
-                        profiles.remove(&victim);
-                        deleted.insert(victim);
-                    }
-                    Interleaved::DeleteNth(_) => {}
                 }
             }
-        }
-        let unique: BTreeSet<&String> = seen.iter().collect();
-        prop_assert_eq!(unique.len(), seen.len(), "a profile was repeated");
-        for id in initial.iter().map(|id| format!("cop_{id}")) {
-            if !deleted.contains(&id) {
-                prop_assert!(unique.contains(&id), "{} stayed but was skipped", id);
+            let unique: BTreeSet<&String> = seen.iter().collect();
+            prop_assert_eq!(unique.len(), seen.len(), "a profile was repeated");
+            for id in initial.iter().map(|id| format!("cop_{id}")) {
+                if !deleted.contains(&id) {
+                    prop_assert!(unique.contains(&id), "{} stayed but was skipped", id);
+                }
             }
-        }
-    }
+            Ok(())
+        },
+    );
 }

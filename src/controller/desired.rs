@@ -79,21 +79,26 @@ pub fn diff(desired: &Map<String, Value>, remote: &Map<String, Value>) -> Option
 pub fn at_provider(remote: &Value) -> Result<AtProvider, serde_json::Error> {
     let mut fields = Map::new();
     for field in WRITABLE {
-        if let Some(value) = remote.get(field).map(without_empties).filter(|v| !v.is_null()) {
+        if let Some(value) = remote
+            .get(field)
+            .map(|v| without_empties(field, v))
+            .filter(|v| !v.is_null())
+        {
             fields.insert(field.to_string(), value);
         }
     }
     serde_json::from_value(from_wire(&Value::Object(fields)))
 }
 
-/// The value with nulls, empty objects and empty lists removed at every depth; `Null` when
-/// nothing is left.
-fn without_empties(value: &Value) -> Value {
+/// The value (of the field `key`) with nulls, empty objects and empty lists removed at every
+/// depth; `Null` when nothing is left. SCIM token `scopes` stay even when empty: the field is
+/// required, and an empty list is a setting (tokens with no scope), not an absence.
+fn without_empties(key: &str, value: &Value) -> Value {
     match value {
         Value::Object(map) => {
             let kept: Map<String, Value> = map
                 .iter()
-                .map(|(k, v)| (k.clone(), without_empties(v)))
+                .map(|(k, v)| (k.clone(), without_empties(k, v)))
                 .filter(|(_, v)| !v.is_null())
                 .collect();
             if kept.is_empty() {
@@ -102,7 +107,7 @@ fn without_empties(value: &Value) -> Value {
                 Value::Object(kept)
             }
         }
-        Value::Array(items) if items.is_empty() => Value::Null,
+        Value::Array(items) if items.is_empty() && key != "scopes" => Value::Null,
         other => other.clone(),
     }
 }
@@ -281,6 +286,25 @@ mod tests {
             observed.organization.and_then(|o| o.show_as_button),
             Some(crate::crd::OrganizationSetting::Optional)
         );
+    }
+
+    /// Found by tests/fuzz.rs: SCIM tokens with no scopes lost the whole of status.atProvider.
+    #[test]
+    fn at_provider_keeps_empty_scim_scopes() {
+        let remote = json!({"name": "n", "provisioning": {"scim": {"tokens": {"scopes": [], "max_allowed_expiry": 0}}},
+                            "strategy_overrides": {"okta": {"provisioning": {"scim": {"tokens": {"scopes": []}}}}}});
+        let observed = at_provider(&remote).expect("parses");
+        let tokens = observed
+            .provisioning
+            .and_then(|p| p.scim)
+            .map(|s| s.tokens)
+            .expect("tokens");
+        assert_eq!((tokens.scopes.len(), tokens.max_allowed_expiry), (0, Some(0)));
+        let okta = observed
+            .strategy_overrides
+            .and_then(|s| s.okta)
+            .and_then(|o| o.provisioning);
+        assert!(okta.and_then(|p| p.scim).is_some_and(|s| s.tokens.scopes.is_empty()));
     }
 
     #[test]

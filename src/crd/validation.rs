@@ -9,6 +9,9 @@ use std::hash::Hash;
 use super::rules::{self, NAME_MAX, PREFIX_MAX, PREFIX_VARIABLES};
 use super::{ConnectionProfile, ConnectionProfileSpec, StrategyOverride};
 
+/// Longest tenant name: a Kubernetes object name (the CRD schema's maxLength).
+const TENANT_NAME_MAX: usize = 253;
+
 /// One broken rule: the field's path (as the API server writes it) and what to fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
@@ -81,11 +84,22 @@ pub fn validate(profile: &ConnectionProfile) -> Result<(), Invalid> {
         None if profile.metadata.name.as_deref().unwrap_or_default().chars().count() > NAME_MAX => {
             fail("spec", rules::EFFECTIVE_NAME_MSG)
         }
+        // Only a manifest checked offline (generateName, or no name yet) gets here: the API
+        // server always names the object. Auth0 refuses an empty name.
+        None if profile.metadata.name.as_deref().unwrap_or_default().is_empty() => fail(
+            "spec.name",
+            "is required when metadata.name is empty: give the Auth0 profile a name of 1 to 50 characters",
+        ),
         None => {}
     }
 
     if spec.tenant_ref.name.is_empty() {
         fail("spec.tenantRef.name", "must name an Auth0Tenant or ClusterAuth0Tenant");
+    } else if spec.tenant_ref.name.chars().count() > TENANT_NAME_MAX {
+        fail(
+            "spec.tenantRef.name",
+            "must be at most 253 characters long, the longest name a Kubernetes object can have",
+        );
     }
 
     if let Some(id) = &spec.external_id
@@ -338,6 +352,28 @@ mod tests {
         assert_eq!(fields(check(value.clone(), None)), ["spec"]);
         value["spec"]["name"] = json!("short");
         assert!(check(value, None).is_ok());
+    }
+
+    /// Found by tests/fuzz.rs: an object with no name at all passed, and Auth0 refused the body.
+    #[test]
+    fn an_empty_effective_name_is_refused() {
+        for metadata in [json!({}), json!({"name": ""}), json!({"generateName": "p-"})] {
+            let mut value = profile(json!({}));
+            value["metadata"] = metadata;
+            assert_eq!(fields(check(value.clone(), None)), ["spec.name"]);
+            value["spec"]["name"] = json!("Named");
+            assert!(check(value, None).is_ok());
+        }
+    }
+
+    /// Found by tests/fuzz.rs: the schema caps tenantRef.name at 253 characters, the pure
+    /// validation did not.
+    #[test]
+    fn tenant_ref_name_is_at_most_253_characters() {
+        let at = profile(json!({"tenantRef": {"kind": "Auth0Tenant", "name": "t".repeat(253)}}));
+        assert!(check(at, None).is_ok());
+        let past = profile(json!({"tenantRef": {"kind": "Auth0Tenant", "name": "t".repeat(254)}}));
+        assert_eq!(fields(check(past, None)), ["spec.tenantRef.name"]);
     }
 
     #[test]
