@@ -49,9 +49,11 @@ CACHE ?= $(or $(AUTH0_OPERATOR_CACHE),$(HOME)/.cache/auth0-operator)
 CARGO_DENY_VERSION := 0.20.2
 CARGO_DENY := $(CACHE)/tools/cargo-deny-$(CARGO_DENY_VERSION)/bin/cargo-deny
 ADVISORY_DB := https://github.com/rustsec/advisory-db
+# cargo-deny is built in cargo's own temporary folder (not CARGO_TARGET_DIR): only the
+# binary is kept.
 audit:
-	test -x $(CARGO_DENY) || $(CARGO) install --locked --quiet cargo-deny@$(CARGO_DENY_VERSION) \
-		--root $(CACHE)/tools/cargo-deny-$(CARGO_DENY_VERSION)
+	test -x $(CARGO_DENY) || env -u CARGO_TARGET_DIR $(CARGO) install --locked --quiet \
+		cargo-deny@$(CARGO_DENY_VERSION) --root $(CACHE)/tools/cargo-deny-$(CARGO_DENY_VERSION)
 	$(CARGO_DENY) --offline check --hide-inclusion-graph licenses bans sources
 	@if timeout 20 git ls-remote --heads $(ADVISORY_DB) main >/dev/null 2>&1; then \
 		$(CARGO_DENY) check --hide-inclusion-graph advisories; \
