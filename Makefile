@@ -4,7 +4,7 @@ CARGO ?= cargo
 TESTENV := $(CARGO) run --quiet --package testenv --
 TARGET := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test fuzz bench bench-quick image crds lint testenv tools build
+.PHONY: demo test fuzz soak bench bench-quick image crds lint audit testenv tools build
 
 ## demo: control plane + Auth0 emulator + the operator; applies the examples; Ctrl-C stops
 demo: build
@@ -49,6 +49,24 @@ crds:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## audit: cargo deny (deny.toml): licenses, bans and sources offline; advisories when the
+## RustSec database can be fetched (it is a git repository on GitHub), else a clear note.
+CACHE ?= $(or $(AUTH0_OPERATOR_CACHE),$(HOME)/.cache/auth0-operator)
+CARGO_DENY_VERSION := 0.20.2
+CARGO_DENY := $(CACHE)/tools/cargo-deny-$(CARGO_DENY_VERSION)/bin/cargo-deny
+ADVISORY_DB := https://github.com/rustsec/advisory-db
+# cargo-deny is built in cargo's own temporary folder (not CARGO_TARGET_DIR): only the
+# binary is kept.
+audit:
+	test -x $(CARGO_DENY) || env -u CARGO_TARGET_DIR $(CARGO) install --locked --quiet \
+		cargo-deny@$(CARGO_DENY_VERSION) --root $(CACHE)/tools/cargo-deny-$(CARGO_DENY_VERSION)
+	$(CARGO_DENY) --offline check --hide-inclusion-graph licenses bans sources
+	@if timeout 20 git ls-remote --heads $(ADVISORY_DB) main >/dev/null 2>&1; then \
+		$(CARGO_DENY) check --hide-inclusion-graph advisories; \
+	else \
+		echo "advisories NOT CHECKED: the RustSec database ($(ADVISORY_DB)) cannot be fetched from this machine (docs/security.md)"; \
+	fi
 
 ## testenv: build etcd, kube-apiserver and kubectl from their Go modules (cached by version)
 testenv:

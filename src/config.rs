@@ -30,6 +30,14 @@ pub struct RunArgs {
     #[arg(long, env = "POD_NAMESPACE", default_value = "auth0-operator")]
     pub operator_namespace: String,
 
+    /// Read Secrets only in these namespaces (comma-separated) and the operator's own, and
+    /// watch Secrets only there, so that Roles in exactly those namespaces suffice (no
+    /// cluster-wide Secret access). An Auth0Tenant whose Secret lies elsewhere is refused
+    /// with Synced=False CredentialsUnavailable. Default: wherever --namespace reaches
+    /// (every namespace without it).
+    #[arg(long, env = "AUTH0_OPERATOR_SECRET_NAMESPACES", value_delimiter = ',')]
+    pub secret_namespaces: Option<Vec<String>>,
+
     /// How often each profile is checked for changes made outside Kubernetes (drift), unless
     /// its auth0.operators.dev/poll-interval annotation says otherwise. Jittered by ±10%.
     /// Examples: 90s, 10m, 1h.
@@ -79,6 +87,21 @@ pub struct RunArgs {
     /// Log format.
     #[arg(long, env = "AUTH0_OPERATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
+}
+
+impl RunArgs {
+    /// `--secret-namespaces` without blanks and repeats; `None` when not given.
+    pub fn secret_namespaces(&self) -> Option<Vec<String>> {
+        self.secret_namespaces.as_ref().map(|names| {
+            let mut kept: Vec<String> = Vec::new();
+            for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+                if !kept.iter().any(|k| k == name) {
+                    kept.push(name.to_string());
+                }
+            }
+            kept
+        })
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -53,12 +53,14 @@ pub async fn run(args: config::RunArgs) -> Result<(), Failure> {
             operator_namespace: args.operator_namespace.clone(),
             allow_insecure_http: args.allow_insecure_http,
             timeout: args.auth0_timeout,
+            secret_namespaces: args.secret_namespaces(),
         },
         poll_interval: args.poll_interval,
         concurrency: args.concurrency,
     };
     tracing::info!(
         namespace = args.namespace.as_deref().unwrap_or("<all>"),
+        secret_namespaces = args.secret_namespaces().map_or("<watched>".to_string(), |n| n.join(",")),
         poll_interval = ?args.poll_interval,
         leader_election = args.leader_election,
         "auth0-operator starting"

@@ -24,12 +24,13 @@ enum Command {
         dir: Option<std::path::PathBuf>,
     },
     /// Run the operator: reconcile ConnectionProfiles to Auth0 until SIGTERM or Ctrl-C.
-    Run(auth0_operator::config::RunArgs),
+    // Boxed: the flags are large beside `Crd` (clippy::large_enum_variant).
+    Run(Box<auth0_operator::config::RunArgs>),
 }
 
 fn main() -> ExitCode {
     match Args::parse().command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Crd { dir } => match write_crds(dir.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {

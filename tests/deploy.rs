@@ -542,3 +542,167 @@ fn the_kustomization_and_the_chart_carry_every_crd() {
         );
     }
 }
+
+/// The namespaces that hold a Role or RoleBinding `auth0-operator-secrets`, each checked:
+/// get/list/watch on Secrets and nothing else, bound to the operator's ServiceAccount.
+fn secret_grants(objects: &[Value], what: &str) -> BTreeSet<String> {
+    let mut roles = BTreeSet::new();
+    let mut bindings = BTreeSet::new();
+    for object in objects {
+        if object["metadata"]["name"] != "auth0-operator-secrets" {
+            continue;
+        }
+        let ns = object["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+        match object["kind"].as_str() {
+            Some("Role") => {
+                assert_eq!(
+                    object["rules"],
+                    json!([{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}]),
+                    "{what}: Role {ns}/auth0-operator-secrets"
+                );
+                roles.insert(ns);
+            }
+            Some("RoleBinding") => {
+                assert_eq!(
+                    object["subjects"],
+                    json!([{"kind": "ServiceAccount", "name": "auth0-operator", "namespace": OPERATOR_NAMESPACE}]),
+                    "{what}: RoleBinding {ns} subject"
+                );
+                assert_eq!(object["roleRef"]["name"], "auth0-operator-secrets", "{what}");
+                bindings.insert(ns);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(roles, bindings, "{what}: a RoleBinding beside each Role");
+    roles
+}
+
+fn grants_secrets_cluster_wide(objects: &[Value]) -> bool {
+    find(objects, "ClusterRole", "auth0-operator")["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .any(|r| {
+            r["resources"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r == "secrets"))
+        })
+}
+
+#[tokio::test]
+async fn confined_secret_access_grants_secrets_in_exactly_the_listed_namespaces() {
+    let env = TestEnv::get();
+    prepare(&env).await;
+    for name in ["team-a", "team-b"] {
+        let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).expect("namespace");
+        match Api::<Namespace>::all(env.admin().await)
+            .create(&PostParams::default(), &ns)
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(e) => panic!("creating namespace {name}: {e}"),
+        }
+    }
+
+    // The default: Secrets through the ClusterRole, no Role for them, every namespace read.
+    let default = dry_run(&env, &kustomize(&env));
+    assert!(
+        grants_secrets_cluster_wide(&default),
+        "the default reads Secrets everywhere"
+    );
+    assert!(secret_grants(&default, "default").is_empty());
+    let rule = json!({"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]});
+    assert!(
+        find(&default, "ClusterRole", "auth0-operator")["rules"]
+            .as_array()
+            .expect("rules")
+            .contains(&rule),
+        "the ClusterRole reads namespace labels (ClusterAuth0Tenant namespaceSelector)"
+    );
+
+    // Helm: secretNamespaces.
+    let helm = dry_run(&env, &helm_template(&["--set", "secretNamespaces={team-a,team-b}"]));
+    assert!(!grants_secrets_cluster_wide(&helm), "helm: no cluster-wide Secret rule");
+    assert_eq!(
+        secret_grants(&helm, "helm"),
+        BTreeSet::from([OPERATOR_NAMESPACE.to_string(), "team-a".into(), "team-b".into()])
+    );
+    let a = args(&helm);
+    assert_eq!(a[a.len() - 2..], ["--secret-namespaces", "team-a,team-b"], "helm args");
+
+    // kustomize: the component, as the documented overlay uses it.
+    let overlay = run(
+        env.kubectl()
+            .args(["kustomize", "tests/data/kustomize-secret-namespaces"]),
+        b"",
+        true,
+    );
+    let objects = dry_run(&env, &overlay);
+    assert!(
+        !grants_secrets_cluster_wide(&objects),
+        "kustomize: no cluster-wide Secret rule"
+    );
+    assert_eq!(
+        secret_grants(&objects, "kustomize"),
+        BTreeSet::from([OPERATOR_NAMESPACE.to_string(), "team-a".into()])
+    );
+    let env_var = container(&objects)["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .find(|e| e["name"] == "AUTH0_OPERATOR_SECRET_NAMESPACES")
+        .cloned()
+        .expect("AUTH0_OPERATOR_SECRET_NAMESPACES");
+    let map_name = env_var["valueFrom"]["configMapKeyRef"]["name"]
+        .as_str()
+        .expect("ConfigMap");
+    assert_eq!(find(&objects, "ConfigMap", map_name)["data"]["namespaces"], "team-a");
+    // Nothing else changed: the same rules as the base without the Secret one.
+    let without_secrets: Vec<Value> = find(&default, "ClusterRole", "auth0-operator")["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter(|r| r["resources"] != json!(["secrets"]))
+        .cloned()
+        .collect();
+    assert_eq!(
+        find(&objects, "ClusterRole", "auth0-operator")["rules"],
+        json!(without_secrets)
+    );
+    assert_eq!(
+        find(&helm, "ClusterRole", "auth0-operator")["rules"],
+        json!(without_secrets)
+    );
+}
+
+/// The image runs as the same numeric, non-root user the manifests ask for (runAsNonRoot
+/// can only verify a numeric USER), from a distroless base without a shell.
+#[test]
+fn the_image_runs_as_a_numeric_non_root_user() {
+    let dockerfile = std::fs::read_to_string(repo("Dockerfile")).expect("Dockerfile");
+    let last_stage = dockerfile
+        .rsplit_once("\nFROM ")
+        .map(|(_, stage)| stage)
+        .expect("a final stage");
+    assert!(
+        last_stage.starts_with("gcr.io/distroless/"),
+        "a distroless final stage: {last_stage}"
+    );
+    let user = last_stage
+        .lines()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("the final stage sets USER");
+    let (uid, gid) = user.trim().split_once(':').expect("USER uid:gid");
+    let (uid, gid): (u32, u32) = (uid.parse().expect("numeric uid"), gid.parse().expect("numeric gid"));
+    assert!(uid != 0 && gid != 0, "non-root: {user}");
+    let deployment: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(repo("deploy/base/deployment.yaml")).expect("deployment"))
+            .expect("yaml");
+    let pod = &deployment["spec"]["template"]["spec"]["securityContext"];
+    assert_eq!(
+        (pod["runAsUser"].as_u64(), pod["runAsGroup"].as_u64()),
+        (Some(uid.into()), Some(gid.into()))
+    );
+}

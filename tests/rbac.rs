@@ -1,7 +1,8 @@
 //! The shipped ClusterRole is least privilege: with all its rules the operator does its
-//! job, and without any single one of them it does not. Runs under the control plane's
-//! `probe` identity, which nothing else binds, so what it may do is exactly what this test
-//! grants.
+//! job, and without any single one of them it does not (the namespaces rule too: the job has
+//! a profile on a ClusterAuth0Tenant with a namespaceSelector). Runs under the control
+//! plane's `probe` identity, which nothing else binds, so what it may do is exactly what this
+//! test grants.
 
 mod common;
 
@@ -41,19 +42,37 @@ async fn grant(env: &TestEnv, mut role: ClusterRole, rules: Vec<k8s_openapi::api
     tokio::time::sleep(Duration::from_millis(1500)).await;
 }
 
-/// The operator's job in small: a profile becomes Ready and its Created event is recorded.
-async fn does_its_job(h: &Harness, limit: Duration) -> bool {
+/// The operator's job in small: two profiles become Ready and their Created events are
+/// recorded, one on the namespace's Auth0Tenant, one on a ClusterAuth0Tenant whose
+/// namespaceSelector admits the namespace (so the operator must read namespace labels).
+async fn does_its_job(h: &Harness, cluster_tenant: &str, limit: Duration) -> bool {
     h.apply_profile("job", json!({"enabledFeatures": ["scim"]})).await;
+    h.apply(
+        "connectionprofiles",
+        json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+               "metadata": {"name": "job-cluster"},
+               "spec": {"tenantRef": {"kind": "ClusterAuth0Tenant", "name": cluster_tenant}}}),
+    )
+    .await;
     let deadline = Instant::now() + limit;
+    let mut done = Vec::new();
     while Instant::now() < deadline {
-        let ready = h
-            .profiles()
-            .get_opt("job")
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|p| condition(&p, "Ready").is_some_and(|c| c.0 == "True"));
-        if ready && h.events("job").await.iter().any(|e| e.1 == "Created") {
+        for name in ["job", "job-cluster"] {
+            if done.contains(&name) {
+                continue;
+            }
+            let ready = h
+                .profiles()
+                .get_opt(name)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|p| condition(&p, "Ready").is_some_and(|c| c.0 == "True"));
+            if ready && h.events(name).await.iter().any(|e| e.1 == "Created") {
+                done.push(name);
+            }
+        }
+        if done.len() == 2 {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -84,6 +103,14 @@ async fn every_rule_of_the_shipped_cluster_role_is_needed() {
             SCOPES.iter().map(|s| s.to_string()).collect(),
         )
         .await;
+        // Admits this namespace by the label the API server sets on every namespace.
+        let tenant = h
+            .cluster_tenant(
+                h.ns.name(),
+                json!({"namespaceSelector": {"matchExpressions": [
+                    {"key": "kubernetes.io/metadata.name", "operator": "In", "values": [h.ns.name()]}]}}),
+            )
+            .await;
         let log = h.log.clone();
         h.operator = Some(h.spawn_operator_as("probe", &log, &["--http-address", "127.0.0.1:0"]));
         let limit = if removed.is_none() {
@@ -91,8 +118,9 @@ async fn every_rule_of_the_shipped_cluster_role_is_needed() {
         } else {
             Duration::from_secs(10)
         };
-        let worked = does_its_job(&h, limit).await;
+        let worked = does_its_job(&h, &tenant.name, limit).await;
         h.stop_operator();
+        drop(tenant);
         let rule = removed.map(|i| {
             format!(
                 "{:?} {:?}",

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::core::PartialObjectMeta;
 use kube::runtime::Predicate;
 use kube::runtime::controller::Controller;
 use kube::runtime::events::{Recorder, Reporter};
@@ -23,7 +24,7 @@ use crate::auth0::retry::SystemClock;
 use crate::crd::{Auth0Tenant, ClusterAuth0Tenant, ConnectionProfile, TenantKind};
 use crate::http::Readiness;
 use crate::metrics::Metrics;
-use tenants::{TenantOptions, Tenants};
+use tenants::{Namespaces, TenantOptions, Tenants};
 
 /// How the controllers run.
 #[derive(Clone, Debug)]
@@ -45,15 +46,16 @@ where
     let profiles: Api<ConnectionProfile> = scoped(&client, &settings.namespace);
     let tenants_api: Api<Auth0Tenant> = scoped(&client, &settings.namespace);
     let cluster_tenants_api: Api<ClusterAuth0Tenant> = Api::all(client.clone());
-    // Secrets: everywhere, or the watched namespace plus the operator's own (where
-    // ClusterAuth0Tenant Secrets live).
-    let secret_apis: Vec<Api<Secret>> = match &settings.namespace {
-        None => vec![Api::all(client.clone())],
-        Some(ns) if *ns == settings.tenant.operator_namespace => vec![Api::namespaced(client.clone(), ns)],
-        Some(ns) => vec![
-            Api::namespaced(client.clone(), ns),
-            Api::namespaced(client.clone(), &settings.tenant.operator_namespace),
-        ],
+    let secret_apis: Vec<Api<Secret>> = secret_namespaces(&settings).map_or_else(
+        || vec![Api::all(client.clone())],
+        |names| names.iter().map(|ns| Api::namespaced(client.clone(), ns)).collect(),
+    );
+    // Namespace labels, for ClusterAuth0Tenants' namespaceSelector: metadata only (labels are
+    // all it needs; kube 5 makes `Api<PartialObjectMeta<_>>` a metadata watch, what
+    // `metadata_watcher` did before), and only the watched namespace when there is one.
+    let namespace_config = match &settings.namespace {
+        Some(ns) => watcher::Config::default().fields(&format!("metadata.name={ns}")),
+        None => watcher::Config::default(),
     };
 
     let (profile_store, profile_writer) = reflector::store();
@@ -108,12 +110,31 @@ where
         );
     }
     let secret_stream = futures::stream::select_all(secret_streams);
+    let (namespace_store, namespace_writer) = reflector::store();
+    let namespaces = Namespaces::new(namespace_store);
+    let namespace_api: Api<PartialObjectMeta<Namespace>> = Api::all(client.clone());
+    let namespace_stream = watcher(namespace_api, namespace_config)
+        .default_backoff()
+        .modify(trim)
+        .reflect(namespace_writer)
+        .inspect({
+            let synced = namespaces.synced.clone();
+            move |event| {
+                if matches!(event, Ok(watcher::Event::InitDone)) {
+                    synced.store(true, std::sync::atomic::Ordering::Release);
+                }
+            }
+        })
+        .touched_objects()
+        // Only a change of labels can change what a namespaceSelector says.
+        .predicate_filter(predicates::labels, Default::default());
 
     let tenants = Tenants::new(
         settings.tenant.clone(),
         cluster_store.clone(),
         tenant_store.clone(),
         secret_stores,
+        namespaces,
         Arc::new(SystemClock),
         metrics.clone(),
     );
@@ -148,6 +169,22 @@ where
         }
     };
     let (on_tenant, on_cluster, on_secret) = (by_tenant.clone(), by_tenant.clone(), by_tenant);
+    // A namespace's labels changed: its profiles on ClusterAuth0Tenants may be admitted or
+    // refused now.
+    let in_namespace = {
+        let store = profile_store.clone();
+        move |namespace: String| -> Vec<ObjectRef<ConnectionProfile>> {
+            store
+                .state()
+                .iter()
+                .filter(|p| {
+                    p.spec.tenant_ref.kind == TenantKind::ClusterAuth0Tenant
+                        && p.namespace().as_deref() == Some(namespace.as_str())
+                })
+                .map(|p| ObjectRef::from_obj(p.as_ref()))
+                .collect()
+        }
+    };
     let secret_ctx = ctx.clone();
 
     let profiles_controller = Controller::for_stream(profile_stream, profile_store)
@@ -155,6 +192,7 @@ where
         .watches_stream(tenant_stream, move |t: Auth0Tenant| {
             on_tenant(TenantKind::Auth0Tenant, t.namespace().unwrap_or_default(), t.name_any())
         })
+        // Any change of a ClusterAuth0Tenant (its namespaceSelector too) wakes its profiles.
         .watches_stream(cluster_stream, move |t: ClusterAuth0Tenant| {
             on_cluster(TenantKind::ClusterAuth0Tenant, String::new(), t.name_any())
         })
@@ -167,6 +205,7 @@ where
                 .flat_map(|(kind, ns, name)| on_secret(kind, ns, name))
                 .collect::<Vec<_>>()
         })
+        .watches_stream(namespace_stream, move |ns| in_namespace(ns.name_any()))
         .graceful_shutdown_on(shutdown.clone())
         .run(profile::reconcile, profile::error_policy, ctx.clone())
         .for_each(|result| async move {
@@ -177,6 +216,25 @@ where
 
     let tenant_controllers = tenant_status::run(client, &settings, ctx, shutdown);
     tokio::join!(profiles_controller, tenant_controllers);
+}
+
+/// The namespaces whose Secrets are watched, or `None` for all: `--secret-namespaces` and
+/// the operator's own; else the watched namespace and the operator's own (where
+/// ClusterAuth0Tenant Secrets live); else every namespace.
+fn secret_namespaces(settings: &Settings) -> Option<Vec<String>> {
+    let own = settings.tenant.operator_namespace.clone();
+    let others = match (&settings.tenant.secret_namespaces, &settings.namespace) {
+        (Some(listed), _) => listed.clone(),
+        (None, Some(watched)) => vec![watched.clone()],
+        (None, None) => return None,
+    };
+    let mut names = vec![own];
+    for ns in others {
+        if !names.contains(&ns) {
+            names.push(ns);
+        }
+    }
+    Some(names)
 }
 
 /// What the caches need not hold: server-side apply's field ownership and kubectl's copy

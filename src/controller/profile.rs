@@ -224,7 +224,7 @@ impl Error {
     pub fn reason(&self) -> (&'static str, bool) {
         match self {
             Error::InvalidSpec(_) => (reason::INVALID_SPEC, true),
-            Error::Tenant(_) => (reason::CREDENTIALS_UNAVAILABLE, false),
+            Error::Tenant(e) => e.reason(),
             Error::Auth0(e) => match e.category() {
                 Category::Transient => (reason::RECONCILE_ERROR, false),
                 Category::Unauthorized => (reason::UNAUTHORIZED, true),

@@ -92,15 +92,13 @@ async fn reconcile<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Context>) -> Resu
         kind: K::KIND,
         name: tenant.name_any(),
     };
-    let (ready, why, message, granted, missing, retry) = match ctx.tenants.client(&reference, &namespace) {
-        Err(e) => (
-            false,
-            reason::CREDENTIALS_UNAVAILABLE,
-            e.to_string(),
-            vec![],
-            vec![],
-            true,
-        ),
+    let (ready, why, message, granted, missing, retry) = match ctx.tenants.tenant_client(&reference, &namespace) {
+        Err(e) => {
+            // A Secret the operator may not read (--secret-namespaces) stays unreadable until
+            // it is reconfigured (a restart); anything else may appear any moment.
+            let (why, terminal) = e.reason();
+            (false, why, e.to_string(), vec![], vec![], !terminal)
+        }
         Ok(client) => match client.scopes().await {
             Ok(scopes) => {
                 let missing: Vec<String> = REQUIRED_SCOPES

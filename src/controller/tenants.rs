@@ -1,19 +1,28 @@
 //! From a `tenantRef` to a ready Auth0 client: the tenant resource and its Secret come from
 //! the watch caches (no API call), and one client per tenant is kept until the tenant or its
 //! Secret changes, so a rotated secret is used at the next pass without a restart.
+//!
+//! Who may use which tenant is decided here, before any client exists: a ClusterAuth0Tenant's
+//! `namespaceSelector` against the profile's namespace labels, and `--secret-namespaces`
+//! against the namespace of the tenant's Secret. A refused resource makes no Auth0 call, on
+//! the sync path and the cleanup path alike, since both get their client from here.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::core::{PartialObjectMeta, Selector, SelectorExt};
 use kube::runtime::reflector::{ObjectRef, Store};
 use url::Url;
 
 use crate::auth0::ratelimit::TokenBucket;
 use crate::auth0::retry::{Backoff, Clock};
 use crate::auth0::{Auth0Client, Secret as SecretString, TenantConfig};
+use crate::crd::conditions::reason;
 use crate::crd::{Auth0Tenant, ClusterAuth0Tenant, TenantKind, TenantRef, TenantSettings};
 use crate::metrics::Metrics;
 
@@ -45,6 +54,66 @@ pub enum TenantError {
     },
     #[error("the tenant's endpoint is unusable: {0}")]
     Endpoint(String),
+    #[error(
+        "ClusterAuth0Tenant {tenant} may not be used from namespace {namespace}: its spec.namespaceSelector ({selector}) does not match the namespace's labels; label the namespace to match, or change the tenant's namespaceSelector"
+    )]
+    NamespaceNotAllowed {
+        tenant: String,
+        namespace: String,
+        selector: String,
+    },
+    #[error("ClusterAuth0Tenant {tenant} has an unusable spec.namespaceSelector ({error}): fix the selector")]
+    InvalidSelector { tenant: String, error: String },
+    #[error(
+        "the labels of namespace {0} are not known yet (the operator's Namespace watch has not synced; its ClusterRole needs get, list and watch on namespaces)"
+    )]
+    NamespaceUnknown(String),
+    #[error(
+        "Secret {namespace}/{name} is in a namespace where the operator may not read Secrets (it reads them only in {allowed}, set by --secret-namespaces): add {namespace} to the operator's secret namespaces and grant it there, or keep the Secret in one of them"
+    )]
+    SecretNamespaceNotAllowed {
+        namespace: String,
+        name: String,
+        allowed: String,
+    },
+}
+
+impl TenantError {
+    /// The Synced reason and whether a person must act (Stalled). A refused namespace or an
+    /// unreadable Secret namespace does not mend itself; a missing tenant or Secret may still
+    /// be on its way (GitOps applies them in any order).
+    pub fn reason(&self) -> (&'static str, bool) {
+        match self {
+            TenantError::NamespaceNotAllowed { .. } | TenantError::InvalidSelector { .. } => {
+                (reason::NAMESPACE_NOT_ALLOWED, true)
+            }
+            TenantError::NamespaceUnknown(_) => (reason::RECONCILE_ERROR, false),
+            TenantError::SecretNamespaceNotAllowed { .. } => (reason::CREDENTIALS_UNAVAILABLE, true),
+            TenantError::TenantNotFound { .. }
+            | TenantError::SecretNotFound { .. }
+            | TenantError::KeyMissing { .. }
+            | TenantError::Endpoint(_) => (reason::CREDENTIALS_UNAVAILABLE, false),
+        }
+    }
+}
+
+/// Whether a namespace with `labels` may use a tenant with `selector` (pure). No selector
+/// admits every namespace; so does an empty one, as everywhere in Kubernetes.
+pub fn namespace_admitted(selector: Option<&LabelSelector>, labels: &BTreeMap<String, String>) -> Result<bool, String> {
+    let Some(selector) = selector else {
+        return Ok(true);
+    };
+    let selector = Selector::try_from(selector.clone()).map_err(|e| e.0)?;
+    Ok(selector.matches(labels))
+}
+
+/// A selector as people write it on the command line, for messages.
+fn describe(selector: &LabelSelector) -> String {
+    match Selector::try_from(selector.clone()) {
+        Ok(s) if s.selects_all() => "{}".to_string(),
+        Ok(s) => s.to_string(),
+        Err(_) => format!("{selector:?}"),
+    }
 }
 
 /// A tenant resource: kind, namespace ("" for a ClusterAuth0Tenant), name.
@@ -59,6 +128,60 @@ pub struct TenantOptions {
     pub allow_insecure_http: bool,
     /// Timeout of every Auth0 call.
     pub timeout: Duration,
+    /// The namespaces besides `operator_namespace` whose Secrets the operator may read
+    /// (`--secret-namespaces`); `None`: wherever its watch reaches.
+    pub secret_namespaces: Option<Vec<String>>,
+}
+
+impl TenantOptions {
+    /// Whether a tenant's Secret may live in `namespace`.
+    pub fn secret_namespace_allowed(&self, namespace: &str) -> bool {
+        namespace == self.operator_namespace
+            || self
+                .secret_namespaces
+                .as_ref()
+                .is_none_or(|allowed| allowed.iter().any(|n| n == namespace))
+    }
+
+    /// The namespaces whose Secrets are read, for messages.
+    fn allowed_secret_namespaces(&self) -> String {
+        let mut all = vec![self.operator_namespace.clone()];
+        for ns in self.secret_namespaces.iter().flatten() {
+            if !all.contains(ns) {
+                all.push(ns.clone());
+            }
+        }
+        all.join(", ")
+    }
+}
+
+/// The namespaces' labels, from a metadata-only watch, and whether its first listing is in.
+#[derive(Clone)]
+pub struct Namespaces {
+    pub store: Store<PartialObjectMeta<Namespace>>,
+    pub synced: Arc<AtomicBool>,
+}
+
+impl Namespaces {
+    pub fn new(store: Store<PartialObjectMeta<Namespace>>) -> Self {
+        Namespaces {
+            store,
+            synced: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn labels(&self, namespace: &str) -> Option<BTreeMap<String, String>> {
+        if !self.synced.load(Ordering::Acquire) {
+            return None;
+        }
+        // A namespace missing from a synced cache has no labels the selector could match.
+        Some(
+            self.store
+                .get(&ObjectRef::new(namespace))
+                .and_then(|ns| ns.metadata.labels.clone())
+                .unwrap_or_default(),
+        )
+    }
 }
 
 /// Tenants, their Secrets, and one client per tenant.
@@ -68,6 +191,7 @@ pub struct Tenants {
     pub tenants: Store<Auth0Tenant>,
     /// One cache per watched namespace (or one for all namespaces).
     pub secrets: Vec<Store<Secret>>,
+    pub namespaces: Namespaces,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     /// One client per tenant resource, with the fingerprint of the settings it was made from.
@@ -81,6 +205,7 @@ impl Tenants {
         cluster_tenants: Store<ClusterAuth0Tenant>,
         tenants: Store<Auth0Tenant>,
         secrets: Vec<Store<Secret>>,
+        namespaces: Namespaces,
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
     ) -> Self {
@@ -89,6 +214,7 @@ impl Tenants {
             cluster_tenants,
             tenants,
             secrets,
+            namespaces,
             clock,
             metrics,
             clients: Mutex::default(),
@@ -120,8 +246,47 @@ impl Tenants {
         }
     }
 
-    /// A client for the tenant a resource in `namespace` names.
+    /// Whether a resource in `namespace` may use the tenant `reference` names: a
+    /// ClusterAuth0Tenant's namespaceSelector must match the namespace's labels. An
+    /// Auth0Tenant serves its own namespace only, by construction.
+    pub fn admit(&self, reference: &TenantRef, namespace: &str) -> Result<(), TenantError> {
+        if reference.kind != TenantKind::ClusterAuth0Tenant {
+            return Ok(());
+        }
+        let Some(tenant) = self.cluster_tenants.get(&ObjectRef::new(&reference.name)) else {
+            return Ok(()); // settings() says it is missing
+        };
+        let Some(selector) = tenant.spec.namespace_selector.as_ref() else {
+            return Ok(());
+        };
+        let labels = self
+            .namespaces
+            .labels(namespace)
+            .ok_or_else(|| TenantError::NamespaceUnknown(namespace.to_string()))?;
+        match namespace_admitted(Some(selector), &labels) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(TenantError::NamespaceNotAllowed {
+                tenant: reference.name.clone(),
+                namespace: namespace.to_string(),
+                selector: describe(selector),
+            }),
+            Err(error) => Err(TenantError::InvalidSelector {
+                tenant: reference.name.clone(),
+                error,
+            }),
+        }
+    }
+
+    /// A client for the tenant a ConnectionProfile in `namespace` names, once the tenant
+    /// admits that namespace. Both the sync and the cleanup path come through here, so a
+    /// refused namespace never gets the tenant's credentials used on its behalf.
     pub fn client(&self, reference: &TenantRef, namespace: &str) -> Result<Arc<Auth0Client>, TenantError> {
+        self.admit(reference, namespace)?;
+        self.tenant_client(reference, namespace)
+    }
+
+    /// The tenant's own client, for its status (scopes); `namespace` is the tenant's.
+    pub fn tenant_client(&self, reference: &TenantRef, namespace: &str) -> Result<Arc<Auth0Client>, TenantError> {
         let (settings, secret_namespace) = self.settings(reference, namespace)?;
         let config = self.config(&settings, &secret_namespace)?;
         let fingerprint = {
@@ -187,6 +352,13 @@ impl Tenants {
 
     fn config(&self, settings: &TenantSettings, secret_namespace: &str) -> Result<TenantConfig, TenantError> {
         let secret_ref = &settings.credentials_secret_ref;
+        if !self.options.secret_namespace_allowed(secret_namespace) {
+            return Err(TenantError::SecretNamespaceNotAllowed {
+                namespace: secret_namespace.to_string(),
+                name: secret_ref.name.clone(),
+                allowed: self.options.allowed_secret_namespaces(),
+            });
+        }
         let key = ObjectRef::new(&secret_ref.name).within(secret_namespace);
         let secret =
             self.secrets
@@ -273,5 +445,97 @@ impl Tenants {
             }
         }
         found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn no_selector_or_an_empty_one_admits_every_namespace() {
+        assert_eq!(namespace_admitted(None, &labels(&[])), Ok(true));
+        assert_eq!(
+            namespace_admitted(Some(&LabelSelector::default()), &labels(&[])),
+            Ok(true)
+        );
+    }
+
+    #[test]
+    fn match_labels_and_expressions_both_hold() {
+        let selector = LabelSelector {
+            match_labels: Some(labels(&[("auth0.example/tenant", "acme")])),
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "env".into(),
+                operator: "In".into(),
+                values: Some(vec!["prod".into(), "staging".into()]),
+            }]),
+        };
+        let admitted = |pairs: &[(&str, &str)]| namespace_admitted(Some(&selector), &labels(pairs));
+        assert_eq!(admitted(&[("auth0.example/tenant", "acme"), ("env", "prod")]), Ok(true));
+        assert_eq!(admitted(&[("auth0.example/tenant", "acme"), ("env", "dev")]), Ok(false));
+        assert_eq!(admitted(&[("env", "prod")]), Ok(false));
+        assert_eq!(admitted(&[]), Ok(false));
+        assert_eq!(describe(&selector), "auth0.example/tenant=acme,env in (prod,staging)");
+    }
+
+    #[test]
+    fn a_bad_operator_is_an_error_not_a_match() {
+        let selector = LabelSelector {
+            match_labels: None,
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "env".into(),
+                operator: "Equals".into(),
+                values: None,
+            }]),
+        };
+        assert!(namespace_admitted(Some(&selector), &labels(&[("env", "x")])).is_err());
+    }
+
+    #[test]
+    fn secret_namespaces_confine_where_secrets_are_read() {
+        let options = |allowed: Option<Vec<String>>| TenantOptions {
+            operator_namespace: "auth0-operator".into(),
+            allow_insecure_http: false,
+            timeout: Duration::from_secs(1),
+            secret_namespaces: allowed,
+        };
+        let everywhere = options(None);
+        assert!(everywhere.secret_namespace_allowed("team-a"));
+        let confined = options(Some(vec!["team-a".into()]));
+        assert!(confined.secret_namespace_allowed("auth0-operator"));
+        assert!(confined.secret_namespace_allowed("team-a"));
+        assert!(!confined.secret_namespace_allowed("team-b"));
+        assert_eq!(confined.allowed_secret_namespaces(), "auth0-operator, team-a");
+    }
+
+    #[test]
+    fn refusals_stall_and_name_the_way_out() {
+        let refused = TenantError::NamespaceNotAllowed {
+            tenant: "shared".into(),
+            namespace: "team-b".into(),
+            selector: "team=a".into(),
+        };
+        assert_eq!(refused.reason(), (reason::NAMESPACE_NOT_ALLOWED, true));
+        let message = refused.to_string();
+        for needle in ["shared", "team-b", "team=a", "label the namespace", "namespaceSelector"] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+        let outside = TenantError::SecretNamespaceNotAllowed {
+            namespace: "team-b".into(),
+            name: "creds".into(),
+            allowed: "auth0-operator, team-a".into(),
+        };
+        assert_eq!(outside.reason(), (reason::CREDENTIALS_UNAVAILABLE, true));
+        assert!(outside.to_string().contains("--secret-namespaces"));
+        assert_eq!(
+            TenantError::NamespaceUnknown("x".into()).reason(),
+            (reason::RECONCILE_ERROR, false)
+        );
     }
 }

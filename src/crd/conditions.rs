@@ -22,6 +22,8 @@ pub mod reason {
     pub const CONFLICT: &str = "Conflict";
     pub const NOT_FOUND: &str = "NotFound";
     pub const CREDENTIALS_UNAVAILABLE: &str = "CredentialsUnavailable";
+    /// A ClusterAuth0Tenant's namespaceSelector does not match the profile's namespace.
+    pub const NAMESPACE_NOT_ALLOWED: &str = "NamespaceNotAllowed";
 
     pub const PROGRESSING: &str = "Progressing";
     pub const IDLE: &str = "Idle";

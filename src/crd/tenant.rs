@@ -2,7 +2,7 @@
 //! and which Secret holds its Management API client credentials. The split follows
 //! cert-manager's Issuer / ClusterIssuer.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -74,8 +74,8 @@ pub struct Auth0TenantSpec {
     pub tenant: TenantSettings,
 }
 
-/// An Auth0 tenant that ConnectionProfiles in every namespace may use; its Secret lives in the
-/// operator's namespace.
+/// An Auth0 tenant that ConnectionProfiles in every namespace (or those its
+/// `namespaceSelector` matches) may use; its Secret lives in the operator's namespace.
 #[derive(CustomResource, Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[kube(
     group = "auth0.operators.dev",
@@ -109,6 +109,12 @@ pub struct Auth0TenantSpec {
 pub struct ClusterAuth0TenantSpec {
     #[serde(flatten)]
     pub tenant: TenantSettings,
+    /// The namespaces whose ConnectionProfiles may use this tenant, by their labels
+    /// (matchLabels and matchExpressions, as in a NetworkPolicy). Absent: every namespace
+    /// may. A profile in a namespace that does not match is refused before any Auth0 call
+    /// (Synced=False NamespaceNotAllowed). An empty selector ({}) matches every namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_selector: Option<LabelSelector>,
 }
 
 /// What both tenant kinds hold.

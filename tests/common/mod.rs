@@ -187,19 +187,24 @@ impl Harness {
 
     /// An operator process under another of the control plane's identities.
     pub fn spawn_operator_as(&self, identity: &str, log: &std::path::Path, extra: &[&str]) -> Child {
+        self.spawn_operator_watching(identity, self.ns.name(), log, extra)
+    }
+
+    /// An operator process that reconciles `namespace` (its own namespace stays this test's).
+    pub fn spawn_operator_watching(
+        &self,
+        identity: &str,
+        namespace: &str,
+        log: &std::path::Path,
+        extra: &[&str],
+    ) -> Child {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)
             .expect("log file");
         Command::new(env!("CARGO_BIN_EXE_auth0-operator"))
-            .args([
-                "run",
-                "--namespace",
-                self.ns.name(),
-                "--operator-namespace",
-                self.ns.name(),
-            ])
+            .args(["run", "--namespace", namespace, "--operator-namespace", self.ns.name()])
             .args(["--poll-interval", POLL, "--allow-insecure-http", "--log-format", "text"])
             .args(extra)
             .arg("--kubeconfig")
@@ -221,7 +226,12 @@ impl Harness {
     }
 
     pub async fn write_secret(&self, id: &str, secret: &str) {
-        let secrets: Api<Secret> = Api::namespaced(self.ns.client.clone(), self.ns.name());
+        self.write_secret_in(self.ns.name(), id, secret).await;
+    }
+
+    /// The Secret `creds` in `namespace`.
+    pub async fn write_secret_in(&self, namespace: &str, id: &str, secret: &str) {
+        let secrets: Api<Secret> = Api::namespaced(self.ns.client.clone(), namespace);
         let object = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"},
                             "stringData": {"client_id": id, "client_secret": secret}});
         secrets
@@ -232,11 +242,18 @@ impl Harness {
 
     /// Server-side apply of a namespaced object of our group.
     pub async fn apply(&self, plural: &str, object: Value) {
+        self.apply_in(self.ns.name(), plural, object).await;
+    }
+
+    /// Server-side apply of an object of our group in `namespace` ("" for cluster-scoped).
+    pub async fn apply_in(&self, namespace: &str, plural: &str, object: Value) {
         let name = object["metadata"]["name"].as_str().expect("name").to_string();
-        let url = format!(
-            "/apis/auth0.operators.dev/v1alpha1/namespaces/{}/{plural}/{name}?fieldManager=test&force=true",
-            self.ns.name()
-        );
+        let scope = if namespace.is_empty() {
+            String::new()
+        } else {
+            format!("namespaces/{namespace}/")
+        };
+        let url = format!("/apis/auth0.operators.dev/v1alpha1/{scope}{plural}/{name}?fieldManager=test&force=true");
         let request = http::Request::patch(url)
             .header("content-type", "application/apply-patch+yaml")
             .body(serde_json::to_vec(&object).expect("json"))
@@ -254,6 +271,53 @@ impl Harness {
         self.apply(
             "connectionprofiles",
             json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+                   "metadata": {"name": name}, "spec": spec}),
+        )
+        .await;
+    }
+
+    /// An Auth0Tenant `t` in `namespace` on this test's emulator tenant, its Secret `creds`
+    /// beside it.
+    pub async fn tenant_in(&self, namespace: &str) {
+        self.write_secret_in(namespace, "operator-client", "operator-secret-value")
+            .await;
+        let url = self.emulator.tenant_url(&self.domain).expect("tenant url");
+        self.apply_in(
+            namespace,
+            "auth0tenants",
+            json!({
+                "apiVersion": "auth0.operators.dev/v1alpha1", "kind": "Auth0Tenant",
+                "metadata": {"name": "t"},
+                "spec": {"domain": self.domain, "credentialsSecretRef": {"name": "creds"},
+                         "endpoint": {"url": url}, "rateLimit": {"requestsPerSecond": 100.0, "burst": 100}}
+            }),
+        )
+        .await;
+    }
+
+    /// A ClusterAuth0Tenant on this test's emulator tenant, its Secret `creds` in this test's
+    /// namespace (the operator's), with `extra` merged into its spec. Deleted when the
+    /// returned guard drops: every operator watches every ClusterAuth0Tenant.
+    pub async fn cluster_tenant(&self, name: &str, extra: Value) -> ClusterTenantGuard {
+        self.apply_cluster_tenant(name, extra).await;
+        ClusterTenantGuard {
+            name: name.to_string(),
+            env: self.env.clone(),
+        }
+    }
+
+    /// Creates or changes a ClusterAuth0Tenant as `cluster_tenant` does, without a guard.
+    pub async fn apply_cluster_tenant(&self, name: &str, extra: Value) {
+        let url = self.emulator.tenant_url(&self.domain).expect("tenant url");
+        let mut spec = json!({"domain": self.domain, "credentialsSecretRef": {"name": "creds"},
+                              "endpoint": {"url": url}, "rateLimit": {"requestsPerSecond": 100.0, "burst": 100}});
+        if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {
+            spec.extend(extra.clone());
+        }
+        self.apply_in(
+            "",
+            "clusterauth0tenants",
+            json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ClusterAuth0Tenant",
                    "metadata": {"name": name}, "spec": spec}),
         )
         .await;
@@ -411,4 +475,28 @@ pub fn observed(profile: &ConnectionProfile) -> bool {
 
 pub fn id(profile: &ConnectionProfile) -> String {
     profile.status.as_ref().and_then(|s| s.id.clone()).expect("status.id")
+}
+
+/// Deletes a ClusterAuth0Tenant when dropped, even when the test panics.
+pub struct ClusterTenantGuard {
+    pub name: String,
+    env: TestEnv,
+}
+
+impl Drop for ClusterTenantGuard {
+    fn drop(&mut self) {
+        let _ = self
+            .env
+            .kubectl()
+            .args([
+                "delete",
+                "clusterauth0tenant",
+                &self.name,
+                "--ignore-not-found",
+                "--wait=false",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
 }
