@@ -55,8 +55,12 @@ type Result<T> = std::result::Result<T, Error>;
 /// etcd and kube-apiserver, running.
 pub struct ControlPlane {
     dir: PathBuf,
+    bin: PathBuf,
     etcd: Child,
     apiserver: Child,
+    apiserver_args: Vec<String>,
+    secure: u16,
+    admin_token: String,
     /// The API server's address, `https://127.0.0.1:<port>`.
     pub server: String,
     /// How long the start took, for reports.
@@ -138,11 +142,7 @@ impl ControlPlane {
         }
 
         let server = format!("https://127.0.0.1:{secure}");
-        let mut apiserver = spawn(
-            bin,
-            "kube-apiserver",
-            dir,
-            &[
+        let apiserver_args: Vec<String> = [
                 &format!("--etcd-servers={etcd_url}"),
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
@@ -158,8 +158,11 @@ impl ControlPlane {
                 "--service-cluster-ip-range=10.0.0.0/24",
                 "--allow-privileged=true",
                 "--disable-admission-plugins=ServiceAccount",
-            ],
-        )?;
+            ]
+            .iter()
+            .map(|arg| arg.to_string())
+            .collect();
+        let mut apiserver = spawn(bin, "kube-apiserver", dir, &as_strs(&apiserver_args))?;
         let ready = wait_until(&mut apiserver, "kube-apiserver", dir, Duration::from_secs(120), || {
             http_ok(secure, "/readyz", Some(&admin_token))
                 && http_ok(secure, "/api/v1/namespaces/default", Some(&admin_token))
@@ -182,8 +185,12 @@ impl ControlPlane {
         }
         Ok(ControlPlane {
             dir: dir.to_path_buf(),
+            bin: bin.to_path_buf(),
             etcd,
             apiserver,
+            apiserver_args,
+            secure,
+            admin_token,
             server,
             started_in: started.elapsed(),
         })
@@ -200,9 +207,39 @@ impl ControlPlane {
         stop(&mut self.etcd);
     }
 
+    /// Stops the API server alone (SIGTERM, then SIGKILL after a grace period); etcd and
+    /// every kubeconfig stay valid for [`ControlPlane::start_apiserver`].
+    pub fn stop_apiserver(&mut self) {
+        stop(&mut self.apiserver);
+    }
+
+    /// Starts the API server again on the same port, certificates and identities, and waits
+    /// until it is ready. Its earlier log is kept as `kube-apiserver.log.1`.
+    pub fn start_apiserver(&mut self) -> Result<()> {
+        let log = self.dir.join("kube-apiserver.log");
+        let _ = fs::rename(&log, self.dir.join("kube-apiserver.log.1"));
+        self.apiserver = spawn(&self.bin, "kube-apiserver", &self.dir, &as_strs(&self.apiserver_args))?;
+        let (secure, token) = (self.secure, self.admin_token.clone());
+        wait_until(
+            &mut self.apiserver,
+            "kube-apiserver",
+            &self.dir,
+            Duration::from_secs(120),
+            || http_ok(secure, "/readyz", Some(&token)),
+        )
+    }
+
     /// Whether both processes still run.
     pub fn alive(&mut self) -> bool {
         matches!(self.etcd.try_wait(), Ok(None)) && matches!(self.apiserver.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for ControlPlane {
+    /// A control plane never outlives its owner, even one that panics.
+    fn drop(&mut self) {
+        stop(&mut self.apiserver);
+        stop(&mut self.etcd);
     }
 }
 
@@ -226,6 +263,10 @@ fn log_says_port_taken(dir: &Path) -> bool {
     ["etcd", "kube-apiserver"]
         .iter()
         .any(|p| fs::read_to_string(dir.join(format!("{p}.log"))).is_ok_and(|l| l.contains("address already in use")))
+}
+
+fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
 
 fn spawn(bin: &Path, binary: &'static str, dir: &Path, args: &[&str]) -> Result<Child> {

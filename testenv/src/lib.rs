@@ -54,6 +54,18 @@ impl TestEnv {
         TestEnv { dir }
     }
 
+    /// A control plane a test started itself (see [`ControlPlane::start`]), by its folder.
+    pub fn at(dir: &Path) -> TestEnv {
+        assert!(dir.join("admin.kubeconfig").is_file(), "{} holds no admin.kubeconfig", dir.display());
+        TestEnv { dir: dir.to_path_buf() }
+    }
+
+    /// The folder of the binaries (etcd, kube-apiserver, kubectl) this control plane runs.
+    pub fn bin_dir(&self) -> PathBuf {
+        let bin = std::fs::read_to_string(self.dir.join("bin-dir")).expect("reading bin-dir");
+        PathBuf::from(bin.trim())
+    }
+
     /// The control plane's folder: kubeconfigs, logs, binaries' location.
     pub fn dir(&self) -> &Path {
         &self.dir
