@@ -3,6 +3,7 @@ SHELL := bash
 CARGO ?= cargo
 TESTENV := $(CARGO) run --quiet --package testenv --
 TARGET := $(or $(CARGO_TARGET_DIR),target)
+FAULT_REPORT := $(or $(TMPDIR),/tmp)/auth0-fault-report.md
 
 .PHONY: demo test fuzz soak bench bench-quick image crds lint audit testenv tools build
 
@@ -13,8 +14,17 @@ demo: build
 ## test: every test: unit, end-to-end against a real kube-apiserver + etcd
 test: testenv tools
 	$(CARGO) build --workspace --all-targets
-	$(TESTENV) run -- $(CARGO) test --workspace --no-fail-fast
+	rm -f $(FAULT_REPORT)
+	AUTH0_FAULT_REPORT=$(FAULT_REPORT) $(TESTENV) run -- $(CARGO) test --workspace --no-fail-fast
 	emulator/conformance/run.sh
+	@echo "== fault suite (tests/faults): each scenario's time and invariants"; cat $(FAULT_REPORT)
+
+## soak: the fault suite at larger sizes (1,000 resources, 100 SIGKILLs, 30 failovers, 500 throttled)
+soak: testenv
+	$(CARGO) build --workspace --all-targets
+	rm -f $(FAULT_REPORT)
+	AUTH0_SOAK=1 AUTH0_FAULT_REPORT=$(FAULT_REPORT) $(TESTENV) run -- $(CARGO) test --test faults -- --test-threads 1
+	@cat $(FAULT_REPORT)
 
 ## fuzz: the property tests of the operator's pure code and of the emulator's request handling,
 ## each test for FUZZ_SECONDS (default 600, all of a binary's tests at once); prints case counts

@@ -362,7 +362,9 @@ async fn s5_tokens_expire_secrets_rotate_scopes_are_revoked_credentials_vanish()
             condition(p, "Synced").is_some_and(|c| c.1 == "Forbidden" && c.2.contains("update:connection_profiles"))
         })
         .await;
-    assert_eq!(condition(&refused, "Ready").map(|c| c.0).as_deref(), Some("False"));
+    // The profile is still there as it was (Ready), and a person is needed (Stalled).
+    assert_eq!(condition(&refused, "Ready").map(|c| c.0).as_deref(), Some("True"));
+    assert_eq!(condition(&refused, "Stalled").map(|c| c.0).as_deref(), Some("True"));
     let tenants: Api<Auth0Tenant> = Api::namespaced(h.ns.client.clone(), h.ns.name());
     let deadline = Instant::now() + Duration::from_secs(30);
     while tenants
