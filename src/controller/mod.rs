@@ -58,6 +58,11 @@ where
         None => watcher::Config::default(),
     };
 
+    // Profiles wait for the caches they are reconciled against: a pass that ran before its
+    // tenant or Secret was listed would report it missing (a Warning Event and a status
+    // write per resource on every restart) and then retry.
+    let secret_count = secret_apis.len();
+    let gate = Arc::new(CachesSynced::new(3 + secret_count));
     let (profile_store, profile_writer) = reflector::store();
     let (tenant_store, tenant_writer) = reflector::store();
     let (cluster_store, cluster_writer) = reflector::store();
@@ -84,16 +89,28 @@ where
                 .combine(predicates::annotations)
                 .combine(predicates::finalizers),
             Default::default(),
-        );
+        )
+        .then({
+            let gate = gate.clone();
+            move |object| {
+                let gate = gate.clone();
+                async move {
+                    gate.wait().await;
+                    object
+                }
+            }
+        });
     let tenant_stream = watcher(tenants_api, watcher::Config::default())
         .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(tenant_writer)
+        .inspect(gate.listed())
         .touched_objects();
     let cluster_stream = watcher(cluster_tenants_api, watcher::Config::default())
         .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(cluster_writer)
+        .inspect(gate.listed())
         .touched_objects();
     let mut secret_stores = Vec::new();
     let mut secret_streams = Vec::new();
@@ -105,6 +122,7 @@ where
                 .backoff(WatchBackoff::default())
                 .modify(trim)
                 .reflect(writer)
+                .inspect(gate.listed())
                 .touched_objects()
                 .boxed(),
         );
@@ -114,9 +132,10 @@ where
     let namespaces = Namespaces::new(namespace_store);
     let namespace_api: Api<PartialObjectMeta<Namespace>> = Api::all(client.clone());
     let namespace_stream = watcher(namespace_api, namespace_config)
-        .default_backoff()
+        .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(namespace_writer)
+        .inspect(gate.listed())
         .inspect({
             let synced = namespaces.synced.clone();
             move |event| {
@@ -257,6 +276,58 @@ where
         None => Api::all(client.clone()),
     }
 }
+
+/// Counts the caches still to be listed for the first time, and wakes those waiting for all.
+pub struct CachesSynced {
+    pending: std::sync::atomic::AtomicUsize,
+    notify: tokio::sync::Notify,
+}
+
+impl CachesSynced {
+    fn new(caches: usize) -> Self {
+        CachesSynced {
+            pending: caches.into(),
+            notify: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// An `inspect` callback for one cache's watch stream: its first InitDone counts once.
+    fn listed<K>(self: &Arc<Self>) -> impl FnMut(&Result<watcher::Event<K>, watcher::Error>) + use<K> {
+        let gate = self.clone();
+        let mut counted = false;
+        move |event| {
+            if !counted && matches!(event, Ok(watcher::Event::InitDone)) {
+                counted = true;
+                let _ = gate.pending.fetch_update(
+                    std::sync::atomic::Ordering::AcqRel,
+                    std::sync::atomic::Ordering::Acquire,
+                    |n| n.checked_sub(1),
+                );
+                gate.notify.notify_waiters();
+            }
+        }
+    }
+
+    /// Returns once every cache has been listed, or after 30 s at most: a cache that cannot
+    /// be listed (a missing RBAC rule) must not stop every profile; its watch logs why.
+    async fn wait(&self) {
+        let all_listed = async {
+            loop {
+                let notified = self.notify.notified();
+                if self.pending.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        if tokio::time::timeout(SYNC_WAIT, all_listed).await.is_err() {
+            tracing::warn!("some caches are still not listed after {SYNC_WAIT:?}; reconciling anyway");
+            self.pending.store(0, std::sync::atomic::Ordering::Release);
+        }
+    }
+}
+
+const SYNC_WAIT: Duration = Duration::from_secs(30);
 
 /// How a watch reconnects after an error: from 250 ms, doubling, at most 5 s, with jitter.
 /// kube's default waits up to 30 s, and again after the 410 that follows an API server

@@ -170,6 +170,14 @@ async fn s2_operator_killed_20_times_during_churn() {
     )
     .await;
     drop(operator);
+    // Each restart reconciles only once its tenant and Secret caches are listed: no pass
+    // reports the tenant missing (a Warning Event per resource per restart).
+    let log = std::fs::read_to_string(&h.log).expect("log");
+    assert_eq!(log.matches("auth0-operator starting").count(), kills + 1);
+    assert!(
+        !log.contains("not found: create it"),
+        "a restart reported the tenant missing"
+    );
     report(
         &format!("2. operator SIGKILLed {kills} times during the churn of scenario 1"),
         started,
