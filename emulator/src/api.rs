@@ -392,9 +392,17 @@ impl Context<'_> {
         }
         let id = param("client_id").unwrap_or_default();
         let secret = param("client_secret").unwrap_or_default();
-        let client = self.tenant.state.lock().clients.iter().find(|client| {
-            client.client_id == id && crate::token::constant_time_eq(client.client_secret.as_bytes(), secret.as_bytes())
-        }).cloned();
+        let client = self
+            .tenant
+            .state
+            .lock()
+            .clients
+            .iter()
+            .find(|client| {
+                client.client_id == id
+                    && crate::token::constant_time_eq(client.client_secret.as_bytes(), secret.as_bytes())
+            })
+            .cloned();
         let Some(client) = client else {
             return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
         };

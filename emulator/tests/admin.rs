@@ -564,12 +564,19 @@ async fn a_rotated_secret_and_a_new_grant_take_effect_for_new_tokens_only() {
     )
     .await;
     assert_eq!(rotated.status, 204, "{:?}", rotated.body);
-    assert_eq!(token_status("all-secret").await.status, 401, "the old secret is refused");
+    assert_eq!(
+        token_status("all-secret").await.status,
+        401,
+        "the old secret is refused"
+    );
     let fresh = token_status("rotated-secret").await;
     assert_eq!(fresh.status, 200, "{:?}", fresh.body);
     assert_eq!(fresh.body["scope"], "read:connection_profiles", "the new grant");
     // A token issued before the change keeps its scopes until it expires, as in Auth0.
-    assert_eq!(client.call("POST", "", Some(json!({"name": "still"}))).await.status, 201);
+    assert_eq!(
+        client.call("POST", "", Some(json!({"name": "still"}))).await.status,
+        201
+    );
     let narrowed = Tenant::new(emulator.api_addr(), DOMAIN)
         .login("all", "rotated-secret")
         .await;
@@ -593,5 +600,9 @@ async fn a_rotated_secret_and_a_new_grant_take_effect_for_new_tokens_only() {
     .await;
     assert_eq!(bad_scope.status, 400);
     emulator.reset();
-    assert_eq!(token_status("all-secret").await.status, 200, "reset brings the configured client back");
+    assert_eq!(
+        token_status("all-secret").await.status,
+        200,
+        "reset brings the configured client back"
+    );
 }

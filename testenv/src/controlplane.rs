@@ -143,25 +143,25 @@ impl ControlPlane {
 
         let server = format!("https://127.0.0.1:{secure}");
         let apiserver_args: Vec<String> = [
-                &format!("--etcd-servers={etcd_url}"),
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
-                &format!("--secure-port={secure}"),
-                &format!("--cert-dir={}", pki.display()),
-                &format!("--tls-cert-file={}", pki.join("apiserver.crt").display()),
-                &format!("--tls-private-key-file={}", pki.join("apiserver.key").display()),
-                &format!("--token-auth-file={}", dir.join("tokens.csv").display()),
-                "--authorization-mode=RBAC",
-                &format!("--service-account-issuer={server}/"),
-                &format!("--service-account-key-file={}", pki.join("sa.pub").display()),
-                &format!("--service-account-signing-key-file={}", pki.join("sa.key").display()),
-                "--service-cluster-ip-range=10.0.0.0/24",
-                "--allow-privileged=true",
-                "--disable-admission-plugins=ServiceAccount",
-            ]
-            .iter()
-            .map(|arg| arg.to_string())
-            .collect();
+            &format!("--etcd-servers={etcd_url}"),
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            &format!("--secure-port={secure}"),
+            &format!("--cert-dir={}", pki.display()),
+            &format!("--tls-cert-file={}", pki.join("apiserver.crt").display()),
+            &format!("--tls-private-key-file={}", pki.join("apiserver.key").display()),
+            &format!("--token-auth-file={}", dir.join("tokens.csv").display()),
+            "--authorization-mode=RBAC",
+            &format!("--service-account-issuer={server}/"),
+            &format!("--service-account-key-file={}", pki.join("sa.pub").display()),
+            &format!("--service-account-signing-key-file={}", pki.join("sa.key").display()),
+            "--service-cluster-ip-range=10.0.0.0/24",
+            "--allow-privileged=true",
+            "--disable-admission-plugins=ServiceAccount",
+        ]
+        .iter()
+        .map(|arg| arg.to_string())
+        .collect();
         let mut apiserver = spawn(bin, "kube-apiserver", dir, &as_strs(&apiserver_args))?;
         let ready = wait_until(&mut apiserver, "kube-apiserver", dir, Duration::from_secs(120), || {
             http_ok(secure, "/readyz", Some(&admin_token))

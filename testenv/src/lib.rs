@@ -56,7 +56,11 @@ impl TestEnv {
 
     /// A control plane a test started itself (see [`ControlPlane::start`]), by its folder.
     pub fn at(dir: &Path) -> TestEnv {
-        assert!(dir.join("admin.kubeconfig").is_file(), "{} holds no admin.kubeconfig", dir.display());
+        assert!(
+            dir.join("admin.kubeconfig").is_file(),
+            "{} holds no admin.kubeconfig",
+            dir.display()
+        );
         TestEnv { dir: dir.to_path_buf() }
     }
 
