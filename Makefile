@@ -23,7 +23,7 @@ test: testenv tools
 soak: testenv
 	$(CARGO) build --workspace --all-targets
 	rm -f $(FAULT_REPORT)
-	AUTH0_SOAK=1 AUTH0_FAULT_REPORT=$(FAULT_REPORT) $(TESTENV) run -- $(CARGO) test --test faults -- --test-threads 1
+	AUTH0_SOAK=1 AUTH0_FAULT_REPORT=$(FAULT_REPORT) $(TESTENV) run -- $(CARGO) test --test faults -- --include-ignored --test-threads 1
 	@cat $(FAULT_REPORT)
 
 ## fuzz: the property tests of the operator's pure code and of the emulator's request handling,

@@ -54,8 +54,8 @@ where
     // all it needs; kube 5 makes `Api<PartialObjectMeta<_>>` a metadata watch, what
     // `metadata_watcher` did before), and only the watched namespace when there is one.
     let namespace_config = match &settings.namespace {
-        Some(ns) => watcher::Config::default().fields(&format!("metadata.name={ns}")),
-        None => watcher::Config::default(),
+        Some(ns) => watch_config().fields(&format!("metadata.name={ns}")),
+        None => watch_config(),
     };
 
     // Profiles wait for the caches they are reconciled against: a pass that ran before its
@@ -69,7 +69,7 @@ where
 
     // Status writes change neither generation, annotations nor finalizers, so they do not
     // start another pass; pause and reconcile-requested-at (annotations) and deletion do.
-    let profile_stream = watcher(profiles.clone(), watcher::Config::default())
+    let profile_stream = watcher(profiles.clone(), watch_config())
         .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(profile_writer)
@@ -100,13 +100,13 @@ where
                 }
             }
         });
-    let tenant_stream = watcher(tenants_api, watcher::Config::default())
+    let tenant_stream = watcher(tenants_api, watch_config())
         .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(tenant_writer)
         .inspect(gate.listed())
         .touched_objects();
-    let cluster_stream = watcher(cluster_tenants_api, watcher::Config::default())
+    let cluster_stream = watcher(cluster_tenants_api, watch_config())
         .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(cluster_writer)
@@ -118,7 +118,7 @@ where
         let (store, writer) = reflector::store();
         secret_stores.push(store);
         secret_streams.push(
-            watcher(api, watcher::Config::default())
+            watcher(api, watch_config())
                 .backoff(WatchBackoff::default())
                 .modify(trim)
                 .reflect(writer)
@@ -168,6 +168,7 @@ where
         recorder,
         settings.poll_interval,
         metrics.clone(),
+        gate.clone(),
     ));
 
     // A tenant or Secret change wakes every profile that uses it.
@@ -277,6 +278,15 @@ where
     }
 }
 
+/// Every watch asks the API server to end it after 60 s (kube's default is 290 s), and is
+/// then resumed from where it was. Right after an API server restart a watch can be
+/// accepted and then deliver nothing (seen in the fault suite: the operator's own status
+/// writes never came back, and it kept acting on a stale cache); renewing it every minute
+/// bounds how long such a stall lasts. A resumed watch costs one request, not a listing.
+fn watch_config() -> watcher::Config {
+    watcher::Config::default().timeout(60)
+}
+
 /// Counts the caches still to be listed for the first time, and wakes those waiting for all.
 pub struct CachesSynced {
     pending: std::sync::atomic::AtomicUsize,
@@ -310,7 +320,7 @@ impl CachesSynced {
 
     /// Returns once every cache has been listed, or after 30 s at most: a cache that cannot
     /// be listed (a missing RBAC rule) must not stop every profile; its watch logs why.
-    async fn wait(&self) {
+    pub async fn wait(&self) {
         let all_listed = async {
             loop {
                 let notified = self.notify.notified();

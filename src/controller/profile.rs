@@ -68,6 +68,8 @@ pub struct Context {
     /// When each resource was last seen to match Auth0, by this process.
     observed: Mutex<HashMap<ObjectRef<ConnectionProfile>, Instant>>,
     snapshots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Snapshot>>>>>,
+    /// The caches (tenants, Secrets, namespaces) every pass reads: listed once before passes run.
+    pub caches: Arc<super::CachesSynced>,
     /// Resources (by uid) whose POST this process sent without yet recording an id: the
     /// watch cache may not show their create-pending mark yet.
     creating: Mutex<HashSet<String>>,
@@ -80,8 +82,10 @@ impl Context {
         recorder: Recorder,
         poll_interval: Duration,
         metrics: Arc<Metrics>,
+        caches: Arc<super::CachesSynced>,
     ) -> Self {
         Context {
+            caches,
             metrics,
             client,
             tenants,

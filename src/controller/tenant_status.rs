@@ -87,6 +87,8 @@ where
 }
 
 async fn reconcile<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Context>) -> Result<Action, kube::Error> {
+    // The tenant and its Secret are read from the profile controller's caches.
+    ctx.caches.wait().await;
     let namespace = tenant.namespace().unwrap_or_default();
     let reference = TenantRef {
         kind: K::KIND,

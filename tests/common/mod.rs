@@ -209,7 +209,10 @@ impl Harness {
             .args(extra)
             .arg("--kubeconfig")
             .arg(self.env.kubeconfig(identity))
-            .env("RUST_LOG", "info,auth0_operator=debug")
+            .env(
+                "RUST_LOG",
+                std::env::var("AUTH0_TEST_RUST_LOG").unwrap_or_else(|_| "info,auth0_operator=debug".into()),
+            )
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("log"))
