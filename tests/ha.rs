@@ -6,40 +6,13 @@ mod common;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use common::{Harness, SCOPES, id};
+use common::{Harness, SCOPES, free_port, http_get, id};
 use serde_json::json;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// A plain HTTP GET on loopback: (status, body), or None when nothing answers.
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Some((status, body))
-}
 
 async fn wait_http(port: u16, path: &str, status: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Some((got, body)) = get(port, path)
+        if let Some((got, body)) = http_get(port, path)
             && got == status
         {
             return body;

@@ -12,33 +12,11 @@ use std::time::{Duration, Instant};
 
 use auth0_operator::controller::desired::normalize;
 use auth0_operator::crd::validation;
-use common::{Harness, SCOPES, condition, id, observed};
+use common::{Harness, SCOPES, condition, free_port, http_get, id, observed};
 use kube::Client;
 use serde_json::{Value, json};
 
 const GROUP_PATH: &str = "/apis/auth0.operators.dev/v1alpha1";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// A plain HTTP GET on loopback: the status, or None when nothing answers.
-fn get_status(port: u16, path: &str) -> Option<u16> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.split_whitespace().nth(1)?.parse().ok()
-}
 
 /// The harness with the operator serving probes on a known port.
 async fn start(prefix: &str) -> (Harness, u16) {
@@ -47,7 +25,7 @@ async fn start(prefix: &str) -> (Harness, u16) {
     let log = h.log.clone();
     h.operator = Some(h.spawn_operator(&log, &["--http-address", &format!("127.0.0.1:{port}")]));
     let deadline = Instant::now() + Duration::from_secs(20);
-    while get_status(port, "/healthz") != Some(200) {
+    while http_get(port, "/healthz").map(|r| r.0) != Some(200) {
         assert!(Instant::now() < deadline, "the operator never served /healthz");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -58,8 +36,8 @@ async fn start(prefix: &str) -> (Harness, u16) {
 fn assert_serving(h: &mut Harness, port: u16) {
     let child = h.operator.as_mut().expect("operator");
     assert!(child.try_wait().expect("try_wait").is_none(), "the operator exited");
-    assert_eq!(get_status(port, "/healthz"), Some(200));
-    assert_eq!(get_status(port, "/readyz"), Some(200));
+    assert_eq!(http_get(port, "/healthz").map(|r| r.0), Some(200));
+    assert_eq!(http_get(port, "/readyz").map(|r| r.0), Some(200));
 }
 
 fn profile(name: &str, spec: Value) -> Value {

@@ -125,16 +125,7 @@ async fn s1_auth0_failing_dropping_and_slow_during_churn() {
     h.start_operator();
     let fleet = churn(&h, size(200, 1000), Duration::from_secs(2)).await;
     // The faults stay on: the operator must converge through them.
-    let summary = check(
-        &h,
-        &fleet,
-        &Expect {
-            foreign,
-            ..Expect::default()
-        },
-        Duration::from_secs(300),
-    )
-    .await;
+    let summary = check(&h, &fleet, &Expect::default_with(&foreign), Duration::from_secs(300)).await;
     report(
         "1. Auth0 fails 20%, drops 10% of writes, slow; churn of 200",
         started,
@@ -159,16 +150,7 @@ async fn s2_operator_killed_20_times_during_churn() {
         }
     };
     let (fleet, ()) = tokio::join!(churn(&h, size(200, 1000), Duration::from_secs(3)), killer);
-    let summary = check(
-        &h,
-        &fleet,
-        &Expect {
-            foreign,
-            ..Expect::default()
-        },
-        Duration::from_secs(300),
-    )
-    .await;
+    let summary = check(&h, &fleet, &Expect::default_with(&foreign), Duration::from_secs(300)).await;
     drop(operator);
     // Each restart reconciles only once its tenant and Secret caches are listed: no pass
     // reports the tenant missing (a Warning Event per resource per restart).
