@@ -18,51 +18,20 @@ use auth0_operator::crd::validation::{self, Invalid};
 use auth0_operator::crd::{ConnectionProfile, ConnectionProfileSpec};
 use proptest::prelude::*;
 use proptest::strategy::LazyJust;
-use proptest::test_runner::{Config, FileFailurePersistence, TestCaseResult, TestRunner};
+use proptest::test_runner::TestCaseResult;
 use serde_json::{Map, Value, json};
 
-// ---------------------------------------------------------------------------------------------
-// The runner: a fixed number of cases, or batches until FUZZ_SECONDS have passed.
+// The runner (shared with the emulator's fuzz suite): a fixed number of cases, or batches
+// until FUZZ_SECONDS have passed.
+#[path = "../emulator/tests/common/fuzz_runner.rs"]
+mod fuzz_runner;
 
 fn fuzz<S>(name: &str, strategy: S, test: impl Fn(S::Value) -> TestCaseResult)
 where
     S: Strategy,
     S::Value: Debug,
 {
-    let budget = std::env::var("FUZZ_SECONDS")
-        .ok()
-        .map(|s| Duration::from_secs(s.trim().parse().expect("FUZZ_SECONDS is a whole number of seconds")));
-    let start = Instant::now();
-    let cases = AtomicU64::new(0);
-    let counted = |value: S::Value| {
-        cases.fetch_add(1, Ordering::Relaxed);
-        test(value)
-    };
-    let mut batches = 0u64;
-    loop {
-        let config = Config {
-            // Config::default() reads PROPTEST_CASES; in a timed run, short batches keep close
-            // to the deadline.
-            cases: if budget.is_some() { 64 } else { Config::default().cases },
-            failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
-            source_file: Some(file!()),
-            ..Config::default()
-        };
-        let mut runner = TestRunner::new(config);
-        if let Err(failure) = runner.run(&strategy, counted) {
-            panic!("{name}: {failure}");
-        }
-        batches += 1;
-        match budget {
-            Some(budget) if start.elapsed() < budget => continue,
-            _ => break,
-        }
-    }
-    eprintln!(
-        "fuzz {name}: {} cases in {batches} batches, {:.1} s",
-        cases.load(Ordering::Relaxed),
-        start.elapsed().as_secs_f64()
-    );
+    fuzz_runner::fuzz(file!(), name, strategy, test)
 }
 
 // ---------------------------------------------------------------------------------------------

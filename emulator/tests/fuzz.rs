@@ -12,61 +12,23 @@ use auth0_emulator::state::Shared;
 use auth0_emulator::token::Signer;
 use auth0_emulator::validate::{Mode, WRITABLE_FIELDS, validate_body};
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config as RunnerConfig, FileFailurePersistence, TestCaseResult, TestRunner};
+use proptest::test_runner::{Config as RunnerConfig, TestCaseResult, TestRunner};
 use serde_json::{Map, Value, json};
 
-/// The FUZZ_SECONDS budget, if any.
-fn budget() -> Option<Duration> {
-    std::env::var("FUZZ_SECONDS")
-        .ok()
-        .map(|s| Duration::from_secs(s.trim().parse().expect("FUZZ_SECONDS is a whole number of seconds")))
-}
+#[path = "common/fuzz_runner.rs"]
+mod fuzz_runner;
+use fuzz_runner::budget;
 
-/// Runs `test` on PROPTEST_CASES values of `strategy` (256 by default), or with FUZZ_SECONDS
-/// set, on fresh random batches until the deadline; prints the number of cases.
 fn fuzz<S>(name: &str, strategy: S, test: impl Fn(S::Value) -> TestCaseResult)
 where
     S: Strategy,
     S::Value: Debug,
 {
-    let budget = budget();
-    let start = Instant::now();
-    let cases = AtomicU64::new(0);
-    let counted = |value: S::Value| {
-        cases.fetch_add(1, Ordering::Relaxed);
-        test(value)
-    };
-    let mut batches = 0u64;
-    loop {
-        let config = RunnerConfig {
-            cases: if budget.is_some() {
-                64
-            } else {
-                RunnerConfig::default().cases
-            },
-            failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
-            source_file: Some(file!()),
-            ..RunnerConfig::default()
-        };
-        if let Err(failure) = TestRunner::new(config).run(&strategy, counted) {
-            panic!("{name}: {failure}");
-        }
-        batches += 1;
-        match budget {
-            Some(budget) if start.elapsed() < budget => continue,
-            _ => break,
-        }
-    }
-    eprintln!(
-        "fuzz {name}: {} cases in {batches} batches, {:.1} s",
-        cases.load(Ordering::Relaxed),
-        start.elapsed().as_secs_f64()
-    );
+    fuzz_runner::fuzz(file!(), name, strategy, test)
 }
 
 fn key() -> impl Strategy<Value = String> {
