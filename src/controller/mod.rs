@@ -54,8 +54,8 @@ where
     // all it needs; kube 5 makes `Api<PartialObjectMeta<_>>` a metadata watch, what
     // `metadata_watcher` did before), and only the watched namespace when there is one.
     let namespace_config = match &settings.namespace {
-        Some(ns) => watch_config().fields(&format!("metadata.name={ns}")),
-        None => watch_config(),
+        Some(ns) => watcher::Config::default().fields(&format!("metadata.name={ns}")),
+        None => watcher::Config::default(),
     };
 
     // Profiles wait for the caches they are reconciled against: a pass that ran before its
@@ -69,7 +69,7 @@ where
 
     // Status writes change neither generation, annotations nor finalizers, so they do not
     // start another pass; pause and reconcile-requested-at (annotations) and deletion do.
-    let profile_stream = watcher(profiles.clone(), watch_config())
+    let profile_stream = watcher(profiles.clone(), watcher::Config::default())
         .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(profile_writer)
@@ -99,31 +99,35 @@ where
                     object
                 }
             }
-        });
-    let tenant_stream = watcher(tenants_api, watch_config())
+        })
+        .filter(log_and_drop_errors("ConnectionProfile"));
+    let tenant_stream = watcher(tenants_api, watcher::Config::default())
         .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(tenant_writer)
         .inspect(gate.listed())
-        .touched_objects();
-    let cluster_stream = watcher(cluster_tenants_api, watch_config())
+        .touched_objects()
+        .filter(log_and_drop_errors("Auth0Tenant"));
+    let cluster_stream = watcher(cluster_tenants_api, watcher::Config::default())
         .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(cluster_writer)
         .inspect(gate.listed())
-        .touched_objects();
+        .touched_objects()
+        .filter(log_and_drop_errors("ClusterAuth0Tenant"));
     let mut secret_stores = Vec::new();
     let mut secret_streams = Vec::new();
     for api in secret_apis {
         let (store, writer) = reflector::store();
         secret_stores.push(store);
         secret_streams.push(
-            watcher(api, watch_config())
+            watcher(api, watcher::Config::default())
                 .backoff(WatchBackoff::default())
                 .modify(trim)
                 .reflect(writer)
                 .inspect(gate.listed())
                 .touched_objects()
+                .filter(log_and_drop_errors("Secret"))
                 .boxed(),
         );
     }
@@ -146,7 +150,8 @@ where
         })
         .touched_objects()
         // Only a change of labels can change what a namespaceSelector says.
-        .predicate_filter(predicates::labels, Default::default());
+        .predicate_filter(predicates::labels, Default::default())
+        .filter(log_and_drop_errors("Namespace"));
 
     let tenants = Tenants::new(
         settings.tenant.clone(),
@@ -278,13 +283,20 @@ where
     }
 }
 
-/// Every watch asks the API server to end it after 60 s (kube's default is 290 s), and is
-/// then resumed from where it was. Right after an API server restart a watch can be
-/// accepted and then deliver nothing (seen in the fault suite: the operator's own status
-/// writes never came back, and it kept acting on a stale cache); renewing it every minute
-/// bounds how long such a stall lasts. A resumed watch costs one request, not a listing.
-fn watch_config() -> watcher::Config {
-    watcher::Config::default().timeout(60)
+/// Logs a watch's error and keeps it from the controller. Each watch already waits before
+/// it reconnects (`WatchBackoff`); an error that reached the controller would also pause its
+/// trigger stream, which merges every watch, with kube's default backoff (0.8 s doubling to
+/// 30 s, jittered up to ~50 s, and not reset until two quiet minutes). After an API server
+/// restart each of the five watches gets its 410 "too old resource version" in turn, so the
+/// pauses added up to minutes in which no watch, the profiles' included, was read: the
+/// operator acted on a stale cache (fault scenario 3).
+fn log_and_drop_errors<K>(watch: &'static str) -> impl FnMut(&Result<K, watcher::Error>) -> std::future::Ready<bool> {
+    move |event| {
+        if let Err(error) = event {
+            tracing::info!(watch, %error, "watch interrupted; reconnecting");
+        }
+        std::future::ready(event.is_ok())
+    }
 }
 
 /// Counts the caches still to be listed for the first time, and wakes those waiting for all.

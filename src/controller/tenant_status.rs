@@ -72,7 +72,10 @@ where
     K: TenantResource,
     S: std::future::Future<Output = ()> + Send + Sync + 'static,
 {
+    // The controller's only watch: its errors pause it for `WatchBackoff`, not kube's
+    // default (up to ~50 s each, see `log_and_drop_errors`).
     Controller::new(api, watcher::Config::default())
+        .trigger_backoff(super::WatchBackoff::default())
         .graceful_shutdown_on(shutdown)
         .run(
             reconcile::<K>,
