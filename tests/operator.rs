@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use auth0_operator::crd;
-use common::{Harness, condition, id, observed};
+use common::{Harness, SCOPES, condition, id, observed};
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
@@ -465,4 +465,62 @@ async fn reconcile_requested_at_forces_a_pass() {
         gets_before + 1,
         "the requested pass read the profile from Auth0"
     );
+}
+
+/// After a crash between POST and status write, every resource whose create was interrupted
+/// looks its profile up by name, and Auth0 can only list. Look-ups made together share a
+/// listing: a few listings for the lot, not one per resource (N² page calls before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_creates_share_listings_when_looking_up_by_name() {
+    let n = 40;
+    let mut h = Harness::prepare("op-lookups", SCOPES.iter().map(|s| s.to_string()).collect()).await;
+    // What a crashed operator leaves: profiles in Auth0, and resources marked create-pending
+    // with no id recorded.
+    let mut made = std::collections::BTreeMap::new();
+    for i in 0..n {
+        let name = format!("lost-{i}");
+        let profile = h
+            .admin(
+                "POST",
+                "profiles",
+                Some(json!({"name": name, "enabled_features": ["scim"]})),
+            )
+            .await;
+        made.insert(name.clone(), profile["id"].as_str().expect("seeded").to_string());
+        h.apply(
+            "connectionprofiles",
+            json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+                   "metadata": {"name": name,
+                                "annotations": {"auth0.operators.dev/create-pending": "2026-11-28T00:00:00Z"}},
+                   "spec": {"tenantRef": {"kind": "Auth0Tenant", "name": "t"}, "enabledFeatures": ["scim"]}}),
+        )
+        .await;
+    }
+    h.start_operator();
+    for (name, seeded) in &made {
+        let ready = h.wait_ready(name).await;
+        assert_eq!(
+            &id(&ready),
+            seeded,
+            "{name}: the interrupted create's profile is found, not posted again"
+        );
+    }
+    let requests = h.requests();
+    let posts = requests
+        .iter()
+        .filter(|(m, p, _)| m == "POST" && p.ends_with("/connection-profiles"))
+        .count();
+    assert_eq!(posts, 0, "no profile posted: {requests:?}");
+    // A listing of 40 profiles is 4 pages; one per resource would be 160. Drift checks list
+    // too once resources settle (one listing per 2 s interval).
+    let pages = requests
+        .iter()
+        .filter(|(m, p, _)| m == "GET" && p.ends_with("/connection-profiles"))
+        .count();
+    println!("{pages} list pages for {n} look-ups by name");
+    assert!(
+        pages <= 4 * 4,
+        "{pages} list pages for {n} look-ups: listings are not shared"
+    );
+    assert_eq!(h.remote().len(), n);
 }

@@ -164,12 +164,6 @@ impl Auth0Client {
         }
     }
 
-    /// The profile with this name (the natural key people and the Deploy CLI match on), found
-    /// by listing the tenant; Auth0 has no look-up by name.
-    pub async fn find_by_name(&self, name: &str) -> Result<Option<Value>, Auth0Error> {
-        Ok(self.list(Priority::User).await?.into_iter().find(|p| p["name"] == name))
-    }
-
     /// One profile, or `None` when Auth0 has no profile with that id.
     pub async fn get(&self, id: &str, priority: Priority) -> Result<Option<Value>, Auth0Error> {
         match self

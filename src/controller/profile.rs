@@ -51,8 +51,28 @@ pub mod annotation {
 /// A tenant's profiles as one listing saw them: the cheap way to check many resources for
 /// drift (ceil(N/10) calls per interval instead of N).
 struct Snapshot {
+    /// When the listing began: a name look-up needs one that began after it asked.
+    began: Instant,
+    /// When it ended: the age a drift check compares with its interval.
     taken: Instant,
     by_id: HashMap<String, Value>,
+}
+
+impl Snapshot {
+    async fn take(client: &Auth0Client, priority: Priority) -> Result<Snapshot, Auth0Error> {
+        let began = Instant::now();
+        let by_id = client
+            .list(priority)
+            .await?
+            .into_iter()
+            .filter_map(|p| Some((p.get("id")?.as_str()?.to_string(), p)))
+            .collect();
+        Ok(Snapshot {
+            began,
+            taken: Instant::now(),
+            by_id,
+        })
+    }
 }
 
 /// What every pass shares.
@@ -73,6 +93,12 @@ pub struct Context {
     /// Resources (by uid) whose POST this process sent without yet recording an id: the
     /// watch cache may not show their create-pending mark yet.
     creating: Mutex<HashSet<String>>,
+    /// When this process's last POST for each resource (by uid) was answered: a look-up by
+    /// name needs a listing begun after that. Kept after the id is recorded, since a pass
+    /// on a stale cache can still meet the create-pending mark.
+    posted: Mutex<HashMap<String, Instant>>,
+    /// When this process began reconciling: every create an earlier process sent is over.
+    started: Instant,
 }
 
 impl Context {
@@ -100,6 +126,8 @@ impl Context {
             observed: Mutex::default(),
             snapshots: Mutex::default(),
             creating: Mutex::default(),
+            posted: Mutex::default(),
+            started: Instant::now(),
         }
     }
 
@@ -149,6 +177,21 @@ impl Context {
         }
     }
 
+    /// Notes that a POST of this resource was answered (or failed) just now.
+    fn posted(&self, profile: &ConnectionProfile) {
+        self.posted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(profile.uid().unwrap_or_default(), Instant::now());
+    }
+
+    /// Drops what is remembered of the creates of a resource that is gone.
+    fn released(&self, profile: &ConnectionProfile) {
+        self.creating(profile, false);
+        let uid = profile.uid().unwrap_or_default();
+        self.posted.lock().unwrap_or_else(|e| e.into_inner()).remove(&uid);
+    }
+
     /// Whether a create of this resource may have reached Auth0 without its id being recorded.
     fn create_uncertain(&self, profile: &ConnectionProfile) -> bool {
         profile.annotations().contains_key(annotation::CREATE_PENDING)
@@ -157,6 +200,17 @@ impl Context {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .contains(&profile.uid().unwrap_or_default())
+    }
+
+    /// Since when a listing shows every create of this resource that reached Auth0: this
+    /// process's last POST for it, else this process's start (an earlier process's are over).
+    fn creates_over_since(&self, profile: &ConnectionProfile) -> Instant {
+        self.posted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&profile.uid().unwrap_or_default())
+            .copied()
+            .unwrap_or(self.started)
     }
 
     fn snapshot_slot(&self, domain: &str) -> Arc<tokio::sync::Mutex<Option<Snapshot>>> {
@@ -173,19 +227,31 @@ impl Context {
     async fn listed(&self, client: &Auth0Client, id: &str, max_age: Duration) -> Result<Option<Value>, Auth0Error> {
         let slot = self.snapshot_slot(&client.tenant().domain);
         let mut snapshot = slot.lock().await;
-        let fresh = snapshot.as_ref().is_some_and(|s| s.taken.elapsed() < max_age);
-        if !fresh {
-            let profiles = client.list(Priority::Background).await?;
-            let by_id = profiles
-                .into_iter()
-                .filter_map(|p| Some((p.get("id")?.as_str()?.to_string(), p)))
-                .collect();
-            *snapshot = Some(Snapshot {
-                taken: Instant::now(),
-                by_id,
-            });
+        if !snapshot.as_ref().is_some_and(|s| s.taken.elapsed() < max_age) {
+            *snapshot = Some(Snapshot::take(client, Priority::Background).await?);
         }
         Ok(snapshot.as_ref().and_then(|s| s.by_id.get(id).cloned()))
+    }
+
+    /// The profile named `name` (Auth0 has no look-up by name), from a listing that began
+    /// after `since`, so every profile created before then is in it. The tenant's resources
+    /// share listings: after a restart hundreds of them may look up an interrupted create
+    /// at once, and a listing costs ceil(N/10) calls (N² calls in all when each listed for
+    /// itself; the fault suite's soak run found it).
+    async fn find_by_name(
+        &self,
+        client: &Auth0Client,
+        name: &str,
+        since: Instant,
+    ) -> Result<Option<Value>, Auth0Error> {
+        let slot = self.snapshot_slot(&client.tenant().domain);
+        let mut snapshot = slot.lock().await;
+        if !snapshot.as_ref().is_some_and(|s| s.began >= since) {
+            *snapshot = Some(Snapshot::take(client, Priority::User).await?);
+        }
+        Ok(snapshot
+            .as_ref()
+            .and_then(|s| s.by_id.values().find(|p| p["name"] == name).cloned()))
     }
 
     /// Keeps the tenant's snapshot true to our own writes, so the next drift check does not
@@ -257,7 +323,7 @@ pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Re
     }
     let action = cleanup(&profile, &ctx, &api, started).await?;
     release(&api, &profile).await?;
-    ctx.creating(&profile, false);
+    ctx.released(&profile);
     Ok(action)
 }
 
@@ -386,7 +452,7 @@ async fn sync(
     }
 
     if profile.spec.management_policy == ManagementPolicy::Observe {
-        let remote = observe_only(profile, &client, &status).await?;
+        let remote = observe_only(profile, ctx, &client, &status).await?;
         return Ok((settled_status(profile, &domain, &remote), false));
     }
 
@@ -516,7 +582,7 @@ async fn create(
     }
     if uncertain {
         // An earlier pass may have created it and lost the answer: look before posting.
-        if let Some(found) = client.find_by_name(&name).await? {
+        if let Some(found) = ctx.find_by_name(client, &name, ctx.creates_over_since(profile)).await? {
             let id = id_of(&found)?;
             publish(
                 ctx,
@@ -530,10 +596,17 @@ async fn create(
         }
     }
     ctx.creating(profile, true);
-    let created = match client.create(want).await {
+    let answer = client.create(want).await;
+    ctx.posted(profile); // a listing begun from now on shows what it did
+    let created = match answer {
         Ok(created) => created,
-        Err(e) if e.status() == Some(409) => {
-            let owner = client.find_by_name(&name).await?;
+        // Refused (the name is taken, 429 after retries, 400, 403): nothing was created, so
+        // the next pass need not look for it by name.
+        Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
+            let owner = match e.status() {
+                Some(409) => ctx.find_by_name(client, &name, Instant::now()).await?,
+                _ => None,
+            };
             hold(api, profile, false).await?;
             ctx.creating(profile, false);
             return Err(match owner.and_then(|p| id_of(&p).ok()) {
@@ -559,6 +632,7 @@ async fn create(
 /// Observe: find the profile (by id, externalID, else name) and never write.
 async fn observe_only(
     profile: &ConnectionProfile,
+    ctx: &Context,
     client: &Auth0Client,
     status: &ConnectionProfileStatus,
 ) -> Result<Value, Error> {
@@ -569,8 +643,7 @@ async fn observe_only(
             .ok_or_else(|| Error::AdoptionTargetMissing(id.clone()));
     }
     let name = profile.effective_name();
-    client
-        .find_by_name(name)
+    ctx.find_by_name(client, name, Instant::now())
         .await?
         .ok_or_else(|| Error::ObservedMissing(name.to_string()))
 }
@@ -613,7 +686,9 @@ async fn cleanup(
             Some(id) => Some(id.clone()),
             None => {
                 let name = profile.effective_name();
-                client.find_by_name(name).await?.and_then(|p| id_of(&p).ok())
+                ctx.find_by_name(&client, name, ctx.creates_over_since(profile))
+                    .await?
+                    .and_then(|p| id_of(&p).ok())
             }
         };
         if let Some(target) = target {

@@ -123,11 +123,12 @@ async fn s1_auth0_failing_dropping_and_slow_during_churn() {
     let foreign = seed_foreign(&h, &["foreign-a", "foreign-b"]).await;
     assert!(h.emulator.set_faults(&h.domain, bad_day()));
     h.start_operator();
-    let fleet = churn(&h, size(200, 1000), Duration::from_secs(2)).await;
+    let n = size(200, 1000);
+    let fleet = churn(&h, n, Duration::from_secs(2)).await;
     // The faults stay on: the operator must converge through them.
     let summary = check(&h, &fleet, &Expect::default_with(&foreign), Duration::from_secs(300)).await;
     report(
-        "1. Auth0 fails 20%, drops 10% of writes, slow; churn of 200",
+        &format!("1. Auth0 fails 20%, drops 10% of writes, slow; churn of {n}"),
         started,
         &format!("{summary}; {}", injected(&h)),
     );
