@@ -192,14 +192,14 @@ impl Context {
         self.posted.lock().unwrap_or_else(|e| e.into_inner()).remove(&uid);
     }
 
-    /// Whether a create of this resource may have reached Auth0 without its id being recorded.
+    /// Whether a create of this resource may have reached Auth0 while the copy at hand shows
+    /// no id: its create-pending mark, a POST in flight, or any POST this process sent for it
+    /// (the copy may come from a watch cache that has not caught up with the id).
     fn create_uncertain(&self, profile: &ConnectionProfile) -> bool {
+        let uid = profile.uid().unwrap_or_default();
         profile.annotations().contains_key(annotation::CREATE_PENDING)
-            || self
-                .creating
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(&profile.uid().unwrap_or_default())
+            || self.creating.lock().unwrap_or_else(|e| e.into_inner()).contains(&uid)
+            || self.posted.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&uid)
     }
 
     /// Since when a listing shows every create of this resource that reached Auth0: this
@@ -768,6 +768,12 @@ fn status_with(
 
 /// Writes the status when it differs from what the resource already shows. Returns whether
 /// it wrote.
+///
+/// A status that records an id is applied whole (server-side apply, so fields it no longer
+/// holds go). One without an id is merged: the copy it was made from may come from a watch
+/// cache that lags behind our own writes, and applying it would erase an id recorded since,
+/// after which nothing would know the profile was created (a failed cleanup pass on such a
+/// copy did exactly that in the fault suite, and the next pass left an orphan in Auth0).
 async fn write_status(
     profile: &ConnectionProfile,
     _ctx: &Context,
@@ -777,18 +783,33 @@ async fn write_status(
     if profile.status.as_ref() == Some(&status) {
         return Ok(false);
     }
-    let patch = json!({
-        "apiVersion": ConnectionProfile::api_version(&()),
-        "kind": ConnectionProfile::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &profile.name_any(),
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
+    api.patch_status(&profile.name_any(), &status_params(&status), &status_patch(status))
+        .await?;
     Ok(true)
+}
+
+fn status_params(status: &ConnectionProfileStatus) -> PatchParams {
+    match status.id {
+        Some(_) => PatchParams::apply(MANAGER).force(),
+        None => PatchParams {
+            field_manager: Some(MANAGER.to_string()),
+            ..PatchParams::default()
+        },
+    }
+}
+
+/// The patch for `write_status`: see there why a status without an id is merged.
+fn status_patch(status: ConnectionProfileStatus) -> Patch<Value> {
+    if status.id.is_some() {
+        Patch::Apply(json!({
+            "apiVersion": ConnectionProfile::api_version(&()),
+            "kind": ConnectionProfile::kind(&()),
+            "status": status,
+        }))
+    } else {
+        // Absent fields (id, tenant, atProvider) are left as they are.
+        Patch::Merge(json!({ "status": status }))
+    }
 }
 
 fn has_finalizer(profile: &ConnectionProfile) -> bool {
@@ -945,6 +966,31 @@ mod tests {
             let d = jittered(Duration::from_secs(100));
             assert!(d >= Duration::from_secs(90) && d <= Duration::from_secs(110), "{d:?}");
         }
+    }
+
+    #[test]
+    fn a_status_without_an_id_cannot_erase_one() {
+        let failed = ConnectionProfileStatus {
+            observed_generation: Some(2),
+            ..ConnectionProfileStatus::default()
+        };
+        match status_patch(failed.clone()) {
+            Patch::Merge(body) => {
+                assert_eq!(body, json!({"status": {"observedGeneration": 2}}));
+            }
+            other => panic!("a status without an id must be merged, not {other:?}"),
+        }
+        assert!(status_params(&failed).field_manager.as_deref() == Some(MANAGER));
+        assert!(!status_params(&failed).force);
+        let settled = ConnectionProfileStatus {
+            id: Some("cop_1cu7Zs1Dfru5Qc9mZea7nm".into()),
+            ..failed
+        };
+        match status_patch(settled.clone()) {
+            Patch::Apply(body) => assert_eq!(body["status"]["id"], "cop_1cu7Zs1Dfru5Qc9mZea7nm"),
+            other => panic!("a status with an id is applied whole, not {other:?}"),
+        }
+        assert!(status_params(&settled).force);
     }
 
     #[test]
