@@ -269,12 +269,14 @@ async fn a_dropped_answer_after_create_makes_exactly_one_profile() {
     let ready = h.wait_ready("once").await;
     assert_eq!(h.remote().len(), 1, "exactly one profile: {:?}", h.remote());
     assert_eq!(h.remote()[0]["id"], id(&ready).as_str());
-    let posts = h
+    // The second POST is refused (the name is taken) and the profile is found by name.
+    let posts: Vec<u16> = h
         .requests()
         .into_iter()
         .filter(|(m, p, _)| m == "POST" && p.ends_with("/connection-profiles"))
-        .count();
-    assert_eq!(posts, 1, "never POST twice: {:?}", h.requests());
+        .map(|(_, _, status)| status)
+        .collect();
+    assert_eq!(posts, [201, 409], "{:?}", h.requests());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -468,10 +470,11 @@ async fn reconcile_requested_at_forces_a_pass() {
 }
 
 /// After a crash between POST and status write, every resource whose create was interrupted
-/// looks its profile up by name, and Auth0 can only list. Look-ups made together share a
-/// listing: a few listings for the lot, not one per resource (N² page calls before).
+/// posts again, meets Auth0's 409 and looks its profile up by name, which Auth0 can only do
+/// by listing. Look-ups made together share a listing: a few listings for the lot, not one
+/// per resource (N² page calls before).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn interrupted_creates_share_listings_when_looking_up_by_name() {
+async fn interrupted_creates_are_taken_over_not_duplicated_and_share_listings() {
     let n = 40;
     let mut h = Harness::prepare("op-lookups", SCOPES.iter().map(|s| s.to_string()).collect()).await;
     // What a crashed operator leaves: profiles in Auth0, and resources marked create-pending
@@ -506,11 +509,17 @@ async fn interrupted_creates_share_listings_when_looking_up_by_name() {
         );
     }
     let requests = h.requests();
-    let posts = requests
+    let posts: Vec<u16> = requests
         .iter()
         .filter(|(m, p, _)| m == "POST" && p.ends_with("/connection-profiles"))
-        .count();
-    assert_eq!(posts, 0, "no profile posted: {requests:?}");
+        .map(|(_, _, status)| *status)
+        .collect();
+    // Each posts once more (cheaper than a listing), Auth0 refuses the name, and the look-up
+    // finds the profile: nothing is created twice.
+    assert!(
+        posts.iter().all(|s| *s == 409) && posts.len() == n,
+        "one refused POST per resource: {posts:?}"
+    );
     // A listing of 40 profiles is 4 pages; one per resource would be 160. Drift checks list
     // too once resources settle (one listing per 2 s interval).
     let pages = requests

@@ -2,10 +2,11 @@
 //! desired payload (pure) → observe the remote → diff → create, patch or nothing; then the
 //! status, written only when it changed.
 //!
-//! No duplicates: before a POST the resource is marked `create-pending`, in the same write
-//! that holds the finalizer; the id is written right after. A pass that finds the mark (or
-//! knows this process attempted a create) and no id looks the profile up by name and takes
-//! it instead of posting again.
+//! No duplicates: Auth0 refuses a second profile of the same name (409). Before a POST the
+//! resource is marked `create-pending`, in the same write that holds the finalizer; the id
+//! is written right after. A pass that finds the mark (or knows this process posted) and no
+//! id posts again: a 409 then means an earlier attempt created the profile, which is looked
+//! up by name and taken. A resource deleted in that state is looked up by name too.
 //!
 //! The finalizer is the operator's own, written by server-side apply: adding it is
 //! idempotent, so a watch cache that lags behind our own writes cannot make it fail (kube's
@@ -185,8 +186,9 @@ impl Context {
             .insert(profile.uid().unwrap_or_default(), Instant::now());
     }
 
-    /// Drops what is remembered of the creates of a resource that is gone.
-    fn released(&self, profile: &ConnectionProfile) {
+    /// Drops what is remembered of the creates of a resource: it is gone, or Auth0 refused
+    /// them all, so none of them made a profile.
+    fn forget_creates(&self, profile: &ConnectionProfile) {
         self.creating(profile, false);
         let uid = profile.uid().unwrap_or_default();
         self.posted.lock().unwrap_or_else(|e| e.into_inner()).remove(&uid);
@@ -196,9 +198,13 @@ impl Context {
     /// no id: its create-pending mark, a POST in flight, or any POST this process sent for it
     /// (the copy may come from a watch cache that has not caught up with the id).
     fn create_uncertain(&self, profile: &ConnectionProfile) -> bool {
+        profile.annotations().contains_key(annotation::CREATE_PENDING) || self.attempted(profile)
+    }
+
+    /// Whether this process sent a POST for this resource that may have made a profile.
+    fn attempted(&self, profile: &ConnectionProfile) -> bool {
         let uid = profile.uid().unwrap_or_default();
-        profile.annotations().contains_key(annotation::CREATE_PENDING)
-            || self.creating.lock().unwrap_or_else(|e| e.into_inner()).contains(&uid)
+        self.creating.lock().unwrap_or_else(|e| e.into_inner()).contains(&uid)
             || self.posted.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&uid)
     }
 
@@ -281,6 +287,8 @@ pub enum Error {
         "a profile named {name:?} already exists in Auth0 ({id}) and this resource did not create it: set spec.externalID to {id} to adopt it, or choose another spec.name"
     )]
     NameTaken { name: String, id: String },
+    #[error("Auth0 said the name {0:?} was taken, then listed no profile of that name: trying again")]
+    NameFreed(String),
     #[error("Auth0 has no profile {0}: check spec.externalID")]
     AdoptionTargetMissing(String),
     #[error("no profile named {0:?} exists in Auth0 to observe: create it, or set spec.externalID")]
@@ -305,7 +313,7 @@ impl Error {
             },
             Error::NameTaken { .. } => (reason::CONFLICT, true),
             Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) => (reason::NOT_FOUND, true),
-            Error::Kube(_) => (reason::RECONCILE_ERROR, false),
+            Error::Kube(_) | Error::NameFreed(_) => (reason::RECONCILE_ERROR, false),
         }
     }
 }
@@ -323,7 +331,7 @@ pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Re
     }
     let action = cleanup(&profile, &ctx, &api, started).await?;
     release(&api, &profile).await?;
-    ctx.released(&profile);
+    ctx.forget_creates(&profile);
     Ok(action)
 }
 
@@ -565,7 +573,16 @@ async fn create(
     want: &Map<String, Value>,
 ) -> Result<Value, Error> {
     let name = profile.effective_name().to_string();
-    let uncertain = ctx.create_uncertain(profile);
+    // Whether an earlier attempt may have made the profile. The cached copy's mark may be
+    // one our own later write removed (after a refusal): with no attempt of this process on
+    // record, the live object tells, so a name someone else holds is never taken as ours.
+    let uncertain = ctx.attempted(profile)
+        || (profile.annotations().contains_key(annotation::CREATE_PENDING)
+            && api
+                .get(&profile.name_any())
+                .await?
+                .annotations()
+                .contains_key(annotation::CREATE_PENDING));
     // One write takes the finalizer and marks the create pending, and its answer is the live
     // object. The watch cache can lag behind this operator's own writes (under load, by
     // seconds) and show no id where one was recorded: the live object tells.
@@ -580,39 +597,51 @@ async fn create(
     {
         return Ok(remote);
     }
-    if uncertain {
-        // An earlier pass may have created it and lost the answer: look before posting.
-        if let Some(found) = ctx.find_by_name(client, &name, ctx.creates_over_since(profile)).await? {
-            let id = id_of(&found)?;
-            publish(
-                ctx,
-                profile,
-                EventType::Normal,
-                "Created",
-                &format!("created Auth0 profile {id} (found after an interrupted create)"),
-            )
-            .await;
-            return Ok(found);
-        }
-    }
+    // No look before posting, even when an earlier attempt may have created the profile:
+    // Auth0 refuses a second profile of the same name (409), so posting again is safe, and
+    // costs one call where a look-up lists the whole tenant. Only a 409 needs the look-up.
+    let earlier_creates_over = ctx.creates_over_since(profile);
     ctx.creating(profile, true);
     let answer = client.create(want).await;
-    ctx.posted(profile); // a listing begun from now on shows what it did
+    ctx.posted(profile);
     let created = match answer {
         Ok(created) => created,
-        // Refused (the name is taken, 429 after retries, 400, 403): nothing was created, so
-        // the next pass need not look for it by name.
-        Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
-            let owner = match e.status() {
-                Some(409) => ctx.find_by_name(client, &name, Instant::now()).await?,
-                _ => None,
+        Err(e) if e.status() == Some(409) => {
+            // A profile of ours is in any listing begun after the attempt that made it, so
+            // the resources that post again after a restart share one listing.
+            let since = if uncertain {
+                earlier_creates_over
+            } else {
+                Instant::now()
             };
+            let owner = ctx.find_by_name(client, &name, since).await?;
+            if uncertain && let Some(found) = owner {
+                // Ours: an earlier attempt created it and the answer was lost.
+                let id = id_of(&found)?;
+                publish(
+                    ctx,
+                    profile,
+                    EventType::Normal,
+                    "Created",
+                    &format!("created Auth0 profile {id} (found after an interrupted create)"),
+                )
+                .await;
+                return Ok(found);
+            }
+            // Someone else's, or already gone again: nothing of ours exists, the mark can go.
             hold(api, profile, false).await?;
-            ctx.creating(profile, false);
+            ctx.forget_creates(profile);
             return Err(match owner.and_then(|p| id_of(&p).ok()) {
                 Some(id) => Error::NameTaken { name, id },
-                None => Error::Auth0(e),
+                None => Error::NameFreed(name),
             });
+        }
+        // Refused (400, 403, 429 after retries): nothing was created, so no later pass need
+        // wonder whether it was.
+        Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
+            hold(api, profile, false).await?;
+            ctx.forget_creates(profile);
+            return Err(Error::Auth0(e));
         }
         Err(e) => return Err(e.into()),
     };
