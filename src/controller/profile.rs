@@ -98,6 +98,9 @@ pub struct Context {
     /// name needs a listing begun after that. Kept after the id is recorded, since a pass
     /// on a stale cache can still meet the create-pending mark.
     posted: Mutex<HashMap<String, Instant>>,
+    /// Our own writes (by tenant domain and id: when, and the profile after it, `None` for a
+    /// delete) that the tenant's snapshot may not show yet.
+    written: Mutex<HashMap<(String, String), (Instant, Option<Value>)>>,
     /// When this process began reconciling: every create an earlier process sent is over.
     started: Instant,
 }
@@ -128,6 +131,7 @@ impl Context {
             snapshots: Mutex::default(),
             creating: Mutex::default(),
             posted: Mutex::default(),
+            written: Mutex::default(),
             started: Instant::now(),
         }
     }
@@ -230,13 +234,39 @@ impl Context {
 
     /// The remote profile as the tenant's latest listing saw it, listing again when that
     /// listing is older than `max_age`. One listing serves every resource of the tenant.
-    async fn listed(&self, client: &Auth0Client, id: &str, max_age: Duration) -> Result<Option<Value>, Auth0Error> {
+    ///
+    /// `None` when another pass holds the listing (taking it, or a look-up by name): a drift
+    /// check does not wait, since it would hold one of the controller's slots as long as the
+    /// listing takes (with 1,000 profiles and a 5xx in five answers, 10–20 s), and settled
+    /// resources would crowd out those with work to do (`make soak` found it).
+    async fn listed(
+        &self,
+        client: &Auth0Client,
+        id: &str,
+        max_age: Duration,
+    ) -> Result<Option<Option<Value>>, Auth0Error> {
         let slot = self.snapshot_slot(&client.tenant().domain);
-        let mut snapshot = slot.lock().await;
+        let Ok(mut snapshot) = slot.try_lock() else {
+            return Ok(None);
+        };
+        let domain = &client.tenant().domain;
         if !snapshot.as_ref().is_some_and(|s| s.taken.elapsed() < max_age) {
-            *snapshot = Some(Snapshot::take(client, Priority::Background).await?);
+            let taken = Snapshot::take(client, Priority::Background).await?;
+            // Writes made before this listing began are in it.
+            self.written
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|(d, _), (at, _)| d != domain || *at >= taken.began);
+            *snapshot = Some(taken);
         }
-        Ok(snapshot.as_ref().and_then(|s| s.by_id.get(id).cloned()))
+        let Some(snapshot) = snapshot.as_ref() else {
+            return Ok(Some(None));
+        };
+        let written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(Some(match written.get(&(domain.clone(), id.to_string())) {
+            Some((at, remote)) if *at >= snapshot.began => remote.clone(),
+            _ => snapshot.by_id.get(id).cloned(),
+        }))
     }
 
     /// The profile named `name` (Auth0 has no look-up by name), from a listing that began
@@ -260,17 +290,13 @@ impl Context {
             .and_then(|s| s.by_id.values().find(|p| p["name"] == name).cloned()))
     }
 
-    /// Keeps the tenant's snapshot true to our own writes, so the next drift check does not
-    /// "correct" a change we just made.
-    async fn remember(&self, domain: &str, id: &str, remote: Option<&Value>) {
-        let slot = self.snapshot_slot(domain);
-        let mut snapshot = slot.lock().await;
-        if let Some(snapshot) = snapshot.as_mut() {
-            match remote {
-                Some(remote) => snapshot.by_id.insert(id.to_string(), remote.clone()),
-                None => snapshot.by_id.remove(id),
-            };
-        }
+    /// Notes a write of our own, so a drift check does not "correct" a change we just made
+    /// from a listing that began before it. Never waits for a listing in progress.
+    fn remember(&self, domain: &str, id: &str, remote: Option<&Value>) {
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((domain.to_string(), id.to_string()), (Instant::now(), remote.cloned()));
     }
 }
 
@@ -467,8 +493,9 @@ async fn sync(
     let mut created_now = false;
     let (id, remote) = match (&status.id, &profile.spec.external_id) {
         (Some(id), _) => match current(profile, ctx, &client, id).await? {
-            Some(remote) => (id.clone(), remote),
-            None => {
+            Remote::Later => return Ok((status, false)),
+            Remote::Found(remote) => (id.clone(), remote),
+            Remote::Gone => {
                 // Deleted in Auth0 behind our back: make it again.
                 let created = create(profile, ctx, api, &client, &want).await?;
                 created_now = true;
@@ -511,7 +538,7 @@ async fn sync(
         None => remote,
         Some(changed) => {
             let updated = client.update(&id, &want).await?;
-            ctx.remember(&domain, &id, Some(&updated)).await;
+            ctx.remember(&domain, &id, Some(&updated));
             let fields: Vec<&str> = changed.keys().map(String::as_str).collect();
             let spec_changed = status.observed_generation != profile.metadata.generation;
             let (reason, note) = if spec_changed {
@@ -532,22 +559,32 @@ async fn sync(
     Ok((settled, created_now))
 }
 
+/// What Auth0 holds for a resource that has an id.
+enum Remote {
+    Found(Value),
+    Gone,
+    /// A settled resource's drift check, put off to its next interval: another pass is
+    /// listing the tenant.
+    Later,
+}
+
 /// The remote profile for a resource that has an id. A settled resource is checked against
 /// the tenant's listing (shared by all its resources); a changed one with a GET. A profile
 /// missing from a listing is confirmed with a GET before anyone calls it gone.
-async fn current(
-    profile: &ConnectionProfile,
-    ctx: &Context,
-    client: &Auth0Client,
-    id: &str,
-) -> Result<Option<Value>, Error> {
+async fn current(profile: &ConnectionProfile, ctx: &Context, client: &Auth0Client, id: &str) -> Result<Remote, Error> {
     let settled = is_settled(profile);
-    if settled && let Some(remote) = ctx.listed(client, id, poll_interval(profile, ctx)).await? {
-        return Ok(Some(remote));
+    if settled {
+        match ctx.listed(client, id, poll_interval(profile, ctx)).await? {
+            None => return Ok(Remote::Later),
+            Some(Some(remote)) => return Ok(Remote::Found(remote)),
+            Some(None) => {}
+        }
     }
-    Ok(client
-        .get(id, if settled { Priority::Background } else { Priority::User })
-        .await?)
+    let priority = if settled { Priority::Background } else { Priority::User };
+    Ok(match client.get(id, priority).await? {
+        Some(remote) => Remote::Found(remote),
+        None => Remote::Gone,
+    })
 }
 
 /// Whether the status already describes this generation as Available and no pass was
@@ -646,7 +683,7 @@ async fn create(
         Err(e) => return Err(e.into()),
     };
     let id = id_of(&created)?;
-    ctx.remember(&client.tenant().domain, &id, Some(&created)).await;
+    ctx.remember(&client.tenant().domain, &id, Some(&created));
     publish(
         ctx,
         profile,
@@ -722,7 +759,7 @@ async fn cleanup(
         };
         if let Some(target) = target {
             client.delete(&target).await?;
-            ctx.remember(&client.tenant().domain, &target, None).await;
+            ctx.remember(&client.tenant().domain, &target, None);
             publish(
                 ctx,
                 profile,
