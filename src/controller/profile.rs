@@ -76,6 +76,9 @@ impl Snapshot {
     }
 }
 
+/// One of our own writes: when, and the profile after it (`None` for a delete).
+type Written = (Instant, Option<Value>);
+
 /// What every pass shares.
 pub struct Context {
     pub client: kube::Client,
@@ -100,7 +103,7 @@ pub struct Context {
     posted: Mutex<HashMap<String, Instant>>,
     /// Our own writes (by tenant domain and id: when, and the profile after it, `None` for a
     /// delete) that the tenant's snapshot may not show yet.
-    written: Mutex<HashMap<(String, String), (Instant, Option<Value>)>>,
+    written: Mutex<HashMap<(String, String), Written>>,
     /// When this process began reconciling: every create an earlier process sent is over.
     started: Instant,
 }
@@ -250,7 +253,7 @@ impl Context {
             return Ok(None);
         };
         let domain = &client.tenant().domain;
-        if !snapshot.as_ref().is_some_and(|s| s.taken.elapsed() < max_age) {
+        if snapshot.as_ref().is_none_or(|s| s.taken.elapsed() >= max_age) {
             let taken = Snapshot::take(client, Priority::Background).await?;
             // Writes made before this listing began are in it.
             self.written
@@ -282,7 +285,7 @@ impl Context {
     ) -> Result<Option<Value>, Auth0Error> {
         let slot = self.snapshot_slot(&client.tenant().domain);
         let mut snapshot = slot.lock().await;
-        if !snapshot.as_ref().is_some_and(|s| s.began >= since) {
+        if snapshot.as_ref().is_none_or(|s| s.began < since) {
             *snapshot = Some(Snapshot::take(client, Priority::User).await?);
         }
         Ok(snapshot
