@@ -21,8 +21,10 @@ pub struct RunArgs {
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<std::path::PathBuf>,
 
-    /// Watch ConnectionProfiles, Auth0Tenants and Secrets in this namespace only
-    /// (default: all namespaces).
+    /// Watch ConnectionProfiles and Auth0Tenants in this namespace only (default: all
+    /// namespaces). Secrets are then read in this namespace and in the operator's own
+    /// (--operator-namespace, where ClusterAuth0Tenant Secrets live), unless
+    /// --secret-namespaces says otherwise.
     #[arg(long, env = "AUTH0_OPERATOR_NAMESPACE_TO_WATCH")]
     pub namespace: Option<String>,
 
@@ -84,9 +86,14 @@ pub struct RunArgs {
     #[arg(long, env = "AUTH0_OPERATOR_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
 
-    /// Log format.
+    /// Log format. `text` is coloured only when stderr is a terminal.
     #[arg(long, env = "AUTH0_OPERATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
+
+    /// Which log lines are written: a level (error, warn, info, debug, trace) or
+    /// tracing-subscriber's per-target directives, e.g. `info,auth0_operator=debug`.
+    #[arg(long, env = "RUST_LOG", default_value = "info", value_parser = parse_log_level)]
+    pub log_level: String,
 }
 
 impl RunArgs {
@@ -107,6 +114,13 @@ impl RunArgs {
 fn parse_duration(text: &str) -> Result<Duration, String> {
     crate::controller::profile::parse_duration(text)
         .ok_or_else(|| format!("{text:?} is not a duration like 90s, 10m or 1h"))
+}
+
+fn parse_log_level(text: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(text)
+        .map(|_| text.to_string())
+        .map_err(|e| format!("{e}: give a level (error, warn, info, debug, trace) or directives like info,auth0_operator=debug"))
 }
 
 fn parse_lease_duration(text: &str) -> Result<Duration, String> {

@@ -42,7 +42,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: auth0_operator::config::RunArgs) -> ExitCode {
-    auth0_operator::telemetry::init(args.log_format);
+    auth0_operator::telemetry::init(args.log_format, &args.log_level);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

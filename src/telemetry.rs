@@ -1,5 +1,5 @@
-//! Logging: JSON in a cluster, readable text on a terminal; the level from RUST_LOG
-//! (default info).
+//! Logging: JSON in a cluster, readable text on a terminal; the level from `--log-level`
+//! (`RUST_LOG`, default info).
 
 use std::io::IsTerminal;
 
@@ -7,12 +7,19 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// Installs the global subscriber, writing to stderr. `level` is an `EnvFilter` directive
+/// string, already checked by `config::RunArgs` (an invalid one falls back to `info`).
+/// Text is coloured only when stderr is a terminal, so a file or a pipe gets no escape
+/// codes.
+pub fn init(format: LogFormat, level: &str) {
+    let filter = EnvFilter::builder()
+        .parse(level)
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let terminal = std::io::stderr().is_terminal();
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Text => false,
-        LogFormat::Auto => !std::io::stderr().is_terminal(),
+        LogFormat::Auto => !terminal,
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -20,6 +27,6 @@ pub fn init(format: LogFormat) {
     if json {
         builder.json().init();
     } else {
-        builder.init();
+        builder.with_ansi(terminal).init();
     }
 }
