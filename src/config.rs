@@ -16,10 +16,13 @@ pub enum LogFormat {
 /// `auth0-operator run`.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// Kubeconfig to use; without it, KUBECONFIG, ~/.kube/config or the in-cluster
-    /// service account, in that order.
-    #[arg(long, env = "KUBECONFIG")]
-    pub kubeconfig: Option<std::path::PathBuf>,
+    /// Kubeconfig to use: a file, or several separated by ':' and merged as kubectl merges
+    /// them. Without it: KUBECONFIG (the same list form; empty entries are skipped), else
+    /// ~/.kube/config, else the in-cluster service account.
+    // Not `env = "KUBECONFIG"`: clap would blame this flag for an empty KUBECONFIG, and
+    // kubectl reads an empty one as unset (see `kubeconfig::source`).
+    #[arg(long)]
+    pub kubeconfig: Option<std::ffi::OsString>,
 
     /// Watch ConnectionProfiles and Auth0Tenants in this namespace only (default: all
     /// namespaces). Secrets are then read in this namespace and in the operator's own
@@ -46,9 +49,9 @@ pub struct RunArgs {
     #[arg(long, env = "AUTH0_OPERATOR_POLL_INTERVAL", default_value = "10m", value_parser = parse_duration)]
     pub poll_interval: Duration,
 
-    /// ConnectionProfiles reconciled at once. Auth0's rate limit, not this, bounds the
-    /// request rate.
-    #[arg(long, env = "AUTH0_OPERATOR_CONCURRENCY", default_value_t = 16)]
+    /// ConnectionProfiles reconciled at once, at least 1. Auth0's rate limit, not this,
+    /// bounds the request rate.
+    #[arg(long, env = "AUTH0_OPERATOR_CONCURRENCY", default_value = "16", value_parser = parse_concurrency)]
     pub concurrency: u16,
 
     /// Timeout of every call to Auth0.
@@ -60,8 +63,9 @@ pub struct RunArgs {
     #[arg(long, env = "AUTH0_OPERATOR_ALLOW_INSECURE_HTTP")]
     pub allow_insecure_http: bool,
 
-    /// Where /healthz, /readyz and /metrics are served.
-    #[arg(long, env = "AUTH0_OPERATOR_HTTP_ADDRESS", default_value = "0.0.0.0:8080")]
+    /// Where /healthz, /readyz and /metrics are served: an IP address and a port, like
+    /// 0.0.0.0:8080 (every interface) or 127.0.0.1:8080 (this machine only).
+    #[arg(long, env = "AUTH0_OPERATOR_HTTP_ADDRESS", default_value = "0.0.0.0:8080", value_parser = parse_http_address)]
     pub http_address: std::net::SocketAddr,
 
     /// Reconcile only while holding a Lease in the operator's namespace, so that of several
@@ -112,15 +116,38 @@ impl RunArgs {
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    crate::controller::profile::parse_duration(text)
-        .ok_or_else(|| format!("{text:?} is not a duration like 90s, 10m or 1h"))
+    crate::duration::parse(text).map_err(|e| e.to_string())
+}
+
+/// At least 1: zero would reconcile nothing (kube's controller reads 0 as "unlimited", which
+/// nobody means by it).
+fn parse_concurrency(text: &str) -> Result<u16, String> {
+    match text.trim().parse::<u16>() {
+        Ok(0) => Err("0 would reconcile nothing: give at least 1 (the default is 16)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text:?} is not a number from 1 to 65535 (the default is 16)")),
+    }
+}
+
+/// An IP address and a port; a host name is refused with the addresses that mean what
+/// people usually want.
+fn parse_http_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "{text:?} is not an IP address and port: write 0.0.0.0:8080 (every interface), \
+             127.0.0.1:8080 (this machine only) or [::]:8080 (every interface, IPv6); \
+             host names such as localhost are not resolved"
+        )
+    })
 }
 
 fn parse_log_level(text: &str) -> Result<String, String> {
     tracing_subscriber::EnvFilter::builder()
         .parse(text)
         .map(|_| text.to_string())
-        .map_err(|e| format!("{e}: give a level (error, warn, info, debug, trace) or directives like info,auth0_operator=debug"))
+        .map_err(|e| {
+            format!("{e}: give a level (error, warn, info, debug, trace) or directives like info,auth0_operator=debug")
+        })
 }
 
 fn parse_lease_duration(text: &str) -> Result<Duration, String> {

@@ -8,15 +8,17 @@ pub mod auth0;
 pub mod config;
 pub mod controller;
 pub mod crd;
+pub mod duration;
 pub mod http;
+pub mod kubeconfig;
 pub mod metrics;
+pub mod startup;
 pub mod telemetry;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::WatchStreamExt;
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
@@ -25,22 +27,11 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 /// runs the controllers (while holding the lease, with leader election) until SIGTERM or
 /// Ctrl-C.
 pub async fn run(args: config::RunArgs) -> Result<(), Failure> {
-    let kube_config = match &args.kubeconfig {
-        Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?
-        }
-        None => kube::Config::infer().await?,
-    };
+    let source = kubeconfig::load(args.kubeconfig.as_deref())?;
+    let kube_config = kubeconfig::config(&source).await?;
+    let server = kube_config.cluster_url.to_string();
     let client = kube::Client::try_from(kube_config)?;
-    let crds: kube::Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
-        kube::Api::all(client.clone());
-    for crd in crd::all() {
-        let name = crd.metadata.name.unwrap_or_default();
-        if let Err(e) = crds.get(&name).await {
-            return Err(format!("CRD {name} is not installed ({e}): kubectl apply --server-side -f crds/").into());
-        }
-    }
+    startup::check_crds(&client, &server).await?;
     let metrics = Arc::new(metrics::Metrics::new());
     let readiness = Arc::new(http::Readiness::default());
     let server = http::serve(args.http_address, metrics.clone(), readiness.clone())
