@@ -147,24 +147,32 @@ pub struct Organization {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 pub struct ConnectionConfig {}
 
-/// Overrides per connection strategy.
+/// Overrides per connection strategy, keyed by Auth0's strategy name: the settings a
+/// connection of that strategy gets instead of the profile's own.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 pub struct StrategyOverrides {
+    /// PingFederate (Auth0 strategy `pingfederate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pingfederate: Option<StrategyOverride>,
+    /// Active Directory / LDAP, through the AD/LDAP Connector (Auth0 strategy `ad`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ad: Option<StrategyOverride>,
+    /// Active Directory Federation Services (Auth0 strategy `adfs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adfs: Option<StrategyOverride>,
+    /// Microsoft Entra ID, formerly Azure AD (Auth0 strategy `waad`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waad: Option<StrategyOverride>,
-    /// Auth0's `google-apps`.
+    /// Google Workspace (Auth0 strategy `google-apps`).
     #[serde(default, rename = "googleApps", skip_serializing_if = "Option::is_none")]
     pub google_apps: Option<StrategyOverride>,
+    /// Okta Workforce (Auth0 strategy `okta`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub okta: Option<StrategyOverride>,
+    /// Any OpenID Connect identity provider (Auth0 strategy `oidc`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc: Option<StrategyOverride>,
+    /// Any SAML identity provider (Auth0 strategy `samlp`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub samlp: Option<StrategyOverride>,
 }
@@ -196,8 +204,10 @@ pub struct StrategyOverride {
     #[x_kube(merge_strategy = ListMerge::Set)]
     #[schemars(length(max = 2))]
     pub enabled_features: Option<Vec<Feature>>,
+    /// Connection configuration for this strategy; Auth0 accepts only the empty object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_config: Option<ConnectionConfig>,
+    /// SCIM provisioning settings for this strategy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning: Option<Provisioning>,
 }
@@ -205,6 +215,7 @@ pub struct StrategyOverride {
 /// Provisioning settings.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 pub struct Provisioning {
+    /// SCIM provisioning: what the SCIM tokens of connections may do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scim: Option<ScimProvisioning>,
 }
@@ -212,6 +223,7 @@ pub struct Provisioning {
 /// SCIM provisioning settings.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 pub struct ScimProvisioning {
+    /// The scopes and lifetimes of SCIM tokens.
     pub tokens: ScimTokens,
 }
 
@@ -251,6 +263,7 @@ pub enum ScimScope {
 /// Cross App Access resource application settings.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 pub struct CrossAppAccessResourceApp {
+    /// Whether Cross App Access is on by default, and what a connection may choose.
     pub status: CrossAppAccessStatus,
 }
 
@@ -268,6 +281,7 @@ pub enum EnabledState {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new(rules::ALLOWED_VALUES_CEL).message(rules::ALLOWED_VALUES_MSG).field_path(".allowedValues"))]
 pub struct CrossAppAccessStatus {
+    /// The status of a connection that does not choose: `enabled` or `disabled`.
     pub default_value: EnabledState,
     /// Empty, or exactly `enabled` and `disabled`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -305,19 +319,27 @@ pub struct ConnectionProfileStatus {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct AtProvider {
+    /// The profile name in Auth0.
     pub name: String,
+    /// Organization behaviour in Auth0 (spec.organization).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<Organization>,
+    /// The connection name prefix in Auth0 (spec.connectionNamePrefixTemplate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_name_prefix_template: Option<String>,
+    /// The enabled features in Auth0 (spec.enabledFeatures).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled_features: Option<Vec<Feature>>,
+    /// The connection configuration in Auth0 (spec.connectionConfig).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_config: Option<ConnectionConfig>,
+    /// The strategy overrides in Auth0 (spec.strategyOverrides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy_overrides: Option<StrategyOverrides>,
+    /// SCIM provisioning in Auth0 (spec.provisioning).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning: Option<Provisioning>,
+    /// Cross App Access settings in Auth0 (spec.crossAppAccessResourceApp).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cross_app_access_resource_app: Option<CrossAppAccessResourceApp>,
 }

@@ -17,7 +17,74 @@ pub fn all() -> Vec<CustomResourceDefinition> {
     [ClusterAuth0Tenant::crd(), Auth0Tenant::crd(), ConnectionProfile::crd()]
         .into_iter()
         .map(without_nulls)
+        .map(readable_descriptions)
+        .map(kept)
         .collect()
+}
+
+/// Annotations that keep the CRDs when the operator is uninstalled or pruned: deleting a CRD
+/// deletes every resource of its kind, and a ConnectionProfile deleted while the operator
+/// runs takes its Auth0 profile with it (`deletionPolicy: Delete`). Helm leaves a resource
+/// with `helm.sh/resource-policy: keep` in place on uninstall; Argo CD neither prunes
+/// (`Prune=false`) nor deletes with the Application (`Delete=false`) one with these sync
+/// options. docs/install.md has the uninstall order.
+pub const KEEP_ANNOTATIONS: [(&str, &str); 2] = [
+    ("helm.sh/resource-policy", "keep"),
+    ("argocd.argoproj.io/sync-options", "Prune=false,Delete=false"),
+];
+
+fn kept(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    let annotations = crd.metadata.annotations.get_or_insert_with(Default::default);
+    for (key, value) in KEEP_ANNOTATIONS {
+        annotations.insert(key.to_string(), value.to_string());
+    }
+    crd
+}
+
+/// What `kubectl explain` shows: doc comments arrive hard-wrapped at our line width, which
+/// kubectl wraps again, so lines within a paragraph are joined (blank lines still part
+/// paragraphs). A list whose items are an enum gets its values in its own description,
+/// since kubectl shows `ENUM` only for a field that is itself an enum.
+fn readable_descriptions(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let item_values: Option<Vec<String>> = map
+                    .get("items")
+                    .and_then(|items| items.get("enum"))
+                    .and_then(|e| e.as_array())
+                    .map(|values| values.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
+                if let Some(serde_json::Value::String(text)) = map.get_mut("description") {
+                    *text = join_wrapped_lines(text);
+                    if let Some(values) = item_values.filter(|v| !v.is_empty()) {
+                        text.push_str(&format!(" Values: {}.", values.join(", ")));
+                    }
+                }
+                map.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(&crd).expect("a CRD serializes to JSON");
+    walk(&mut value);
+    serde_json::from_value(value).expect("rewriting descriptions keeps a valid CRD")
+}
+
+/// Joins the lines of each paragraph with a space; paragraphs stay apart by a blank line.
+pub fn join_wrapped_lines(text: &str) -> String {
+    text.split("\n\n")
+        .map(|paragraph| {
+            paragraph
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|paragraph| !paragraph.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 /// schemars marks every `Option` field `nullable` and adds `null` to optional enums, so
@@ -58,4 +125,69 @@ pub fn rendered() -> Result<Vec<(String, String)>, serde_saphyr::ser_error::Erro
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapped_lines_join_and_paragraphs_stay() {
+        assert_eq!(
+            join_wrapped_lines("The prefix of connection names, at most\nfifteen characters.\n\nSecond\n paragraph."),
+            "The prefix of connection names, at most fifteen characters.\n\nSecond paragraph."
+        );
+        assert_eq!(join_wrapped_lines("One line."), "One line.");
+    }
+
+    /// Every description in every CRD is free of line breaks inside a paragraph, and every
+    /// property has one (what `kubectl explain` prints for it).
+    #[test]
+    fn every_property_is_described_in_whole_lines() {
+        fn check(path: &str, schema: &serde_json::Value, missing: &mut Vec<String>) {
+            if let Some(text) = schema.get("description").and_then(|d| d.as_str()) {
+                for paragraph in text.split("\n\n") {
+                    assert!(!paragraph.contains('\n'), "{path}: a broken line in {text:?}");
+                }
+            }
+            if let Some(properties) = schema.get("properties").and_then(|p| p.as_object()) {
+                for (name, property) in properties {
+                    let at = format!("{path}.{name}");
+                    if property.get("description").is_none() && !at.contains(".metadata") {
+                        missing.push(at.clone());
+                    }
+                    check(&at, property, missing);
+                }
+            }
+            if let Some(items) = schema.get("items") {
+                check(&format!("{path}[]"), items, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        for crd in all() {
+            let value = serde_json::to_value(&crd).expect("json");
+            let schema = &value["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+            check(&crd.spec.names.kind, schema, &mut missing);
+        }
+        // Conditions are Kubernetes' own type, described by k8s-openapi.
+        missing.retain(|path| !path.contains(".conditions[]"));
+        assert!(missing.is_empty(), "properties without a description: {missing:#?}");
+    }
+
+    #[test]
+    fn lists_of_enums_name_their_values() {
+        let crd = serde_json::to_value(ConnectionProfile::crd()).expect("json");
+        let crd = serde_json::to_value(readable_descriptions(serde_json::from_value(crd).expect("crd"))).expect("json");
+        let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
+        let features = spec["enabledFeatures"]["description"].as_str().expect("described");
+        assert!(features.ends_with(" Values: scim, universal_logout."), "{features}");
+        let scopes =
+            spec["provisioning"]["properties"]["scim"]["properties"]["tokens"]["properties"]["scopes"]["description"]
+                .as_str()
+                .expect("described");
+        assert!(
+            scopes.ends_with(" Values: get:users, post:users, patch:users, delete:users, put:users."),
+            "{scopes}"
+        );
+    }
 }

@@ -160,11 +160,15 @@ pub struct Endpoint {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretKeysRef {
+    /// The Secret's name. An Auth0Tenant's Secret is in the tenant's own namespace, a
+    /// ClusterAuth0Tenant's in the operator's namespace; there is no namespace field.
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
+    /// The key that holds the Management API application's client id. Default: client_id.
     #[serde(default = "default_client_id_key")]
     #[schemars(length(min = 1))]
     pub client_id_key: String,
+    /// The key that holds the application's client secret. Default: client_secret.
     #[serde(default = "default_client_secret_key")]
     #[schemars(length(min = 1))]
     pub client_secret_key: String,
@@ -194,6 +198,7 @@ pub struct RateLimit {
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantStatus {
+    /// The generation the conditions describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// Scopes the client's grant holds.
