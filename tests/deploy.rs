@@ -67,8 +67,13 @@ fn run(cmd: &mut Command, stdin: &[u8], no_warnings: bool) -> Vec<u8> {
     out.stdout
 }
 
+/// The kustomize install: the CRDs (`crds`, a kustomization of their own) and the operator
+/// (`deploy/base`), as the two documented `kubectl apply -k` commands apply them.
 fn kustomize(env: &TestEnv) -> Vec<u8> {
-    run(env.kubectl().args(["kustomize", "deploy/base"]), b"", true)
+    let mut all = run(env.kubectl().args(["kustomize", "crds"]), b"", true);
+    all.extend_from_slice(b"---\n");
+    all.extend(run(env.kubectl().args(["kustomize", "deploy/base"]), b"", true));
+    all
 }
 
 fn helm_template(args: &[&str]) -> Vec<u8> {
@@ -517,9 +522,8 @@ async fn helm_values_reach_the_objects() {
     );
 }
 
-/// crds/Kustomization (a name `kubectl apply -f crds/` skips) lists every generated CRD
-/// (deploy/base includes it), and the Helm
-/// chart's crds/ is a link to crds/.
+/// crds/Kustomization (a name `kubectl apply -f crds/` skips) lists every generated CRD,
+/// and the Helm chart's crds/ is a link to crds/.
 #[test]
 fn the_kustomization_and_the_chart_carry_every_crd() {
     let generated: BTreeSet<String> = std::fs::read_dir(repo("crds"))
@@ -705,4 +709,395 @@ fn the_image_runs_as_a_numeric_non_root_user() {
         (pod["runAsUser"].as_u64(), pod["runAsGroup"].as_u64()),
         (Some(uid.into()), Some(gid.into()))
     );
+}
+
+/// `helm template RELEASE CHART -n NAMESPACE ARGS` without the CRDs; the raw output.
+fn helm_raw(release: &str, namespace: &str, args: &[&str]) -> std::process::Output {
+    Command::new(tools().join("helm"))
+        .args(["template", release, CHART, "--namespace", namespace])
+        .args(args)
+        .current_dir(repo(""))
+        .output()
+        .expect("helm")
+}
+
+fn helm_render(release: &str, namespace: &str, args: &[&str]) -> Vec<u8> {
+    let out = helm_raw(release, namespace, args);
+    assert!(
+        out.status.success(),
+        "helm template {release} {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `helm lint --strict` passes, and `values.schema.json` refuses unknown values (typos) and
+/// values of the wrong shape at render time, naming the value.
+#[test]
+fn the_chart_lints_and_its_schema_refuses_typos() {
+    run(
+        Command::new(tools().join("helm")).args(["lint", "--strict", CHART]),
+        b"",
+        false,
+    );
+    for (set, named) in [
+        ("replica=3", "replica"),
+        ("image.tagg=1.0", "tagg"),
+        ("concurrency=0", "concurrency"),
+        ("pollInterval=0s", "pollInterval"),
+        ("pollInterval=10", "pollInterval"),
+        ("logFormat=yaml", "logFormat"),
+        ("fullnameOverride=Team_A", "fullnameOverride"),
+    ] {
+        let out = helm_raw("schema", "default", &["--set", set]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "--set {set} was accepted");
+        assert!(
+            stderr.contains("values don't meet the specifications of the schema") && stderr.contains(named),
+            "--set {set}: {stderr}"
+        );
+    }
+}
+
+/// Two releases, one per team namespace: every object name comes from its release, nothing
+/// is shared, and both apply (for real, server-side, without forcing) side by side.
+#[tokio::test]
+async fn the_chart_installs_twice_side_by_side() {
+    let env = TestEnv::get();
+    prepare(&env).await;
+    let (a, b) = (env.namespace("helm-a").await, env.namespace("helm-b").await);
+    let render = |release: &str, namespace: &str| {
+        helm_render(
+            release,
+            namespace,
+            &["--set", &format!("watchNamespace={namespace}"), "--include-crds"],
+        )
+    };
+    let (ra, rb) = (render("auth0-team-a", a.name()), render("auth0-team-b", b.name()));
+    let (oa, ob) = (dry_run(&env, &ra), dry_run(&env, &rb));
+    let crd = |k: &(String, String, String)| k.0 == "CustomResourceDefinition";
+    let (ka, kb): (BTreeSet<_>, BTreeSet<_>) = (
+        keys(&oa).into_iter().filter(|k| !crd(k)).collect(),
+        keys(&ob).into_iter().filter(|k| !crd(k)).collect(),
+    );
+    assert!(ka.len() >= 10, "{ka:?}");
+    assert!(
+        ka.is_disjoint(&kb),
+        "shared objects: {:?}",
+        ka.intersection(&kb).collect::<Vec<_>>()
+    );
+    for (objects, release, ns) in [(&oa, "auth0-team-a", a.name()), (&ob, "auth0-team-b", b.name())] {
+        let name = format!("{release}-auth0-operator");
+        let deployment = find(objects, "Deployment", &name);
+        assert_eq!(
+            deployment["spec"]["selector"]["matchLabels"]["app.kubernetes.io/instance"], release,
+            "the selector tells the releases apart"
+        );
+        let args: Vec<&str> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .expect("args")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let lease = args.windows(2).find(|w| w[0] == "--lease-name").map(|w| w[1]);
+        assert_eq!(lease, Some(name.as_str()), "each release its own Lease: {args:?}");
+        assert_eq!(
+            find(objects, "ClusterRoleBinding", &name)["subjects"][0],
+            json!({"kind": "ServiceAccount", "name": name, "namespace": ns})
+        );
+        assert_eq!(
+            find(objects, "RoleBinding", &format!("{name}-leader-election"))["subjects"][0]["name"],
+            name
+        );
+        find(objects, "ClusterRole", &format!("{name}-edit"));
+        find(objects, "ClusterRole", &format!("{name}-view"));
+    }
+    // For real: a collision would be a field-manager conflict or an object of the other's.
+    let apply = |manifests: &[u8], manager: &str| {
+        run(
+            env.kubectl()
+                .args(["apply", "--server-side", "--field-manager", manager, "-f", "-"]),
+            manifests,
+            true,
+        )
+    };
+    apply(&ra, "helm-auth0-team-a");
+    apply(&rb, "helm-auth0-team-b");
+    // The cluster-scoped objects go with the test (the namespaces take the rest); the CRDs
+    // stay for the other tests.
+    for (rendered, release) in [(&oa, "auth0-team-a"), (&ob, "auth0-team-b")] {
+        let name = format!("{release}-auth0-operator");
+        run(
+            env.kubectl().args([
+                "delete",
+                "--ignore-not-found",
+                "clusterrole",
+                &name,
+                &format!("{name}-edit"),
+                &format!("{name}-view"),
+            ]),
+            b"",
+            true,
+        );
+        run(
+            env.kubectl()
+                .args(["delete", "--ignore-not-found", "clusterrolebinding", &name]),
+            b"",
+            true,
+        );
+        assert!(rendered.iter().all(|o| o["kind"] != "ClusterAuth0Tenant"));
+    }
+}
+
+/// fullnameOverride, imagePullSecrets, extraArgs, pollInterval, concurrency, logLevel and the
+/// topology spread reach the objects.
+#[tokio::test]
+async fn the_new_chart_values_reach_the_objects() {
+    let env = TestEnv::get();
+    prepare(&env).await;
+    let objects = dry_run(
+        &env,
+        &helm_render(
+            "anything",
+            OPERATOR_NAMESPACE,
+            &[
+                "--set",
+                "fullnameOverride=team-x-auth0,pollInterval=90s,concurrency=4,logLevel=debug",
+                "--set-json",
+                r#"imagePullSecrets=[{"name":"registry-credentials"}]"#,
+                "--set-json",
+                r#"extraArgs=["--auth0-timeout=20s"]"#,
+            ],
+        ),
+    );
+    let deployment = find(&objects, "Deployment", "team-x-auth0");
+    for (kind, name) in [
+        ("ServiceAccount", "team-x-auth0"),
+        ("ClusterRole", "team-x-auth0"),
+        ("Service", "team-x-auth0-metrics"),
+        ("Role", "team-x-auth0-leader-election"),
+        ("PodDisruptionBudget", "team-x-auth0"),
+        ("NetworkPolicy", "team-x-auth0"),
+    ] {
+        find(&objects, kind, name);
+    }
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["imagePullSecrets"], json!([{"name": "registry-credentials"}]));
+    assert_eq!(pod["serviceAccountName"], "team-x-auth0");
+    let args: Vec<&str> = pod["containers"][0]["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        args,
+        [
+            "run",
+            "--leader-election",
+            "--lease-name",
+            "team-x-auth0",
+            "--http-address",
+            "0.0.0.0:8080",
+            "--log-format",
+            "json",
+            "--poll-interval",
+            "90s",
+            "--concurrency",
+            "4",
+            "--log-level",
+            "debug",
+            "--auth0-timeout=20s"
+        ]
+    );
+    // Two replicas by default: spread over nodes and zones, selecting this release's Pods.
+    let spread = pod["topologySpreadConstraints"].as_array().expect("topology spread");
+    let keys: Vec<&str> = spread.iter().filter_map(|c| c["topologyKey"].as_str()).collect();
+    assert_eq!(keys, ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]);
+    for constraint in spread {
+        assert_eq!(
+            constraint["labelSelector"]["matchLabels"],
+            deployment["spec"]["selector"]["matchLabels"]
+        );
+    }
+    // Every flag the chart passes is one the binary knows.
+    let help = Command::new(env!("CARGO_BIN_EXE_auth0-operator"))
+        .args(["run", "--help"])
+        .output()
+        .expect("help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in args.iter().filter(|a| a.starts_with("--")) {
+        let flag = flag.split('=').next().unwrap_or_default();
+        assert!(
+            help.contains(&format!("{flag} ")) || help.contains(&format!("{flag}\n")),
+            "{flag}"
+        );
+    }
+}
+
+/// Kubernetes' built-in `edit` and `view` ClusterRoles take in the shipped aggregated roles
+/// (through the real aggregation controller of kube-controller-manager), so a RoleBinding to
+/// `edit` lets a user create ConnectionProfiles and Auth0Tenants, and one to `view` lets a
+/// user read them and nothing more. Checked by impersonation against the real API server.
+#[tokio::test]
+async fn users_bound_to_edit_and_view_can_use_the_resources() {
+    use k8s_openapi::api::rbac::v1::ClusterRole;
+    let env = TestEnv::get();
+    prepare(&env).await;
+    run(
+        env.kubectl().args([
+            "apply",
+            "--server-side",
+            "-f",
+            "deploy/base/aggregate-clusterroles.yaml",
+        ]),
+        b"",
+        true,
+    );
+    let manager = AggregationController::start(&env);
+    let roles: Api<ClusterRole> = Api::all(env.admin().await);
+    let aggregated = |role: &ClusterRole| {
+        role.rules
+            .iter()
+            .flatten()
+            .any(|r| r.resources.iter().flatten().any(|res| res == "connectionprofiles"))
+    };
+    let start = std::time::Instant::now();
+    for name in ["edit", "view", "admin"] {
+        loop {
+            let role = roles.get(name).await.expect("built-in role");
+            if aggregated(&role) {
+                break;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(120),
+                "ClusterRole {name} never took in the auth0 rules; kube-controller-manager log:\n{}",
+                manager.log()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
+    drop(manager);
+
+    let ns = env.namespace("edit-view").await;
+    for (user, role) in [("team-editor", "edit"), ("team-viewer", "view")] {
+        run(
+            env.kubectl().args([
+                "create",
+                "rolebinding",
+                &format!("{user}-{role}"),
+                "-n",
+                ns.name(),
+                &format!("--clusterrole={role}"),
+                &format!("--user={user}"),
+            ]),
+            b"",
+            true,
+        );
+    }
+    let profile = br#"{"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+        "metadata": {"name": "by-editor"}, "spec": {"enabledFeatures": ["scim"]}}"#;
+    let tenant = br#"{"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "Auth0Tenant",
+        "metadata": {"name": "by-editor"}, "spec": {"domain": "acme.eu.auth0.com", "credentialsSecretRef": {"name": "creds"}}}"#;
+    let as_user = |user: &str, args: &[&str], stdin: &[u8]| {
+        let mut cmd = env.kubectl();
+        cmd.args(["--as", user, "-n", ns.name()])
+            .args(args)
+            .current_dir(repo(""))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("kubectl");
+        child.stdin.take().expect("stdin").write_all(stdin).expect("stdin");
+        child.wait_with_output().expect("kubectl")
+    };
+    // RBAC takes a moment to see a new binding.
+    let start = std::time::Instant::now();
+    loop {
+        let out = as_user("team-editor", &["apply", "--server-side", "-f", "-"], profile);
+        if out.status.success() {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "a user bound to edit cannot create a ConnectionProfile: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let out = as_user("team-editor", &["apply", "--server-side", "-f", "-"], tenant);
+    assert!(
+        out.status.success(),
+        "edit: Auth0Tenant: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = as_user(
+        "team-viewer",
+        &["get", "connectionprofiles,auth0tenants", "-o", "name"],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "view: get: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().collect::<BTreeSet<_>>(),
+        BTreeSet::from([
+            "connectionprofile.auth0.operators.dev/by-editor",
+            "auth0tenant.auth0.operators.dev/by-editor"
+        ])
+    );
+    let out = as_user("team-viewer", &["delete", "connectionprofile", "by-editor"], b"");
+    assert!(
+        !out.status.success(),
+        "a user bound to view deleted a ConnectionProfile"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Forbidden"), "{out:?}");
+}
+
+/// kube-controller-manager (built beside the control plane by testenv/build.sh) running
+/// only the ClusterRole aggregation controller, against the shared API server; stopped on
+/// drop.
+struct AggregationController {
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl AggregationController {
+    fn start(env: &TestEnv) -> AggregationController {
+        let log = env
+            .dir()
+            .join(format!("kube-controller-manager-{}.log", std::process::id()));
+        let file = std::fs::File::create(&log).expect("log");
+        let child = Command::new(env.bin_dir().join("kube-controller-manager"))
+            .arg("--kubeconfig")
+            .arg(env.kubeconfig("admin"))
+            .args([
+                "--controllers=clusterrole-aggregation-controller",
+                "--leader-elect=false",
+                "--secure-port=0",
+            ])
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "starting {}: {e}",
+                    env.bin_dir().join("kube-controller-manager").display()
+                )
+            });
+        AggregationController { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for AggregationController {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
