@@ -53,7 +53,7 @@ fn error_message(out: &Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let line = stderr
         .lines()
-        .find(|l| l.contains(" ERROR "))
+        .find(|l| l.contains(" ERROR auth0_operator: "))
         .unwrap_or_else(|| panic!("no ERROR line in:\n{stderr}"));
     line.split_once("auth0_operator: ")
         .map(|(_, message)| message.to_string())
