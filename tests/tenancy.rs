@@ -257,7 +257,7 @@ async fn grant_rendered(env: &TestEnv, objects: &[Value], operator_namespace: &s
         json!([{"kind": "ServiceAccount", "name": PROBE_SERVICE_ACCOUNT, "namespace": testenv::OPERATOR_NAMESPACE}]);
     let rules = objects
         .iter()
-        .find(|o| o["kind"] == "ClusterRole")
+        .find(|o| o["kind"] == "ClusterRole" && o["metadata"]["name"] == "auth0-operator")
         .expect("ClusterRole")["rules"]
         .clone();
     let role: ClusterRole = serde_json::from_value(
@@ -329,7 +329,7 @@ async fn confined_secret_access_reads_only_the_listed_namespaces() {
     let objects = render_chart(&h.env, h.ns.name(), &[listed.name()]);
     let cluster_rules = &objects
         .iter()
-        .find(|o| o["kind"] == "ClusterRole")
+        .find(|o| o["kind"] == "ClusterRole" && o["metadata"]["name"] == "auth0-operator")
         .expect("ClusterRole")["rules"];
     assert!(
         !cluster_rules.to_string().contains("secrets"),
