@@ -46,7 +46,7 @@ bench-quick: testenv
 	$(TESTENV) run -- $(TARGET)/debug/auth0-bench --n 100 --rate-limited-n 20 \
 		--latency-runs 20 --large-n 0 --poll-interval-secs 3 --out "$${TMPDIR:-/tmp}/benchmarks-quick.md"
 
-## image: the container image (needs a Docker engine, which this project's machines lack)
+## image: the container image (needs a Docker engine; none is published: push it to your registry)
 IMAGE ?= ghcr.io/auth0-operator/auth0-operator:0.1.0
 image:
 	docker build -t $(IMAGE) .
