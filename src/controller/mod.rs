@@ -174,6 +174,7 @@ where
         settings.poll_interval,
         metrics.clone(),
         gate.clone(),
+        profile_store.clone(),
     ));
 
     // A tenant or Secret change wakes every profile that uses it.
