@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use kube::ResourceExt;
 use kube::runtime::controller::Action as Next;
 use kube::runtime::events::EventType;
 
@@ -173,18 +174,20 @@ async fn create(
         pending: Some(name.clone()),
         bound: before.bound.clone(),
     };
-    if let Some(live) = marks::hold(&pass.api, profile, &pending).await? {
-        // The watch cache can lag behind this operator's own writes and show no id where
-        // one was recorded: the live object tells. Its next pass sees the id.
-        let live_id = super::claims::recorded_id(&live);
-        if live_id.is_some() && live_id != super::claims::recorded_id(profile) {
-            return Ok(Done {
-                status: None,
-                marks: None,
-                next: Next::requeue(Duration::from_millis(200)),
-                checked: false,
-            });
-        }
+    let live = marks::apply(&pass.api, profile, &pending).await?;
+    // The watch cache can lag behind this operator's own writes: the live object may record
+    // an id the copy does not show, or be on its way out. Its next pass sees the truth.
+    let live_id = super::claims::recorded_id(&live);
+    if live.metadata.deletion_timestamp.is_some()
+        || live.uid() != profile.uid()
+        || (live_id.is_some() && live_id != super::claims::recorded_id(profile))
+    {
+        return Ok(Done {
+            status: None,
+            marks: None,
+            next: Next::requeue(Duration::from_millis(200)),
+            checked: false,
+        });
     }
     pass.ctx.creates.sending(&pass.uid, &name);
     let answer = client.create(want).await;

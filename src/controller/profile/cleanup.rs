@@ -51,15 +51,17 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
                     checked: false,
                 });
             }
-            Action::Delete { id } => {
+            Action::Delete { ids } => {
                 let c = match &client {
                     Some(c) => c,
                     None => client.insert(pass.client()?),
                 };
-                c.delete(&id).await?;
-                pass.ctx.listings.remember(&c.tenant().domain, &id, None);
-                pass.publish(EventType::Normal, "Deleted", &format!("deleted Auth0 profile {id}"))
-                    .await;
+                for id in ids {
+                    c.delete(&id).await?;
+                    pass.ctx.listings.remember(&c.tenant().domain, &id, None);
+                    pass.publish(EventType::Normal, "Deleted", &format!("deleted Auth0 profile {id}"))
+                        .await;
+                }
                 return released(pass).await;
             }
             Action::Release { kept, why } => {

@@ -54,6 +54,19 @@ pub async fn hold(
     if has_finalizer(profile) && Marks::of(profile) == *marks {
         return Ok(None);
     }
+    apply(api, profile, marks).await.map(Some)
+}
+
+/// Holds the finalizer and exactly `marks` whatever the copy at hand shows, and returns the
+/// live object. Before a POST: the copy may come from a watch cache that lags behind our own
+/// writes (a resource this process already let go, or whose mark it removed), and only the
+/// live answer tells (the fault suite's SIGKILL scenario left an orphan when a create
+/// trusted the cache). An apply to a resource already gone fails: its spec is required.
+pub async fn apply(
+    api: &Api<ConnectionProfile>,
+    profile: &ConnectionProfile,
+    marks: &Marks,
+) -> Result<ConnectionProfile, Error> {
     let mut annotations = serde_json::Map::new();
     if let Some(name) = &marks.pending {
         annotations.insert(annotation::CREATE_PENDING.into(), json!(name));
@@ -70,14 +83,13 @@ pub async fn hold(
         "kind": ConnectionProfile::kind(&()),
         "metadata": metadata,
     });
-    Ok(Some(
-        api.patch(
+    Ok(api
+        .patch(
             &profile.name_any(),
             &PatchParams::apply(MANAGER).force(),
             &Patch::Apply(&patch),
         )
-        .await?,
-    ))
+        .await?)
 }
 
 /// Lets the resource go once its cleanup is done: applies nothing, so the finalizer and the

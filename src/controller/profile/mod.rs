@@ -141,8 +141,7 @@ impl<'a> Pass<'a> {
         Ok(self.ctx.tenants.client(&self.profile.spec.tenant_ref, &namespace)?)
     }
 
-    /// What the resource can prove about its profile, strongest first. A POST this process
-    /// sent counts even when the copy at hand shows no mark: the watch cache may lag.
+    /// What the resource can prove about its profile, strongest first.
     pub fn claim(&self) -> Claim {
         let profile = self.profile;
         if let Some(id) = claims::recorded_id(profile) {
@@ -151,17 +150,28 @@ impl<'a> Pass<'a> {
         if let Some(id) = &profile.spec.external_id {
             return Claim::External(id.clone());
         }
-        if let Some(name) = profile.annotations().get(annotation::CREATE_PENDING) {
-            return Claim::Uncertain {
-                posted_name: name.clone(),
-            };
-        }
-        match self.ctx.creates.get(&self.uid) {
-            Some(posted) => Claim::Uncertain {
-                posted_name: posted.name.clone(),
-            },
+        match self.pending() {
+            Some(posted_name) => Claim::Uncertain { posted_name },
             None => Claim::Nothing,
         }
+    }
+
+    /// The name of a create of this resource that may have reached Auth0 unrecorded: its
+    /// create-pending mark, or a POST this process sent (the copy at hand may come from a
+    /// watch cache that does not show the mark yet).
+    ///
+    /// Earlier versions of the operator wrote a timestamp into the mark: such a mark stands
+    /// for the resource's own name (they never posted another).
+    pub fn pending(&self) -> Option<String> {
+        let name = self.profile.effective_name();
+        self.profile
+            .annotations()
+            .get(annotation::CREATE_PENDING)
+            .map(|posted| {
+                let legacy = posted != name && posted.parse::<k8s_openapi::jiff::Timestamp>().is_ok();
+                if legacy { name.to_string() } else { posted.clone() }
+            })
+            .or_else(|| self.ctx.creates.get(&self.uid).map(|posted| posted.name))
     }
 
     /// The inputs of [`plan::plan`] before any look-up.
@@ -177,6 +187,7 @@ impl<'a> Pass<'a> {
             management: profile.spec.management_policy.clone(),
             deletion: profile.spec.deletion_policy.clone(),
             claim: self.claim(),
+            pending: self.pending(),
             owned_by_other: self.claims.older_claimant.clone(),
             name: profile.effective_name(),
             desired,
@@ -304,11 +315,14 @@ impl<'a> Pass<'a> {
             }
             Err(e) => memory::fingerprint(e.to_string()),
         };
+        let namespace = profile.namespace().unwrap_or_default();
+        let tenant_version = self.ctx.tenants.version(&profile.spec.tenant_ref, &namespace);
         memory::fingerprint((
             profile.metadata.generation,
             profile.metadata.deletion_timestamp.is_some(),
             people,
             tenant,
+            tenant_version,
         ))
     }
 }

@@ -93,6 +93,10 @@ pub struct Inputs<'a> {
     pub management: ManagementPolicy,
     pub deletion: DeletionPolicy,
     pub claim: Claim,
+    /// The name of a create of this resource that may have reached Auth0 unrecorded (the
+    /// create-pending mark, or a POST this process sent). Beside a recorded id it is a
+    /// recreate whose answer was lost: the recorded profile is gone, the new one unrecorded.
+    pub pending: Option<String>,
     /// The oldest other resource in the cluster claiming the same id under `Manage`, when it
     /// is older than this one (`namespace/name`).
     pub owned_by_other: Option<String>,
@@ -160,8 +164,9 @@ pub enum Action {
     Missing { id: String },
     /// Observe found no profile of the name.
     NoneNamed { name: String },
-    /// Delete the profile, then let the resource go.
-    Delete { id: String },
+    /// Delete the profiles (the recorded one, and a recreate whose answer was lost), then
+    /// let the resource go.
+    Delete { ids: Vec<String> },
     /// Let the resource go without a call: `kept` names a profile left in Auth0, `why` says
     /// why it is left (for the Event).
     Release { kept: Option<String>, why: Keep },
@@ -219,7 +224,25 @@ fn plan_deletion(inputs: &Inputs) -> Action {
         };
     }
     match &inputs.claim {
-        Claim::Recorded(id) => Action::Delete { id: id.clone() },
+        Claim::Recorded(id) => match &inputs.pending {
+            None => Action::Delete { ids: vec![id.clone()] },
+            // A recreate of the profile may have reached Auth0: delete it too.
+            Some(posted) => match ours(inputs, posted) {
+                None => Action::Look(Lookup::Named {
+                    name: posted.clone(),
+                    after: After::PostsOver,
+                }),
+                // The recorded profile still listed under the posted name: the pending
+                // create was its own (the mark outlived the id's recording). Else the one
+                // unclaimed profile of the name is the recreate.
+                Some(found) => match found.as_slice() {
+                    [one] if one.id != *id => Action::Delete {
+                        ids: vec![id.clone(), one.id.clone()],
+                    },
+                    _ => Action::Delete { ids: vec![id.clone()] },
+                },
+            },
+        },
         // Adoption never completed: nothing of Auth0's was ever this resource's to delete.
         Claim::External(_) | Claim::Nothing => Action::Release {
             kept: None,
@@ -235,7 +258,9 @@ fn plan_deletion(inputs: &Inputs) -> Action {
                     kept: None,
                     why: Keep::NothingCreated,
                 },
-                [one] => Action::Delete { id: one.id.clone() },
+                [one] => Action::Delete {
+                    ids: vec![one.id.clone()],
+                },
                 many => Action::Release {
                     kept: None,
                     why: Keep::Ambiguous(many.iter().map(|l| l.id.clone()).collect()),
@@ -288,8 +313,12 @@ fn plan_manage(inputs: &Inputs) -> Action {
             None => Action::Look(Lookup::ById(id.clone())),
             Some(ById::Deferred) => Action::Later,
             Some(ById::Found(remote)) => converge(inputs, id, remote, Via::Recorded),
-            // Deleted behind the operator's back: made again, once the name is seen free.
-            Some(ById::Gone) => create_if_free(inputs, Some(id.clone())),
+            // Deleted behind the operator's back: made again, once the name is seen free;
+            // unless a recreate already went out and its answer was lost.
+            Some(ById::Gone) => match &inputs.pending {
+                None => create_if_free(inputs, Some(id.clone())),
+                Some(posted) => resolve_uncertain(inputs, posted, Some(id.clone())),
+            },
         },
         Claim::External(id) => match &inputs.by_id {
             None => Action::Look(Lookup::ById(id.clone())),
@@ -297,25 +326,32 @@ fn plan_manage(inputs: &Inputs) -> Action {
             Some(ById::Found(remote)) => converge(inputs, id, remote, Via::Adopted),
             Some(ById::Gone) => Action::Missing { id: id.clone() },
         },
-        Claim::Uncertain { posted_name } => match ours(inputs, posted_name) {
-            None => Action::Look(Lookup::Named {
-                name: posted_name.clone(),
-                after: After::PostsOver,
-            }),
-            Some(found) => match found.as_slice() {
-                [one] => converge(inputs, &one.id, &one.profile, Via::Claimed),
-                // Nothing was stored: post again once the name (perhaps renamed since) is
-                // seen free.
-                [] => create_if_free(inputs, None),
-                many => Action::Conflict {
-                    name: posted_name.clone(),
-                    holder: Holder::Ambiguous {
-                        ids: many.iter().map(|l| l.id.clone()).collect(),
-                    },
+        Claim::Uncertain { posted_name } => resolve_uncertain(inputs, posted_name, None),
+        Claim::Nothing => create_if_free(inputs, None),
+    }
+}
+
+/// A create whose answer was lost: the one unclaimed profile of the posted name is this
+/// resource's (its mark was written only after a listing showed the name free); none means
+/// nothing was stored; several cannot be told apart.
+fn resolve_uncertain(inputs: &Inputs, posted_name: &str, replacing: Option<String>) -> Action {
+    match ours(inputs, posted_name) {
+        None => Action::Look(Lookup::Named {
+            name: posted_name.to_string(),
+            after: After::PostsOver,
+        }),
+        Some(found) => match found.as_slice() {
+            [one] => converge(inputs, &one.id, &one.profile, Via::Claimed),
+            // Nothing was stored: post again once the name (perhaps renamed since) is seen
+            // free.
+            [] => create_if_free(inputs, replacing),
+            many => Action::Conflict {
+                name: posted_name.to_string(),
+                holder: Holder::Ambiguous {
+                    ids: many.iter().map(|l| l.id.clone()).collect(),
                 },
             },
         },
-        Claim::Nothing => create_if_free(inputs, None),
     }
 }
 
@@ -396,6 +432,7 @@ mod tests {
             management: ManagementPolicy::Manage,
             deletion: DeletionPolicy::Delete,
             claim: Claim::Nothing,
+            pending: None,
             owned_by_other: None,
             name: "acme",
             desired,
@@ -424,8 +461,10 @@ mod tests {
     #[test]
     fn every_combination_respects_ownership() {
         let want = desired();
+        // (the claim, and whether a recreate of the recorded profile went out unanswered)
         let claims = [
             Claim::Recorded(ID.into()),
+            Claim::Recorded("recreated-pending".into()),
             Claim::External(ID.into()),
             Claim::Uncertain {
                 posted_name: "acme".into(),
@@ -464,7 +503,17 @@ mod tests {
                                 for owned_by_other in [None, Some("other/first".to_string())] {
                                     rows += 1;
                                     let mut i = inputs(&want);
-                                    i.claim = claim.clone();
+                                    i.claim = match claim {
+                                        Claim::Recorded(marker) if marker == "recreated-pending" => {
+                                            i.pending = Some("acme".into());
+                                            Claim::Recorded(ID.into())
+                                        }
+                                        Claim::Uncertain { posted_name } => {
+                                            i.pending = Some(posted_name.clone());
+                                            claim.clone()
+                                        }
+                                        other => other.clone(),
+                                    };
                                     i.management = management;
                                     i.deletion = deletion;
                                     i.paused = paused;
@@ -482,7 +531,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(rows, 5 * 6 * 2 * 2 * 2 * 2 * 2);
+        assert_eq!(rows, 6 * 6 * 2 * 2 * 2 * 2 * 2);
 
         fn world_answer(world: World) -> impl Fn(&Lookup) -> (Option<ById>, Option<(String, Vec<Listed>)>) {
             move |lookup| match lookup {
@@ -546,11 +595,16 @@ mod tests {
             // the one unclaimed profile of that name, which then cannot have been there
             // before the POST (a profile made by someone else between that listing and the
             // POST is the rule's window; docs/faults.md).
-            let evidence_says_ours = matches!(&i.claim, Claim::Uncertain { posted_name } if posted_name == "acme")
-                && matches!(world, World::Foreign);
+            let evidence_says_ours = i.pending.as_deref() == Some("acme") && matches!(world, World::Foreign);
             match action {
                 _ if evidence_says_ours => {}
-                Action::Delete { id } | Action::Converge { id, patch: Some(_), .. } => {
+                Action::Delete { ids } => {
+                    assert!(
+                        !ids.iter().any(|id| id == OTHER),
+                        "{row}: deleted the foreign profile: {action:?}"
+                    )
+                }
+                Action::Converge { id, patch: Some(_), .. } => {
                     assert_ne!(id, OTHER, "{row}: wrote the foreign profile: {action:?}")
                 }
                 _ => {}
