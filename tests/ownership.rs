@@ -19,6 +19,41 @@ use serde_json::{Value, json};
 const PENDING: &str = "auth0.operators.dev/create-pending";
 const PROFILE_ID: &str = "auth0.operators.dev/profile-id";
 
+/// Each input runs against a tenant that refuses a second profile of a taken name, and one
+/// that lets it through (the emulator's `unique_names: false`): the rule must hold both ways.
+macro_rules! both_ways {
+    ($($input:ident),* $(,)?) => {$(
+        mod $input {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn names_unique() {
+                super::$input(true).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn duplicate_names_allowed() {
+                super::$input(false).await;
+            }
+        }
+    )*};
+}
+
+both_ways!(
+    a_transient_failure_never_turns_a_foreign_profile_into_ours,
+    a_rename_during_an_interrupted_create_leaves_one_profile,
+    deleting_a_paused_resource_waits,
+    two_resources_never_own_one_profile,
+    the_binding_survives_a_restore_without_status,
+    a_refused_credential_costs_one_pass,
+    a_taken_name_and_a_refused_feature_cost_one_pass,
+    a_blocked_deletion_says_how_to_get_out,
+);
+
+async fn start(prefix: &str, unique_names: bool) -> Harness {
+    let h = Harness::start(prefix).await;
+    h.admin("PATCH", "settings", Some(json!({"unique_names": unique_names}))).await;
+    h
+}
+
 /// A profile made in the dashboard (the emulator's admin API), not by the operator.
 async fn foreign(h: &Harness, name: &str, prefix: &str) -> Value {
     h.admin(
@@ -92,9 +127,8 @@ fn count(h: &Harness, method: &str, path_prefix: &str) -> usize {
 }
 
 /// Input 1: a transient failure must not turn a foreign profile into ours.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_transient_failure_never_turns_a_foreign_profile_into_ours() {
-    let h = Harness::start("own-foreign").await;
+async fn a_transient_failure_never_turns_a_foreign_profile_into_ours(unique_names: bool) {
+    let h = start("own-foreign", unique_names).await;
     let theirs = foreign(&h, "shared", "theirs-").await;
     fault(
         &h,
@@ -137,9 +171,8 @@ async fn a_transient_failure_never_turns_a_foreign_profile_into_ours() {
 }
 
 /// Input 2: renamed while the answer to its create is lost: one profile, renamed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rename_during_an_interrupted_create_leaves_one_profile() {
-    let h = Harness::start("own-rename").await;
+async fn a_rename_during_an_interrupted_create_leaves_one_profile(unique_names: bool) {
+    let h = start("own-rename", unique_names).await;
     fault(
         &h,
         FaultRule {
@@ -181,9 +214,8 @@ async fn a_rename_during_an_interrupted_create_leaves_one_profile() {
 }
 
 /// Input 3: a paused resource's deletion waits; removing the pause or force-orphan ends it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deleting_a_paused_resource_waits() {
-    let h = Harness::start("own-paused").await;
+async fn deleting_a_paused_resource_waits(unique_names: bool) {
+    let h = start("own-paused", unique_names).await;
     for name in ["a", "b"] {
         h.apply_profile(name, json!({"connectionNamePrefixTemplate": "p-"}))
             .await;
@@ -227,9 +259,8 @@ async fn deleting_a_paused_resource_waits() {
 
 /// Input 4: two resources claim one profile: the first keeps it, the second writes nothing
 /// and deletes nothing; a name another resource owns names that resource.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_resources_never_own_one_profile() {
-    let h = Harness::start("own-claims").await;
+async fn two_resources_never_own_one_profile(unique_names: bool) {
+    let h = start("own-claims", unique_names).await;
     let x = foreign(&h, "shared-x", "x-").await;
     let x_id = x["id"].as_str().expect("id").to_string();
     h.apply_profile(
@@ -289,9 +320,8 @@ async fn two_resources_never_own_one_profile() {
 
 /// Input 5: the binding survives a re-apply without status, with zero Auth0 writes, and a
 /// second copy of the restored resource does not own the profile too.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_binding_survives_a_restore_without_status() {
-    let h = Harness::start("own-restore").await;
+async fn the_binding_survives_a_restore_without_status(unique_names: bool) {
+    let h = start("own-restore", unique_names).await;
     h.apply_profile(
         "kept",
         json!({"connectionNamePrefixTemplate": "k-", "deletionPolicy": "Orphan"}),
@@ -350,9 +380,8 @@ async fn the_binding_survives_a_restore_without_status() {
 
 /// Input 6a: a create refused for good (a wrong client secret) costs one pass, then waits
 /// for a change; fixing the Secret re-arms it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_credential_costs_one_pass() {
-    let h = Harness::start("own-creds").await;
+async fn a_refused_credential_costs_one_pass(unique_names: bool) {
+    let h = start("own-creds", unique_names).await;
     h.write_secret("operator-client", "wrong-secret").await;
     h.apply_profile("p", json!({"connectionNamePrefixTemplate": "p-"}))
         .await;
@@ -376,9 +405,8 @@ async fn a_refused_credential_costs_one_pass() {
 
 /// Input 6b and 6c: a name someone else holds, and a tenant without the feature: one pass
 /// each, then quiet.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_taken_name_and_a_refused_feature_cost_one_pass() {
-    let h = Harness::start("own-terminal").await;
+async fn a_taken_name_and_a_refused_feature_cost_one_pass(unique_names: bool) {
+    let h = start("own-terminal", unique_names).await;
     foreign(&h, "held", "theirs-").await;
     h.apply_profile("taken", json!({"name": "held"})).await;
     h.wait_for("taken", Duration::from_secs(20), "Conflict", |p| {
@@ -408,9 +436,8 @@ async fn a_taken_name_and_a_refused_feature_cost_one_pass() {
 
 /// Input 7: a deletion that cannot proceed says so and how to get out; a resource with
 /// nothing in Auth0 goes without a call.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_blocked_deletion_says_how_to_get_out() {
-    let h = Harness::start("own-blocked").await;
+async fn a_blocked_deletion_says_how_to_get_out(unique_names: bool) {
+    let h = start("own-blocked", unique_names).await;
     h.apply_profile("p", json!({"connectionNamePrefixTemplate": "p-"}))
         .await;
     let x = id(&h.wait_ready("p").await);
