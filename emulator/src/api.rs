@@ -18,8 +18,14 @@ use crate::state::{LogEntry, Shared, Tenant, unix_now, unix_secs};
 use crate::token::{Claims, TokenError};
 use crate::validate::{self, Mode};
 
+/// `take` when the query has none (documented).
 pub const DEFAULT_TAKE: usize = 5;
-pub const MAX_TAKE: usize = 10;
+/// The most profiles one page holds (documented maximum of `take`).
+pub const MAX_PAGE: usize = 10;
+/// The largest `take` accepted. Auth0 documents 10, yet its own Python and Node SDKs list
+/// with `take=50` by default; refusing it would break their `list()`, so `take` 11..=50 is
+/// accepted and served 10 a page (decided until a live result says otherwise).
+pub const MAX_TAKE: usize = 50;
 const API_PREFIX: &str = "/api/v2/connection-profiles";
 
 const SCOPE_READ: &str = "read:connection_profiles";
@@ -244,8 +250,8 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, Answer> {
     })
 }
 
-/// Checks the query of a list call: `take` 1..=10 (default 5) and an optional cursor.
-/// Returns `take` and the id to list after.
+/// Checks the query of a list call: `take` 1..=50 (default 5) and an optional cursor.
+/// Returns the page size (`take`, at most 10) and the id to list after.
 pub fn list_query(
     shared: &Shared,
     tenant: &Tenant,
@@ -272,7 +278,7 @@ pub fn list_query(
                         Some("take"),
                     ));
                 }
-                take = parsed as usize;
+                take = (parsed as usize).min(MAX_PAGE);
             }
             "from" if value.is_empty() => after = None,
             "from" => {
@@ -549,9 +555,9 @@ impl Context<'_> {
             Err(answer) => return answer,
         };
         let state = self.tenant.state.lock();
-        let (page, more) = page(&state.profiles, after.as_deref(), take);
+        let (page, full) = page(&state.profiles, after.as_deref(), take);
         let mut body = json!({ "connection_profiles": page });
-        if more && let Some(last) = page.last() {
+        if full && let Some(last) = page.last() {
             body["next"] = json!(self.shared.signer.cursor(&self.tenant.domain, &last.id, unix_secs()));
         }
         http::json(StatusCode::OK, &body)
@@ -582,9 +588,12 @@ impl Context<'_> {
     }
 }
 
-/// One page of a listing: up to `take` profiles in id order after `after`, and whether more
-/// follow. Listing by "greater than the last id" never skips or repeats a profile that
-/// exists for the whole listing, whatever is created or deleted in between.
+/// One page of a listing: up to `take` profiles in id order after `after`, and whether the
+/// page is full. A full page gets a `next` cursor even when nothing follows, so the last page
+/// of a listing whose size is a multiple of `take` is `{"connection_profiles":[]}` without
+/// `next` (recorded: Auth0 does not look ahead). Listing by "greater than the last id" never
+/// skips or repeats a profile that exists for the whole listing, whatever is created or
+/// deleted in between.
 pub fn page<'a>(
     profiles: &'a std::collections::BTreeMap<String, Profile>,
     after: Option<&str>,
@@ -592,14 +601,13 @@ pub fn page<'a>(
 ) -> (Vec<&'a Profile>, bool) {
     use std::ops::Bound;
     let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-    let mut page: Vec<&Profile> = profiles
+    let page: Vec<&Profile> = profiles
         .range::<str, _>((lower, Bound::Unbounded))
-        .take(take + 1)
+        .take(take)
         .map(|(_, profile)| profile)
         .collect();
-    let more = page.len() > take;
-    page.truncate(take);
-    (page, more)
+    let full = page.len() == take;
+    (page, full)
 }
 
 /// Creates a profile from a JSON body (the API's POST and the dashboard's create).

@@ -15,6 +15,7 @@ mod persist;
 pub mod profile;
 pub mod random;
 pub mod ratelimit;
+pub mod schema;
 mod server;
 pub mod state;
 pub mod templates;
