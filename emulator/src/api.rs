@@ -540,9 +540,9 @@ impl Context<'_> {
                     Err(answer) => return answer,
                 };
                 if route.endpoint == Endpoint::CreateProfile {
-                    create(self.shared, self.tenant, &body)
+                    create(self.shared, self.tenant, &body, Via::Api)
                 } else {
-                    update(self.shared, self.tenant, id, &body)
+                    update(self.shared, self.tenant, id, &body, Via::Api)
                 }
             }
             Endpoint::Token | Endpoint::Unknown => http::not_found_route(),
@@ -610,11 +610,47 @@ pub fn page<'a>(
     (page, full)
 }
 
+/// Who writes: a client of the API, or the admin API acting as the dashboard (which
+/// bypasses feature flags, so a test can seed what a tenant without the flag holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Api,
+    Dashboard,
+}
+
+fn feature_not_enabled() -> Answer {
+    auth0_error(
+        StatusCode::FORBIDDEN,
+        "This feature is not enabled for this tenant.",
+        Some("feature_not_enabled"),
+    )
+}
+
+/// Validates a body as the tenant does (400), checks its feature flags (403), and returns
+/// the changes to write after the tenant's normalization.
+fn accepted(tenant: &Tenant, body: &Value, mode: Mode, via: Via) -> Result<(validate::Changes, bool), Answer> {
+    let settings = tenant.state.lock().settings.clone();
+    let strictness = validate::Strictness {
+        accept_unknown: settings.accept_unknown,
+    };
+    validate::validate_body_with(body, mode, strictness).map_err(|error| invalid_body(&error))?;
+    if via == Via::Api
+        && crate::schema::features_needed(body)
+            .into_iter()
+            .any(|feature| !settings.features.enabled(feature))
+    {
+        return Err(feature_not_enabled());
+    }
+    let mut stored = body.as_object().cloned().unwrap_or_default();
+    crate::settings::normalize(&mut stored, &settings.normalize);
+    Ok((validate::changes_of(&stored), settings.unique_names))
+}
+
 /// Creates a profile from a JSON body (the API's POST and the dashboard's create).
-pub fn create(shared: &Shared, tenant: &Tenant, body: &Value) -> Answer {
-    let changes = match validate::validate_body(body, Mode::Create) {
-        Ok(changes) => changes,
-        Err(error) => return invalid_body(&error),
+pub fn create(shared: &Shared, tenant: &Tenant, body: &Value, via: Via) -> Answer {
+    let (changes, unique_names) = match accepted(tenant, body, Mode::Create, via) {
+        Ok(accepted) => accepted,
+        Err(answer) => return answer,
     };
     let Some(name) = changes.name.clone() else {
         return invalid_body(&validate::ValidationError {
@@ -623,7 +659,7 @@ pub fn create(shared: &Shared, tenant: &Tenant, body: &Value) -> Answer {
         });
     };
     let mut state = tenant.state.lock();
-    if state.name_taken(&name, None) {
+    if unique_names && state.name_taken(&name, None) {
         return conflict();
     }
     let id = loop {
@@ -641,16 +677,17 @@ pub fn create(shared: &Shared, tenant: &Tenant, body: &Value) -> Answer {
 }
 
 /// Applies a partial update (the API's PATCH and the dashboard's edit).
-pub fn update(shared: &Shared, tenant: &Tenant, id: &str, body: &Value) -> Answer {
-    let changes = match validate::validate_body(body, Mode::Update) {
-        Ok(changes) => changes,
-        Err(error) => return invalid_body(&error),
+pub fn update(shared: &Shared, tenant: &Tenant, id: &str, body: &Value, via: Via) -> Answer {
+    let (changes, unique_names) = match accepted(tenant, body, Mode::Update, via) {
+        Ok(accepted) => accepted,
+        Err(answer) => return answer,
     };
     let mut state = tenant.state.lock();
     let Some(mut profile) = state.profiles.get(id).cloned() else {
         return profile_not_found();
     };
     if let Some(name) = &changes.name
+        && unique_names
         && state.name_taken(name, Some(id))
     {
         return conflict();

@@ -276,6 +276,49 @@ pub fn prefix_template_is_valid(template: &str) -> bool {
     true
 }
 
+/// The feature flags a body needs: one for each guarded field it carries, whatever the value
+/// (`null` included). A guarded object that holds a guarded key of its own defers to that
+/// key (`provisioning: {google_workspace: …}` needs Google Workspace provisioning only).
+pub fn features_needed(body: &Value) -> std::collections::BTreeSet<Feature> {
+    let mut needed = std::collections::BTreeSet::new();
+    if let Some(map) = body.as_object() {
+        features_in(PROFILE, map, &mut needed);
+    }
+    needed
+}
+
+fn features_in(
+    fields: &[Field],
+    map: &serde_json::Map<String, Value>,
+    needed: &mut std::collections::BTreeSet<Feature>,
+) {
+    for (key, value) in map {
+        let Some(field) = fields.iter().find(|field| field.name == key) else {
+            continue;
+        };
+        let children: &[Field] = match field.kind {
+            Kind::Object(children) => children,
+            _ => &[],
+        };
+        let object = value.as_object();
+        if let Some(feature) = field.feature {
+            let defers = object.is_some_and(|object| {
+                object.keys().any(|key| {
+                    children
+                        .iter()
+                        .any(|child| child.name == key && child.feature.is_some())
+                })
+            });
+            if !defers {
+                needed.insert(feature);
+            }
+        }
+        if let Some(object) = object {
+            features_in(children, object, needed);
+        }
+    }
+}
+
 /// Every path of the schema, parents before children: `organization.show_as_button`,
 /// `enabled_features[]` for an array's items, `strategy_overrides.google-apps.provisioning`.
 /// Each entry: `{"path", "type", "required", "nullable", "enum"?, "feature"?}`.
@@ -374,6 +417,22 @@ mod tests {
             "cross_app_access"
         );
         assert!(path("strategy_overrides.github").is_none());
+    }
+
+    #[test]
+    fn guarded_fields_need_their_flags_even_as_null() {
+        let needed = |body: Value| features_needed(&body).into_iter().collect::<Vec<_>>();
+        assert_eq!(needed(json!({"name":"a","enabled_features":[]})), []);
+        assert_eq!(
+            needed(json!({"cross_app_access_resource_app": null})),
+            [Feature::CrossAppAccess]
+        );
+        assert_eq!(needed(json!({"provisioning": {}})), [Feature::ScimProvisioning]);
+        assert_eq!(needed(json!({"provisioning": null})), [Feature::ScimProvisioning]);
+        assert_eq!(
+            needed(json!({"strategy_overrides": {"okta": {"provisioning": {"scim": {"tokens": {"scopes": []}}}}}})),
+            [Feature::ScimProvisioning]
+        );
     }
 
     #[test]

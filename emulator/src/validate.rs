@@ -309,6 +309,10 @@ pub fn validate_body_with(body: &Value, mode: Mode, strictness: Strictness) -> C
         Mode::Create => &["name"],
         Mode::Update => &[],
     };
+    // `id` is read-only, even for a tenant that accepts unknown fields.
+    if body.as_object().is_some_and(|map| map.contains_key("id")) {
+        return Err(ValidationError::at("", "Additional properties not allowed: id"));
+    }
     Checker { strictness }.object("", body, schema::PROFILE, required)?;
     Ok(changes_of(body.as_object().expect("checked to be an object")))
 }
