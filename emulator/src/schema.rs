@@ -19,8 +19,8 @@ pub const PREFIX_TEMPLATE_PATTERN: &str = r"^(?!-)(?!.*--)(?:[a-zA-Z0-9-]|\{org_
 const PREFIX_TEMPLATE_VARIABLES: [&str; 2] = ["{org_id}", "{org_name}"];
 
 pub const ORGANIZATION_MODES: [&str; 3] = ["none", "optional", "required"];
-/// `enabled_features` values.
-pub const FEATURES: [&str; 2] = ["scim", "universal_logout"];
+/// `enabled_features` values; `directory_sync` since Auth0's Python SDK 6.8.0 (October 2026).
+pub const FEATURES: [&str; 3] = ["scim", "universal_logout", "directory_sync"];
 pub const STRATEGIES: [&str; 8] = [
     "pingfederate",
     "ad",
@@ -175,10 +175,20 @@ const SCIM_TOKENS: Kind = Kind::Object(&[
     nullable(field("max_allowed_expiry", Kind::Seconds)),
 ]);
 
-const PROVISIONING: Kind = Kind::Object(&[gated(
-    field("scim", Kind::Object(&[required(field("tokens", SCIM_TOKENS))])),
-    Feature::ScimProvisioning,
-)]);
+const PROVISIONING: Kind = Kind::Object(&[
+    gated(
+        field("scim", Kind::Object(&[required(field("tokens", SCIM_TOKENS))])),
+        Feature::ScimProvisioning,
+    ),
+    // Since Auth0's Python SDK 6.8.0 (October 2026).
+    gated(
+        field(
+            "google_workspace",
+            Kind::Object(&[required(field("sync_users", Kind::Boolean))]),
+        ),
+        Feature::GoogleWorkspaceProvisioning,
+    ),
+]);
 
 /// `provisioning` itself needs SCIM provisioning when it holds no guarded key of its own
 /// (`{}` or `null`): the block was SCIM's before Google Workspace joined it.
@@ -406,7 +416,11 @@ mod tests {
         let path = |p: &str| entries.iter().find(|e| e["path"] == p).cloned();
         assert_eq!(
             path("enabled_features[]").expect("items")["enum"],
-            json!(["scim", "universal_logout"])
+            json!(["scim", "universal_logout", "directory_sync"])
+        );
+        assert_eq!(
+            path("strategy_overrides.google-apps.provisioning.google_workspace.sync_users").expect("gw")["type"],
+            "boolean"
         );
         assert_eq!(
             path("provisioning.scim.tokens.scopes[]").expect("scopes")["enum"],
@@ -432,6 +446,16 @@ mod tests {
         assert_eq!(
             needed(json!({"strategy_overrides": {"okta": {"provisioning": {"scim": {"tokens": {"scopes": []}}}}}})),
             [Feature::ScimProvisioning]
+        );
+        assert_eq!(
+            needed(json!({"provisioning": {"google_workspace": {"sync_users": true}}})),
+            [Feature::GoogleWorkspaceProvisioning]
+        );
+        assert_eq!(
+            needed(
+                json!({"provisioning": {"google_workspace": {"sync_users": true}, "scim": {"tokens": {"scopes": []}}}})
+            ),
+            [Feature::ScimProvisioning, Feature::GoogleWorkspaceProvisioning]
         );
     }
 

@@ -452,6 +452,30 @@ mod tests {
     }
 
     #[test]
+    fn directory_sync_and_google_workspace_provisioning() {
+        let body = json!({"enabled_features":["directory_sync","scim"],
+            "provisioning":{"google_workspace":{"sync_users":true}},
+            "strategy_overrides":{"google-apps":{"enabled_features":["directory_sync"],
+                "provisioning":{"google_workspace":{"sync_users":false},"scim":{"tokens":{"scopes":[]}}}}}});
+        assert!(validate_body(&body, Mode::Update).is_ok());
+        assert_eq!(
+            err(json!({"provisioning":{"google_workspace":{}}}), Mode::Update),
+            "Payload validation error: 'Missing required property: sync_users' on property provisioning.google_workspace."
+        );
+        assert_eq!(
+            err(
+                json!({"provisioning":{"google_workspace":{"sync_users":"yes"}}}),
+                Mode::Update
+            ),
+            "Payload validation error: 'Expected type boolean but found type string' on property provisioning.google_workspace.sync_users."
+        );
+        assert!(
+            err(json!({"strategy_overrides":{"okta":{"provisioning":{"google_workspace":{"sync_users":true,"x":1}}}}}), Mode::Update)
+                .contains("'Additional properties not allowed: x' on property strategy_overrides.okta.provisioning.google_workspace.")
+        );
+    }
+
+    #[test]
     fn cross_app_access_and_clearing() {
         let both = json!({"cross_app_access_resource_app":{"status":{"default_value":"enabled","allowed_values":["disabled","enabled"]}}});
         assert!(validate_body(&both, Mode::Update).is_ok());

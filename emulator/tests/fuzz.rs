@@ -38,7 +38,7 @@ fn key() -> impl Strategy<Value = String> {
             "connection_name_prefix_template", "enabled_features", "connection_config",
             "strategy_overrides", "okta", "google-apps", "samlp", "provisioning", "scim", "tokens",
             "scopes", "default_expiry", "max_allowed_expiry", "cross_app_access_resource_app",
-            "status", "default_value", "allowed_values", "id",
+            "status", "default_value", "allowed_values", "id", "google_workspace", "sync_users",
         ][..]).prop_map(str::to_string),
         1 => "[a-z_-]{0,12}",
     ]
@@ -59,6 +59,7 @@ fn leaf() -> impl Strategy<Value = Value> {
                 "required",
                 "scim",
                 "universal_logout",
+                "directory_sync",
                 "enabled",
                 "disabled",
                 "get:users",

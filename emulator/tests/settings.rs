@@ -304,3 +304,45 @@ async fn the_schema_is_served_for_the_sdk_model_check() {
         assert!(paths.contains(&wanted), "{wanted} in {paths:?}");
     }
 }
+
+/// Issue 13: `directory_sync` and Google Workspace provisioning, top level and in overrides,
+/// the latter behind its own flag.
+#[tokio::test]
+async fn directory_sync_and_google_workspace_are_stored_and_google_workspace_has_a_flag() {
+    let (emulator, client) = start_one().await;
+    let body = json!({"name":"gw","enabled_features":["directory_sync"],
+        "provisioning":{"google_workspace":{"sync_users":true}},
+        "strategy_overrides":{"google-apps":{"enabled_features":["directory_sync","scim"],
+            "provisioning":{"google_workspace":{"sync_users":false}}}}});
+    let created = client.call("POST", "", Some(body.clone())).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    for key in ["enabled_features", "provisioning", "strategy_overrides"] {
+        assert_eq!(created.body[key], body[key], "{key}");
+    }
+    let path = format!("/tenants/{DOMAIN}/settings");
+    let off = admin(
+        &emulator,
+        "PATCH",
+        &path,
+        Some(json!({"features":{"google_workspace_provisioning":false}})),
+    )
+    .await;
+    assert_eq!(off.status, 200);
+    let refused: Value = serde_json::from_str(FEATURE_NOT_ENABLED).expect("json");
+    for body in [
+        json!({"name":"g2","provisioning":{"google_workspace":{"sync_users":true}}}),
+        json!({"name":"g2","strategy_overrides":{"okta":{"provisioning":{"google_workspace":{"sync_users":false}}}}}),
+    ] {
+        let reply = client.call("POST", "", Some(body.clone())).await;
+        assert_eq!((reply.status, &reply.body), (403, &refused), "{body}");
+    }
+    // SCIM provisioning and directory_sync need no Google Workspace flag.
+    let scim = client
+        .call(
+            "POST",
+            "",
+            Some(json!({"name":"g3","enabled_features":["directory_sync"],"provisioning":{"scim":{"tokens":{"scopes":["get:users"]}}}})),
+        )
+        .await;
+    assert_eq!(scim.status, 201, "{:?}", scim.body);
+}
