@@ -50,8 +50,9 @@ api="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1
 export EMULATOR_DOMAIN="${api#https://}"
 export EMULATOR_ADMIN="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).admin)' "$work/addresses")"
 export NODE_EXTRA_CA_CERTS="$work/ca.pem"
+export AUTH0_SDK_PYTHON="$python"
 
 # NODE_TESTS picks some of the Node files (e.g. NODE_TESTS=sdk.test.mjs while working).
-node --test --test-concurrency=1 ${NODE_TESTS:-sdk.test.mjs deploy.test.mjs}
+node --test --test-concurrency=1 ${NODE_TESTS:-sdk.test.mjs sdk-models.test.mjs deploy.test.mjs}
 
 (cd "$here/python" && SSL_CERT_FILE="$work/ca.pem" "$python" -m unittest -v test_sdk_list)
