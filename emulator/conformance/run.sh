@@ -56,3 +56,14 @@ export AUTH0_SDK_PYTHON="$python"
 node --test --test-concurrency=1 ${NODE_TESTS:-sdk.test.mjs sdk-models.test.mjs deploy.test.mjs}
 
 (cd "$here/python" && SSL_CERT_FILE="$work/ca.pem" "$python" -m unittest -v test_sdk_list)
+
+# The live conformance probe against the emulator: every row must agree (make
+# conformance-live runs the same probe against a real tenant).
+AUTH0_DOMAIN="$EMULATOR_DOMAIN" AUTH0_CLIENT_ID=emulator-client AUTH0_CLIENT_SECRET=emulator-secret \
+  node "$here/probe.mjs" --expect-agree
+node -e '
+fetch(process.argv[1] + "/tenants/localhost/profiles").then((r) => r.json()).then((all) => {
+  const left = all.filter((p) => p.name.startsWith("probe-"));
+  if (left.length) { console.error("the probe left " + left.length + " profiles behind"); process.exit(1); }
+  console.log("the probe deleted every profile it made");
+});' "$EMULATOR_ADMIN"
