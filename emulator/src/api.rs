@@ -125,6 +125,7 @@ where
         shared: &shared,
         tenant: &tenant,
         host: host.as_deref(),
+        repeat_cursor: plan.repeat_cursor,
     };
     let (mut answer, decision) = if route.endpoint == Endpoint::Token {
         let answer = match plan.status {
@@ -314,6 +315,8 @@ struct Context<'a> {
     shared: &'a Shared,
     tenant: &'a Tenant,
     host: Option<&'a str>,
+    /// A `repeat_cursor` fault fired on this listing.
+    repeat_cursor: bool,
 }
 
 impl Context<'_> {
@@ -557,7 +560,16 @@ impl Context<'_> {
         let state = self.tenant.state.lock();
         let (page, full) = page(&state.profiles, after.as_deref(), take);
         let mut body = json!({ "connection_profiles": page });
-        if full && let Some(last) = page.last() {
+        if self.repeat_cursor {
+            // The fault: the cursor the request sent comes back as `next`.
+            let sent = http::query_pairs(query)
+                .into_iter()
+                .find(|(key, value)| key == "from" && !value.is_empty())
+                .map(|(_, value)| value);
+            let last = page.last().map_or("", |profile| profile.id.as_str());
+            body["next"] =
+                json!(sent.unwrap_or_else(|| self.shared.signer.cursor(&self.tenant.domain, last, unix_secs())));
+        } else if full && let Some(last) = page.last() {
             body["next"] = json!(self.shared.signer.cursor(&self.tenant.domain, &last.id, unix_secs()));
         }
         http::json(StatusCode::OK, &body)
