@@ -24,6 +24,8 @@ pub mod reason {
     pub const CREDENTIALS_UNAVAILABLE: &str = "CredentialsUnavailable";
     /// A ClusterAuth0Tenant's namespaceSelector does not match the profile's namespace.
     pub const NAMESPACE_NOT_ALLOWED: &str = "NamespaceNotAllowed";
+    /// Another resource claimed the same Auth0 profile first (one profile, one owner).
+    pub const ALREADY_MANAGED: &str = "AlreadyManaged";
 
     pub const PROGRESSING: &str = "Progressing";
     pub const IDLE: &str = "Idle";
