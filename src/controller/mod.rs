@@ -396,7 +396,10 @@ mod tests {
     fn watch_backoff_grows_to_five_seconds_and_resets() {
         let mut backoff = WatchBackoff::default();
         let first = backoff.next().expect("a delay");
-        assert!(first >= Duration::from_millis(250) && first <= Duration::from_millis(500), "{first:?}");
+        assert!(
+            first >= Duration::from_millis(250) && first <= Duration::from_millis(500),
+            "{first:?}"
+        );
         let later: Vec<Duration> = (0..20).filter_map(|_| backoff.next()).collect();
         assert!(later.iter().all(|d| *d <= Duration::from_secs(10)), "{later:?}");
         assert!(later.last().is_some_and(|d| *d >= Duration::from_secs(5)), "{later:?}");
