@@ -601,7 +601,10 @@ async fn ownership_under_churn(unique_names: bool) {
             .expect("unpause");
         }
     }
-    let expect = Expect::default_with(&foreign);
+    let expect = Expect {
+        bystanders: contenders.clone(),
+        ..Expect::default_with(&foreign)
+    };
     check(&h, &fleet, &expect, Duration::from_secs(180)).await;
 
     // Second claims of managed profiles: refused, they write nothing, and their deletion
