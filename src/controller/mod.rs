@@ -67,6 +67,9 @@ where
     let (tenant_store, tenant_writer) = reflector::store();
     let (cluster_store, cluster_writer) = reflector::store();
 
+    // When each resource's current request was first seen (a create's name check lists
+    // the tenant after it).
+    let requests = Arc::new(profile::memory::Requests::default());
     // Status writes change neither generation, annotations nor finalizers, so they do not
     // start another pass; pause and reconcile-requested-at (annotations) and deletion do.
     let profile_stream = watcher(profiles.clone(), watcher::Config::default())
@@ -84,6 +87,14 @@ where
             }
         })
         .applied_objects()
+        .inspect({
+            let requests = requests.clone();
+            move |object: &Result<ConnectionProfile, watcher::Error>| {
+                if let Ok(profile) = object {
+                    requests.seen(&profile.uid().unwrap_or_default(), profile::request_key(profile));
+                }
+            }
+        })
         .predicate_filter(
             predicates::generation
                 .combine(predicates::annotations)
@@ -175,6 +186,7 @@ where
         metrics.clone(),
         gate.clone(),
         profile_store.clone(),
+        requests,
     ));
 
     // A tenant or Secret change wakes every profile that uses it.
@@ -396,7 +408,10 @@ mod tests {
     fn watch_backoff_grows_to_five_seconds_and_resets() {
         let mut backoff = WatchBackoff::default();
         let first = backoff.next().expect("a delay");
-        assert!(first >= Duration::from_millis(250) && first <= Duration::from_millis(500), "{first:?}");
+        assert!(
+            first >= Duration::from_millis(250) && first <= Duration::from_millis(500),
+            "{first:?}"
+        );
         let later: Vec<Duration> = (0..20).filter_map(|_| backoff.next()).collect();
         assert!(later.iter().all(|d| *d <= Duration::from_secs(10)), "{later:?}");
         assert!(later.last().is_some_and(|d| *d >= Duration::from_secs(5)), "{later:?}");
