@@ -67,6 +67,9 @@ where
     let (tenant_store, tenant_writer) = reflector::store();
     let (cluster_store, cluster_writer) = reflector::store();
 
+    // When each resource's current request was first seen (a create's name check lists
+    // the tenant after it).
+    let requests = Arc::new(profile::memory::Requests::default());
     // Status writes change neither generation, annotations nor finalizers, so they do not
     // start another pass; pause and reconcile-requested-at (annotations) and deletion do.
     let profile_stream = watcher(profiles.clone(), watcher::Config::default())
@@ -84,6 +87,14 @@ where
             }
         })
         .applied_objects()
+        .inspect({
+            let requests = requests.clone();
+            move |object: &Result<ConnectionProfile, watcher::Error>| {
+                if let Ok(profile) = object {
+                    requests.seen(&profile.uid().unwrap_or_default(), profile::request_key(profile));
+                }
+            }
+        })
         .predicate_filter(
             predicates::generation
                 .combine(predicates::annotations)
@@ -175,6 +186,7 @@ where
         metrics.clone(),
         gate.clone(),
         profile_store.clone(),
+        requests,
     ));
 
     // A tenant or Secret change wakes every profile that uses it.

@@ -530,7 +530,11 @@ async fn s6_throttled_to_2_per_second() {
 /// come and go; Auth0 fails and drops writes all along.
 async fn ownership_under_churn(unique_names: bool) {
     let started = Instant::now();
-    let prefix = if unique_names { "fault-own-unique" } else { "fault-own-dups" };
+    let prefix = if unique_names {
+        "fault-own-unique"
+    } else {
+        "fault-own-dups"
+    };
     let mut h = Harness::prepare_in(TestEnv::get(), prefix, |c| {
         c.tenants[0].clients[0].scopes = scopes();
         c.tenants[0].unique_names = unique_names;
@@ -546,7 +550,8 @@ async fn ownership_under_churn(unique_names: bool) {
     // Resources that want the foreign name, throughout.
     let contenders: Vec<String> = (0..3).map(|k| format!("contender-{k}")).collect();
     for c in &contenders {
-        h.apply_profile(c, json!({"name": "wanted", "enabledFeatures": ["scim"]})).await;
+        h.apply_profile(c, json!({"name": "wanted", "enabledFeatures": ["scim"]}))
+            .await;
     }
     // Renames while creates are in flight (and their answers dropped).
     pause(100..400).await;
@@ -601,12 +606,17 @@ async fn ownership_under_churn(unique_names: bool) {
             .expect("unpause");
         }
     }
-    let expect = Expect::default_with(&foreign);
+    let expect = Expect {
+        bystanders: contenders.clone(),
+        ..Expect::default_with(&foreign)
+    };
     check(&h, &fleet, &expect, Duration::from_secs(180)).await;
 
     // Second claims of managed profiles: refused, they write nothing, and their deletion
     // deletes nothing.
-    let claimed: Vec<usize> = (0..n).filter(|i| i % 7 == 2 && fleet.live.contains_key(&name(*i))).collect();
+    let claimed: Vec<usize> = (0..n)
+        .filter(|i| i % 7 == 2 && fleet.live.contains_key(&name(*i)))
+        .collect();
     for i in &claimed {
         let owner = id(&api.get(&name(*i)).await.expect("get"));
         h.apply_profile(

@@ -132,9 +132,10 @@ pub fn fingerprint(parts: impl Hash) -> u64 {
 }
 
 /// When this process first saw each resource's current request (its generation and its
-/// `reconcile-requested-at`, hashed). A name check before a POST needs a listing begun after
-/// the user asked for the name, so a profile made before the request (by anyone) is in it;
-/// a generation above 1 has no timestamp of its own.
+/// `reconcile-requested-at`, hashed), noted as the watch delivers it. A name check before a
+/// POST needs a listing begun after the user asked for the name, so a profile made before
+/// the request (by anyone) is in it. (`creationTimestamp` has whole seconds: a listing begun
+/// in the same second could miss a profile made just before the resource, and did in a test.)
 #[derive(Default)]
 pub struct Requests(Mutex<HashMap<Uid, (u64, Instant)>>);
 

@@ -76,7 +76,7 @@ pub struct Context {
     pub checked: Checked,
     pub creates: Creates,
     pub stalls: Stalls,
-    pub requests: Requests,
+    pub requests: Arc<Requests>,
     /// When this process began reconciling: every create an earlier process sent is over.
     started: Instant,
 }
@@ -90,6 +90,7 @@ impl Context {
         metrics: Arc<Metrics>,
         caches: Arc<super::CachesSynced>,
         profiles: Store<ConnectionProfile>,
+        requests: Arc<Requests>,
     ) -> Self {
         Context {
             caches,
@@ -108,7 +109,7 @@ impl Context {
             checked: Checked::default(),
             creates: Creates::default(),
             stalls: Stalls::default(),
-            requests: Requests::default(),
+            requests,
             started: Instant::now(),
         }
     }
@@ -246,25 +247,10 @@ impl<'a> Pass<'a> {
     }
 
     /// Since when a listing shows every profile made before the user asked for this state:
-    /// the resource's creation for its first generation (second precision), else when this
-    /// process first saw the generation or the reconcile request.
+    /// when this process first saw the resource's current request (its generation and
+    /// `reconcile-requested-at`), noted as the watch delivered it ([`request_key`]).
     fn request_time(&self) -> Instant {
-        let profile = self.profile;
-        let generation = profile.metadata.generation.unwrap_or(1);
-        let requested = profile.annotations().get(annotation::RECONCILE_REQUESTED_AT);
-        let first_seen = self
-            .ctx
-            .requests
-            .seen(&self.uid, memory::fingerprint((generation, requested)));
-        let created = profile.metadata.creation_timestamp.as_ref().map(|t| {
-            let age = k8s_openapi::jiff::Timestamp::now().duration_since(t.0);
-            let age = Duration::try_from(age).unwrap_or_default();
-            Instant::now().checked_sub(age).unwrap_or(self.ctx.started)
-        });
-        match created {
-            Some(created) if generation <= 1 && requested.is_none() => created,
-            _ => first_seen,
-        }
+        self.ctx.requests.seen(&self.uid, request_key(self.profile))
     }
 
     /// Since when a listing shows every create of this resource that reached Auth0: this
@@ -325,6 +311,16 @@ impl<'a> Pass<'a> {
             tenant_version,
         ))
     }
+}
+
+/// What the user asks of a resource: its generation and its `reconcile-requested-at`,
+/// hashed. The watch notes when each was first seen ([`memory::Requests`]); a name check
+/// before a POST needs a listing begun after that.
+pub fn request_key(profile: &ConnectionProfile) -> u64 {
+    memory::fingerprint((
+        profile.metadata.generation,
+        profile.annotations().get(annotation::RECONCILE_REQUESTED_AT),
+    ))
 }
 
 /// What a pass that did not fail leaves behind.
