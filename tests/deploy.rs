@@ -456,6 +456,8 @@ async fn helm_values_reach_the_objects() {
             "resources.limits.memory=512Mi",
             "--set-json",
             &format!("tenants={tenants}"),
+            "--set-json",
+            r#"allowedTenantHosts=["*.eu.auth0.com","auth0-proxy.internal:8443"]"#,
         ]),
     );
     let deployment = find(&objects, "Deployment", "auth0-operator");
@@ -473,7 +475,9 @@ async fn helm_values_reach_the_objects() {
             "--log-format",
             "text",
             "--namespace",
-            "team-a"
+            "team-a",
+            "--allowed-tenant-hosts",
+            "*.eu.auth0.com,auth0-proxy.internal:8443"
         ]
     );
     for tenant in tenants.as_array().expect("tenants") {
