@@ -174,22 +174,22 @@ async fn apply_profile_on(h: &Harness, name: &str, tenant: &str) {
     .await;
 }
 
-/// The tenant's Ready condition: (status, reason, message).
-async fn tenant_ready(h: &Harness, name: &str) -> Option<(String, String, String)> {
+/// The tenant's condition `type_`: (status, reason, message).
+async fn tenant_condition(h: &Harness, name: &str, type_: &str) -> Option<(String, String, String)> {
     let api: Api<Auth0Tenant> = Api::namespaced(h.ns.client.clone(), h.ns.name());
     let tenant = api.get_opt(name).await.expect("get tenant")?;
     tenant
         .status?
         .conditions
         .into_iter()
-        .find(|c| c.type_ == "Ready")
+        .find(|c| c.type_ == type_)
         .map(|c| (c.status, c.reason, c.message))
 }
 
 async fn wait_tenant(h: &Harness, name: &str, what: &str, check: impl Fn(&(String, String, String)) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let ready = tenant_ready(h, name).await;
+        let ready = tenant_condition(h, name, "Ready").await;
         if ready.as_ref().is_some_and(&check) {
             return;
         }
@@ -258,6 +258,14 @@ async fn a_tenant_outside_the_allowed_hosts_makes_no_connection() {
         c.0 == "False" && c.1 == "HostNotAllowed" && c.2.contains("spec.domain") && c.2.contains(&port)
     })
     .await;
+    for tenant in ["by-endpoint", "by-domain"] {
+        let stalled = tenant_condition(&h, tenant, "Stalled").await.expect("Stalled");
+        assert_eq!(
+            (stalled.0.as_str(), stalled.1.as_str()),
+            ("True", "HostNotAllowed"),
+            "{tenant}"
+        );
+    }
     for name in ["via-endpoint", "via-domain"] {
         let profile = h
             .wait_for(
@@ -276,9 +284,11 @@ async fn a_tenant_outside_the_allowed_hosts_makes_no_connection() {
         assert_eq!(kind, "Warning");
         assert!(note.contains(&port), "{note}");
     }
-    // The harness's own tenant still works beside them.
+    // The harness's own tenant still works beside them, and is not stalled.
     h.apply_profile("fine", json!({})).await;
     h.wait_ready("fine").await;
+    let stalled = tenant_condition(&h, "t", "Stalled").await.expect("Stalled");
+    assert_eq!(stalled.0, "False", "{stalled:?}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(target.connections(), 0, "the operator connected: {:?}", target.paths());
 }
