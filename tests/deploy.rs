@@ -681,6 +681,37 @@ async fn confined_secret_access_grants_secrets_in_exactly_the_listed_namespaces(
     );
 }
 
+/// The documented kustomize overlay that allows more tenant hosts renders, passes a
+/// server-side dry run, and hands the operator a list it accepts.
+#[tokio::test]
+async fn the_allowed_hosts_overlay_reaches_the_operator() {
+    let env = TestEnv::get();
+    prepare(&env).await;
+    let overlay = run(
+        env.kubectl().args(["kustomize", "tests/data/kustomize-allowed-hosts"]),
+        b"",
+        true,
+    );
+    let objects = dry_run(&env, &overlay);
+    let a = args(&objects);
+    let flag = a.last().expect("an argument");
+    let list = flag
+        .strip_prefix("--allowed-tenant-hosts=")
+        .unwrap_or_else(|| panic!("the last argument is the flag: {a:?}"));
+    assert_eq!(list, "*.eu.auth0.com,login.example.com,auth0-proxy.internal:8443");
+    for pattern in list.split(',') {
+        pattern
+            .parse::<auth0_operator::auth0::hosts::HostPattern>()
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // The documented patch in docs/install.md is this overlay's.
+    let docs = std::fs::read_to_string("docs/install.md").expect("docs/install.md");
+    assert!(
+        docs.contains(&format!("value: --allowed-tenant-hosts={list}")),
+        "docs/install.md shows the overlay's patch"
+    );
+}
+
 /// The image runs as the same numeric, non-root user the manifests ask for (runAsNonRoot
 /// can only verify a numeric USER), from a distroless base without a shell.
 #[test]
