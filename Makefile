@@ -5,7 +5,7 @@ TESTENV := $(CARGO) run --quiet --package testenv --
 TARGET := $(or $(CARGO_TARGET_DIR),target)
 FAULT_REPORT := $(or $(TMPDIR),/tmp)/auth0-fault-report.md
 
-.PHONY: demo test fuzz soak bench bench-quick image crds lint audit testenv tools build
+.PHONY: demo test fuzz soak bench bench-quick image crds lint audit testenv tools build conformance-live
 
 ## demo: control plane + Auth0 emulator + the operator; applies the examples; Ctrl-C stops
 demo: build
@@ -18,6 +18,12 @@ test: testenv tools
 	AUTH0_FAULT_REPORT=$(FAULT_REPORT) $(TESTENV) run -- $(CARGO) test --workspace --no-fail-fast
 	emulator/conformance/run.sh
 	@echo "== fault suite (tests/faults): each scenario's time and invariants"; cat $(FAULT_REPORT)
+
+## conformance-live: the live conformance probe against a real tenant (env AUTH0_DOMAIN,
+## AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET): prints behaviour | emulator | this tenant, making
+## and deleting only profiles named probe-<random>-… (docs/emulator.md); needs node >= 20
+conformance-live:
+	node emulator/conformance/probe.mjs
 
 ## soak: the fault suite at larger sizes (1,000 resources, 100 SIGKILLs, 30 failovers, 500 throttled)
 soak: testenv

@@ -9,17 +9,17 @@ pub mod config;
 pub mod controller;
 pub mod crd;
 pub mod http;
+pub mod leader_election;
 pub mod metrics;
 pub mod telemetry;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::WatchStreamExt;
 
-type Failure = Box<dyn std::error::Error + Send + Sync>;
+/// Why the operator stopped: a message for the person who started it.
+pub type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 /// Connects to the cluster, checks the CRDs are installed, serves probes and metrics, and
 /// runs the controllers (while holding the lease, with leader election) until SIGTERM or
@@ -85,7 +85,7 @@ pub async fn run(args: config::RunArgs) -> Result<(), Failure> {
         }
     };
     let result = if args.leader_election {
-        lead(client, &args, readiness, shutdown, controllers).await
+        leader_election::lead(client, &args, readiness, shutdown, controllers).await
     } else {
         controllers.await;
         Ok(())
@@ -93,80 +93,6 @@ pub async fn run(args: config::RunArgs) -> Result<(), Failure> {
     server.abort();
     tracing::info!("auth0-operator stopped");
     result
-}
-
-/// Waits for the lease, runs the controllers while holding it, and stops them at once when
-/// it is lost. Leaving (on a signal) releases the lease so another replica takes over.
-async fn lead(
-    client: kube::Client,
-    args: &config::RunArgs,
-    readiness: Arc<http::Readiness>,
-    shutdown: futures::future::Shared<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
-    controllers: impl std::future::Future<Output = ()>,
-) -> Result<(), Failure> {
-    let identity = args.identity.clone().unwrap_or_else(|| {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "auth0-operator".into());
-        format!("{host}-{:08x}", fastrand::u32(..))
-    });
-    let build = || {
-        kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &args.lease_name)
-            .with_namespace(&args.operator_namespace)
-            .with_identity(&identity)
-            .with_duration(args.lease_duration.as_secs())
-            .with_grace((args.lease_duration.as_secs() / 3).max(1))
-            .with_field_manager(controller::profile::MANAGER)
-            .build()
-    };
-    let mut manager = build().await?;
-    // kube-lease-manager checks a lease held by another replica only when that lease would
-    // expire; watching the Lease lets a standby look again the moment it is released.
-    let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
-        kube::Api::namespaced(client.clone(), &args.operator_namespace);
-    let selector = format!("metadata.name={}", args.lease_name);
-    let mut lease_changes = kube::runtime::watcher(leases, kube::runtime::watcher::Config::default().fields(&selector))
-        .backoff(controller::WatchBackoff::default())
-        .boxed();
-    // The lease state is about to be known: a standby replica is ready to take over.
-    readiness.set(true);
-    tracing::info!(%identity, lease = %args.lease_name, "waiting for the lease");
-    loop {
-        tokio::select! {
-            held = manager.changed() => if held? { break },
-            event = lease_changes.next() => {
-                // A fresh manager reads the Lease anew (the running one trusts its cache until
-                // the lease would expire), so a released lease is taken at once.
-                let released = matches!(&event, Some(Ok(kube::runtime::watcher::Event::Apply(lease)))
-                    if lease.spec.as_ref().and_then(|s| s.holder_identity.as_deref()).is_none_or(str::is_empty));
-                if released {
-                    manager = build().await?;
-                }
-            }
-            () = shutdown.clone() => return Ok(()),
-        }
-    }
-    drop(lease_changes);
-    tracing::info!(%identity, "holding the lease: reconciling");
-    readiness.set(false); // until this replica's caches are synced
-    let lost = async {
-        loop {
-            match manager.changed().await {
-                Ok(true) => continue,
-                Ok(false) => return "lost the lease".to_string(),
-                Err(e) => return format!("could not renew the lease: {e}"),
-            }
-        }
-    };
-    let outcome = tokio::select! {
-        () = controllers => Ok(()),
-        why = lost => Err(format!("{why}: stopped reconciling").into()),
-    };
-    // Hand over at once rather than let the lease expire.
-    match tokio::time::timeout(Duration::from_secs(5), manager.release()).await {
-        Ok(Ok(())) => tracing::info!("released the lease"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "releasing the lease failed"),
-        Err(_) => tracing::warn!("releasing the lease timed out"),
-    }
-    outcome
 }
 
 /// SIGTERM or Ctrl-C.

@@ -91,6 +91,7 @@ fn fault(endpoint: Endpoint, status: u16, times: u64) -> FaultRule {
         latency_ms: 0,
         jitter_ms: 0,
         drop_after_write: false,
+        repeat_cursor: false,
         times: Some(times),
     }
 }
@@ -110,6 +111,57 @@ async fn listing_pages_ten_at_a_time() {
     names.sort();
     names.dedup();
     assert_eq!(names.len(), 25, "no profile repeated");
+}
+
+/// Issue 12 item 5: a listing fed a repeated cursor ends with an error within a second.
+#[tokio::test]
+async fn a_listing_fed_a_repeated_cursor_ends_with_an_error_within_a_second() {
+    let emu = emulator(86400, None).await;
+    let c = client(&emu, "the-client-secret", None);
+    for i in 0..12 {
+        c.create(&body(&format!("p{i:02}"))).await.expect("create");
+    }
+    c.list(Priority::User)
+        .await
+        .expect("a token and a listing before the fault");
+    assert!(emu.set_faults(
+        DOMAIN,
+        vec![FaultRule {
+            endpoint: Some(Endpoint::ListProfiles),
+            repeat_cursor: true,
+            ..FaultRule::default()
+        }]
+    ));
+    let before = calls(&emu, Endpoint::ListProfiles);
+    let started = Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(1), c.list(Priority::User))
+        .await
+        .expect("the listing ends within a second")
+        .expect_err("a repeated cursor is an error");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(
+        matches!(&err, auth0_operator::auth0::Auth0Error::Decode { path, message } if path == "next" && message.contains("cursor")),
+        "{err}"
+    );
+    // The first page's cursor, then the same cursor back: two calls, a third is refused.
+    assert_eq!(calls(&emu, Endpoint::ListProfiles) - before, 2);
+}
+
+/// A listing longer than the bound ends with an error instead of paging on.
+#[tokio::test]
+async fn a_listing_past_the_page_bound_ends_with_an_error() {
+    let emu = emulator(86400, None).await;
+    for i in 0..25 {
+        client(&emu, "the-client-secret", None)
+            .create(&body(&format!("p{i:02}")))
+            .await
+            .expect("create");
+    }
+    let bounded = client(&emu, "the-client-secret", None).with_max_list_pages(2);
+    let err = bounded.list(Priority::User).await.expect_err("3 pages > 2");
+    assert!(err.to_string().contains("past 2 pages"), "{err}");
+    let roomy = client(&emu, "the-client-secret", None).with_max_list_pages(3);
+    assert_eq!(roomy.list(Priority::User).await.expect("3 pages").len(), 25);
 }
 
 #[tokio::test]

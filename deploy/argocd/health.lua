@@ -2,7 +2,8 @@
 -- it in gopher-lua). Install it with argocd-cm-snippet.yaml; tested by tools/gitops.
 --   paused (annotation auth0.operators.dev/paused=true, or Synced=False ReconcilePaused) -> Suspended
 --   metadata.generation not yet observed in status.observedGeneration                  -> Progressing
---   Stalled=True, or Synced=False                                                         -> Degraded
+--   Stalled=True (a person must act)                                                      -> Degraded
+--   Synced=False, not stalled (a transient failure, retried with backoff)                 -> Progressing
 --   Ready=True                                                                            -> Healthy
 --   anything else (creating, deleting, no status yet)                                     -> Progressing
 local hs = {}
@@ -79,8 +80,10 @@ if stalled ~= nil and stalled.status == "True" then
   return hs
 end
 
+-- A transient failure is retried with backoff: in progress, as kstatus reads it. One 503
+-- must not fail an Argo CD sync that waits on health.
 if synced ~= nil and synced.status == "False" then
-  hs.status = "Degraded"
+  hs.status = "Progressing"
   hs.message = describe(synced)
   return hs
 end

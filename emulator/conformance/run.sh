@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Conformance suite: Auth0's Node SDK (auth0 v7) and the Deploy CLI against the emulator,
-# over https with a CA the emulator writes. Builds the binary, starts it on free ports,
-# runs `node --test`, stops it. Needs cargo, node >= 20 and npm.
+# Conformance suite: Auth0's Node SDK (auth0 v7), the Deploy CLI and Auth0's Python SDK
+# (auth0-python 6.8.0) against the emulator, over https with a CA the emulator writes. Builds
+# the binary, starts it on free ports, runs `node --test` and Python's unittest, stops it.
+# Needs cargo, node >= 20, npm and python3 (with venv; the SDK comes from PyPI once, cached).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -10,6 +11,8 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 
 cargo build --quiet -p auth0-emulator --bin auth0-emulator
 binary="$target/debug/auth0-emulator"
+
+python="$("$here/python-env.sh")"
 
 cd "$here"
 # npm ci when node_modules is missing or older than the lockfile.
@@ -47,5 +50,20 @@ api="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1
 export EMULATOR_DOMAIN="${api#https://}"
 export EMULATOR_ADMIN="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).admin)' "$work/addresses")"
 export NODE_EXTRA_CA_CERTS="$work/ca.pem"
+export AUTH0_SDK_PYTHON="$python"
 
-node --test --test-concurrency=1 sdk.test.mjs deploy.test.mjs
+# NODE_TESTS picks some of the Node files (e.g. NODE_TESTS=sdk.test.mjs while working).
+node --test --test-concurrency=1 ${NODE_TESTS:-sdk.test.mjs sdk-models.test.mjs deploy.test.mjs}
+
+(cd "$here/python" && SSL_CERT_FILE="$work/ca.pem" "$python" -m unittest -v test_sdk_list)
+
+# The live conformance probe against the emulator: every row must agree (make
+# conformance-live runs the same probe against a real tenant).
+AUTH0_DOMAIN="$EMULATOR_DOMAIN" AUTH0_CLIENT_ID=emulator-client AUTH0_CLIENT_SECRET=emulator-secret \
+  node "$here/probe.mjs" --expect-agree
+node -e '
+fetch(process.argv[1] + "/tenants/localhost/profiles").then((r) => r.json()).then((all) => {
+  const left = all.filter((p) => p.name.startsWith("probe-"));
+  if (left.length) { console.error("the probe left " + left.length + " profiles behind"); process.exit(1); }
+  console.log("the probe deleted every profile it made");
+});' "$EMULATOR_ADMIN"

@@ -1,5 +1,6 @@
-//! The admin API: reset, request log, counters, faults, limits, entitlement and direct
-//! ("dashboard") edits of stored profiles. Served on its own listener, never to tenants.
+//! The admin API: reset, request log, counters, faults, limits, entitlement, tenant settings,
+//! the schema dump and direct ("dashboard") edits of stored profiles. Served on its own
+//! listener, never to tenants.
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use serde_json::{Value, json};
 use crate::config::RateLimitConfig;
 use crate::faults::FaultRule;
 use crate::http::{self, Answer, BodyError};
+use crate::settings::TenantSettings;
 use crate::state::{ClientChange, Shared, Tenant};
 
 fn admin_error(status: StatusCode, message: &str) -> Answer {
@@ -51,6 +53,7 @@ where
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method.clone(), segments.as_slice()) {
         (Method::GET, ["health"]) => http::json(StatusCode::OK, &json!({"status": "ok"})),
+        (Method::GET, ["schema"]) => http::json(StatusCode::OK, &crate::schema::dump()),
         (Method::POST, ["reset"]) => {
             shared.reset();
             http::empty(StatusCode::NO_CONTENT)
@@ -66,6 +69,7 @@ where
                         "entitled": state.entitled,
                         "rate_limit": state.bucket.as_ref().map(|b| b.config()),
                         "profiles": state.profiles.len(),
+                        "settings": state.settings,
                     })
                 })
                 .collect();
@@ -178,6 +182,35 @@ where
             tenant.state.lock().set_rate_limit(None);
             http::empty(StatusCode::NO_CONTENT)
         }
+        (Method::GET, ["settings"]) => http::json(StatusCode::OK, &json!(tenant.state.lock().settings)),
+        (Method::PUT | Method::PATCH, ["settings"]) => {
+            let body = json_body(request, limit).await?;
+            let settings: TenantSettings = if method == Method::PUT {
+                parse(body)?
+            } else {
+                // PATCH: the keys sent replace the current ones (`features` key by key).
+                let mut merged = json!(tenant.state.lock().settings);
+                let Value::Object(changes) = body else {
+                    return Err(admin_error(StatusCode::BAD_REQUEST, "settings must be an object"));
+                };
+                for (key, value) in changes {
+                    match (key.as_str(), value) {
+                        ("features", Value::Object(flags)) => {
+                            for (flag, on) in flags {
+                                merged["features"][flag] = on;
+                            }
+                        }
+                        (_, value) => merged[key] = value,
+                    }
+                }
+                parse(merged)?
+            };
+            settings
+                .validate()
+                .map_err(|reason| admin_error(StatusCode::BAD_REQUEST, &reason))?;
+            tenant.state.lock().settings = settings.clone();
+            http::json(StatusCode::OK, &json!(settings))
+        }
         (Method::GET, ["entitlement"]) => {
             http::json(StatusCode::OK, &json!({"entitled": tenant.state.lock().entitled}))
         }
@@ -212,7 +245,7 @@ where
         }
         (Method::POST, ["profiles"]) => {
             let body = json_body(request, limit).await?;
-            crate::api::create(shared, tenant, &body)
+            crate::api::create(shared, tenant, &body, crate::api::Via::Dashboard)
         }
         (Method::GET, ["profiles", id]) => match tenant.state.lock().profiles.get(*id) {
             Some(profile) => http::json(StatusCode::OK, &json!(profile)),
@@ -220,7 +253,7 @@ where
         },
         (Method::PATCH, ["profiles", id]) => {
             let body = json_body(request, limit).await?;
-            crate::api::update(shared, tenant, id, &body)
+            crate::api::update(shared, tenant, id, &body, crate::api::Via::Dashboard)
         }
         (Method::DELETE, ["profiles", id]) => {
             let removed = tenant.state.lock().remove(id);

@@ -18,8 +18,14 @@ use crate::state::{LogEntry, Shared, Tenant, unix_now, unix_secs};
 use crate::token::{Claims, TokenError};
 use crate::validate::{self, Mode};
 
+/// `take` when the query has none (documented).
 pub const DEFAULT_TAKE: usize = 5;
-pub const MAX_TAKE: usize = 10;
+/// The most profiles one page holds (documented maximum of `take`).
+pub const MAX_PAGE: usize = 10;
+/// The largest `take` accepted. Auth0 documents 10, yet its own Python and Node SDKs list
+/// with `take=50` by default; refusing it would break their `list()`, so `take` 11..=50 is
+/// accepted and served 10 a page (decided until a live result says otherwise).
+pub const MAX_TAKE: usize = 50;
 const API_PREFIX: &str = "/api/v2/connection-profiles";
 
 const SCOPE_READ: &str = "read:connection_profiles";
@@ -119,6 +125,7 @@ where
         shared: &shared,
         tenant: &tenant,
         host: host.as_deref(),
+        repeat_cursor: plan.repeat_cursor,
     };
     let (mut answer, decision) = if route.endpoint == Endpoint::Token {
         let answer = match plan.status {
@@ -244,8 +251,8 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, Answer> {
     })
 }
 
-/// Checks the query of a list call: `take` 1..=10 (default 5) and an optional cursor.
-/// Returns `take` and the id to list after.
+/// Checks the query of a list call: `take` 1..=50 (default 5) and an optional cursor.
+/// Returns the page size (`take`, at most 10) and the id to list after.
 pub fn list_query(
     shared: &Shared,
     tenant: &Tenant,
@@ -272,7 +279,7 @@ pub fn list_query(
                         Some("take"),
                     ));
                 }
-                take = parsed as usize;
+                take = (parsed as usize).min(MAX_PAGE);
             }
             "from" if value.is_empty() => after = None,
             "from" => {
@@ -308,6 +315,8 @@ struct Context<'a> {
     shared: &'a Shared,
     tenant: &'a Tenant,
     host: Option<&'a str>,
+    /// A `repeat_cursor` fault fired on this listing.
+    repeat_cursor: bool,
 }
 
 impl Context<'_> {
@@ -534,9 +543,9 @@ impl Context<'_> {
                     Err(answer) => return answer,
                 };
                 if route.endpoint == Endpoint::CreateProfile {
-                    create(self.shared, self.tenant, &body)
+                    create(self.shared, self.tenant, &body, Via::Api)
                 } else {
-                    update(self.shared, self.tenant, id, &body)
+                    update(self.shared, self.tenant, id, &body, Via::Api)
                 }
             }
             Endpoint::Token | Endpoint::Unknown => http::not_found_route(),
@@ -549,9 +558,18 @@ impl Context<'_> {
             Err(answer) => return answer,
         };
         let state = self.tenant.state.lock();
-        let (page, more) = page(&state.profiles, after.as_deref(), take);
+        let (page, full) = page(&state.profiles, after.as_deref(), take);
         let mut body = json!({ "connection_profiles": page });
-        if more && let Some(last) = page.last() {
+        if self.repeat_cursor {
+            // The fault: the cursor the request sent comes back as `next`.
+            let sent = http::query_pairs(query)
+                .into_iter()
+                .find(|(key, value)| key == "from" && !value.is_empty())
+                .map(|(_, value)| value);
+            let last = page.last().map_or("", |profile| profile.id.as_str());
+            body["next"] =
+                json!(sent.unwrap_or_else(|| self.shared.signer.cursor(&self.tenant.domain, last, unix_secs())));
+        } else if full && let Some(last) = page.last() {
             body["next"] = json!(self.shared.signer.cursor(&self.tenant.domain, &last.id, unix_secs()));
         }
         http::json(StatusCode::OK, &body)
@@ -582,9 +600,12 @@ impl Context<'_> {
     }
 }
 
-/// One page of a listing: up to `take` profiles in id order after `after`, and whether more
-/// follow. Listing by "greater than the last id" never skips or repeats a profile that
-/// exists for the whole listing, whatever is created or deleted in between.
+/// One page of a listing: up to `take` profiles in id order after `after`, and whether the
+/// page is full. A full page gets a `next` cursor even when nothing follows, so the last page
+/// of a listing whose size is a multiple of `take` is `{"connection_profiles":[]}` without
+/// `next` (recorded: Auth0 does not look ahead). Listing by "greater than the last id" never
+/// skips or repeats a profile that exists for the whole listing, whatever is created or
+/// deleted in between.
 pub fn page<'a>(
     profiles: &'a std::collections::BTreeMap<String, Profile>,
     after: Option<&str>,
@@ -592,21 +613,56 @@ pub fn page<'a>(
 ) -> (Vec<&'a Profile>, bool) {
     use std::ops::Bound;
     let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-    let mut page: Vec<&Profile> = profiles
+    let page: Vec<&Profile> = profiles
         .range::<str, _>((lower, Bound::Unbounded))
-        .take(take + 1)
+        .take(take)
         .map(|(_, profile)| profile)
         .collect();
-    let more = page.len() > take;
-    page.truncate(take);
-    (page, more)
+    let full = page.len() == take;
+    (page, full)
+}
+
+/// Who writes: a client of the API, or the admin API acting as the dashboard (which
+/// bypasses feature flags, so a test can seed what a tenant without the flag holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Api,
+    Dashboard,
+}
+
+fn feature_not_enabled() -> Answer {
+    auth0_error(
+        StatusCode::FORBIDDEN,
+        "This feature is not enabled for this tenant.",
+        Some("feature_not_enabled"),
+    )
+}
+
+/// Validates a body as the tenant does (400), checks its feature flags (403), and returns
+/// the changes to write after the tenant's normalization.
+fn accepted(tenant: &Tenant, body: &Value, mode: Mode, via: Via) -> Result<(validate::Changes, bool), Answer> {
+    let settings = tenant.state.lock().settings.clone();
+    let strictness = validate::Strictness {
+        accept_unknown: settings.accept_unknown,
+    };
+    validate::validate_body_with(body, mode, strictness).map_err(|error| invalid_body(&error))?;
+    if via == Via::Api
+        && crate::schema::features_needed(body)
+            .into_iter()
+            .any(|feature| !settings.features.enabled(feature))
+    {
+        return Err(feature_not_enabled());
+    }
+    let mut stored = body.as_object().cloned().unwrap_or_default();
+    crate::settings::normalize(&mut stored, &settings.normalize);
+    Ok((validate::changes_of(&stored), settings.unique_names))
 }
 
 /// Creates a profile from a JSON body (the API's POST and the dashboard's create).
-pub fn create(shared: &Shared, tenant: &Tenant, body: &Value) -> Answer {
-    let changes = match validate::validate_body(body, Mode::Create) {
-        Ok(changes) => changes,
-        Err(error) => return invalid_body(&error),
+pub fn create(shared: &Shared, tenant: &Tenant, body: &Value, via: Via) -> Answer {
+    let (changes, unique_names) = match accepted(tenant, body, Mode::Create, via) {
+        Ok(accepted) => accepted,
+        Err(answer) => return answer,
     };
     let Some(name) = changes.name.clone() else {
         return invalid_body(&validate::ValidationError {
@@ -615,7 +671,7 @@ pub fn create(shared: &Shared, tenant: &Tenant, body: &Value) -> Answer {
         });
     };
     let mut state = tenant.state.lock();
-    if state.name_taken(&name, None) {
+    if unique_names && state.name_taken(&name, None) {
         return conflict();
     }
     let id = loop {
@@ -633,16 +689,17 @@ pub fn create(shared: &Shared, tenant: &Tenant, body: &Value) -> Answer {
 }
 
 /// Applies a partial update (the API's PATCH and the dashboard's edit).
-pub fn update(shared: &Shared, tenant: &Tenant, id: &str, body: &Value) -> Answer {
-    let changes = match validate::validate_body(body, Mode::Update) {
-        Ok(changes) => changes,
-        Err(error) => return invalid_body(&error),
+pub fn update(shared: &Shared, tenant: &Tenant, id: &str, body: &Value, via: Via) -> Answer {
+    let (changes, unique_names) = match accepted(tenant, body, Mode::Update, via) {
+        Ok(accepted) => accepted,
+        Err(answer) => return answer,
     };
     let mut state = tenant.state.lock();
     let Some(mut profile) = state.profiles.get(id).cloned() else {
         return profile_not_found();
     };
     if let Some(name) = &changes.name
+        && unique_names
         && state.name_taken(name, Some(id))
     {
         return conflict();

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::FaultRule;
+use crate::settings::{Features, NormalizeRule, TenantSettings};
 
 /// The four scopes the connection-profile endpoints check.
 pub const ALL_SCOPES: [&str; 4] = [
@@ -78,6 +79,26 @@ pub struct TenantConfig {
     pub port: Option<u16>,
     /// Faults active from the start.
     pub faults: Vec<FaultRule>,
+    /// Names are unique per tenant (409 on a taken name); false lets duplicates through.
+    pub unique_names: bool,
+    /// Feature flags; each on unless set to false.
+    pub features: Features,
+    /// Rules by which the tenant stores fields differently from how they were sent.
+    pub normalize: Vec<NormalizeRule>,
+    /// Accept and store unknown fields and enum values, as a newer Auth0 would.
+    pub accept_unknown: bool,
+}
+
+impl TenantConfig {
+    /// The settings the tenant starts with (and returns to on reset).
+    pub fn settings(&self) -> TenantSettings {
+        TenantSettings {
+            unique_names: self.unique_names,
+            features: self.features,
+            normalize: self.normalize.clone(),
+            accept_unknown: self.accept_unknown,
+        }
+    }
 }
 
 impl Default for TenantConfig {
@@ -89,6 +110,10 @@ impl Default for TenantConfig {
             entitled: true,
             port: None,
             faults: Vec::new(),
+            unique_names: true,
+            features: Features::default(),
+            normalize: Vec::new(),
+            accept_unknown: false,
         }
     }
 }
@@ -178,6 +203,12 @@ impl Config {
                     tenant.domain
                 ));
             }
+            tenant
+                .settings()
+                .validate()
+                .map_err(|reason| crate::Error::InvalidConfig {
+                    reason: format!("tenant {}: {reason}", tenant.domain),
+                })?;
             for rule in &tenant.faults {
                 rule.validate().map_err(|reason| crate::Error::InvalidConfig {
                     reason: format!("tenant {}: {reason}", tenant.domain),
@@ -211,6 +242,17 @@ mod tests {
                 .expect("parses");
         assert_eq!(config.tenants[0].clients[0].client_id, DEFAULT_CLIENT_ID);
         assert!(config.tenants[0].entitled);
+        assert_eq!(config.tenants[0].settings(), TenantSettings::default());
+        let set: Config = serde_json::from_str(
+            r#"{"tenants":[{"domain":"a","unique_names":false,"accept_unknown":true,
+                "features":{"cross_app_access":false,"scim_provisioning":false,"google_workspace_provisioning":false},
+                "normalize":[{"action":"lowercase","field":"connection_name_prefix_template"}]}]}"#,
+        )
+        .expect("parses");
+        let settings = set.tenants[0].settings();
+        assert!(!settings.unique_names && settings.accept_unknown && !settings.features.cross_app_access);
+        assert_eq!(settings.normalize.len(), 1);
+        set.validate().expect("valid");
         assert!(serde_json::from_str::<Config>(r#"{"tenant":[]}"#).is_err());
         assert!(serde_json::from_str::<Config>(r#"{"tenants":[{"domain":"a","colour":1}]}"#).is_err());
     }

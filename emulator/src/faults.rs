@@ -61,6 +61,11 @@ pub struct FaultRule {
     pub jitter_ms: u64,
     #[serde(default)]
     pub drop_after_write: bool,
+    /// On a listing: answer the page as usual but hand back as `next` the cursor the request
+    /// sent (on a first page, a cursor that the next call gets back), so a client that
+    /// follows `next` would loop for ever.
+    #[serde(default)]
+    pub repeat_cursor: bool,
     /// How many more times the rule may fire; `None` is forever.
     #[serde(default)]
     pub times: Option<u64>,
@@ -76,6 +81,7 @@ impl Default for FaultRule {
             latency_ms: 0,
             jitter_ms: 0,
             drop_after_write: false,
+            repeat_cursor: false,
             times: None,
         }
     }
@@ -94,8 +100,21 @@ impl FaultRule {
                 return Err("a rule cannot both answer a status and drop the connection".into());
             }
         }
-        if self.status.is_none() && !self.drop_after_write && self.latency_ms == 0 && self.jitter_ms == 0 {
-            return Err("a rule needs a status, drop_after_write or latency".into());
+        if self.repeat_cursor {
+            if self.endpoint.is_some_and(|endpoint| endpoint != Endpoint::ListProfiles) {
+                return Err("repeat_cursor applies to list_profiles only".into());
+            }
+            if self.status.is_some() || self.drop_after_write {
+                return Err("repeat_cursor answers the listing: no status or drop_after_write with it".into());
+            }
+        }
+        if self.status.is_none()
+            && !self.drop_after_write
+            && !self.repeat_cursor
+            && self.latency_ms == 0
+            && self.jitter_ms == 0
+        {
+            return Err("a rule needs a status, drop_after_write, repeat_cursor or latency".into());
         }
         Ok(())
     }
@@ -107,6 +126,7 @@ pub struct Plan {
     pub delay_ms: u64,
     pub status: Option<u16>,
     pub drop_after_write: bool,
+    pub repeat_cursor: bool,
 }
 
 /// Rolls the dice for every rule matching `endpoint` and spends their `times`.
@@ -131,6 +151,7 @@ pub fn plan(rules: &mut Vec<FaultRule>, endpoint: Endpoint, mut roll: impl FnMut
         plan.delay_ms += rule.latency_ms + jitter;
         plan.status = plan.status.or(rule.status);
         plan.drop_after_write |= rule.drop_after_write;
+        plan.repeat_cursor |= rule.repeat_cursor && endpoint == Endpoint::ListProfiles;
     }
     rules.retain(|rule| rule.times != Some(0));
     plan
@@ -148,6 +169,7 @@ mod tests {
             latency_ms: 10,
             jitter_ms: 0,
             drop_after_write: false,
+            repeat_cursor: false,
             times: Some(1),
         }
     }
@@ -162,7 +184,8 @@ mod tests {
             Plan {
                 delay_ms: 10,
                 status: Some(503),
-                drop_after_write: false
+                drop_after_write: false,
+                repeat_cursor: false
             }
         );
         assert!(rules.is_empty(), "a rule with times=1 is spent");
@@ -200,6 +223,22 @@ mod tests {
             FaultRule {
                 drop_after_write: true,
                 ..rule(None)
+            }
+            .validate()
+            .is_err()
+        );
+        let repeat = FaultRule {
+            endpoint: Some(Endpoint::ListProfiles),
+            status: None,
+            latency_ms: 0,
+            repeat_cursor: true,
+            ..rule(None)
+        };
+        assert!(repeat.validate().is_ok());
+        assert!(
+            FaultRule {
+                endpoint: Some(Endpoint::GetProfile),
+                ..repeat.clone()
             }
             .validate()
             .is_err()

@@ -15,7 +15,9 @@ mod persist;
 pub mod profile;
 pub mod random;
 pub mod ratelimit;
+pub mod schema;
 mod server;
+pub mod settings;
 pub mod state;
 pub mod templates;
 mod tls;
@@ -33,6 +35,7 @@ pub use config::{ClientConfig, Config, RateLimitConfig, TenantConfig, TlsConfig}
 pub use error::{Error, Result};
 pub use faults::{Endpoint, FaultRule};
 pub use profile::Profile;
+pub use settings::{Features, NormalizeRule, TenantSettings};
 pub use state::{ClientChange, LogEntry};
 
 use server::Role;
@@ -233,6 +236,24 @@ impl Emulator {
         self.shared
             .tenant(domain)
             .is_some_and(|tenant| tenant.update_client(client_id, change))
+    }
+
+    /// A tenant's current settings (unique names, feature flags, normalization, unknown
+    /// fields).
+    pub fn settings(&self, domain: &str) -> Option<TenantSettings> {
+        Some(self.shared.tenant(domain)?.state.lock().settings.clone())
+    }
+
+    /// Replaces a tenant's settings; false when the tenant is unknown or a rule is invalid.
+    pub fn set_settings(&self, domain: &str, settings: TenantSettings) -> bool {
+        let Some(tenant) = self.shared.tenant(domain) else {
+            return false;
+        };
+        if settings.validate().is_err() {
+            return false;
+        }
+        tenant.state.lock().settings = settings;
+        true
     }
 
     /// Turns the connection-profile feature on or off for a tenant.

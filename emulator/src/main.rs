@@ -48,6 +48,10 @@ struct Args {
     /// Print the listening addresses as one JSON line on stdout once ready.
     #[arg(long)]
     print_addresses: bool,
+    /// Print the connection-profile schema the emulator accepts (every field path, type,
+    /// enum and feature flag) as JSON, and exit.
+    #[arg(long)]
+    print_schema: bool,
 }
 
 fn config_from(args: &Args) -> auth0_emulator::Result<Config> {
@@ -129,6 +133,10 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if args.print_schema {
+        println!("{:#}", auth0_emulator::schema::dump());
+        return std::process::ExitCode::SUCCESS;
+    }
     let emulator = match config_from(&args) {
         Ok(config) => Emulator::start(config).await,
         Err(error) => Err(error),

@@ -1,7 +1,7 @@
 //! The stored connection profile and how validated changes apply to it.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::validate::{Change, Changes};
 
@@ -9,10 +9,20 @@ use crate::validate::{Change, Changes};
 pub const ID_RANDOM_CHARS: usize = 22;
 pub const ID_PREFIX: &str = "cop_";
 
-/// A connection profile as the API returns it. `strategy_overrides` is always present
-/// (`null` when never set), the other optional fields only when set.
+/// What a create that leaves `organization` out stores (recorded from real tenants).
+pub fn default_organization() -> Value {
+    serde_json::json!({"show_as_button": "none", "assign_membership_on_login": "none"})
+}
+
+/// What a create that leaves `enabled_features` out stores (recorded from real tenants).
+pub fn default_enabled_features() -> Value {
+    serde_json::json!(["scim", "universal_logout"])
+}
+
+/// A connection profile as the API returns it. `connection_config` is always present
+/// (`null` when never set, as recorded), `strategy_overrides` and the other optional fields
+/// only when set (later recordings leave an unset `strategy_overrides` out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Profile {
     pub id: String,
     pub name: String,
@@ -22,14 +32,18 @@ pub struct Profile {
     pub connection_name_prefix_template: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled_features: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connection_config: Option<Value>,
     #[serde(default)]
+    pub connection_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy_overrides: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cross_app_access_resource_app: Option<Value>,
+    /// Top-level fields this emulator has no name for, kept as sent by a tenant that accepts
+    /// unknown fields (a newer Auth0).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 fn apply(field: &mut Option<Value>, change: Change) {
@@ -41,7 +55,9 @@ fn apply(field: &mut Option<Value>, change: Change) {
 }
 
 impl Profile {
-    /// A new profile from a validated create body (which always carries a name).
+    /// A new profile from a validated create body (which always carries a name). A create
+    /// that leaves `organization` or `enabled_features` out (or sends `null`) gets Auth0's
+    /// recorded defaults.
     pub fn create(id: String, name: String, changes: Changes) -> Self {
         let mut profile = Self {
             id,
@@ -53,12 +69,16 @@ impl Profile {
             strategy_overrides: None,
             provisioning: None,
             cross_app_access_resource_app: None,
+            extra: Map::new(),
         };
         profile.apply(changes);
+        profile.organization.get_or_insert_with(default_organization);
+        profile.enabled_features.get_or_insert_with(default_enabled_features);
         profile
     }
 
-    /// Top-level partial update; a nested object that is sent replaces the stored one whole.
+    /// Top-level partial update; a nested object that is sent replaces the stored one whole,
+    /// and `null` clears it.
     pub fn apply(&mut self, changes: Changes) {
         if let Some(name) = changes.name {
             self.name = name;
@@ -76,6 +96,17 @@ impl Profile {
             &mut self.cross_app_access_resource_app,
             changes.cross_app_access_resource_app,
         );
+        for (key, change) in changes.extra {
+            match change {
+                Change::Keep => {}
+                Change::Set(value) => {
+                    self.extra.insert(key, value);
+                }
+                Change::Clear => {
+                    self.extra.remove(&key);
+                }
+            }
+        }
     }
 }
 
@@ -113,13 +144,24 @@ mod tests {
     }
 
     #[test]
-    fn serialises_strategy_overrides_as_null_and_omits_other_unset_fields() {
-        let changes = validate_body(&json!({"name":"p","connection_config":{}}), Mode::Create).expect("valid");
+    fn a_create_gets_the_recorded_defaults() {
+        let changes = validate_body(&json!({"name":"p"}), Mode::Create).expect("valid");
         let profile = Profile::create("cop_1cu7Zs1Dfru5Qc9mZea7nm".into(), "p".into(), changes);
         assert_eq!(
             serde_json::to_value(&profile).expect("serialises"),
-            json!({"id":"cop_1cu7Zs1Dfru5Qc9mZea7nm","name":"p","connection_config":{},"strategy_overrides":null})
+            json!({"id":"cop_1cu7Zs1Dfru5Qc9mZea7nm","name":"p",
+                "organization":{"show_as_button":"none","assign_membership_on_login":"none"},
+                "enabled_features":["scim","universal_logout"],"connection_config":null})
         );
+        let sent = json!({"name":"p","organization":{"show_as_button":"required"},"enabled_features":[],"connection_config":{}});
+        let profile = Profile::create(
+            "cop_1cu7Zs1Dfru5Qc9mZea7nm".into(),
+            "p".into(),
+            validate_body(&sent, Mode::Create).expect("valid"),
+        );
+        assert_eq!(profile.organization, Some(json!({"show_as_button":"required"})));
+        assert_eq!(profile.enabled_features, Some(json!([])));
+        assert_eq!(profile.connection_config, Some(json!({})));
     }
 
     #[test]
@@ -136,5 +178,14 @@ mod tests {
         assert_eq!(profile.organization, Some(json!({"show_as_button":"required"})));
         assert_eq!(profile.strategy_overrides, None);
         assert_eq!(profile.name, "p");
+        profile.apply(validate_body(&json!({"organization":null}), Mode::Update).expect("valid"));
+        assert_eq!(profile.organization, None);
+        assert!(
+            !serde_json::to_value(&profile)
+                .expect("value")
+                .as_object()
+                .expect("object")
+                .contains_key("strategy_overrides")
+        );
     }
 }

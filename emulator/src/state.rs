@@ -1,6 +1,6 @@
 //! In-memory tenants: profiles, limits, faults, the request log and counters.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,6 +12,7 @@ use crate::config::{ClientConfig, Config, RateLimitConfig, TenantConfig};
 use crate::faults::{Endpoint, FaultRule};
 use crate::profile::Profile;
 use crate::ratelimit::Bucket;
+use crate::settings::TenantSettings;
 use crate::templates::TemplateItem;
 use crate::token::Signer;
 
@@ -47,8 +48,9 @@ pub struct LogEntry {
 #[derive(Debug)]
 pub struct TenantState {
     pub profiles: BTreeMap<String, Profile>,
-    /// name → id, to keep names unique without scanning.
-    pub names: HashMap<String, String>,
+    /// name → ids, to find a taken name without scanning (several ids only when the
+    /// tenant's names are not unique).
+    pub names: HashMap<String, BTreeSet<String>>,
     pub bucket: Option<Bucket>,
     pub entitled: bool,
     pub faults: Vec<FaultRule>,
@@ -56,6 +58,8 @@ pub struct TenantState {
     pub counters: BTreeMap<Endpoint, BTreeMap<u16, u64>>,
     /// The tenant's machine-to-machine clients: secrets rotate and grants change at run time.
     pub clients: Vec<ClientConfig>,
+    /// Unique names, feature flags, normalization, unknown fields.
+    pub settings: TenantSettings,
 }
 
 impl TenantState {
@@ -69,23 +73,34 @@ impl TenantState {
             log: VecDeque::new(),
             counters: BTreeMap::new(),
             clients: config.clients.clone(),
+            settings: config.settings(),
         }
     }
 
     pub fn insert(&mut self, profile: Profile) {
-        self.names.insert(profile.name.clone(), profile.id.clone());
+        self.names
+            .entry(profile.name.clone())
+            .or_default()
+            .insert(profile.id.clone());
         self.profiles.insert(profile.id.clone(), profile);
     }
 
     pub fn remove(&mut self, id: &str) -> Option<Profile> {
         let removed = self.profiles.remove(id)?;
-        self.names.remove(&removed.name);
+        if let Some(ids) = self.names.get_mut(&removed.name) {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.names.remove(&removed.name);
+            }
+        }
         Some(removed)
     }
 
     /// Whether `name` belongs to a profile other than `except`.
     pub fn name_taken(&self, name: &str, except: Option<&str>) -> bool {
-        self.names.get(name).is_some_and(|owner| Some(owner.as_str()) != except)
+        self.names
+            .get(name)
+            .is_some_and(|owners| owners.iter().any(|owner| Some(owner.as_str()) != except))
     }
 
     /// Replaces a stored profile, keeping the name index right.

@@ -1,32 +1,18 @@
-//! Pure validation of connection-profile bodies against Auth0's closed schema.
+//! Pure validation of connection-profile bodies against Auth0's closed schema
+//! (`crate::schema`), and the changes a valid body asks for.
 //!
 //! Messages follow the wording Auth0's validator uses (`Missing required property: name`,
 //! `String is too long (23 chars), maximum 15`, ...), and every error names the property.
+//! A tenant that accepts unknown fields (a newer Auth0) skips the closed-object and enum
+//! checks; every other check still applies.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-/// The longest profile name.
-pub const NAME_MAX_CHARS: usize = 50;
-/// The longest connection name prefix template.
-pub const PREFIX_TEMPLATE_MAX_CHARS: usize = 15;
-/// What Auth0 publishes as the template's pattern; shown in the error message.
-const PREFIX_TEMPLATE_PATTERN: &str = r"^(?!-)(?!.*--)(?:[a-zA-Z0-9-]|\{org_id\}|\{org_name\})*$";
-const PREFIX_TEMPLATE_VARIABLES: [&str; 2] = ["{org_id}", "{org_name}"];
+use crate::schema::{self, Field, Kind, Rule};
 
-const ORGANIZATION_MODES: [&str; 3] = ["none", "optional", "required"];
-const FEATURES: [&str; 2] = ["scim", "universal_logout"];
-const STRATEGIES: [&str; 8] = [
-    "pingfederate",
-    "ad",
-    "adfs",
-    "waad",
-    "google-apps",
-    "okta",
-    "oidc",
-    "samlp",
-];
-const SCIM_TOKEN_SCOPES: [&str; 5] = ["get:users", "post:users", "patch:users", "delete:users", "put:users"];
-const CROSS_APP_VALUES: [&str; 2] = ["enabled", "disabled"];
+pub use crate::schema::{NAME_MAX_CHARS, PREFIX_TEMPLATE_MAX_CHARS, prefix_template_is_valid};
 
 /// Writable top-level fields, in the order the API returns them.
 pub const WRITABLE_FIELDS: [&str; 8] = [
@@ -82,6 +68,16 @@ pub enum Change {
     Clear,
 }
 
+impl Change {
+    fn of(value: &Value) -> Self {
+        if value.is_null() {
+            Change::Clear
+        } else {
+            Change::Set(value.clone())
+        }
+    }
+}
+
 /// A validated body: what to write.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Changes {
@@ -93,6 +89,31 @@ pub struct Changes {
     pub strategy_overrides: Change,
     pub provisioning: Change,
     pub cross_app_access_resource_app: Change,
+    /// Top-level fields the schema does not name (only from a tenant that accepts them).
+    pub extra: BTreeMap<String, Change>,
+}
+
+/// The changes a body asks for, without validating it (it was validated, then perhaps
+/// normalized by the tenant).
+pub fn changes_of(body: &Map<String, Value>) -> Changes {
+    let mut changes = Changes::default();
+    for (key, value) in body {
+        let change = Change::of(value);
+        match key.as_str() {
+            "name" => changes.name = value.as_str().map(str::to_string),
+            "organization" => changes.organization = change,
+            "connection_name_prefix_template" => changes.connection_name_prefix_template = change,
+            "enabled_features" => changes.enabled_features = change,
+            "connection_config" => changes.connection_config = change,
+            "strategy_overrides" => changes.strategy_overrides = change,
+            "provisioning" => changes.provisioning = change,
+            "cross_app_access_resource_app" => changes.cross_app_access_resource_app = change,
+            other => {
+                changes.extra.insert(other.to_string(), change);
+            }
+        }
+    }
+    changes
 }
 
 /// JSON type names as Auth0's validator spells them.
@@ -123,278 +144,177 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-fn object<'a>(path: &str, value: &'a Value) -> Checked<&'a Map<String, Value>> {
-    value.as_object().ok_or_else(|| expected(path, "object", value))
+/// How strictly to check: Auth0's closed schema, or a newer Auth0 that knows more fields
+/// and enum values than this emulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Strictness {
+    /// Accept (and store) keys the schema does not name, at any depth, and any string where
+    /// the schema has an enum.
+    pub accept_unknown: bool,
 }
 
-fn string<'a>(path: &str, value: &'a Value) -> Checked<&'a str> {
-    value.as_str().ok_or_else(|| expected(path, "string", value))
+struct Checker {
+    strictness: Strictness,
 }
 
-/// Rejects keys outside `allowed` (naming them all) and requires the `required` ones.
-fn closed(path: &str, map: &Map<String, Value>, allowed: &[&str], required: &[&str]) -> Checked {
-    let unknown: Vec<&str> = map
-        .keys()
-        .map(String::as_str)
-        .filter(|key| !allowed.contains(key))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(ValidationError::at(
-            path,
-            format!("Additional properties not allowed: {}", unknown.join(",")),
-        ));
-    }
-    for key in required {
-        if !map.contains_key(*key) {
-            return Err(ValidationError::at(path, format!("Missing required property: {key}")));
-        }
-    }
-    Ok(())
-}
-
-fn one_of(path: &str, value: &Value, allowed: &[&str]) -> Checked {
-    let text = string(path, value)?;
-    if allowed.contains(&text) {
-        Ok(())
-    } else {
-        Err(ValidationError::at(path, format!("No enum match for: {value}")))
-    }
-}
-
-/// An array of distinct values from `allowed`.
-fn enum_set(path: &str, value: &Value, allowed: &[&str]) -> Checked {
-    let items = value.as_array().ok_or_else(|| expected(path, "array", value))?;
-    for (index, item) in items.iter().enumerate() {
-        one_of(&format!("{path}[{index}]"), item, allowed)?;
-    }
-    for (later, item) in items.iter().enumerate() {
-        if let Some(earlier) = items[..later].iter().position(|seen| seen == item) {
-            return Err(ValidationError::at(
-                path,
-                format!("Array items are not unique (indexes {earlier} and {later})"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn string_length(path: &str, text: &str, min: usize, max: usize) -> Checked {
-    let chars = text.chars().count();
-    if chars < min {
-        return Err(ValidationError::at(
-            path,
-            format!("String is too short ({chars} chars), minimum {min}"),
-        ));
-    }
-    if chars > max {
-        return Err(ValidationError::at(
-            path,
-            format!("String is too long ({chars} chars), maximum {max}"),
-        ));
-    }
-    Ok(())
-}
-
-/// A whole number of seconds, or `null`.
-fn optional_seconds(path: &str, value: &Value) -> Checked {
-    match value {
-        Value::Null => Ok(()),
-        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(_), _) => Ok(()),
-            (None, Some(negative)) => Err(ValidationError::at(
-                path,
-                format!("Value {negative} is less than minimum 0"),
-            )),
-            _ => Err(expected(path, "integer", value)),
-        },
-        other => Err(expected(path, "integer", other)),
-    }
-}
-
-/// True when the template uses only `[A-Za-z0-9-]` and the two variables, does not start
-/// with `-` and has no `--` (the look-aheads of the published pattern, checked by hand).
-pub fn prefix_template_is_valid(template: &str) -> bool {
-    if template.starts_with('-') || template.contains("--") {
-        return false;
-    }
-    let mut rest = template;
-    while let Some(first) = rest.chars().next() {
-        if first == '{' {
-            match PREFIX_TEMPLATE_VARIABLES
-                .iter()
-                .find(|variable| rest.starts_with(**variable))
-            {
-                Some(variable) => rest = &rest[variable.len()..],
-                None => return false,
-            }
-        } else if first.is_ascii_alphanumeric() || first == '-' {
-            rest = &rest[1..];
-        } else {
-            return false;
-        }
-    }
-    true
-}
-
-fn check_name(value: &Value) -> Checked<String> {
-    let name = string("name", value)?;
-    string_length("name", name, 1, NAME_MAX_CHARS)?;
-    Ok(name.to_string())
-}
-
-fn check_organization(path: &str, value: &Value) -> Checked {
-    let map = object(path, value)?;
-    closed(path, map, &["show_as_button", "assign_membership_on_login"], &[])?;
-    for (key, mode) in map {
-        one_of(&join(path, key), mode, &ORGANIZATION_MODES)?;
-    }
-    Ok(())
-}
-
-fn check_prefix_template(path: &str, value: &Value) -> Checked {
-    let template = string(path, value)?;
-    string_length(path, template, 0, PREFIX_TEMPLATE_MAX_CHARS)?;
-    if prefix_template_is_valid(template) {
-        Ok(())
-    } else {
-        Err(ValidationError::at(
-            path,
-            format!("String does not match pattern: {PREFIX_TEMPLATE_PATTERN}"),
-        ))
-    }
-}
-
-fn check_connection_config(path: &str, value: &Value) -> Checked {
-    closed(path, object(path, value)?, &[], &[])
-}
-
-fn check_provisioning(path: &str, value: &Value) -> Checked {
-    let map = object(path, value)?;
-    closed(path, map, &["scim"], &[])?;
-    if let Some(scim) = map.get("scim") {
-        let scim_path = join(path, "scim");
-        let scim_map = object(&scim_path, scim)?;
-        closed(&scim_path, scim_map, &["tokens"], &["tokens"])?;
-        let tokens_path = join(&scim_path, "tokens");
-        let tokens = object(&tokens_path, &scim_map["tokens"])?;
-        closed(
-            &tokens_path,
-            tokens,
-            &["scopes", "default_expiry", "max_allowed_expiry"],
-            &["scopes"],
-        )?;
-        enum_set(&join(&tokens_path, "scopes"), &tokens["scopes"], &SCIM_TOKEN_SCOPES)?;
-        for key in ["default_expiry", "max_allowed_expiry"] {
-            if let Some(expiry) = tokens.get(key) {
-                optional_seconds(&join(&tokens_path, key), expiry)?;
+impl Checker {
+    /// Rejects keys outside `fields` (naming them all) and requires the required ones.
+    fn closed(&self, path: &str, map: &Map<String, Value>, fields: &[Field], extra_required: &[&str]) -> Checked {
+        if !self.strictness.accept_unknown {
+            let unknown: Vec<&str> = map
+                .keys()
+                .map(String::as_str)
+                .filter(|key| !fields.iter().any(|field| field.name == *key))
+                .collect();
+            if !unknown.is_empty() {
+                return Err(ValidationError::at(
+                    path,
+                    format!("Additional properties not allowed: {}", unknown.join(",")),
+                ));
             }
         }
+        let required = extra_required
+            .iter()
+            .copied()
+            .chain(fields.iter().filter(|field| field.required).map(|field| field.name));
+        for key in required {
+            if !map.contains_key(key) {
+                return Err(ValidationError::at(path, format!("Missing required property: {key}")));
+            }
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-fn check_strategy_overrides(path: &str, value: &Value) -> Checked {
-    let map = object(path, value)?;
-    closed(path, map, &STRATEGIES, &[])?;
-    for (strategy, overrides) in map {
-        let strategy_path = join(path, strategy);
-        let fields = object(&strategy_path, overrides)?;
-        closed(
-            &strategy_path,
-            fields,
-            &["enabled_features", "connection_config", "provisioning"],
-            &[],
-        )?;
-        if let Some(features) = fields.get("enabled_features") {
-            enum_set(&join(&strategy_path, "enabled_features"), features, &FEATURES)?;
+    fn object(&self, path: &str, value: &Value, fields: &[Field], extra_required: &[&str]) -> Checked {
+        let map = value.as_object().ok_or_else(|| expected(path, "object", value))?;
+        self.closed(path, map, fields, extra_required)?;
+        for (key, child) in map {
+            if let Some(field) = fields.iter().find(|field| field.name == key) {
+                self.field(&join(path, key), field, child)?;
+            }
         }
-        if let Some(config) = fields.get("connection_config") {
-            check_connection_config(&join(&strategy_path, "connection_config"), config)?;
-        }
-        if let Some(provisioning) = fields.get("provisioning") {
-            check_provisioning(&join(&strategy_path, "provisioning"), provisioning)?;
-        }
+        Ok(())
     }
-    Ok(())
-}
 
-fn check_cross_app_access(path: &str, value: &Value) -> Checked {
-    let map = object(path, value)?;
-    closed(path, map, &["status"], &["status"])?;
-    let status_path = join(path, "status");
-    let status = object(&status_path, &map["status"])?;
-    closed(
-        &status_path,
-        status,
-        &["default_value", "allowed_values"],
-        &["default_value"],
-    )?;
-    one_of(
-        &join(&status_path, "default_value"),
-        &status["default_value"],
-        &CROSS_APP_VALUES,
-    )?;
-    if let Some(allowed) = status.get("allowed_values") {
-        let allowed_path = join(&status_path, "allowed_values");
-        enum_set(&allowed_path, allowed, &CROSS_APP_VALUES)?;
-        let count = allowed.as_array().map_or(0, Vec::len);
-        if count != 0 && count != CROSS_APP_VALUES.len() {
-            return Err(ValidationError::at(
-                &allowed_path,
-                "Array must be empty or hold both enabled and disabled",
-            ));
+    fn field(&self, path: &str, field: &Field, value: &Value) -> Checked {
+        if value.is_null() {
+            return if field.nullable {
+                Ok(())
+            } else {
+                Err(expected(path, field.kind.type_name(), value))
+            };
+        }
+        self.value(path, &field.kind, value)?;
+        match field.rule {
+            Some(Rule::EmptyOrAll) => {
+                let allowed = match field.kind {
+                    Kind::Array {
+                        items: Kind::Enum(values),
+                        ..
+                    } => values.len(),
+                    _ => 0,
+                };
+                let count = value.as_array().map_or(0, Vec::len);
+                if count != 0 && count != allowed {
+                    return Err(ValidationError::at(
+                        path,
+                        "Array must be empty or hold both enabled and disabled",
+                    ));
+                }
+                Ok(())
+            }
+            None => Ok(()),
         }
     }
-    Ok(())
-}
 
-/// A field that must not be `null`: validated and set.
-fn required_value(key: &str, value: &Value, check: fn(&str, &Value) -> Checked) -> Checked<Change> {
-    check(key, value)?;
-    Ok(Change::Set(value.clone()))
-}
-
-/// A field where `null` clears what is stored.
-fn clearable_value(key: &str, value: &Value, check: fn(&str, &Value) -> Checked) -> Checked<Change> {
-    if value.is_null() {
-        Ok(Change::Clear)
-    } else {
-        required_value(key, value, check)
+    fn value(&self, path: &str, kind: &Kind, value: &Value) -> Checked {
+        match kind {
+            Kind::Object(fields) => self.object(path, value, fields, &[]),
+            Kind::Array { items, unique } => {
+                let list = value.as_array().ok_or_else(|| expected(path, "array", value))?;
+                for (index, item) in list.iter().enumerate() {
+                    self.value(&format!("{path}[{index}]"), items, item)?;
+                }
+                if *unique {
+                    for (later, item) in list.iter().enumerate() {
+                        if let Some(earlier) = list[..later].iter().position(|seen| seen == item) {
+                            return Err(ValidationError::at(
+                                path,
+                                format!("Array items are not unique (indexes {earlier} and {later})"),
+                            ));
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Kind::Enum(values) => {
+                let text = value.as_str().ok_or_else(|| expected(path, "string", value))?;
+                if values.contains(&text) || self.strictness.accept_unknown {
+                    Ok(())
+                } else {
+                    Err(ValidationError::at(path, format!("No enum match for: {value}")))
+                }
+            }
+            Kind::Text { min, max, pattern } => {
+                let text = value.as_str().ok_or_else(|| expected(path, "string", value))?;
+                let chars = text.chars().count();
+                if chars < *min {
+                    return Err(ValidationError::at(
+                        path,
+                        format!("String is too short ({chars} chars), minimum {min}"),
+                    ));
+                }
+                if chars > *max {
+                    return Err(ValidationError::at(
+                        path,
+                        format!("String is too long ({chars} chars), maximum {max}"),
+                    ));
+                }
+                match pattern {
+                    Some(pattern) if !(pattern.matches)(text) => Err(ValidationError::at(
+                        path,
+                        format!("String does not match pattern: {}", pattern.shown),
+                    )),
+                    _ => Ok(()),
+                }
+            }
+            Kind::Boolean => value
+                .as_bool()
+                .map(|_| ())
+                .ok_or_else(|| expected(path, "boolean", value)),
+            Kind::Seconds => match value {
+                Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+                    (Some(_), _) => Ok(()),
+                    (None, Some(negative)) => Err(ValidationError::at(
+                        path,
+                        format!("Value {negative} is less than minimum 0"),
+                    )),
+                    _ => Err(expected(path, "integer", value)),
+                },
+                other => Err(expected(path, "integer", other)),
+            },
+        }
     }
 }
 
-fn check_enabled_features(path: &str, value: &Value) -> Checked {
-    enum_set(path, value, &FEATURES)
-}
-
-/// Validates a create or update body and returns the changes it asks for.
+/// Validates a create or update body against Auth0's closed schema and returns the changes
+/// it asks for.
 pub fn validate_body(body: &Value, mode: Mode) -> Checked<Changes> {
-    let map = object("", body)?;
+    validate_body_with(body, mode, Strictness::default())
+}
+
+/// Validates a body as a tenant of the given strictness does.
+pub fn validate_body_with(body: &Value, mode: Mode, strictness: Strictness) -> Checked<Changes> {
     let required: &[&str] = match mode {
         Mode::Create => &["name"],
         Mode::Update => &[],
     };
-    closed("", map, &WRITABLE_FIELDS, required)?;
-    let mut changes = Changes::default();
-    for (key, value) in map {
-        match key.as_str() {
-            "name" => changes.name = Some(check_name(value)?),
-            "organization" => changes.organization = required_value(key, value, check_organization)?,
-            "connection_name_prefix_template" => {
-                changes.connection_name_prefix_template = required_value(key, value, check_prefix_template)?
-            }
-            "enabled_features" => changes.enabled_features = required_value(key, value, check_enabled_features)?,
-            "connection_config" => changes.connection_config = required_value(key, value, check_connection_config)?,
-            "strategy_overrides" => changes.strategy_overrides = clearable_value(key, value, check_strategy_overrides)?,
-            "provisioning" => changes.provisioning = required_value(key, value, check_provisioning)?,
-            "cross_app_access_resource_app" => {
-                changes.cross_app_access_resource_app = clearable_value(key, value, check_cross_app_access)?
-            }
-            // `closed` above rejected every other key.
-            _ => {}
-        }
+    // `id` is read-only, even for a tenant that accepts unknown fields.
+    if body.as_object().is_some_and(|map| map.contains_key("id")) {
+        return Err(ValidationError::at("", "Additional properties not allowed: id"));
     }
-    Ok(changes)
+    Checker { strictness }.object("", body, schema::PROFILE, required)?;
+    Ok(changes_of(body.as_object().expect("checked to be an object")))
 }
 
 /// Validates a template catalogue entry's `template` (a create body without `id`).
@@ -521,7 +441,38 @@ mod tests {
             )
             .contains("Value -1 is less than minimum 0")
         );
-        assert!(err(json!({"provisioning":null}), Mode::Update).contains("found type null"));
+        // `null` clears a nested object (decided; recorded for cross_app_access_resource_app).
+        assert_eq!(
+            validate_body(&json!({"provisioning":null,"organization":null}), Mode::Update)
+                .expect("valid")
+                .provisioning,
+            Change::Clear
+        );
+        assert!(err(json!({"enabled_features":null}), Mode::Update).contains("found type null"));
+    }
+
+    #[test]
+    fn directory_sync_and_google_workspace_provisioning() {
+        let body = json!({"enabled_features":["directory_sync","scim"],
+            "provisioning":{"google_workspace":{"sync_users":true}},
+            "strategy_overrides":{"google-apps":{"enabled_features":["directory_sync"],
+                "provisioning":{"google_workspace":{"sync_users":false},"scim":{"tokens":{"scopes":[]}}}}}});
+        assert!(validate_body(&body, Mode::Update).is_ok());
+        assert_eq!(
+            err(json!({"provisioning":{"google_workspace":{}}}), Mode::Update),
+            "Payload validation error: 'Missing required property: sync_users' on property provisioning.google_workspace."
+        );
+        assert_eq!(
+            err(
+                json!({"provisioning":{"google_workspace":{"sync_users":"yes"}}}),
+                Mode::Update
+            ),
+            "Payload validation error: 'Expected type boolean but found type string' on property provisioning.google_workspace.sync_users."
+        );
+        assert!(
+            err(json!({"strategy_overrides":{"okta":{"provisioning":{"google_workspace":{"sync_users":true,"x":1}}}}}), Mode::Update)
+                .contains("'Additional properties not allowed: x' on property strategy_overrides.okta.provisioning.google_workspace.")
+        );
     }
 
     #[test]

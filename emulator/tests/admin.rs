@@ -225,6 +225,7 @@ async fn latency_with_jitter_is_added() {
             latency_ms: 300,
             jitter_ms: 100,
             drop_after_write: false,
+            repeat_cursor: false,
             times: None
         }]
     ));
@@ -455,6 +456,7 @@ async fn configured_faults_are_active_from_the_start_and_come_back_on_reset() {
             latency_ms: 0,
             jitter_ms: 0,
             drop_after_write: false,
+            repeat_cursor: false,
             times: None,
         }],
         ..tenant(DOMAIN)
@@ -498,6 +500,7 @@ async fn configured_faults_are_active_from_the_start_and_come_back_on_reset() {
         latency_ms: 0,
         jitter_ms: 0,
         drop_after_write: false,
+        repeat_cursor: false,
         times: None,
     };
     let invalid = Config {

@@ -20,6 +20,12 @@ use super::ratelimit::{Priority, TokenBucket};
 use super::retry::{Backoff, Clock};
 use crate::metrics::Metrics;
 
+/// The most pages one listing may take: 5,000 pages of 10 is 50,000 profiles, five times the
+/// largest tenant the project measures (10,000 in the benchmarks); no tenant is known to hold
+/// more. A listing that goes past it is looping (a server that keeps handing out cursors) and
+/// ends with an error rather than paging for ever. Decided: Auth0 documents no limit.
+pub const MAX_LIST_PAGES: usize = 5_000;
+
 /// How long refused credentials are remembered before trying them again.
 const REFUSAL_MEMORY: Duration = Duration::from_secs(300);
 
@@ -87,6 +93,7 @@ pub struct Auth0Client {
     backoff: Backoff,
     clock: Arc<dyn Clock>,
     metrics: Option<Arc<Metrics>>,
+    max_list_pages: usize,
 }
 
 impl fmt::Debug for Auth0Client {
@@ -114,7 +121,14 @@ impl Auth0Client {
             backoff,
             clock,
             metrics: None,
+            max_list_pages: MAX_LIST_PAGES,
         }
+    }
+
+    /// Lowers (or raises) the page bound of a listing (default [`MAX_LIST_PAGES`]).
+    pub fn with_max_list_pages(mut self, pages: usize) -> Self {
+        self.max_list_pages = pages.max(1);
+        self
     }
 
     /// Counts every request, 429, token refresh and rate-limiter wait in `metrics`.
@@ -147,11 +161,17 @@ impl Auth0Client {
         Ok(self.token(false).await?.scopes)
     }
 
-    /// Every profile in the tenant: ceil(N/10) calls.
+    /// Every profile in the tenant: ceil(N/10) calls, one more when N is a multiple of 10
+    /// (Auth0 gives a full page a `next` and ends with an empty page).
+    ///
+    /// A listing cannot loop: a `next` cursor that comes back a second time, or more pages
+    /// than [`MAX_LIST_PAGES`], ends it with [`Auth0Error::Decode`] at `next` (a transient
+    /// error: the caller retries later with a fresh listing).
     pub async fn list(&self, priority: Priority) -> Result<Vec<Value>, Auth0Error> {
         let mut profiles = Vec::new();
         let mut from: Option<String> = None;
-        loop {
+        let mut cursors = std::collections::HashSet::new();
+        for _ in 0..self.max_list_pages {
             let mut query = vec![("take", "10".to_string())];
             if let Some(cursor) = &from {
                 query.push(("from", cursor.clone()));
@@ -162,10 +182,29 @@ impl Auth0Client {
             )?;
             profiles.extend(page.connection_profiles);
             match page.next {
-                Some(next) if !next.is_empty() => from = Some(next),
+                Some(next) if !next.is_empty() => {
+                    if !cursors.insert(next.clone()) {
+                        return Err(Auth0Error::Decode {
+                            path: "next".into(),
+                            message: format!(
+                                "the listing handed back a cursor it had given before, after {} pages: it would never end",
+                                cursors.len() + 1
+                            ),
+                        });
+                    }
+                    from = Some(next);
+                }
                 _ => return Ok(profiles),
             }
         }
+        Err(Auth0Error::Decode {
+            path: "next".into(),
+            message: format!(
+                "the listing went on past {} pages ({} profiles) without an end",
+                self.max_list_pages,
+                profiles.len()
+            ),
+        })
     }
 
     /// One profile, or `None` when Auth0 has no profile with that id.

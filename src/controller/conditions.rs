@@ -15,6 +15,15 @@ pub enum Outcome {
     Creating,
     /// The resource is being deleted.
     Deleting,
+    /// The deletion cannot proceed: paused, or a failure. `stalled` when a person must act
+    /// (the message says how, `force-orphan` included); `retrying` when it retries with
+    /// backoff.
+    DeleteBlocked {
+        reason: &'static str,
+        message: String,
+        stalled: bool,
+        retrying: bool,
+    },
     /// The `paused` annotation stops all writes.
     Paused,
     /// The pass failed. `reason` is a Synced reason (`ReconcileError`, `InvalidSpec`, ...);
@@ -54,6 +63,25 @@ pub fn conditions(previous: &[Condition], generation: i64, outcome: &Outcome, no
                 "deleting the profile from Auth0".to_string(),
             ),
             ("False", reason::IDLE, String::new()),
+        ),
+        DeleteBlocked {
+            reason: why,
+            message,
+            stalled,
+            retrying,
+        } => (
+            ("False", reason::DELETING, message.clone()),
+            ("False", *why, message.clone()),
+            if *retrying {
+                ("True", reason::PROGRESSING, "retrying with backoff".to_string())
+            } else {
+                ("False", reason::IDLE, String::new())
+            },
+            if *stalled {
+                ("True", *why, message.clone())
+            } else {
+                ("False", reason::IDLE, String::new())
+            },
         ),
         Paused => (
             (

@@ -182,6 +182,7 @@ where
         settings.poll_interval,
         metrics.clone(),
         gate.clone(),
+        profile_store.clone(),
     ));
 
     // A tenant or Secret change wakes every profile that uses it.
@@ -359,29 +360,37 @@ impl CachesSynced {
 
 const SYNC_WAIT: Duration = Duration::from_secs(30);
 
-/// How a watch reconnects after an error: from 250 ms, doubling, at most 5 s, with jitter.
-/// kube's default waits up to 30 s, and again after the 410 that follows an API server
-/// restart; with it, a change made just after an outage waited a minute to be seen.
-#[derive(Default)]
-pub struct WatchBackoff {
-    attempt: u32,
+/// How a watch reconnects after an error: from 250 ms, doubling, at most 5 s, with jitter
+/// (kube's own `ExponentialBackoff`). kube's default waits up to 30 s, and again after the
+/// 410 that follows an API server restart; with it, a change made just after an outage
+/// waited a minute to be seen.
+pub struct WatchBackoff(kube::runtime::watcher::ExponentialBackoff);
+
+impl Default for WatchBackoff {
+    fn default() -> Self {
+        WatchBackoff(
+            backon::ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(250))
+                .with_max_delay(Duration::from_secs(5))
+                .with_factor(2.0)
+                .with_jitter()
+                .without_max_times()
+                .into(),
+        )
+    }
 }
 
 impl Iterator for WatchBackoff {
-    type Item = std::time::Duration;
+    type Item = Duration;
 
-    fn next(&mut self) -> Option<Self::Item> {
-        self.attempt = self.attempt.saturating_add(1);
-        let ceiling = std::time::Duration::from_millis(250)
-            .saturating_mul(1 << self.attempt.saturating_sub(1).min(5))
-            .min(std::time::Duration::from_secs(5));
-        Some(ceiling / 2 + (ceiling / 2).mul_f64(fastrand::f64()))
+    fn next(&mut self) -> Option<Duration> {
+        self.0.next()
     }
 }
 
 impl kube::runtime::utils::Backoff for WatchBackoff {
     fn reset(&mut self) {
-        self.attempt = 0;
+        self.0.reset();
     }
 }
 
@@ -395,11 +404,11 @@ mod tests {
     fn watch_backoff_grows_to_five_seconds_and_resets() {
         let mut backoff = WatchBackoff::default();
         let first = backoff.next().expect("a delay");
-        assert!(first >= Duration::from_millis(125) && first <= Duration::from_millis(250));
+        assert!(first >= Duration::from_millis(250) && first <= Duration::from_millis(500), "{first:?}");
         let later: Vec<Duration> = (0..20).filter_map(|_| backoff.next()).collect();
-        assert!(later.iter().all(|d| *d <= Duration::from_secs(5)));
-        assert!(later.last().is_some_and(|d| *d >= Duration::from_millis(2500)));
+        assert!(later.iter().all(|d| *d <= Duration::from_secs(10)), "{later:?}");
+        assert!(later.last().is_some_and(|d| *d >= Duration::from_secs(5)), "{later:?}");
         backoff.reset();
-        assert!(backoff.next().is_some_and(|d| d <= Duration::from_millis(250)));
+        assert!(backoff.next().is_some_and(|d| d <= Duration::from_millis(500)));
     }
 }

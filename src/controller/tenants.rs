@@ -350,6 +350,22 @@ impl Tenants {
         }
     }
 
+    /// The tenant resource's `resourceVersion`, if it is in the cache: any change of the
+    /// tenant (its spec, or the status the tenant controller writes when the granted scopes
+    /// change) changes it.
+    pub fn version(&self, reference: &TenantRef, namespace: &str) -> Option<String> {
+        match reference.kind {
+            TenantKind::ClusterAuth0Tenant => self
+                .cluster_tenants
+                .get(&ObjectRef::new(&reference.name))
+                .and_then(|t| t.metadata.resource_version.clone()),
+            TenantKind::Auth0Tenant => self
+                .tenants
+                .get(&ObjectRef::new(&reference.name).within(namespace))
+                .and_then(|t| t.metadata.resource_version.clone()),
+        }
+    }
+
     /// A client for the tenant a ConnectionProfile in `namespace` names, once the tenant
     /// admits that namespace. Both the sync and the cleanup path come through here, so a
     /// refused namespace never gets the tenant's credentials used on its behalf.

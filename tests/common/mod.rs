@@ -370,6 +370,17 @@ impl Harness {
         }
     }
 
+    /// Polls until the resource is gone; panics after `limit`.
+    pub async fn wait_for_gone(&self, name: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while let Some(left) = self.profiles().get_opt(name).await.expect("get") {
+            if Instant::now() > deadline {
+                panic!("{name}: not let go within {limit:?}; last seen: {:#?}", left.status);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn wait_ready(&self, name: &str) -> ConnectionProfile {
         self.wait_for(name, Duration::from_secs(30), "Ready", |p| {
             condition(p, "Ready").is_some_and(|c| c.0 == "True") && observed(p)

@@ -51,6 +51,19 @@ impl Fleet {
         self.live.extend(applied);
     }
 
+    /// Applies the given specs by resource name and records them as expected.
+    pub async fn apply_specs(&mut self, h: &Harness, items: Vec<(String, Value)>) {
+        let applied: Vec<(String, Value)> = stream::iter(items)
+            .map(|(name, spec)| async move {
+                h.apply_profile(&name, spec.clone()).await;
+                (name, spec)
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        self.live.extend(applied);
+    }
+
     /// Deletes resources (the operator deletes their profiles) and stops expecting them.
     pub async fn delete(&mut self, h: &Harness, items: Vec<usize>) {
         let api = h.profiles();

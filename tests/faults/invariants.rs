@@ -32,6 +32,9 @@ pub struct Expect {
     pub secrets: Vec<String>,
     /// Operator log files besides the harness's own.
     pub logs: Vec<PathBuf>,
+    /// Resources beside the fleet that are expected not to converge (a name conflict, a
+    /// second claim): not checked, and they own nothing in Auth0.
+    pub bystanders: Vec<String>,
 }
 
 /// Profiles made in Auth0 by someone else (the dashboard), before the operator runs.
@@ -54,7 +57,7 @@ pub async fn seed_foreign(h: &Harness, names: &[&str]) -> Vec<Value> {
 /// Waits (up to `limit`) for the fleet to settle, then checks every invariant. Returns a
 /// one-line summary for the report.
 pub async fn check(h: &Harness, fleet: &Fleet, expect: &Expect, limit: Duration) -> String {
-    let profiles = converge(h, fleet, limit).await;
+    let profiles = converge(h, fleet, expect, limit).await;
     let remote = h.remote();
 
     // 1. Exactly once, desired fields, recorded id.
@@ -144,13 +147,16 @@ pub async fn check(h: &Harness, fleet: &Fleet, expect: &Expect, limit: Duration)
 
 /// Waits until every resource of the fleet is Ready for its generation and every deleted
 /// one is gone; panics naming the laggards after `limit`.
-async fn converge(h: &Harness, fleet: &Fleet, limit: Duration) -> Vec<ConnectionProfile> {
+async fn converge(h: &Harness, fleet: &Fleet, expect: &Expect, limit: Duration) -> Vec<ConnectionProfile> {
     let deadline = Instant::now() + limit;
     loop {
         let profiles = h.profiles().list(&ListParams::default()).await.expect("list").items;
         let names: BTreeSet<String> = profiles.iter().map(|p| p.name_any()).collect();
         let missing: Vec<&String> = fleet.live.keys().filter(|n| !names.contains(*n)).collect();
-        let lingering: Vec<&String> = names.iter().filter(|n| !fleet.live.contains_key(*n)).collect();
+        let lingering: Vec<&String> = names
+            .iter()
+            .filter(|n| !fleet.live.contains_key(*n) && !expect.bystanders.contains(*n))
+            .collect();
         type Unready = (String, Option<(String, String, String)>, (Option<i64>, Option<i64>));
         let unready: Vec<Unready> = profiles
             .iter()
@@ -171,7 +177,10 @@ async fn converge(h: &Harness, fleet: &Fleet, limit: Duration) -> Vec<Connection
             })
             .collect();
         if missing.is_empty() && lingering.is_empty() && unready.is_empty() {
-            return profiles;
+            return profiles
+                .into_iter()
+                .filter(|p| !expect.bystanders.contains(&p.name_any()))
+                .collect();
         }
         if Instant::now() > deadline {
             for (name, ready, generation) in &unready {

@@ -111,6 +111,13 @@ fn sigkill(replica: &mut Replica) {
     replica.0.wait().expect("reaped");
 }
 
+/// Every scenario runs against a tenant that lets a second profile of a taken name through
+/// (the emulator's `unique_names: false`): no public record shows that Auth0 refuses one,
+/// and the ownership rule must not depend on it (docs/faults.md). Scenario 7 runs both ways.
+async fn allow_duplicate_names(h: &Harness) {
+    h.admin("PATCH", "settings", Some(json!({"unique_names": false}))).await;
+}
+
 /// A random pause in `range` milliseconds.
 async fn pause(range: std::ops::Range<u64>) {
     tokio::time::sleep(Duration::from_millis(fastrand::u64(range))).await;
@@ -121,6 +128,7 @@ async fn s1_auth0_failing_dropping_and_slow_during_churn() {
     let started = Instant::now();
     let mut h = Harness::prepare("fault-bad-day", scopes()).await;
     let foreign = seed_foreign(&h, &["foreign-a", "foreign-b"]).await;
+    allow_duplicate_names(&h).await;
     assert!(h.emulator.set_faults(&h.domain, bad_day()));
     h.start_operator();
     let n = size(200, 1000);
@@ -139,6 +147,7 @@ async fn s2_operator_killed_20_times_during_churn() {
     let started = Instant::now();
     let h = Harness::prepare("fault-sigkill", scopes()).await;
     let foreign = seed_foreign(&h, &["foreign-a"]).await;
+    allow_duplicate_names(&h).await;
     assert!(h.emulator.set_faults(&h.domain, bad_day()));
     let spawn = || Replica(h.spawn_operator(&h.log, &["--http-address", "127.0.0.1:0"]));
     let mut operator = spawn();
@@ -182,6 +191,7 @@ async fn s3_kube_apiserver_stopped_for_15_seconds() {
         .expect("a second control plane starts");
     let mut h = Harness::prepare_in(TestEnv::at(control_plane.dir()), "fault-apiserver", |_| {}).await;
     let foreign = seed_foreign(&h, &["foreign-a"]).await;
+    allow_duplicate_names(&h).await;
     h.start_operator();
     let n = size(60, 300);
     let mut fleet = Fleet::default();
@@ -236,6 +246,7 @@ async fn s4_leader_killed_repeatedly_under_churn() {
     let h = Harness::prepare("fault-leader", scopes()).await;
     h.grant_leases().await;
     let foreign = seed_foreign(&h, &["foreign-a"]).await;
+    allow_duplicate_names(&h).await;
     let logs: Vec<_> = ["a", "b"]
         .iter()
         .map(|r| h.env.dir().join(format!("operator-{}-{r}.log", h.ns.name())))
@@ -299,6 +310,7 @@ async fn s5_tokens_expire_secrets_rotate_scopes_are_revoked_credentials_vanish()
     let started = Instant::now();
     let mut h = Harness::prepare_in(TestEnv::get(), "fault-creds", |c| c.token_lifetime_secs = 3).await;
     let foreign = seed_foreign(&h, &["foreign-a"]).await;
+    allow_duplicate_names(&h).await;
     h.start_operator();
     let n = size(20, 100);
     let mut fleet = Fleet::default();
@@ -440,6 +452,7 @@ async fn s6_throttled_to_2_per_second() {
     })
     .await;
     let foreign = seed_foreign(&h, &["foreign-a"]).await;
+    allow_duplicate_names(&h).await;
     // The Auth0Tenant's own budget (100/s) is far above the real one: the operator must
     // learn the limit from Auth0's answers, not storm it.
     h.start_operator();
@@ -509,6 +522,150 @@ async fn s6_throttled_to_2_per_second() {
             requests.len()
         ),
     );
+}
+
+/// 7. Ownership under churn, in a tenant that refuses duplicate names and in one that allows
+/// them: a foreign profile holds a name resources want throughout; renames land while
+/// creates are interrupted; paused resources are deleted; second claims of managed profiles
+/// come and go; Auth0 fails and drops writes all along.
+async fn ownership_under_churn(unique_names: bool) {
+    let started = Instant::now();
+    let prefix = if unique_names { "fault-own-unique" } else { "fault-own-dups" };
+    let mut h = Harness::prepare_in(TestEnv::get(), prefix, |c| {
+        c.tenants[0].clients[0].scopes = scopes();
+        c.tenants[0].unique_names = unique_names;
+    })
+    .await;
+    let foreign = seed_foreign(&h, &["foreign-a", "wanted"]).await;
+    assert!(h.emulator.set_faults(&h.domain, bad_day()));
+    h.start_operator();
+    let n = size(40, 300);
+    let api = h.profiles();
+    let mut fleet = Fleet::default();
+    fleet.apply(&h, (0..n).map(|i| (i, 0)).collect()).await;
+    // Resources that want the foreign name, throughout.
+    let contenders: Vec<String> = (0..3).map(|k| format!("contender-{k}")).collect();
+    for c in &contenders {
+        h.apply_profile(c, json!({"name": "wanted", "enabledFeatures": ["scim"]})).await;
+    }
+    // Renames while creates are in flight (and their answers dropped).
+    pause(100..400).await;
+    let renamed: Vec<(String, serde_json::Value)> = (0..n)
+        .filter(|i| i % 3 == 0)
+        .map(|i| {
+            let mut spec = churn::spec(i, 1);
+            spec["name"] = json!(format!("renamed-{i}"));
+            (name(i), spec)
+        })
+        .collect();
+    fleet.apply_specs(&h, renamed).await;
+    // Paused, then deleted: the deletion waits.
+    pause(500..1500).await;
+    let paused: Vec<String> = (0..n).filter(|i| i % 5 == 1).map(name).collect();
+    for p in &paused {
+        api.patch(
+            p,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"auth0.operators.dev/paused": "true"}}})),
+        )
+        .await
+        .expect("pause");
+    }
+    let held: Vec<(String, String)> = {
+        let mut held = Vec::new();
+        for p in &paused {
+            let live = api.get(p).await.expect("get");
+            if let Some(id) = live.status.and_then(|s| s.id) {
+                held.push((p.clone(), id));
+            }
+        }
+        held
+    };
+    fleet.delete(&h, (0..n).filter(|i| i % 5 == 1).collect()).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for (p, id) in &held {
+        assert!(
+            h.remote_by_id(id).is_some(),
+            "{p} was paused, yet its deletion deleted {id}"
+        );
+        assert!(api.get_opt(p).await.expect("get").is_some(), "{p}: paused, yet let go");
+    }
+    for p in &paused {
+        if api.get_opt(p).await.expect("get").is_some() {
+            api.patch(
+                p,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"annotations": {"auth0.operators.dev/paused": null}}})),
+            )
+            .await
+            .expect("unpause");
+        }
+    }
+    let expect = Expect {
+        bystanders: contenders.clone(),
+        ..Expect::default_with(&foreign)
+    };
+    check(&h, &fleet, &expect, Duration::from_secs(180)).await;
+
+    // Second claims of managed profiles: refused, they write nothing, and their deletion
+    // deletes nothing.
+    let claimed: Vec<usize> = (0..n).filter(|i| i % 7 == 2 && fleet.live.contains_key(&name(*i))).collect();
+    for i in &claimed {
+        let owner = id(&api.get(&name(*i)).await.expect("get"));
+        h.apply_profile(
+            &format!("claim-{i}"),
+            json!({"externalID": owner, "name": format!("claim-{i}"), "connectionNamePrefixTemplate": "claim-"}),
+        )
+        .await;
+    }
+    for i in &claimed {
+        h.wait_for(&format!("claim-{i}"), Duration::from_secs(60), "AlreadyManaged", |p| {
+            condition(p, "Synced").is_some_and(|c| c.1 == "AlreadyManaged")
+        })
+        .await;
+    }
+    for c in &contenders {
+        let p = h
+            .wait_for(c, Duration::from_secs(60), "Conflict", |p| {
+                condition(p, "Synced").is_some_and(|c| c.1 == "Conflict")
+                    && condition(p, "Stalled").is_some_and(|c| c.0 == "True")
+            })
+            .await;
+        assert!(p.status.and_then(|s| s.id).is_none(), "{c} took the foreign profile");
+    }
+    let extra: Vec<String> = claimed
+        .iter()
+        .map(|i| format!("claim-{i}"))
+        .chain(contenders.iter().cloned())
+        .collect();
+    for e in &extra {
+        api.delete(e, &DeleteParams::default()).await.expect("delete");
+    }
+    for e in &extra {
+        h.wait_for_gone(e, Duration::from_secs(60)).await;
+    }
+    let summary = check(&h, &fleet, &expect, Duration::from_secs(60)).await;
+    report(
+        &format!(
+            "7. ownership under churn of {n} (Auth0 {} duplicate names): a foreign name wanted by 3, {} renamed, {} paused then deleted, {} second claims",
+            if unique_names { "refuses" } else { "allows" },
+            (0..n).filter(|i| i % 3 == 0).count(),
+            paused.len(),
+            claimed.len()
+        ),
+        started,
+        &format!("{summary}; {}", injected(&h)),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s7_ownership_under_churn_names_unique() {
+    ownership_under_churn(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s7_ownership_under_churn_duplicate_names_allowed() {
+    ownership_under_churn(false).await;
 }
 
 impl Expect {

@@ -1,0 +1,248 @@
+//! A live resource's pass: plan, look, then do the one action: converge a profile this
+//! resource owns (adopt, claim, update, or nothing), create one under the create-pending
+//! guard, report one under Observe, or refuse (conflict, already managed, missing).
+
+use std::time::Duration;
+
+use kube::ResourceExt;
+use kube::runtime::controller::Action as Next;
+use kube::runtime::events::EventType;
+
+use super::marks::{self, Marks};
+use super::plan::{self, Action, Via};
+use super::{Done, Error, Pass, jittered, status};
+use crate::auth0::Auth0Client;
+use crate::controller::conditions::Outcome;
+use crate::controller::desired::desired;
+use crate::crd::validation;
+
+/// Runs the pass of a resource that is not being deleted.
+pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
+    let profile = pass.profile;
+    let want = desired(profile);
+    let mut inputs = pass.inputs(&want);
+    if inputs.paused {
+        return Ok(Done {
+            status: Some(status::with(profile, &Outcome::Paused, |_| {})),
+            marks: None,
+            next: Next::await_change(),
+            checked: false,
+        });
+    }
+    validation::validate(profile).map_err(Error::InvalidSpec)?;
+    let client = pass.client()?;
+    let interval = pass.poll_interval();
+    let next = Next::requeue(jittered(interval));
+
+    // A settled resource this process checked moments ago (the pass our own writes cause
+    // right after a create, a Secret or tenant event) needs no call: drift checks are due
+    // only once per poll interval.
+    if matches!(inputs.claim, plan::Claim::Recorded(_))
+        && status::is_settled(profile)
+        && pass.ctx.checked.within(&pass.uid, interval / 2)
+    {
+        return Ok(Done {
+            status: None,
+            marks: None,
+            next,
+            checked: false,
+        });
+    }
+
+    loop {
+        match plan::plan(&inputs) {
+            Action::Look(lookup) => pass.look(&client, lookup, &mut inputs).await?,
+            Action::Later => {
+                return Ok(Done {
+                    status: None,
+                    marks: None,
+                    next,
+                    checked: false,
+                });
+            }
+            Action::Report { remote } => {
+                return Ok(Done {
+                    status: Some(status::settled(profile, &client.tenant().domain, &remote)),
+                    marks: None,
+                    next,
+                    checked: true,
+                });
+            }
+            Action::Converge { id, remote, via, patch } => {
+                return converge(pass, &client, id, remote, via, patch).await;
+            }
+            Action::Create { replacing } => return create(pass, &client, &want, replacing).await,
+            Action::Conflict { name, holder } => return Err(Error::NameTaken { name, holder }),
+            Action::AlreadyManaged { id, owner } => return Err(Error::AlreadyManaged { id, owner }),
+            Action::Missing { id } => return Err(Error::AdoptionTargetMissing(id)),
+            Action::NoneNamed { name } => return Err(Error::ObservedMissing(name)),
+            other @ (Action::Paused | Action::DeletionPaused | Action::Delete { .. } | Action::Release { .. }) => {
+                unreachable!("a live resource's plan cannot be {other:?}")
+            }
+        }
+    }
+}
+
+/// The profile is this resource's: record it, and PATCH the fields that differ.
+async fn converge(
+    pass: &Pass<'_>,
+    client: &Auth0Client,
+    id: String,
+    remote: serde_json::Value,
+    via: Via,
+    patch: Option<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Done, Error> {
+    let profile = pass.profile;
+    let domain = &client.tenant().domain;
+    let bound = Marks {
+        pending: None,
+        bound: Some(id.clone()),
+    };
+    // The finalizer comes before any write to Auth0: a deletion in between would otherwise
+    // skip the cleanup and leave the profile behind.
+    if patch.is_some() && !marks::has_finalizer(profile) {
+        marks::hold(&pass.api, profile, &bound).await?;
+    }
+    match via {
+        Via::Adopted => {
+            pass.publish(EventType::Normal, "Adopted", &format!("adopted Auth0 profile {id}"))
+                .await
+        }
+        Via::Claimed => {
+            pass.publish(
+                EventType::Normal,
+                "Created",
+                &format!("created Auth0 profile {id} (found after an interrupted create)"),
+            )
+            .await
+        }
+        Via::Recorded => {}
+    }
+    let remote = match patch {
+        None => remote,
+        Some(changed) => {
+            let updated = client.update(&id, &changed).await?;
+            pass.ctx.listings.remember(domain, &id, Some(&updated));
+            let fields: Vec<&str> = changed.keys().map(String::as_str).collect();
+            let asked = profile.status.as_ref().and_then(|s| s.observed_generation) != profile.metadata.generation
+                || via != Via::Recorded;
+            if asked {
+                pass.publish(
+                    EventType::Normal,
+                    "Updated",
+                    &format!("updated {id}: {}", fields.join(", ")),
+                )
+                .await;
+            } else {
+                pass.ctx.metrics.drift_corrections.inc();
+                pass.publish(
+                    EventType::Normal,
+                    "DriftCorrected",
+                    &format!("{id} was changed outside the operator; restored {}", fields.join(", ")),
+                )
+                .await;
+            }
+            updated
+        }
+    };
+    let mut settled = status::settled(profile, domain, &remote);
+    settled.id = Some(id);
+    Ok(Done {
+        status: Some(settled),
+        marks: Some(bound),
+        next: Next::requeue(jittered(pass.poll_interval())),
+        checked: true,
+    })
+}
+
+/// POSTs the profile under the create-pending guard: the mark (the name about to be posted)
+/// goes on in the same write as the finalizer, only after a listing showed the name free;
+/// the id is recorded right after, and the mark goes in the write that records the binding.
+async fn create(
+    pass: &Pass<'_>,
+    client: &Auth0Client,
+    want: &serde_json::Map<String, serde_json::Value>,
+    replacing: Option<String>,
+) -> Result<Done, Error> {
+    let profile = pass.profile;
+    let name = profile.effective_name().to_string();
+    // Refused credentials fail here, before any mark is written: a terminal failure then
+    // costs one pass and no write of the resource's metadata.
+    client.scopes().await?;
+    let before = Marks::of(profile);
+    let pending = Marks {
+        pending: Some(name.clone()),
+        bound: before.bound.clone(),
+    };
+    let live = marks::apply(&pass.api, profile, &pending).await?;
+    // The watch cache can lag behind this operator's own writes: the live object may record
+    // an id the copy does not show, or be on its way out. Its next pass sees the truth.
+    let live_id = super::claims::recorded_id(&live);
+    if live.metadata.deletion_timestamp.is_some()
+        || live.uid() != profile.uid()
+        || (live_id.is_some() && live_id != super::claims::recorded_id(profile))
+    {
+        return Ok(Done {
+            status: None,
+            marks: None,
+            next: Next::requeue(Duration::from_millis(200)),
+            checked: false,
+        });
+    }
+    pass.ctx.creates.sending(&pass.uid, &name);
+    let answer = client.create(want).await;
+    pass.ctx.creates.answered(&pass.uid);
+    let created = match answer {
+        Ok(created) => created,
+        // Refused (400, 403, 409, 429 after retries): nothing was created, so the mark goes
+        // and no later pass wonders whether it was.
+        Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
+            marks::hold(&pass.api, profile, &before.without_pending()).await?;
+            pass.ctx.creates.forget(&pass.uid);
+            return Err(if e.status() == Some(409) {
+                Error::NameRefused(name)
+            } else {
+                Error::Auth0(e)
+            });
+        }
+        // No answer, or a 5xx: the profile may exist. The mark stays; the next pass looks.
+        Err(e) => return Err(e.into()),
+    };
+    let id = created
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::Auth0(crate::auth0::Auth0Error::Decode {
+                path: "id".into(),
+                message: "the created profile has no id".into(),
+            })
+        })?;
+    pass.ctx.listings.remember(&client.tenant().domain, &id, Some(&created));
+    match &replacing {
+        Some(old) => {
+            pass.ctx.metrics.drift_corrections.inc();
+            pass.publish(
+                EventType::Normal,
+                "DriftCorrected",
+                &format!("profile {old} was deleted outside the operator; recreated as {id}"),
+            )
+            .await;
+        }
+        None => {
+            pass.publish(EventType::Normal, "Created", &format!("created Auth0 profile {id}"))
+                .await
+        }
+    }
+    let mut settled = status::settled(profile, &client.tenant().domain, &created);
+    settled.id = Some(id.clone());
+    Ok(Done {
+        status: Some(settled),
+        marks: Some(Marks {
+            pending: None,
+            bound: Some(id),
+        }),
+        next: Next::requeue(jittered(pass.poll_interval())),
+        checked: true,
+    })
+}

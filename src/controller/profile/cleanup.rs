@@ -1,0 +1,114 @@
+//! A resource being deleted: delete its profile (or leave it, by policy or when it is not
+//! provably this resource's), then let the finalizer go. A paused deletion waits.
+
+use kube::runtime::controller::Action as Next;
+use kube::runtime::events::EventType;
+
+use super::marks;
+use super::plan::{self, Action, Keep};
+use super::{Done, Error, Pass, annotation, status};
+use crate::controller::conditions::Outcome;
+use crate::controller::desired::desired;
+
+/// Runs the pass of a resource being deleted (it holds the finalizer).
+pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
+    let profile = pass.profile;
+    let want = desired(profile);
+    let mut inputs = pass.inputs(&want);
+    // The client is made only when the plan needs Auth0: a resource with nothing in Auth0
+    // goes without a call, even when its tenant is gone.
+    let mut client = None;
+    loop {
+        match plan::plan(&inputs) {
+            Action::Look(lookup) => {
+                let c = match &client {
+                    Some(c) => c,
+                    None => client.insert(pass.client()?),
+                };
+                pass.look(c, lookup, &mut inputs).await?;
+            }
+            Action::DeletionPaused => {
+                let id = inputs.claim.id().unwrap_or("(none recorded)").to_string();
+                let message = format!(
+                    "deletion waits: the {} annotation stops all writes; remove it to delete Auth0 profile {id}, or annotate {}=true to leave the profile in Auth0",
+                    annotation::PAUSED,
+                    annotation::FORCE_ORPHAN
+                );
+                let outcome = Outcome::DeleteBlocked {
+                    reason: crate::crd::conditions::reason::RECONCILE_PAUSED,
+                    message: message.clone(),
+                    stalled: false,
+                    retrying: false,
+                };
+                let new_status = status::with(profile, &outcome, |_| {});
+                if profile.status.as_ref() != Some(&new_status) {
+                    pass.publish(EventType::Normal, "DeletionPaused", &message).await;
+                }
+                return Ok(Done {
+                    status: Some(new_status),
+                    marks: None,
+                    next: Next::await_change(),
+                    checked: false,
+                });
+            }
+            Action::Delete { ids } => {
+                let c = match &client {
+                    Some(c) => c,
+                    None => client.insert(pass.client()?),
+                };
+                for id in ids {
+                    c.delete(&id).await?;
+                    pass.ctx.listings.remember(&c.tenant().domain, &id, None);
+                    pass.publish(EventType::Normal, "Deleted", &format!("deleted Auth0 profile {id}"))
+                        .await;
+                }
+                return released(pass).await;
+            }
+            Action::Release { kept, why } => {
+                match (&why, &kept) {
+                    (Keep::Policy, Some(id)) => {
+                        pass.publish(
+                            EventType::Normal,
+                            "Orphaned",
+                            &format!("left Auth0 profile {id} in place"),
+                        )
+                        .await
+                    }
+                    (Keep::OwnedBy(owner), Some(id)) => {
+                        pass.publish(
+                            EventType::Normal,
+                            "Released",
+                            &format!("left Auth0 profile {id} to ConnectionProfile {owner}, which manages it"),
+                        )
+                        .await
+                    }
+                    (Keep::Ambiguous(ids), _) => {
+                        pass.publish(
+                            EventType::Warning,
+                            "Orphaned",
+                            &format!(
+                                "an interrupted create may have made one of the profiles {}; none was deleted, since the others are someone else's: delete the right one by hand",
+                                ids.join(", ")
+                            ),
+                        )
+                        .await
+                    }
+                    _ => {}
+                }
+                return released(pass).await;
+            }
+            other => unreachable!("a deletion's plan cannot be {other:?}"),
+        }
+    }
+}
+
+/// Lets the finalizer go.
+async fn released(pass: &Pass<'_>) -> Result<Done, Error> {
+    marks::release(&pass.api, pass.profile).await?;
+    Ok(Done {
+        status: None,
+        marks: None,
+        next: Next::await_change(),
+        checked: false,
+    })
+}

@@ -1,0 +1,147 @@
+//! Why a pass failed, and how that is reported: a Synced reason and whether a person must
+//! act (Stalled), named together as a [`Disposition`].
+
+use super::plan::Holder;
+use crate::auth0::{Auth0Error, Category};
+use crate::controller::tenants::TenantError;
+use crate::crd::conditions::reason;
+use crate::crd::validation::Invalid;
+
+/// A failed pass. Messages name resources, fields and ids, never a credential.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    InvalidSpec(Invalid),
+    #[error("{0}")]
+    Tenant(#[from] TenantError),
+    #[error("{0}")]
+    Auth0(#[from] Auth0Error),
+    #[error("{}", name_taken(name, holder))]
+    NameTaken { name: String, holder: Holder },
+    #[error(
+        "Auth0 refused the name {0:?} as taken (409), though a listing moments before showed it free: another client took it since; choose another spec.name, or set spec.externalID to adopt that profile"
+    )]
+    NameRefused(String),
+    #[error(
+        "Auth0 profile {id} is already managed by ConnectionProfile {owner}, which claimed it first: this resource writes nothing to it and its deletion deletes nothing; remove its spec.externalID or auth0.operators.dev/profile-id annotation, or delete this copy"
+    )]
+    AlreadyManaged { id: String, owner: String },
+    #[error("Auth0 has no profile {0}: check spec.externalID")]
+    AdoptionTargetMissing(String),
+    #[error("no profile named {0:?} exists in Auth0 to observe: create it, or set spec.externalID")]
+    ObservedMissing(String),
+    #[error("writing to the Kubernetes API failed: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+fn name_taken(name: &str, holder: &Holder) -> String {
+    match holder {
+        Holder::Foreign { id } => format!(
+            "a profile named {name:?} already exists in Auth0 ({id}) and this resource did not create it: set spec.externalID to {id} to adopt it, or choose another spec.name"
+        ),
+        Holder::Resource { owner, id } => format!(
+            "the name {name:?} belongs to Auth0 profile {id}, which ConnectionProfile {owner} manages: choose another spec.name (adopting {id} here too would give it two owners)"
+        ),
+        Holder::Ambiguous { ids } => format!(
+            "{} profiles named {name:?} exist in Auth0 ({}) and none can be shown to be this resource's: set spec.externalID to the one it should manage, or choose another spec.name",
+            ids.len(),
+            ids.join(", ")
+        ),
+    }
+}
+
+/// How a failure is reported: the Synced reason, and whether it needs a person (Stalled;
+/// no retry until the resource, its tenant or its Secret changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Disposition {
+    pub reason: &'static str,
+    pub terminal: bool,
+}
+
+const fn terminal(reason: &'static str) -> Disposition {
+    Disposition { reason, terminal: true }
+}
+
+const fn transient(reason: &'static str) -> Disposition {
+    Disposition {
+        reason,
+        terminal: false,
+    }
+}
+
+impl Error {
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            Error::InvalidSpec(_) => terminal(reason::INVALID_SPEC),
+            Error::Tenant(e) => {
+                let (why, stalled) = e.reason();
+                Disposition {
+                    reason: why,
+                    terminal: stalled,
+                }
+            }
+            Error::Auth0(e) => match e.category() {
+                Category::Transient => transient(reason::RECONCILE_ERROR),
+                Category::Unauthorized => terminal(reason::UNAUTHORIZED),
+                Category::Forbidden => terminal(reason::FORBIDDEN),
+                Category::Conflict => terminal(reason::CONFLICT),
+                Category::NotFound => terminal(reason::NOT_FOUND),
+                Category::Invalid => terminal(reason::INVALID_SPEC),
+            },
+            Error::NameTaken { .. } | Error::NameRefused(_) => terminal(reason::CONFLICT),
+            Error::AlreadyManaged { .. } => terminal(reason::ALREADY_MANAGED),
+            Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) => terminal(reason::NOT_FOUND),
+            Error::Kube(_) => transient(reason::RECONCILE_ERROR),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispositions_and_messages() {
+        let foreign = Error::NameTaken {
+            name: "acme".into(),
+            holder: Holder::Foreign {
+                id: "cop_1cu7Zs1Dfru5Qc9mZea7nm".into(),
+            },
+        };
+        assert_eq!(foreign.disposition(), terminal(reason::CONFLICT));
+        assert!(
+            foreign
+                .to_string()
+                .contains("set spec.externalID to cop_1cu7Zs1Dfru5Qc9mZea7nm")
+        );
+        // A name another resource owns: the message names it and never advises externalID.
+        let owned = Error::NameTaken {
+            name: "acme".into(),
+            holder: Holder::Resource {
+                owner: "team-b/acme".into(),
+                id: "cop_1cu7Zs1Dfru5Qc9mZea7nm".into(),
+            },
+        };
+        assert!(owned.to_string().contains("ConnectionProfile team-b/acme manages"));
+        assert!(!owned.to_string().contains("set spec.externalID"));
+        let claimed = Error::AlreadyManaged {
+            id: "cop_1cu7Zs1Dfru5Qc9mZea7nm".into(),
+            owner: "team-a/first".into(),
+        };
+        assert_eq!(claimed.disposition(), terminal(reason::ALREADY_MANAGED));
+        let throttled = Error::Auth0(Auth0Error::Api {
+            status: 429,
+            error_code: None,
+            message: "Too many requests".into(),
+            retry_after: None,
+        });
+        assert_eq!(throttled.disposition(), transient(reason::RECONCILE_ERROR));
+        let missing = Error::Tenant(TenantError::KeyMissing {
+            namespace: "ns".into(),
+            name: "creds".into(),
+            key: "client_secret".into(),
+        });
+        assert_eq!(missing.disposition(), transient(reason::CREDENTIALS_UNAVAILABLE));
+        assert_eq!(missing.to_string(), "Secret ns/creds has no key client_secret");
+    }
+}

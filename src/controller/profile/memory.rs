@@ -1,0 +1,195 @@
+//! What the controller remembers between passes, in memory only. Each piece names the fault
+//! that made it necessary; none of it is needed for correctness after a restart (the
+//! resource's marks and status carry that), only to avoid wasted calls and loops.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::auth0::retry::Backoff;
+
+/// A resource, by uid: names can be reused by a new resource, uids cannot.
+pub type Uid = String;
+
+/// Per-resource failure counts for exponential backoff with full jitter. kube-runtime has no
+/// per-object error backoff (operator-conventions.md, "Backoff per object").
+pub struct Failures {
+    backoff: Backoff,
+    counts: Mutex<HashMap<Uid, u32>>,
+}
+
+impl Failures {
+    pub fn new(backoff: Backoff) -> Self {
+        Failures {
+            backoff,
+            counts: Mutex::default(),
+        }
+    }
+
+    /// The wait after one more failure of `uid`; never under 200 ms (a full-jitter draw of 0
+    /// would be a hot loop).
+    pub fn failed(&self, uid: &str) -> Duration {
+        let mut counts = self.counts.lock();
+        let count = counts.entry(uid.to_string()).or_insert(0);
+        *count += 1;
+        self.backoff
+            .delay(*count, None, fastrand::f64())
+            .max(Duration::from_millis(200))
+    }
+
+    pub fn succeeded(&self, uid: &str) {
+        self.counts.lock().remove(uid);
+    }
+}
+
+/// When each resource was last seen to match Auth0. Our own writes (the status after a
+/// create, a Secret or tenant event) cause passes right after one that checked: those need
+/// no call, since drift is due only once per poll interval.
+#[derive(Default)]
+pub struct Checked(Mutex<HashMap<Uid, Instant>>);
+
+impl Checked {
+    pub fn now(&self, uid: &str) {
+        self.0.lock().insert(uid.to_string(), Instant::now());
+    }
+
+    pub fn within(&self, uid: &str, age: Duration) -> bool {
+        self.0.lock().get(uid).is_some_and(|at| at.elapsed() < age)
+    }
+}
+
+/// The POSTs this process sent for each resource: the name posted and when the last answer
+/// came (or failed). Needed because the watch cache can lag behind our own writes: a pass on
+/// a copy that shows neither the create-pending mark nor the recorded id must still know a
+/// create may have reached Auth0 (fault suite, an orphan in CI). Kept until the resource is
+/// gone, or until Auth0 refused every POST (then none made a profile).
+#[derive(Default)]
+pub struct Creates(Mutex<HashMap<Uid, Posted>>);
+
+/// One resource's POSTs.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub name: String,
+    /// `None` while a POST is in flight.
+    pub answered: Option<Instant>,
+}
+
+impl Creates {
+    pub fn sending(&self, uid: &str, name: &str) {
+        self.0.lock().insert(
+            uid.to_string(),
+            Posted {
+                name: name.to_string(),
+                answered: None,
+            },
+        );
+    }
+
+    pub fn answered(&self, uid: &str) {
+        if let Some(posted) = self.0.lock().get_mut(uid) {
+            posted.answered = Some(Instant::now());
+        }
+    }
+
+    pub fn get(&self, uid: &str) -> Option<Posted> {
+        self.0.lock().get(uid).cloned()
+    }
+
+    pub fn forget(&self, uid: &str) {
+        self.0.lock().remove(uid);
+    }
+}
+
+/// Resources whose last pass ended in a terminal failure, with the fingerprint of what that
+/// pass read. A pass with the same fingerprint does nothing: without this, a refused create
+/// looped (the create-pending mark's write and removal each wake the next pass; 1,347 writes
+/// in 20 s against a tenant with a wrong client secret). A change of the resource, its
+/// tenant or its Secret changes the fingerprint and re-arms it.
+#[derive(Default)]
+pub struct Stalls(Mutex<HashMap<Uid, u64>>);
+
+impl Stalls {
+    pub fn stalled(&self, uid: &str, fingerprint: u64) {
+        self.0.lock().insert(uid.to_string(), fingerprint);
+    }
+
+    pub fn is_stalled(&self, uid: &str, fingerprint: u64) -> bool {
+        self.0.lock().get(uid) == Some(&fingerprint)
+    }
+
+    pub fn clear(&self, uid: &str) {
+        self.0.lock().remove(uid);
+    }
+}
+
+/// What a pass reads that can turn a terminal failure into a success, hashed.
+pub fn fingerprint(parts: impl Hash) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// When this process first saw each resource's current request (its generation and its
+/// `reconcile-requested-at`, hashed). A name check before a POST needs a listing begun after
+/// the user asked for the name, so a profile made before the request (by anyone) is in it;
+/// a generation above 1 has no timestamp of its own.
+#[derive(Default)]
+pub struct Requests(Mutex<HashMap<Uid, (u64, Instant)>>);
+
+impl Requests {
+    /// When `request` of `uid` was first seen by this process.
+    pub fn seen(&self, uid: &str, request: u64) -> Instant {
+        let mut seen = self.0.lock();
+        let entry = seen.entry(uid.to_string()).or_insert((request, Instant::now()));
+        if entry.0 != request {
+            *entry = (request, Instant::now());
+        }
+        entry.1
+    }
+
+    pub fn forget(&self, uid: &str) {
+        self.0.lock().remove(uid);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_per_resource_and_resets() {
+        let failures = Failures::new(Backoff {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(300),
+            max_attempts: u32::MAX,
+        });
+        for _ in 0..12 {
+            failures.failed("a");
+        }
+        assert!(failures.failed("b") <= Duration::from_secs(1));
+        failures.succeeded("a");
+        assert!(failures.failed("a") <= Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_stall_holds_for_its_fingerprint_only() {
+        let stalls = Stalls::default();
+        stalls.stalled("a", fingerprint((1, "secret-v1")));
+        assert!(stalls.is_stalled("a", fingerprint((1, "secret-v1"))));
+        assert!(!stalls.is_stalled("a", fingerprint((1, "secret-v2"))));
+        assert!(!stalls.is_stalled("a", fingerprint((2, "secret-v1"))));
+        stalls.clear("a");
+        assert!(!stalls.is_stalled("a", fingerprint((1, "secret-v1"))));
+    }
+
+    #[test]
+    fn a_new_generation_is_a_new_request() {
+        let requests = Requests::default();
+        let first = requests.seen("a", 1);
+        assert_eq!(requests.seen("a", 1), first);
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(requests.seen("a", 2) > first);
+    }
+}

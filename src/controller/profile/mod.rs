@@ -1,0 +1,535 @@
+//! The ConnectionProfile reconciler. Each pass: gather what the resource can prove it owns
+//! ([`claims`]), ask the pure [`plan`] what to do, look at Auth0 when it asks ([`listing`]
+//! or a GET), and carry out its one action ([`apply`] for a live resource, [`cleanup`] for
+//! one being deleted); then the status ([`status`]), written only when it changed, and the
+//! marks ([`marks`]). What the controller remembers between passes is in [`memory`].
+//!
+//! Where to find a behaviour: ownership and every decision in `plan.rs`; one profile, one
+//! owner in `claims.rs`; no duplicates (the create-pending mark, the `profile-id` binding)
+//! in `apply.rs` and `marks.rs`; drift (one listing per tenant per interval) in
+//! `listing.rs` and `apply.rs`; deletion, orphaning and the paused deletion in `cleanup.rs`;
+//! no hot loops and per-object backoff in this file and `memory.rs`.
+
+pub mod apply;
+pub mod claims;
+pub mod cleanup;
+pub mod error;
+pub mod listing;
+pub mod marks;
+pub mod memory;
+pub mod plan;
+pub mod status;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::reflector::Store;
+use kube::{Resource, ResourceExt};
+use serde_json::Value;
+
+use super::conditions::Outcome;
+use super::tenants::Tenants;
+use crate::auth0::Auth0Client;
+use crate::auth0::ratelimit::Priority;
+use crate::auth0::retry::Backoff;
+use crate::crd::ConnectionProfile;
+use crate::metrics::Metrics;
+pub use error::{Disposition, Error};
+use memory::{Checked, Creates, Failures, Requests, Stalls};
+use plan::{After, ById, Claim, Inputs, Listed, Lookup};
+
+pub const FINALIZER: &str = "auth0.operators.dev/finalizer";
+/// The field manager of every write the operator makes.
+pub const MANAGER: &str = "auth0-operator";
+
+/// The annotations a person (or the operator) sets.
+pub mod annotation {
+    pub const PAUSED: &str = "auth0.operators.dev/paused";
+    pub const POLL_INTERVAL: &str = "auth0.operators.dev/poll-interval";
+    pub const RECONCILE_REQUESTED_AT: &str = "auth0.operators.dev/reconcile-requested-at";
+    pub const FORCE_ORPHAN: &str = "auth0.operators.dev/force-orphan";
+    /// The operator's: the name a create is about to post, or posted without an answer.
+    pub const CREATE_PENDING: &str = "auth0.operators.dev/create-pending";
+    /// The operator's: the id of the profile this resource owns (also in `status.id`; this
+    /// copy survives a backup restore or a re-apply that drops status).
+    pub const PROFILE_ID: &str = "auth0.operators.dev/profile-id";
+}
+
+/// What every pass shares.
+pub struct Context {
+    pub client: kube::Client,
+    pub tenants: Tenants,
+    pub recorder: Recorder,
+    /// Default drift-check interval; the `poll-interval` annotation overrides it.
+    pub poll_interval: Duration,
+    pub metrics: Arc<Metrics>,
+    /// The caches (tenants, Secrets, namespaces) every pass reads: listed once before passes run.
+    pub caches: Arc<super::CachesSynced>,
+    /// Every ConnectionProfile, for the claims of the others (one profile, one owner).
+    pub profiles: Store<ConnectionProfile>,
+    pub listings: listing::Listings,
+    pub failures: Failures,
+    pub checked: Checked,
+    pub creates: Creates,
+    pub stalls: Stalls,
+    pub requests: Requests,
+    /// When this process began reconciling: every create an earlier process sent is over.
+    started: Instant,
+}
+
+impl Context {
+    pub fn new(
+        client: kube::Client,
+        tenants: Tenants,
+        recorder: Recorder,
+        poll_interval: Duration,
+        metrics: Arc<Metrics>,
+        caches: Arc<super::CachesSynced>,
+        profiles: Store<ConnectionProfile>,
+    ) -> Self {
+        Context {
+            caches,
+            metrics,
+            client,
+            tenants,
+            recorder,
+            poll_interval,
+            profiles,
+            listings: listing::Listings::default(),
+            failures: Failures::new(Backoff {
+                base: Duration::from_secs(1),
+                cap: Duration::from_secs(300),
+                max_attempts: u32::MAX,
+            }),
+            checked: Checked::default(),
+            creates: Creates::default(),
+            stalls: Stalls::default(),
+            requests: Requests::default(),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// One pass over one resource: what it reads, and the look-ups the plan asks for.
+pub struct Pass<'a> {
+    pub profile: &'a ConnectionProfile,
+    pub ctx: &'a Context,
+    pub api: Api<ConnectionProfile>,
+    pub uid: String,
+    pub claims: claims::Claims,
+}
+
+impl<'a> Pass<'a> {
+    fn new(profile: &'a ConnectionProfile, ctx: &'a Context) -> Self {
+        let namespace = profile.namespace().unwrap_or_default();
+        Pass {
+            profile,
+            ctx,
+            api: Api::namespaced(ctx.client.clone(), &namespace),
+            uid: profile.uid().unwrap_or_default(),
+            claims: claims::Claims::of(profile, &ctx.profiles.state()),
+        }
+    }
+
+    /// The tenant's client, once the tenant admits the resource's namespace.
+    pub fn client(&self) -> Result<Arc<Auth0Client>, Error> {
+        let namespace = self.profile.namespace().unwrap_or_default();
+        Ok(self.ctx.tenants.client(&self.profile.spec.tenant_ref, &namespace)?)
+    }
+
+    /// What the resource can prove about its profile, strongest first.
+    pub fn claim(&self) -> Claim {
+        let profile = self.profile;
+        if let Some(id) = claims::recorded_id(profile) {
+            return Claim::Recorded(id.to_string());
+        }
+        if let Some(id) = &profile.spec.external_id {
+            return Claim::External(id.clone());
+        }
+        match self.pending() {
+            Some(posted_name) => Claim::Uncertain { posted_name },
+            None => Claim::Nothing,
+        }
+    }
+
+    /// The name of a create of this resource that may have reached Auth0 unrecorded: its
+    /// create-pending mark, or a POST this process sent (the copy at hand may come from a
+    /// watch cache that does not show the mark yet).
+    ///
+    /// Earlier versions of the operator wrote a timestamp into the mark: such a mark stands
+    /// for the resource's own name (they never posted another).
+    pub fn pending(&self) -> Option<String> {
+        let name = self.profile.effective_name();
+        self.profile
+            .annotations()
+            .get(annotation::CREATE_PENDING)
+            .map(|posted| {
+                let legacy = posted != name && posted.parse::<k8s_openapi::jiff::Timestamp>().is_ok();
+                if legacy { name.to_string() } else { posted.clone() }
+            })
+            .or_else(|| self.ctx.creates.get(&self.uid).map(|posted| posted.name))
+    }
+
+    /// The inputs of [`plan::plan`] before any look-up.
+    pub fn inputs<'i>(&self, desired: &'i serde_json::Map<String, Value>) -> Inputs<'i>
+    where
+        'a: 'i,
+    {
+        let profile = self.profile;
+        Inputs {
+            deleting: profile.metadata.deletion_timestamp.is_some(),
+            paused: annotation_is_true(profile, annotation::PAUSED),
+            force_orphan: annotation_is_true(profile, annotation::FORCE_ORPHAN),
+            management: profile.spec.management_policy.clone(),
+            deletion: profile.spec.deletion_policy.clone(),
+            claim: self.claim(),
+            pending: self.pending(),
+            owned_by_other: self.claims.older_claimant.clone(),
+            name: profile.effective_name(),
+            desired,
+            by_id: None,
+            named: Default::default(),
+        }
+    }
+
+    /// Answers a look-up the plan asked for, into `inputs`.
+    pub async fn look(&self, client: &Auth0Client, lookup: Lookup, inputs: &mut Inputs<'_>) -> Result<(), Error> {
+        match lookup {
+            Lookup::ById(id) => inputs.by_id = Some(self.by_id(client, &id).await?),
+            Lookup::Named { name, after } => {
+                let since = match after {
+                    After::Request => self.request_time(),
+                    After::PostsOver => self.posts_over_since(),
+                };
+                let found = self
+                    .ctx
+                    .listings
+                    .named(client, &name, since)
+                    .await?
+                    .into_iter()
+                    .filter_map(|profile| {
+                        let id = profile.get("id")?.as_str()?.to_string();
+                        Some(Listed {
+                            claimed_by: self.claims.owner_of(&id),
+                            id,
+                            profile,
+                        })
+                    })
+                    .collect();
+                inputs.named.insert(name, found);
+            }
+        }
+        Ok(())
+    }
+
+    /// The remote profile by id. A settled resource is checked against the tenant's listing
+    /// (shared by all its resources); a changed one with a GET. A profile missing from a
+    /// listing is confirmed with a GET before anyone calls it gone.
+    async fn by_id(&self, client: &Auth0Client, id: &str) -> Result<ById, Error> {
+        let settled = status::is_settled(self.profile);
+        if settled {
+            match self.ctx.listings.drift_view(client, id, self.poll_interval()).await? {
+                None => return Ok(ById::Deferred),
+                Some(Some(remote)) => return Ok(ById::Found(remote)),
+                Some(None) => {}
+            }
+        }
+        let priority = if settled { Priority::Background } else { Priority::User };
+        Ok(match client.get(id, priority).await? {
+            Some(remote) => ById::Found(remote),
+            None => ById::Gone,
+        })
+    }
+
+    /// Since when a listing shows every profile made before the user asked for this state:
+    /// the resource's creation for its first generation (second precision), else when this
+    /// process first saw the generation or the reconcile request.
+    fn request_time(&self) -> Instant {
+        let profile = self.profile;
+        let generation = profile.metadata.generation.unwrap_or(1);
+        let requested = profile.annotations().get(annotation::RECONCILE_REQUESTED_AT);
+        let first_seen = self
+            .ctx
+            .requests
+            .seen(&self.uid, memory::fingerprint((generation, requested)));
+        let created = profile.metadata.creation_timestamp.as_ref().map(|t| {
+            let age = k8s_openapi::jiff::Timestamp::now().duration_since(t.0);
+            let age = Duration::try_from(age).unwrap_or_default();
+            Instant::now().checked_sub(age).unwrap_or(self.ctx.started)
+        });
+        match created {
+            Some(created) if generation <= 1 && requested.is_none() => created,
+            _ => first_seen,
+        }
+    }
+
+    /// Since when a listing shows every create of this resource that reached Auth0: this
+    /// process's last POST for it, else this process's start (an earlier process's are over).
+    fn posts_over_since(&self) -> Instant {
+        self.ctx
+            .creates
+            .get(&self.uid)
+            .and_then(|p| p.answered)
+            .unwrap_or(self.ctx.started)
+    }
+
+    pub fn poll_interval(&self) -> Duration {
+        poll_interval(self.profile, self.ctx)
+    }
+
+    pub async fn publish(&self, type_: EventType, reason: &str, note: &str) {
+        publish(self.ctx, self.profile, type_, reason, note).await;
+    }
+
+    /// What this pass reads that can turn a terminal failure into a success: the spec, the
+    /// annotations a person sets, deletion, and the tenant's client (its settings and
+    /// Secret).
+    fn fingerprint(&self) -> u64 {
+        let profile = self.profile;
+        let people: BTreeMap<&String, &String> = profile
+            .annotations()
+            .iter()
+            .filter(|(k, _)| {
+                ![
+                    annotation::CREATE_PENDING,
+                    annotation::PROFILE_ID,
+                    "kubectl.kubernetes.io/last-applied-configuration",
+                ]
+                .contains(&k.as_str())
+            })
+            .collect();
+        let tenant = match self.client() {
+            Ok(client) => {
+                let config = client.tenant();
+                memory::fingerprint((
+                    Arc::as_ptr(&client) as usize,
+                    &config.domain,
+                    config.base_url.as_str(),
+                    &config.client_id,
+                    config.client_secret.expose(),
+                ))
+            }
+            Err(e) => memory::fingerprint(e.to_string()),
+        };
+        let namespace = profile.namespace().unwrap_or_default();
+        let tenant_version = self.ctx.tenants.version(&profile.spec.tenant_ref, &namespace);
+        memory::fingerprint((
+            profile.metadata.generation,
+            profile.metadata.deletion_timestamp.is_some(),
+            people,
+            tenant,
+            tenant_version,
+        ))
+    }
+}
+
+/// What a pass that did not fail leaves behind.
+pub struct Done {
+    /// The status to write (skipped when unchanged).
+    pub status: Option<crate::crd::ConnectionProfileStatus>,
+    /// The marks to hold after the status is written (the id first, then the mark goes).
+    pub marks: Option<marks::Marks>,
+    pub next: Action,
+    /// Whether this pass saw the remote match the spec (a drift check is then not due).
+    pub checked: bool,
+}
+
+/// The controller's entry point.
+pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let deleting = profile.metadata.deletion_timestamp.is_some();
+    if deleting && !marks::has_finalizer(&profile) {
+        return Ok(Action::await_change());
+    }
+    let pass = Pass::new(&profile, &ctx);
+    // A terminal failure costs one pass, then waits for a change (memory::Stalls).
+    let fingerprint = pass.fingerprint();
+    if ctx.stalls.is_stalled(&pass.uid, fingerprint) {
+        return Ok(Action::await_change());
+    }
+    let result = if deleting {
+        cleanup::run(&pass).await
+    } else {
+        apply::run(&pass).await
+    };
+    match result {
+        Ok(done) => {
+            let ready = done.status.as_ref().and_then(status::ready_of).map(str::to_string);
+            if let Some(new_status) = done.status {
+                status::write(&pass.api, &profile, new_status).await?;
+            }
+            if let Some(marks) = &done.marks {
+                marks::hold(&pass.api, &profile, marks).await?;
+            }
+            if deleting {
+                ctx.creates.forget(&pass.uid);
+                ctx.requests.forget(&pass.uid);
+            }
+            if done.checked {
+                ctx.checked.now(&pass.uid);
+            }
+            ctx.stalls.clear(&pass.uid);
+            ctx.failures.succeeded(&pass.uid);
+            record(&ctx, &profile, "success", started, ready.as_deref());
+            Ok(done.next)
+        }
+        Err(err @ Error::Kube(_)) => Err(err),
+        Err(err) => {
+            let disposition = err.disposition();
+            let mut message = err.to_string();
+            // A deletion that cannot proceed waits for a person unless it mends by itself.
+            let stalled = disposition.terminal || (deleting && matches!(err, Error::Tenant(_)));
+            let outcome = if deleting {
+                if stalled {
+                    message.push_str(&format!(
+                        "; to delete the resource and leave the Auth0 profile in place, annotate it {}=true",
+                        annotation::FORCE_ORPHAN
+                    ));
+                }
+                Outcome::DeleteBlocked {
+                    reason: disposition.reason,
+                    message: message.clone(),
+                    stalled,
+                    retrying: !stalled,
+                }
+            } else {
+                let remote_available = claims::recorded_id(&profile).is_some()
+                    && profile
+                        .status
+                        .as_ref()
+                        .is_some_and(|s| status::ready_of(s) == Some("True"))
+                    && !matches!(err, Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_));
+                Outcome::Failed {
+                    reason: disposition.reason,
+                    message: message.clone(),
+                    terminal: disposition.terminal,
+                    remote_available,
+                }
+            };
+            let new_status = status::with(&profile, &outcome, |_| {});
+            let ready = status::ready_of(&new_status).map(str::to_string);
+            if status::write(&pass.api, &profile, new_status).await? {
+                pass.publish(EventType::Warning, disposition.reason, &message).await;
+            }
+            record(&ctx, &profile, disposition.reason, started, ready.as_deref());
+            tracing::info!(error = %message, reason = disposition.reason, terminal = stalled, "reconcile failed");
+            Ok(if stalled {
+                ctx.stalls.stalled(&pass.uid, fingerprint);
+                Action::await_change()
+            } else {
+                Action::requeue(ctx.failures.failed(&pass.uid))
+            })
+        }
+    }
+}
+
+const KIND: &str = "ConnectionProfile";
+/// The longest wait before retrying a pass the Kubernetes API failed.
+const KUBE_RETRY_CAP: Duration = Duration::from_secs(5);
+
+/// Records a pass in the metrics: its result and the resource's Ready state.
+fn record(ctx: &Context, profile: &ConnectionProfile, result: &'static str, started: Instant, ready: Option<&str>) {
+    ctx.metrics.reconciled(KIND, result, started.elapsed());
+    let state = ready.map(|r| match r {
+        "True" => "true",
+        "False" => "false",
+        _ => "unknown",
+    });
+    ctx.metrics.set_ready(&claims::key(profile), state);
+}
+
+/// Failures of the Kubernetes API (a write refused or lost): retry with this object's
+/// backoff, capped low: such a retry costs Auth0 nothing, and a pass that waits minutes
+/// after the API server comes back from an outage helps no one.
+pub fn error_policy(profile: Arc<ConnectionProfile>, error: &Error, ctx: Arc<Context>) -> Action {
+    let wait = ctx
+        .failures
+        .failed(&profile.uid().unwrap_or_default())
+        .min(KUBE_RETRY_CAP);
+    tracing::warn!(error = %error, retry_in = ?wait, "reconcile failed");
+    Action::requeue(wait)
+}
+
+async fn publish(ctx: &Context, profile: &ConnectionProfile, type_: EventType, reason: &str, note: &str) {
+    let event = Event {
+        type_,
+        reason: reason.to_string(),
+        note: Some(note.chars().take(1000).collect()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &profile.object_ref(&())).await {
+        tracing::warn!(error = %e, "publishing an event failed");
+    }
+}
+
+fn annotation_is_true(profile: &ConnectionProfile, key: &str) -> bool {
+    profile
+        .annotations()
+        .get(key)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn poll_interval(profile: &ConnectionProfile, ctx: &Context) -> Duration {
+    profile
+        .annotations()
+        .get(annotation::POLL_INTERVAL)
+        .and_then(|v| parse_duration(v))
+        .unwrap_or(ctx.poll_interval)
+}
+
+/// ±10%, so resources created together do not all poll together.
+pub fn jittered(interval: Duration) -> Duration {
+    interval.mul_f64(0.9 + 0.2 * fastrand::f64())
+}
+
+/// `90s`, `10m`, `1h`, `1h30m`; at least one second.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return None,
+        };
+        total = total.checked_add(number.parse::<u64>().ok()?.checked_mul(unit)?)?;
+        number.clear();
+    }
+    if !number.is_empty() || total == 0 {
+        return None;
+    }
+    Some(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45s"), Some(Duration::from_secs(45)));
+        for bad in ["", "10", "0s", "5d", "m", "-1m", "99999999999999999999h"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn jitter_stays_within_ten_percent() {
+        for _ in 0..100 {
+            let d = jittered(Duration::from_secs(100));
+            assert!(d >= Duration::from_secs(90) && d <= Duration::from_secs(110), "{d:?}");
+        }
+    }
+}

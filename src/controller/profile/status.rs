@@ -1,0 +1,142 @@
+//! The resource's status: computed from a pass's outcome (pure), and written only when it
+//! changed, in a way that can never erase a recorded id.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Resource, ResourceExt};
+use serde_json::{Value, json};
+
+use super::{Error, MANAGER, annotation};
+use crate::controller::conditions::{Outcome, conditions};
+use crate::controller::desired::at_provider;
+use crate::crd::conditions::READY;
+use crate::crd::{ConnectionProfile, ConnectionProfileStatus};
+
+/// The status after a successful pass: the remote as observed, every condition Available.
+pub fn settled(profile: &ConnectionProfile, domain: &str, remote: &Value) -> ConnectionProfileStatus {
+    with(profile, &Outcome::Available, |status| {
+        status.tenant = Some(domain.to_string());
+        status.at_provider = at_provider(remote).ok();
+        status.id = remote
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or(status.id.take());
+    })
+}
+
+/// The current status with new conditions for `outcome`, `observedGeneration` and the
+/// handled reconcile request, then `edit` applied.
+pub fn with(
+    profile: &ConnectionProfile,
+    outcome: &Outcome,
+    edit: impl FnOnce(&mut ConnectionProfileStatus),
+) -> ConnectionProfileStatus {
+    let mut status = profile.status.clone().unwrap_or_default();
+    let generation = profile.metadata.generation.unwrap_or_default();
+    let now = Time(Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_else(|_| Timestamp::now()));
+    status.conditions = conditions(&status.conditions, generation, outcome, &now);
+    status.observed_generation = Some(generation);
+    status.last_handled_reconcile_at = profile.annotations().get(annotation::RECONCILE_REQUESTED_AT).cloned();
+    edit(&mut status);
+    status
+}
+
+/// `True`, `False` or `Unknown`: the Ready condition's status, for the metrics.
+pub fn ready_of(status: &ConnectionProfileStatus) -> Option<&str> {
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == READY)
+        .map(|c| c.status.as_str())
+}
+
+/// Whether the status already describes this generation as Available and no pass was
+/// requested since.
+pub fn is_settled(profile: &ConnectionProfile) -> bool {
+    profile.status.as_ref().is_some_and(|s| {
+        s.observed_generation == profile.metadata.generation
+            && ready_of(s) == Some("True")
+            && s.last_handled_reconcile_at.as_deref()
+                == profile
+                    .annotations()
+                    .get(annotation::RECONCILE_REQUESTED_AT)
+                    .map(String::as_str)
+    })
+}
+
+/// Writes the status when it differs from what the resource already shows. Returns whether
+/// it wrote.
+///
+/// A status that records an id is applied whole (server-side apply, so fields it no longer
+/// holds go). One without an id is merged: the copy it was made from may come from a watch
+/// cache that lags behind our own writes, and applying it would erase an id recorded since,
+/// after which nothing would know the profile was created (a failed cleanup pass on such a
+/// copy did exactly that in the fault suite, and the next pass left an orphan in Auth0).
+pub async fn write(
+    api: &Api<ConnectionProfile>,
+    profile: &ConnectionProfile,
+    status: ConnectionProfileStatus,
+) -> Result<bool, Error> {
+    if profile.status.as_ref() == Some(&status) {
+        return Ok(false);
+    }
+    api.patch_status(&profile.name_any(), &params(&status), &patch(status))
+        .await?;
+    Ok(true)
+}
+
+fn params(status: &ConnectionProfileStatus) -> PatchParams {
+    match status.id {
+        Some(_) => PatchParams::apply(MANAGER).force(),
+        None => PatchParams {
+            field_manager: Some(MANAGER.to_string()),
+            ..PatchParams::default()
+        },
+    }
+}
+
+/// The patch for [`write`]: see there why a status without an id is merged.
+fn patch(status: ConnectionProfileStatus) -> Patch<Value> {
+    if status.id.is_some() {
+        Patch::Apply(json!({
+            "apiVersion": ConnectionProfile::api_version(&()),
+            "kind": ConnectionProfile::kind(&()),
+            "status": status,
+        }))
+    } else {
+        // Absent fields (id, tenant, atProvider) are left as they are.
+        Patch::Merge(json!({ "status": status }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_without_an_id_cannot_erase_one() {
+        let failed = ConnectionProfileStatus {
+            observed_generation: Some(2),
+            ..ConnectionProfileStatus::default()
+        };
+        match patch(failed.clone()) {
+            Patch::Merge(body) => {
+                assert_eq!(body, json!({"status": {"observedGeneration": 2}}));
+            }
+            other => panic!("a status without an id must be merged, not {other:?}"),
+        }
+        assert!(params(&failed).field_manager.as_deref() == Some(MANAGER));
+        assert!(!params(&failed).force);
+        let settled = ConnectionProfileStatus {
+            id: Some("cop_1cu7Zs1Dfru5Qc9mZea7nm".into()),
+            ..failed
+        };
+        match patch(settled.clone()) {
+            Patch::Apply(body) => assert_eq!(body["status"]["id"], "cop_1cu7Zs1Dfru5Qc9mZea7nm"),
+            other => panic!("a status with an id is applied whole, not {other:?}"),
+        }
+        assert!(params(&settled).force);
+    }
+}
