@@ -49,10 +49,12 @@ say "kubectl apply --server-side -f crds/"
 say "tenants: ClusterAuth0Tenant/default (acme.us) and Auth0Tenant/acme in namespace demo (acme.eu)"
 "$kubectl" create namespace auth0-operator --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
 "$kubectl" create namespace demo --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
+# The operator reads only Secrets labelled auth0.operators.dev/credentials=true.
+label() { "$kubectl" label --local -f - auth0.operators.dev/credentials=true -o yaml; }
 "$kubectl" -n auth0-operator create secret generic default-auth0-credentials \
-  --from-literal=client_id=demo-us --from-literal=client_secret=demo-us-secret --dry-run=client -o yaml | "$kubectl" apply -f -
+  --from-literal=client_id=demo-us --from-literal=client_secret=demo-us-secret --dry-run=client -o yaml | label | "$kubectl" apply -f -
 "$kubectl" -n demo create secret generic acme-auth0-credentials \
-  --from-literal=client_id=demo-eu --from-literal=client_secret=demo-eu-secret --dry-run=client -o yaml | "$kubectl" apply -f -
+  --from-literal=client_id=demo-eu --from-literal=client_secret=demo-eu-secret --dry-run=client -o yaml | label | "$kubectl" apply -f -
 # The examples' tenants, pointed at the emulator: an explicit endpoint is the documented way
 # to reach anything other than https://{domain}.
 sed "/^spec:/a\\  endpoint: {url: \"http://127.0.0.1:$us_port\"}" deploy/examples/clusterauth0tenant.yaml | "$kubectl" apply -f -
@@ -71,7 +73,10 @@ PY
 echo "made $legacy_id"
 
 say "the operator: auth0-operator run"
+# The emulator's two listeners are the only hosts tenants may point at, as a real
+# installation lists its proxy (the default allows Auth0's public cloud domains only).
 "$bin_dir/auth0-operator" run --kubeconfig "$AUTH0_TESTENV_DIR/admin.kubeconfig" --operator-namespace auth0-operator \
+  --allowed-tenant-hosts "127.0.0.1:$us_port,127.0.0.1:$eu_port" \
   --allow-insecure-http --poll-interval 30s --log-format text --http-address "127.0.0.1:$(free_port)" >"$work/operator.log" 2>&1 &
 pids+=($!)
 

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::auth0::hosts::{AllowedHosts, HostPattern};
+
 /// How log lines look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -58,6 +60,21 @@ pub struct RunArgs {
     #[arg(long, env = "AUTH0_OPERATOR_AUTH0_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub auth0_timeout: Duration,
 
+    /// The hosts a tenant's spec.endpoint.url (or, without one, spec.domain) may point at,
+    /// comma-separated: `*` (any), DNS names whose dot-separated parts may each be `*`
+    /// (exactly one part), IP addresses (IPv6 in brackets), each optionally with `:PORT`. A
+    /// tenant naming any other host is refused (Ready=False HostNotAllowed) before any
+    /// connection. Default: Auth0's public cloud tenant domains; add your custom domain,
+    /// Private Cloud domain or proxy (docs/security.md).
+    #[arg(
+        long,
+        env = "AUTH0_OPERATOR_ALLOWED_TENANT_HOSTS",
+        value_delimiter = ',',
+        default_values = crate::auth0::hosts::DEFAULT_ALLOWED_TENANT_HOSTS,
+        value_parser = parse_host_pattern
+    )]
+    pub allowed_tenant_hosts: Vec<HostPattern>,
+
     /// Allow tenants whose spec.endpoint.url is plain http (the emulator in tests and the
     /// local demo). Never use it against Auth0.
     #[arg(long, env = "AUTH0_OPERATOR_ALLOW_INSECURE_HTTP")]
@@ -101,6 +118,11 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// `--allowed-tenant-hosts` as one matcher.
+    pub fn allowed_tenant_hosts(&self) -> AllowedHosts {
+        AllowedHosts::new(self.allowed_tenant_hosts.clone())
+    }
+
     /// `--secret-namespaces` without blanks and repeats; `None` when not given.
     pub fn secret_namespaces(&self) -> Option<Vec<String>> {
         self.secret_namespaces.as_ref().map(|names| {
@@ -113,6 +135,10 @@ impl RunArgs {
             kept
         })
     }
+}
+
+fn parse_host_pattern(text: &str) -> Result<HostPattern, String> {
+    text.parse()
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -156,4 +182,32 @@ fn parse_lease_duration(text: &str) -> Result<Duration, String> {
         return Err("a lease lasts whole seconds, at least 3s".into());
     }
     Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    #[test]
+    fn allowed_tenant_hosts_default_to_auth0s_and_take_a_list() {
+        let defaults = Cli::try_parse_from(["run"]).expect("defaults");
+        assert_eq!(defaults.run.allowed_tenant_hosts(), AllowedHosts::default());
+        let listed =
+            Cli::try_parse_from(["run", "--allowed-tenant-hosts", "*.eu.auth0.com,127.0.0.1:8443"]).expect("a list");
+        assert_eq!(
+            listed.run.allowed_tenant_hosts().to_string(),
+            "*.eu.auth0.com,127.0.0.1:8443"
+        );
+        let refused = Cli::try_parse_from(["run", "--allowed-tenant-hosts", "a*.example"])
+            .err()
+            .expect("a bad pattern");
+        assert!(refused.to_string().contains("not a host pattern"), "{refused}");
+    }
 }

@@ -45,6 +45,7 @@ pub async fn run(args: config::RunArgs) -> Result<(), Failure> {
             allow_insecure_http: args.allow_insecure_http,
             timeout: args.auth0_timeout,
             secret_namespaces: args.secret_namespaces(),
+            allowed_hosts: args.allowed_tenant_hosts(),
         },
         poll_interval: args.poll_interval,
         concurrency: args.concurrency,
@@ -52,6 +53,7 @@ pub async fn run(args: config::RunArgs) -> Result<(), Failure> {
     tracing::info!(
         namespace = args.namespace.as_deref().unwrap_or("<all>"),
         secret_namespaces = args.secret_namespaces().map_or("<watched>".to_string(), |n| n.join(",")),
+        allowed_tenant_hosts = %args.allowed_tenant_hosts(),
         poll_interval = ?args.poll_interval,
         leader_election = args.leader_election,
         "auth0-operator starting"

@@ -461,6 +461,8 @@ async fn helm_values_reach_the_objects() {
             "resources.limits.memory=512Mi",
             "--set-json",
             &format!("tenants={tenants}"),
+            "--set-json",
+            r#"allowedTenantHosts=["*.eu.auth0.com","auth0-proxy.internal:8443"]"#,
         ]),
     );
     let deployment = find(&objects, "Deployment", "auth0-operator");
@@ -478,7 +480,9 @@ async fn helm_values_reach_the_objects() {
             "--log-format",
             "text",
             "--namespace",
-            "team-a"
+            "team-a",
+            "--allowed-tenant-hosts",
+            "*.eu.auth0.com,auth0-proxy.internal:8443"
         ]
     );
     for tenant in tenants.as_array().expect("tenants") {
@@ -678,6 +682,37 @@ async fn confined_secret_access_grants_secrets_in_exactly_the_listed_namespaces(
     assert_eq!(
         find(&helm, "ClusterRole", "auth0-operator")["rules"],
         json!(without_secrets)
+    );
+}
+
+/// The documented kustomize overlay that allows more tenant hosts renders, passes a
+/// server-side dry run, and hands the operator a list it accepts.
+#[tokio::test]
+async fn the_allowed_hosts_overlay_reaches_the_operator() {
+    let env = TestEnv::get();
+    prepare(&env).await;
+    let overlay = run(
+        env.kubectl().args(["kustomize", "tests/data/kustomize-allowed-hosts"]),
+        b"",
+        true,
+    );
+    let objects = dry_run(&env, &overlay);
+    let a = args(&objects);
+    let flag = a.last().expect("an argument");
+    let list = flag
+        .strip_prefix("--allowed-tenant-hosts=")
+        .unwrap_or_else(|| panic!("the last argument is the flag: {a:?}"));
+    assert_eq!(list, "*.eu.auth0.com,login.example.com,auth0-proxy.internal:8443");
+    for pattern in list.split(',') {
+        pattern
+            .parse::<auth0_operator::auth0::hosts::HostPattern>()
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // The documented patch in docs/install.md is this overlay's.
+    let docs = std::fs::read_to_string("docs/install.md").expect("docs/install.md");
+    assert!(
+        docs.contains(&format!("value: --allowed-tenant-hosts={list}")),
+        "docs/install.md shows the overlay's patch"
     );
 }
 

@@ -4,13 +4,16 @@
 //! report. Not a test: it asserts nothing and prints figures.
 //!
 //!   auth0-bench [--n 1000] [--rate-limited-n 200] [--latency-runs 100] [--large-n 10000]
-//!               [--poll-interval-secs 10] [--out docs/benchmarks.md]
-//!               [--only bulk,rate-limited,large,deploy-cli]
+//!               [--unrelated-secrets 1000] [--poll-interval-secs 10] [--out docs/benchmarks.md]
+//!               [--only bulk,rate-limited,large,secrets,deploy-cli]
 //!
 //! Scenarios (`--only` picks some, default all): `bulk` (the API-server floor, bulk create,
-//! memory, steady state, restart, latency), `rate-limited`, `large` (memory at `--large-n`)
-//! and `deploy-cli` (scenario 7: the Auth0 Deploy CLI deploying the same N profiles from
-//! YAML, beside the operator's `bulk` figures; needs node >= 20 and npm, see deploy_cli.rs).
+//! memory, steady state, restart, latency), `rate-limited`, `large` (memory at `--large-n`),
+//! `secrets` (resident memory before and after `--unrelated-secrets` Secrets of 100 KB
+//! without the credentials label land in the operator's namespace, the shape of Helm
+//! release Secrets) and `deploy-cli` (scenario 7: the Auth0 Deploy CLI deploying the same N
+//! profiles from YAML, beside the operator's `bulk` figures; needs node >= 20 and npm, see
+//! deploy_cli.rs).
 #![forbid(unsafe_code)]
 
 mod deploy_cli;
@@ -40,13 +43,19 @@ struct Args {
     rate_limited_n: usize,
     latency_runs: usize,
     large_n: usize,
+    /// Unrelated 100 KB Secrets added in the `secrets` scenario.
+    unrelated_secrets: usize,
     poll_secs: u64,
     out: PathBuf,
     /// The scenarios to run; empty means all.
     only: Vec<String>,
 }
 
-const SCENARIOS: [&str; 4] = ["bulk", "rate-limited", "large", "deploy-cli"];
+const SCENARIOS: [&str; 5] = ["bulk", "rate-limited", "large", "secrets", "deploy-cli"];
+/// The label the operator's Secret watch selects on.
+const CREDENTIALS_LABEL: &str = "auth0.operators.dev/credentials";
+/// The size of each unrelated Secret's data in the `secrets` scenario, in bytes.
+const UNRELATED_SECRET_BYTES: usize = 100 * 1024;
 
 impl Args {
     fn runs(&self, scenario: &str) -> bool {
@@ -60,6 +69,7 @@ fn args() -> Args {
         rate_limited_n: 200,
         latency_runs: 100,
         large_n: 10_000,
+        unrelated_secrets: 1000,
         poll_secs: 10,
         out: PathBuf::from("docs/benchmarks.md"),
         only: Vec::new(),
@@ -78,6 +88,7 @@ fn args() -> Args {
             "--rate-limited-n" => a.rate_limited_n = number(),
             "--latency-runs" => a.latency_runs = number(),
             "--large-n" => a.large_n = number(),
+            "--unrelated-secrets" => a.unrelated_secrets = number(),
             "--poll-interval-secs" => a.poll_secs = number() as u64,
             "--out" => a.out = PathBuf::from(&value),
             "--only" => {
@@ -105,6 +116,8 @@ struct Setup {
     operator: Option<Child>,
     metrics_port: u16,
     poll: Duration,
+    /// `--allowed-tenant-hosts`: the emulator tenant's `127.0.0.1:PORT`.
+    allowed_hosts: String,
 }
 
 impl Setup {
@@ -131,7 +144,8 @@ impl Setup {
         let url = emulator.tenant_url(&domain).expect("url");
         let (rate, burst) = limit.map_or((1000.0, 1000), |(burst, rate)| (rate, burst));
         let client = &ns.client;
-        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"},
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+                            "metadata": {"name": "creds", "labels": {CREDENTIALS_LABEL: "true"}},
                             "stringData": {"client_id": "bench", "client_secret": "bench-secret"}});
         Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), ns.name())
             .patch("creds", &PatchParams::apply("bench"), &Patch::Apply(&secret))
@@ -145,6 +159,11 @@ impl Setup {
             .await
             .expect("tenant");
         let metrics_port = free_port();
+        let allowed_hosts = url
+            .strip_prefix("http://")
+            .unwrap_or(&url)
+            .trim_end_matches('/')
+            .to_string();
         let mut setup = Setup {
             env: env.clone(),
             ns,
@@ -153,6 +172,7 @@ impl Setup {
             operator: None,
             metrics_port,
             poll,
+            allowed_hosts,
         };
         setup.start_operator();
         setup
@@ -178,6 +198,8 @@ impl Setup {
                 "--poll-interval",
                 &format!("{}s", self.poll.as_secs()),
                 "--allow-insecure-http",
+                "--allowed-tenant-hosts",
+                &self.allowed_hosts,
             ])
             .args(["--log-format", "text", "--concurrency", "32"])
             .args(["--http-address", &format!("127.0.0.1:{}", self.metrics_port)])
@@ -588,6 +610,48 @@ async fn main() {
             "under 200 MB",
         );
         large.stop_operator();
+    }
+
+    // 8. Memory against the cluster's other Secrets: the operator caches labelled ones only.
+    if args.runs("secrets") && args.unrelated_secrets > 0 {
+        let count = args.unrelated_secrets;
+        let mut quiet = Setup::new(&env, "bench-secrets", None, Duration::from_secs(600)).await;
+        quiet.create("s", 10).await;
+        quiet.wait_ready(10, Duration::from_secs(120)).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (before, _) = quiet.memory();
+        // In the operator's own namespace, which it watches for Secrets: without the label
+        // selector every one of them would be listed and cached.
+        let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+            Api::namespaced(quiet.ns.client.clone(), quiet.ns.name());
+        let filler = "x".repeat(UNRELATED_SECRET_BYTES);
+        stream::iter(0..count)
+            .for_each_concurrent(CLIENT_CONCURRENCY, |i| {
+                let secrets = secrets.clone();
+                let filler = filler.clone();
+                async move {
+                    let name = format!("sh.helm.release.v1.unrelated-{i:05}.v1");
+                    let object = json!({"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+                        "metadata": {"name": name, "labels": {"owner": "helm"}}, "stringData": {"release": filler}});
+                    secrets
+                        .patch(&name, &PatchParams::apply("bench"), &Patch::Apply(&object))
+                        .await
+                        .expect("unrelated secret");
+                }
+            })
+            .await;
+        // Time for a watch that did see them to deliver and cache them all.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let (after, _) = quiet.memory();
+        row(
+            &format!(
+                "Memory with {count} unrelated Secrets of {} KB added: resident before, after",
+                UNRELATED_SECRET_BYTES / 1024
+            ),
+            format!("{before:.1} MiB, {after:.1} MiB ({:+.1} MiB)", after - before),
+            "grows by less than 5 MiB",
+        );
+        quiet.stop_operator();
     }
 
     // 7. The peer: the Auth0 Deploy CLI deploying the same profiles from YAML.

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::error::Auth0Error;
+use super::error::{self, Auth0Error};
 use super::ratelimit::{Priority, TokenBucket};
 use super::retry::{Backoff, Clock};
 use crate::metrics::Metrics;
@@ -28,6 +28,10 @@ pub const MAX_LIST_PAGES: usize = 5_000;
 
 /// How long refused credentials are remembered before trying them again.
 const REFUSAL_MEMORY: Duration = Duration::from_secs(300);
+
+/// The most bytes of one answer read: a page of ten profiles is a few KB; whatever else a
+/// misconfigured endpoint sends is not kept in memory beyond this.
+const MAX_ANSWER_BYTES: usize = 4 << 20;
 
 /// A string that never shows in `Debug`, logs or messages: client secrets and tokens.
 #[derive(Clone, PartialEq, Eq)]
@@ -314,9 +318,12 @@ impl Auth0Client {
         self.count(endpoint, Some(status.as_u16()));
         let headers = response.headers().clone();
         self.observe_limits(&headers);
-        let bytes = response.bytes().await.map_err(transport)?;
+        let (bytes, truncated) = read_capped(response).await?;
         if !status.is_success() {
-            return Err(api_error(status, &headers, &bytes));
+            return Err(api_error(status, &headers, &bytes, truncated));
+        }
+        if truncated {
+            return Err(too_large(path));
         }
         if bytes.is_empty() {
             return Ok(Value::Null);
@@ -324,7 +331,7 @@ impl Auth0Client {
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Auth0Error::Decode {
             path: e.path().to_string(),
-            message: e.inner().to_string(),
+            message: error::decode_problem(e.inner()),
         })
     }
 
@@ -378,13 +385,16 @@ impl Auth0Client {
         let status = response.status();
         self.count("token", Some(status.as_u16()));
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(transport)?;
+        let (bytes, truncated) = read_capped(response).await?;
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            let body: Value = serde_json::from_slice(&bytes).unwrap_or_default();
-            let description = body["error_description"]
-                .as_str()
-                .or(body["message"].as_str())
-                .unwrap_or("access denied");
+            // Only Auth0's own words: an OAuth- or Auth0-shaped body's description, else
+            // what the answer was, never its bytes.
+            let description = error::token_error_message(status.as_u16(), &bytes).unwrap_or_else(|| {
+                format!(
+                    "access denied with {}",
+                    error::describe_answer(status.as_u16(), content_type(&headers), bytes.len(), truncated)
+                )
+            });
             let err = Auth0Error::Credentials {
                 message: format!("{description} (client id {})", self.tenant.client_id),
             };
@@ -392,11 +402,14 @@ impl Auth0Client {
             return Err(err);
         }
         if !status.is_success() {
-            return Err(api_error(status, &headers, &bytes));
+            return Err(api_error(status, &headers, &bytes, truncated));
+        }
+        if truncated {
+            return Err(too_large("oauth/token"));
         }
         let grant: Grant = serde_json::from_slice(&bytes).map_err(|e| Auth0Error::Decode {
             path: "oauth/token".into(),
-            message: e.to_string(),
+            message: error::decode_problem(&e),
         })?;
         // Refresh once 90% of the lifetime has passed, so no call goes out with a token about
         // to expire, however short-lived tokens are.
@@ -405,7 +418,7 @@ impl Auth0Client {
         let token = CachedToken {
             token: Secret::new(grant.access_token),
             refresh_at: self.clock.now() + lifetime.saturating_sub(early),
-            scopes: grant.scope.split_whitespace().map(str::to_string).collect(),
+            scopes: scopes_of(&grant.scope),
         };
         *cached = Some(token.clone());
         if let Some(m) = &self.metrics {
@@ -454,13 +467,62 @@ fn transport(err: reqwest::Error) -> Auth0Error {
     Auth0Error::Transport { timeout, message }
 }
 
-/// The one place a non-2xx answer becomes an error.
-fn api_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Auth0Error {
-    let parsed: Value = serde_json::from_slice(body).unwrap_or_default();
-    let message = parsed["message"]
-        .as_str()
+/// A grant's scopes, as shown in a tenant's `status.grantedScopes`: only words shaped like
+/// Management API scopes (`read:connection_profiles`), at most 500 of them, so that an
+/// endpoint that is not Auth0 cannot write its own text there.
+fn scopes_of(granted: &str) -> Vec<String> {
+    granted
+        .split_whitespace()
+        .filter(|scope| {
+            scope.len() <= 100
+                && scope.split_once(':').is_some_and(|(verb, object)| {
+                    !verb.is_empty()
+                        && !object.is_empty()
+                        && scope
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_:.-".contains(c))
+                })
+        })
+        .take(500)
         .map(str::to_string)
-        .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned());
+        .collect()
+}
+
+/// Reads an answer's body, at most [`MAX_ANSWER_BYTES`]; `true` when there was more.
+async fn read_capped(mut response: reqwest::Response) -> Result<(Vec<u8>, bool), Auth0Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport)? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            body.extend_from_slice(&chunk[..MAX_ANSWER_BYTES - body.len()]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
+}
+
+fn too_large(path: &str) -> Auth0Error {
+    Auth0Error::Decode {
+        path: path.to_string(),
+        message: format!("the answer is larger than {MAX_ANSWER_BYTES} bytes"),
+    }
+}
+
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+}
+
+/// The one place a non-2xx answer becomes an error: Auth0's own message when the body is
+/// Auth0-shaped, else a description of the answer (`error::describe_answer`), never its
+/// bytes.
+fn api_error(status: StatusCode, headers: &HeaderMap, body: &[u8], truncated: bool) -> Auth0Error {
+    let (message, error_code) = match error::auth0_message(status.as_u16(), body) {
+        Some((message, code)) if !truncated => (message, code),
+        _ => (
+            error::describe_answer(status.as_u16(), content_type(headers), body.len(), truncated),
+            None,
+        ),
+    };
     let header = |name: &str| {
         headers
             .get(name)
@@ -474,7 +536,7 @@ fn api_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Auth0Error
     });
     Auth0Error::Api {
         status: status.as_u16(),
-        error_code: parsed["errorCode"].as_str().map(str::to_string),
+        error_code,
         message,
         retry_after,
     }
@@ -483,12 +545,14 @@ fn api_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Auth0Error
 fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Auth0Error> {
     serde_path_to_error::deserialize(value).map_err(|e| Auth0Error::Decode {
         path: e.path().to_string(),
-        message: e.inner().to_string(),
+        message: error::decode_problem(e.inner()),
     })
 }
 
 /// An HTTP client for Auth0: rustls with the ring provider, Mozilla's roots plus an optional
-/// extra CA bundle (PEM) for an explicitly configured endpoint, and a timeout on every call.
+/// extra CA bundle (PEM) for an explicitly configured endpoint, a timeout on every call, and
+/// no redirects followed: a redirect would carry a request to a host no one checked against
+/// `--allowed-tenant-hosts` (the Management API never redirects).
 pub fn http_client(extra_ca_pem: Option<&[u8]>, timeout: Duration) -> Result<reqwest::Client, String> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -512,6 +576,7 @@ pub fn http_client(extra_ca_pem: Option<&[u8]>, timeout: Duration) -> Result<req
         .with_no_client_auth();
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .user_agent(concat!("auth0-operator/", env!("CARGO_PKG_VERSION")))
@@ -545,6 +610,7 @@ mod tests {
             StatusCode::TOO_MANY_REQUESTS,
             &headers,
             br#"{"statusCode":429,"error":"Too Many Requests","message":"Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers."}"#,
+            false,
         );
         assert_eq!(err.status(), Some(429));
         assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
@@ -553,10 +619,33 @@ mod tests {
             StatusCode::CONFLICT,
             &HeaderMap::new(),
             br#"{"statusCode":409,"error":"Conflict","message":"Connection profile conflict."}"#,
+            false,
         );
         assert_eq!(err.to_string(), "Auth0 answered 409: Connection profile conflict.");
-        let err = api_error(StatusCode::BAD_GATEWAY, &HeaderMap::new(), b"<html>bad gateway</html>");
-        assert_eq!(err.to_string(), "Auth0 answered 502: <html>bad gateway</html>");
+        let mut html = HeaderMap::new();
+        html.insert("content-type", "text/html".parse().expect("header"));
+        let err = api_error(StatusCode::BAD_GATEWAY, &html, b"<html>bad gateway</html>", false);
+        assert_eq!(
+            err.to_string(),
+            "Auth0 answered 502: an answer that is not an Auth0 error (text/html, 24 bytes; not shown)"
+        );
+        assert!(err.is_transient());
+        // An Auth0-shaped body cut short is not trusted either.
+        let err = api_error(
+            StatusCode::CONFLICT,
+            &HeaderMap::new(),
+            br#"{"statusCode":409,"error":"Conflict","message":"x"}"#,
+            true,
+        );
+        assert!(err.to_string().contains("not shown"), "{err}");
+    }
+
+    #[test]
+    fn granted_scopes_are_scope_shaped_words_only() {
+        assert_eq!(
+            scopes_of("read:connection_profiles create:connection_profiles <b>hello</b> password=x :x y:"),
+            vec!["read:connection_profiles", "create:connection_profiles"]
+        );
     }
 
     #[test]

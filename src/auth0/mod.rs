@@ -1,8 +1,9 @@
 //! The Auth0 Management API client: errors and their classifier, retry timing, the
-//! per-tenant rate limiter.
+//! per-tenant rate limiter, and the hosts a tenant may point it at.
 
 pub mod client;
 pub mod error;
+pub mod hosts;
 pub mod ratelimit;
 pub mod retry;
 

@@ -128,11 +128,19 @@ where
         .filter(log_and_drop_errors("ClusterAuth0Tenant"));
     let mut secret_stores = Vec::new();
     let mut secret_streams = Vec::new();
+    // Only Secrets labelled for the operator are listed, watched and cached: its memory does
+    // not grow with the cluster's other Secrets (Helm keeps each release in one), and a
+    // tenant cannot name a Secret nobody marked for it.
+    let secret_config = watcher::Config::default().labels(&format!(
+        "{}={}",
+        tenants::CREDENTIALS_LABEL,
+        tenants::CREDENTIALS_LABEL_VALUE
+    ));
     for api in secret_apis {
         let (store, writer) = reflector::store();
         secret_stores.push(store);
         secret_streams.push(
-            watcher(api, watcher::Config::default())
+            watcher(api, secret_config.clone())
                 .backoff(WatchBackoff::default())
                 .modify(trim)
                 .reflect(writer)

@@ -1,6 +1,7 @@
 //! The status of Auth0Tenant and ClusterAuth0Tenant: `Ready` when a token was obtained and
 //! every needed scope is granted; otherwise which scopes are missing, or that the Secret or
-//! a key is missing, or that Auth0 refused the credentials.
+//! a key is missing (or unlabelled), that the host is not allowed, or that Auth0 refused the
+//! credentials. `Stalled` is True, with the same reason, while only a person can mend it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,7 @@ use super::Settings;
 use super::profile::{Context, MANAGER};
 use super::tenants::REQUIRED_SCOPES;
 use crate::auth0::Category;
-use crate::crd::conditions::{READY, reason};
+use crate::crd::conditions::{READY, STALLED, reason};
 use crate::crd::{Auth0Tenant, ClusterAuth0Tenant, TenantKind, TenantRef, TenantStatus};
 
 /// What the two tenant kinds have in common here.
@@ -128,27 +129,34 @@ async fn reconcile<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Context>) -> Resu
         },
     };
     let previous = tenant.status().cloned().unwrap_or_default();
-    let status_word = if ready { "True" } else { "False" };
-    let transition = previous
-        .conditions
-        .iter()
-        .find(|c| c.type_ == READY && c.status == status_word)
-        .map(|c| c.last_transition_time.clone())
-        .unwrap_or_else(|| {
-            Time(Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_else(|_| Timestamp::now()))
-        });
+    let now = Time(Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_else(|_| Timestamp::now()));
+    let condition = |type_: &str, status: &str, why: &str, message: String| Condition {
+        type_: type_.into(),
+        status: status.into(),
+        reason: why.into(),
+        message,
+        observed_generation: tenant.meta().generation,
+        last_transition_time: previous
+            .conditions
+            .iter()
+            .find(|c| c.type_ == type_ && c.status == status)
+            .map_or_else(|| now.clone(), |c| c.last_transition_time.clone()),
+    };
+    // Not ready and not retrying: a person must act (a host outside the allowed list, a
+    // refused client, missing scopes, a Secret where the operator may not read).
+    let stalled = if !ready && !retry {
+        condition(STALLED, "True", why, message.clone())
+    } else {
+        condition(STALLED, "False", reason::IDLE, String::new())
+    };
     let status = TenantStatus {
         observed_generation: tenant.meta().generation,
         granted_scopes: granted,
         missing_scopes: missing,
-        conditions: vec![Condition {
-            type_: READY.into(),
-            status: status_word.into(),
-            reason: why.into(),
-            message,
-            observed_generation: tenant.meta().generation,
-            last_transition_time: transition,
-        }],
+        conditions: vec![
+            condition(READY, if ready { "True" } else { "False" }, why, message),
+            stalled,
+        ],
     };
     if tenant.status() != Some(&status) {
         let api = K::api(ctx.client.clone(), &namespace);

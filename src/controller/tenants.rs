@@ -3,9 +3,11 @@
 //! Secret changes, so a rotated secret is used at the next pass without a restart.
 //!
 //! Who may use which tenant is decided here, before any client exists: a ClusterAuth0Tenant's
-//! `namespaceSelector` against the profile's namespace labels, and `--secret-namespaces`
-//! against the namespace of the tenant's Secret. A refused resource makes no Auth0 call, on
-//! the sync path and the cleanup path alike, since both get their client from here.
+//! `namespaceSelector` against the profile's namespace labels, `--allowed-tenant-hosts`
+//! against the host the tenant points at, and `--secret-namespaces` against the namespace of
+//! the tenant's Secret, which must carry the label [`CREDENTIALS_LABEL`]. A refused resource
+//! makes no Auth0 call, on the sync path and the cleanup path alike, since both get their
+//! client from here.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
@@ -15,10 +17,12 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::ResourceExt;
 use kube::core::{PartialObjectMeta, Selector, SelectorExt};
 use kube::runtime::reflector::{ObjectRef, Store};
 use url::Url;
 
+use crate::auth0::hosts::{AllowedHosts, host_and_port};
 use crate::auth0::ratelimit::TokenBucket;
 use crate::auth0::retry::{Backoff, Clock};
 use crate::auth0::{Auth0Client, Secret as SecretString, TenantConfig};
@@ -34,12 +38,27 @@ pub const REQUIRED_SCOPES: [&str; 4] = [
     "delete:connection_profiles",
 ];
 
+/// The label a Secret must carry, with the value [`CREDENTIALS_LABEL_VALUE`], for the
+/// operator to read it: its Secret watch selects on it, so its cache holds credential
+/// Secrets only, whatever else the cluster keeps (Helm release Secrets, TLS keys), and a
+/// tenant cannot make it read a Secret nobody marked for it.
+pub const CREDENTIALS_LABEL: &str = "auth0.operators.dev/credentials";
+/// The value of [`CREDENTIALS_LABEL`].
+pub const CREDENTIALS_LABEL_VALUE: &str = "true";
+
 /// Why a tenant cannot be used. Messages name resources and keys, never values.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TenantError {
     #[error("{kind:?} {name} not found: create it, or point spec.tenantRef at an existing tenant")]
     TenantNotFound { kind: TenantKind, name: String },
-    #[error("Secret {namespace}/{name} not found: create it with the keys {id_key} and {secret_key}")]
+    /// Missing from the operator's cache: absent, or present without the label (the cache
+    /// holds labelled Secrets only, and the operator does not look further, so it never
+    /// tells a tenant's author whether a Secret they may not read exists).
+    #[error(
+        "Secret {namespace}/{name} not found, or not labelled {label}={label_value} (the operator reads only Secrets with that label): create it with the keys {id_key} and {secret_key} and that label, or label it: kubectl label secret -n {namespace} {name} {label}={label_value}",
+        label = CREDENTIALS_LABEL,
+        label_value = CREDENTIALS_LABEL_VALUE
+    )]
     SecretNotFound {
         namespace: String,
         name: String,
@@ -54,6 +73,17 @@ pub enum TenantError {
     },
     #[error("the tenant's endpoint is unusable: {0}")]
     Endpoint(String),
+    /// The host a tenant points at is not in `--allowed-tenant-hosts`.
+    #[error(
+        "{field} points at {host}, which is not one of the operator's allowed tenant hosts ({allowed}): use your tenant's Auth0 domain, or ask the operator's administrators to add the host to --allowed-tenant-hosts (docs/security.md)"
+    )]
+    HostNotAllowed {
+        /// `spec.endpoint.url` or `spec.domain`.
+        field: &'static str,
+        /// `host[:port]`, never a path or user info.
+        host: String,
+        allowed: String,
+    },
     #[error(
         "ClusterAuth0Tenant {tenant} may not be used from namespace {namespace}: its spec.namespaceSelector ({selector}) does not match the namespace's labels; label the namespace to match, or change the tenant's namespaceSelector"
     )]
@@ -88,6 +118,7 @@ impl TenantError {
                 (reason::NAMESPACE_NOT_ALLOWED, true)
             }
             TenantError::NamespaceUnknown(_) => (reason::RECONCILE_ERROR, false),
+            TenantError::HostNotAllowed { .. } => (reason::HOST_NOT_ALLOWED, true),
             TenantError::SecretNamespaceNotAllowed { .. } => (reason::CREDENTIALS_UNAVAILABLE, true),
             TenantError::TenantNotFound { .. }
             | TenantError::SecretNotFound { .. }
@@ -131,6 +162,8 @@ pub struct TenantOptions {
     /// The namespaces besides `operator_namespace` whose Secrets the operator may read
     /// (`--secret-namespaces`); `None`: wherever its watch reaches.
     pub secret_namespaces: Option<Vec<String>>,
+    /// The hosts a tenant may point at (`--allowed-tenant-hosts`).
+    pub allowed_hosts: AllowedHosts,
 }
 
 impl TenantOptions {
@@ -141,6 +174,46 @@ impl TenantOptions {
                 .secret_namespaces
                 .as_ref()
                 .is_none_or(|allowed| allowed.iter().any(|n| n == namespace))
+    }
+
+    /// Where a tenant's requests go: `spec.endpoint.url` when set, else `https://{domain}/`,
+    /// with a trailing slash so that `Url::join` keeps a path prefix. Refused, before any
+    /// connection, when its host is not allowed or, without `--allow-insecure-http`, when it
+    /// is plain http. Pure.
+    pub fn base_url(&self, settings: &TenantSettings) -> Result<Url, TenantError> {
+        let (field, base) = match &settings.endpoint {
+            Some(endpoint) => {
+                let url =
+                    Url::parse(&endpoint.url).map_err(|e| TenantError::Endpoint(format!("{}: {e}", endpoint.url)))?;
+                ("spec.endpoint.url", url)
+            }
+            None => (
+                "spec.domain",
+                Url::parse(&format!("https://{}/", settings.domain))
+                    .map_err(|e| TenantError::Endpoint(e.to_string()))?,
+            ),
+        };
+        if !self.allowed_hosts.allows(&base) {
+            return Err(TenantError::HostNotAllowed {
+                field,
+                host: host_and_port(&base),
+                allowed: self.allowed_hosts.to_string(),
+            });
+        }
+        if base.scheme() == "http" && !self.allow_insecure_http {
+            return Err(TenantError::Endpoint(format!(
+                "{} is plain http; use https, or start the operator with --allow-insecure-http (tests and demos only)",
+                host_and_port(&base)
+            )));
+        }
+        if base.scheme() != "http" && base.scheme() != "https" {
+            return Err(TenantError::Endpoint(format!("{field} must be an http or https URL")));
+        }
+        if base.path().ends_with('/') {
+            Ok(base)
+        } else {
+            Url::parse(&format!("{base}/")).map_err(|e| TenantError::Endpoint(e.to_string()))
+        }
     }
 
     /// The namespaces whose Secrets are read, for messages.
@@ -304,7 +377,10 @@ impl Tenants {
     /// The tenant's own client, for its status (scopes); `namespace` is the tenant's.
     pub fn tenant_client(&self, reference: &TenantRef, namespace: &str) -> Result<Arc<Auth0Client>, TenantError> {
         let (settings, secret_namespace) = self.settings(reference, namespace)?;
-        let config = self.config(&settings, &secret_namespace)?;
+        // The host first: a refused host costs no Secret read, and its CA bundle is never
+        // parsed nor trusted.
+        let base_url = self.options.base_url(&settings)?;
+        let config = self.config(&settings, &secret_namespace, base_url)?;
         let fingerprint = {
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
             (
@@ -366,7 +442,12 @@ impl Tenants {
             .clone()
     }
 
-    fn config(&self, settings: &TenantSettings, secret_namespace: &str) -> Result<TenantConfig, TenantError> {
+    fn config(
+        &self,
+        settings: &TenantSettings,
+        secret_namespace: &str,
+        base_url: Url,
+    ) -> Result<TenantConfig, TenantError> {
         let secret_ref = &settings.credentials_secret_ref;
         if !self.options.secret_namespace_allowed(secret_namespace) {
             return Err(TenantError::SecretNamespaceNotAllowed {
@@ -376,16 +457,20 @@ impl Tenants {
             });
         }
         let key = ObjectRef::new(&secret_ref.name).within(secret_namespace);
-        let secret =
-            self.secrets
-                .iter()
-                .find_map(|store| store.get(&key))
-                .ok_or_else(|| TenantError::SecretNotFound {
-                    namespace: secret_namespace.to_string(),
-                    name: secret_ref.name.clone(),
-                    id_key: secret_ref.client_id_key.clone(),
-                    secret_key: secret_ref.client_secret_key.clone(),
-                })?;
+        let secret = self
+            .secrets
+            .iter()
+            .find_map(|store| store.get(&key))
+            // The watch selects on the label; this holds should a cache ever be fed otherwise.
+            .filter(|secret| {
+                secret.labels().get(CREDENTIALS_LABEL).map(String::as_str) == Some(CREDENTIALS_LABEL_VALUE)
+            })
+            .ok_or_else(|| TenantError::SecretNotFound {
+                namespace: secret_namespace.to_string(),
+                name: secret_ref.name.clone(),
+                id_key: secret_ref.client_id_key.clone(),
+                secret_key: secret_ref.client_secret_key.clone(),
+            })?;
         let read = |key: &str| {
             secret
                 .data
@@ -402,27 +487,6 @@ impl Tenants {
         };
         let client_id = read(&secret_ref.client_id_key)?;
         let client_secret = SecretString::new(read(&secret_ref.client_secret_key)?);
-        let base = match &settings.endpoint {
-            Some(endpoint) => {
-                let url =
-                    Url::parse(&endpoint.url).map_err(|e| TenantError::Endpoint(format!("{}: {e}", endpoint.url)))?;
-                if url.scheme() == "http" && !self.options.allow_insecure_http {
-                    return Err(TenantError::Endpoint(format!(
-                        "{} is plain http; use https, or start the operator with --allow-insecure-http (tests and demos only)",
-                        endpoint.url
-                    )));
-                }
-                url
-            }
-            None => Url::parse(&format!("https://{}/", settings.domain))
-                .map_err(|e| TenantError::Endpoint(e.to_string()))?,
-        };
-        // Url::join needs a trailing slash to keep a path prefix.
-        let base_url = if base.path().ends_with('/') {
-            base
-        } else {
-            Url::parse(&format!("{base}/")).map_err(|e| TenantError::Endpoint(e.to_string()))?
-        };
         Ok(TenantConfig {
             domain: settings.domain.clone(),
             audience: settings
@@ -520,6 +584,7 @@ mod tests {
             allow_insecure_http: false,
             timeout: Duration::from_secs(1),
             secret_namespaces: allowed,
+            allowed_hosts: AllowedHosts::default(),
         };
         let everywhere = options(None);
         assert!(everywhere.secret_namespace_allowed("team-a"));
@@ -553,5 +618,115 @@ mod tests {
             TenantError::NamespaceUnknown("x".into()).reason(),
             (reason::RECONCILE_ERROR, false)
         );
+    }
+
+    fn settings(domain: &str, endpoint: Option<&str>) -> TenantSettings {
+        serde_json::from_value(serde_json::json!({
+            "domain": domain,
+            "credentialsSecretRef": {"name": "creds"},
+            "endpoint": endpoint.map(|url| serde_json::json!({"url": url, "caBundle": "not even PEM"})),
+        }))
+        .expect("settings")
+    }
+
+    fn options(hosts: &[&str], insecure: bool) -> TenantOptions {
+        TenantOptions {
+            operator_namespace: "auth0-operator".into(),
+            allow_insecure_http: insecure,
+            timeout: Duration::from_secs(1),
+            secret_namespaces: None,
+            allowed_hosts: AllowedHosts::new(hosts.iter().map(|h| h.parse().expect("pattern")).collect()),
+        }
+    }
+
+    #[test]
+    fn a_host_outside_the_list_is_refused_and_stalls() {
+        let defaults = TenantOptions {
+            allowed_hosts: AllowedHosts::default(),
+            ..options(&[], false)
+        };
+        assert_eq!(
+            defaults
+                .base_url(&settings("acme.eu.auth0.com", None))
+                .map(|u| u.to_string()),
+            Ok("https://acme.eu.auth0.com/".to_string())
+        );
+        // Through spec.domain alone, with a port, and through the endpoint (its CA bundle is
+        // never looked at).
+        let by_domain = defaults
+            .base_url(&settings("db.internal:5432", None))
+            .expect_err("refused");
+        assert_eq!(by_domain.reason(), (reason::HOST_NOT_ALLOWED, true));
+        let message = by_domain.to_string();
+        for needle in [
+            "spec.domain",
+            "db.internal:5432",
+            "*.auth0.com",
+            "--allowed-tenant-hosts",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+        let by_endpoint = defaults
+            .base_url(&settings(
+                "acme.eu.auth0.com",
+                Some("https://user:pw@10.0.0.7:8443/x?q=1"),
+            ))
+            .expect_err("refused");
+        assert!(
+            matches!(&by_endpoint, TenantError::HostNotAllowed { field: "spec.endpoint.url", host, .. } if host == "10.0.0.7:8443"),
+            "{by_endpoint:?}"
+        );
+        assert!(!by_endpoint.to_string().contains("pw"), "{by_endpoint}");
+        // With the endpoint set, its host is the one connected to, and the one checked.
+        let proxied = options(&["auth0-proxy.internal"], false);
+        assert_eq!(
+            proxied
+                .base_url(&settings(
+                    "acme.eu.auth0.com",
+                    Some("https://auth0-proxy.internal/acme")
+                ))
+                .map(|u| u.to_string()),
+            Ok("https://auth0-proxy.internal/acme/".to_string())
+        );
+        assert!(matches!(
+            proxied.base_url(&settings("acme.eu.auth0.com", None)),
+            Err(TenantError::HostNotAllowed {
+                field: "spec.domain",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn plain_http_needs_both_the_host_and_the_flag() {
+        let emulator = settings("t.auth0.test", Some("http://127.0.0.1:4000"));
+        assert!(options(&["127.0.0.1"], true).base_url(&emulator).is_ok());
+        let refused = options(&["127.0.0.1"], false)
+            .base_url(&emulator)
+            .expect_err("plain http");
+        assert!(refused.to_string().contains("--allow-insecure-http"), "{refused}");
+        assert!(matches!(
+            options(&["*.auth0.com"], true).base_url(&emulator),
+            Err(TenantError::HostNotAllowed { .. })
+        ));
+    }
+
+    #[test]
+    fn a_missing_secret_says_to_add_the_label() {
+        let missing = TenantError::SecretNotFound {
+            namespace: "team-a".into(),
+            name: "creds".into(),
+            id_key: "client_id".into(),
+            secret_key: "client_secret".into(),
+        };
+        assert_eq!(missing.reason(), (reason::CREDENTIALS_UNAVAILABLE, false));
+        let message = missing.to_string();
+        for needle in [
+            "team-a/creds",
+            "auth0.operators.dev/credentials=true",
+            "kubectl label secret -n team-a creds auth0.operators.dev/credentials=true",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
     }
 }

@@ -24,6 +24,8 @@ pub mod reason {
     pub const CREDENTIALS_UNAVAILABLE: &str = "CredentialsUnavailable";
     /// A ClusterAuth0Tenant's namespaceSelector does not match the profile's namespace.
     pub const NAMESPACE_NOT_ALLOWED: &str = "NamespaceNotAllowed";
+    /// The tenant points at a host outside the operator's `--allowed-tenant-hosts`.
+    pub const HOST_NOT_ALLOWED: &str = "HostNotAllowed";
     /// Another resource claimed the same Auth0 profile first (one profile, one owner).
     pub const ALREADY_MANAGED: &str = "AlreadyManaged";
 

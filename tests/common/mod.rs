@@ -24,6 +24,8 @@ pub const SCOPES: [&str; 4] = [
 pub const POLL: &str = "2s";
 /// The client secret every harness uses, so a test can search every output for it.
 pub const SECRET: &str = "operator-secret-value";
+/// The label the operator's Secret watch selects on; every credential Secret carries it.
+pub const CREDENTIALS_LABEL: (&str, &str) = ("auth0.operators.dev/credentials", "true");
 
 pub struct Harness {
     pub env: TestEnv,
@@ -32,6 +34,9 @@ pub struct Harness {
     pub domain: String,
     pub operator: Option<Child>,
     pub log: std::path::PathBuf,
+    /// `--allowed-tenant-hosts` of every operator this harness starts: the emulator
+    /// tenant's `127.0.0.1:PORT` and nothing else, as a real user lists a proxy.
+    pub allowed_hosts: String,
 }
 
 impl Drop for Harness {
@@ -91,6 +96,12 @@ impl Harness {
         configure(&mut config);
         let emulator = Emulator::start(config).await.expect("emulator starts");
         let log = env.dir().join(format!("operator-{}.log", ns.name()));
+        let tenant_url = url::Url::parse(&emulator.tenant_url(&domain).expect("tenant url")).expect("tenant url");
+        let allowed_hosts = format!(
+            "{}:{}",
+            tenant_url.host_str().expect("host"),
+            tenant_url.port_or_known_default().expect("port")
+        );
         let harness = Harness {
             env,
             ns,
@@ -98,6 +109,7 @@ impl Harness {
             domain,
             operator: None,
             log,
+            allowed_hosts,
         };
         harness.write_secret("operator-client", SECRET).await;
         let url = harness.emulator.tenant_url(&harness.domain).expect("tenant url");
@@ -206,6 +218,7 @@ impl Harness {
         Command::new(env!("CARGO_BIN_EXE_auth0-operator"))
             .args(["run", "--namespace", namespace, "--operator-namespace", self.ns.name()])
             .args(["--poll-interval", POLL, "--allow-insecure-http", "--log-format", "text"])
+            .args(["--allowed-tenant-hosts", &self.allowed_hosts])
             .args(extra)
             .arg("--kubeconfig")
             .arg(self.env.kubeconfig(identity))
@@ -232,10 +245,11 @@ impl Harness {
         self.write_secret_in(self.ns.name(), id, secret).await;
     }
 
-    /// The Secret `creds` in `namespace`.
+    /// The Secret `creds` in `namespace`, labelled for the operator.
     pub async fn write_secret_in(&self, namespace: &str, id: &str, secret: &str) {
         let secrets: Api<Secret> = Api::namespaced(self.ns.client.clone(), namespace);
-        let object = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"},
+        let object = json!({"apiVersion": "v1", "kind": "Secret",
+                            "metadata": {"name": "creds", "labels": {CREDENTIALS_LABEL.0: CREDENTIALS_LABEL.1}},
                             "stringData": {"client_id": id, "client_secret": secret}});
         secrets
             .patch("creds", &PatchParams::apply("test").force(), &Patch::Apply(&object))
