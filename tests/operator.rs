@@ -532,3 +532,27 @@ async fn interrupted_creates_are_taken_over_not_duplicated_and_share_listings() 
     );
     assert_eq!(h.remote().len(), n);
 }
+
+/// A poll-interval annotation that is not a duration is reported, not ignored: a Warning
+/// Event says what to write, and the profile keeps working on the default interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_poll_interval_annotation_is_reported() {
+    let h = Harness::start("op-bad-interval").await;
+    h.apply_profile("p", json!({"enabledFeatures": ["scim"]})).await;
+    h.wait_ready("p").await;
+    h.profiles()
+        .patch(
+            "p",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"auth0.operators.dev/poll-interval": "5"}}})),
+        )
+        .await
+        .expect("annotate");
+    let (type_, _, note) = h.wait_event("p", "InvalidAnnotation").await;
+    assert_eq!(type_, "Warning");
+    assert_eq!(
+        note,
+        "annotation auth0.operators.dev/poll-interval: \"5\" is not a duration: write a number and a unit (s, m, h), like 90s, 10m or 1h30m; drift checks use the default interval (2s) until it is fixed"
+    );
+    h.wait_ready("p").await;
+}

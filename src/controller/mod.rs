@@ -192,9 +192,11 @@ where
         recorder,
         settings.poll_interval,
         metrics.clone(),
-        gate.clone(),
-        profile_store.clone(),
-        requests,
+        profile::Watched {
+            caches: gate.clone(),
+            profiles: profile_store.clone(),
+            requests,
+        },
     ));
 
     // A tenant or Secret change wakes every profile that uses it.

@@ -524,7 +524,7 @@ async fn s6_throttled_to_2_per_second() {
     );
 }
 
-/// 7. Ownership under churn, in a tenant that refuses duplicate names and in one that allows
+/// Scenario 7, ownership under churn, in a tenant that refuses duplicate names and in one that allows
 /// them: a foreign profile holds a name resources want throughout; renames land while
 /// creates are interrupted; paused resources are deleted; second claims of managed profiles
 /// come and go; Auth0 fails and drops writes all along.

@@ -88,10 +88,13 @@ impl Context {
         recorder: Recorder,
         poll_interval: Duration,
         metrics: Arc<Metrics>,
-        caches: Arc<super::CachesSynced>,
-        profiles: Store<ConnectionProfile>,
-        requests: Arc<Requests>,
+        watched: Watched,
     ) -> Self {
+        let Watched {
+            caches,
+            profiles,
+            requests,
+        } = watched;
         Context {
             caches,
             metrics,
@@ -113,6 +116,16 @@ impl Context {
             started: Instant::now(),
         }
     }
+}
+
+/// What the controller's watches feed every pass.
+pub struct Watched {
+    /// The tenant, Secret and namespace caches, listed once before passes run.
+    pub caches: Arc<super::CachesSynced>,
+    /// Every ConnectionProfile (the controller's own cache).
+    pub profiles: Store<ConnectionProfile>,
+    /// When each resource's current request was first delivered.
+    pub requests: Arc<Requests>,
 }
 
 /// One pass over one resource: what it reads, and the look-ups the plan asks for.
@@ -185,8 +198,8 @@ impl<'a> Pass<'a> {
             deleting: profile.metadata.deletion_timestamp.is_some(),
             paused: annotation_is_true(profile, annotation::PAUSED),
             force_orphan: annotation_is_true(profile, annotation::FORCE_ORPHAN),
-            management: profile.spec.management_policy.clone(),
-            deletion: profile.spec.deletion_policy.clone(),
+            management: profile.spec.management_policy,
+            deletion: profile.spec.deletion_policy,
             claim: self.claim(),
             pending: self.pending(),
             owned_by_other: self.claims.older_claimant.clone(),
@@ -350,6 +363,12 @@ pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Re
     let result = if deleting {
         cleanup::run(&pass).await
     } else {
+        // A bad poll-interval annotation is not a failure: drift checks use the default,
+        // and a Warning says what to fix.
+        if let Err((_, why)) = poll_interval_or_why(&profile, &ctx) {
+            tracing::warn!(%why, "ignoring the poll-interval annotation");
+            pass.publish(EventType::Warning, "InvalidAnnotation", &why).await;
+        }
         apply::run(&pass).await
     };
     match result {
@@ -470,12 +489,15 @@ fn annotation_is_true(profile: &ConnectionProfile, key: &str) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
+/// The resource's drift-check interval: its `poll-interval` annotation, else the default;
+/// `Err` carries the default and what is wrong with the annotation.
+fn poll_interval_or_why(profile: &ConnectionProfile, ctx: &Context) -> Result<Duration, (Duration, String)> {
+    let value = profile.annotations().get(annotation::POLL_INTERVAL).map(String::as_str);
+    crate::duration::poll_interval_annotation(value, ctx.poll_interval).map_err(|why| (ctx.poll_interval, why))
+}
+
 fn poll_interval(profile: &ConnectionProfile, ctx: &Context) -> Duration {
-    profile
-        .annotations()
-        .get(annotation::POLL_INTERVAL)
-        .and_then(|v| parse_duration(v))
-        .unwrap_or(ctx.poll_interval)
+    poll_interval_or_why(profile, ctx).unwrap_or_else(|(default, _)| default)
 }
 
 /// ±10%, so resources created together do not all poll together.
@@ -483,43 +505,9 @@ pub fn jittered(interval: Duration) -> Duration {
     interval.mul_f64(0.9 + 0.2 * fastrand::f64())
 }
 
-/// `90s`, `10m`, `1h`, `1h30m`; at least one second.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let mut total = 0u64;
-    let mut number = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            _ => return None,
-        };
-        total = total.checked_add(number.parse::<u64>().ok()?.checked_mul(unit)?)?;
-        number.clear();
-    }
-    if !number.is_empty() || total == 0 {
-        return None;
-    }
-    Some(Duration::from_secs(total))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("45s"), Some(Duration::from_secs(45)));
-        for bad in ["", "10", "0s", "5d", "m", "-1m", "99999999999999999999h"] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn jitter_stays_within_ten_percent() {

@@ -533,7 +533,10 @@ mod tests {
         }
         assert_eq!(rows, 6 * 6 * 2 * 2 * 2 * 2 * 2);
 
-        fn world_answer(world: World) -> impl Fn(&Lookup) -> (Option<ById>, Option<(String, Vec<Listed>)>) {
+        /// What one look-up found: by id, or by name.
+        type Answer = (Option<ById>, Option<(String, Vec<Listed>)>);
+
+        fn world_answer(world: World) -> impl Fn(&Lookup) -> Answer {
             move |lookup| match lookup {
                 Lookup::ById(id) => (
                     Some(match world {
