@@ -1,14 +1,27 @@
-//! The desired Auth0 profile (pure): the resource's spec turned into the full Management API
-//! body, the remote normalised the same way, and the difference between them.
+//! The desired Auth0 profile (pure): the resource's spec turned into Management API bodies,
+//! the remote normalised the same way, and the difference between them.
 //!
-//! The operator always sends its full desired state, so it is right whichever merge rule
-//! Auth0 applies to nested objects. A field left out of the spec means "empty" (no features,
-//! no prefix, no organization settings, no overrides), which is what a user who deletes a
-//! line from their YAML expects to see in Auth0.
+//! A field the spec leaves out means "empty" (no prefix, no overrides, no provisioning), and
+//! `organization` and `enabledFeatures` default to Auth0's own defaults (the CRD schema
+//! carries them too, so `kubectl get -o yaml` shows the truth). Bodies carry only what must
+//! be said: a create sends the fields the spec sets ([`create_body`]); a PATCH sends the
+//! fields that differ, clearing a block only when Auth0 holds one ([`patch_body`]). A tenant
+//! without an early-access feature (Cross App Access, provisioning) refuses any body that
+//! carries its field, even as `null` (recorded: 403 `feature_not_enabled`), so a field left
+//! out is never sent.
+//!
+//! What the operator does not know, it keeps: fields and enum values Auth0 returns that this
+//! version has no name for (a newer Auth0), at any depth, are left out of every comparison,
+//! sent back unchanged inside a nested object the operator must replace, and listed in
+//! `status.unrecognized` ([`unrecognized`]).
 
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use kube::CustomResourceExt;
 use serde_json::{Map, Value, json};
 
-use crate::crd::{AtProvider, ConnectionProfile};
+use crate::crd::{AtProvider, ConnectionProfile, Feature, Organization};
 
 /// The writable fields of an Auth0 connection profile, in wire (snake_case) spelling.
 pub const WRITABLE: [&str; 8] = [
@@ -25,14 +38,49 @@ pub const WRITABLE: [&str; 8] = [
 /// Lists whose order means nothing: compared and sent sorted.
 const SETS: [&str; 3] = ["enabled_features", "scopes", "allowed_values"];
 
+/// The value a field has when the spec does not set it, and how Auth0 stores "nothing":
+/// `null` clears an object field (recorded for `cross_app_access_resource_app`; decided for
+/// the others), `""` a prefix.
+fn empty(field: &str) -> Value {
+    match field {
+        "connection_name_prefix_template" => json!(""),
+        "enabled_features" => json!([]),
+        "organization" | "connection_config" | "provisioning" => json!({}),
+        _ => Value::Null, // strategy_overrides and cross_app_access_resource_app
+    }
+}
+
+/// The value a PATCH sends to clear `field`.
+fn cleared(field: &str) -> Value {
+    match field {
+        "connection_name_prefix_template" => json!(""),
+        "enabled_features" => json!([]),
+        _ => Value::Null,
+    }
+}
+
 /// The full create or update body for a profile.
+///
+/// All writable fields, in wire spelling and canonical form: what the spec leaves out is the
+/// field's empty value, except `organization` and `enabled_features`, which take Auth0's
+/// defaults (as the CRD schema does; an older CRD without them gets the same here).
 pub fn desired(profile: &ConnectionProfile) -> Map<String, Value> {
     let spec = &profile.spec;
+    let organization = spec
+        .organization
+        .clone()
+        .or_else(Organization::auth0_default)
+        .map(|mut o| {
+            let default = Organization::auth0_default().unwrap_or_default();
+            o.show_as_button = o.show_as_button.or(default.show_as_button);
+            o.assign_membership_on_login = o.assign_membership_on_login.or(default.assign_membership_on_login);
+            o
+        });
     let fields = json!({
         "name": profile.effective_name(),
-        "organization": spec.organization,
+        "organization": organization,
         "connectionNamePrefixTemplate": spec.connection_name_prefix_template,
-        "enabledFeatures": spec.enabled_features,
+        "enabledFeatures": spec.enabled_features.clone().or_else(Feature::auth0_default),
         "connectionConfig": spec.connection_config,
         "strategyOverrides": spec.strategy_overrides,
         "provisioning": spec.provisioning,
@@ -41,25 +89,265 @@ pub fn desired(profile: &ConnectionProfile) -> Map<String, Value> {
     normalize(&to_wire(&fields))
 }
 
+/// The body of a create: the name, Auth0's defaulted fields, and every other field the spec
+/// sets; a field the spec leaves out is not sent.
+pub fn create_body(desired: &Map<String, Value>) -> Map<String, Value> {
+    desired
+        .iter()
+        .filter(|(field, value)| {
+            matches!(field.as_str(), "name" | "organization" | "enabled_features") || **value != empty(field)
+        })
+        .map(|(field, value)| (field.clone(), value.clone()))
+        .collect()
+}
+
+/// The body of a PATCH from the fields [`diff`] found changed: a field the spec leaves out
+/// is cleared (Auth0 holds one, or it would not differ); a nested object is sent with the
+/// parts of Auth0's copy this version does not know, since Auth0 replaces a nested object
+/// whole (recorded for `cross_app_access_resource_app`).
+pub fn patch_body(changed: &Map<String, Value>, remote: &Value) -> Map<String, Value> {
+    changed
+        .iter()
+        .map(|(field, value)| {
+            let sent = if *value == empty(field) && !matches!(field.as_str(), "organization") {
+                cleared(field)
+            } else {
+                match (remote.get(field), known().field(field)) {
+                    (Some(held), Some(known)) => with_unknown(value, held, known),
+                    _ => value.clone(),
+                }
+            };
+            (field.clone(), sent)
+        })
+        .collect()
+}
+
 /// A remote profile reduced to its writable fields, with absent and empty values made
-/// equal and sets sorted, so it compares with [`desired`].
+/// equal, Auth0's defaults where it says nothing, what this version does not know left out,
+/// and sets sorted, so it compares with [`desired`].
 pub fn normalize(remote: &Value) -> Map<String, Value> {
-    let empty = |field: &str| match field {
-        "connection_name_prefix_template" => json!(""),
-        "enabled_features" => json!([]),
-        "organization" | "connection_config" | "provisioning" => json!({}),
-        _ => Value::Null, // strategy_overrides and cross_app_access_resource_app clear with null
-    };
     WRITABLE
         .iter()
         .map(|field| {
             let value = match remote.get(*field) {
-                None | Some(Value::Null) => empty(field),
-                Some(value) => canonical_field(field, value),
+                None | Some(Value::Null) => match *field {
+                    "organization" => json!({"show_as_button": "none", "assign_membership_on_login": "none"}),
+                    "enabled_features" => json!(Feature::auth0_default()),
+                    _ => empty(field),
+                },
+                Some(value) => {
+                    let known_only = match known().field(field) {
+                        Some(known) => known_part(value, known),
+                        None => value.clone(),
+                    };
+                    match known_only {
+                        Value::Null => empty(field),
+                        value if *field == "connection_config" && value == json!({}) => empty(field),
+                        value => canonical_field(field, &value),
+                    }
+                }
+            };
+            let value = if *field == "organization" {
+                with_organization_defaults(value)
+            } else {
+                value
             };
             (field.to_string(), value)
         })
         .collect()
+}
+
+/// An organization object with Auth0's default (`none`) where a setting is absent.
+fn with_organization_defaults(value: Value) -> Value {
+    match value {
+        Value::Object(mut map) => {
+            for key in ["show_as_button", "assign_membership_on_login"] {
+                map.entry(key).or_insert(json!("none"));
+            }
+            Value::Object(map)
+        }
+        other => other,
+    }
+}
+
+/// What the operator knows of a profile's shape: the wire keys of every object and the enum
+/// values of every list, read from the CRD's own schema (so a field added to the CRD is
+/// known here at once).
+#[derive(Debug, Default)]
+pub struct Known {
+    keys: BTreeMap<String, Known>,
+    /// For a list: what its items are.
+    items: Option<Box<Known>>,
+    /// For an enum: its values.
+    values: Option<Vec<String>>,
+    /// An object whose keys are free (`connection_config` has none at all).
+    open: bool,
+}
+
+impl Known {
+    fn of(schema: &Value) -> Known {
+        let mut known = Known::default();
+        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+            for (key, child) in properties {
+                let wire = to_wire(&json!({ key: null }))
+                    .as_object()
+                    .and_then(|o| o.keys().next().cloned())
+                    .unwrap_or_default();
+                known.keys.insert(wire, Known::of(child));
+            }
+        } else if schema.get("type").and_then(Value::as_str) == Some("object") {
+            known.open = false;
+        }
+        if let Some(items) = schema.get("items") {
+            known.items = Some(Box::new(Known::of(items)));
+        }
+        if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+            known.values = Some(values.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
+        }
+        known
+    }
+
+    /// What is known of a top-level writable field.
+    pub fn field(&self, field: &str) -> Option<&Known> {
+        self.keys.get(field)
+    }
+}
+
+/// The profile shape this version knows.
+pub fn known() -> &'static Known {
+    static KNOWN: OnceLock<Known> = OnceLock::new();
+    KNOWN.get_or_init(|| {
+        let crd = serde_json::to_value(ConnectionProfile::crd()).unwrap_or_default();
+        let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        let mut known = Known::of(spec);
+        known.keys.retain(|k, _| WRITABLE.contains(&k.as_str()));
+        known
+    })
+}
+
+/// `value` with what `known` does not describe left out: unknown keys, unknown enum values.
+fn known_part(value: &Value, known: &Known) -> Value {
+    match value {
+        Value::Object(map) if !known.keys.is_empty() || !known.open => Value::Object(
+            map.iter()
+                .filter_map(|(k, v)| known.keys.get(k).map(|child| (k.clone(), known_part(v, child))))
+                .collect(),
+        ),
+        Value::Array(items) => match &known.items {
+            Some(item) => Value::Array(
+                items
+                    .iter()
+                    .filter(|v| is_known_value(v, item))
+                    .map(|v| known_part(v, item))
+                    .collect(),
+            ),
+            None => value.clone(),
+        },
+        other => other.clone(),
+    }
+}
+
+fn is_known_value(value: &Value, known: &Known) -> bool {
+    match (&known.values, value.as_str()) {
+        (Some(values), Some(text)) => values.iter().any(|v| v == text),
+        _ => true,
+    }
+}
+
+/// `sent` with the parts of `held` (Auth0's copy) that this version does not know added
+/// back, at every depth where both are objects, and unknown enum values kept in lists.
+fn with_unknown(sent: &Value, held: &Value, known: &Known) -> Value {
+    match (sent, held) {
+        (Value::Object(sent_map), Value::Object(held_map)) => {
+            let mut out = sent_map.clone();
+            for (key, held_value) in held_map {
+                match known.keys.get(key) {
+                    None => {
+                        out.entry(key.clone()).or_insert_with(|| held_value.clone());
+                    }
+                    Some(child) => {
+                        if let Some(sent_value) = sent_map.get(key) {
+                            out.insert(key.clone(), with_unknown(sent_value, held_value, child));
+                        }
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        (Value::Array(sent_items), Value::Array(held_items)) => match &known.items {
+            Some(item) if item.values.is_some() => {
+                let mut out = sent_items.clone();
+                out.extend(held_items.iter().filter(|v| !is_known_value(v, item)).cloned());
+                Value::Array(out)
+            }
+            _ => sent.clone(),
+        },
+        _ => sent.clone(),
+    }
+}
+
+/// What Auth0 holds that this version cannot express, as `path: value` lines (a newer
+/// Auth0's fields and enum values): kept in Auth0, never changed, shown in
+/// `status.unrecognized`. At most 20 lines of at most 200 characters.
+pub fn unrecognized(remote: &Value) -> Vec<String> {
+    fn walk(path: &str, value: &Value, known: &Known, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) if !known.keys.is_empty() => {
+                for (k, v) in map {
+                    let here = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    match known.keys.get(k) {
+                        Some(child) => walk(&here, v, child, out),
+                        None if !v.is_null() => out.push(format!("{here}: {v}")),
+                        None => {}
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(item) = &known.items {
+                    for v in items {
+                        if is_known_value(v, item) {
+                            walk(path, v, item, out);
+                        } else {
+                            out.push(format!("{path}: {v}"));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for field in WRITABLE {
+        if let (Some(value), Some(known)) = (remote.get(field), known().field(field)) {
+            walk(field, value, known, &mut out);
+        }
+    }
+    out.truncate(20);
+    out.into_iter().map(|line| line.chars().take(200).collect()).collect()
+}
+
+/// The fields of a body that an early-access feature guards (Auth0 answers 403
+/// `feature_not_enabled` on a tenant without it): `cross_app_access_resource_app`,
+/// `provisioning` (and `provisioning` inside a strategy override), as dotted paths.
+pub fn guarded_fields(body: &Map<String, Value>) -> Vec<String> {
+    let mut fields = Vec::new();
+    for field in ["cross_app_access_resource_app", "provisioning"] {
+        if body.contains_key(field) {
+            fields.push(field.to_string());
+        }
+    }
+    if let Some(Value::Object(overrides)) = body.get("strategy_overrides") {
+        for (strategy, settings) in overrides {
+            if settings.get("provisioning").is_some() {
+                fields.push(format!("strategy_overrides.{strategy}.provisioning"));
+            }
+        }
+    }
+    fields
 }
 
 /// The fields that differ, as a PATCH body; `None` when the remote already matches.
@@ -81,7 +369,11 @@ pub fn at_provider(remote: &Value) -> Result<AtProvider, serde_json::Error> {
     for field in WRITABLE {
         if let Some(value) = remote
             .get(field)
-            .map(|v| without_empties(field, v))
+            .map(|v| match known().field(field) {
+                Some(known) => known_part(v, known),
+                None => v.clone(),
+            })
+            .map(|v| without_empties(field, &v))
             .filter(|v| !v.is_null())
         {
             fields.insert(field.to_string(), value);
@@ -262,7 +554,9 @@ mod tests {
         let patch = diff(&want, &normalize(&remote)).expect("drift");
         assert_eq!(
             Value::Object(patch),
-            json!({"connection_name_prefix_template": "con-{org_id}-", "organization": {}, "strategy_overrides": null})
+            json!({"connection_name_prefix_template": "con-{org_id}-",
+                   "organization": {"show_as_button": "none", "assign_membership_on_login": "none"},
+                   "strategy_overrides": null})
         );
     }
 
@@ -305,6 +599,75 @@ mod tests {
             .and_then(|s| s.okta)
             .and_then(|o| o.provisioning);
         assert!(okta.and_then(|p| p.scim).is_some_and(|s| s.tokens.scopes.is_empty()));
+    }
+
+    #[test]
+    fn a_create_sends_only_what_the_spec_sets() {
+        let body = create_body(&desired(&profile(json!({"connectionNamePrefixTemplate": "p-"}))));
+        assert_eq!(
+            Value::Object(body),
+            json!({"name": "meta-name", "connection_name_prefix_template": "p-",
+                   "organization": {"show_as_button": "none", "assign_membership_on_login": "none"},
+                   "enabled_features": ["scim", "universal_logout"]}),
+            "no provisioning, no cross_app_access_resource_app, not even as null"
+        );
+    }
+
+    #[test]
+    fn a_patch_clears_a_block_auth0_holds_and_keeps_what_it_does_not_know() {
+        let want = desired(&profile(json!({
+            "provisioning": {"scim": {"tokens": {"scopes": ["get:users"]}}},
+            "enabledFeatures": ["scim"]
+        })));
+        // Auth0 holds a newer Auth0's field inside provisioning and a feature this version
+        // has no name for, and a Cross App Access block the spec does not set.
+        let remote = json!({
+            "name": "meta-name",
+            "enabled_features": ["scim", "universal_logout", "future_feature"],
+            "provisioning": {"scim": {"tokens": {"scopes": ["get:users", "post:users"], "future_knob": 3}},
+                             "future_block": {"on": true}},
+            "cross_app_access_resource_app": {"status": {"default_value": "enabled"}}
+        });
+        let changed = diff(&want, &normalize(&remote)).expect("differs");
+        let body = patch_body(&changed, &remote);
+        assert_eq!(body["cross_app_access_resource_app"], Value::Null, "cleared: Auth0 holds one");
+        assert_eq!(
+            body["provisioning"],
+            json!({"scim": {"tokens": {"scopes": ["get:users"], "future_knob": 3}}, "future_block": {"on": true}})
+        );
+        assert_eq!(body["enabled_features"], json!(["scim", "future_feature"]));
+        // What it does not know is never drift.
+        let same = json!({
+            "name": "meta-name",
+            "enabled_features": ["scim", "future_feature"],
+            "provisioning": {"scim": {"tokens": {"scopes": ["get:users"], "future_knob": 3}}, "future_block": {}},
+            "organization": {"show_as_button": "none", "assign_membership_on_login": "none", "future": 1},
+            "future_top_level": "x"
+        });
+        assert_eq!(diff(&want, &normalize(&same)), None);
+        assert_eq!(
+            unrecognized(&same),
+            [
+                "organization.future: 1",
+                "enabled_features: \"future_feature\"",
+                "provisioning.future_block: {}",
+                "provisioning.scim.tokens.future_knob: 3"
+            ]
+        );
+        // status.atProvider still reads what it knows.
+        let observed = at_provider(&same).expect("parses");
+        assert_eq!(observed.enabled_features, Some(vec![crate::crd::Feature::Scim]));
+    }
+
+    #[test]
+    fn the_new_fields_map_to_their_wire_names() {
+        let want = desired(&profile(json!({
+            "enabledFeatures": ["directory_sync"],
+            "provisioning": {"googleWorkspace": {"syncUsers": true}}
+        })));
+        assert_eq!(want["enabled_features"], json!(["directory_sync"]));
+        assert_eq!(want["provisioning"], json!({"google_workspace": {"sync_users": true}}));
+        assert_eq!(guarded_fields(&create_body(&want)), ["provisioning"]);
     }
 
     #[test]

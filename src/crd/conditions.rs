@@ -28,6 +28,10 @@ pub mod reason {
     pub const HOST_NOT_ALLOWED: &str = "HostNotAllowed";
     /// Another resource claimed the same Auth0 profile first (one profile, one owner).
     pub const ALREADY_MANAGED: &str = "AlreadyManaged";
+    /// Auth0 refused a field its tenant lacks the feature for (403 `feature_not_enabled`).
+    pub const FEATURE_NOT_ENABLED: &str = "FeatureNotEnabled";
+    /// Auth0 keeps a value other than the one sent: the PATCH is not sent again.
+    pub const NOT_CONVERGING: &str = "NotConverging";
 
     pub const PROGRESSING: &str = "Progressing";
     pub const IDLE: &str = "Idle";

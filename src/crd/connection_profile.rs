@@ -62,8 +62,9 @@ pub struct ConnectionProfileSpec {
     #[schemars(length(max = 26))]
     pub external_id: Option<String>,
 
-    /// How connections created from the profile behave in organizations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// How connections created from the profile behave in organizations. Defaults to
+    /// Auth0's own default for a profile created without it (recorded): none and none.
+    #[serde(default = "Organization::auth0_default", skip_serializing_if = "Option::is_none")]
     pub organization: Option<Organization>,
 
     /// The prefix of connection names, at most 15 characters: letters, digits, '-' and the
@@ -76,9 +77,11 @@ pub struct ConnectionProfileSpec {
     pub connection_name_prefix_template: Option<String>,
 
     /// Features that connections created from the profile may use; each at most once.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Defaults to Auth0's own default for a profile created without it (recorded): scim and
+    /// universal_logout.
+    #[serde(default = "Feature::auth0_default", skip_serializing_if = "Option::is_none")]
     #[x_kube(merge_strategy = ListMerge::Set)]
-    #[schemars(length(max = 2))]
+    #[schemars(length(max = 3))]
     pub enabled_features: Option<Vec<Feature>>,
 
     /// Connection configuration; Auth0 accepts only the empty object.
@@ -120,6 +123,16 @@ pub enum ManagementPolicy {
 pub enum Feature {
     Scim,
     UniversalLogout,
+    // Directory sync: since late 2026 (Auth0 Python SDK 6.8.0, enabled_features_enum.py).
+    DirectorySync,
+}
+
+impl Feature {
+    /// What Auth0 enables when a create leaves `enabled_features` out (recorded from real
+    /// tenants, 2026: `["scim","universal_logout"]`).
+    pub fn auth0_default() -> Option<Vec<Feature>> {
+        Some(vec![Feature::Scim, Feature::UniversalLogout])
+    }
 }
 
 /// `none`, `optional` or `required`.
@@ -136,11 +149,35 @@ pub enum OrganizationSetting {
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
     /// Show the connection as a button on the organization's login page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default = "OrganizationSetting::auth0_default",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub show_as_button: Option<OrganizationSetting>,
     /// Make users members of the organization when they log in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default = "OrganizationSetting::auth0_default",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub assign_membership_on_login: Option<OrganizationSetting>,
+}
+
+impl Organization {
+    /// Auth0's answer to a create that leaves `organization` out (recorded from real
+    /// tenants, 2026): `{"show_as_button":"none","assign_membership_on_login":"none"}`.
+    pub fn auth0_default() -> Option<Organization> {
+        Some(Organization {
+            show_as_button: OrganizationSetting::auth0_default(),
+            assign_membership_on_login: OrganizationSetting::auth0_default(),
+        })
+    }
+}
+
+impl OrganizationSetting {
+    /// `none`, Auth0's default for both organization settings.
+    pub fn auth0_default() -> Option<OrganizationSetting> {
+        Some(OrganizationSetting::None)
+    }
 }
 
 /// Auth0's `connection_config`: an object with no properties.
@@ -202,7 +239,7 @@ pub struct StrategyOverride {
     /// Features allowed for this strategy; each at most once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(merge_strategy = ListMerge::Set)]
-    #[schemars(length(max = 2))]
+    #[schemars(length(max = 3))]
     pub enabled_features: Option<Vec<Feature>>,
     /// Connection configuration for this strategy; Auth0 accepts only the empty object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -214,10 +251,24 @@ pub struct StrategyOverride {
 
 /// Provisioning settings.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
 pub struct Provisioning {
     /// SCIM provisioning: what the SCIM tokens of connections may do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scim: Option<ScimProvisioning>,
+    /// Google Workspace provisioning (Auth0's `google_workspace`, since late 2026; Auth0's
+    /// Python SDK 6.8.0). Auth0 refuses it with 403 `feature_not_enabled` on a tenant without
+    /// the feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub google_workspace: Option<GoogleWorkspaceProvisioning>,
+}
+
+/// Google Workspace provisioning settings.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct GoogleWorkspaceProvisioning {
+    /// Whether users are synced from Google Workspace (Auth0's `sync_users`).
+    pub sync_users: bool,
 }
 
 /// SCIM provisioning settings.
@@ -306,6 +357,11 @@ pub struct ConnectionProfileStatus {
     /// The last observed remote state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_provider: Option<AtProvider>,
+    /// What Auth0 holds that this version of the operator cannot express (fields and enum
+    /// values of a newer Auth0), as `path: value` lines: kept in Auth0, never changed, never
+    /// counted as drift.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unrecognized: Vec<String>,
     /// The last value of the reconcile-requested-at annotation that was handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,

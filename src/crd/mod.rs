@@ -180,7 +180,10 @@ mod tests {
         let crd = serde_json::to_value(readable_descriptions(serde_json::from_value(crd).expect("crd"))).expect("json");
         let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
         let features = spec["enabledFeatures"]["description"].as_str().expect("described");
-        assert!(features.ends_with(" Values: scim, universal_logout."), "{features}");
+        assert!(
+            features.ends_with(" Values: scim, universal_logout, directory_sync."),
+            "{features}"
+        );
         let scopes =
             spec["provisioning"]["properties"]["scim"]["properties"]["tokens"]["properties"]["scopes"]["description"]
                 .as_str()

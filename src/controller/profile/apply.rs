@@ -11,9 +11,10 @@ use kube::runtime::events::EventType;
 use super::marks::{self, Marks};
 use super::plan::{self, Action, Via};
 use super::{Done, Error, Pass, jittered, status};
-use crate::auth0::Auth0Client;
+use crate::auth0::{Auth0Client, Auth0Error};
 use crate::controller::conditions::Outcome;
-use crate::controller::desired::desired;
+use crate::controller::desired::{create_body, desired, diff, from_wire, guarded_fields, normalize, patch_body};
+use crate::crd::conditions::reason;
 use crate::crd::validation;
 
 /// Runs the pass of a resource that is not being deleted.
@@ -68,8 +69,26 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
                     checked: true,
                 });
             }
-            Action::Converge { id, remote, via, patch } => {
-                return converge(pass, &client, id, remote, via, patch).await;
+            Action::Converge {
+                id,
+                remote,
+                via,
+                patch,
+                stuck,
+            } => {
+                return converge(
+                    pass,
+                    &client,
+                    &want,
+                    Converge {
+                        id,
+                        remote,
+                        via,
+                        patch,
+                        stuck,
+                    },
+                )
+                .await;
             }
             Action::Create { replacing } => return create(pass, &client, &want, replacing).await,
             Action::Conflict { name, holder } => return Err(Error::NameTaken { name, holder }),
@@ -83,15 +102,55 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
     }
 }
 
-/// The profile is this resource's: record it, and PATCH the fields that differ.
-async fn converge(
-    pass: &Pass<'_>,
-    client: &Auth0Client,
+/// What [`plan::Action::Converge`] carries.
+struct Converge {
     id: String,
     remote: serde_json::Value,
     via: Via,
     patch: Option<serde_json::Map<String, serde_json::Value>>,
+    stuck: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Maps Auth0's 403 `feature_not_enabled` to the fields of `body` a feature guards.
+fn feature_error(error: Auth0Error, body: &serde_json::Map<String, serde_json::Value>) -> Error {
+    match &error {
+        Auth0Error::Api {
+            status: 403,
+            error_code: Some(code),
+            message,
+            ..
+        } if code == "feature_not_enabled" => Error::FeatureNotEnabled {
+            message: message.clone(),
+            fields: guarded_fields(body)
+                .into_iter()
+                .map(|f| {
+                    from_wire(&serde_json::json!({ f.clone(): null }))
+                        .as_object()
+                        .and_then(|o| o.keys().next().cloned())
+                        .unwrap_or(f)
+                })
+                .map(|f| format!("spec.{f}"))
+                .collect(),
+        },
+        _ => Error::Auth0(error),
+    }
+}
+
+/// The profile is this resource's: record it, and PATCH the fields that differ; a PATCH
+/// whose answer still differs is reported as `NotConverging` and not sent again.
+async fn converge(
+    pass: &Pass<'_>,
+    client: &Auth0Client,
+    want: &serde_json::Map<String, serde_json::Value>,
+    converge: Converge,
 ) -> Result<Done, Error> {
+    let Converge {
+        id,
+        remote,
+        via,
+        patch,
+        stuck,
+    } = converge;
     let profile = pass.profile;
     let domain = &client.tenant().domain;
     let bound = Marks {
@@ -118,10 +177,12 @@ async fn converge(
         }
         Via::Recorded => {}
     }
+    let mut stuck = stuck;
     let remote = match patch {
         None => remote,
         Some(changed) => {
-            let updated = client.update(&id, &changed).await?;
+            let body = patch_body(&changed, &remote);
+            let updated = client.update(&id, &body).await.map_err(|e| feature_error(e, &body))?;
             pass.ctx.listings.remember(domain, &id, Some(&updated));
             let fields: Vec<&str> = changed.keys().map(String::as_str).collect();
             let asked = profile.status.as_ref().and_then(|s| s.observed_generation) != profile.metadata.generation
@@ -142,11 +203,52 @@ async fn converge(
                 )
                 .await;
             }
+            // Auth0 kept other values than those sent (it normalized, or ignored them):
+            // not sent again for this generation and these values.
+            let normalized = normalize(&updated);
+            if let Some(still) = diff(want, &normalized) {
+                pass.ctx.stuck.stuck(
+                    &pass.uid,
+                    plan::stuck_key(profile.metadata.generation, &still, &normalized),
+                );
+                stuck = Some(still);
+            }
             updated
         }
     };
     let mut settled = status::settled(profile, domain, &remote);
-    settled.id = Some(id);
+    settled.id = Some(id.clone());
+    if let Some(fields) = stuck {
+        let normalized = normalize(&remote);
+        let what: Vec<String> = fields
+            .iter()
+            .map(|(field, sent)| {
+                let kept = normalized.get(field).cloned().unwrap_or_default();
+                let short = |v: &serde_json::Value| v.to_string().chars().take(120).collect::<String>();
+                format!("{field}: sent {}, Auth0 keeps {}", short(sent), short(&kept))
+            })
+            .collect();
+        let message = format!(
+            "Auth0 keeps other values than the operator sends to {id} ({}); the PATCH is not sent again until the spec or Auth0's value changes: set the spec to the value Auth0 keeps",
+            what.join("; ")
+        );
+        let outcome = Outcome::Failed {
+            reason: reason::NOT_CONVERGING,
+            message: message.clone(),
+            terminal: true,
+            remote_available: true,
+        };
+        let keep = settled.clone();
+        settled = status::with(profile, &outcome, |s| {
+            s.id = keep.id;
+            s.tenant = keep.tenant;
+            s.at_provider = keep.at_provider;
+            s.unrecognized = keep.unrecognized;
+        });
+        if profile.status.as_ref() != Some(&settled) {
+            pass.publish(EventType::Warning, reason::NOT_CONVERGING, &message).await;
+        }
+    }
     Ok(Done {
         status: Some(settled),
         marks: Some(bound),
@@ -190,7 +292,8 @@ async fn create(
         });
     }
     pass.ctx.creates.sending(&pass.uid, &name);
-    let answer = client.create(want).await;
+    let body = create_body(want);
+    let answer = client.create(&body).await;
     pass.ctx.creates.answered(&pass.uid);
     let created = match answer {
         Ok(created) => created,
@@ -202,7 +305,7 @@ async fn create(
             return Err(if e.status() == Some(409) {
                 Error::NameRefused(name)
             } else {
-                Error::Auth0(e)
+                feature_error(e, &body)
             });
         }
         // No answer, or a 5xx: the profile may exist. The mark stays; the next pass looks.

@@ -26,6 +26,12 @@ pub enum Error {
         "Auth0 profile {id} is already managed by ConnectionProfile {owner}, which claimed it first: this resource writes nothing to it and its deletion deletes nothing; remove its spec.externalID or auth0.operators.dev/profile-id annotation, or delete this copy"
     )]
     AlreadyManaged { id: String, owner: String },
+    #[error(
+        "Auth0 answered 403 (feature_not_enabled): {message} The request set {}: enable the feature on the tenant, or remove {} from the spec",
+        fields.join(", "),
+        if fields.len() == 1 { "it" } else { "them" }
+    )]
+    FeatureNotEnabled { message: String, fields: Vec<String> },
     #[error("Auth0 has no profile {0}: check spec.externalID")]
     AdoptionTargetMissing(String),
     #[error("no profile named {0:?} exists in Auth0 to observe: create it, or set spec.externalID")]
@@ -90,6 +96,7 @@ impl Error {
             },
             Error::NameTaken { .. } | Error::NameRefused(_) => terminal(reason::CONFLICT),
             Error::AlreadyManaged { .. } => terminal(reason::ALREADY_MANAGED),
+            Error::FeatureNotEnabled { .. } => terminal(reason::FEATURE_NOT_ENABLED),
             Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) => terminal(reason::NOT_FOUND),
             Error::Kube(_) => transient(reason::RECONCILE_ERROR),
         }

@@ -124,6 +124,28 @@ impl Stalls {
     }
 }
 
+/// PATCHes whose answer still differed from the spec (Auth0 normalized or refused a value
+/// without an error), by the [`super::plan::stuck_key`] of the difference. Without this,
+/// one server-side normalization the operator does not know of means a PATCH and a
+/// `DriftCorrected` Event per resource per poll interval, forever, on the tenant's rate
+/// limit.
+#[derive(Default)]
+pub struct Stuck(Mutex<HashMap<Uid, u64>>);
+
+impl Stuck {
+    pub fn stuck(&self, uid: &str, key: u64) {
+        self.0.lock().insert(uid.to_string(), key);
+    }
+
+    pub fn get(&self, uid: &str) -> Option<u64> {
+        self.0.lock().get(uid).copied()
+    }
+
+    pub fn forget(&self, uid: &str) {
+        self.0.lock().remove(uid);
+    }
+}
+
 /// What a pass reads that can turn a terminal failure into a success, hashed.
 pub fn fingerprint(parts: impl Hash) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();

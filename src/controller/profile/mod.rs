@@ -39,7 +39,7 @@ use crate::auth0::retry::Backoff;
 use crate::crd::ConnectionProfile;
 use crate::metrics::Metrics;
 pub use error::{Disposition, Error};
-use memory::{Checked, Creates, Failures, Requests, Stalls};
+use memory::{Checked, Creates, Failures, Requests, Stalls, Stuck};
 use plan::{After, ById, Claim, Inputs, Listed, Lookup};
 
 pub const FINALIZER: &str = "auth0.operators.dev/finalizer";
@@ -76,6 +76,7 @@ pub struct Context {
     pub checked: Checked,
     pub creates: Creates,
     pub stalls: Stalls,
+    pub stuck: Stuck,
     pub requests: Arc<Requests>,
     /// When this process began reconciling: every create an earlier process sent is over.
     started: Instant,
@@ -112,6 +113,7 @@ impl Context {
             checked: Checked::default(),
             creates: Creates::default(),
             stalls: Stalls::default(),
+            stuck: Stuck::default(),
             requests,
             started: Instant::now(),
         }
@@ -206,6 +208,8 @@ impl<'a> Pass<'a> {
             name: profile.effective_name(),
             desired,
             by_id: None,
+            generation: profile.metadata.generation,
+            stuck: self.ctx.stuck.get(&self.uid),
             named: Default::default(),
         }
     }
@@ -383,6 +387,7 @@ pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Re
             if deleting {
                 ctx.creates.forget(&pass.uid);
                 ctx.requests.forget(&pass.uid);
+                ctx.stuck.forget(&pass.uid);
             }
             if done.checked {
                 ctx.checked.now(&pass.uid);

@@ -105,6 +105,10 @@ pub struct Inputs<'a> {
     /// The desired body ([`super::super::desired::desired`]).
     pub desired: &'a Map<String, Value>,
     pub by_id: Option<ById>,
+    /// The resource's generation, and the [`stuck_key`] of a PATCH whose answer still
+    /// differed: the same difference at the same generation is not sent again.
+    pub generation: Option<i64>,
+    pub stuck: Option<u64>,
     /// The profiles of each name a [`Lookup::Named`] asked for.
     pub named: BTreeMap<String, Vec<Listed>>,
 }
@@ -150,6 +154,9 @@ pub enum Action {
         remote: Value,
         via: Via,
         patch: Option<Map<String, Value>>,
+        /// Fields that differ although a PATCH sent them at this generation and Auth0 kept
+        /// the same values: reported as `NotConverging`, not sent again.
+        stuck: Option<Map<String, Value>>,
     },
     /// The drift check was put off: nothing to do this time.
     Later,
@@ -356,12 +363,30 @@ fn resolve_uncertain(inputs: &Inputs, posted_name: &str, replacing: Option<Strin
 }
 
 fn converge(inputs: &Inputs, id: &str, remote: &Value, via: Via) -> Action {
+    let normalized = normalize(remote);
+    let patch = diff(inputs.desired, &normalized);
+    let stuck = patch
+        .as_ref()
+        .is_some_and(|p| inputs.stuck == Some(stuck_key(inputs.generation, p, &normalized)));
+    let (patch, stuck) = if stuck { (None, patch) } else { (patch, None) };
     Action::Converge {
         id: id.to_string(),
         remote: remote.clone(),
         via,
-        patch: diff(inputs.desired, &normalize(remote)),
+        patch,
+        stuck,
     }
+}
+
+/// Names a difference that a PATCH did not mend: the generation, the fields and values
+/// sent, and the values Auth0 kept. A spec change or another value in Auth0 changes it.
+pub fn stuck_key(generation: Option<i64>, patch: &Map<String, Value>, remote: &Map<String, Value>) -> u64 {
+    let kept: Vec<(&String, Option<&Value>)> = patch.keys().map(|k| (k, remote.get(k))).collect();
+    super::memory::fingerprint((
+        generation,
+        Value::Object(patch.clone()).to_string(),
+        format!("{kept:?}"),
+    ))
 }
 
 /// Create when a listing begun after the request shows no profile of the name, whoever's.
@@ -437,6 +462,8 @@ mod tests {
             name: "acme",
             desired,
             by_id: None,
+            generation: Some(1),
+            stuck: None,
             named: BTreeMap::new(),
         }
     }
@@ -789,6 +816,47 @@ mod tests {
                 replacing: Some(ID.into())
             }
         );
+    }
+
+    #[test]
+    fn a_patch_auth0_did_not_take_is_not_sent_again_for_the_same_values() {
+        let want = desired();
+        let mut i = inputs(&want);
+        i.claim = Claim::Recorded(ID.into());
+        i.by_id = Some(ById::Found(remote(ID, "MINE-")));
+        let Action::Converge { patch: Some(patch), .. } = plan(&i) else {
+            panic!("a PATCH first")
+        };
+        // Auth0 kept "MINE-" (it normalizes): the same difference is not sent again...
+        i.stuck = Some(stuck_key(Some(1), &patch, &normalize(&remote(ID, "MINE-"))));
+        assert!(matches!(
+            plan(&i),
+            Action::Converge {
+                patch: None,
+                stuck: Some(_),
+                ..
+            }
+        ));
+        // ...until Auth0 holds another value, or the spec changes.
+        i.by_id = Some(ById::Found(remote(ID, "Mine-")));
+        assert!(matches!(
+            plan(&i),
+            Action::Converge {
+                patch: Some(_),
+                stuck: None,
+                ..
+            }
+        ));
+        i.by_id = Some(ById::Found(remote(ID, "MINE-")));
+        i.generation = Some(2);
+        assert!(matches!(
+            plan(&i),
+            Action::Converge {
+                patch: Some(_),
+                stuck: None,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{Error, MANAGER, annotation};
 use crate::controller::conditions::{Outcome, conditions};
-use crate::controller::desired::at_provider;
+use crate::controller::desired::{at_provider, unrecognized};
 use crate::crd::conditions::READY;
 use crate::crd::{ConnectionProfile, ConnectionProfileStatus};
 
@@ -18,6 +18,7 @@ pub fn settled(profile: &ConnectionProfile, domain: &str, remote: &Value) -> Con
     with(profile, &Outcome::Available, |status| {
         status.tenant = Some(domain.to_string());
         status.at_provider = at_provider(remote).ok();
+        status.unrecognized = unrecognized(remote);
         status.id = remote
             .get("id")
             .and_then(Value::as_str)
