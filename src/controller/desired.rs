@@ -630,7 +630,11 @@ mod tests {
         });
         let changed = diff(&want, &normalize(&remote)).expect("differs");
         let body = patch_body(&changed, &remote);
-        assert_eq!(body["cross_app_access_resource_app"], Value::Null, "cleared: Auth0 holds one");
+        assert_eq!(
+            body["cross_app_access_resource_app"],
+            Value::Null,
+            "cleared: Auth0 holds one"
+        );
         assert_eq!(
             body["provisioning"],
             json!({"scim": {"tokens": {"scopes": ["get:users"], "future_knob": 3}}, "future_block": {"on": true}})
