@@ -116,7 +116,7 @@ pub struct Metrics {
     pub token_refreshes: Counter,
     pub drift_corrections: Counter,
     /// 401 and 403 answers from Auth0 (the token endpoint or the Management API).
-    pub credentials_refused: Family<RefusalLabels, Counter>,
+    pub refused: Family<RefusalLabels, Counter>,
     /// 1 while this replica holds the leader-election Lease (or runs without leader
     /// election) and reconciles; 0 while it waits as a standby.
     pub leader: Gauge,
@@ -172,11 +172,11 @@ impl Metrics {
             "Changes made outside the operator that it reverted, and profiles it recreated",
             drift_corrections.clone(),
         );
-        let credentials_refused = Family::<RefusalLabels, Counter>::default();
+        let refused = Family::<RefusalLabels, Counter>::default();
         registry.register(
-            "auth0_credentials_refused",
-            "Auth0 answers 401 or 403: credentials or their grant refused, by endpoint and status code",
-            credentials_refused.clone(),
+            "auth0_refused",
+            "Auth0 answers 401 (client credentials or token refused) and 403 (a scope or feature missing), by endpoint and status code",
+            refused.clone(),
         );
         let leader = Gauge::default();
         registry.register(
@@ -201,7 +201,7 @@ impl Metrics {
             ratelimit_wait_seconds,
             token_refreshes,
             drift_corrections,
-            credentials_refused,
+            refused,
             leader,
             resources,
             ready_by_object: Mutex::default(),
@@ -237,7 +237,7 @@ impl Metrics {
             }
             Some(code @ (401 | 403)) => {
                 let status_code = if code == 401 { "401" } else { "403" };
-                self.credentials_refused
+                self.refused
                     .get_or_create(&RefusalLabels { endpoint, status_code })
                     .inc();
             }
@@ -429,8 +429,8 @@ mod tests {
         metrics.leader.set(1);
         let text = metrics.render();
         for line in [
-            r#"auth0_operator_auth0_credentials_refused_total{endpoint="token",status_code="401"} 1"#,
-            r#"auth0_operator_auth0_credentials_refused_total{endpoint="update",status_code="403"} 1"#,
+            r#"auth0_operator_auth0_refused_total{endpoint="token",status_code="401"} 1"#,
+            r#"auth0_operator_auth0_refused_total{endpoint="update",status_code="403"} 1"#,
             "auth0_operator_leader 1",
         ] {
             assert!(text.contains(line), "missing {line} in:\n{text}");
