@@ -590,6 +590,16 @@ async fn other_client(url: String, domain: String) {
     }
 }
 
+/// A process killed when dropped, also when the test panics.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn conditions_count(capture: &Capture, kind: &str, condition: &str, status: &str, reason: &str) -> f64 {
     capture
         .value(
@@ -646,13 +656,12 @@ async fn alerts_and_dashboard_hold_on_captured_series() {
     let standby_address = format!("127.0.0.1:{standby_port}");
     let mut args = lease.to_vec();
     args.extend(["--identity", "standby", "--http-address", &standby_address]);
-    let mut standby = h.spawn_operator(&standby_log, &args);
+    let standby = Stopped(h.spawn_operator(&standby_log, &args));
     let (standby_capture, standby_text) = scrape_when(standby_port, Duration::from_secs(30), "a standby", |c| {
         c.value("auth0_operator_leader", &[]) == Some(0.0)
     })
     .await;
-    let _ = standby.kill();
-    let _ = standby.wait();
+    drop(standby);
 
     // Healthy: everything Ready, drift checks every 2 s.
     let all_ready = |c: &Capture| {

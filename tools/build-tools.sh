@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the tools the deploy and GitOps tests need from the Go module proxy, into a cache
+# Builds the tools the deploy, GitOps and monitoring tests need from the Go module proxy, into a cache
 # folder keyed by version, and prints that folder (mirrors testenv/build.sh):
 #   helm        from the wrapper module tools/helm (helm.sh/helm/v3/cmd/helm)
 #   gitops-check from tools/gitops: reads a Kubernetes object (JSON or YAML) on stdin and
@@ -16,7 +16,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
-command -v go >/dev/null || { echo "build-tools.sh: Go 1.26+ is needed to build helm and gitops-check" >&2; exit 1; }
+command -v go >/dev/null || { echo "build-tools.sh: Go 1.26+ is needed to build helm, gitops-check and promtool" >&2; exit 1; }
 helm_version=$(cd "$here/helm" && go list -m -f '{{.Version}}' helm.sh/helm/v3)
 [ -n "$helm_version" ] || { echo "build-tools.sh: cannot read the helm version from tools/helm/go.mod" >&2; exit 1; }
 promtool_version=$(cd "$here/promtool" && go list -m -f '{{.Version}}' github.com/prometheus/prometheus)
@@ -63,7 +63,7 @@ fi
 promtool_dir="$cache/tools/promtool-$promtool_version"
 if [ ! -x "$promtool_dir/promtool" ]; then
   release=$(echo "$promtool_version" | sed -E 's/^v0\.([0-9])([0-9]+)\.([0-9]+)(.*)$/\1.\2.\3\4/; s/^([0-9])\.0*([0-9])/\1.\2/')
-  echo "build-tools.sh: building promtool $release ($promtool_version) into $promtool_dir (cold: about 6 min on 2 cores)" >&2
+  echo "build-tools.sh: building promtool $release ($promtool_version) into $promtool_dir (cold: 10 min or more on 2 cores)" >&2
   mkdir -p "$promtool_dir"
   (cd "$here/promtool" && go build -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" \
     -o "$tmp/promtool" github.com/prometheus/prometheus/cmd/promtool) >&2
