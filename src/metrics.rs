@@ -64,7 +64,7 @@ pub const CONDITION_TYPES: [&str; 3] = ["Ready", "Synced", "Stalled"];
 /// and the ones the ConnectionProfile reconciler is about to write (`NotConverging`,
 /// `FeatureNotEnabled`, issue 12). Any other text is counted as `Other`, so a status written
 /// by hand cannot grow the label set.
-pub const REASONS: [&str; 21] = [
+pub const REASONS: [&str; 22] = [
     "Available",
     "Creating",
     "Deleting",
@@ -80,6 +80,7 @@ pub const REASONS: [&str; 21] = [
     "NotFound",
     "CredentialsUnavailable",
     "NamespaceNotAllowed",
+    "AlreadyManaged",
     "Progressing",
     "Idle",
     "MissingScopes",
@@ -363,6 +364,25 @@ mod tests {
                 .iter()
                 .map(|(t, s, r)| (t.to_string(), s.to_string(), r.to_string()))
                 .collect(),
+        }
+    }
+
+    /// A reason added to crd::conditions::reason is a label value the alerts may name.
+    #[test]
+    fn every_reason_the_operator_writes_is_a_known_label_value() {
+        let source = include_str!("crd/conditions.rs");
+        let written: Vec<&str> = source
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("pub const "))
+            .filter_map(|l| l.split_once("&str = \""))
+            .filter_map(|(_, rest)| rest.split_once('"').map(|(value, _)| value))
+            .collect();
+        assert!(written.len() > 15, "{written:?}");
+        for reason in written {
+            assert!(
+                REASONS.contains(&reason) || CONDITION_TYPES.contains(&reason) || reason == "Reconciling",
+                "{reason} is missing from metrics::REASONS"
+            );
         }
     }
 
