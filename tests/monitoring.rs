@@ -807,7 +807,11 @@ async fn alerts_and_dashboard_hold_on_captured_series() {
         ),
         (
             "Auth0OperatorResourcesStalled",
-            vec![vec![ns, ("kind", "ConnectionProfile")]],
+            // Tenants have a Stalled condition too: the refused one is Stalled=True.
+            vec![
+                vec![ns, ("kind", "Auth0Tenant")],
+                vec![ns, ("kind", "ConnectionProfile")],
+            ],
         ),
     ]);
     let tests = vec![
