@@ -88,7 +88,8 @@ audit:
 testenv:
 	testenv/build.sh >/dev/null
 
-## tools: helm and gitops-check (kstatus, gopher-lua) from the Go module proxy (cached)
+## tools: helm, gitops-check (kstatus, gopher-lua), promtool, promql-selectors and the Prometheus
+## Operator CRDs from the Go module proxy (cached)
 tools:
 	tools/build-tools.sh >/dev/null
 

@@ -8,14 +8,16 @@ use std::time::Duration;
 use futures::StreamExt;
 use kube::runtime::WatchStreamExt;
 
-use crate::{Failure, config, controller, http};
+use crate::{Failure, config, controller, http, metrics};
 
 /// Waits for the lease, runs the controllers while holding it, and stops them at once when
 /// it is lost. Leaving (on a signal) releases the lease so another replica takes over.
+/// `auth0_operator_leader` reads 1 exactly while the lease is held.
 pub async fn lead(
     client: kube::Client,
     args: &config::RunArgs,
     readiness: Arc<http::Readiness>,
+    metrics: Arc<metrics::Metrics>,
     shutdown: futures::future::Shared<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
     controllers: impl std::future::Future<Output = ()>,
 ) -> Result<(), Failure> {
@@ -61,6 +63,7 @@ pub async fn lead(
     }
     drop(lease_changes);
     tracing::info!(%identity, "holding the lease: reconciling");
+    metrics.leader.set(1);
     readiness.set(false); // until this replica's caches are synced
     let lost = async {
         loop {
@@ -75,6 +78,7 @@ pub async fn lead(
         () = controllers => Ok(()),
         why = lost => Err(format!("{why}: stopped reconciling").into()),
     };
+    metrics.leader.set(0);
     // Hand over at once rather than let the lease expire.
     match tokio::time::timeout(Duration::from_secs(5), manager.release()).await {
         Ok(Ok(())) => tracing::info!("released the lease"),

@@ -76,11 +76,13 @@ pub async fn run(args: config::RunArgs) -> Result<(), Failure> {
         }
     };
     let result = if args.leader_election {
-        leader_election::lead(client, &args, readiness, shutdown, controllers).await
+        leader_election::lead(client, &args, readiness, metrics.clone(), shutdown, controllers).await
     } else {
+        metrics.leader.set(1);
         controllers.await;
         Ok(())
     };
+    metrics.leader.set(0);
     server.abort();
     tracing::info!("auth0-operator stopped");
     result

@@ -1,7 +1,10 @@
-//! Prometheus metrics with bounded labels only: kinds, result categories, endpoint names and
-//! status classes; never a resource name, an id or an error text.
+//! Prometheus metrics with bounded labels only: kinds, result categories, endpoint names,
+//! status classes and condition reasons; never a resource name, an id or an error text.
+//!
+//! The alerting rules and the dashboard under `deploy/` name these metrics;
+//! `tests/monitoring.rs` checks them against a real capture of `/metrics`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -35,6 +38,70 @@ pub struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusalLabels {
+    /// `token` or a Management API endpoint, as in [`RequestLabels`].
+    pub endpoint: &'static str,
+    /// `401` or `403`.
+    pub status_code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+pub struct ConditionLabels {
+    /// `ConnectionProfile`, `Auth0Tenant` or `ClusterAuth0Tenant`.
+    pub kind: &'static str,
+    /// The condition type: `Ready`, `Synced` or `Stalled`.
+    pub condition: &'static str,
+    /// `True`, `False` or `Unknown`.
+    pub status: &'static str,
+    /// One of [`REASONS`], or `Other` for a reason the operator does not set.
+    pub reason: &'static str,
+}
+
+/// The condition types counted in `auth0_operator_resource_conditions`.
+pub const CONDITION_TYPES: [&str; 3] = ["Ready", "Synced", "Stalled"];
+
+/// Every reason the operator writes (crd::conditions::reason, the tenants' `MissingScopes`)
+/// and the ones the ConnectionProfile reconciler is about to write (`NotConverging`,
+/// `FeatureNotEnabled`, issue 12). Any other text is counted as `Other`, so a status written
+/// by hand cannot grow the label set.
+pub const REASONS: [&str; 23] = [
+    "Available",
+    "Creating",
+    "Deleting",
+    "Unavailable",
+    "Paused",
+    "ReconcileSuccess",
+    "ReconcileError",
+    "ReconcilePaused",
+    "InvalidSpec",
+    "Unauthorized",
+    "Forbidden",
+    "Conflict",
+    "NotFound",
+    "CredentialsUnavailable",
+    "NamespaceNotAllowed",
+    "AlreadyManaged",
+    "HostNotAllowed",
+    "Progressing",
+    "Idle",
+    "MissingScopes",
+    "NotConverging",
+    "FeatureNotEnabled",
+    "Other",
+];
+
+/// One resource's conditions as read from a watch cache: (type, status, reason) each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResourceConditions {
+    /// `ConnectionProfile`, `Auth0Tenant` or `ClusterAuth0Tenant`.
+    pub kind: &'static str,
+    pub conditions: Vec<(String, String, String)>,
+}
+
+/// Reads every watched resource's conditions at scrape time.
+pub type ConditionSource = Box<dyn Fn() -> Vec<ResourceConditions> + Send + Sync>;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReadyLabel {
     /// `true`, `false` or `unknown`.
     pub ready: &'static str,
@@ -50,8 +117,16 @@ pub struct Metrics {
     pub ratelimit_wait_seconds: Counter<f64, AtomicU64>,
     pub token_refreshes: Counter,
     pub drift_corrections: Counter,
+    /// 401 and 403 answers from Auth0 (the token endpoint or the Management API).
+    pub refused: Family<RefusalLabels, Counter>,
+    /// 1 while this replica holds the leader-election Lease (or runs without leader
+    /// election) and reconciles; 0 while it waits as a standby.
+    pub leader: Gauge,
     resources: Family<ReadyLabel, Gauge>,
     ready_by_object: Mutex<HashMap<String, &'static str>>,
+    resource_conditions: Family<ConditionLabels, Gauge>,
+    condition_source: Mutex<Option<ConditionSource>>,
+    known_conditions: Mutex<BTreeSet<ConditionLabels>>,
 }
 
 impl Default for Metrics {
@@ -99,8 +174,26 @@ impl Metrics {
             "Changes made outside the operator that it reverted, and profiles it recreated",
             drift_corrections.clone(),
         );
+        let refused = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "auth0_refused",
+            "Auth0 answers 401 (client credentials or token refused) and 403 (a scope or feature missing), by endpoint and status code",
+            refused.clone(),
+        );
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this replica holds the leader-election Lease and reconciles, 0 on a standby",
+            leader.clone(),
+        );
         let resources = Family::<ReadyLabel, Gauge>::default();
         registry.register("resources", "ConnectionProfiles by Ready state", resources.clone());
+        let resource_conditions = Family::<ConditionLabels, Gauge>::default();
+        registry.register(
+            "resource_conditions",
+            "Resources by kind and condition type, status and reason, read from the watch caches at each scrape (leader only)",
+            resource_conditions.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -110,8 +203,13 @@ impl Metrics {
             ratelimit_wait_seconds,
             token_refreshes,
             drift_corrections,
+            refused,
+            leader,
             resources,
             ready_by_object: Mutex::default(),
+            resource_conditions,
+            condition_source: Mutex::default(),
+            known_conditions: Mutex::default(),
         }
     }
 
@@ -135,8 +233,44 @@ impl Metrics {
         self.auth0_requests
             .get_or_create(&RequestLabels { endpoint, status_class })
             .inc();
-        if status == Some(429) {
-            self.auth0_throttled.inc();
+        match status {
+            Some(429) => {
+                self.auth0_throttled.inc();
+            }
+            Some(code @ (401 | 403)) => {
+                let status_code = if code == 401 { "401" } else { "403" };
+                self.refused
+                    .get_or_create(&RefusalLabels { endpoint, status_code })
+                    .inc();
+            }
+            _ => {}
+        }
+    }
+
+    /// Sets where `auth0_operator_resource_conditions` is read from at each scrape: the
+    /// controllers' watch caches, so it counts what the API server holds.
+    pub fn observe_conditions(&self, source: ConditionSource) {
+        *self.condition_source.lock().unwrap_or_else(|e| e.into_inner()) = Some(source);
+    }
+
+    /// Counts the resources by (kind, condition, status, reason); a combination seen before
+    /// and gone now reads 0 rather than vanishing.
+    fn count_conditions(&self) {
+        let source = self.condition_source.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(source) = source.as_ref() else {
+            return;
+        };
+        let counts = condition_counts(&source());
+        // A family cannot be listed, so every combination ever set is remembered here.
+        let mut known = self.known_conditions.lock().unwrap_or_else(|e| e.into_inner());
+        for labels in known.iter().filter(|l| !counts.contains_key(*l)) {
+            self.resource_conditions.get_or_create(labels).set(0);
+        }
+        for (labels, count) in counts {
+            self.resource_conditions
+                .get_or_create(&labels)
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+            known.insert(labels);
         }
     }
 
@@ -155,14 +289,45 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition.
+    /// The Prometheus text exposition (OpenMetrics), with the resource conditions counted
+    /// anew from their source.
     pub fn render(&self) -> String {
+        self.count_conditions();
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();
         }
         out
     }
+}
+
+/// The (kind, condition, status, reason) counts of `resources` (pure). Only the types in
+/// [`CONDITION_TYPES`] are counted; a status other than True or False counts as `Unknown`
+/// and a reason outside [`REASONS`] as `Other`.
+pub fn condition_counts(resources: &[ResourceConditions]) -> BTreeMap<ConditionLabels, u64> {
+    let mut counts = BTreeMap::new();
+    for resource in resources {
+        for (type_, status, reason) in &resource.conditions {
+            let Some(condition) = CONDITION_TYPES.iter().find(|t| *t == type_) else {
+                continue;
+            };
+            let status = match status.as_str() {
+                "True" => "True",
+                "False" => "False",
+                _ => "Unknown",
+            };
+            let reason = REASONS.iter().find(|r| *r == reason).copied().unwrap_or("Other");
+            *counts
+                .entry(ConditionLabels {
+                    kind: resource.kind,
+                    condition,
+                    status,
+                    reason,
+                })
+                .or_default() += 1;
+        }
+    }
+    counts
 }
 
 #[cfg(test)]
@@ -191,5 +356,106 @@ mod tests {
             assert!(text.contains(line), "missing {line} in:\n{text}");
         }
         assert!(text.contains("auth0_operator_reconcile_duration_seconds_bucket"));
+    }
+
+    fn conditions(kind: &'static str, list: &[(&str, &str, &str)]) -> ResourceConditions {
+        ResourceConditions {
+            kind,
+            conditions: list
+                .iter()
+                .map(|(t, s, r)| (t.to_string(), s.to_string(), r.to_string()))
+                .collect(),
+        }
+    }
+
+    /// A reason added to crd::conditions::reason is a label value the alerts may name.
+    #[test]
+    fn every_reason_the_operator_writes_is_a_known_label_value() {
+        let source = include_str!("crd/conditions.rs");
+        let written: Vec<&str> = source
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("pub const "))
+            .filter_map(|l| l.split_once("&str = \""))
+            .filter_map(|(_, rest)| rest.split_once('"').map(|(value, _)| value))
+            .collect();
+        assert!(written.len() > 15, "{written:?}");
+        for reason in written {
+            assert!(
+                REASONS.contains(&reason) || CONDITION_TYPES.contains(&reason) || reason == "Reconciling",
+                "{reason} is missing from metrics::REASONS"
+            );
+        }
+    }
+
+    #[test]
+    fn conditions_are_counted_with_bounded_labels() {
+        let resources = [
+            conditions(
+                "ConnectionProfile",
+                &[
+                    ("Ready", "True", "Available"),
+                    ("Synced", "False", "Unauthorized"),
+                    ("Reconciling", "False", "Idle"),
+                    ("Stalled", "True", "Unauthorized"),
+                ],
+            ),
+            conditions(
+                "ConnectionProfile",
+                &[
+                    ("Ready", "True", "Available"),
+                    ("Synced", "False", "some text a person wrote"),
+                ],
+            ),
+            conditions("Auth0Tenant", &[("Ready", "Maybe", "Unauthorized")]),
+        ];
+        let counts = condition_counts(&resources);
+        let get = |kind, condition, status, reason| {
+            counts
+                .get(&ConditionLabels {
+                    kind,
+                    condition,
+                    status,
+                    reason,
+                })
+                .copied()
+        };
+        assert_eq!(get("ConnectionProfile", "Ready", "True", "Available"), Some(2));
+        assert_eq!(get("ConnectionProfile", "Synced", "False", "Unauthorized"), Some(1));
+        assert_eq!(get("ConnectionProfile", "Synced", "False", "Other"), Some(1));
+        assert_eq!(get("ConnectionProfile", "Stalled", "True", "Unauthorized"), Some(1));
+        assert_eq!(get("Auth0Tenant", "Ready", "Unknown", "Unauthorized"), Some(1));
+        assert_eq!(counts.len(), 5, "Reconciling is not counted: {counts:?}");
+    }
+
+    #[test]
+    fn a_combination_that_empties_reads_zero_and_refusals_are_counted() {
+        let metrics = Metrics::new();
+        let state = std::sync::Arc::new(Mutex::new(vec![conditions(
+            "ConnectionProfile",
+            &[("Synced", "False", "Unauthorized")],
+        )]));
+        let source = state.clone();
+        metrics.observe_conditions(Box::new(move || source.lock().expect("lock").clone()));
+        let line = r#"auth0_operator_resource_conditions{kind="ConnectionProfile",condition="Synced",status="False",reason="Unauthorized"}"#;
+        assert!(metrics.render().contains(&format!("{line} 1")));
+        *state.lock().expect("lock") = vec![conditions(
+            "ConnectionProfile",
+            &[("Synced", "True", "ReconcileSuccess")],
+        )];
+        let text = metrics.render();
+        assert!(text.contains(&format!("{line} 0")), "{text}");
+        metrics.auth0_request("token", Some(401));
+        metrics.auth0_request("update", Some(403));
+        metrics.auth0_request("get", Some(404));
+        metrics.leader.set(1);
+        let text = metrics.render();
+        for line in [
+            r#"auth0_operator_auth0_refused_total{endpoint="token",status_code="401"} 1"#,
+            r#"auth0_operator_auth0_refused_total{endpoint="update",status_code="403"} 1"#,
+            "auth0_operator_leader 1",
+        ] {
+            assert!(text.contains(line), "missing {line} in:\n{text}");
+        }
+        assert!(!text.contains(r#"endpoint="get",status_code"#), "{text}");
     }
 }

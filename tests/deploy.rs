@@ -2,7 +2,9 @@
 //! and the Helm chart (`deploy/helm/auth0-operator`) both apply with a server-side dry run,
 //! describe the same objects, and hold what the operator's hardening promises (non-root,
 //! read-only, no capabilities, probes, leader-election Role limited to Leases, the network
-//! policy's ports).
+//! policy's ports). With `metrics.*` (Helm) or the components (kustomize), the
+//! ServiceMonitor, PrometheusRule and dashboard ConfigMap apply to a server with the
+//! Prometheus Operator's CRDs installed.
 //!
 //! helm is built from its Go module by `tools/build-tools.sh` (cached by version); kubectl is
 //! the one built beside the control plane.
@@ -26,7 +28,8 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// The folder `tools/build-tools.sh` prints (helm, gitops-check); builds them on first use.
+/// The folder `tools/build-tools.sh` prints (helm, gitops-check, promtool, the Prometheus
+/// Operator CRDs); builds them on first use.
 fn tools() -> &'static Path {
     static TOOLS: OnceLock<PathBuf> = OnceLock::new();
     TOOLS.get_or_init(|| {
@@ -1135,4 +1138,211 @@ impl Drop for AggregationController {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Installs the Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, as its Go
+/// module ships them (fetched by tools/build-tools.sh), and waits until they are served.
+fn install_prometheus_operator_crds(env: &TestEnv) {
+    let dir = tools().join("crds");
+    let mut cmd = env.kubectl();
+    cmd.args([
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager",
+        "deploy-test",
+    ]);
+    for name in [
+        "monitoring.coreos.com_servicemonitors.yaml",
+        "monitoring.coreos.com_prometheusrules.yaml",
+    ] {
+        cmd.arg("-f").arg(dir.join(name));
+    }
+    run(&mut cmd, b"", true);
+    run(
+        env.kubectl().args([
+            "wait",
+            "--for",
+            "condition=Established",
+            "--timeout",
+            "60s",
+            "crd/servicemonitors.monitoring.coreos.com",
+            "crd/prometheusrules.monitoring.coreos.com",
+        ]),
+        b"",
+        true,
+    );
+}
+
+/// What a ServiceMonitor must say to scrape the operator: it selects the metrics Service
+/// (in the Service's namespace) by labels the Service has, on its `http` port, at /metrics.
+fn check_service_monitor(monitor: &Value, service: &Value, what: &str) {
+    let service_namespace = service["metadata"]["namespace"].as_str().expect("namespace");
+    let watched = monitor["spec"]["namespaceSelector"]["matchNames"]
+        .as_array()
+        .map(|names| names.iter().any(|n| n == service_namespace))
+        .unwrap_or(monitor["metadata"]["namespace"] == service_namespace);
+    assert!(
+        watched,
+        "{what}: the ServiceMonitor does not look in {service_namespace}: {monitor}"
+    );
+    let wanted = monitor["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .expect("matchLabels");
+    assert!(!wanted.is_empty(), "{what}: an empty selector selects every Service");
+    for (label, value) in wanted {
+        assert_eq!(
+            &service["metadata"]["labels"][label], value,
+            "{what}: the Service lacks the selector's label {label}"
+        );
+    }
+    let endpoints = monitor["spec"]["endpoints"].as_array().expect("endpoints");
+    assert_eq!(endpoints.len(), 1, "{what}: {endpoints:?}");
+    assert_eq!(
+        endpoints[0]["port"], service["spec"]["ports"][0]["name"],
+        "{what}: port"
+    );
+    assert_eq!(endpoints[0]["path"], "/metrics", "{what}: path");
+}
+
+/// The component's PrometheusRule, as committed.
+fn committed_rules() -> Value {
+    let text = std::fs::read_to_string(repo("deploy/components/prometheus-rule/prometheusrule.yaml")).expect("rules");
+    serde_saphyr::from_str(&text).expect("PrometheusRule YAML")
+}
+
+#[tokio::test]
+async fn monitoring_objects_apply_with_the_prometheus_operator_crds() {
+    let env = TestEnv::get();
+    prepare(&env).await;
+    install_prometheus_operator_crds(&env);
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": "monitoring"}})).expect("namespace");
+    match Api::<Namespace>::all(env.admin().await)
+        .create(&PostParams::default(), &ns)
+        .await
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 409 => {}
+        Err(e) => panic!("creating namespace monitoring: {e}"),
+    }
+    let committed = committed_rules();
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("deploy/components/grafana-dashboard/auth0-operator.json")).expect("dashboard"),
+    )
+    .expect("dashboard JSON");
+
+    // Off by default.
+    let default = dry_run(&env, &helm_template(&[]));
+    for kind in ["ServiceMonitor", "PrometheusRule", "ConfigMap"] {
+        assert!(
+            default.iter().all(|o| o["kind"] != kind),
+            "helm renders a {kind} by default"
+        );
+    }
+
+    // Helm, both toggles and the dashboard, in the release namespace.
+    let helm = dry_run(
+        &env,
+        &helm_template(&[
+            "--set",
+            "metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true,metrics.dashboard.enabled=true",
+        ]),
+    );
+    let service = find(&helm, "Service", "auth0-operator-metrics");
+    let monitor = find(&helm, "ServiceMonitor", "auth0-operator");
+    assert_eq!(monitor["apiVersion"], "monitoring.coreos.com/v1");
+    assert_eq!(monitor["metadata"]["namespace"], OPERATOR_NAMESPACE);
+    check_service_monitor(monitor, service, "helm");
+    let rule = find(&helm, "PrometheusRule", "auth0-operator");
+    assert_eq!(rule["apiVersion"], "monitoring.coreos.com/v1");
+    assert_eq!(
+        rule["spec"], committed["spec"],
+        "helm's PrometheusRule holds the component's rules"
+    );
+    let map = find(&helm, "ConfigMap", "auth0-operator-dashboard");
+    assert_eq!(map["metadata"]["labels"]["grafana_dashboard"], "1");
+    let shipped: Value = serde_json::from_str(map["data"]["auth0-operator.json"].as_str().expect("dashboard data"))
+        .expect("the ConfigMap holds JSON");
+    assert_eq!(shipped, dashboard, "helm's ConfigMap holds the dashboard");
+
+    // Namespace and labels settable; the ServiceMonitor still finds the Service.
+    let elsewhere = dry_run(
+        &env,
+        &helm_template(&[
+            "--set",
+            "metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true",
+            "--set",
+            "metrics.serviceMonitor.namespace=monitoring,metrics.prometheusRule.namespace=monitoring",
+            "--set",
+            "metrics.serviceMonitor.labels.release=kube-prometheus-stack,metrics.prometheusRule.labels.release=kube-prometheus-stack",
+            "--set",
+            "metrics.serviceMonitor.interval=15s",
+        ]),
+    );
+    for kind in ["ServiceMonitor", "PrometheusRule"] {
+        let object = find(&elsewhere, kind, "auth0-operator");
+        assert_eq!(object["metadata"]["namespace"], "monitoring", "{kind}");
+        assert_eq!(
+            object["metadata"]["labels"]["release"], "kube-prometheus-stack",
+            "{kind}"
+        );
+    }
+    let monitor = find(&elsewhere, "ServiceMonitor", "auth0-operator");
+    assert_eq!(monitor["spec"]["endpoints"][0]["interval"], "15s");
+    check_service_monitor(
+        monitor,
+        find(&elsewhere, "Service", "auth0-operator-metrics"),
+        "helm, in another namespace",
+    );
+
+    // kustomize: the components, as the documented overlay uses them.
+    let overlay = run(
+        env.kubectl().args(["kustomize", "tests/data/kustomize-monitoring"]),
+        b"",
+        true,
+    );
+    let objects = dry_run(&env, &overlay);
+    check_service_monitor(
+        find(&objects, "ServiceMonitor", "auth0-operator"),
+        find(&objects, "Service", "auth0-operator-metrics"),
+        "kustomize",
+    );
+    assert_eq!(
+        find(&objects, "PrometheusRule", "auth0-operator")["spec"],
+        committed["spec"],
+        "kustomize"
+    );
+    let map = find(&objects, "ConfigMap", "auth0-operator-dashboard");
+    assert_eq!(map["metadata"]["labels"]["grafana_dashboard"], "1");
+    let shipped: Value = serde_json::from_str(map["data"]["auth0-operator.json"].as_str().expect("dashboard data"))
+        .expect("the ConfigMap holds JSON");
+    assert_eq!(shipped, dashboard, "kustomize's ConfigMap holds the dashboard");
+
+    // The CRD's schema is enforced: a rule without an expression is refused.
+    let mut broken = committed.clone();
+    broken["spec"]["groups"][0]["rules"][0]
+        .as_object_mut()
+        .expect("rule")
+        .remove("expr");
+    let mut cmd = env.kubectl();
+    cmd.args(["apply", "--server-side", "--dry-run=server", "-f", "-"]);
+    let body = serde_json::to_vec(&broken).expect("json");
+    let out = cmd
+        .current_dir(repo(""))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            let mut pipe = child.stdin.take().expect("stdin");
+            let writer = std::thread::spawn(move || pipe.write_all(&body));
+            let out = child.wait_with_output();
+            writer.join().expect("writer")?;
+            out
+        })
+        .expect("kubectl");
+    assert!(
+        !out.status.success(),
+        "a PrometheusRule rule without expr was accepted: the CRD is not installed with its schema"
+    );
 }

@@ -1,28 +1,46 @@
 #!/usr/bin/env bash
-# Builds the tools the deploy and GitOps tests need from the Go module proxy, into a cache
+# Builds the tools the deploy, GitOps and monitoring tests need from the Go module proxy, into a cache
 # folder keyed by version, and prints that folder (mirrors testenv/build.sh):
 #   helm        from the wrapper module tools/helm (helm.sh/helm/v3/cmd/helm)
 #   gitops-check from tools/gitops: reads a Kubernetes object (JSON or YAML) on stdin and
 #               prints its kstatus status (`kstatus`) or its Argo CD health from
 #               deploy/argocd/health.lua run in gopher-lua (`argocd <health.lua>`)
+#   promtool    from the wrapper module tools/promtool (github.com/prometheus/prometheus/cmd/promtool):
+#               checks and unit-tests the alerting rules and parses the dashboard's queries
+#   promql-selectors from tools/promtool/selectors: Prometheus's own PromQL parser; prints the
+#               metric names and label matchers each query (JSON array on stdin) selects
+#   crds/       the Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, as its Go
+#               module (github.com/prometheus-operator/prometheus-operator) ships them
 # A second run finds the binaries and builds nothing.
 # Env: AUTH0_OPERATOR_CACHE (default ~/.cache/auth0-operator).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
-command -v go >/dev/null || { echo "build-tools.sh: Go 1.26+ is needed to build helm and gitops-check" >&2; exit 1; }
+command -v go >/dev/null || { echo "build-tools.sh: Go 1.26+ is needed to build helm, gitops-check and promtool" >&2; exit 1; }
 helm_version=$(cd "$here/helm" && go list -m -f '{{.Version}}' helm.sh/helm/v3)
 [ -n "$helm_version" ] || { echo "build-tools.sh: cannot read the helm version from tools/helm/go.mod" >&2; exit 1; }
+promtool_version=$(cd "$here/promtool" && go list -m -f '{{.Version}}' github.com/prometheus/prometheus)
+[ -n "$promtool_version" ] || { echo "build-tools.sh: cannot read the Prometheus version from tools/promtool/go.mod" >&2; exit 1; }
 # gitops-check is keyed by the hash of its sources, so an edit rebuilds it.
 gitops_hash=$(cd "$here/gitops" && cat go.mod go.sum $(ls *.go | grep -v _test.go) | sha256sum | cut -c1-12)
+# The Prometheus Operator whose CRDs the deploy tests install (monitoring.coreos.com/v1).
+prometheus_operator_version=v0.85.0
+selectors_hash=$(cd "$here/promtool" && cat go.mod go.sum selectors/*.go | sha256sum | cut -c1-8)
 cache=${AUTH0_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/auth0-operator}
-bin="$cache/tools/helm-$helm_version-gitops-$gitops_hash"
-if [ -x "$bin/helm" ] && [ -x "$bin/gitops-check" ]; then
+bin="$cache/tools/helm-$helm_version-gitops-$gitops_hash-prometheus-$promtool_version-$selectors_hash-operator-$prometheus_operator_version"
+crds=(monitoring.coreos.com_servicemonitors.yaml monitoring.coreos.com_prometheusrules.yaml)
+if [ -x "$bin/helm" ] && [ -x "$bin/gitops-check" ] && [ -x "$bin/promtool" ] && [ -x "$bin/promql-selectors" ] \
+  && [ -f "$bin/crds/${crds[0]}" ] && [ -f "$bin/crds/${crds[1]}" ]; then
   echo "$bin"; exit 0
 fi
 if ! go mod download -json "helm.sh/helm/v3@$helm_version" >/dev/null 2>&1; then
   echo "build-tools.sh: the Go module proxy ($(go env GOPROXY)) or checksum database ($(go env GOSUMDB))" \
        "did not serve helm.sh/helm/v3@$helm_version; helm cannot be built" >&2
+  exit 1
+fi
+if ! go mod download -json "github.com/prometheus/prometheus@$promtool_version" >/dev/null 2>&1; then
+  echo "build-tools.sh: the Go module proxy ($(go env GOPROXY)) or checksum database ($(go env GOSUMDB))" \
+       "did not serve github.com/prometheus/prometheus@$promtool_version; promtool cannot be built" >&2
   exit 1
 fi
 mkdir -p "$bin"
@@ -39,6 +57,36 @@ if [ ! -x "$helm_dir/helm" ]; then
 fi
 if [ ! -x "$bin/helm" ]; then
   ln -f "$helm_dir/helm" "$bin/helm" 2>/dev/null || cp "$helm_dir/helm" "$bin/helm"
+fi
+# promtool is cached by the Prometheus module version alone. Its module version v0.3XX.Y is
+# the release v3.XX.Y, which `promtool --version` prints.
+promtool_dir="$cache/tools/promtool-$promtool_version"
+if [ ! -x "$promtool_dir/promtool" ]; then
+  release=$(echo "$promtool_version" | sed -E 's/^v0\.([0-9])([0-9]+)\.([0-9]+)(.*)$/\1.\2.\3\4/; s/^([0-9])\.0*([0-9])/\1.\2/')
+  echo "build-tools.sh: building promtool $release ($promtool_version) into $promtool_dir (cold: 10 min or more on 2 cores)" >&2
+  mkdir -p "$promtool_dir"
+  (cd "$here/promtool" && go build -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" \
+    -o "$tmp/promtool" github.com/prometheus/prometheus/cmd/promtool) >&2
+  mv "$tmp/promtool" "$promtool_dir/promtool"
+fi
+if [ ! -x "$bin/promtool" ]; then
+  ln -f "$promtool_dir/promtool" "$bin/promtool" 2>/dev/null || cp "$promtool_dir/promtool" "$bin/promtool"
+fi
+if [ ! -x "$bin/promql-selectors" ]; then
+  echo "build-tools.sh: building promql-selectors into $bin" >&2
+  (cd "$here/promtool" && go build -trimpath -ldflags "-s -w" -o "$tmp/promql-selectors" ./selectors) >&2
+  mv "$tmp/promql-selectors" "$bin/"
+fi
+if [ ! -f "$bin/crds/${crds[0]}" ] || [ ! -f "$bin/crds/${crds[1]}" ]; then
+  module=$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$prometheus_operator_version" \
+    | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [ -n "$module" ] || { echo "build-tools.sh: the Go module proxy did not serve github.com/prometheus-operator/prometheus-operator@$prometheus_operator_version" >&2; exit 1; }
+  mkdir -p "$bin/crds"
+  for crd in "${crds[@]}"; do
+    cp "$module/example/prometheus-operator-crd/$crd" "$tmp/$crd"
+    chmod 644 "$tmp/$crd"
+    mv "$tmp/$crd" "$bin/crds/$crd"
+  done
 fi
 if [ ! -x "$bin/gitops-check" ]; then
   echo "build-tools.sh: building gitops-check into $bin" >&2

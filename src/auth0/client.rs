@@ -267,8 +267,10 @@ impl Auth0Client {
         let mut refreshed = false;
         loop {
             attempt += 1;
-            let token = self.token(false).await?;
+            // The bucket first, then the token: a wait in the bucket (seconds when Auth0
+            // throttles) must not age a token past its expiry before it is sent.
             self.acquire(priority).await;
+            let token = self.token(false).await?;
             let result = self.send(method.clone(), path, query, body, &token.token).await;
             let err = match result {
                 Ok(value) => return Ok(value),

@@ -172,6 +172,11 @@ where
         .predicate_filter(predicates::labels, Default::default())
         .filter(log_and_drop_errors("Namespace"));
 
+    metrics.observe_conditions(condition_source(
+        profile_store.clone(),
+        tenant_store.clone(),
+        cluster_store.clone(),
+    ));
     let tenants = Tenants::new(
         settings.tenant.clone(),
         cluster_store.clone(),
@@ -288,6 +293,48 @@ fn secret_namespaces(settings: &Settings) -> Option<Vec<String>> {
 /// What the caches need not hold: server-side apply's field ownership and kubectl's copy
 /// of the last applied object (which, for a Secret, repeats its data). Together they are
 /// often most of an object's size.
+/// Every cached resource's conditions, for `auth0_operator_resource_conditions`: read from
+/// the watch caches at scrape time, so the metric says what the API server holds.
+fn condition_source(
+    profiles: reflector::Store<ConnectionProfile>,
+    tenants: reflector::Store<Auth0Tenant>,
+    cluster_tenants: reflector::Store<ClusterAuth0Tenant>,
+) -> crate::metrics::ConditionSource {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+    fn of(kind: &'static str, conditions: Option<&Vec<Condition>>) -> crate::metrics::ResourceConditions {
+        crate::metrics::ResourceConditions {
+            kind,
+            conditions: conditions
+                .into_iter()
+                .flatten()
+                .map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone()))
+                .collect(),
+        }
+    }
+    Box::new(move || {
+        let mut all = Vec::new();
+        all.extend(
+            profiles
+                .state()
+                .iter()
+                .map(|p| of("ConnectionProfile", p.status.as_ref().map(|s| &s.conditions))),
+        );
+        all.extend(
+            tenants
+                .state()
+                .iter()
+                .map(|t| of("Auth0Tenant", t.status.as_ref().map(|s| &s.conditions))),
+        );
+        all.extend(
+            cluster_tenants
+                .state()
+                .iter()
+                .map(|t| of("ClusterAuth0Tenant", t.status.as_ref().map(|s| &s.conditions))),
+        );
+        all
+    })
+}
+
 fn trim<K: kube::Resource>(object: &mut K) {
     object.meta_mut().managed_fields = None;
     if let Some(annotations) = object.meta_mut().annotations.as_mut() {
