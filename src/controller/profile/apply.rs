@@ -184,25 +184,6 @@ async fn converge(
             let body = patch_body(&changed, &remote);
             let updated = client.update(&id, &body).await.map_err(|e| feature_error(e, &body))?;
             pass.ctx.listings.remember(domain, &id, Some(&updated));
-            let fields: Vec<&str> = changed.keys().map(String::as_str).collect();
-            let asked = profile.status.as_ref().and_then(|s| s.observed_generation) != profile.metadata.generation
-                || via != Via::Recorded;
-            if asked {
-                pass.publish(
-                    EventType::Normal,
-                    "Updated",
-                    &format!("updated {id}: {}", fields.join(", ")),
-                )
-                .await;
-            } else {
-                pass.ctx.metrics.drift_corrections.inc();
-                pass.publish(
-                    EventType::Normal,
-                    "DriftCorrected",
-                    &format!("{id} was changed outside the operator; restored {}", fields.join(", ")),
-                )
-                .await;
-            }
             // Auth0 kept other values than those sent (it normalized, or ignored them):
             // not sent again for this generation and these values.
             let normalized = normalize(&updated);
@@ -212,6 +193,26 @@ async fn converge(
                     plan::stuck_key(profile.metadata.generation, &still, &normalized),
                 );
                 stuck = Some(still);
+            } else {
+                let fields: Vec<&str> = changed.keys().map(String::as_str).collect();
+                let asked = profile.status.as_ref().and_then(|s| s.observed_generation) != profile.metadata.generation
+                    || via != Via::Recorded;
+                if asked {
+                    pass.publish(
+                        EventType::Normal,
+                        "Updated",
+                        &format!("updated {id}: {}", fields.join(", ")),
+                    )
+                    .await;
+                } else {
+                    pass.ctx.metrics.drift_corrections.inc();
+                    pass.publish(
+                        EventType::Normal,
+                        "DriftCorrected",
+                        &format!("{id} was changed outside the operator; restored {}", fields.join(", ")),
+                    )
+                    .await;
+                }
             }
             updated
         }
