@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { admin } from './helpers.mjs';
 import { gaps } from './sdk-models/compare.mjs';
 import { nodeModel } from './sdk-models/node_models.mjs';
+import { crdModel } from './sdk-models/crd_model.mjs';
 
 const emulatorSchema = async () => {
   const { status, body } = await admin('GET', '/schema');
@@ -55,5 +56,26 @@ test('the check names a field the emulator lacks', async () => {
   };
   const problems = gaps(pythonModel(), without);
   assert.ok(problems.some((p) => p.includes('lacks the field provisioning.google_workspace.sync_users')), problems.join('\n'));
+  assert.ok(problems.some((p) => p.includes('lacks the value "directory_sync" of enabled_features[]')), problems.join('\n'));
+});
+
+// The same models against the CRD (crds/, what users can write): a field or enum value
+// Auth0's SDKs have and the ConnectionProfile resource lacks fails here, by name.
+test('every field and enum value of the SDK models is in the ConnectionProfile CRD', async () => {
+  const crd = crdModel();
+  assert.ok(crd.connection_profile.some((e) => e.path === 'provisioning.google_workspace.sync_users'));
+  assert.deepEqual(gaps(nodeModel(), crd), []);
+  assert.deepEqual(gaps(pythonModel(), crd), []);
+});
+
+test('the check names a field the CRD lacks', () => {
+  const crd = crdModel();
+  const without = {
+    connection_profile: crd.connection_profile
+      .filter((entry) => !entry.path.startsWith('provisioning.google_workspace'))
+      .map((entry) => (entry.path === 'enabled_features[]' ? { ...entry, enum: ['scim', 'universal_logout'] } : entry)),
+  };
+  const problems = gaps(pythonModel(), without);
+  assert.ok(problems.some((p) => p.includes('lacks the field provisioning.google_workspace')), problems.join('\n'));
   assert.ok(problems.some((p) => p.includes('lacks the value "directory_sync" of enabled_features[]')), problems.join('\n'));
 });
