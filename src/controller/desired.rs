@@ -383,8 +383,9 @@ pub fn at_provider(remote: &Value) -> Result<AtProvider, serde_json::Error> {
 }
 
 /// The value (of the field `key`) with nulls, empty objects and empty lists removed at every
-/// depth; `Null` when nothing is left. SCIM token `scopes` stay even when empty: the field is
-/// required, and an empty list is a setting (tokens with no scope), not an absence.
+/// depth; `Null` when nothing is left. SCIM token `scopes` and `enabled_features` stay even
+/// when empty: an empty list is a setting (no scope, no feature), not an absence (which, for
+/// `enabled_features`, means Auth0's default of both features).
 fn without_empties(key: &str, value: &Value) -> Value {
     match value {
         Value::Object(map) => {
@@ -399,7 +400,7 @@ fn without_empties(key: &str, value: &Value) -> Value {
                 Value::Object(kept)
             }
         }
-        Value::Array(items) if items.is_empty() && key != "scopes" => Value::Null,
+        Value::Array(items) if items.is_empty() && key != "scopes" && key != "enabled_features" => Value::Null,
         other => other.clone(),
     }
 }
@@ -571,9 +572,10 @@ mod tests {
         assert_eq!(observed.name, "n");
         let sparse = at_provider(&json!({"name": "n", "organization": {"show_as_button": null}, "enabled_features": [], "connection_config": {}}))
             .expect("parses");
+        // No feature is a setting, not an absence (absent means Auth0's default of both).
         assert_eq!(
             (sparse.organization, sparse.enabled_features, sparse.connection_config),
-            (None, None, None)
+            (None, Some(vec![]), None)
         );
         assert!(observed.strategy_overrides.and_then(|s| s.google_apps).is_some());
         assert_eq!(

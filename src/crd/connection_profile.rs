@@ -64,7 +64,8 @@ pub struct ConnectionProfileSpec {
 
     /// How connections created from the profile behave in organizations. Defaults to
     /// Auth0's own default for a profile created without it (recorded): none and none.
-    #[serde(default = "Organization::auth0_default", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = {"showAsButton": "none", "assignMembershipOnLogin": "none"}))]
     pub organization: Option<Organization>,
 
     /// The prefix of connection names, at most 15 characters: letters, digits, '-' and the
@@ -79,7 +80,8 @@ pub struct ConnectionProfileSpec {
     /// Features that connections created from the profile may use; each at most once.
     /// Defaults to Auth0's own default for a profile created without it (recorded): scim and
     /// universal_logout.
-    #[serde(default = "Feature::auth0_default", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = ["scim", "universal_logout"]))]
     #[x_kube(merge_strategy = ListMerge::Set)]
     #[schemars(length(max = 3))]
     pub enabled_features: Option<Vec<Feature>>,
@@ -149,16 +151,12 @@ pub enum OrganizationSetting {
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
     /// Show the connection as a button on the organization's login page.
-    #[serde(
-        default = "OrganizationSetting::auth0_default",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "none"))]
     pub show_as_button: Option<OrganizationSetting>,
     /// Make users members of the organization when they log in.
-    #[serde(
-        default = "OrganizationSetting::auth0_default",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "none"))]
     pub assign_membership_on_login: Option<OrganizationSetting>,
 }
 
