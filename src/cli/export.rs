@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-use crate::controller::desired::{at_provider, normalize};
+use crate::controller::desired::{from_wire, normalize};
 use crate::crd::{
-    AtProvider, ConnectionConfig, CrossAppAccessResourceApp, Feature, ManagementPolicy, Organization, Provisioning,
+    ConnectionConfig, CrossAppAccessResourceApp, Feature, ManagementPolicy, Organization, Provisioning,
     StrategyOverrides, TenantRef,
 };
 
@@ -46,7 +46,7 @@ pub struct Metadata {
 }
 
 /// The spec, with every default left out.
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Spec {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -75,30 +75,37 @@ pub struct Spec {
 
 impl Spec {
     /// The writable fields of `fields` (Auth0's snake_case, as a profile or a template holds
-    /// them), empties left out as `status.atProvider` leaves them out. Returns the spec and
-    /// the profile's name.
+    /// them) as [`normalize`] reads them, with the top-level fields that equal their default
+    /// (no prefix, no features, empty objects, null) left out. Nested values stay exactly as
+    /// Auth0 holds them (an empty `connection_config` inside an override included), so the
+    /// spec's desired body equals the profile and adopting it writes nothing. Returns the spec
+    /// and the profile's name.
     pub fn from_wire(fields: &Value) -> Result<(Spec, String), String> {
-        let AtProvider {
-            name,
-            organization,
-            connection_name_prefix_template,
-            enabled_features,
-            connection_config,
-            strategy_overrides,
-            provisioning,
-            cross_app_access_resource_app,
-        } = at_provider(&Value::Object(normalize(fields))).map_err(|e| format!("reading the profile: {e}"))?;
-        let spec = Spec {
-            organization,
-            connection_name_prefix_template: connection_name_prefix_template.filter(|p| !p.is_empty()),
-            enabled_features,
-            connection_config,
-            strategy_overrides,
-            provisioning,
-            cross_app_access_resource_app,
-            ..Spec::default()
-        };
+        let normalized = normalize(fields);
+        let name = normalized
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .ok_or("the profile has no name")?
+            .to_string();
+        let kept: Map<String, Value> = normalized
+            .into_iter()
+            .filter(|(field, value)| field != "name" && !is_default(value))
+            .collect();
+        let spec =
+            serde_json::from_value(from_wire(&Value::Object(kept))).map_err(|e| format!("reading the profile: {e}"))?;
         Ok((spec, name))
+    }
+}
+
+/// A top-level value that means the same as leaving the field out.
+fn is_default(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map.is_empty(),
+        _ => false,
     }
 }
 
@@ -341,7 +348,7 @@ mod tests {
         let remote = json!({
             "id": A, "name": "Okta partners", "connection_name_prefix_template": "",
             "organization": {"show_as_button": "required"}, "enabled_features": [],
-            "connection_config": {}, "strategy_overrides": {"google-apps": {"enabled_features": ["scim"]}},
+            "connection_config": {}, "strategy_overrides": {"google-apps": {"enabled_features": ["scim"], "connection_config": {}}},
             "provisioning": {"scim": {"tokens": {"scopes": ["get:users"]}}}
         });
         let options = Options {
@@ -355,7 +362,7 @@ mod tests {
             value["spec"],
             json!({"name": "Okta partners", "externalID": A, "managementPolicy": "Observe",
                    "organization": {"showAsButton": "required"},
-                   "strategyOverrides": {"googleApps": {"enabledFeatures": ["scim"]}},
+                   "strategyOverrides": {"googleApps": {"enabledFeatures": ["scim"], "connectionConfig": {}}},
                    "provisioning": {"scim": {"tokens": {"scopes": ["get:users"]}}}})
         );
         let parsed = validation::check(value, None).expect("valid");
