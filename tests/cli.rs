@@ -337,3 +337,77 @@ async fn a_template_manifest_applies_and_becomes_ready() {
         text(&missing.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_shows_pending_changes_until_manage_applies_them() {
+    let h = Harness::start("cli-pending").await;
+    let made = h
+        .admin(
+            "POST",
+            "profiles",
+            Some(json!({"name": "watched", "connection_name_prefix_template": "w-",
+                        "organization": {"show_as_button": "none"}})),
+        )
+        .await;
+    let id = made["id"].as_str().expect("id").to_string();
+    let spec = json!({"externalID": id, "name": "watched", "managementPolicy": "Observe",
+                      "connectionNamePrefixTemplate": "new-", "organization": {"showAsButton": "required"}});
+    h.apply_profile("watched", spec.clone()).await;
+    let seen = h
+        .wait_for("watched", Duration::from_secs(30), "reporting pending changes", |p| {
+            p.status.as_ref().is_some_and(|s| s.pending_change_count == Some(3))
+        })
+        .await;
+    let pending: Vec<(String, Option<String>, Option<String>)> = seen
+        .status
+        .expect("status")
+        .pending_changes
+        .into_iter()
+        .map(|c| (c.field, c.auth0, c.desired))
+        .collect();
+    assert_eq!(
+        pending,
+        vec![
+            (
+                "connectionNamePrefixTemplate".into(),
+                Some("\"w-\"".into()),
+                Some("\"new-\"".into())
+            ),
+            // The emulator, as Auth0, gives a profile created without features both of them.
+            (
+                "enabledFeatures".into(),
+                Some(r#"["scim","universal_logout"]"#.into()),
+                Some("[]".into())
+            ),
+            (
+                "organization.showAsButton".into(),
+                Some("\"none\"".into()),
+                Some("\"required\"".into())
+            ),
+        ]
+    );
+    assert_eq!(h.writes(), vec![], "Observe writes nothing");
+
+    let mut managed = spec;
+    managed["managementPolicy"] = json!("Manage");
+    h.apply_profile("watched", managed).await;
+    let done = h
+        .wait_for(
+            "watched",
+            Duration::from_secs(30),
+            "managed, pending changes gone",
+            |p| {
+                observed(p)
+                    && condition(p, "Ready").is_some_and(|c| c.0 == "True")
+                    && p.status
+                        .as_ref()
+                        .is_some_and(|s| s.pending_changes.is_empty() && s.pending_change_count.is_none())
+            },
+        )
+        .await;
+    assert!(done.status.is_some());
+    assert_eq!(
+        h.remote_by_id(&id).expect("profile")["connection_name_prefix_template"],
+        "new-"
+    );
+}
