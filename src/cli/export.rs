@@ -356,7 +356,7 @@ mod tests {
             tenant_ref: None,
             management_policy: ManagementPolicy::Observe,
         };
-        let manifests = profiles(&[remote.clone()], &options).expect("exports");
+        let manifests = profiles(std::slice::from_ref(&remote), &options).expect("exports");
         let value = serde_json::to_value(&manifests[0]).expect("json");
         assert_eq!(
             value["spec"],
