@@ -411,3 +411,74 @@ async fn observe_shows_pending_changes_until_manage_applies_them() {
         "new-"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_reads_stdin_and_export_writes_observe() {
+    let h = Harness::prepare("cli-stdin", common::SCOPES.iter().map(|s| s.to_string()).collect()).await;
+    let made = h.admin("POST", "profiles", Some(json!({"name": "Taken Name"}))).await;
+    let id = made["id"].as_str().expect("id").to_string();
+    let ns = h.ns.name().to_string();
+
+    let tree = h.env.dir().join(format!("observe-{ns}"));
+    let _ = std::fs::remove_dir_all(&tree);
+    let written = run(tool(
+        &h,
+        &[
+            "export",
+            "--management-policy",
+            "Observe",
+            "--dir",
+            tree.to_str().expect("utf-8"),
+        ],
+    ))
+    .await;
+    assert!(written.status.success(), "{}", text(&written.stderr));
+    let file = std::fs::read_to_string(tree.join(format!(
+        "{}.yaml",
+        auth0_operator::cli::export::dns_names(&[(&id, "Taken Name")])[0]
+    )))
+    .expect("one file per profile");
+    assert!(
+        file.contains("managementPolicy: Observe") && file.contains(&id),
+        "{file}"
+    );
+
+    // Through stdin, as `kustomize build | auth0-operator plan -f -`.
+    let manifests = "apiVersion: auth0.operators.dev/v1alpha1\nkind: ConnectionProfile\nmetadata: {name: taken}\nspec: {name: Taken Name}\n\
+                     ---\napiVersion: auth0.operators.dev/v1alpha1\nkind: ConnectionProfile\nmetadata: {name: bad}\nspec: {connectionNamePrefixTemplate: --x}\n\
+                     ---\napiVersion: auth0.operators.dev/v1alpha1\nkind: ConnectionProfile\nmetadata: {name: fresh}\nspec: {}\n";
+    let mut command = tool(&h, &["plan", "-f", "-", "-n", &ns, "--output", "json"]);
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().expect("spawns");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(manifests.as_bytes())
+            .expect("writes");
+        child.wait_with_output().expect("runs")
+    })
+    .await
+    .expect("joins");
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let actions: Vec<&str> = report["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["conflict", "invalid", "create"]);
+    assert_eq!(report["resources"][0]["id"], id.as_str());
+    assert_eq!(
+        report["resources"][1]["fields"],
+        json!(["spec.connectionNamePrefixTemplate"])
+    );
+    assert_eq!(report["resources"][2]["resource"], format!("{ns}/fresh"));
+    assert_eq!(h.writes(), vec![]);
+}
