@@ -5,6 +5,7 @@
 #![allow(clippy::duplicated_attributes)]
 
 pub mod auth0;
+pub mod cli;
 pub mod config;
 pub mod controller;
 pub mod crd;

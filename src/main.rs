@@ -26,11 +26,24 @@ enum Command {
     /// Run the operator: reconcile ConnectionProfiles to Auth0 until SIGTERM or Ctrl-C.
     // Boxed: the flags are large beside `Crd` (clippy::large_enum_variant).
     Run(Box<auth0_operator::config::RunArgs>),
+    /// Write every profile of a tenant as ConnectionProfile manifests that adopt them
+    /// (spec.externalID set): one YAML stream on stdout, or --dir. Only reads Auth0.
+    Export(Box<auth0_operator::cli::args::ExportArgs>),
+    /// List Auth0's connection-profile templates, or with --id print a ConnectionProfile
+    /// manifest made from one.
+    Templates(Box<auth0_operator::cli::args::TemplatesArgs>),
+    /// Show what the operator would do in Auth0 with these manifests: create, update (field by
+    /// field), adopt, nothing, conflict, invalid. Only reads Auth0. Exit 0: nothing would
+    /// change; 2: something would; 1: a manifest would be refused, or an error.
+    Plan(Box<auth0_operator::cli::args::PlanArgs>),
 }
 
 fn main() -> ExitCode {
     match Args::parse().command {
         Command::Run(args) => run(*args),
+        Command::Export(args) => tool("export", auth0_operator::cli::commands::export(*args)),
+        Command::Templates(args) => tool("templates", auth0_operator::cli::commands::templates(*args)),
+        Command::Plan(args) => tool("plan", auth0_operator::cli::commands::plan(*args)),
         Command::Crd { dir } => match write_crds(dir.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
@@ -54,6 +67,25 @@ fn run(args: auth0_operator::config::RunArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a command-line tool to its exit code; an error is one line on stderr and exit 1.
+fn tool(
+    name: &str,
+    work: impl std::future::Future<Output = Result<u8, auth0_operator::cli::commands::Failure>>,
+) -> ExitCode {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.into())
+        .and_then(|rt| rt.block_on(work));
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("auth0-operator {name}: {e}");
             ExitCode::FAILURE
         }
     }

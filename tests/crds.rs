@@ -367,7 +367,7 @@ async fn kubectl_applies_crds_and_examples() {
     let header: Vec<&str> = wide.lines().next().expect("header").split_whitespace().collect();
     assert_eq!(
         header,
-        ["NAME", "ID", "READY", "SYNCED", "AGE", "REASON", "MESSAGE"],
+        ["NAME", "ID", "READY", "SYNCED", "PENDING", "AGE", "REASON", "MESSAGE"],
         "{wide}"
     );
     let row = wide
@@ -391,7 +391,7 @@ async fn kubectl_applies_crds_and_examples() {
             .expect("header")
             .split_whitespace()
             .collect::<Vec<_>>(),
-        ["NAME", "ID", "READY", "SYNCED", "AGE"]
+        ["NAME", "ID", "READY", "SYNCED", "PENDING", "AGE"]
     );
     let category = kubectl(&env, &["get", "auth0", "-n", ns.name(), "-o", "name"]);
     for expected in [

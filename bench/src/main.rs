@@ -5,18 +5,20 @@
 //!
 //!   auth0-bench [--n 1000] [--rate-limited-n 200] [--latency-runs 100] [--large-n 10000]
 //!               [--unrelated-secrets 1000] [--poll-interval-secs 10] [--out docs/benchmarks.md]
-//!               [--only bulk,rate-limited,large,secrets,deploy-cli]
+//!               [--only bulk,rate-limited,large,secrets,deploy-cli,plan]
 //!
 //! Scenarios (`--only` picks some, default all): `bulk` (the API-server floor, bulk create,
 //! memory, steady state, restart, latency), `rate-limited`, `large` (memory at `--large-n`),
 //! `secrets` (resident memory before and after `--unrelated-secrets` Secrets of 100 KB
 //! without the credentials label land in the operator's namespace, the shape of Helm
-//! release Secrets) and `deploy-cli` (scenario 7: the Auth0 Deploy CLI deploying the same N
+//! release Secrets), `deploy-cli` (scenario 7: the Auth0 Deploy CLI deploying the same N
 //! profiles from YAML, beside the operator's `bulk` figures; needs node >= 20 and npm, see
-//! deploy_cli.rs).
+//! deploy_cli.rs) and `plan` (scenario 8: `auth0-operator plan` over N manifests against N
+//! profiles, see plan.rs).
 #![forbid(unsafe_code)]
 
 mod deploy_cli;
+mod plan;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -51,7 +53,7 @@ struct Args {
     only: Vec<String>,
 }
 
-const SCENARIOS: [&str; 5] = ["bulk", "rate-limited", "large", "secrets", "deploy-cli"];
+const SCENARIOS: [&str; 6] = ["bulk", "rate-limited", "large", "secrets", "deploy-cli", "plan"];
 /// The label the operator's Secret watch selects on.
 const CREDENTIALS_LABEL: &str = "auth0.operators.dev/credentials";
 /// The size of each unrelated Secret's data in the `secrets` scenario, in bytes.
@@ -652,6 +654,27 @@ async fn main() {
             "grows by less than 5 MiB",
         );
         quiet.stop_operator();
+    }
+
+    // 9. `plan` over N manifests against a tenant of N profiles.
+    if args.runs("plan") {
+        let measured = plan::run(n, env.dir()).await;
+        // A listing of N profiles takes ceil(N/10) pages, one more (empty) when N is a
+        // multiple of 10: Auth0 does not look ahead (see Auth0Client::list).
+        let pages = n / 10 + 1;
+        row(
+            &format!("plan: {n} manifests against {n} profiles, wall time (exit code)"),
+            format!("{:.2} s ({:?})", measured.took.as_secs_f64(), measured.exit_code),
+            "under 5 s, exit 0",
+        );
+        row(
+            &format!("plan: {n} manifests, Auth0 calls"),
+            format!(
+                "{} list, {} token, {} other",
+                measured.lists, measured.tokens, measured.others
+            ),
+            &format!("{pages} list (ceil(N/10), +1 empty page when N is a multiple of 10), 1 token, 0 other"),
+        );
     }
 
     // 7. The peer: the Auth0 Deploy CLI deploying the same profiles from YAML.

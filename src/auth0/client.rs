@@ -168,6 +168,16 @@ impl Auth0Client {
     /// than [`MAX_LIST_PAGES`], ends it with [`Auth0Error::Decode`] at `next` (a transient
     /// error: the caller retries later with a fresh listing).
     pub async fn list(&self, priority: Priority) -> Result<Vec<Value>, Auth0Error> {
+        self.list_reporting(priority, |_| {}).await
+    }
+
+    /// [`Self::list`], calling `on_page` with the number of profiles read so far after each
+    /// page (the command line's progress).
+    pub async fn list_reporting(
+        &self,
+        priority: Priority,
+        mut on_page: impl FnMut(usize),
+    ) -> Result<Vec<Value>, Auth0Error> {
         let mut profiles = Vec::new();
         let mut from: Option<String> = None;
         let mut cursors = std::collections::HashSet::new();
@@ -181,6 +191,7 @@ impl Auth0Client {
                     .await?,
             )?;
             profiles.extend(page.connection_profiles);
+            on_page(profiles.len());
             match page.next {
                 Some(next) if !next.is_empty() => {
                     if !cursors.insert(next.clone()) {
@@ -214,6 +225,40 @@ impl Auth0Client {
             .await
         {
             Ok(profile) => Ok(Some(profile)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Auth0's connection-profile templates (`GET /connection-profiles/templates`, not
+    /// paginated): each `{id, display_name, template}`, `template` holding writable profile
+    /// fields in Auth0's snake_case. Needs `read:connection_profiles`.
+    pub async fn templates(&self) -> Result<Vec<Value>, Auth0Error> {
+        let answer = self
+            .call(Method::GET, "connection-profiles/templates", &[], None, Priority::User)
+            .await?;
+        match answer.get("connection_profile_templates") {
+            Some(Value::Array(items)) => Ok(items.clone()),
+            _ => Err(Auth0Error::Decode {
+                path: "connection_profile_templates".into(),
+                message: "missing, or not a list".into(),
+            }),
+        }
+    }
+
+    /// One template (`GET /connection-profiles/templates/{id}`), or `None` on 404.
+    pub async fn template(&self, id: &str) -> Result<Option<Value>, Auth0Error> {
+        match self
+            .call(
+                Method::GET,
+                &format!("connection-profiles/templates/{id}"),
+                &[],
+                None,
+                Priority::User,
+            )
+            .await
+        {
+            Ok(template) => Ok(Some(template)),
             Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(e),
         }
@@ -440,6 +485,7 @@ impl Auth0Client {
 /// The metric name of a connection-profile call.
 fn endpoint_name(method: &Method, path: &str) -> &'static str {
     match (method.as_str(), path.contains('/')) {
+        ("GET", _) if path.starts_with("connection-profiles/templates") => "templates",
         ("POST", _) => "create",
         ("PATCH", _) => "update",
         ("DELETE", _) => "delete",

@@ -464,6 +464,56 @@ pub fn from_wire(value: &Value) -> Value {
     })
 }
 
+/// One field that differs between Auth0 and the desired state: its path under `spec` in the
+/// resource's camelCase (`organization.showAsButton`), Auth0's value and the desired one
+/// (`Null` when unset).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    pub field: String,
+    pub auth0: Value,
+    pub desired: Value,
+}
+
+/// What a PATCH would change, leaf by leaf: objects are walked into, any other value (lists
+/// included) is compared whole. Empty when [`diff`] is `None`. Both sides are bodies as
+/// [`desired`] and [`normalize`] make them.
+pub fn field_changes(desired: &Map<String, Value>, remote: &Map<String, Value>) -> Vec<FieldChange> {
+    let mut changes = Vec::new();
+    let (want, have) = (
+        from_wire(&Value::Object(desired.clone())),
+        from_wire(&Value::Object(remote.clone())),
+    );
+    walk("", &have, &want, &mut changes);
+    changes
+}
+
+fn walk(path: &str, have: &Value, want: &Value, out: &mut Vec<FieldChange>) {
+    match (have, want) {
+        (Value::Object(h), Value::Object(w)) => {
+            let keys: std::collections::BTreeSet<&String> = h.keys().chain(w.keys()).collect();
+            for key in keys {
+                let field = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                walk(
+                    &field,
+                    h.get(key).unwrap_or(&Value::Null),
+                    w.get(key).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        (h, w) if h != w => out.push(FieldChange {
+            field: path.to_string(),
+            auth0: h.clone(),
+            desired: w.clone(),
+        }),
+        _ => {}
+    }
+}
+
 fn rename_keys(value: &Value, rename: &dyn Fn(&str) -> String) -> Value {
     match value {
         Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (rename(k), rename_keys(v, rename))).collect()),
@@ -674,6 +724,32 @@ mod tests {
         assert_eq!(want["enabled_features"], json!(["directory_sync"]));
         assert_eq!(want["provisioning"], json!({"google_workspace": {"sync_users": true}}));
         assert_eq!(guarded_fields(&create_body(&want)), ["provisioning"]);
+    }
+
+    #[test]
+    fn field_changes_name_each_leaf_in_camel_case() {
+        let want = desired(&profile(json!({
+            "connectionNamePrefixTemplate": "con-",
+            "organization": {"showAsButton": "required"},
+            "enabledFeatures": ["scim"]
+        })));
+        let remote = json!({"name": "meta-name", "connection_name_prefix_template": "old-",
+                            "organization": {"show_as_button": "none", "assign_membership_on_login": "none"},
+                            "enabled_features": ["scim"], "strategy_overrides": {"okta": {}}});
+        let changes = field_changes(&want, &normalize(&remote));
+        let seen: Vec<(&str, Value, Value)> = changes
+            .iter()
+            .map(|c| (c.field.as_str(), c.auth0.clone(), c.desired.clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("connectionNamePrefixTemplate", json!("old-"), json!("con-")),
+                ("organization.showAsButton", json!("none"), json!("required")),
+                ("strategyOverrides", json!({"okta": {}}), Value::Null),
+            ]
+        );
+        assert!(field_changes(&want, &want).is_empty());
     }
 
     #[test]

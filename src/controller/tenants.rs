@@ -431,9 +431,7 @@ impl Tenants {
     /// One bucket per tenant domain, shared by every resource and kept across secret
     /// rotations, so two tenant resources naming the same domain share its budget.
     fn bucket(&self, domain: &str, settings: &TenantSettings) -> Arc<TokenBucket> {
-        let (rate, burst) = settings.rate_limit.as_ref().map_or((1.5, 8), |l| {
-            (l.requests_per_second, u32::try_from(l.burst).unwrap_or(1))
-        });
+        let (rate, burst) = rate_limit(settings);
         self.buckets
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -526,6 +524,57 @@ impl Tenants {
         }
         found
     }
+}
+
+/// Where a tenant is and how to authenticate to it, from its settings and the two values of
+/// its Secret: `https://{domain}/` unless `spec.endpoint.url` says otherwise (plain http only
+/// with `allow_insecure_http`), the audience `https://{domain}/api/v2/` unless set. Shared by
+/// the operator and the command-line tools (`export`, `plan`, `templates --from-cluster`).
+pub fn tenant_config(
+    settings: &TenantSettings,
+    client_id: String,
+    client_secret: SecretString,
+    allow_insecure_http: bool,
+) -> Result<TenantConfig, TenantError> {
+    let base = match &settings.endpoint {
+        Some(endpoint) => {
+            let url = Url::parse(&endpoint.url).map_err(|e| TenantError::Endpoint(format!("{}: {e}", endpoint.url)))?;
+            if url.scheme() == "http" && !allow_insecure_http {
+                return Err(TenantError::Endpoint(format!(
+                    "{} is plain http; use https, or start the operator with --allow-insecure-http (tests and demos only)",
+                    endpoint.url
+                )));
+            }
+            url
+        }
+        None => {
+            Url::parse(&format!("https://{}/", settings.domain)).map_err(|e| TenantError::Endpoint(e.to_string()))?
+        }
+    };
+    // Url::join needs a trailing slash to keep a path prefix.
+    let base_url = if base.path().ends_with('/') {
+        base
+    } else {
+        Url::parse(&format!("{base}/")).map_err(|e| TenantError::Endpoint(e.to_string()))?
+    };
+    Ok(TenantConfig {
+        domain: settings.domain.clone(),
+        audience: settings
+            .audience
+            .clone()
+            .unwrap_or_else(|| format!("https://{}/api/v2/", settings.domain)),
+        base_url,
+        client_id,
+        client_secret,
+    })
+}
+
+/// The tenant's rate limit: (requests per second, burst), 1.5 and 8 unless `spec.rateLimit` says
+/// otherwise.
+pub fn rate_limit(settings: &TenantSettings) -> (f64, u32) {
+    settings.rate_limit.as_ref().map_or((1.5, 8), |l| {
+        (l.requests_per_second, u32::try_from(l.burst).unwrap_or(1))
+    })
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ use super::tenant::TenantRef;
     printcolumn(name = "ID", type_ = "string", json_path = ".status.id"),
     printcolumn(name = "READY", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
     printcolumn(name = "SYNCED", type_ = "string", json_path = r#".status.conditions[?(@.type=="Synced")].status"#),
+    printcolumn(name = "PENDING", type_ = "integer", json_path = ".status.pendingChangeCount"),
     printcolumn(name = "AGE", type_ = "date", json_path = ".metadata.creationTimestamp"),
     printcolumn(name = "REASON", type_ = "string", priority = 1, json_path = r#".status.conditions[?(@.type=="Synced")].reason"#),
     printcolumn(name = "MESSAGE", type_ = "string", priority = 1, json_path = r#".status.conditions[?(@.type=="Synced")].message"#),
@@ -363,10 +364,44 @@ pub struct ConnectionProfileStatus {
     /// The last value of the reconcile-requested-at annotation that was handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+    /// Under `managementPolicy: Observe`: what `Manage` would change in Auth0, field by field
+    /// (empty when the profile matches the spec). Not set under `Manage`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["field".into()]))]
+    pub pending_changes: Vec<PendingChange>,
+    /// How many `pendingChanges` there are (the PENDING column); set under Observe only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_change_count: Option<i64>,
     /// Ready, Synced, Reconciling and Stalled.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
+}
+
+/// One field `Manage` would change: its path under `spec` (`organization.showAsButton`),
+/// and Auth0's and the desired value as compact JSON (left out when unset).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingChange {
+    /// The field, as a spec path (spec.organization.showAsButton).
+    pub field: String,
+    /// Auth0's value, as JSON text; absent when Auth0 holds none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth0: Option<String>,
+    /// The value the spec asks for, as JSON text; absent when the spec clears the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<String>,
+}
+
+impl From<crate::controller::desired::FieldChange> for PendingChange {
+    fn from(change: crate::controller::desired::FieldChange) -> Self {
+        let text = |v: serde_json::Value| (!v.is_null()).then(|| v.to_string());
+        PendingChange {
+            field: change.field,
+            auth0: text(change.auth0),
+            desired: text(change.desired),
+        }
+    }
 }
 
 /// The profile as Auth0 last reported it, in the resource's camelCase.

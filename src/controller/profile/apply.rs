@@ -62,8 +62,14 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
                 });
             }
             Action::Report { remote } => {
+                let mut status = status::settled(profile, &client.tenant().domain, &remote);
+                // What Manage would change (issue 17): the same diff a PATCH would send.
+                let pending =
+                    crate::controller::desired::field_changes(&want, &crate::controller::desired::normalize(&remote));
+                status.pending_change_count = Some(pending.len() as i64);
+                status.pending_changes = pending.into_iter().map(Into::into).collect();
                 return Ok(Done {
-                    status: Some(status::settled(profile, &client.tenant().domain, &remote)),
+                    status: Some(status),
                     marks: None,
                     next,
                     checked: true,

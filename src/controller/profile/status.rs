@@ -19,6 +19,9 @@ pub fn settled(profile: &ConnectionProfile, domain: &str, remote: &Value) -> Con
         status.tenant = Some(domain.to_string());
         status.at_provider = at_provider(remote).ok();
         status.unrecognized = unrecognized(remote);
+        // Observe's Report arm sets them again; under Manage they must go (issue 17).
+        status.pending_changes.clear();
+        status.pending_change_count = None;
         status.id = remote
             .get("id")
             .and_then(Value::as_str)

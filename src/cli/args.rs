@@ -1,0 +1,165 @@
+//! The flags of `export`, `templates` and `plan`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::crd::{ManagementPolicy, TenantKind, TenantRef};
+
+/// Where the tenant's credentials come from.
+#[derive(Args, Debug, Clone)]
+pub struct CredentialArgs {
+    /// Read the tenant and its Secret from the cluster with your kubeconfig:
+    /// `ClusterAuth0Tenant/NAME` or `Auth0Tenant/NAMESPACE/NAME`. Without it, AUTH0_DOMAIN,
+    /// AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (and, for tests and proxies only,
+    /// AUTH0_BASE_URL) are used. The client needs only read:connection_profiles.
+    #[arg(long, value_name = "KIND/NAME")]
+    pub from_cluster: Option<String>,
+
+    /// Kubeconfig for --from-cluster; without it, KUBECONFIG or ~/.kube/config.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Where ClusterAuth0Tenant Secrets live: the operator's namespace.
+    #[arg(long, default_value = "auth0-operator")]
+    pub operator_namespace: String,
+
+    /// Accept a tenant whose spec.endpoint.url is plain http (the emulator). Never against
+    /// Auth0.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+
+    /// Requests per second to Auth0, instead of the tenant's spec.rateLimit (default 1.5).
+    #[arg(long)]
+    pub requests_per_second: Option<f64>,
+
+    /// Requests at once before the rate applies, with --requests-per-second (default 8).
+    #[arg(long, default_value_t = 8)]
+    pub burst: u32,
+
+    /// Timeout of every call to Auth0, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub timeout_seconds: u64,
+}
+
+impl CredentialArgs {
+    pub fn source(&self) -> super::credentials::Source {
+        super::credentials::Source {
+            from_cluster: self.from_cluster.clone(),
+            kubeconfig: self.kubeconfig.clone(),
+            operator_namespace: self.operator_namespace.clone(),
+            allow_insecure_http: self.allow_insecure_http,
+            rate_limit: self.requests_per_second.map(|rate| (rate, self.burst.max(1))),
+            timeout: Duration::from_secs(self.timeout_seconds.max(1)),
+        }
+    }
+}
+
+/// How the written manifests look.
+#[derive(Args, Debug, Clone)]
+pub struct ManifestArgs {
+    /// metadata.namespace of every manifest (default: none, kubectl's namespace applies).
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+
+    /// spec.tenantRef: `ClusterAuth0Tenant/NAME` or `Auth0Tenant/NAME` (default: left out,
+    /// which means ClusterAuth0Tenant/default).
+    #[arg(long, value_name = "KIND/NAME", value_parser = parse_tenant_ref)]
+    pub tenant_ref: Option<TenantRef>,
+
+    /// spec.managementPolicy: Observe reports what Manage would change and writes nothing.
+    #[arg(long, value_enum, default_value_t = Policy::Manage)]
+    pub management_policy: Policy,
+}
+
+impl ManifestArgs {
+    pub fn options(&self) -> super::export::Options {
+        super::export::Options {
+            namespace: self.namespace.clone(),
+            tenant_ref: self.tenant_ref.clone(),
+            management_policy: match self.management_policy {
+                Policy::Manage => ManagementPolicy::Manage,
+                Policy::Observe => ManagementPolicy::Observe,
+            },
+        }
+    }
+}
+
+/// `spec.managementPolicy`, as a flag value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "PascalCase")]
+pub enum Policy {
+    Manage,
+    Observe,
+}
+
+/// `auth0-operator export`.
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// Write one file per profile (`<metadata.name>.yaml`) and a kustomization.yaml here,
+    /// instead of one multi-document YAML on stdout.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+/// `auth0-operator templates`.
+#[derive(Args, Debug, Clone)]
+pub struct TemplatesArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// Print a ConnectionProfile manifest made from this template instead of the list.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// metadata.name of the manifest (and so the Auth0 profile name) with --id (default:
+    /// the template's display name as a DNS-1123 name).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+/// `auth0-operator plan`.
+#[derive(Args, Debug, Clone)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    /// Manifests: files, folders (recursively) or `-` for stdin; repeatable.
+    #[arg(long = "filename", short = 'f', required = true)]
+    pub files: Vec<PathBuf>,
+    /// The namespace of manifests that name none.
+    #[arg(long, short = 'n', default_value = "default")]
+    pub namespace: String,
+    /// text for people, json for bots.
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// How `plan` and `templates` print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+fn parse_tenant_ref(text: &str) -> Result<TenantRef, String> {
+    let (kind, name) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?}: give KIND/NAME, e.g. ClusterAuth0Tenant/default"))?;
+    let kind = match kind {
+        "ClusterAuth0Tenant" => TenantKind::ClusterAuth0Tenant,
+        "Auth0Tenant" => TenantKind::Auth0Tenant,
+        other => return Err(format!("{other:?} is not ClusterAuth0Tenant or Auth0Tenant")),
+    };
+    if name.is_empty() || name.contains('/') {
+        return Err(format!("{text:?}: give KIND/NAME"));
+    }
+    Ok(TenantRef {
+        kind,
+        name: name.to_string(),
+    })
+}

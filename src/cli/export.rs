@@ -1,0 +1,421 @@
+//! `export` (pure): Auth0 profiles (or a template) to ConnectionProfile manifests, with
+//! deterministic DNS-1123 names.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::controller::desired::{from_wire, normalize};
+use crate::crd::{
+    ConnectionConfig, CrossAppAccessResourceApp, Feature, ManagementPolicy, Organization, Provisioning,
+    StrategyOverrides, TenantRef,
+};
+
+/// Longest slug kept before the hash suffix: with `-` and 8 hex digits the name stays well
+/// inside a DNS-1123 label (63).
+const SLUG_MAX: usize = 50;
+
+/// What the user chose for every manifest.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `metadata.namespace`; left out when `None` (kubectl's current namespace applies).
+    pub namespace: Option<String>,
+    /// `spec.tenantRef`; left out when `None` (the default, ClusterAuth0Tenant/default).
+    pub tenant_ref: Option<TenantRef>,
+    /// `spec.managementPolicy`; left out for `Manage`, the default.
+    pub management_policy: ManagementPolicy,
+}
+
+/// A ConnectionProfile manifest, its keys in the order a person reads them.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: Metadata,
+    pub spec: Spec,
+}
+
+/// `metadata`: name and, when chosen, namespace.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Metadata {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// The spec, with every default left out.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Spec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "externalID", skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_ref: Option<TenantRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub management_policy: Option<ManagementPolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<Organization>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_name_prefix_template: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled_features: Option<Vec<Feature>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_config: Option<ConnectionConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy_overrides: Option<StrategyOverrides>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioning: Option<Provisioning>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_app_access_resource_app: Option<CrossAppAccessResourceApp>,
+}
+
+impl Spec {
+    /// The writable fields of `fields` (Auth0's snake_case, as a profile or a template holds
+    /// them) as [`normalize`] reads them, with the top-level fields that equal their default
+    /// (no prefix, no features, empty objects, null) left out. Nested values stay exactly as
+    /// Auth0 holds them (an empty `connection_config` inside an override included), so the
+    /// spec's desired body equals the profile and adopting it writes nothing. Returns the spec
+    /// and the profile's name.
+    pub fn from_wire(fields: &Value) -> Result<(Spec, String), String> {
+        let normalized = normalize(fields);
+        let name = normalized
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .ok_or("the profile has no name")?
+            .to_string();
+        let kept: Map<String, Value> = normalized
+            .into_iter()
+            .filter(|(field, _)| field != "name")
+            .map(|(field, value)| {
+                let value = without_defaults(&field, value);
+                (field, value)
+            })
+            .filter(|(field, value)| !is_default(field, value))
+            .collect();
+        let spec =
+            serde_json::from_value(from_wire(&Value::Object(kept))).map_err(|e| format!("reading the profile: {e}"))?;
+        Ok((spec, name))
+    }
+}
+
+/// `organization` without the settings that equal Auth0's default (`none`), which the CRD
+/// schema fills in again.
+fn without_defaults(field: &str, value: Value) -> Value {
+    match (field, value) {
+        ("organization", Value::Object(map)) => Value::Object(map.into_iter().filter(|(_, v)| v != "none").collect()),
+        (_, value) => value,
+    }
+}
+
+/// A top-level value that means the same as leaving the field out: Auth0's default for
+/// `enabled_features` (both features; an empty list is a setting), else nothing set.
+fn is_default(field: &str, value: &Value) -> bool {
+    if field == "enabled_features" {
+        return *value == serde_json::json!(["scim", "universal_logout"]);
+    }
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map.is_empty(),
+        _ => false,
+    }
+}
+
+impl Manifest {
+    fn new(name: String, spec: Spec, options: &Options) -> Manifest {
+        Manifest {
+            api_version: super::API_VERSION,
+            kind: "ConnectionProfile",
+            metadata: Metadata {
+                name,
+                namespace: options.namespace.clone(),
+            },
+            spec: Spec {
+                tenant_ref: options.tenant_ref.clone(),
+                management_policy: (options.management_policy != ManagementPolicy::Manage)
+                    .then_some(options.management_policy),
+                ..spec
+            },
+        }
+    }
+}
+
+/// Every profile (Auth0's JSON, each with `id` and `name`) as a manifest that adopts it:
+/// `spec.externalID` its id, `spec.name` its Auth0 name, `metadata.name` from [`dns_names`].
+/// Sorted by `metadata.name`, so the same tenant always exports the same bytes.
+///
+/// Errors: a profile without an id, or with a field the resource cannot hold, named by id.
+pub fn profiles(profiles: &[Value], options: &Options) -> Result<Vec<Manifest>, String> {
+    let mut entries = Vec::new();
+    for profile in profiles {
+        let id = profile
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or("a profile in the listing has no id")?;
+        let (spec, name) = Spec::from_wire(profile).map_err(|e| format!("profile {id}: {e}"))?;
+        entries.push((id.to_string(), name, spec));
+    }
+    let pairs: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|(id, name, _)| (id.as_str(), name.as_str()))
+        .collect();
+    let names = dns_names(&pairs);
+    let mut manifests: Vec<Manifest> = entries
+        .into_iter()
+        .zip(names)
+        .map(|((id, name, spec), meta)| {
+            Manifest::new(
+                meta,
+                Spec {
+                    name: Some(name),
+                    external_id: Some(id),
+                    ..spec
+                },
+                options,
+            )
+        })
+        .collect();
+    manifests.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    Ok(manifests)
+}
+
+/// A template (Auth0's `{id, display_name, template}`) as a manifest named `name` that
+/// creates a new profile: no `spec.name`, so the Auth0 name is `metadata.name`.
+pub fn template(template: &Value, name: &str, options: &Options) -> Result<Manifest, String> {
+    let mut fields = template.get("template").cloned().unwrap_or(Value::Null);
+    if !fields.is_object() {
+        return Err("the template has no `template` object".into());
+    }
+    // The template's own name is a suggestion; the resource's is the user's choice.
+    fields["name"] = Value::String(name.to_string());
+    let (spec, _) = Spec::from_wire(&fields)?;
+    Ok(Manifest::new(name.to_string(), spec, options))
+}
+
+/// `metadata.name`s for profiles given as `(id, Auth0 name)`: the name itself when it is
+/// already a DNS-1123 label of at most 50 characters that no other profile is named exactly;
+/// otherwise its slug (lowercase ASCII letters and digits, every other run of characters one
+/// `-`, at most 50, `profile` when nothing is left) plus `-` and 8 hex digits of a hash of
+/// the id. Deterministic and independent of order; distinct for distinct ids.
+pub fn dns_names(profiles: &[(&str, &str)]) -> Vec<String> {
+    let slugs: Vec<String> = profiles.iter().map(|(_, name)| slug(name)).collect();
+    // How many profiles are named exactly this slug: one keeps it, two (a tenant that
+    // allows duplicate names) both take a hash.
+    let mut uses: BTreeMap<&str, usize> = BTreeMap::new();
+    for ((_, name), s) in profiles.iter().zip(&slugs) {
+        if *name == s {
+            *uses.entry(s.as_str()).or_default() += 1;
+        }
+    }
+    let mut names: Vec<String> = profiles
+        .iter()
+        .zip(&slugs)
+        .map(|((id, name), s)| {
+            if *name == s && uses[s.as_str()] == 1 {
+                s.clone()
+            } else {
+                format!("{s}-{:08x}", fnv1a(id.as_bytes()) as u32)
+            }
+        })
+        .collect();
+    // A hashed name equal to another profile's plain name (a profile literally named
+    // `acme-1a2b3c4d`): take the full 64-bit hash for the hashed one.
+    let plain: std::collections::HashSet<String> = profiles
+        .iter()
+        .zip(&names)
+        .filter(|((_, name), meta)| name == meta)
+        .map(|(_, meta)| meta.clone())
+        .collect();
+    for ((id, name), meta) in profiles.iter().zip(names.iter_mut()) {
+        if *name != meta && plain.contains(meta.as_str()) {
+            *meta = format!("{}-{:016x}", slug(name), fnv1a(id.as_bytes()));
+        }
+    }
+    names
+}
+
+/// Lowercase ASCII letters and digits; every other run of characters one `-`; no `-` at
+/// either end; at most 50 characters; `profile` when nothing is left.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.truncate(SLUG_MAX);
+    let trimmed = out.trim_end_matches('-');
+    if trimmed.is_empty() {
+        "profile".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// FNV-1a, 64 bits: a fixed, documented hash, so names never change between releases (the
+/// standard library's hasher may).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Manifests as one multi-document YAML stream, each document opened by `---`.
+pub fn to_yaml(manifests: &[Manifest]) -> Result<String, String> {
+    let mut out = String::new();
+    for manifest in manifests {
+        out.push_str("---\n");
+        out.push_str(&serde_saphyr::to_string(manifest).map_err(|e| e.to_string())?);
+    }
+    Ok(out)
+}
+
+/// The `kustomization.yaml` listing `files`.
+pub fn kustomization(files: &[String]) -> Result<String, String> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Kustomization<'a> {
+        api_version: &'static str,
+        kind: &'static str,
+        resources: &'a [String],
+    }
+    serde_saphyr::to_string(&Kustomization {
+        api_version: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        resources: files,
+    })
+    .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::validation;
+    use serde_json::json;
+
+    const A: &str = "cop_1cu7Zs1Dfru5Qc9mZea7nm";
+    const B: &str = "cop_2cu7Zs1Dfru5Qc9mZea7nm";
+    const C: &str = "cop_3cu7Zs1Dfru5Qc9mZea7nm";
+
+    fn is_dns_label(name: &str) -> bool {
+        !name.is_empty()
+            && name.len() <= 63
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !name.starts_with('-')
+            && !name.ends_with('-')
+    }
+
+    #[test]
+    fn names_are_dns_labels_distinct_and_independent_of_order() {
+        let input = [
+            (A, "acme"),
+            (B, "Acme"),
+            (C, "Ünïcödé 日本"),
+            ("cop_4cu7Zs1Dfru5Qc9mZea7nm", "日本"),
+            ("cop_5cu7Zs1Dfru5Qc9mZea7nm", "acme"),
+            ("cop_6cu7Zs1Dfru5Qc9mZea7nm", &"x".repeat(50)),
+            ("cop_7cu7Zs1Dfru5Qc9mZea7nm", "--a--b--"),
+        ];
+        let names = dns_names(&input);
+        assert!(names.iter().all(|n| is_dns_label(n)), "{names:?}");
+        let unique: std::collections::HashSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        // Two profiles named `acme` and one `Acme`: none keeps the bare slug.
+        assert!(names[..2].iter().all(|n| n.starts_with("acme-")), "{names:?}");
+        assert!(names[2].starts_with("n-c-d-"), "{names:?}");
+        assert!(names[3].starts_with("profile-"), "{names:?}");
+        assert_eq!(names[5], "x".repeat(50));
+        let mut reversed = input;
+        reversed.reverse();
+        let mut again = dns_names(&reversed);
+        again.reverse();
+        assert_eq!(again, names);
+    }
+
+    #[test]
+    fn a_clean_name_is_kept_as_is() {
+        assert_eq!(
+            dns_names(&[(A, "partners-eu"), (B, "Partners EU")]),
+            vec![
+                "partners-eu".to_string(),
+                format!("partners-eu-{:08x}", fnv1a(B.as_bytes()) as u32)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_hashed_name_never_takes_a_plain_one() {
+        let hashed = format!("acme-{:08x}", fnv1a(B.as_bytes()) as u32);
+        let names = dns_names(&[(A, &hashed), (B, "Acme")]);
+        assert_eq!(names[0], hashed);
+        assert_ne!(names[1], hashed);
+    }
+
+    #[test]
+    fn an_exported_profile_is_a_valid_resource_that_adopts_it_with_defaults_left_out() {
+        let remote = json!({
+            "id": A, "name": "Okta partners", "connection_name_prefix_template": "",
+            "organization": {"show_as_button": "required"}, "enabled_features": [],
+            "connection_config": {}, "strategy_overrides": {"google-apps": {"enabled_features": ["scim"], "connection_config": {}}},
+            "provisioning": {"scim": {"tokens": {"scopes": ["get:users"]}}}
+        });
+        let options = Options {
+            namespace: Some("team".into()),
+            tenant_ref: None,
+            management_policy: ManagementPolicy::Observe,
+        };
+        let manifests = profiles(std::slice::from_ref(&remote), &options).expect("exports");
+        let value = serde_json::to_value(&manifests[0]).expect("json");
+        assert_eq!(
+            value["spec"],
+            json!({"name": "Okta partners", "externalID": A, "managementPolicy": "Observe",
+                   "organization": {"showAsButton": "required"}, "enabledFeatures": [],
+                   "strategyOverrides": {"googleApps": {"enabledFeatures": ["scim"], "connectionConfig": {}}},
+                   "provisioning": {"scim": {"tokens": {"scopes": ["get:users"]}}}})
+        );
+        let parsed = validation::check(value, None).expect("valid");
+        let want = crate::controller::desired::desired(&parsed);
+        let have = crate::controller::desired::normalize(&remote);
+        assert_eq!(crate::controller::desired::diff(&want, &have), None);
+    }
+
+    #[test]
+    fn yaml_is_stable_and_parses_back() {
+        let remote = json!({"id": A, "name": "ünï", "enabled_features": ["universal_logout", "scim"]});
+        let manifests = profiles(&[remote], &Options::default()).expect("exports");
+        let yaml = to_yaml(&manifests).expect("yaml");
+        assert!(
+            yaml.starts_with("---\napiVersion: auth0.operators.dev/v1alpha1\nkind: ConnectionProfile\n"),
+            "{yaml}"
+        );
+        let back: Vec<Value> = serde_saphyr::from_multiple(&yaml).expect("parses");
+        assert_eq!(back[0]["spec"]["name"], "ünï");
+        // Both features are Auth0's default, which the CRD schema fills in: left out.
+        assert_eq!(back[0]["spec"].get("enabledFeatures"), None);
+    }
+
+    #[test]
+    fn a_template_becomes_a_manifest_named_by_the_user() {
+        let item = json!({"id": "cpt_1", "display_name": "Okta", "template": {
+            "name": "Okta Express Configuration", "connection_name_prefix_template": "okta-{org_id}",
+            "enabled_features": ["scim"]}});
+        let manifest = template(&item, "okta", &Options::default()).expect("manifest");
+        let value = serde_json::to_value(&manifest).expect("json");
+        assert_eq!(value["metadata"], json!({"name": "okta"}));
+        assert_eq!(
+            value["spec"],
+            json!({"connectionNamePrefixTemplate": "okta-{org_id}", "enabledFeatures": ["scim"]})
+        );
+        validation::check(value, None).expect("valid");
+    }
+}

@@ -1,0 +1,484 @@
+//! The command-line tools end to end: `export`, `plan` and `templates` as the
+//! `auth0-operator` binary, against the emulator over HTTP and a real kube-apiserver, with
+//! the operator adopting what they write.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use auth0_operator::controller::desired::at_provider;
+use common::{Harness, SECRET, condition, observed};
+use serde_json::{Value, json};
+
+/// The binary with the emulator tenant's credentials in the environment.
+fn tool(h: &Harness, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_auth0-operator"));
+    command
+        .args(args)
+        .args(["--requests-per-second", "100", "--burst", "100"])
+        .env("AUTH0_DOMAIN", &h.domain)
+        .env("AUTH0_CLIENT_ID", "operator-client")
+        .env("AUTH0_CLIENT_SECRET", SECRET)
+        .env("AUTH0_BASE_URL", h.emulator.tenant_url(&h.domain).expect("tenant url"))
+        .env_remove("KUBECONFIG")
+        .stdin(Stdio::null());
+    command
+}
+
+async fn run(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().expect("runs"))
+        .await
+        .expect("joins")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Server-side apply of `path` (a file or a folder) as the admin.
+async fn kubectl_apply(h: &Harness, path: &Path) {
+    let mut command = h.env.kubectl();
+    command
+        .args(["apply", "--server-side", "--field-manager", "gitops", "-f"])
+        .arg(path);
+    let output = run(command).await;
+    assert!(output.status.success(), "kubectl apply: {}", text(&output.stderr));
+}
+
+/// Profiles of every field shape: Unicode names, two names with one DNS name, every
+/// strategy override, provisioning, Cross App Access, organization settings.
+fn shapes() -> Vec<Value> {
+    let strategies = [
+        "pingfederate",
+        "ad",
+        "adfs",
+        "waad",
+        "google-apps",
+        "okta",
+        "oidc",
+        "samlp",
+    ];
+    let mut profiles = vec![
+        json!({"name": "Acme Corp", "enabled_features": ["scim"]}),
+        json!({"name": "acme-corp", "connection_name_prefix_template": "acme-"}),
+        json!({"name": "Ünïcödé Partners"}),
+        json!({"name": "東京 パートナー", "organization": {"show_as_button": "optional"}}),
+        json!({"name": "plain"}),
+    ];
+    for i in 0..48 {
+        let mut profile = json!({"name": format!("Team {i} — ëxport")});
+        match i % 6 {
+            0 => profile["enabled_features"] = json!(["universal_logout", "scim"]),
+            1 => profile["connection_name_prefix_template"] = json!(format!("t{i}-{{org_id}}-")),
+            2 => {
+                profile["organization"] =
+                    json!({"show_as_button": "required", "assign_membership_on_login": "optional"})
+            }
+            3 => {
+                profile["provisioning"] = json!({"scim": {"tokens": {"scopes": ["get:users", "post:users"],
+                                                   "default_expiry": 3600, "max_allowed_expiry": 7200}}})
+            }
+            4 => {
+                profile["cross_app_access_resource_app"] =
+                    json!({"status": {"default_value": "enabled", "allowed_values": ["enabled", "disabled"]}})
+            }
+            _ => profile["connection_config"] = json!({}),
+        }
+        let strategy = strategies[i % strategies.len()];
+        profile["strategy_overrides"] = json!({strategy: {
+            "enabled_features": ["scim"],
+            "connection_config": {},
+            "provisioning": {"scim": {"tokens": {"scopes": ["get:users"], "default_expiry": 60}}}
+        }});
+        profiles.push(profile);
+    }
+    profiles
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_apply_adopts_everything_with_no_write_and_plan_shows_edits() {
+    let mut h = Harness::start("cli-export").await;
+    let shapes = shapes();
+    assert!(shapes.len() >= 50);
+    for profile in &shapes {
+        h.admin("POST", "profiles", Some(profile.clone())).await;
+    }
+    h.admin("DELETE", "requests", None).await;
+    let ns = h.ns.name().to_string();
+
+    // Export from the environment's credentials.
+    let first = run(tool(
+        &h,
+        &["export", "--namespace", &ns, "--tenant-ref", "Auth0Tenant/t"],
+    ))
+    .await;
+    assert!(first.status.success(), "export: {}", text(&first.stderr));
+    let yaml = text(&first.stdout);
+    assert!(!yaml.contains(SECRET) && !text(&first.stderr).contains(SECRET));
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&yaml).expect("YAML");
+    assert_eq!(documents.len(), shapes.len());
+    let names: std::collections::BTreeSet<&str> = documents
+        .iter()
+        .filter_map(|d| d["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), shapes.len(), "distinct metadata.names: {names:?}");
+    assert!(names.contains("acme-corp") && names.contains("plain"), "{names:?}");
+
+    let dir = h.env.dir().join(format!("export-{ns}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("all.yaml");
+    std::fs::write(&file, &yaml).expect("write");
+    kubectl_apply(&h, &file).await;
+
+    // Every resource Ready, its atProvider the profile, and not one write to Auth0.
+    let remote = h.remote();
+    for document in &documents {
+        let name = document["metadata"]["name"].as_str().expect("name");
+        let id = document["spec"]["externalID"].as_str().expect("externalID");
+        let ready = h
+            .wait_for(name, Duration::from_secs(90), "Ready", |p| {
+                condition(p, "Ready").is_some_and(|c| c.0 == "True") && observed(p)
+            })
+            .await;
+        let profile = remote.iter().find(|p| p["id"] == id).expect("in Auth0");
+        let status = ready.status.expect("status");
+        assert_eq!(status.id.as_deref(), Some(id));
+        assert_eq!(
+            status.at_provider,
+            Some(at_provider(profile).expect("parses")),
+            "{name}"
+        );
+    }
+    assert_eq!(h.writes(), vec![], "adoption writes nothing to Auth0");
+    assert_eq!(h.remote(), remote, "Auth0 is unchanged");
+
+    // A second export, from the tenant resource in the cluster this time: byte-identical.
+    let mut again = tool(
+        &h,
+        &[
+            "export",
+            "--namespace",
+            &ns,
+            "--tenant-ref",
+            "Auth0Tenant/t",
+            "--from-cluster",
+            &format!("Auth0Tenant/{ns}/t"),
+            "--allow-insecure-http",
+        ],
+    );
+    again.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
+    let again = run(again).await;
+    assert!(again.status.success(), "export --from-cluster: {}", text(&again.stderr));
+    assert_eq!(text(&again.stdout), yaml, "a second export is byte-identical");
+
+    // --dir: one file per profile and a kustomization.yaml.
+    let tree = dir.join("tree");
+    let written = run(tool(
+        &h,
+        &[
+            "export",
+            "--namespace",
+            &ns,
+            "--tenant-ref",
+            "Auth0Tenant/t",
+            "--dir",
+            tree.to_str().expect("utf-8"),
+        ],
+    ))
+    .await;
+    assert!(written.status.success(), "export --dir: {}", text(&written.stderr));
+    let kustomization: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(tree.join("kustomization.yaml")).expect("kustomization"))
+            .expect("YAML");
+    assert_eq!(kustomization["resources"].as_array().map(Vec::len), Some(shapes.len()));
+
+    // Plan with the operator stopped, so that the request log is the plan's alone.
+    h.stop_operator();
+    h.admin("DELETE", "requests", None).await;
+    let unchanged = run(tool(
+        &h,
+        &["plan", "-f", tree.to_str().expect("utf-8"), "--output", "json"],
+    ))
+    .await;
+    assert_eq!(
+        unchanged.status.code(),
+        Some(0),
+        "{}{}",
+        text(&unchanged.stdout),
+        text(&unchanged.stderr)
+    );
+
+    // Edit three manifests.
+    let edit = |name: &str, change: &dyn Fn(&mut Value)| {
+        let path = tree.join(format!("{name}.yaml"));
+        let mut value: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path).expect("read")).expect("YAML");
+        change(&mut value);
+        std::fs::write(&path, serde_saphyr::to_string(&value).expect("YAML")).expect("write");
+    };
+    edit("plain", &|v| v["spec"]["connectionNamePrefixTemplate"] = json!("pl-"));
+    edit("acme-corp", &|v| {
+        v["spec"]["connectionNamePrefixTemplate"] = json!("acme2-")
+    });
+    let unicode = documents
+        .iter()
+        .find(|d| d["spec"]["name"] == "東京 パートナー")
+        .and_then(|d| d["metadata"]["name"].as_str())
+        .expect("exported")
+        .to_string();
+    edit(&unicode, &|v| {
+        v["spec"]["organization"]["showAsButton"] = json!("required")
+    });
+
+    let edited = run(tool(
+        &h,
+        &["plan", "-f", tree.to_str().expect("utf-8"), "--output", "json"],
+    ))
+    .await;
+    assert_eq!(
+        edited.status.code(),
+        Some(2),
+        "{}{}",
+        text(&edited.stdout),
+        text(&edited.stderr)
+    );
+    let report: Value = serde_json::from_slice(&edited.stdout).expect("JSON");
+    let mut updates: Vec<(String, Vec<Value>)> = report["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter(|r| r["action"] != "adopt")
+        .map(|r| {
+            assert_eq!(r["action"], "update", "{r}");
+            let changes = r["changes"].as_array().cloned().expect("changes");
+            (r["resource"].as_str().expect("resource").to_string(), changes)
+        })
+        .collect();
+    updates.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected = vec![
+        (
+            format!("{ns}/acme-corp"),
+            vec![json!({"field": "spec.connectionNamePrefixTemplate", "auth0": "acme-", "desired": "acme2-"})],
+        ),
+        (
+            format!("{ns}/plain"),
+            vec![json!({"field": "spec.connectionNamePrefixTemplate", "auth0": "", "desired": "pl-"})],
+        ),
+        (
+            format!("{ns}/{unicode}"),
+            vec![json!({"field": "spec.organization.showAsButton", "auth0": "optional", "desired": "required"})],
+        ),
+    ];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(updates, expected, "exactly the three edits, field by field");
+    let human = run(tool(&h, &["plan", "-f", tree.to_str().expect("utf-8")])).await;
+    assert_eq!(human.status.code(), Some(2));
+    assert!(
+        text(&human.stdout).contains("spec.organization.showAsButton: \"optional\" → \"required\""),
+        "{}",
+        text(&human.stdout)
+    );
+    // Only the token and listings: no write, no look-up by id.
+    let requests = h.requests();
+    assert!(!requests.is_empty());
+    for (method, path, _) in &requests {
+        assert!(
+            (method == "POST" && path == "/oauth/token") || (method == "GET" && path == "/api/v2/connection-profiles"),
+            "plan made {method} {path}"
+        );
+    }
+    assert_eq!(h.remote(), remote, "Auth0 is unchanged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_manifest_applies_and_becomes_ready() {
+    let h = Harness::start("cli-templates").await;
+    let ns = h.ns.name().to_string();
+    let list = run(tool(&h, &["templates"])).await;
+    assert!(list.status.success(), "templates: {}", text(&list.stderr));
+    let listing = text(&list.stdout);
+    let id = "cpt_0kta3xpressC0nfig0001";
+    assert!(
+        listing.contains(id) && listing.contains("Okta Express Configuration"),
+        "{listing}"
+    );
+
+    let made = run(tool(
+        &h,
+        &[
+            "templates",
+            "--id",
+            id,
+            "--name",
+            "okta-express",
+            "--namespace",
+            &ns,
+            "--tenant-ref",
+            "Auth0Tenant/t",
+        ],
+    ))
+    .await;
+    assert!(made.status.success(), "templates --id: {}", text(&made.stderr));
+    let file = h.env.dir().join(format!("template-{ns}.yaml"));
+    std::fs::write(&file, &made.stdout).expect("write");
+    kubectl_apply(&h, &file).await;
+    let ready = h.wait_ready("okta-express").await;
+    let at = ready.status.and_then(|s| s.at_provider).expect("atProvider");
+    assert_eq!(at.name, "okta-express");
+    assert_eq!(at.connection_name_prefix_template.as_deref(), Some("okta-{org_id}"));
+
+    let missing = run(tool(&h, &["templates", "--id", "cpt_nothere"])).await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr).contains("no template cpt_nothere"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_shows_pending_changes_until_manage_applies_them() {
+    let h = Harness::start("cli-pending").await;
+    let made = h
+        .admin(
+            "POST",
+            "profiles",
+            Some(json!({"name": "watched", "connection_name_prefix_template": "w-",
+                        "organization": {"show_as_button": "none"}})),
+        )
+        .await;
+    let id = made["id"].as_str().expect("id").to_string();
+    let spec = json!({"externalID": id, "name": "watched", "managementPolicy": "Observe",
+                      "connectionNamePrefixTemplate": "new-", "organization": {"showAsButton": "required"}});
+    h.apply_profile("watched", spec.clone()).await;
+    let seen = h
+        .wait_for("watched", Duration::from_secs(30), "reporting pending changes", |p| {
+            p.status.as_ref().is_some_and(|s| s.pending_change_count == Some(3))
+        })
+        .await;
+    let pending: Vec<(String, Option<String>, Option<String>)> = seen
+        .status
+        .expect("status")
+        .pending_changes
+        .into_iter()
+        .map(|c| (c.field, c.auth0, c.desired))
+        .collect();
+    assert_eq!(
+        pending,
+        vec![
+            (
+                "connectionNamePrefixTemplate".into(),
+                Some("\"w-\"".into()),
+                Some("\"new-\"".into())
+            ),
+            // The emulator, as Auth0, gives a profile created without features both of them.
+            (
+                "enabledFeatures".into(),
+                Some(r#"["scim","universal_logout"]"#.into()),
+                Some("[]".into())
+            ),
+            (
+                "organization.showAsButton".into(),
+                Some("\"none\"".into()),
+                Some("\"required\"".into())
+            ),
+        ]
+    );
+    assert_eq!(h.writes(), vec![], "Observe writes nothing");
+
+    let mut managed = spec;
+    managed["managementPolicy"] = json!("Manage");
+    h.apply_profile("watched", managed).await;
+    let done = h
+        .wait_for(
+            "watched",
+            Duration::from_secs(30),
+            "managed, pending changes gone",
+            |p| {
+                observed(p)
+                    && condition(p, "Ready").is_some_and(|c| c.0 == "True")
+                    && p.status
+                        .as_ref()
+                        .is_some_and(|s| s.pending_changes.is_empty() && s.pending_change_count.is_none())
+            },
+        )
+        .await;
+    assert!(done.status.is_some());
+    assert_eq!(
+        h.remote_by_id(&id).expect("profile")["connection_name_prefix_template"],
+        "new-"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_reads_stdin_and_export_writes_observe() {
+    let h = Harness::prepare("cli-stdin", common::SCOPES.iter().map(|s| s.to_string()).collect()).await;
+    let made = h.admin("POST", "profiles", Some(json!({"name": "Taken Name"}))).await;
+    let id = made["id"].as_str().expect("id").to_string();
+    let ns = h.ns.name().to_string();
+
+    let tree = h.env.dir().join(format!("observe-{ns}"));
+    let _ = std::fs::remove_dir_all(&tree);
+    let written = run(tool(
+        &h,
+        &[
+            "export",
+            "--management-policy",
+            "Observe",
+            "--dir",
+            tree.to_str().expect("utf-8"),
+        ],
+    ))
+    .await;
+    assert!(written.status.success(), "{}", text(&written.stderr));
+    let file = std::fs::read_to_string(tree.join(format!(
+        "{}.yaml",
+        auth0_operator::cli::export::dns_names(&[(&id, "Taken Name")])[0]
+    )))
+    .expect("one file per profile");
+    assert!(
+        file.contains("managementPolicy: Observe") && file.contains(&id),
+        "{file}"
+    );
+
+    // Through stdin, as `kustomize build | auth0-operator plan -f -`.
+    let manifests = "apiVersion: auth0.operators.dev/v1alpha1\nkind: ConnectionProfile\nmetadata: {name: taken}\nspec: {name: Taken Name}\n\
+                     ---\napiVersion: auth0.operators.dev/v1alpha1\nkind: ConnectionProfile\nmetadata: {name: bad}\nspec: {connectionNamePrefixTemplate: --x}\n\
+                     ---\napiVersion: auth0.operators.dev/v1alpha1\nkind: ConnectionProfile\nmetadata: {name: fresh}\nspec: {}\n";
+    let mut command = tool(&h, &["plan", "-f", "-", "-n", &ns, "--output", "json"]);
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().expect("spawns");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(manifests.as_bytes())
+            .expect("writes");
+        child.wait_with_output().expect("runs")
+    })
+    .await
+    .expect("joins");
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let actions: Vec<&str> = report["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["conflict", "invalid", "create"]);
+    assert_eq!(report["resources"][0]["id"], id.as_str());
+    assert_eq!(
+        report["resources"][1]["fields"],
+        json!(["spec.connectionNamePrefixTemplate"])
+    );
+    assert_eq!(report["resources"][2]["resource"], format!("{ns}/fresh"));
+    assert_eq!(h.writes(), vec![]);
+}
