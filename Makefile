@@ -66,7 +66,8 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## audit: cargo deny (deny.toml): licenses, bans and sources offline; advisories when the
+## audit: cargo deny (deny.toml): licenses, bans and sources offline (after `cargo fetch`, which
+## downloads every platform's crates that `cargo metadata` reads); advisories when the
 ## RustSec database can be fetched (it is a git repository on GitHub), else a clear note.
 CACHE ?= $(or $(AUTH0_OPERATOR_CACHE),$(HOME)/.cache/auth0-operator)
 CARGO_DENY_VERSION := 0.20.2
@@ -77,6 +78,7 @@ ADVISORY_DB := https://github.com/rustsec/advisory-db
 audit:
 	test -x $(CARGO_DENY) || env -u CARGO_TARGET_DIR $(CARGO) install --locked --quiet \
 		cargo-deny@$(CARGO_DENY_VERSION) --root $(CACHE)/tools/cargo-deny-$(CARGO_DENY_VERSION)
+	$(CARGO) fetch --locked --quiet
 	$(CARGO_DENY) --offline check --hide-inclusion-graph licenses bans sources
 	@if timeout 20 git ls-remote --heads $(ADVISORY_DB) main >/dev/null 2>&1; then \
 		$(CARGO_DENY) check --hide-inclusion-graph advisories; \

@@ -163,7 +163,10 @@ async fn observe_never_writes() {
     )
     .await;
     let ready = h.wait_ready("watched").await;
-    assert_eq!(id(&ready), made["id"].as_str().expect("id"));
+    // Found by name: reported, never recorded as the resource's id (a switch to Manage must
+    // not take over a profile found by name; adopt it with spec.externalID).
+    assert!(made["id"].is_string());
+    assert_eq!(ready.status.as_ref().and_then(|s| s.id.as_ref()), None);
     let observed = ready.status.and_then(|s| s.at_provider).expect("atProvider");
     assert_eq!(
         observed.connection_name_prefix_template.as_deref(),

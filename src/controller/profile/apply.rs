@@ -63,6 +63,12 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
             }
             Action::Report { remote } => {
                 let mut status = status::settled(profile, &client.tenant().domain, &remote);
+                // Found by name only: reported in atProvider, never recorded as the resource's
+                // id, or a switch to Manage would take over a profile it cannot prove is its
+                // own (adopt it explicitly with spec.externalID).
+                if inputs.claim.id().is_none() {
+                    status.id = profile.status.as_ref().and_then(|s| s.id.clone());
+                }
                 // What Manage would change (issue 17): the same diff a PATCH would send.
                 let pending =
                     crate::controller::desired::field_changes(&want, &crate::controller::desired::normalize(&remote));
@@ -329,6 +335,7 @@ async fn create(
             })
         })?;
     pass.ctx.listings.remember(&client.tenant().domain, &id, Some(&created));
+    pass.ctx.creates.created(&pass.uid, &id);
     match &replacing {
         Some(old) => {
             pass.ctx.metrics.drift_corrections.inc();

@@ -74,6 +74,8 @@ pub struct Posted {
     pub name: String,
     /// `None` while a POST is in flight.
     pub answered: Option<Instant>,
+    /// The id Auth0 answered with: the create is certain, nothing is pending.
+    pub created: Option<String>,
 }
 
 impl Creates {
@@ -83,6 +85,7 @@ impl Creates {
             Posted {
                 name: name.to_string(),
                 answered: None,
+                created: None,
             },
         );
     }
@@ -90,6 +93,13 @@ impl Creates {
     pub fn answered(&self, uid: &str) {
         if let Some(posted) = self.0.lock().get_mut(uid) {
             posted.answered = Some(Instant::now());
+        }
+    }
+
+    /// Notes the id a POST of `uid` was answered with.
+    pub fn created(&self, uid: &str, id: &str) {
+        if let Some(posted) = self.0.lock().get_mut(uid) {
+            posted.created = Some(id.to_string());
         }
     }
 

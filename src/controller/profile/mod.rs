@@ -158,8 +158,15 @@ impl<'a> Pass<'a> {
     }
 
     /// What the resource can prove about its profile, strongest first.
+    ///
+    /// The id this process's own last create was answered with comes first: the copy at hand
+    /// may come from a watch cache that does not show it recorded yet (or shows the id of the
+    /// profile it replaced).
     pub fn claim(&self) -> Claim {
         let profile = self.profile;
+        if let Some(id) = self.ctx.creates.get(&self.uid).and_then(|posted| posted.created) {
+            return Claim::Recorded(id);
+        }
         if let Some(id) = claims::recorded_id(profile) {
             return Claim::Recorded(id.to_string());
         }
@@ -179,6 +186,12 @@ impl<'a> Pass<'a> {
     /// Earlier versions of the operator wrote a timestamp into the mark: such a mark stands
     /// for the resource's own name (they never posted another).
     pub fn pending(&self) -> Option<String> {
+        // This process's own POSTs are known better than any copy of the mark: one answered
+        // with an id is recorded, not pending (a pending name kept after a success once made
+        // a renamed resource's deletion delete a later profile of its old name).
+        if let Some(posted) = self.ctx.creates.get(&self.uid) {
+            return posted.created.is_none().then_some(posted.name);
+        }
         let name = self.profile.effective_name();
         self.profile
             .annotations()
@@ -187,7 +200,6 @@ impl<'a> Pass<'a> {
                 let legacy = posted != name && posted.parse::<k8s_openapi::jiff::Timestamp>().is_ok();
                 if legacy { name.to_string() } else { posted.clone() }
             })
-            .or_else(|| self.ctx.creates.get(&self.uid).map(|posted| posted.name))
     }
 
     /// The inputs of [`plan::plan`] before any look-up.
