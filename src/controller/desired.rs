@@ -109,7 +109,8 @@ pub fn patch_body(changed: &Map<String, Value>, remote: &Value) -> Map<String, V
     changed
         .iter()
         .map(|(field, value)| {
-            let sent = if *value == empty(field) && !matches!(field.as_str(), "organization") {
+            let clears = *value == empty(field) && !matches!(field.as_str(), "organization" | "enabled_features");
+            let sent = if clears {
                 cleared(field)
             } else {
                 match (remote.get(field), known().field(field)) {
@@ -142,7 +143,8 @@ pub fn normalize(remote: &Value) -> Map<String, Value> {
                     };
                     match known_only {
                         Value::Null => empty(field),
-                        value if *field == "connection_config" && value == json!({}) => empty(field),
+                        // Nothing this version knows (or only what it does not): empty.
+                        value if value == json!({}) => empty(field),
                         value => canonical_field(field, &value),
                     }
                 }
@@ -225,12 +227,15 @@ pub fn known() -> &'static Known {
     })
 }
 
-/// `value` with what `known` does not describe left out: unknown keys, unknown enum values.
+/// `value` with what `known` does not describe left out: unknown keys, unknown enum values,
+/// and known keys whose whole content is unknown.
 fn known_part(value: &Value, known: &Known) -> Value {
     match value {
         Value::Object(map) if !known.keys.is_empty() || !known.open => Value::Object(
             map.iter()
-                .filter_map(|(k, v)| known.keys.get(k).map(|child| (k.clone(), known_part(v, child))))
+                .filter_map(|(k, v)| known.keys.get(k).map(|child| (k.clone(), known_part(v, child), v)))
+                .filter(|(_, part, original)| !only_unknown(part, original))
+                .map(|(k, part, _)| (k, part))
                 .collect(),
         ),
         Value::Array(items) => match &known.items {
@@ -245,6 +250,11 @@ fn known_part(value: &Value, known: &Known) -> Value {
         },
         other => other.clone(),
     }
+}
+
+/// Whether a non-empty object kept nothing known: all of it is a newer Auth0's.
+fn only_unknown(part: &Value, original: &Value) -> bool {
+    part.as_object().is_some_and(|p| p.is_empty()) && original.as_object().is_some_and(|o| !o.is_empty())
 }
 
 fn is_known_value(value: &Value, known: &Known) -> bool {
@@ -265,11 +275,16 @@ fn with_unknown(sent: &Value, held: &Value, known: &Known) -> Value {
                     None => {
                         out.entry(key.clone()).or_insert_with(|| held_value.clone());
                     }
-                    Some(child) => {
-                        if let Some(sent_value) = sent_map.get(key) {
+                    Some(child) => match sent_map.get(key) {
+                        Some(sent_value) => {
                             out.insert(key.clone(), with_unknown(sent_value, held_value, child));
                         }
-                    }
+                        // A known key whose whole content Auth0 holds is unknown: kept.
+                        None if only_unknown(&known_part(held_value, child), held_value) => {
+                            out.insert(key.clone(), held_value.clone());
+                        }
+                        None => {}
+                    },
                 }
             }
             Value::Object(out)
@@ -713,6 +728,30 @@ mod tests {
         // status.atProvider still reads what it knows.
         let observed = at_provider(&same).expect("parses");
         assert_eq!(observed.enabled_features, Some(vec![crate::crd::Feature::Scim]));
+    }
+
+    #[test]
+    fn content_that_is_all_unknown_is_neither_drift_nor_erased() {
+        // The spec sets no overrides; Auth0 holds an override whose content is all new.
+        let want = desired(&profile(json!({})));
+        let remote = json!({"name": "meta-name", "strategy_overrides": {"oidc": {"new_field": 1}},
+                            "cross_app_access_resource_app": {"new_block": {}}});
+        assert_eq!(diff(&want, &normalize(&remote)), None);
+        // The spec sets another override: the PATCH sends back the one Auth0 holds.
+        let want = desired(&profile(
+            json!({"strategyOverrides": {"ad": {"enabledFeatures": ["scim"]}}}),
+        ));
+        let changed = diff(&want, &normalize(&remote)).expect("differs");
+        let body = patch_body(&changed, &remote);
+        assert_eq!(
+            body["strategy_overrides"],
+            json!({"ad": {"enabled_features": ["scim"]}, "oidc": {"new_field": 1}})
+        );
+        // An explicit "no feature" keeps the features this version has no name for.
+        let want = desired(&profile(json!({"enabledFeatures": []})));
+        let remote = json!({"name": "meta-name", "enabled_features": ["scim", "future_feature"]});
+        let body = patch_body(&diff(&want, &normalize(&remote)).expect("differs"), &remote);
+        assert_eq!(body["enabled_features"], json!(["future_feature"]));
     }
 
     #[test]
