@@ -485,16 +485,7 @@ impl Tenants {
         };
         let client_id = read(&secret_ref.client_id_key)?;
         let client_secret = SecretString::new(read(&secret_ref.client_secret_key)?);
-        Ok(TenantConfig {
-            domain: settings.domain.clone(),
-            audience: settings
-                .audience
-                .clone()
-                .unwrap_or_else(|| format!("https://{}/api/v2/", settings.domain)),
-            base_url,
-            client_id,
-            client_secret,
-        })
+        Ok(config_at(settings, base_url, client_id, client_secret))
     }
 
     /// Which tenants use this Secret: (kind, namespace of the tenant or "", name).
@@ -557,7 +548,13 @@ pub fn tenant_config(
     } else {
         Url::parse(&format!("{base}/")).map_err(|e| TenantError::Endpoint(e.to_string()))?
     };
-    Ok(TenantConfig {
+    Ok(config_at(settings, base_url, client_id, client_secret))
+}
+
+/// The client's settings for a tenant reached at `base_url`: the audience defaults to
+/// `https://{domain}/api/v2/` (Auth0's Management API identifier).
+fn config_at(settings: &TenantSettings, base_url: Url, client_id: String, client_secret: SecretString) -> TenantConfig {
+    TenantConfig {
         domain: settings.domain.clone(),
         audience: settings
             .audience
@@ -566,7 +563,7 @@ pub fn tenant_config(
         base_url,
         client_id,
         client_secret,
-    })
+    }
 }
 
 /// The tenant's rate limit: (requests per second, burst), 1.5 and 8 unless `spec.rateLimit` says
