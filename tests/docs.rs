@@ -248,7 +248,9 @@ fn flags_of(binary: &Path, args: &[&str]) -> BTreeSet<String> {
 fn operator_flags() -> BTreeSet<String> {
     let binary = Path::new(env!("CARGO_BIN_EXE_auth0-operator"));
     let mut flags = flags_of(binary, &["run"]);
-    flags.extend(flags_of(binary, &["crd"]));
+    for command in ["crd", "export", "templates", "plan"] {
+        flags.extend(flags_of(binary, &[command]));
+    }
     flags
 }
 

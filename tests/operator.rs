@@ -85,7 +85,8 @@ async fn create_update_delete() {
     })
     .await;
     let remote = h.remote_by_id(&id).expect("same profile");
-    assert_eq!(remote["enabled_features"], json!([]));
+    // enabledFeatures left out is Auth0's default, both features (the CRD schema says so).
+    assert_eq!(remote["enabled_features"], json!(["scim", "universal_logout"]));
     assert!(remote["strategy_overrides"].is_null(), "{remote}");
     assert_eq!(h.remote().len(), 1, "exactly one profile");
 
