@@ -113,6 +113,36 @@ async fn listing_pages_ten_at_a_time() {
     assert_eq!(names.len(), 25, "no profile repeated");
 }
 
+/// A listing dates itself from its first page's request, after the wait for the tenant's rate
+/// limit: the name checks of every resource delivered during that wait can share it (the
+/// rate-limited create's listings). The bucket holds one token and refills at 4/s, so the
+/// listing waits at least 250 ms for its first page.
+#[tokio::test]
+async fn a_listing_begins_when_its_first_page_is_sent_not_when_it_was_asked_for() {
+    let emu = emulator(86400, None).await;
+    let mut c = client(&emu, "the-client-secret", None);
+    c = Auth0Client::new(
+        http_client(None, Duration::from_secs(5)).expect("http"),
+        c.tenant().clone(),
+        Arc::new(TokenBucket::new(4.0, 1, Instant::now())),
+        Backoff {
+            base: Duration::from_millis(10),
+            cap: Duration::from_millis(50),
+            max_attempts: 4,
+        },
+        Arc::new(SystemClock),
+    );
+    c.create(&body("spends-the-token")).await.expect("create");
+    let asked = Instant::now();
+    let listing = c.list_reporting(Priority::User, |_| {}).await.expect("list");
+    assert_eq!(listing.profiles.len(), 1);
+    assert!(
+        listing.began >= asked + Duration::from_millis(200),
+        "began {:?} after it was asked for: the wait for a token must not count",
+        listing.began - asked
+    );
+}
+
 /// Issue 12 item 5: a listing fed a repeated cursor ends with an error within a second.
 #[tokio::test]
 async fn a_listing_fed_a_repeated_cursor_ends_with_an_error_within_a_second() {

@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -69,11 +69,20 @@ pub struct TenantConfig {
 #[derive(Clone)]
 struct CachedToken {
     token: Secret,
-    refresh_at: std::time::Instant,
+    refresh_at: Instant,
     scopes: Vec<String>,
 }
 
-/// What a list call returns.
+/// A whole listing of a tenant's profiles.
+#[derive(Debug)]
+pub struct Listing {
+    /// When the first page was asked for (after any wait for the tenant's rate limit): every
+    /// profile written and answered before then is in `profiles`.
+    pub began: Instant,
+    pub profiles: Vec<Value>,
+}
+
+/// One page of a list call.
 #[derive(Deserialize)]
 struct Page {
     connection_profiles: Vec<Value>,
@@ -88,7 +97,7 @@ pub struct Auth0Client {
     /// The last refusal of the credentials: asking again with the same secret cannot
     /// succeed, so it is answered from here for a while (a client is rebuilt when the
     /// Secret changes, which clears it).
-    refused: std::sync::Mutex<Option<(std::time::Instant, Auth0Error)>>,
+    refused: std::sync::Mutex<Option<(Instant, Auth0Error)>>,
     bucket: Arc<TokenBucket>,
     backoff: Backoff,
     clock: Arc<dyn Clock>,
@@ -168,28 +177,30 @@ impl Auth0Client {
     /// than [`MAX_LIST_PAGES`], ends it with [`Auth0Error::Decode`] at `next` (a transient
     /// error: the caller retries later with a fresh listing).
     pub async fn list(&self, priority: Priority) -> Result<Vec<Value>, Auth0Error> {
-        self.list_reporting(priority, |_| {}).await
+        Ok(self.list_reporting(priority, |_| {}).await?.profiles)
     }
 
     /// [`Self::list`], calling `on_page` with the number of profiles read so far after each
-    /// page (the command line's progress).
+    /// page (the command line's progress), and saying when the first page was asked for.
     pub async fn list_reporting(
         &self,
         priority: Priority,
         mut on_page: impl FnMut(usize),
-    ) -> Result<Vec<Value>, Auth0Error> {
+    ) -> Result<Listing, Auth0Error> {
         let mut profiles = Vec::new();
         let mut from: Option<String> = None;
         let mut cursors = std::collections::HashSet::new();
+        let mut began = None;
         for _ in 0..self.max_list_pages {
             let mut query = vec![("take", "10".to_string())];
             if let Some(cursor) = &from {
                 query.push(("from", cursor.clone()));
             }
-            let page: Page = decode(
-                self.call(Method::GET, "connection-profiles", &query, None, priority)
-                    .await?,
-            )?;
+            let (sent, page) = self
+                .call_sent(Method::GET, "connection-profiles", &query, None, priority)
+                .await?;
+            let page: Page = decode(page)?;
+            let began = *began.get_or_insert(sent);
             profiles.extend(page.connection_profiles);
             on_page(profiles.len());
             match page.next {
@@ -205,7 +216,7 @@ impl Auth0Client {
                     }
                     from = Some(next);
                 }
-                _ => return Ok(profiles),
+                _ => return Ok(Listing { began, profiles }),
             }
         }
         Err(Auth0Error::Decode {
@@ -308,6 +319,19 @@ impl Auth0Client {
         body: Option<&Map<String, Value>>,
         priority: Priority,
     ) -> Result<Value, Auth0Error> {
+        Ok(self.call_sent(method, path, query, body, priority).await?.1)
+    }
+
+    /// [`Self::call`], with the moment the answered attempt was sent: after its wait in the
+    /// tenant's bucket, so a listing's first page shows every write answered before then.
+    async fn call_sent(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Map<String, Value>>,
+        priority: Priority,
+    ) -> Result<(Instant, Value), Auth0Error> {
         let mut attempt = 0;
         let mut refreshed = false;
         loop {
@@ -316,9 +340,10 @@ impl Auth0Client {
             // throttles) must not age a token past its expiry before it is sent.
             self.acquire(priority).await;
             let token = self.token(false).await?;
+            let sent = Instant::now();
             let result = self.send(method.clone(), path, query, body, &token.token).await;
             let err = match result {
-                Ok(value) => return Ok(value),
+                Ok(value) => return Ok((sent, value)),
                 Err(err) => err,
             };
             if err.status() == Some(401) && !refreshed {

@@ -21,7 +21,7 @@ async fn list(client: &crate::auth0::Auth0Client) -> Result<Vec<Value>, Failure>
         .list_reporting(Priority::User, |n| progress.step(n, None))
         .await
         .map_err(|e| format!("listing the tenant's profiles: {e}"))?;
-    Ok(profiles)
+    Ok(profiles.profiles)
 }
 
 /// `export`: 0 when written, 1 on an error.

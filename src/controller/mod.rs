@@ -61,11 +61,23 @@ where
     // Profiles wait for the caches they are reconciled against: a pass that ran before its
     // tenant or Secret was listed would report it missing (a Warning Event and a status
     // write per resource on every restart) and then retry.
-    let secret_count = secret_apis.len();
-    let gate = Arc::new(CachesSynced::new(3 + secret_count));
     let (profile_store, profile_writer) = reflector::store();
     let (tenant_store, tenant_writer) = reflector::store();
     let (cluster_store, cluster_writer) = reflector::store();
+    let (secret_stores, secret_writers): (Vec<_>, Vec<_>) = secret_apis.iter().map(|_| reflector::store()).unzip();
+    let (namespace_store, namespace_writer) = reflector::store();
+    let gate = Arc::new(CachesSynced::new({
+        let (tenants, clusters, namespaces) = (tenant_store.clone(), cluster_store.clone(), namespace_store.clone());
+        let secrets = secret_stores.clone();
+        async move {
+            let _ = futures::join!(
+                tenants.wait_until_ready(),
+                clusters.wait_until_ready(),
+                namespaces.wait_until_ready(),
+                futures::future::join_all(secrets.iter().map(|s: &reflector::Store<Secret>| s.wait_until_ready())),
+            );
+        }
+    }));
 
     // When each resource's current request was first seen (a create's name check lists
     // the tenant after it).
@@ -116,17 +128,14 @@ where
         .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(tenant_writer)
-        .inspect(gate.listed())
         .touched_objects()
         .filter(log_and_drop_errors("Auth0Tenant"));
     let cluster_stream = watcher(cluster_tenants_api, watcher::Config::default())
         .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(cluster_writer)
-        .inspect(gate.listed())
         .touched_objects()
         .filter(log_and_drop_errors("ClusterAuth0Tenant"));
-    let mut secret_stores = Vec::new();
     let mut secret_streams = Vec::new();
     // Only Secrets labelled for the operator are listed, watched and cached: its memory does
     // not grow with the cluster's other Secrets (Helm keeps each release in one), and a
@@ -136,29 +145,24 @@ where
         tenants::CREDENTIALS_LABEL,
         tenants::CREDENTIALS_LABEL_VALUE
     ));
-    for api in secret_apis {
-        let (store, writer) = reflector::store();
-        secret_stores.push(store);
+    for (api, writer) in secret_apis.into_iter().zip(secret_writers) {
         secret_streams.push(
             watcher(api, secret_config.clone())
                 .backoff(WatchBackoff::default())
                 .modify(trim)
                 .reflect(writer)
-                .inspect(gate.listed())
                 .touched_objects()
                 .filter(log_and_drop_errors("Secret"))
                 .boxed(),
         );
     }
     let secret_stream = futures::stream::select_all(secret_streams);
-    let (namespace_store, namespace_writer) = reflector::store();
     let namespaces = Namespaces::new(namespace_store);
     let namespace_api: Api<PartialObjectMeta<Namespace>> = Api::all(client.clone());
     let namespace_stream = watcher(namespace_api, namespace_config)
         .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(namespace_writer)
-        .inspect(gate.listed())
         .inspect({
             let synced = namespaces.synced.clone();
             move |event| {
@@ -369,52 +373,33 @@ fn log_and_drop_errors<K>(watch: &'static str) -> impl FnMut(&Result<K, watcher:
     }
 }
 
-/// Counts the caches still to be listed for the first time, and wakes those waiting for all.
+/// The tenant, Secret and namespace caches' first listing (kube's `Store::wait_until_ready`
+/// of each), which every pass waits for.
 pub struct CachesSynced {
-    pending: std::sync::atomic::AtomicUsize,
-    notify: tokio::sync::Notify,
+    ready: futures::future::Shared<futures::future::BoxFuture<'static, ()>>,
+    /// Set once [`SYNC_WAIT`] has passed without them: later passes do not wait again.
+    gave_up: std::sync::atomic::AtomicBool,
 }
 
 impl CachesSynced {
-    fn new(caches: usize) -> Self {
+    fn new(ready: impl std::future::Future<Output = ()> + Send + 'static) -> Self {
+        use futures::FutureExt;
         CachesSynced {
-            pending: caches.into(),
-            notify: tokio::sync::Notify::new(),
-        }
-    }
-
-    /// An `inspect` callback for one cache's watch stream: its first InitDone counts once.
-    fn listed<K>(self: &Arc<Self>) -> impl FnMut(&Result<watcher::Event<K>, watcher::Error>) + use<K> {
-        let gate = self.clone();
-        let mut counted = false;
-        move |event| {
-            if !counted && matches!(event, Ok(watcher::Event::InitDone)) {
-                counted = true;
-                let _ = gate.pending.fetch_update(
-                    std::sync::atomic::Ordering::AcqRel,
-                    std::sync::atomic::Ordering::Acquire,
-                    |n| n.checked_sub(1),
-                );
-                gate.notify.notify_waiters();
-            }
+            ready: ready.boxed().shared(),
+            gave_up: Default::default(),
         }
     }
 
     /// Returns once every cache has been listed, or after 30 s at most: a cache that cannot
     /// be listed (a missing RBAC rule) must not stop every profile; its watch logs why.
     pub async fn wait(&self) {
-        let all_listed = async {
-            loop {
-                let notified = self.notify.notified();
-                if self.pending.load(std::sync::atomic::Ordering::Acquire) == 0 {
-                    return;
-                }
-                notified.await;
-            }
-        };
-        if tokio::time::timeout(SYNC_WAIT, all_listed).await.is_err() {
+        if self.gave_up.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        if tokio::time::timeout(SYNC_WAIT, self.ready.clone()).await.is_err()
+            && !self.gave_up.swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
             tracing::warn!("some caches are still not listed after {SYNC_WAIT:?}; reconciling anyway");
-            self.pending.store(0, std::sync::atomic::Ordering::Release);
         }
     }
 }
