@@ -51,8 +51,9 @@ pub struct RunArgs {
     #[arg(long, env = "AUTH0_OPERATOR_POLL_INTERVAL", default_value = "10m", value_parser = parse_duration)]
     pub poll_interval: Duration,
 
-    /// ConnectionProfiles reconciled at once, at least 1. Auth0's rate limit, not this,
-    /// bounds the request rate.
+    /// ConnectionProfiles of one tenant reconciled at once, at least 1. Each tenant has its
+    /// own such lane: one tenant's backlog, rate limit or outage never delays another's
+    /// changes. Auth0's rate limit, not this, bounds the request rate.
     #[arg(long, env = "AUTH0_OPERATOR_CONCURRENCY", default_value = "16", value_parser = parse_concurrency)]
     pub concurrency: u16,
 
@@ -145,8 +146,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     crate::duration::parse(text).map_err(|e| e.to_string())
 }
 
-/// At least 1: zero would reconcile nothing (kube's controller reads 0 as "unlimited", which
-/// nobody means by it).
+/// At least 1: zero would reconcile nothing.
 fn parse_concurrency(text: &str) -> Result<u16, String> {
     match text.trim().parse::<u16>() {
         Ok(0) => Err("0 would reconcile nothing: give at least 1 (the default is 16)".into()),

@@ -5,7 +5,9 @@
 //!
 //!   auth0-bench [--n 1000] [--rate-limited-n 200] [--latency-runs 100] [--large-n 10000]
 //!               [--unrelated-secrets 1000] [--poll-interval-secs 10] [--out docs/benchmarks.md]
-//!               [--only bulk,rate-limited,large,secrets,deploy-cli,plan]
+//!               [--only bulk,rate-limited,large,secrets,deploy-cli,plan,tenants]
+//!               [--tenants-backlogs 1000,200] [--tenants-changes 100]
+//!               [--tenants-large-n 10000] [--tenants-large-tenants 50]
 //!
 //! Scenarios (`--only` picks some, default all): `bulk` (the API-server floor, bulk create,
 //! memory, steady state, restart, latency), `rate-limited`, `large` (memory at `--large-n`),
@@ -14,11 +16,13 @@
 //! release Secrets), `deploy-cli` (scenario 7: the Auth0 Deploy CLI deploying the same N
 //! profiles from YAML, beside the operator's `bulk` figures; needs node >= 20 and npm, see
 //! deploy_cli.rs) and `plan` (scenario 8: `auth0-operator plan` over N manifests against N
-//! profiles, see plan.rs).
+//! profiles, see plan.rs) and `tenants` (many tenants in one operator: throttled and hanging
+//! tenants beside others, many resources across many tenants; see tenants.rs).
 #![forbid(unsafe_code)]
 
 mod deploy_cli;
 mod plan;
+mod tenants;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -51,9 +55,22 @@ struct Args {
     out: PathBuf,
     /// The scenarios to run; empty means all.
     only: Vec<String>,
+    /// Scenario `tenants`: the two limited tenants' backlogs.
+    tenants_backlogs: (usize, usize),
+    tenants_changes: usize,
+    tenants_large_n: usize,
+    tenants_large_tenants: usize,
 }
 
-const SCENARIOS: [&str; 6] = ["bulk", "rate-limited", "large", "secrets", "deploy-cli", "plan"];
+const SCENARIOS: [&str; 7] = [
+    "bulk",
+    "rate-limited",
+    "large",
+    "secrets",
+    "deploy-cli",
+    "plan",
+    "tenants",
+];
 /// The label the operator's Secret watch selects on.
 const CREDENTIALS_LABEL: &str = "auth0.operators.dev/credentials";
 /// The size of each unrelated Secret's data in the `secrets` scenario, in bytes.
@@ -75,6 +92,10 @@ fn args() -> Args {
         poll_secs: 10,
         out: PathBuf::from("docs/benchmarks.md"),
         only: Vec::new(),
+        tenants_backlogs: (1000, 200),
+        tenants_changes: 100,
+        tenants_large_n: 10_000,
+        tenants_large_tenants: 50,
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -93,6 +114,16 @@ fn args() -> Args {
             "--unrelated-secrets" => a.unrelated_secrets = number(),
             "--poll-interval-secs" => a.poll_secs = number() as u64,
             "--out" => a.out = PathBuf::from(&value),
+            "--tenants-backlogs" => {
+                let (first, second) = value.split_once(',').expect("--tenants-backlogs FIRST,SECOND");
+                a.tenants_backlogs = (
+                    first.parse().expect("--tenants-backlogs: a number"),
+                    second.parse().expect("--tenants-backlogs: a number"),
+                );
+            }
+            "--tenants-changes" => a.tenants_changes = number(),
+            "--tenants-large-n" => a.tenants_large_n = number(),
+            "--tenants-large-tenants" => a.tenants_large_tenants = number(),
             "--only" => {
                 a.only = value.split(',').map(|s| s.trim().to_string()).collect();
                 for s in &a.only {
@@ -691,6 +722,21 @@ async fn main() {
             ),
             &format!("{pages} list (ceil(N/10), +1 empty page when N is a multiple of 10), 1 token, 0 other"),
         );
+    }
+
+    // 10. Many tenants in one operator (issue 15).
+    if args.runs("tenants") {
+        let sizes = tenants::Sizes {
+            first_backlog: args.tenants_backlogs.0,
+            second_backlog: args.tenants_backlogs.1,
+            changes: args.tenants_changes,
+            large_n: args.tenants_large_n,
+            large_tenants: args.tenants_large_tenants,
+            poll: Duration::from_secs(args.poll_secs),
+        };
+        for (what, figure, target) in tenants::run(&env, &sizes).await {
+            row(&what, figure, &target);
+        }
     }
 
     // 7. The peer: the Auth0 Deploy CLI deploying the same profiles from YAML.

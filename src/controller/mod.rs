@@ -3,6 +3,7 @@
 
 pub mod conditions;
 pub mod desired;
+pub mod lanes;
 pub mod profile;
 pub mod tenant_status;
 pub mod tenants;
@@ -33,7 +34,7 @@ pub struct Settings {
     pub namespace: Option<String>,
     pub tenant: TenantOptions,
     pub poll_interval: Duration,
-    /// Profiles reconciled at once.
+    /// Passes of one tenant's profiles run at once (each tenant has its own lane).
     pub concurrency: u16,
 }
 
@@ -206,6 +207,7 @@ where
             profiles: profile_store.clone(),
             requests,
         },
+        lanes::Lanes::new(settings.concurrency.into()),
     ));
 
     // A tenant or Secret change wakes every profile that uses it.
@@ -245,7 +247,9 @@ where
     let secret_ctx = ctx.clone();
 
     let profiles_controller = Controller::for_stream(profile_stream, profile_store)
-        .with_config(kube::runtime::controller::Config::default().concurrency(settings.concurrency))
+        // No worker limit here: each tenant's lane is the limit (`lanes.rs`), so a pass
+        // waiting for one tenant never holds a place another tenant's pass needs.
+        .with_config(kube::runtime::controller::Config::default().concurrency(0))
         .watches_stream(tenant_stream, move |t: Auth0Tenant| {
             on_tenant(TenantKind::Auth0Tenant, t.namespace().unwrap_or_default(), t.name_any())
         })

@@ -78,6 +78,8 @@ pub struct Context {
     pub stalls: Stalls,
     pub stuck: Stuck,
     pub requests: Arc<Requests>,
+    /// Each tenant's lane: the passes of one tenant that may run at once (issue 15).
+    pub lanes: super::lanes::Lanes,
     /// When this process began reconciling: every create an earlier process sent is over.
     started: Instant,
 }
@@ -90,6 +92,7 @@ impl Context {
         poll_interval: Duration,
         metrics: Arc<Metrics>,
         watched: Watched,
+        lanes: super::lanes::Lanes,
     ) -> Self {
         let Watched {
             caches,
@@ -115,6 +118,7 @@ impl Context {
             stalls: Stalls::default(),
             stuck: Stuck::default(),
             requests,
+            lanes,
             started: Instant::now(),
         }
     }
@@ -363,8 +367,21 @@ pub struct Done {
     pub checked: bool,
 }
 
-/// The controller's entry point.
+/// The controller's entry point: waits for a place in the lane of the resource's tenant
+/// (only passes of that tenant can keep it waiting), then runs the pass. A resource whose
+/// tenant cannot be resolved makes no Auth0 call and needs no place.
 pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let namespace = profile.namespace().unwrap_or_default();
+    let _place = match ctx.tenants.client(&profile.spec.tenant_ref, &namespace) {
+        Ok(client) => Some(ctx.lanes.enter(&client.tenant().domain).await),
+        Err(_) => None,
+    };
+    // Boxed: a pass waiting for its place stays a small future (a backlog of thousands).
+    Box::pin(run(profile, ctx)).await
+}
+
+/// One pass over a resource.
+async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
     let deleting = profile.metadata.deletion_timestamp.is_some();
     if deleting && !marks::has_finalizer(&profile) {
