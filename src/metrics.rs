@@ -64,7 +64,7 @@ pub const CONDITION_TYPES: [&str; 3] = ["Ready", "Synced", "Stalled"];
 /// and the ones the ConnectionProfile reconciler is about to write (`NotConverging`,
 /// `FeatureNotEnabled`, issue 12). Any other text is counted as `Other`, so a status written
 /// by hand cannot grow the label set.
-pub const REASONS: [&str; 23] = [
+pub const REASONS: [&str; 25] = [
     "Available",
     "Creating",
     "Deleting",
@@ -79,6 +79,8 @@ pub const REASONS: [&str; 23] = [
     "Conflict",
     "NotFound",
     "CredentialsUnavailable",
+    "TenantNotFound",
+    "TenantChanged",
     "NamespaceNotAllowed",
     "AlreadyManaged",
     "HostNotAllowed",

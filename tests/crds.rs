@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use auth0_operator::crd::{self, ConnectionProfile, ConnectionProfileSpec, validation};
+use auth0_operator::crd::{self, ConnectionProfile, ConnectionProfileStatus, validation};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
@@ -42,6 +42,42 @@ async fn create_strict(client: &Client, ns: &str, object: &Value) -> Result<Valu
         .body(serde_json::to_vec(object).expect("json"))
         .expect("request");
     client.request::<Value>(request).await
+}
+
+/// Writes `status` through the status subresource (a merge patch), as the operator does;
+/// returns the object after it.
+async fn write_status(client: &Client, ns: &str, name: &str, status: &Value) -> Result<Value, kube::Error> {
+    let url = format!("{GROUP_PATH}/namespaces/{ns}/connectionprofiles/{name}/status");
+    let request = http::Request::patch(url)
+        .header("content-type", "application/merge-patch+json")
+        .body(serde_json::to_vec(&json!({"status": status})).expect("json"))
+        .expect("request");
+    client.request::<Value>(request).await
+}
+
+/// An update: creates `old` (and writes `old_status`), then PUTs `new` over it.
+async fn update_strict(
+    client: &Client,
+    ns: &str,
+    old: &Value,
+    old_status: Option<&Value>,
+    new: &Value,
+) -> Result<Value, kube::Error> {
+    let name = old["metadata"]["name"].as_str().expect("name");
+    let mut created = create_strict(client, ns, old).await?;
+    if let Some(status) = old_status {
+        created = write_status(client, ns, name, status).await?;
+    }
+    let mut update = new.clone();
+    update["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"].clone();
+    replace_strict(client, ns, &update).await
+}
+
+/// The object an update replaces, as the pure validation reads it.
+fn old_object(object: &Value, status: Option<&Value>) -> ConnectionProfile {
+    let mut old: ConnectionProfile = serde_json::from_value(object.clone()).expect("old object");
+    old.status = status.map(|s| serde_json::from_value::<ConnectionProfileStatus>(s.clone()).expect("old status"));
+    old
 }
 
 /// PUT with strict field validation.
@@ -143,6 +179,8 @@ struct Case {
     field: String,
     name: Option<String>,
     old: Option<Value>,
+    #[serde(rename = "oldStatus")]
+    old_status: Option<Value>,
     spec: Value,
 }
 
@@ -168,15 +206,19 @@ async fn invalid_profiles_are_refused_by_the_api_server_and_by_pure_validation()
         let server = match &case.old {
             None => create_strict(&ns.client, ns.name(), &object).await,
             Some(old) => {
-                let created = create_strict(&ns.client, ns.name(), &profile(ns.name(), &name, old))
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!(
-                            "{}: the valid starting object was refused: {}",
-                            case.case,
-                            api_message(&e)
-                        )
-                    });
+                let old = profile(ns.name(), &name, old);
+                let mut created = create_strict(&ns.client, ns.name(), &old).await.unwrap_or_else(|e| {
+                    panic!(
+                        "{}: the valid starting object was refused: {}",
+                        case.case,
+                        api_message(&e)
+                    )
+                });
+                if let Some(status) = &case.old_status {
+                    created = write_status(&ns.client, ns.name(), &name, status)
+                        .await
+                        .unwrap_or_else(|e| panic!("{}: the status was refused: {}", case.case, api_message(&e)));
+                }
                 let mut update = object.clone();
                 update["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"].clone();
                 replace_strict(&ns.client, ns.name(), &update).await
@@ -196,11 +238,11 @@ async fn invalid_profiles_are_refused_by_the_api_server_and_by_pure_validation()
         }
 
         // The pure validation.
-        let old_spec: Option<ConnectionProfileSpec> = case
+        let old = case
             .old
             .as_ref()
-            .map(|old| serde_json::from_value(old.clone()).expect("old spec"));
-        match validation::check(object, old_spec.as_ref()) {
+            .map(|old| old_object(&profile(ns.name(), &name, old), case.old_status.as_ref()));
+        match validation::check(object, old.as_ref()) {
             Ok(_) => failures.push(format!("{}: the pure validation accepted it", case.case)),
             Err(invalid) => {
                 if !invalid.0.iter().any(|e| e.field.starts_with(&case.field)) {
@@ -276,6 +318,37 @@ async fn values_at_their_limits_are_accepted_by_the_api_server_and_by_pure_valid
     update["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"].clone();
     if let Err(e) = replace_strict(&ns.client, ns.name(), &update).await {
         failures.push(format!("setting externalID on an update: refused: {}", api_message(&e)));
+    }
+    // A tenantRef can be corrected while the API server sees nothing in Auth0: no status.id
+    // (a status without one, as a failed first pass writes, included) and no externalID.
+    let acme = json!({"kind": "Auth0Tenant", "name": "acme"});
+    let moves = [
+        (
+            "moved",
+            json!({"tenantRef": acme}),
+            None,
+            json!({"tenantRef": {"kind": "ClusterAuth0Tenant", "name": "acme"}}),
+        ),
+        ("to-default", json!({"tenantRef": acme}), None, json!({})),
+        (
+            "failed-first-pass",
+            json!({"tenantRef": acme}),
+            Some(json!({"observedGeneration": 1, "tenant": "acme.eu.auth0.com"})),
+            json!({"tenantRef": {"kind": "Auth0Tenant", "name": "other"}}),
+        ),
+        ("from-default", json!({}), None, json!({"tenantRef": acme})),
+    ];
+    for (name, old, old_status, new) in moves {
+        let old = profile(ns.name(), &format!("tenant-{name}"), &old);
+        let new = profile(ns.name(), &format!("tenant-{name}"), &new);
+        if let Err(e) = update_strict(&ns.client, ns.name(), &old, old_status.as_ref(), &new).await {
+            failures.push(format!("changing tenantRef ({name}): refused: {}", api_message(&e)));
+        }
+        if let Err(e) = validation::check(new, Some(&old_object(&old, old_status.as_ref()))) {
+            failures.push(format!(
+                "changing tenantRef ({name}): the pure validation refused it: {e}"
+            ));
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

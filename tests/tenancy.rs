@@ -407,7 +407,8 @@ async fn confined_secret_access_reads_only_the_listed_namespaces() {
     let message = loop {
         let p = in_unlisted.get("unlisted").await.expect("get");
         // Wait for the refusal itself: a pass that ran before the tenant was in the cache
-        // also says CredentialsUnavailable ("not found"), and retries.
+        // says TenantNotFound (or CredentialsUnavailable for a Secret not yet cached), and
+        // retries.
         if let Some((status, reason, message)) = condition(&p, "Synced")
             && status == "False"
             && reason == "CredentialsUnavailable"

@@ -184,6 +184,7 @@ pub fn plan_all(documents: &[Document], listing: &[Value], namespace: &str) -> V
             claim,
             pending: None,
             owned_by_other,
+            tenant_changed: None,
             name: profile.effective_name(),
             desired: &want,
             by_id: None,
@@ -296,7 +297,11 @@ pub fn plan_all(documents: &[Document], listing: &[Value], namespace: &str) -> V
                 outcome.action = Kind::Missing;
                 outcome.message = Some(format!("no profile is named {name:?} to observe"));
             }
-            other @ (Action::Look(_) | Action::DeletionPaused | Action::Delete { .. } | Action::Release { .. }) => {
+            other @ (Action::Look(_)
+            | Action::DeletionPaused
+            | Action::Delete { .. }
+            | Action::Release { .. }
+            | Action::TenantChanged(_)) => {
                 unreachable!("a new resource's plan cannot end in {other:?}")
             }
         }

@@ -49,8 +49,16 @@ pub const CREDENTIALS_LABEL_VALUE: &str = "true";
 /// Why a tenant cannot be used. Messages name resources and keys, never values.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TenantError {
-    #[error("{kind:?} {name} not found: create it, or point spec.tenantRef at an existing tenant")]
-    TenantNotFound { kind: TenantKind, name: String },
+    #[error(
+        "{kind:?} {} not found: create it, or correct spec.tenantRef (it can change while nothing exists in Auth0 for this resource: no status.id, no spec.externalID)",
+        if namespace.is_empty() { name.clone() } else { format!("{namespace}/{name}") }
+    )]
+    TenantNotFound {
+        kind: TenantKind,
+        /// The Auth0Tenant's namespace (the resource's own); "" for a ClusterAuth0Tenant.
+        namespace: String,
+        name: String,
+    },
     /// Missing from the operator's cache: absent, or present without the label (the cache
     /// holds labelled Secrets only, and the operator does not look further, so it never
     /// tells a tenant's author whether a Secret they may not read exists).
@@ -111,7 +119,8 @@ pub enum TenantError {
 impl TenantError {
     /// The Synced reason and whether a person must act (Stalled). A refused namespace or an
     /// unreadable Secret namespace does not mend itself; a missing tenant or Secret may still
-    /// be on its way (GitOps applies them in any order).
+    /// be on its way (GitOps applies them in any order). A missing tenant has a reason of its
+    /// own (`TenantNotFound`): the fix may be the resource's tenantRef, not credentials.
     pub fn reason(&self) -> (&'static str, bool) {
         match self {
             TenantError::NamespaceNotAllowed { .. } | TenantError::InvalidSelector { .. } => {
@@ -120,10 +129,10 @@ impl TenantError {
             TenantError::NamespaceUnknown(_) => (reason::RECONCILE_ERROR, false),
             TenantError::HostNotAllowed { .. } => (reason::HOST_NOT_ALLOWED, true),
             TenantError::SecretNamespaceNotAllowed { .. } => (reason::CREDENTIALS_UNAVAILABLE, true),
-            TenantError::TenantNotFound { .. }
-            | TenantError::SecretNotFound { .. }
-            | TenantError::KeyMissing { .. }
-            | TenantError::Endpoint(_) => (reason::CREDENTIALS_UNAVAILABLE, false),
+            TenantError::TenantNotFound { .. } => (reason::TENANT_NOT_FOUND, false),
+            TenantError::SecretNotFound { .. } | TenantError::KeyMissing { .. } | TenantError::Endpoint(_) => {
+                (reason::CREDENTIALS_UNAVAILABLE, false)
+            }
         }
     }
 }
@@ -299,6 +308,10 @@ impl Tenants {
     pub fn settings(&self, reference: &TenantRef, namespace: &str) -> Result<(TenantSettings, String), TenantError> {
         let not_found = || TenantError::TenantNotFound {
             kind: reference.kind,
+            namespace: match reference.kind {
+                TenantKind::Auth0Tenant => namespace.to_string(),
+                TenantKind::ClusterAuth0Tenant => String::new(),
+            },
             name: reference.name.clone(),
         };
         match reference.kind {
@@ -755,6 +768,37 @@ mod tests {
             options(&["*.auth0.com"], true).base_url(&emulator),
             Err(TenantError::HostNotAllowed { .. })
         ));
+    }
+
+    #[test]
+    fn a_missing_tenant_has_its_own_reason_and_names_both_fixes() {
+        let namespaced = TenantError::TenantNotFound {
+            kind: TenantKind::Auth0Tenant,
+            namespace: "team-a".into(),
+            name: "acme".into(),
+        };
+        // Not Stalled: the tenant may still be on its way (GitOps applies in any order).
+        assert_eq!(namespaced.reason(), (reason::TENANT_NOT_FOUND, false));
+        let message = namespaced.to_string();
+        for needle in [
+            "Auth0Tenant team-a/acme not found",
+            "create it",
+            "correct spec.tenantRef",
+            "while nothing exists in Auth0",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+        let cluster = TenantError::TenantNotFound {
+            kind: TenantKind::ClusterAuth0Tenant,
+            namespace: String::new(),
+            name: "default".into(),
+        };
+        assert!(
+            cluster
+                .to_string()
+                .starts_with("ClusterAuth0Tenant default not found: "),
+            "{cluster}"
+        );
     }
 
     #[test]

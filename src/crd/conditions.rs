@@ -22,6 +22,11 @@ pub mod reason {
     pub const CONFLICT: &str = "Conflict";
     pub const NOT_FOUND: &str = "NotFound";
     pub const CREDENTIALS_UNAVAILABLE: &str = "CredentialsUnavailable";
+    /// The Auth0Tenant or ClusterAuth0Tenant that spec.tenantRef names does not exist.
+    pub const TENANT_NOT_FOUND: &str = "TenantNotFound";
+    /// spec.tenantRef no longer names the tenant this resource's profile (or interrupted
+    /// create) is on: nothing is written or deleted on either tenant.
+    pub const TENANT_CHANGED: &str = "TenantChanged";
     /// A ClusterAuth0Tenant's namespaceSelector does not match the profile's namespace.
     pub const NAMESPACE_NOT_ALLOWED: &str = "NamespaceNotAllowed";
     /// The tenant points at a host outside the operator's `--allowed-tenant-hosts`.

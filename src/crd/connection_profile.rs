@@ -31,11 +31,11 @@ use super::tenant::TenantRef;
     printcolumn(name = "AGE", type_ = "date", json_path = ".metadata.creationTimestamp"),
     printcolumn(name = "REASON", type_ = "string", priority = 1, json_path = r#".status.conditions[?(@.type=="Synced")].reason"#),
     printcolumn(name = "MESSAGE", type_ = "string", priority = 1, json_path = r#".status.conditions[?(@.type=="Synced")].message"#),
-    validation = Rule::new(rules::EFFECTIVE_NAME_CEL).message(rules::EFFECTIVE_NAME_MSG).field_path(".spec")
+    validation = Rule::new(rules::EFFECTIVE_NAME_CEL).message(rules::EFFECTIVE_NAME_MSG).field_path(".spec"),
+    validation = Rule::new(rules::TENANT_REF_CEL).message(rules::TENANT_REF_MSG).field_path(".spec.tenantRef")
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
-    validation = Rule::new(rules::TENANT_REF_IMMUTABLE_CEL).message(rules::TENANT_REF_IMMUTABLE_MSG).field_path(".tenantRef"),
     validation = Rule::new(rules::EXTERNAL_ID_IMMUTABLE_CEL).message(rules::EXTERNAL_ID_IMMUTABLE_MSG).field_path(".externalID")
 )]
 pub struct ConnectionProfileSpec {
@@ -44,7 +44,10 @@ pub struct ConnectionProfileSpec {
     #[schemars(length(min = 1, max = 50))]
     pub name: Option<String>,
 
-    /// The tenant that holds the profile. Defaults to ClusterAuth0Tenant/default. Immutable.
+    /// The tenant that holds the profile. Defaults to ClusterAuth0Tenant/default. It can
+    /// change only while nothing exists in Auth0 for the resource: no status.id, no
+    /// spec.externalID (and, checked by the operator, no profile-id or create-pending
+    /// annotation made on another tenant).
     #[serde(default)]
     pub tenant_ref: TenantRef,
 

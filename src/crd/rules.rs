@@ -24,9 +24,14 @@ pub const EXTERNAL_ID_MSG: &str = "must be an Auth0 connection profile id: cop_ 
 pub const ALLOWED_VALUES_CEL: &str = "!has(self.allowedValues) || size(self.allowedValues) == 0 || (size(self.allowedValues) == 2 && 'enabled' in self.allowedValues && 'disabled' in self.allowedValues)";
 pub const ALLOWED_VALUES_MSG: &str = "must be empty or hold both 'enabled' and 'disabled'";
 
-pub const TENANT_REF_IMMUTABLE_CEL: &str =
-    "!has(oldSelf.tenantRef) || (has(self.tenantRef) && self.tenantRef == oldSelf.tenantRef)";
-pub const TENANT_REF_IMMUTABLE_MSG: &str = "is immutable: to move the profile to another tenant, create a new ConnectionProfile (and set deletionPolicy: Orphan on this one before deleting it if the profile must stay)";
+/// `spec.tenantRef` may change only while the API server sees nothing of the resource in
+/// Auth0: no recorded id (`status.id`) and no adopted one (`spec.externalID`). A transition
+/// rule at the object's root, the one place where both spec and status are in reach (the
+/// root is always correlatable, so `oldSelf` is defined on every update). The evidence CEL
+/// cannot read (the operator's `profile-id` and `create-pending` annotations) is the
+/// operator's to check: it refuses with `TenantChanged` and touches neither tenant.
+pub const TENANT_REF_CEL: &str = "!has(oldSelf.spec.tenantRef) || (has(self.spec.tenantRef) && self.spec.tenantRef == oldSelf.spec.tenantRef) || !(has(oldSelf.spec.externalID) || (has(oldSelf.status) && has(oldSelf.status.id) && oldSelf.status.id != ''))";
+pub const TENANT_REF_MSG: &str = "cannot change once the resource has a profile in Auth0 (status.id is set) or adopts one (spec.externalID is set): to move to another tenant, create a new ConnectionProfile that names it (and set deletionPolicy: Orphan on this one before deleting it if the profile must stay)";
 pub const EXTERNAL_ID_IMMUTABLE_CEL: &str =
     "!has(oldSelf.externalID) || (has(self.externalID) && self.externalID == oldSelf.externalID)";
 pub const EXTERNAL_ID_IMMUTABLE_MSG: &str =

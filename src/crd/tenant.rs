@@ -28,6 +28,15 @@ impl Default for TenantRef {
     }
 }
 
+/// `Kind/name` (`ClusterAuth0Tenant/default`, `Auth0Tenant/acme`): how messages name a
+/// reference, and the value of the operator's `profile-tenant` annotation (an Auth0Tenant is
+/// always in the resource's own namespace).
+impl std::fmt::Display for TenantRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}/{}", self.kind, self.name)
+    }
+}
+
 /// Which kind of tenant resource a reference names.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum TenantKind {

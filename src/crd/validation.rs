@@ -169,16 +169,17 @@ pub fn validate(profile: &ConnectionProfile) -> Result<(), Invalid> {
     }
 }
 
-/// Checks the rules that compare an update with the object it replaces.
-pub fn validate_update(old: &ConnectionProfileSpec, new: &ConnectionProfileSpec) -> Result<(), Invalid> {
+/// Checks the rules that compare an update with the object it replaces (spec and status:
+/// the API server's transition rules see both).
+pub fn validate_update(old: &ConnectionProfile, new: &ConnectionProfileSpec) -> Result<(), Invalid> {
     let mut errors = Vec::new();
-    if old.tenant_ref != new.tenant_ref {
+    if old.spec.tenant_ref != new.tenant_ref && in_auth0_as_the_api_server_sees_it(old) {
         errors.push(FieldError {
             field: "spec.tenantRef".into(),
-            message: rules::TENANT_REF_IMMUTABLE_MSG.into(),
+            message: rules::TENANT_REF_MSG.into(),
         });
     }
-    if old.external_id.is_some() && old.external_id != new.external_id {
+    if old.spec.external_id.is_some() && old.spec.external_id != new.external_id {
         errors.push(FieldError {
             field: "spec.externalID".into(),
             message: rules::EXTERNAL_ID_IMMUTABLE_MSG.into(),
@@ -191,9 +192,20 @@ pub fn validate_update(old: &ConnectionProfileSpec, new: &ConnectionProfileSpec)
     }
 }
 
+/// What [`rules::TENANT_REF_CEL`] reads as something of the resource's in Auth0: a recorded
+/// `status.id`, or a `spec.externalID` to adopt.
+fn in_auth0_as_the_api_server_sees_it(profile: &ConnectionProfile) -> bool {
+    profile.spec.external_id.is_some()
+        || profile
+            .status
+            .as_ref()
+            .and_then(|s| s.id.as_deref())
+            .is_some_and(|id| !id.is_empty())
+}
+
 /// Parses strictly, then validates, then (for an update) checks the transition: the verdict
 /// the API server gives the same request.
-pub fn check(value: serde_json::Value, old: Option<&ConnectionProfileSpec>) -> Result<ConnectionProfile, Invalid> {
+pub fn check(value: serde_json::Value, old: Option<&ConnectionProfile>) -> Result<ConnectionProfile, Invalid> {
     let profile = parse_strict(value)?;
     validate(&profile)?;
     if let Some(old) = old {
@@ -410,20 +422,55 @@ mod tests {
         }
     }
 
+    /// The old object of an update: `spec`, and `status.id` when given.
+    fn old(spec: serde_json::Value, status_id: Option<&str>) -> ConnectionProfile {
+        let mut old: ConnectionProfile = serde_json::from_value(profile(spec)).unwrap();
+        old.status = status_id.map(|id| super::super::ConnectionProfileStatus {
+            id: Some(id.into()),
+            ..Default::default()
+        });
+        old
+    }
+
     #[test]
-    fn tenant_ref_and_external_id_are_immutable() {
-        let old: ConnectionProfileSpec =
-            serde_json::from_value(json!({"externalID": "cop_1cu7Zs1Dfru5Qc9mZea7nm"})).unwrap();
-        let moved = profile(
-            json!({"externalID": "cop_1cu7Zs1Dfru5Qc9mZea7nm", "tenantRef": {"kind": "Auth0Tenant", "name": "t"}}),
+    fn tenant_ref_changes_only_while_nothing_is_in_auth0() {
+        const ID: &str = "cop_1cu7Zs1Dfru5Qc9mZea7nm";
+        let acme = json!({"kind": "Auth0Tenant", "name": "acme"});
+        let other = json!({"kind": "Auth0Tenant", "name": "other"});
+        // Nothing in Auth0 the API server can see: a mistyped tenantRef can be corrected,
+        // to another tenant or back to the default.
+        let fresh = old(json!({"tenantRef": acme}), None);
+        assert!(check(profile(json!({"tenantRef": other})), Some(&fresh)).is_ok());
+        assert!(check(profile(json!({})), Some(&fresh)).is_ok());
+        let empty_id = old(json!({"tenantRef": acme}), Some(""));
+        assert!(check(profile(json!({"tenantRef": other})), Some(&empty_id)).is_ok());
+        // A recorded id: refused, with the way out.
+        let recorded = old(json!({"tenantRef": acme}), Some(ID));
+        let refused = check(profile(json!({"tenantRef": other})), Some(&recorded)).unwrap_err();
+        assert_eq!(refused.0[0].field, "spec.tenantRef");
+        assert!(
+            refused.0[0].message.contains("create a new ConnectionProfile"),
+            "{refused}"
         );
-        assert_eq!(fields(check(moved, Some(&old))), ["spec.tenantRef"]);
+        assert!(refused.0[0].message.contains("deletionPolicy: Orphan"), "{refused}");
+        assert_eq!(fields(check(profile(json!({})), Some(&recorded))), ["spec.tenantRef"]);
+        // Unchanged is fine whatever exists.
+        assert!(check(profile(json!({"tenantRef": acme})), Some(&recorded)).is_ok());
+        // An adopted id: refused.
+        let adopting = old(json!({"tenantRef": acme, "externalID": ID}), None);
+        let moved = profile(json!({"tenantRef": other, "externalID": ID}));
+        assert_eq!(fields(check(moved, Some(&adopting))), ["spec.tenantRef"]);
+    }
+
+    #[test]
+    fn external_id_is_immutable_once_set() {
+        let adopting = old(json!({"externalID": "cop_1cu7Zs1Dfru5Qc9mZea7nm"}), None);
         let changed = profile(json!({"externalID": "cop_0000000000000000000000"}));
-        assert_eq!(fields(check(changed, Some(&old))), ["spec.externalID"]);
+        assert_eq!(fields(check(changed, Some(&adopting))), ["spec.externalID"]);
         let removed = profile(json!({}));
-        assert_eq!(fields(check(removed, Some(&old))), ["spec.externalID"]);
+        assert_eq!(fields(check(removed, Some(&adopting))), ["spec.externalID"]);
         let set_later = profile(json!({"externalID": "cop_1cu7Zs1Dfru5Qc9mZea7nm"}));
-        assert!(check(set_later, Some(&ConnectionProfileSpec::default())).is_ok());
+        assert!(check(set_later, Some(&old(json!({}), None))).is_ok());
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
         });
     }
     validation::validate(profile).map_err(Error::InvalidSpec)?;
+    // Evidence on another tenant: refused before any client is made (the tenant named now
+    // may not even exist; the message says what to do about both).
+    if let Action::TenantChanged(change) = plan::plan(&inputs) {
+        return Err(Error::TenantChanged(change));
+    }
     let client = pass.client()?;
     let interval = pass.poll_interval();
     let next = Next::requeue(jittered(interval));
@@ -107,6 +112,7 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
             Action::AlreadyManaged { id, owner } => return Err(Error::AlreadyManaged { id, owner }),
             Action::Missing { id } => return Err(Error::AdoptionTargetMissing(id)),
             Action::NoneNamed { name } => return Err(Error::ObservedMissing(name)),
+            Action::TenantChanged(change) => return Err(Error::TenantChanged(change)),
             other @ (Action::Paused | Action::DeletionPaused | Action::Delete { .. } | Action::Release { .. }) => {
                 unreachable!("a live resource's plan cannot be {other:?}")
             }
@@ -165,10 +171,7 @@ async fn converge(
     } = converge;
     let profile = pass.profile;
     let domain = &client.tenant().domain;
-    let bound = Marks {
-        pending: None,
-        bound: Some(id.clone()),
-    };
+    let bound = Marks::on(&profile.spec.tenant_ref, None, Some(id.clone()));
     // The finalizer comes before any write to Auth0: a deletion in between would otherwise
     // skip the cleanup and leave the profile behind.
     if patch.is_some() && !marks::has_finalizer(profile) {
@@ -284,11 +287,9 @@ async fn create(
     // Refused credentials fail here, before any mark is written: a terminal failure then
     // costs one pass and no write of the resource's metadata.
     client.scopes().await?;
+    let tenant = &profile.spec.tenant_ref;
     let before = Marks::of(profile);
-    let pending = Marks {
-        pending: Some(name.clone()),
-        bound: before.bound.clone(),
-    };
+    let pending = Marks::on(tenant, Some(name.clone()), before.bound.clone());
     let live = marks::apply(&pass.api, profile, &pending).await?;
     // The watch cache can lag behind this operator's own writes: the live object may record
     // an id the copy does not show, or be on its way out. Its next pass sees the truth.
@@ -297,6 +298,18 @@ async fn create(
         || live.uid() != profile.uid()
         || (live_id.is_some() && live_id != super::claims::recorded_id(profile))
     {
+        return Ok(Done {
+            status: None,
+            marks: None,
+            next: Next::requeue(Duration::from_millis(200)),
+            checked: false,
+        });
+    }
+    // The tenantRef changed since the copy was read: nothing is posted to the tenant the
+    // copy named, and the mark goes again (no create went out, so the tenant named now is
+    // free to use).
+    if live.spec.tenant_ref != *tenant {
+        marks::apply(&pass.api, &live, &Marks::on(tenant, None, before.bound.clone())).await?;
         return Ok(Done {
             status: None,
             marks: None,
@@ -313,7 +326,7 @@ async fn create(
         // Refused (400, 403, 409, 429 after retries): nothing was created, so the mark goes
         // and no later pass wonders whether it was.
         Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
-            marks::hold(&pass.api, profile, &before.without_pending()).await?;
+            marks::hold(&pass.api, profile, &Marks::on(tenant, None, before.bound.clone())).await?;
             pass.ctx.creates.forget(&pass.uid);
             return Err(if e.status() == Some(409) {
                 Error::NameRefused(name)
@@ -355,10 +368,7 @@ async fn create(
     settled.id = Some(id.clone());
     Ok(Done {
         status: Some(settled),
-        marks: Some(Marks {
-            pending: None,
-            bound: Some(id),
-        }),
+        marks: Some(Marks::on(tenant, None, Some(id))),
         next: Next::requeue(jittered(pass.poll_interval())),
         checked: true,
     })

@@ -97,6 +97,9 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
                 }
                 return released(pass).await;
             }
+            // Evidence on another tenant: blocked (Stalled, with force-orphan named), nothing
+            // deleted on either tenant.
+            Action::TenantChanged(change) => return Err(Error::TenantChanged(change)),
             other => unreachable!("a deletion's plan cannot be {other:?}"),
         }
     }

@@ -1,7 +1,7 @@
 //! Why a pass failed, and how that is reported: a Synced reason and whether a person must
 //! act (Stalled), named together as a [`Disposition`].
 
-use super::plan::Holder;
+use super::plan::{Claim, Holder, TenantChange};
 use crate::auth0::{Auth0Error, Category};
 use crate::controller::tenants::TenantError;
 use crate::crd::conditions::reason;
@@ -36,6 +36,8 @@ pub enum Error {
     AdoptionTargetMissing(String),
     #[error("no profile named {0:?} exists in Auth0 to observe: create it, or set spec.externalID")]
     ObservedMissing(String),
+    #[error("{}", tenant_changed(.0))]
+    TenantChanged(TenantChange),
     #[error("writing to the Kubernetes API failed: {0}")]
     Kube(#[from] kube::Error),
 }
@@ -54,6 +56,25 @@ fn name_taken(name: &str, holder: &Holder) -> String {
             ids.join(", ")
         ),
     }
+}
+
+fn tenant_changed(change: &TenantChange) -> String {
+    let TenantChange {
+        recorded,
+        current,
+        evidence,
+    } = change;
+    let what = match evidence {
+        Claim::Recorded(id) => format!("this resource's Auth0 profile {id} is on {recorded}"),
+        Claim::Uncertain { posted_name } => {
+            format!("this resource's create of {posted_name:?} may have reached Auth0 on {recorded}")
+        }
+        Claim::External(id) => format!("this resource adopts Auth0 profile {id} on {recorded}"),
+        Claim::Nothing => format!("this resource's records name {recorded}"),
+    };
+    format!(
+        "spec.tenantRef names {current}, but {what}: nothing is written or deleted on either tenant while they differ. Set spec.tenantRef back to {recorded}; to use {current}, create a new ConnectionProfile that names it (and set deletionPolicy: Orphan on this one before deleting it if its profile must stay on {recorded})"
+    )
 }
 
 /// How a failure is reported: the Synced reason, and whether it needs a person (Stalled;
@@ -98,6 +119,7 @@ impl Error {
             Error::AlreadyManaged { .. } => terminal(reason::ALREADY_MANAGED),
             Error::FeatureNotEnabled { .. } => terminal(reason::FEATURE_NOT_ENABLED),
             Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) => terminal(reason::NOT_FOUND),
+            Error::TenantChanged(_) => terminal(reason::TENANT_CHANGED),
             Error::Kube(_) => transient(reason::RECONCILE_ERROR),
         }
     }
@@ -150,5 +172,45 @@ mod tests {
         });
         assert_eq!(missing.disposition(), transient(reason::CREDENTIALS_UNAVAILABLE));
         assert_eq!(missing.to_string(), "Secret ns/creds has no key client_secret");
+        let gone = Error::Tenant(TenantError::TenantNotFound {
+            kind: crate::crd::TenantKind::ClusterAuth0Tenant,
+            namespace: String::new(),
+            name: "defualt".into(),
+        });
+        assert_eq!(gone.disposition(), transient(reason::TENANT_NOT_FOUND));
+    }
+
+    #[test]
+    fn a_changed_tenant_stalls_and_names_both_tenants_and_the_fix() {
+        let moved = Error::TenantChanged(TenantChange {
+            recorded: "ClusterAuth0Tenant/default".into(),
+            current: "Auth0Tenant/acme".into(),
+            evidence: Claim::Recorded("cop_1cu7Zs1Dfru5Qc9mZea7nm".into()),
+        });
+        assert_eq!(moved.disposition(), terminal(reason::TENANT_CHANGED));
+        let message = moved.to_string();
+        for needle in [
+            "spec.tenantRef names Auth0Tenant/acme",
+            "Auth0 profile cop_1cu7Zs1Dfru5Qc9mZea7nm is on ClusterAuth0Tenant/default",
+            "nothing is written or deleted on either tenant",
+            "Set spec.tenantRef back to ClusterAuth0Tenant/default",
+            "create a new ConnectionProfile",
+            "deletionPolicy: Orphan",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+        let pending = Error::TenantChanged(TenantChange {
+            recorded: "Auth0Tenant/old".into(),
+            current: "Auth0Tenant/new".into(),
+            evidence: Claim::Uncertain {
+                posted_name: "acme".into(),
+            },
+        });
+        assert!(
+            pending
+                .to_string()
+                .contains("create of \"acme\" may have reached Auth0 on Auth0Tenant/old"),
+            "{pending}"
+        );
     }
 }

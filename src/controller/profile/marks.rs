@@ -1,15 +1,18 @@
 //! The operator's marks on a resource, held by server-side apply under one field manager:
-//! the finalizer, the `create-pending` mark (the name a POST is about to send) and the
-//! `profile-id` binding (the id, kept in metadata so it survives a restore without status).
-//! Every apply states all three, since an apply drops what this manager applied before and
-//! leaves out now: that is how the mark goes in the same write that records the binding.
+//! the finalizer, the `create-pending` mark (the name a POST is about to send), the
+//! `profile-id` binding (the id, kept in metadata so it survives a restore without status)
+//! and, beside either, `profile-tenant`: the tenant they were made on (`Kind/name`).
+//! Every apply states them all, since an apply drops what this manager applied before and
+//! leaves out now: that is how the mark goes in the same write that records the binding, and
+//! how the tenant goes with the last of them.
 
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
+use super::plan::{Claim, TenantChange};
 use super::{Error, FINALIZER, MANAGER, annotation};
-use crate::crd::ConnectionProfile;
+use crate::crd::{ConnectionProfile, TenantRef};
 
 /// The marks a resource should carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +21,9 @@ pub struct Marks {
     pub pending: Option<String>,
     /// The id this resource owns.
     pub bound: Option<String>,
+    /// The tenant `pending` and `bound` were made on (`Kind/name`); held only beside one of
+    /// them. Marks written by versions before it was recorded have none.
+    pub tenant: Option<String>,
 }
 
 impl Marks {
@@ -27,16 +33,42 @@ impl Marks {
         Marks {
             pending: annotations.get(annotation::CREATE_PENDING).cloned(),
             bound: annotations.get(annotation::PROFILE_ID).cloned(),
+            tenant: annotations.get(annotation::PROFILE_TENANT).cloned(),
         }
     }
 
-    /// The same marks without the create-pending one: Auth0 refused the create.
-    pub fn without_pending(&self) -> Marks {
-        Marks {
-            pending: None,
-            bound: self.bound.clone(),
-        }
+    /// Marks made through the client of `tenant` (the tenantRef of the copy the pass read):
+    /// the tenant is recorded beside them, and goes with them.
+    pub fn on(tenant: &TenantRef, pending: Option<String>, bound: Option<String>) -> Marks {
+        let tenant = (pending.is_some() || bound.is_some()).then(|| tenant.to_string());
+        Marks { pending, bound, tenant }
     }
+}
+
+/// Whether the resource's evidence was made on another tenant than `spec.tenantRef` names
+/// (pure): a `profile-id` binding or a `create-pending` mark whose recorded tenant differs.
+/// The API server refuses a tenantRef change once `status.id` or `spec.externalID` is set;
+/// these annotations are what its rules cannot read. Marks without a recorded tenant (written
+/// by earlier versions, while tenantRef was immutable) are taken as the current tenant's, and
+/// the tenant is recorded at the next write of the marks.
+pub fn tenant_change(profile: &ConnectionProfile) -> Option<TenantChange> {
+    let marks = Marks::of(profile);
+    let recorded = marks.tenant?;
+    let current = profile.spec.tenant_ref.to_string();
+    if recorded == current {
+        return None;
+    }
+    let evidence = match (marks.bound.filter(|id| !id.is_empty()), marks.pending) {
+        (Some(id), _) => Claim::Recorded(id),
+        (None, Some(posted_name)) => Claim::Uncertain { posted_name },
+        // A tenant recorded beside nothing proves nothing.
+        (None, None) => return None,
+    };
+    Some(TenantChange {
+        recorded,
+        current,
+        evidence,
+    })
 }
 
 pub fn has_finalizer(profile: &ConnectionProfile) -> bool {
@@ -73,6 +105,9 @@ pub async fn apply(
     }
     if let Some(id) = &marks.bound {
         annotations.insert(annotation::PROFILE_ID.into(), json!(id));
+    }
+    if let Some(tenant) = &marks.tenant {
+        annotations.insert(annotation::PROFILE_TENANT.into(), json!(tenant));
     }
     let mut metadata = json!({"name": profile.name_any(), "finalizers": [FINALIZER]});
     if !annotations.is_empty() {
@@ -124,4 +159,98 @@ pub async fn release(api: &Api<ConnectionProfile>, profile: &ConnectionProfile) 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{ConnectionProfileSpec, TenantKind};
+
+    const ID: &str = "cop_1cu7Zs1Dfru5Qc9mZea7nm";
+
+    fn profile(tenant: TenantRef, annotations: &[(&str, &str)]) -> ConnectionProfile {
+        let mut p = ConnectionProfile::new(
+            "acme",
+            ConnectionProfileSpec {
+                tenant_ref: tenant,
+                ..Default::default()
+            },
+        );
+        p.metadata.annotations = Some(
+            annotations
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        p
+    }
+
+    fn acme() -> TenantRef {
+        TenantRef {
+            kind: TenantKind::Auth0Tenant,
+            name: "acme".into(),
+        }
+    }
+
+    #[test]
+    fn the_tenant_is_recorded_beside_the_evidence_and_goes_with_it() {
+        let on = Marks::on(&acme(), None, Some(ID.into()));
+        assert_eq!(on.tenant.as_deref(), Some("Auth0Tenant/acme"));
+        let pending = Marks::on(&TenantRef::default(), Some("acme".into()), None);
+        assert_eq!(pending.tenant.as_deref(), Some("ClusterAuth0Tenant/default"));
+        assert_eq!(Marks::on(&acme(), None, None).tenant, None);
+    }
+
+    #[test]
+    fn evidence_on_another_tenant_is_a_tenant_change() {
+        let bound = [
+            (annotation::PROFILE_ID, ID),
+            (annotation::PROFILE_TENANT, "ClusterAuth0Tenant/default"),
+        ];
+        // Same tenant: nothing changed.
+        assert_eq!(tenant_change(&profile(TenantRef::default(), &bound)), None);
+        // Another tenant: the binding names the old one.
+        assert_eq!(
+            tenant_change(&profile(acme(), &bound)),
+            Some(TenantChange {
+                recorded: "ClusterAuth0Tenant/default".into(),
+                current: "Auth0Tenant/acme".into(),
+                evidence: Claim::Recorded(ID.into()),
+            })
+        );
+        // A create that may have reached the old tenant.
+        let pending = [
+            (annotation::CREATE_PENDING, "acme"),
+            (annotation::PROFILE_TENANT, "ClusterAuth0Tenant/default"),
+        ];
+        assert_eq!(
+            tenant_change(&profile(acme(), &pending)).map(|c| c.evidence),
+            Some(Claim::Uncertain {
+                posted_name: "acme".into()
+            })
+        );
+        // A tenant recorded beside nothing, or an empty binding, proves nothing.
+        let alone = [(annotation::PROFILE_TENANT, "ClusterAuth0Tenant/default")];
+        assert_eq!(tenant_change(&profile(acme(), &alone)), None);
+        let empty = [
+            (annotation::PROFILE_ID, ""),
+            (annotation::PROFILE_TENANT, "ClusterAuth0Tenant/default"),
+        ];
+        assert_eq!(tenant_change(&profile(acme(), &empty)), None);
+        // A value nobody can read is another tenant too: refused, never guessed.
+        let garbled = [(annotation::PROFILE_ID, ID), (annotation::PROFILE_TENANT, "acme")];
+        assert!(tenant_change(&profile(acme(), &garbled)).is_some());
+    }
+
+    #[test]
+    fn marks_of_earlier_versions_stay_readable() {
+        // No recorded tenant: the binding is the current tenant's (tenantRef was immutable
+        // when it was written), and the next write of the marks records the tenant.
+        let legacy = profile(acme(), &[(annotation::PROFILE_ID, ID)]);
+        assert_eq!(tenant_change(&legacy), None);
+        let now = Marks::of(&legacy);
+        assert_eq!(now.bound.as_deref(), Some(ID));
+        assert_eq!(now.tenant, None);
+        assert_ne!(now, Marks::on(&acme(), None, Some(ID.into())), "the next hold writes");
+    }
 }

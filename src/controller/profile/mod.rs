@@ -57,6 +57,10 @@ pub mod annotation {
     /// The operator's: the id of the profile this resource owns (also in `status.id`; this
     /// copy survives a backup restore or a re-apply that drops status).
     pub const PROFILE_ID: &str = "auth0.operators.dev/profile-id";
+    /// The operator's: the tenant (`Kind/name`, as `spec.tenantRef` named it) the
+    /// `create-pending` mark and the `profile-id` binding were made on, held beside them. A
+    /// resource whose tenantRef no longer names it is refused (`TenantChanged`).
+    pub const PROFILE_TENANT: &str = "auth0.operators.dev/profile-tenant";
 }
 
 /// What every pass shares.
@@ -221,6 +225,7 @@ impl<'a> Pass<'a> {
             claim: self.claim(),
             pending: self.pending(),
             owned_by_other: self.claims.older_claimant.clone(),
+            tenant_changed: marks::tenant_change(profile),
             name: profile.effective_name(),
             desired,
             by_id: None,
@@ -316,6 +321,7 @@ impl<'a> Pass<'a> {
                 ![
                     annotation::CREATE_PENDING,
                     annotation::PROFILE_ID,
+                    annotation::PROFILE_TENANT,
                     "kubectl.kubernetes.io/last-applied-configuration",
                 ]
                 .contains(&k.as_str())
@@ -451,7 +457,10 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
                         .status
                         .as_ref()
                         .is_some_and(|s| status::ready_of(s) == Some("True"))
-                    && !matches!(err, Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_));
+                    && !matches!(
+                        err,
+                        Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) | Error::TenantChanged(_)
+                    );
                 Outcome::Failed {
                     reason: disposition.reason,
                     message: message.clone(),

@@ -8,6 +8,11 @@
 //! else is foreign: reported, never written, never deleted. One profile, one owner: when two
 //! resources claim one id, the first claim (oldest `creationTimestamp`, then uid) keeps it.
 //! Nothing here depends on Auth0 refusing a second profile of the same name.
+//!
+//! The evidence belongs to the tenant it was made on: when `spec.tenantRef` no longer names
+//! that tenant (it may change while nothing exists in Auth0 that the API server can see, and
+//! the operator's annotations are what it cannot see), nothing is looked at, written or
+//! deleted on either tenant ([`Action::TenantChanged`]).
 
 use std::collections::BTreeMap;
 
@@ -39,6 +44,19 @@ impl Claim {
             _ => None,
         }
     }
+}
+
+/// The resource's evidence (a `profile-id` binding, or a `create-pending` mark) was made on
+/// another tenant than the one `spec.tenantRef` names now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantChange {
+    /// The tenant the evidence was made on, as the operator recorded it (`Kind/name`).
+    pub recorded: String,
+    /// The tenant `spec.tenantRef` names (`Kind/name`).
+    pub current: String,
+    /// The evidence: [`Claim::Recorded`] (the bound id) or [`Claim::Uncertain`] (the name
+    /// of a create that may have reached Auth0).
+    pub evidence: Claim,
 }
 
 /// A profile in a listing, and the resource of the cluster that claims it (`namespace/name`),
@@ -100,6 +118,8 @@ pub struct Inputs<'a> {
     /// The oldest other resource in the cluster claiming the same id under `Manage`, when it
     /// is older than this one (`namespace/name`).
     pub owned_by_other: Option<String>,
+    /// The resource's evidence is on another tenant than `spec.tenantRef` names.
+    pub tenant_changed: Option<TenantChange>,
     /// The spec's effective name.
     pub name: &'a str,
     /// The desired body ([`super::super::desired::desired`]).
@@ -171,6 +191,9 @@ pub enum Action {
     Missing { id: String },
     /// Observe found no profile of the name.
     NoneNamed { name: String },
+    /// `spec.tenantRef` no longer names the tenant the resource's evidence is on: no call,
+    /// no write, no deletion, on either tenant, until a person acts.
+    TenantChanged(TenantChange),
     /// Delete the profiles (the recorded one, and a recreate whose answer was lost), then
     /// let the resource go.
     Delete { ids: Vec<String> },
@@ -201,6 +224,9 @@ pub fn plan(inputs: &Inputs) -> Action {
     if inputs.paused {
         return Action::Paused;
     }
+    if let Some(change) = &inputs.tenant_changed {
+        return Action::TenantChanged(change.clone());
+    }
     match inputs.management {
         ManagementPolicy::Observe => plan_observe(inputs),
         ManagementPolicy::Manage => plan_manage(inputs),
@@ -229,6 +255,12 @@ fn plan_deletion(inputs: &Inputs) -> Action {
             kept: inputs.claim.id().map(str::to_string),
             why: Keep::OwnedBy(owner.clone()),
         };
+    }
+    // Deleting on the tenant named now could delete a stranger's profile of the posted name;
+    // deleting on the recorded one is not what the resource says any more. A person decides:
+    // tenantRef back, or force-orphan.
+    if let Some(change) = &inputs.tenant_changed {
+        return Action::TenantChanged(change.clone());
     }
     match &inputs.claim {
         Claim::Recorded(id) => match &inputs.pending {
@@ -459,6 +491,7 @@ mod tests {
             claim: Claim::Nothing,
             pending: None,
             owned_by_other: None,
+            tenant_changed: None,
             name: "acme",
             desired,
             by_id: None,
@@ -528,29 +561,42 @@ mod tests {
                         for paused in [false, true] {
                             for deleting in [false, true] {
                                 for owned_by_other in [None, Some("other/first".to_string())] {
-                                    rows += 1;
-                                    let mut i = inputs(&want);
-                                    i.claim = match claim {
-                                        Claim::Recorded(marker) if marker == "recreated-pending" => {
-                                            i.pending = Some("acme".into());
-                                            Claim::Recorded(ID.into())
+                                    for tenant_changed in [false, true] {
+                                        // Only evidence (a binding, a pending mark) records a
+                                        // tenant.
+                                        let evidence = matches!(claim, Claim::Recorded(_) | Claim::Uncertain { .. });
+                                        if tenant_changed && !evidence {
+                                            continue;
                                         }
-                                        Claim::Uncertain { posted_name } => {
-                                            i.pending = Some(posted_name.clone());
-                                            claim.clone()
-                                        }
-                                        other => other.clone(),
-                                    };
-                                    i.management = management;
-                                    i.deletion = deletion;
-                                    i.paused = paused;
-                                    i.deleting = deleting;
-                                    i.owned_by_other = owned_by_other.clone();
-                                    let row = format!(
-                                        "{claim:?} {world:?} {management:?} {deletion:?} paused={paused} deleting={deleting} other={owned_by_other:?}"
-                                    );
-                                    let action = run(&mut i, world_answer(world));
-                                    check(&i, &action, world, &row);
+                                        rows += 1;
+                                        let mut i = inputs(&want);
+                                        i.claim = match claim {
+                                            Claim::Recorded(marker) if marker == "recreated-pending" => {
+                                                i.pending = Some("acme".into());
+                                                Claim::Recorded(ID.into())
+                                            }
+                                            Claim::Uncertain { posted_name } => {
+                                                i.pending = Some(posted_name.clone());
+                                                claim.clone()
+                                            }
+                                            other => other.clone(),
+                                        };
+                                        i.management = management;
+                                        i.deletion = deletion;
+                                        i.paused = paused;
+                                        i.deleting = deleting;
+                                        i.owned_by_other = owned_by_other.clone();
+                                        i.tenant_changed = tenant_changed.then(|| TenantChange {
+                                            recorded: "Auth0Tenant/old".into(),
+                                            current: "Auth0Tenant/new".into(),
+                                            evidence: i.claim.clone(),
+                                        });
+                                        let row = format!(
+                                            "{claim:?} {world:?} {management:?} {deletion:?} paused={paused} deleting={deleting} other={owned_by_other:?} tenant_changed={tenant_changed}"
+                                        );
+                                        let action = run(&mut i, world_answer(world));
+                                        check(&i, &action, world, &row);
+                                    }
                                 }
                             }
                         }
@@ -558,7 +604,8 @@ mod tests {
                 }
             }
         }
-        assert_eq!(rows, 6 * 6 * 2 * 2 * 2 * 2 * 2);
+        // Every claim without a tenant change, and the four kinds of evidence with one.
+        assert_eq!(rows, (6 + 4) * 6 * 2 * 2 * 2 * 2 * 2);
 
         /// What one look-up found: by id, or by name.
         type Answer = (Option<ById>, Option<(String, Vec<Listed>)>);
@@ -607,6 +654,28 @@ mod tests {
         }
 
         fn check(i: &Inputs, action: &Action, world: World, row: &str) {
+            // Evidence on another tenant: Auth0 is not even looked at, on either tenant; a
+            // deletion lets go only where it calls nothing (a policy, another owner).
+            if let Some(change) = &i.tenant_changed {
+                assert!(
+                    i.by_id.is_none() && i.named.is_empty(),
+                    "{row}: looked at Auth0 though the tenant changed"
+                );
+                match action {
+                    Action::TenantChanged(c) => assert_eq!(c, change, "{row}"),
+                    Action::Paused => assert!(i.paused && !i.deleting, "{row}"),
+                    Action::Release { .. } => assert!(
+                        i.deleting
+                            && (i.force_orphan
+                                || i.deletion == DeletionPolicy::Orphan
+                                || i.management == ManagementPolicy::Observe
+                                || i.owned_by_other.is_some()),
+                        "{row}: {action:?}"
+                    ),
+                    Action::DeletionPaused => assert!(i.deleting && i.paused, "{row}"),
+                    other => panic!("{row}: the tenant changed, yet {other:?}"),
+                }
+            }
             if i.paused && !matches!(action, Action::Release { .. }) {
                 assert!(!writes(action), "{row}: paused, yet {action:?}");
             }
@@ -857,6 +926,41 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn evidence_on_another_tenant_stops_everything_but_a_call_free_release() {
+        let want = desired();
+        let mut i = inputs(&want);
+        i.claim = Claim::Recorded(ID.into());
+        let change = TenantChange {
+            recorded: "ClusterAuth0Tenant/default".into(),
+            current: "Auth0Tenant/acme".into(),
+            evidence: Claim::Recorded(ID.into()),
+        };
+        i.tenant_changed = Some(change.clone());
+        assert_eq!(plan(&i), Action::TenantChanged(change.clone()));
+        // Even a found profile is not converged: the plan does not get that far.
+        i.by_id = Some(ById::Found(remote(ID, "theirs-")));
+        assert_eq!(plan(&i), Action::TenantChanged(change.clone()));
+        // An interrupted create on the old tenant: no listing of either tenant.
+        i.by_id = None;
+        i.claim = Claim::Uncertain {
+            posted_name: "acme".into(),
+        };
+        i.pending = Some("acme".into());
+        assert_eq!(plan(&i), Action::TenantChanged(change.clone()));
+        // Deletion: blocked, unless a policy lets the resource go without a call.
+        i.deleting = true;
+        assert_eq!(plan(&i), Action::TenantChanged(change.clone()));
+        i.force_orphan = true;
+        assert_eq!(
+            plan(&i),
+            Action::Release {
+                kept: None,
+                why: Keep::Policy
+            }
+        );
     }
 
     #[test]
