@@ -51,11 +51,17 @@ pub struct RunArgs {
     #[arg(long, env = "AUTH0_OPERATOR_POLL_INTERVAL", default_value = "10m", value_parser = parse_duration)]
     pub poll_interval: Duration,
 
-    /// ConnectionProfiles of one tenant reconciled at once, at least 1. Each tenant has its
-    /// own such lane: one tenant's backlog, rate limit or outage never delays another's
-    /// changes. Auth0's rate limit, not this, bounds the request rate.
+    /// ConnectionProfiles reconciled at once across all tenants, at least 1. A pass waiting
+    /// for Auth0 (its tenant's rate limit, or an answer) does not count: a throttled or
+    /// silent tenant never holds the places other tenants' changes need.
     #[arg(long, env = "AUTH0_OPERATOR_CONCURRENCY", default_value = "16", value_parser = parse_concurrency)]
     pub concurrency: u16,
+
+    /// ConnectionProfiles of one tenant in progress at once, waits for Auth0 included, at
+    /// least 1: each tenant has its own such lane. Auth0's rate limit, not this, bounds the
+    /// request rate.
+    #[arg(long, env = "AUTH0_OPERATOR_TENANT_CONCURRENCY", default_value = "16", value_parser = parse_concurrency)]
+    pub tenant_concurrency: u16,
 
     /// Timeout of every call to Auth0.
     #[arg(long, env = "AUTH0_OPERATOR_AUTH0_TIMEOUT", default_value = "10s", value_parser = parse_duration)]

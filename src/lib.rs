@@ -14,6 +14,7 @@ pub mod http;
 pub mod kubeconfig;
 pub mod leader_election;
 pub mod metrics;
+pub mod places;
 pub mod startup;
 pub mod telemetry;
 
@@ -50,6 +51,7 @@ pub async fn run(args: config::RunArgs) -> Result<(), Failure> {
         },
         poll_interval: args.poll_interval,
         concurrency: args.concurrency,
+        tenant_concurrency: args.tenant_concurrency,
     };
     tracing::info!(
         namespace = args.namespace.as_deref().unwrap_or("<all>"),

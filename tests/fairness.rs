@@ -115,7 +115,7 @@ async fn a_throttled_backlog_does_not_delay_another_tenant() {
     );
 
     // The backlog drains at its tenant's rate: about one create per 1/rate (plus the
-    // listing and the token), not stalled by yielding, and without a storm of 429s.
+    // listings and the token), and without a storm of 429s.
     let deadline = Instant::now() + Duration::from_secs(120);
     while ready_count(&h, "bulk-").await < BACKLOG {
         assert!(Instant::now() < deadline, "the backlog did not drain");
@@ -145,7 +145,7 @@ async fn a_hanging_tenant_does_not_block_another() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let first = time_to_ready(&h, "elsewhere-1").await;
     assert!(first < Duration::from_secs(3), "took {first:?} beside a hanging tenant");
-    // And again once the hanging calls have timed out and the circuit has opened.
+    // And again once the first hanging calls have timed out and are being retried.
     tokio::time::sleep(Duration::from_secs(10)).await;
     let second = time_to_ready(&h, "elsewhere-2").await;
     assert!(

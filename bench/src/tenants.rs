@@ -131,7 +131,14 @@ impl Fleet {
                 "--allowed-tenant-hosts",
                 &self.allowed_hosts,
             ])
-            .args(["--log-format", "text", "--concurrency", "32"])
+            .args([
+                "--log-format",
+                "text",
+                "--concurrency",
+                "32",
+                "--tenant-concurrency",
+                "32",
+            ])
             .args(["--http-address", &format!("127.0.0.1:{}", self.metrics_port)])
             .arg("--kubeconfig")
             .arg(self.env.kubeconfig("admin"))

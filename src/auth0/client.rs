@@ -332,6 +332,19 @@ impl Auth0Client {
         body: Option<&Map<String, Value>>,
         priority: Priority,
     ) -> Result<(Instant, Value), Auth0Error> {
+        // Waiting for the tenant (its rate limit, token, answer, retries) holds no running
+        // place: a throttled or silent tenant cannot keep other tenants' passes waiting.
+        crate::places::aside(self.call_attempts(method, path, query, body, priority)).await
+    }
+
+    async fn call_attempts(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Map<String, Value>>,
+        priority: Priority,
+    ) -> Result<(Instant, Value), Auth0Error> {
         let mut attempt = 0;
         let mut refreshed = false;
         loop {

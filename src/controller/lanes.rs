@@ -1,12 +1,14 @@
-//! One lane per Auth0 tenant: at most `--concurrency` passes of a tenant's resources run at
-//! once, and a pass waits only for passes of its own tenant (issue 15).
+//! One lane per Auth0 tenant: at most `--tenant-concurrency` passes of a tenant's resources
+//! are in progress at once, and a pass waits for a lane place only behind passes of its own
+//! tenant (issue 15). Of the passes in progress, at most `--concurrency` run at once across
+//! tenants; a pass waiting for Auth0 gives that place back (`places.rs`).
 //!
-//! The controller itself has no worker limit; the lanes are the limit. Before, 16 workers
+//! The controller itself has no worker limit; these are the limits. Before, 16 workers
 //! served every tenant, and passes waiting for one tenant's rate limiter (or for a tenant
 //! that never answers) held all of them: a backlog of 300 creates on a tenant limited to
 //! 2 requests/s kept another tenant's change waiting 157 s. Now such a pass holds a place
-//! in its own tenant's lane only; a pass waiting for a place is a small future (the pass's
-//! work is boxed after the place is given), so a backlog of thousands costs little memory.
+//! in its own tenant's lane only. A pass waiting for a lane place is a small future (its
+//! work is boxed after it gets one), so a backlog of thousands costs little memory.
 //!
 //! Places are given in the order asked for (tokio's semaphore is fair), so a tenant's
 //! backlog drains in order; within a tenant user changes still go before drift checks,
@@ -23,14 +25,18 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub struct Lanes {
     per_tenant: usize,
     lanes: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// The running places shared by every tenant (`places.rs`).
+    pub running: Arc<Semaphore>,
 }
 
 impl Lanes {
-    /// Lanes of `per_tenant` places each (`--concurrency`, at least 1).
-    pub fn new(per_tenant: usize) -> Self {
+    /// Lanes of `per_tenant` places each (`--tenant-concurrency`), and `running` places
+    /// across them (`--concurrency`); at least 1 of each.
+    pub fn new(per_tenant: usize, running: usize) -> Self {
         Lanes {
             per_tenant: per_tenant.max(1),
             lanes: Mutex::default(),
+            running: Arc::new(Semaphore::new(running.max(1))),
         }
     }
 
@@ -63,7 +69,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_lane_holds_its_own_tenant_only() {
-        let lanes = Arc::new(Lanes::new(2));
+        let lanes = Arc::new(Lanes::new(2, 1));
         let a1 = lanes.enter("a.auth0.com").await;
         let _a2 = lanes.enter("a.auth0.com").await;
         assert_eq!(lanes.busy("a.auth0.com"), 2);
@@ -86,6 +92,6 @@ mod tests {
 
     #[test]
     fn a_lane_has_at_least_one_place() {
-        assert_eq!(Lanes::new(0).per_tenant, 1);
+        assert_eq!(Lanes::new(0, 0).per_tenant, 1);
     }
 }

@@ -34,8 +34,10 @@ pub struct Settings {
     pub namespace: Option<String>,
     pub tenant: TenantOptions,
     pub poll_interval: Duration,
-    /// Passes of one tenant's profiles run at once (each tenant has its own lane).
+    /// Passes running at once across tenants (waits for Auth0 excluded: `places.rs`).
     pub concurrency: u16,
+    /// Passes of one tenant in progress at once (each tenant has its own lane).
+    pub tenant_concurrency: u16,
 }
 
 /// Runs the ConnectionProfile and tenant controllers until `shutdown` completes, then lets
@@ -207,7 +209,7 @@ where
             profiles: profile_store.clone(),
             requests,
         },
-        lanes::Lanes::new(settings.concurrency.into()),
+        lanes::Lanes::new(settings.tenant_concurrency.into(), settings.concurrency.into()),
     ));
 
     // A tenant or Secret change wakes every profile that uses it.
@@ -247,8 +249,9 @@ where
     let secret_ctx = ctx.clone();
 
     let profiles_controller = Controller::for_stream(profile_stream, profile_store)
-        // No worker limit here: each tenant's lane is the limit (`lanes.rs`), so a pass
-        // waiting for one tenant never holds a place another tenant's pass needs.
+        // No worker limit here: each tenant's lane and the running places are the limits
+        // (`lanes.rs`, `places.rs`), so a pass waiting for one tenant never holds a place
+        // another tenant's pass needs.
         .with_config(kube::runtime::controller::Config::default().concurrency(0))
         .watches_stream(tenant_stream, move |t: Auth0Tenant| {
             on_tenant(TenantKind::Auth0Tenant, t.namespace().unwrap_or_default(), t.name_any())

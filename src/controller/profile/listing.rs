@@ -105,7 +105,8 @@ impl Listings {
     pub async fn named(&self, client: &Auth0Client, name: &str, since: Instant) -> Result<Vec<Value>, Auth0Error> {
         let domain = &client.tenant().domain;
         let slot = self.slot(domain);
-        let mut snapshot = slot.lock().await;
+        // Waiting for another pass's listing of the tenant is waiting for the tenant.
+        let mut snapshot = crate::places::aside(slot.lock()).await;
         if snapshot.as_ref().is_none_or(|s| s.began < since) {
             let taken = Snapshot::take(client, Priority::User).await?;
             self.settle_writes(domain, taken.began);

@@ -244,16 +244,14 @@ impl<'a> Pass<'a> {
                     After::Request => self.request_time(),
                     After::PostsOver => self.posts_over_since(),
                 };
-                let found = self
-                    .ctx
-                    .listings
-                    .named(client, &name, since)
-                    .await?
+                let named = self.ctx.listings.named(client, &name, since).await?;
+                let all = self.ctx.profiles.state();
+                let found = named
                     .into_iter()
                     .filter_map(|profile| {
                         let id = profile.get("id")?.as_str()?.to_string();
                         Some(Listed {
-                            claimed_by: self.claims.owner_of(&id),
+                            claimed_by: claims::owner_of(self.profile, &id, &all),
                             id,
                             profile,
                         })
@@ -374,7 +372,8 @@ pub struct Done {
 }
 
 /// The controller's entry point: waits for a place in the lane of the resource's tenant
-/// (only passes of that tenant can keep it waiting), then runs the pass. A resource whose
+/// (only passes of that tenant can keep it waiting), then runs the pass on one of the
+/// running places (given back while it waits for Auth0: `places.rs`). A resource whose
 /// tenant cannot be resolved makes no Auth0 call and needs no place.
 pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = profile.namespace().unwrap_or_default();
@@ -383,7 +382,8 @@ pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Re
         Err(_) => None,
     };
     // Boxed: a pass waiting for its place stays a small future (a backlog of thousands).
-    Box::pin(run(profile, ctx)).await
+    let running = ctx.lanes.running.clone();
+    crate::places::run(running, Box::pin(run(profile, ctx))).await
 }
 
 /// One pass over a resource.
