@@ -44,20 +44,9 @@ pub async fn aside<F: Future>(wait: F) -> F::Output {
     let Ok(held) = PASS.try_with(Arc::clone) else {
         return wait.await;
     };
-    {
-        let mut permit = held.permit.lock();
-        permit.1 += 1;
-        if permit.1 == 1 {
-            permit.0 = None;
-        }
-    }
+    let depth = Depth::enter(held.clone());
     let output = wait.await;
-    let last = {
-        let mut permit = held.permit.lock();
-        permit.1 -= 1;
-        permit.1 == 0
-    };
-    if last {
+    if depth.leave() {
         let permit = held
             .places
             .clone()
@@ -67,6 +56,42 @@ pub async fn aside<F: Future>(wait: F) -> F::Output {
         held.permit.lock().0 = Some(permit);
     }
     output
+}
+
+/// One level of [`aside`]: entering the first gives the place back; leaving (or dropping,
+/// when the pass is cancelled mid-wait) counts the level out.
+struct Depth {
+    held: Arc<Held>,
+    counted: bool,
+}
+
+impl Depth {
+    fn enter(held: Arc<Held>) -> Depth {
+        {
+            let mut permit = held.permit.lock();
+            permit.1 += 1;
+            if permit.1 == 1 {
+                permit.0 = None;
+            }
+        }
+        Depth { held, counted: true }
+    }
+
+    /// Counts this level out; true when it was the last (the caller takes a place again).
+    fn leave(mut self) -> bool {
+        self.counted = false;
+        let mut permit = self.held.permit.lock();
+        permit.1 -= 1;
+        permit.1 == 0
+    }
+}
+
+impl Drop for Depth {
+    fn drop(&mut self) {
+        if self.counted {
+            self.held.permit.lock().1 -= 1;
+        }
+    }
 }
 
 /// Whether the running pass holds a place now (for tests).
@@ -115,6 +140,21 @@ mod tests {
                 assert!(!holds_place(), "the outer aside still waits");
             })
             .await;
+            assert!(holds_place());
+        })
+        .await;
+        assert_eq!(places.available_permits(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_aside_cancelled_mid_wait_is_counted_out() {
+        let places = Arc::new(Semaphore::new(1));
+        run(places.clone(), async {
+            let never = aside(std::future::pending::<()>());
+            assert!(tokio::time::timeout(Duration::from_millis(10), never).await.is_err());
+            // The cancelled level is counted out: the next aside gives the place back and
+            // takes it again, as the first one would have.
+            aside(async { assert!(!holds_place()) }).await;
             assert!(holds_place());
         })
         .await;

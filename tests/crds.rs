@@ -337,6 +337,14 @@ async fn values_at_their_limits_are_accepted_by_the_api_server_and_by_pure_valid
             json!({"tenantRef": {"kind": "Auth0Tenant", "name": "other"}}),
         ),
         ("from-default", json!({}), None, json!({"tenantRef": acme})),
+        // The id was recorded through acme after tenantRef had moved on (a change that
+        // raced with a create): setting it back to acme, as TenantChanged asks, is allowed.
+        (
+            "back-to-recorded",
+            json!({"tenantRef": {"kind": "Auth0Tenant", "name": "other"}}),
+            Some(json!({"id": "cop_1cu7Zs1Dfru5Qc9mZea7nm", "tenantRef": acme})),
+            json!({"tenantRef": acme}),
+        ),
     ];
     for (name, old, old_status, new) in moves {
         let old = profile(ns.name(), &format!("tenant-{name}"), &old);

@@ -167,7 +167,8 @@ impl Auth0Client {
 
     /// Gets a token (cached until shortly before it expires) and returns the scopes granted.
     pub async fn scopes(&self) -> Result<Vec<String>, Auth0Error> {
-        Ok(self.token(false).await?.scopes)
+        // A token fetch waits for the tenant: no running place held meanwhile.
+        Ok(crate::places::aside(self.token(false)).await?.scopes)
     }
 
     /// Every profile in the tenant: ceil(N/10) calls, one more when N is a multiple of 10

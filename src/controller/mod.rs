@@ -198,6 +198,8 @@ where
         instance: std::env::var("POD_NAME").ok(),
     };
     let recorder = Recorder::new(client.clone(), reporter.clone());
+    // Each tenant's lane, and the resources it wakes when a place frees (issue 15).
+    let (lanes, woken) = lanes::Lanes::new(settings.tenant_concurrency.into(), settings.concurrency.into());
     let ctx = Arc::new(profile::Context::new(
         client.clone(),
         tenants,
@@ -209,8 +211,9 @@ where
             profiles: profile_store.clone(),
             requests,
         },
-        lanes::Lanes::new(settings.tenant_concurrency.into(), settings.concurrency.into()),
+        lanes.clone(),
     ));
+    tokio::spawn(lanes::Lanes::sweep(Arc::downgrade(&lanes)));
 
     // A tenant or Secret change wakes every profile that uses it.
     let by_tenant = {
@@ -270,6 +273,7 @@ where
                 .collect::<Vec<_>>()
         })
         .watches_stream(namespace_stream, move |ns| in_namespace(ns.name_any()))
+        .reconcile_on(woken)
         .graceful_shutdown_on(shutdown.clone())
         .run(profile::reconcile, profile::error_policy, ctx.clone())
         .for_each(|result| async move {

@@ -356,6 +356,10 @@ pub struct ConnectionProfileStatus {
     /// The Auth0 tenant domain that holds the profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// The tenantRef the profile in `id` was made or adopted through. Once `id` is set,
+    /// spec.tenantRef may still be set back to this (after a change raced with a create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_ref: Option<TenantRef>,
     /// The last observed remote state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_provider: Option<AtProvider>,

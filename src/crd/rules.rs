@@ -30,7 +30,11 @@ pub const ALLOWED_VALUES_MSG: &str = "must be empty or hold both 'enabled' and '
 /// root is always correlatable, so `oldSelf` is defined on every update). The evidence CEL
 /// cannot read (the operator's `profile-id` and `create-pending` annotations) is the
 /// operator's to check: it refuses with `TenantChanged` and touches neither tenant.
-pub const TENANT_REF_CEL: &str = "!has(oldSelf.spec.tenantRef) || (has(self.spec.tenantRef) && self.spec.tenantRef == oldSelf.spec.tenantRef) || !(has(oldSelf.spec.externalID) || (has(oldSelf.status) && has(oldSelf.status.id) && oldSelf.status.id != ''))";
+///
+/// A change back to `status.tenantRef` (the reference the recorded id was made through) is
+/// always allowed: a tenantRef changed while a create was in flight gets the id recorded
+/// after the change, and the operator then asks for exactly that change back.
+pub const TENANT_REF_CEL: &str = "!has(oldSelf.spec.tenantRef) || (has(self.spec.tenantRef) && self.spec.tenantRef == oldSelf.spec.tenantRef) || (has(self.spec.tenantRef) && has(oldSelf.status) && has(oldSelf.status.tenantRef) && self.spec.tenantRef == oldSelf.status.tenantRef) || !(has(oldSelf.spec.externalID) || (has(oldSelf.status) && has(oldSelf.status.id) && oldSelf.status.id != ''))";
 pub const TENANT_REF_MSG: &str = "cannot change once the resource has a profile in Auth0 (status.id is set) or adopts one (spec.externalID is set): to move to another tenant, create a new ConnectionProfile that names it (and set deletionPolicy: Orphan on this one before deleting it if the profile must stay)";
 pub const EXTERNAL_ID_IMMUTABLE_CEL: &str =
     "!has(oldSelf.externalID) || (has(self.externalID) && self.externalID == oldSelf.externalID)";

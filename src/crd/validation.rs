@@ -173,7 +173,8 @@ pub fn validate(profile: &ConnectionProfile) -> Result<(), Invalid> {
 /// the API server's transition rules see both).
 pub fn validate_update(old: &ConnectionProfile, new: &ConnectionProfileSpec) -> Result<(), Invalid> {
     let mut errors = Vec::new();
-    if old.spec.tenant_ref != new.tenant_ref && in_auth0_as_the_api_server_sees_it(old) {
+    let back_to_recorded = old.status.as_ref().and_then(|s| s.tenant_ref.as_ref()) == Some(&new.tenant_ref);
+    if old.spec.tenant_ref != new.tenant_ref && !back_to_recorded && in_auth0_as_the_api_server_sees_it(old) {
         errors.push(FieldError {
             field: "spec.tenantRef".into(),
             message: rules::TENANT_REF_MSG.into(),
@@ -456,6 +457,15 @@ mod tests {
         assert_eq!(fields(check(profile(json!({})), Some(&recorded))), ["spec.tenantRef"]);
         // Unchanged is fine whatever exists.
         assert!(check(profile(json!({"tenantRef": acme})), Some(&recorded)).is_ok());
+        // A change that raced with a create (the id was recorded through acme after the
+        // resource moved to other): setting it back to acme is allowed.
+        let mut raced = old(json!({"tenantRef": other}), Some(ID));
+        raced.status.as_mut().expect("status").tenant_ref = Some(crate::crd::TenantRef {
+            kind: crate::crd::TenantKind::Auth0Tenant,
+            name: "acme".into(),
+        });
+        assert!(check(profile(json!({"tenantRef": acme})), Some(&raced)).is_ok());
+        assert_eq!(fields(check(profile(json!({})), Some(&raced))), ["spec.tenantRef"]);
         // An adopted id: refused.
         let adopting = old(json!({"tenantRef": acme, "externalID": ID}), None);
         let moved = profile(json!({"tenantRef": other, "externalID": ID}));

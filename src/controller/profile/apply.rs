@@ -258,6 +258,7 @@ async fn converge(
         settled = status::with(profile, &outcome, |s| {
             s.id = keep.id;
             s.tenant = keep.tenant;
+            s.tenant_ref = keep.tenant_ref;
             s.at_provider = keep.at_provider;
             s.unrecognized = keep.unrecognized;
         });

@@ -27,7 +27,10 @@ struct Snapshot {
 
 impl Snapshot {
     async fn take(client: &Auth0Client, priority: Priority) -> Result<Snapshot, Auth0Error> {
-        let listing = client.list_reporting(priority, |_| {}).await?;
+        // The whole listing waits for the tenant: it gives its running place back once,
+        // not between pages (which would queue each page behind every tenant's passes
+        // while the tenant's listing lock is held).
+        let listing = crate::places::aside(client.list_reporting(priority, |_| {})).await?;
         let by_id = listing
             .profiles
             .into_iter()

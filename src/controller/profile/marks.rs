@@ -49,11 +49,18 @@ impl Marks {
 /// (pure): a `profile-id` binding or a `create-pending` mark whose recorded tenant differs.
 /// The API server refuses a tenantRef change once `status.id` or `spec.externalID` is set;
 /// these annotations are what its rules cannot read. Marks without a recorded tenant (written
-/// by earlier versions, while tenantRef was immutable) are taken as the current tenant's, and
-/// the tenant is recorded at the next write of the marks.
-pub fn tenant_change(profile: &ConnectionProfile) -> Option<TenantChange> {
+/// by earlier versions, while tenantRef was immutable) are checked against `status.tenant`,
+/// the domain an earlier pass reported: one that differs from `current_domain` (the domain
+/// of the tenant `spec.tenantRef` names now) is a change too; with neither recorded they are
+/// taken as the current tenant's, and the tenant is recorded at the next write of the marks.
+pub fn tenant_change(profile: &ConnectionProfile, current_domain: Option<&str>) -> Option<TenantChange> {
     let marks = Marks::of(profile);
-    let recorded = marks.tenant?;
+    let reported = profile.status.as_ref().and_then(|s| s.tenant.as_deref()).filter(|d| !d.is_empty());
+    let recorded = match (marks.tenant, reported, current_domain) {
+        (Some(recorded), _, _) => recorded,
+        (None, Some(reported), Some(current)) if reported != current => format!("the tenant at {reported}"),
+        _ => return None,
+    };
     let current = profile.spec.tenant_ref.to_string();
     if recorded == current {
         return None;
@@ -208,10 +215,10 @@ mod tests {
             (annotation::PROFILE_TENANT, "ClusterAuth0Tenant/default"),
         ];
         // Same tenant: nothing changed.
-        assert_eq!(tenant_change(&profile(TenantRef::default(), &bound)), None);
+        assert_eq!(tenant_change(&profile(TenantRef::default(), &bound), None), None);
         // Another tenant: the binding names the old one.
         assert_eq!(
-            tenant_change(&profile(acme(), &bound)),
+            tenant_change(&profile(acme(), &bound), None),
             Some(TenantChange {
                 recorded: "ClusterAuth0Tenant/default".into(),
                 current: "Auth0Tenant/acme".into(),
@@ -224,30 +231,46 @@ mod tests {
             (annotation::PROFILE_TENANT, "ClusterAuth0Tenant/default"),
         ];
         assert_eq!(
-            tenant_change(&profile(acme(), &pending)).map(|c| c.evidence),
+            tenant_change(&profile(acme(), &pending), None).map(|c| c.evidence),
             Some(Claim::Uncertain {
                 posted_name: "acme".into()
             })
         );
         // A tenant recorded beside nothing, or an empty binding, proves nothing.
         let alone = [(annotation::PROFILE_TENANT, "ClusterAuth0Tenant/default")];
-        assert_eq!(tenant_change(&profile(acme(), &alone)), None);
+        assert_eq!(tenant_change(&profile(acme(), &alone), None), None);
         let empty = [
             (annotation::PROFILE_ID, ""),
             (annotation::PROFILE_TENANT, "ClusterAuth0Tenant/default"),
         ];
-        assert_eq!(tenant_change(&profile(acme(), &empty)), None);
+        assert_eq!(tenant_change(&profile(acme(), &empty), None), None);
         // A value nobody can read is another tenant too: refused, never guessed.
         let garbled = [(annotation::PROFILE_ID, ID), (annotation::PROFILE_TENANT, "acme")];
-        assert!(tenant_change(&profile(acme(), &garbled)).is_some());
+        assert!(tenant_change(&profile(acme(), &garbled), None).is_some());
     }
 
     #[test]
     fn marks_of_earlier_versions_stay_readable() {
         // No recorded tenant: the binding is the current tenant's (tenantRef was immutable
         // when it was written), and the next write of the marks records the tenant.
-        let legacy = profile(acme(), &[(annotation::PROFILE_ID, ID)]);
-        assert_eq!(tenant_change(&legacy), None);
+        let mut legacy = profile(acme(), &[(annotation::PROFILE_ID, ID)]);
+        assert_eq!(tenant_change(&legacy, Some("acme.eu.auth0.com")), None);
+        // ...unless an earlier pass reported another tenant's domain in status.tenant.
+        legacy.status = Some(crate::crd::ConnectionProfileStatus {
+            tenant: Some("acme.eu.auth0.com".into()),
+            ..Default::default()
+        });
+        assert_eq!(tenant_change(&legacy, Some("acme.eu.auth0.com")), None);
+        assert_eq!(
+            tenant_change(&legacy, Some("acme.us.auth0.com")),
+            Some(TenantChange {
+                recorded: "the tenant at acme.eu.auth0.com".into(),
+                current: "Auth0Tenant/acme".into(),
+                evidence: Claim::Recorded(ID.into()),
+            })
+        );
+        assert_eq!(tenant_change(&legacy, None), None, "no tenant resolved: no domain to compare");
+        legacy.status = None;
         let now = Marks::of(&legacy);
         assert_eq!(now.bound.as_deref(), Some(ID));
         assert_eq!(now.tenant, None);

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
-use kube::runtime::reflector::Store;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use serde_json::Value;
 
@@ -83,7 +83,7 @@ pub struct Context {
     pub stuck: Stuck,
     pub requests: Arc<Requests>,
     /// Each tenant's lane: the passes of one tenant that may run at once (issue 15).
-    pub lanes: super::lanes::Lanes,
+    pub lanes: Arc<super::lanes::Lanes>,
     /// When this process began reconciling: every create an earlier process sent is over.
     started: Instant,
 }
@@ -96,7 +96,7 @@ impl Context {
         poll_interval: Duration,
         metrics: Arc<Metrics>,
         watched: Watched,
-        lanes: super::lanes::Lanes,
+        lanes: Arc<super::lanes::Lanes>,
     ) -> Self {
         let Watched {
             caches,
@@ -225,7 +225,10 @@ impl<'a> Pass<'a> {
             claim: self.claim(),
             pending: self.pending(),
             owned_by_other: self.claims.older_claimant.clone(),
-            tenant_changed: marks::tenant_change(profile),
+            tenant_changed: marks::tenant_change(
+                profile,
+                self.client().ok().map(|c| c.tenant().domain.clone()).as_deref(),
+            ),
             name: profile.effective_name(),
             desired,
             by_id: None,
@@ -371,23 +374,32 @@ pub struct Done {
     pub checked: bool,
 }
 
-/// The controller's entry point: waits for a place in the lane of the resource's tenant
-/// (only passes of that tenant can keep it waiting), then runs the pass on one of the
-/// running places (given back while it waits for Auth0: `places.rs`). A resource whose
-/// tenant cannot be resolved makes no Auth0 call and needs no place.
+/// The controller's entry point: takes a place in the lane of the resource's tenant, or
+/// queues the resource there when the lane is full (only resources of that tenant can keep
+/// it waiting; it is reconciled again when a place frees: `lanes.rs`), then runs the pass
+/// on one of the running places (given back while it waits for Auth0: `places.rs`). A
+/// resource whose tenant cannot be resolved makes no Auth0 call and needs no place.
 pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = profile.namespace().unwrap_or_default();
     let _place = match ctx.tenants.client(&profile.spec.tenant_ref, &namespace) {
-        Ok(client) => Some(ctx.lanes.enter(&client.tenant().domain).await),
+        Ok(client) => match ctx.lanes.try_enter(&client.tenant().domain, &ObjectRef::from_obj(profile.as_ref())) {
+            Some(place) => Some(place),
+            None => return Ok(Action::await_change()),
+        },
         Err(_) => None,
     };
-    // Boxed: a pass waiting for its place stays a small future (a backlog of thousands).
     let running = ctx.lanes.running.clone();
     crate::places::run(running, Box::pin(run(profile, ctx))).await
 }
 
 /// One pass over a resource.
 async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
+    // The copy the controller handed over was read before the waits for a lane and a
+    // running place (minutes behind a throttled backlog): a pause, a force-orphan or a
+    // deletion set meanwhile must count. The cache's copy is the latest the watch gave.
+    let Some(profile) = ctx.profiles.get(&ObjectRef::from_obj(profile.as_ref())) else {
+        return Ok(Action::await_change());
+    };
     let started = Instant::now();
     let deleting = profile.metadata.deletion_timestamp.is_some();
     if deleting && !marks::has_finalizer(&profile) {

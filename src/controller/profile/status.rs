@@ -17,6 +17,9 @@ use crate::crd::{ConnectionProfile, ConnectionProfileStatus};
 pub fn settled(profile: &ConnectionProfile, domain: &str, remote: &Value) -> ConnectionProfileStatus {
     with(profile, &Outcome::Available, |status| {
         status.tenant = Some(domain.to_string());
+        // The reference the pass's client was made from (the copy it read), so a tenantRef
+        // changed while this pass ran can be set back (the CRD's TENANT_REF rule).
+        status.tenant_ref = Some(profile.spec.tenant_ref.clone());
         status.at_provider = at_provider(remote).ok();
         status.unrecognized = unrecognized(remote);
         // Observe's Report arm sets them again; under Manage they must go (issue 17).
