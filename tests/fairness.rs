@@ -17,7 +17,7 @@ use testenv::TestEnv;
 /// emulator and in the operator alike; `faults` are active on `t` from the start.
 async fn two_tenants(prefix: &str, limit: Option<RateLimitConfig>, faults: Vec<FaultRule>) -> (Harness, String) {
     let mut other = String::new();
-    let h = Harness::prepare_in(TestEnv::get(), prefix, |config| {
+    let mut h = Harness::prepare_in(TestEnv::get(), prefix, |config| {
         let mut second = config.tenants[0].clone();
         second.domain = format!("other.{}", config.tenants[0].domain);
         other = second.domain.clone();
@@ -39,6 +39,13 @@ async fn two_tenants(prefix: &str, limit: Option<RateLimitConfig>, faults: Vec<F
         .await;
     }
     let url = h.emulator.tenant_url(&other).expect("other tenant url");
+    let host = url::Url::parse(&url).expect("url");
+    h.allowed_hosts = format!(
+        "{},{}:{}",
+        h.allowed_hosts,
+        host.host_str().expect("host"),
+        host.port_or_known_default().expect("port")
+    );
     h.apply(
         "auth0tenants",
         json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "Auth0Tenant",

@@ -32,9 +32,10 @@ pub const ALLOWED_VALUES_MSG: &str = "must be empty or hold both 'enabled' and '
 /// operator's to check: it refuses with `TenantChanged` and touches neither tenant.
 ///
 /// A change back to `status.tenantRef` (the reference the recorded id was made through) is
-/// always allowed: a tenantRef changed while a create was in flight gets the id recorded
+/// always allowed (compared field by field: CEL has no `==` across two object types; a kind
+/// left out is `ClusterAuth0Tenant`, as serde defaults it): a tenantRef changed while a create was in flight gets the id recorded
 /// after the change, and the operator then asks for exactly that change back.
-pub const TENANT_REF_CEL: &str = "!has(oldSelf.spec.tenantRef) || (has(self.spec.tenantRef) && self.spec.tenantRef == oldSelf.spec.tenantRef) || (has(self.spec.tenantRef) && has(oldSelf.status) && has(oldSelf.status.tenantRef) && self.spec.tenantRef == oldSelf.status.tenantRef) || !(has(oldSelf.spec.externalID) || (has(oldSelf.status) && has(oldSelf.status.id) && oldSelf.status.id != ''))";
+pub const TENANT_REF_CEL: &str = "!has(oldSelf.spec.tenantRef) || (has(self.spec.tenantRef) && self.spec.tenantRef == oldSelf.spec.tenantRef) || (has(self.spec.tenantRef) && has(oldSelf.status) && has(oldSelf.status.tenantRef) && self.spec.tenantRef.name == oldSelf.status.tenantRef.name && (has(self.spec.tenantRef.kind) ? self.spec.tenantRef.kind : 'ClusterAuth0Tenant') == (has(oldSelf.status.tenantRef.kind) ? oldSelf.status.tenantRef.kind : 'ClusterAuth0Tenant')) || !(has(oldSelf.spec.externalID) || (has(oldSelf.status) && has(oldSelf.status.id) && oldSelf.status.id != ''))";
 pub const TENANT_REF_MSG: &str = "cannot change once the resource has a profile in Auth0 (status.id is set) or adopts one (spec.externalID is set): to move to another tenant, create a new ConnectionProfile that names it (and set deletionPolicy: Orphan on this one before deleting it if the profile must stay)";
 pub const EXTERNAL_ID_IMMUTABLE_CEL: &str =
     "!has(oldSelf.externalID) || (has(self.externalID) && self.externalID == oldSelf.externalID)";
