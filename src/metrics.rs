@@ -109,6 +109,13 @@ pub struct ReadyLabel {
     pub ready: &'static str,
 }
 
+/// A tenant's lane (`controller/lanes.rs`): its domain, and `in_progress` or `queued`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LaneLabels {
+    pub tenant: String,
+    pub state: &'static str,
+}
+
 /// Every metric the operator exports.
 pub struct Metrics {
     registry: Registry,
@@ -124,6 +131,8 @@ pub struct Metrics {
     /// 1 while this replica holds the leader-election Lease (or runs without leader
     /// election) and reconciles; 0 while it waits as a standby.
     pub leader: Gauge,
+    /// ConnectionProfiles per tenant in progress in its lane, and queued for a place.
+    pub tenant_lane: Family<LaneLabels, Gauge>,
     resources: Family<ReadyLabel, Gauge>,
     ready_by_object: Mutex<HashMap<String, &'static str>>,
     resource_conditions: Family<ConditionLabels, Gauge>,
@@ -188,6 +197,12 @@ impl Metrics {
             "1 while this replica holds the leader-election Lease and reconciles, 0 on a standby",
             leader.clone(),
         );
+        let tenant_lane = Family::<LaneLabels, Gauge>::default();
+        registry.register(
+            "tenant_lane_resources",
+            "ConnectionProfiles by tenant domain in progress in the tenant's lane (at most --tenant-concurrency) or queued for a place",
+            tenant_lane.clone(),
+        );
         let resources = Family::<ReadyLabel, Gauge>::default();
         registry.register("resources", "ConnectionProfiles by Ready state", resources.clone());
         let resource_conditions = Family::<ConditionLabels, Gauge>::default();
@@ -207,11 +222,24 @@ impl Metrics {
             drift_corrections,
             refused,
             leader,
+            tenant_lane,
             resources,
             ready_by_object: Mutex::default(),
             resource_conditions,
             condition_source: Mutex::default(),
             known_conditions: Mutex::default(),
+        }
+    }
+
+    /// Sets a tenant's lane figures.
+    pub fn lane(&self, tenant: &str, in_progress: usize, queued: usize) {
+        for (state, value) in [("in_progress", in_progress), ("queued", queued)] {
+            self.tenant_lane
+                .get_or_create(&LaneLabels {
+                    tenant: tenant.to_string(),
+                    state,
+                })
+                .set(i64::try_from(value).unwrap_or(i64::MAX));
         }
     }
 

@@ -29,6 +29,7 @@ use parking_lot::Mutex;
 use tokio::sync::Semaphore;
 
 use crate::crd::ConnectionProfile;
+use crate::metrics::Metrics;
 
 /// A resource, as the controller names it.
 pub type Resource = ObjectRef<ConnectionProfile>;
@@ -55,6 +56,7 @@ pub struct Lanes {
     /// The running places shared by every tenant (`places.rs`).
     pub running: Arc<Semaphore>,
     wake: mpsc::UnboundedSender<Resource>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// A place in a tenant's lane, held for a whole pass; dropping it wakes the lane's queue.
@@ -73,13 +75,19 @@ impl Lanes {
     /// Lanes of `per_tenant` places each (`--tenant-concurrency`), and `running` places
     /// across them (`--concurrency`); at least 1 of each. Also returns the stream of
     /// resources to reconcile again because a place freed for them (for `reconcile_on`).
-    pub fn new(per_tenant: usize, running: usize) -> (Arc<Lanes>, mpsc::UnboundedReceiver<Resource>) {
+    /// Each change of a lane is published to `metrics` (`tenant_lane_resources`).
+    pub fn new(
+        per_tenant: usize,
+        running: usize,
+        metrics: Option<Arc<Metrics>>,
+    ) -> (Arc<Lanes>, mpsc::UnboundedReceiver<Resource>) {
         let (wake, woken) = mpsc::unbounded();
         let lanes = Arc::new(Lanes {
             per_tenant: per_tenant.max(1),
             lanes: Mutex::default(),
             running: Arc::new(Semaphore::new(running.max(1))),
             wake,
+            metrics,
         });
         (lanes, woken)
     }
@@ -89,7 +97,7 @@ impl Lanes {
     pub fn try_enter(self: &Arc<Self>, domain: &str, resource: &Resource) -> Option<Place> {
         let mut lanes = self.lanes.lock();
         let lane = lanes.entry(domain.to_string()).or_default();
-        if lane.in_progress < self.per_tenant {
+        let place = if lane.in_progress < self.per_tenant {
             lane.in_progress += 1;
             lane.queued.remove(resource);
             Some(Place {
@@ -101,6 +109,14 @@ impl Lanes {
                 lane.waiting.push_back(resource.clone());
             }
             None
+        };
+        self.publish(domain, lane);
+        place
+    }
+
+    fn publish(&self, domain: &str, lane: &Lane) {
+        if let Some(metrics) = &self.metrics {
+            metrics.lane(domain, lane.in_progress, lane.queued.len());
         }
     }
 
@@ -109,6 +125,7 @@ impl Lanes {
         if let Some(lane) = lanes.get_mut(domain) {
             lane.in_progress = lane.in_progress.saturating_sub(1);
             self.wake_queued(lane);
+            self.publish(domain, lane);
         }
     }
 
@@ -132,8 +149,9 @@ impl Lanes {
             tokio::time::sleep(SWEEP).await;
             let Some(lanes) = lanes.upgrade() else { return };
             let mut all = lanes.lanes.lock();
-            for lane in all.values_mut() {
+            for (domain, lane) in all.iter_mut() {
                 lanes.wake_queued(lane);
+                lanes.publish(domain, lane);
             }
         }
     }
@@ -158,7 +176,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_lane_queues_its_own_tenant_only_and_wakes_in_order() {
-        let (lanes, mut woken) = Lanes::new(2, 1);
+        let (lanes, mut woken) = Lanes::new(2, 1, None);
         let a1 = lanes.try_enter("a.auth0.com", &resource("a1")).expect("free");
         let _a2 = lanes.try_enter("a.auth0.com", &resource("a2")).expect("free");
         // Tenant a is full: its next resources queue, once each...
@@ -177,7 +195,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_queued_resource_that_gets_a_place_on_another_trigger_is_not_woken_again() {
-        let (lanes, mut woken) = Lanes::new(1, 1);
+        let (lanes, mut woken) = Lanes::new(1, 1, None);
         let first = lanes.try_enter("a.auth0.com", &resource("first")).expect("free");
         assert!(lanes.try_enter("a.auth0.com", &resource("x")).is_none());
         assert!(lanes.try_enter("a.auth0.com", &resource("y")).is_none());
@@ -194,7 +212,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_sweep_wakes_a_lane_whose_woken_resource_never_came() {
-        let (lanes, mut woken) = Lanes::new(1, 1);
+        let (lanes, mut woken) = Lanes::new(1, 1, None);
         let first = lanes.try_enter("a.auth0.com", &resource("first")).expect("free");
         assert!(lanes.try_enter("a.auth0.com", &resource("gone")).is_none());
         assert!(lanes.try_enter("a.auth0.com", &resource("next")).is_none());
@@ -208,6 +226,6 @@ mod tests {
 
     #[test]
     fn a_lane_has_at_least_one_place() {
-        assert_eq!(Lanes::new(0, 0).0.per_tenant, 1);
+        assert_eq!(Lanes::new(0, 0, None).0.per_tenant, 1);
     }
 }

@@ -199,7 +199,11 @@ where
     };
     let recorder = Recorder::new(client.clone(), reporter.clone());
     // Each tenant's lane, and the resources it wakes when a place frees (issue 15).
-    let (lanes, woken) = lanes::Lanes::new(settings.tenant_concurrency.into(), settings.concurrency.into());
+    let (lanes, woken) = lanes::Lanes::new(
+        settings.tenant_concurrency.into(),
+        settings.concurrency.into(),
+        Some(metrics.clone()),
+    );
     let ctx = Arc::new(profile::Context::new(
         client.clone(),
         tenants,
