@@ -189,7 +189,9 @@ mod tests {
         // A place frees: the oldest queued resource is woken, and gets it.
         drop(a1);
         assert_eq!(woken.next().await, Some(resource("a3")));
-        let _a3 = lanes.try_enter("a.auth0.com", &resource("a3")).expect("the freed place");
+        let _a3 = lanes
+            .try_enter("a.auth0.com", &resource("a3"))
+            .expect("the freed place");
         assert_eq!(lanes.load("a.auth0.com"), (2, 1));
     }
 

@@ -55,7 +55,11 @@ impl Marks {
 /// taken as the current tenant's, and the tenant is recorded at the next write of the marks.
 pub fn tenant_change(profile: &ConnectionProfile, current_domain: Option<&str>) -> Option<TenantChange> {
     let marks = Marks::of(profile);
-    let reported = profile.status.as_ref().and_then(|s| s.tenant.as_deref()).filter(|d| !d.is_empty());
+    let reported = profile
+        .status
+        .as_ref()
+        .and_then(|s| s.tenant.as_deref())
+        .filter(|d| !d.is_empty());
     let recorded = match (marks.tenant, reported, current_domain) {
         (Some(recorded), _, _) => recorded,
         (None, Some(reported), Some(current)) if reported != current => format!("the tenant at {reported}"),
@@ -269,7 +273,11 @@ mod tests {
                 evidence: Claim::Recorded(ID.into()),
             })
         );
-        assert_eq!(tenant_change(&legacy, None), None, "no tenant resolved: no domain to compare");
+        assert_eq!(
+            tenant_change(&legacy, None),
+            None,
+            "no tenant resolved: no domain to compare"
+        );
         legacy.status = None;
         let now = Marks::of(&legacy);
         assert_eq!(now.bound.as_deref(), Some(ID));

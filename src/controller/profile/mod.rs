@@ -382,7 +382,10 @@ pub struct Done {
 pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = profile.namespace().unwrap_or_default();
     let _place = match ctx.tenants.client(&profile.spec.tenant_ref, &namespace) {
-        Ok(client) => match ctx.lanes.try_enter(&client.tenant().domain, &ObjectRef::from_obj(profile.as_ref())) {
+        Ok(client) => match ctx
+            .lanes
+            .try_enter(&client.tenant().domain, &ObjectRef::from_obj(profile.as_ref()))
+        {
             Some(place) => Some(place),
             None => return Ok(Action::await_change()),
         },
