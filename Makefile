@@ -50,7 +50,9 @@ bench: testenv
 bench-quick: testenv
 	$(CARGO) build --package auth0-operator --package auth0-bench
 	$(TESTENV) run -- $(TARGET)/debug/auth0-bench --n 100 --rate-limited-n 20 \
-		--latency-runs 20 --large-n 0 --unrelated-secrets 50 --poll-interval-secs 3 --out "$${TMPDIR:-/tmp}/benchmarks-quick.md"
+		--latency-runs 20 --large-n 0 --unrelated-secrets 50 --poll-interval-secs 3 \
+		--tenants-backlogs 20,10 --tenants-changes 8 --tenants-large-n 200 --tenants-large-tenants 10 \
+		--out "$${TMPDIR:-/tmp}/benchmarks-quick.md"
 
 ## image: the container image (needs a Docker engine; none is published: push it to your registry)
 IMAGE ?= ghcr.io/auth0-operator/auth0-operator:0.1.0
