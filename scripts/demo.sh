@@ -75,9 +75,10 @@ echo "made $legacy_id"
 say "the operator: auth0-operator run"
 # The emulator's two listeners are the only hosts tenants may point at, as a real
 # installation lists its proxy (the default allows Auth0's public cloud domains only).
+metrics_port=$(free_port)
 "$bin_dir/auth0-operator" run --kubeconfig "$AUTH0_TESTENV_DIR/admin.kubeconfig" --operator-namespace auth0-operator \
   --allowed-tenant-hosts "127.0.0.1:$us_port,127.0.0.1:$eu_port" \
-  --allow-insecure-http --poll-interval 30s --log-format text --http-address "127.0.0.1:$(free_port)" >"$work/operator.log" 2>&1 &
+  --allow-insecure-http --poll-interval 30s --log-format text --http-address "127.0.0.1:$metrics_port" >"$work/operator.log" 2>&1 &
 pids+=($!)
 
 say "kubectl apply -n demo -f deploy/examples/ (the profiles)"
@@ -116,8 +117,14 @@ The operator keeps running. In another terminal:
   kubectl -n demo delete connectionprofile partner-sso               # the Auth0 profile is deleted
   kubectl -n demo get events --field-selector involvedObject.kind=ConnectionProfile
   curl -s $admin/tenants/acme.us.auth0.com/profiles                 # Auth0's side
+  curl -s http://127.0.0.1:$metrics_port/metrics                    # the operator's metrics
 
 Logs: $work/operator.log and $work/emulator.log. Press Ctrl-C to stop everything.
 EOF
 if [ -n "${AUTH0_DEMO_EXIT:-}" ]; then exit 0; fi
-while true; do sleep 3600 & wait $!; done
+# The wait is interruptible (Ctrl-C runs the INT trap); the sleep is a child to clean up.
+while true; do
+  sleep 3600 &
+  pids+=($!)
+  wait $!
+done

@@ -109,7 +109,8 @@ pub struct ReadyLabel {
     pub ready: &'static str,
 }
 
-/// A tenant's lane (`controller/lanes.rs`): its domain, and `in_progress` or `queued`.
+/// A tenant's lane (`controller/lanes.rs`): its domain, and `in_progress`,
+/// `queued_changes` or `queued_drift_checks`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LaneLabels {
     pub tenant: String,
@@ -200,7 +201,7 @@ impl Metrics {
         let tenant_lane = Family::<LaneLabels, Gauge>::default();
         registry.register(
             "tenant_lane_resources",
-            "ConnectionProfiles by tenant domain in progress in the tenant's lane (at most --tenant-concurrency) or queued for a place",
+            "ConnectionProfiles by tenant domain in progress in the tenant's lane (at most --tenant-concurrency), or queued for a place: changes, then drift checks",
             tenant_lane.clone(),
         );
         let resources = Family::<ReadyLabel, Gauge>::default();
@@ -232,8 +233,12 @@ impl Metrics {
     }
 
     /// Sets a tenant's lane figures.
-    pub fn lane(&self, tenant: &str, in_progress: usize, queued: usize) {
-        for (state, value) in [("in_progress", in_progress), ("queued", queued)] {
+    pub fn lane(&self, tenant: &str, in_progress: usize, changes: usize, drift_checks: usize) {
+        for (state, value) in [
+            ("in_progress", in_progress),
+            ("queued_changes", changes),
+            ("queued_drift_checks", drift_checks),
+        ] {
             self.tenant_lane
                 .get_or_create(&LaneLabels {
                     tenant: tenant.to_string(),

@@ -42,10 +42,45 @@ const SWEEP: Duration = Duration::from_secs(1);
 #[derive(Default)]
 struct Lane {
     in_progress: usize,
-    /// Resources waiting for a place, oldest first; an entry not in `queued` is stale (its
-    /// resource got a place on another trigger) and is skipped.
+    /// Changes waiting for a place (a new or edited resource, a deletion, a retry), oldest
+    /// first; woken before any drift check.
+    changes: Queue,
+    /// Drift checks of settled resources waiting for a place, oldest first.
+    checks: Queue,
+}
+
+/// Resources waiting for a place, oldest first; an entry not in `queued` is stale (its
+/// resource got a place, or moved to the other queue, on another trigger) and is skipped.
+#[derive(Default)]
+struct Queue {
     waiting: VecDeque<Resource>,
     queued: HashSet<Resource>,
+}
+
+impl Queue {
+    fn push(&mut self, resource: &Resource) {
+        if self.queued.insert(resource.clone()) {
+            self.waiting.push_back(resource.clone());
+        }
+    }
+
+    fn pop(&mut self) -> Option<Resource> {
+        while let Some(next) = self.waiting.pop_front() {
+            if self.queued.remove(&next) {
+                return Some(next);
+            }
+        }
+        None
+    }
+}
+
+/// What a pass is for, as its place in the queue: changes go before drift checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A new or edited resource, a deletion, a retry: someone is waiting for it.
+    Change,
+    /// The periodic drift check of a settled resource.
+    DriftCheck,
 }
 
 /// Every tenant's lane, by tenant domain (two tenant resources for one domain share its
@@ -93,20 +128,27 @@ impl Lanes {
     }
 
     /// A place in `domain`'s lane for `resource`, or `None` when the lane is full: the
-    /// resource is then queued (once) and woken when a place frees.
-    pub fn try_enter(self: &Arc<Self>, domain: &str, resource: &Resource) -> Option<Place> {
+    /// resource is then queued (once) for its `purpose` and woken when a place frees,
+    /// changes before drift checks.
+    pub fn try_enter(self: &Arc<Self>, domain: &str, resource: &Resource, purpose: Purpose) -> Option<Place> {
         let mut lanes = self.lanes.lock();
         let lane = lanes.entry(domain.to_string()).or_default();
         let place = if lane.in_progress < self.per_tenant {
             lane.in_progress += 1;
-            lane.queued.remove(resource);
+            lane.changes.queued.remove(resource);
+            lane.checks.queued.remove(resource);
             Some(Place {
                 lanes: self.clone(),
                 domain: domain.to_string(),
             })
         } else {
-            if lane.queued.insert(resource.clone()) {
-                lane.waiting.push_back(resource.clone());
+            match purpose {
+                Purpose::Change => {
+                    lane.checks.queued.remove(resource);
+                    lane.changes.push(resource);
+                }
+                Purpose::DriftCheck if !lane.changes.queued.contains(resource) => lane.checks.push(resource),
+                Purpose::DriftCheck => {}
             }
             None
         };
@@ -116,7 +158,12 @@ impl Lanes {
 
     fn publish(&self, domain: &str, lane: &Lane) {
         if let Some(metrics) = &self.metrics {
-            metrics.lane(domain, lane.in_progress, lane.queued.len());
+            metrics.lane(
+                domain,
+                lane.in_progress,
+                lane.changes.queued.len(),
+                lane.checks.queued.len(),
+            );
         }
     }
 
@@ -131,14 +178,13 @@ impl Lanes {
 
     /// Wakes as many queued resources as the lane has free places, oldest first.
     fn wake_queued(&self, lane: &mut Lane) {
-        let mut free = self.per_tenant.saturating_sub(lane.in_progress);
-        while free > 0 {
-            let Some(next) = lane.waiting.pop_front() else { break };
-            if lane.queued.remove(&next) {
-                // The receiver lives as long as the controller; after it, nothing waits.
-                let _ = self.wake.unbounded_send(next);
-                free -= 1;
-            }
+        let free = self.per_tenant.saturating_sub(lane.in_progress);
+        for _ in 0..free {
+            let Some(next) = lane.changes.pop().or_else(|| lane.checks.pop()) else {
+                break;
+            };
+            // The receiver lives as long as the controller; after it, nothing waits.
+            let _ = self.wake.unbounded_send(next);
         }
     }
 
@@ -156,12 +202,11 @@ impl Lanes {
         }
     }
 
-    /// (in progress, queued) in `domain`'s lane.
+    /// (in progress, queued) in `domain`'s lane, drift checks included.
     pub fn load(&self, domain: &str) -> (usize, usize) {
-        self.lanes
-            .lock()
-            .get(domain)
-            .map_or((0, 0), |lane| (lane.in_progress, lane.queued.len()))
+        self.lanes.lock().get(domain).map_or((0, 0), |lane| {
+            (lane.in_progress, lane.changes.queued.len() + lane.checks.queued.len())
+        })
     }
 }
 
@@ -177,20 +222,40 @@ mod tests {
     #[tokio::test]
     async fn a_full_lane_queues_its_own_tenant_only_and_wakes_in_order() {
         let (lanes, mut woken) = Lanes::new(2, 1, None);
-        let a1 = lanes.try_enter("a.auth0.com", &resource("a1")).expect("free");
-        let _a2 = lanes.try_enter("a.auth0.com", &resource("a2")).expect("free");
+        let a1 = lanes
+            .try_enter("a.auth0.com", &resource("a1"), Purpose::Change)
+            .expect("free");
+        let _a2 = lanes
+            .try_enter("a.auth0.com", &resource("a2"), Purpose::Change)
+            .expect("free");
         // Tenant a is full: its next resources queue, once each...
-        assert!(lanes.try_enter("a.auth0.com", &resource("a3")).is_none());
-        assert!(lanes.try_enter("a.auth0.com", &resource("a4")).is_none());
-        assert!(lanes.try_enter("a.auth0.com", &resource("a3")).is_none());
+        assert!(
+            lanes
+                .try_enter("a.auth0.com", &resource("a3"), Purpose::Change)
+                .is_none()
+        );
+        assert!(
+            lanes
+                .try_enter("a.auth0.com", &resource("a4"), Purpose::Change)
+                .is_none()
+        );
+        assert!(
+            lanes
+                .try_enter("a.auth0.com", &resource("a3"), Purpose::Change)
+                .is_none()
+        );
         assert_eq!(lanes.load("a.auth0.com"), (2, 2));
         // ...while tenant b's resource gets a place at once.
-        assert!(lanes.try_enter("b.auth0.com", &resource("b1")).is_some());
+        assert!(
+            lanes
+                .try_enter("b.auth0.com", &resource("b1"), Purpose::Change)
+                .is_some()
+        );
         // A place frees: the oldest queued resource is woken, and gets it.
         drop(a1);
         assert_eq!(woken.next().await, Some(resource("a3")));
         let _a3 = lanes
-            .try_enter("a.auth0.com", &resource("a3"))
+            .try_enter("a.auth0.com", &resource("a3"), Purpose::Change)
             .expect("the freed place");
         assert_eq!(lanes.load("a.auth0.com"), (2, 1));
     }
@@ -198,26 +263,94 @@ mod tests {
     #[tokio::test]
     async fn a_queued_resource_that_gets_a_place_on_another_trigger_is_not_woken_again() {
         let (lanes, mut woken) = Lanes::new(1, 1, None);
-        let first = lanes.try_enter("a.auth0.com", &resource("first")).expect("free");
-        assert!(lanes.try_enter("a.auth0.com", &resource("x")).is_none());
-        assert!(lanes.try_enter("a.auth0.com", &resource("y")).is_none());
+        let first = lanes
+            .try_enter("a.auth0.com", &resource("first"), Purpose::Change)
+            .expect("free");
+        assert!(
+            lanes
+                .try_enter("a.auth0.com", &resource("x"), Purpose::Change)
+                .is_none()
+        );
+        assert!(
+            lanes
+                .try_enter("a.auth0.com", &resource("y"), Purpose::Change)
+                .is_none()
+        );
         drop(first);
         assert_eq!(woken.next().await, Some(resource("x")));
-        let x = lanes.try_enter("a.auth0.com", &resource("x")).expect("woken");
+        let x = lanes
+            .try_enter("a.auth0.com", &resource("x"), Purpose::Change)
+            .expect("woken");
         // An event of y's own while x runs finds the lane full: y stays queued, once.
-        assert!(lanes.try_enter("a.auth0.com", &resource("y")).is_none());
+        assert!(
+            lanes
+                .try_enter("a.auth0.com", &resource("y"), Purpose::Change)
+                .is_none()
+        );
         drop(x);
         assert_eq!(woken.next().await, Some(resource("y")), "y once, though queued twice");
-        let _y = lanes.try_enter("a.auth0.com", &resource("y")).expect("woken");
+        let _y = lanes
+            .try_enter("a.auth0.com", &resource("y"), Purpose::Change)
+            .expect("woken");
         assert_eq!(lanes.load("a.auth0.com"), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn changes_are_woken_before_drift_checks_queued_earlier() {
+        let (lanes, mut woken) = Lanes::new(1, 1, None);
+        let first = lanes
+            .try_enter("a.auth0.com", &resource("first"), Purpose::Change)
+            .expect("free");
+        assert!(
+            lanes
+                .try_enter("a.auth0.com", &resource("check"), Purpose::DriftCheck)
+                .is_none()
+        );
+        assert!(
+            lanes
+                .try_enter("a.auth0.com", &resource("change"), Purpose::Change)
+                .is_none()
+        );
+        // A settled resource edited while its drift check waits: queued as a change now.
+        assert!(
+            lanes
+                .try_enter("a.auth0.com", &resource("edited"), Purpose::DriftCheck)
+                .is_none()
+        );
+        assert!(
+            lanes
+                .try_enter("a.auth0.com", &resource("edited"), Purpose::Change)
+                .is_none()
+        );
+        let mut order = Vec::new();
+        let mut held = first;
+        for _ in 0..3 {
+            drop(held);
+            let next = woken.next().await.expect("woken");
+            held = lanes
+                .try_enter("a.auth0.com", &next, Purpose::Change)
+                .expect("its place");
+            order.push(next.name);
+        }
+        assert_eq!(order, ["change", "edited", "check"]);
     }
 
     #[tokio::test]
     async fn the_sweep_wakes_a_lane_whose_woken_resource_never_came() {
         let (lanes, mut woken) = Lanes::new(1, 1, None);
-        let first = lanes.try_enter("a.auth0.com", &resource("first")).expect("free");
-        assert!(lanes.try_enter("a.auth0.com", &resource("gone")).is_none());
-        assert!(lanes.try_enter("a.auth0.com", &resource("next")).is_none());
+        let first = lanes
+            .try_enter("a.auth0.com", &resource("first"), Purpose::Change)
+            .expect("free");
+        assert!(
+            lanes
+                .try_enter("a.auth0.com", &resource("gone"), Purpose::Change)
+                .is_none()
+        );
+        assert!(
+            lanes
+                .try_enter("a.auth0.com", &resource("next"), Purpose::Change)
+                .is_none()
+        );
         drop(first);
         // "gone" was deleted before its pass: it never takes the place.
         assert_eq!(woken.next().await, Some(resource("gone")));

@@ -357,7 +357,8 @@ pub struct ConnectionProfileStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
     /// The tenantRef the profile in `id` was made or adopted through. Once `id` is set,
-    /// spec.tenantRef may still be set back to this (after a change raced with a create).
+    /// spec.tenantRef can still be changed back to this one (when it was edited while the
+    /// profile's create was still in progress).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_ref: Option<TenantRef>,
     /// The last observed remote state.

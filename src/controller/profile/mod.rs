@@ -32,6 +32,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::Value;
 
 use super::conditions::Outcome;
+use super::lanes::Purpose;
 use super::tenants::Tenants;
 use crate::auth0::Auth0Client;
 use crate::auth0::ratelimit::Priority;
@@ -382,10 +383,15 @@ pub struct Done {
 pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = profile.namespace().unwrap_or_default();
     let _place = match ctx.tenants.client(&profile.spec.tenant_ref, &namespace) {
-        Ok(client) => match ctx
-            .lanes
-            .try_enter(&client.tenant().domain, &ObjectRef::from_obj(profile.as_ref()))
-        {
+        Ok(client) => match ctx.lanes.try_enter(
+            &client.tenant().domain,
+            &ObjectRef::from_obj(profile.as_ref()),
+            if status::is_settled(&profile) {
+                Purpose::DriftCheck
+            } else {
+                Purpose::Change
+            },
+        ) {
             Some(place) => Some(place),
             None => return Ok(Action::await_change()),
         },
@@ -427,7 +433,13 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
     };
     match result {
         Ok(done) => {
-            let ready = done.status.as_ref().and_then(status::ready_of).map(str::to_string);
+            // An unchanged status is not written: the resource's own says how it stands.
+            let ready = done
+                .status
+                .as_ref()
+                .or(profile.status.as_ref())
+                .and_then(status::ready_of)
+                .map(str::to_string);
             if let Some(new_status) = done.status {
                 status::write(&pass.api, &profile, new_status).await?;
             }
