@@ -39,13 +39,7 @@ async fn two_tenants(prefix: &str, limit: Option<RateLimitConfig>, faults: Vec<F
         .await;
     }
     let url = h.emulator.tenant_url(&other).expect("other tenant url");
-    let host = url::Url::parse(&url).expect("url");
-    h.allowed_hosts = format!(
-        "{},{}:{}",
-        h.allowed_hosts,
-        host.host_str().expect("host"),
-        host.port_or_known_default().expect("port")
-    );
+    h.allow_tenant_host(&other);
     h.apply(
         "auth0tenants",
         json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "Auth0Tenant",

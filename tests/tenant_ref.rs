@@ -152,13 +152,7 @@ async fn evidence_on_another_tenant_is_never_touched_on_either() {
     .await;
     let domain_b = format!("b-{}", h.domain);
     let url_b = h.emulator.tenant_url(&domain_b).expect("tenant b");
-    let host_b = url::Url::parse(&url_b).expect("url");
-    h.allowed_hosts = format!(
-        "{},{}:{}",
-        h.allowed_hosts,
-        host_b.host_str().expect("host"),
-        host_b.port_or_known_default().expect("port")
-    );
+    h.allow_tenant_host(&domain_b);
     h.apply(
         "auth0tenants",
         json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "Auth0Tenant",

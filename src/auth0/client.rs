@@ -335,48 +335,40 @@ impl Auth0Client {
     ) -> Result<(Instant, Value), Auth0Error> {
         // Waiting for the tenant (its rate limit, token, answer, retries) holds no running
         // place: a throttled or silent tenant cannot keep other tenants' passes waiting.
-        crate::places::aside(self.call_attempts(method, path, query, body, priority)).await
-    }
-
-    async fn call_attempts(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<&Map<String, Value>>,
-        priority: Priority,
-    ) -> Result<(Instant, Value), Auth0Error> {
-        let mut attempt = 0;
-        let mut refreshed = false;
-        loop {
-            attempt += 1;
-            // The bucket first, then the token: a wait in the bucket (seconds when Auth0
-            // throttles) must not age a token past its expiry before it is sent.
-            self.acquire(priority).await;
-            let token = self.token(false).await?;
-            let sent = Instant::now();
-            let result = self.send(method.clone(), path, query, body, &token.token).await;
-            let err = match result {
-                Ok(value) => return Ok((sent, value)),
-                Err(err) => err,
-            };
-            if err.status() == Some(401) && !refreshed {
-                refreshed = true;
-                *self.token.lock().await = None;
-                continue;
+        crate::places::aside(async {
+            let mut attempt = 0;
+            let mut refreshed = false;
+            loop {
+                attempt += 1;
+                // The bucket first, then the token: a wait in the bucket (seconds when Auth0
+                // throttles) must not age a token past its expiry before it is sent.
+                self.acquire(priority).await;
+                let token = self.token(false).await?;
+                let sent = Instant::now();
+                let result = self.send(method.clone(), path, query, body, &token.token).await;
+                let err = match result {
+                    Ok(value) => return Ok((sent, value)),
+                    Err(err) => err,
+                };
+                if err.status() == Some(401) && !refreshed {
+                    refreshed = true;
+                    *self.token.lock().await = None;
+                    continue;
+                }
+                let retryable = if method == Method::POST {
+                    err.status() == Some(429)
+                } else {
+                    err.is_transient()
+                };
+                if !retryable || !self.backoff.allows_another(attempt) {
+                    return Err(err);
+                }
+                let delay = self.backoff.delay(attempt, err.retry_after(), fastrand::f64());
+                tracing::debug!(%method, path, attempt, ?delay, error = %err, "retrying Auth0 call");
+                self.clock.sleep(delay).await;
             }
-            let retryable = if method == Method::POST {
-                err.status() == Some(429)
-            } else {
-                err.is_transient()
-            };
-            if !retryable || !self.backoff.allows_another(attempt) {
-                return Err(err);
-            }
-            let delay = self.backoff.delay(attempt, err.retry_after(), fastrand::f64());
-            tracing::debug!(%method, path, attempt, ?delay, error = %err, "retrying Auth0 call");
-            self.clock.sleep(delay).await;
-        }
+        })
+        .await
     }
 
     async fn send(

@@ -340,6 +340,18 @@ impl Harness {
         .await;
     }
 
+    /// Adds the emulator's listener for tenant `domain` (a second tenant of the test) to the
+    /// `--allowed-tenant-hosts` of the operators started after it.
+    pub fn allow_tenant_host(&mut self, domain: &str) {
+        let url = url::Url::parse(&self.emulator.tenant_url(domain).expect("tenant url")).expect("url");
+        self.allowed_hosts = format!(
+            "{},{}:{}",
+            self.allowed_hosts,
+            url.host_str().expect("host"),
+            url.port_or_known_default().expect("port")
+        );
+    }
+
     pub fn profiles(&self) -> Api<ConnectionProfile> {
         Api::namespaced(self.ns.client.clone(), self.ns.name())
     }
