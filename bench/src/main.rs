@@ -212,45 +212,16 @@ impl Setup {
     }
 
     fn start_operator(&mut self) {
-        let binary = std::env::current_exe().expect("exe").with_file_name("auth0-operator");
-        let log = self.env.dir().join(format!("bench-operator-{}.log", self.ns.name()));
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .expect("log");
-        let child = Command::new(&binary)
-            .args([
-                "run",
-                "--namespace",
-                self.ns.name(),
-                "--operator-namespace",
-                self.ns.name(),
-            ])
-            .args([
-                "--poll-interval",
-                &format!("{}s", self.poll.as_secs()),
-                "--allow-insecure-http",
-                "--allowed-tenant-hosts",
-                &self.allowed_hosts,
-            ])
-            .args([
-                "--log-format",
-                "text",
-                "--concurrency",
-                "32",
-                "--tenant-concurrency",
-                "32",
-            ])
-            .args(["--http-address", &format!("127.0.0.1:{}", self.metrics_port)])
-            .arg("--kubeconfig")
-            .arg(self.env.kubeconfig("admin"))
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log"))
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+        // The one-tenant scenarios raise both limits to the bench client's 32 in flight.
+        let limits = ["--concurrency", "32", "--tenant-concurrency", "32"];
+        let child = spawn_operator(
+            &self.env,
+            &self.ns,
+            self.poll,
+            &self.allowed_hosts,
+            self.metrics_port,
+            &limits,
+        );
         self.operator = Some(child);
     }
 
@@ -753,6 +724,43 @@ async fn main() {
     };
 
     write_report(&args, &rows, comparison.as_deref(), load_at_start);
+}
+
+/// Starts the operator for `ns` (its own namespace too) against the emulator's
+/// `allowed_hosts`, logging to the test environment's folder, with `extra` flags.
+fn spawn_operator(
+    env: &TestEnv,
+    ns: &TestNamespace,
+    poll: Duration,
+    allowed_hosts: &str,
+    metrics_port: u16,
+    extra: &[&str],
+) -> Child {
+    let binary = std::env::current_exe().expect("exe").with_file_name("auth0-operator");
+    let log = env.dir().join(format!("bench-operator-{}.log", ns.name()));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .expect("log");
+    Command::new(&binary)
+        .args(["run", "--namespace", ns.name(), "--operator-namespace", ns.name()])
+        .args([
+            "--poll-interval",
+            &format!("{}s", poll.as_secs()),
+            "--allow-insecure-http",
+        ])
+        .args(["--allowed-tenant-hosts", allowed_hosts, "--log-format", "text"])
+        .args(extra)
+        .args(["--http-address", &format!("127.0.0.1:{metrics_port}")])
+        .arg("--kubeconfig")
+        .arg(env.kubeconfig("admin"))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().expect("log"))
+        .stderr(file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()))
 }
 
 /// The machine's 1-minute load average: other work on a shared machine slows the figures.

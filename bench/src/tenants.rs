@@ -3,7 +3,7 @@
 //! a tenant that never answers must not raise the others' latency; and 10,000 resources
 //! across 50 tenants stay cheap (calls per tenant per interval, writes, memory).
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use auth0_emulator::{ClientConfig, Config, Emulator, FaultRule, RateLimitConfig, TenantConfig};
@@ -114,35 +114,9 @@ impl Fleet {
     }
 
     fn start_operator(&mut self, poll: Duration) {
-        let binary = std::env::current_exe().expect("exe").with_file_name("auth0-operator");
-        let log = self.env.dir().join(format!("bench-operator-{}.log", self.ns.name()));
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .expect("log");
-        let namespace = self.ns.name();
-        let child = Command::new(&binary)
-            .args(["run", "--namespace", namespace, "--operator-namespace", namespace])
-            .args([
-                "--poll-interval",
-                &format!("{}s", poll.as_secs()),
-                "--allow-insecure-http",
-                "--allowed-tenant-hosts",
-                &self.allowed_hosts,
-            ])
-            // The shipped --concurrency and --tenant-concurrency (16 each): what many
-            // tenants cost as installed (the one-tenant scenarios raise both to 32).
-            .args(["--log-format", "text"])
-            .args(["--http-address", &format!("127.0.0.1:{}", self.metrics_port)])
-            .arg("--kubeconfig")
-            .arg(self.env.kubeconfig("admin"))
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log"))
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+        // The shipped --concurrency and --tenant-concurrency (16 each): what many tenants
+        // cost as installed.
+        let child = super::spawn_operator(&self.env, &self.ns, poll, &self.allowed_hosts, self.metrics_port, &[]);
         self.operator = Some(child);
     }
 
