@@ -188,6 +188,20 @@ impl Lanes {
         }
     }
 
+    /// Queues `resources` in `domain`'s lane as changes (ahead of every drift check, behind
+    /// the changes queued before them) and wakes as many as the lane has free places: the
+    /// resources that waited for a listing another pass was taking (`listing.rs`).
+    pub fn queue_changes(&self, domain: &str, resources: impl IntoIterator<Item = Resource>) {
+        let mut lanes = self.lanes.lock();
+        let lane = lanes.entry(domain.to_string()).or_default();
+        for resource in resources {
+            lane.checks.queued.remove(&resource);
+            lane.changes.push(&resource);
+        }
+        self.wake_queued(lane);
+        self.publish(domain, lane);
+    }
+
     /// Wakes every lane's queue up to its free places, every second, until the lanes are
     /// dropped: the safety net for a woken resource that never came (deleted meanwhile).
     pub async fn sweep(lanes: Weak<Lanes>) {

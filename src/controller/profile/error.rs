@@ -40,6 +40,11 @@ pub enum Error {
     TenantChanged(TenantChange),
     #[error("writing to the Kubernetes API failed: {0}")]
     Kube(#[from] kube::Error),
+    /// Not a failure: a look-up by name needs a newer listing of the tenant than the one
+    /// at hand, and another pass is taking one. The pass ends with no write and no backoff;
+    /// the resource is queued again when that listing ends (`listing.rs`).
+    #[error("waiting for another pass's listing of the tenant")]
+    AwaitingListing,
 }
 
 fn name_taken(name: &str, holder: &Holder) -> String {
@@ -120,7 +125,7 @@ impl Error {
             Error::FeatureNotEnabled { .. } => terminal(reason::FEATURE_NOT_ENABLED),
             Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) => terminal(reason::NOT_FOUND),
             Error::TenantChanged(_) => terminal(reason::TENANT_CHANGED),
-            Error::Kube(_) => transient(reason::RECONCILE_ERROR),
+            Error::Kube(_) | Error::AwaitingListing => transient(reason::RECONCILE_ERROR),
         }
     }
 }

@@ -1,8 +1,18 @@
 //! A tenant's profiles as one listing saw them, shared by every resource of the tenant:
 //! drift checks (ceil(N/10) calls per interval instead of one GET per resource) and
 //! look-ups by name (Auth0 has none), overlaid with this process's own writes since.
+//!
+//! One pass at a time takes a tenant's next listing; the latest stays readable meanwhile. A
+//! look-up by name that needs a newer listing than the latest while another pass is taking
+//! one does not wait for it: its pass ends (no write, no Auth0 call) and the resource is
+//! queued in its tenant's lane as a change when that listing ends ([`Listings::named`]).
+//! Waiting would hold a lane place for the whole listing (100 pages at 1,000 profiles,
+//! 5–10 s when Auth0 fails one answer in five): `make soak` found a fleet of 1,000 under
+//! churn moving at 16 passes per listing, and a resource with no first pass after 300 s.
+//! And the latest listing is read without the lock, or a resource woken by a listing would
+//! find the next one already being taken (by a drift check) and wait again, and again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,6 +21,7 @@ use serde_json::Value;
 
 use crate::auth0::ratelimit::Priority;
 use crate::auth0::{Auth0Client, Auth0Error};
+use crate::controller::lanes::{Lanes, Resource};
 
 /// One listing of a tenant.
 struct Snapshot {
@@ -47,17 +58,102 @@ impl Snapshot {
 /// One of our own writes: when it was answered, and the profile after it (`None`: deleted).
 type Written = (Instant, Option<Value>);
 
-/// Every tenant's latest listing and our writes since.
+/// A tenant's latest listing, readable while the next is being taken, and the lock of the
+/// pass taking it.
 #[derive(Default)]
+struct Tenant {
+    latest: Mutex<Option<Arc<Snapshot>>>,
+    taking: tokio::sync::Mutex<()>,
+}
+
+impl Tenant {
+    fn latest(&self) -> Option<Arc<Snapshot>> {
+        self.latest.lock().clone()
+    }
+}
+
+/// Every tenant's latest listing, our writes since, and the resources waiting for a newer
+/// listing.
 pub struct Listings {
-    snapshots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Snapshot>>>>>,
+    tenants: Mutex<HashMap<String, Arc<Tenant>>>,
     /// By tenant domain and id.
     written: Mutex<HashMap<(String, String), Written>>,
+    /// By tenant domain: resources whose look-up by name needed a newer listing while
+    /// another pass was taking one. Queued in their lane when that pass lets go.
+    waiting: Mutex<HashMap<String, HashSet<Resource>>>,
+    /// Where waiting resources are queued (as changes) when a listing ends.
+    lanes: Arc<Lanes>,
+}
+
+/// The right to take a tenant's next listing, held by one pass; letting it go (the listing
+/// ended or failed, or the pass was cancelled) queues every resource that waited meanwhile.
+struct Taking<'a> {
+    guard: Option<tokio::sync::MutexGuard<'a, ()>>,
+    listings: &'a Listings,
+    domain: &'a str,
+}
+
+impl Drop for Taking<'_> {
+    fn drop(&mut self) {
+        // Let go first: a resource that found it taken registers, then tries once more, so
+        // it is either queued here or finds it free.
+        self.guard.take();
+        let waiting = self.listings.waiting.lock().remove(self.domain);
+        if let Some(waiting) = waiting {
+            self.listings.lanes.queue_changes(self.domain, waiting);
+        }
+    }
 }
 
 impl Listings {
-    fn slot(&self, domain: &str) -> Arc<tokio::sync::Mutex<Option<Snapshot>>> {
-        self.snapshots.lock().entry(domain.to_string()).or_default().clone()
+    /// No listing yet; resources waiting for one are queued in `lanes`.
+    pub fn new(lanes: Arc<Lanes>) -> Self {
+        Listings {
+            tenants: Mutex::default(),
+            written: Mutex::default(),
+            waiting: Mutex::default(),
+            lanes,
+        }
+    }
+
+    fn tenant(&self, domain: &str) -> Arc<Tenant> {
+        self.tenants.lock().entry(domain.to_string()).or_default().clone()
+    }
+
+    /// The right to take `domain`'s next listing, or, when another pass has it, `None`
+    /// after noting that `resource` waits (it is queued when that pass lets go).
+    fn take_or_wait<'a>(&'a self, domain: &'a str, tenant: &'a Tenant, resource: &Resource) -> Option<Taking<'a>> {
+        let guard = match tenant.taking.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                self.waiting
+                    .lock()
+                    .entry(domain.to_string())
+                    .or_default()
+                    .insert(resource.clone());
+                // Let go between the two tries: nobody would queue this resource. (Queued
+                // all the same when the next pass lets go: one spare pass, no call.)
+                tenant.taking.try_lock().ok()?
+            }
+        };
+        Some(Taking {
+            guard: Some(guard),
+            listings: self,
+            domain,
+        })
+    }
+
+    /// Takes `domain`'s next listing (the caller holds [`Taking`]) and makes it the latest.
+    async fn refresh(
+        &self,
+        client: &Auth0Client,
+        tenant: &Tenant,
+        priority: Priority,
+    ) -> Result<Arc<Snapshot>, Auth0Error> {
+        let taken = Arc::new(Snapshot::take(client, priority).await?);
+        self.settle_writes(&client.tenant().domain, taken.began);
+        *tenant.latest.lock() = Some(taken.clone());
+        Ok(taken)
     }
 
     /// Drops the writes a new listing of `domain` shows.
@@ -70,8 +166,8 @@ impl Listings {
     /// The profile `id` as the tenant's latest listing saw it (with our writes since),
     /// listing again when that listing is older than `max_age`: the drift check.
     ///
-    /// `None` when another pass holds the listing (taking it, or a look-up by name): a drift
-    /// check does not wait, since it would hold one of the controller's slots as long as the
+    /// `None` when that listing is too old and another pass is taking the next: a drift
+    /// check does not wait, since it would hold a place in its tenant's lane as long as the
     /// listing takes (with 1,000 profiles and a 5xx in five answers, 10–20 s), and settled
     /// resources would crowd out those with work to do (`make soak` found it).
     pub async fn drift_view(
@@ -81,17 +177,24 @@ impl Listings {
         max_age: Duration,
     ) -> Result<Option<Option<Value>>, Auth0Error> {
         let domain = &client.tenant().domain;
-        let slot = self.slot(domain);
-        let Ok(mut snapshot) = slot.try_lock() else {
-            return Ok(None);
-        };
-        if snapshot.as_ref().is_none_or(|s| s.taken.elapsed() >= max_age) {
-            let taken = Snapshot::take(client, Priority::Background).await?;
-            self.settle_writes(domain, taken.began);
-            *snapshot = Some(taken);
-        }
-        let Some(snapshot) = snapshot.as_ref() else {
-            return Ok(Some(None));
+        let tenant = self.tenant(domain);
+        let fresh = |s: &Snapshot| s.taken.elapsed() < max_age;
+        let snapshot = match tenant.latest().filter(|s| fresh(s)) {
+            Some(snapshot) => snapshot,
+            None => {
+                let Ok(guard) = tenant.taking.try_lock() else {
+                    return Ok(None);
+                };
+                let _taking = Taking {
+                    guard: Some(guard),
+                    listings: self,
+                    domain,
+                };
+                match tenant.latest().filter(|s| fresh(s)) {
+                    Some(snapshot) => snapshot,
+                    None => self.refresh(client, &tenant, Priority::Background).await?,
+                }
+            }
         };
         let written = self.written.lock();
         Ok(Some(match written.get(&(domain.clone(), id.to_string())) {
@@ -105,23 +208,42 @@ impl Listings {
     /// resources share listings: after a restart hundreds of them may look up an
     /// interrupted create at once, and a listing costs ceil(N/10) calls (N² calls in all
     /// when each listed for itself; the fault suite's soak run found it).
-    pub async fn named(&self, client: &Auth0Client, name: &str, since: Instant) -> Result<Vec<Value>, Auth0Error> {
+    ///
+    /// `Ok(None)` when the latest listing began before `since` and another pass is taking
+    /// the next: `resource` is queued in its lane as a change when that pass lets go, and
+    /// its next pass looks again (served by that listing if it began after `since`, else
+    /// taking the next).
+    pub async fn named(
+        &self,
+        client: &Auth0Client,
+        name: &str,
+        since: Instant,
+        resource: &Resource,
+    ) -> Result<Option<Vec<Value>>, Auth0Error> {
         let domain = &client.tenant().domain;
-        let slot = self.slot(domain);
-        // Waiting for another pass's listing of the tenant is waiting for the tenant.
-        let mut snapshot = crate::places::aside(slot.lock()).await;
-        if snapshot.as_ref().is_none_or(|s| s.began < since) {
-            let taken = Snapshot::take(client, Priority::User).await?;
-            self.settle_writes(domain, taken.began);
-            *snapshot = Some(taken);
-        }
-        let Some(snapshot) = snapshot.as_ref() else {
-            return Ok(Vec::new());
+        let tenant = self.tenant(domain);
+        let fresh = |s: &Snapshot| s.began >= since;
+        let snapshot = match tenant.latest().filter(|s| fresh(s)) {
+            Some(snapshot) => snapshot,
+            None => {
+                let Some(_taking) = self.take_or_wait(domain, &tenant, resource) else {
+                    return Ok(None);
+                };
+                match tenant.latest().filter(|s| fresh(s)) {
+                    Some(snapshot) => snapshot,
+                    None => self.refresh(client, &tenant, Priority::User).await?,
+                }
+            }
         };
+        Ok(Some(self.with_name(domain, &snapshot, name)))
+    }
+
+    /// The profiles named `name` in `snapshot`, overlaid with our writes since it began.
+    fn with_name(&self, domain: &str, snapshot: &Snapshot, name: &str) -> Vec<Value> {
         let written = self.written.lock();
         let newer = |id: &str| {
             written
-                .get(&(domain.clone(), id.to_string()))
+                .get(&(domain.to_string(), id.to_string()))
                 .filter(|(at, _)| *at >= snapshot.began)
         };
         let has_name = |p: &Value| p.get("name").and_then(Value::as_str) == Some(name);
@@ -139,7 +261,7 @@ impl Listings {
                 .filter(|((d, id), (at, _))| d == domain && *at >= snapshot.began && !snapshot.by_id.contains_key(id))
                 .filter_map(|(_, (_, after))| after.as_ref().filter(|p| has_name(p)).cloned()),
         );
-        Ok(found)
+        found
     }
 
     /// Notes a write of our own, so a drift check does not "correct" a change we just made
@@ -148,5 +270,73 @@ impl Listings {
         self.written
             .lock()
             .insert((domain.to_string(), id.to_string()), (Instant::now(), remote.cloned()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+    use kube::runtime::reflector::ObjectRef;
+
+    fn resource(name: &str) -> Resource {
+        ObjectRef::new(name).within("team")
+    }
+
+    #[tokio::test]
+    async fn a_look_up_that_finds_the_listing_taken_ends_and_is_queued_when_it_is_let_go() {
+        let (lanes, mut woken) = Lanes::new(4, 1, None);
+        let listings = Listings::new(lanes.clone());
+        let domain = "a.auth0.com";
+        let tenant = listings.tenant(domain);
+        let taking = listings
+            .take_or_wait(domain, &tenant, &resource("taker"))
+            .expect("free");
+        // Two passes find it taken: they do not wait, and are not queued yet.
+        assert!(listings.take_or_wait(domain, &tenant, &resource("w1")).is_none());
+        assert!(listings.take_or_wait(domain, &tenant, &resource("w2")).is_none());
+        assert!(listings.take_or_wait(domain, &tenant, &resource("w1")).is_none());
+        assert_eq!(lanes.load(domain), (0, 0));
+        // The taker lets go (its listing ended, failed, or its pass was cancelled): both
+        // are queued as changes, once each, and woken (the lane has free places).
+        drop(taking);
+        let mut got = vec![woken.next().await.expect("woken"), woken.next().await.expect("woken")];
+        got.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(got, vec![resource("w1"), resource("w2")]);
+        // Nobody waits any more: the next hold lets go without queueing anyone.
+        drop(listings.take_or_wait(domain, &tenant, &resource("w1")).expect("free"));
+        assert!(futures::poll!(woken.next()).is_pending());
+    }
+
+    #[tokio::test]
+    async fn waiting_resources_are_queued_behind_changes_and_ahead_of_drift_checks() {
+        use crate::controller::lanes::Purpose;
+        let (lanes, mut woken) = Lanes::new(1, 1, None);
+        let listings = Listings::new(lanes.clone());
+        let domain = "a.auth0.com";
+        let tenant = listings.tenant(domain);
+        // The lane's one place is the taker's; a drift check and a change queue behind it.
+        let place = lanes
+            .try_enter(domain, &resource("taker"), Purpose::Change)
+            .expect("free");
+        assert!(
+            lanes
+                .try_enter(domain, &resource("check"), Purpose::DriftCheck)
+                .is_none()
+        );
+        assert!(lanes.try_enter(domain, &resource("change"), Purpose::Change).is_none());
+        let taking = listings
+            .take_or_wait(domain, &tenant, &resource("taker"))
+            .expect("free");
+        assert!(listings.take_or_wait(domain, &tenant, &resource("waiter")).is_none());
+        drop(taking);
+        assert_eq!(lanes.load(domain), (1, 3));
+        drop(place);
+        assert_eq!(woken.next().await, Some(resource("change")));
+        let change = lanes
+            .try_enter(domain, &resource("change"), Purpose::Change)
+            .expect("freed");
+        drop(change);
+        assert_eq!(woken.next().await, Some(resource("waiter")));
     }
 }

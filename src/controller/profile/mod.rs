@@ -112,7 +112,7 @@ impl Context {
             recorder,
             poll_interval,
             profiles,
-            listings: listing::Listings::default(),
+            listings: listing::Listings::new(lanes.clone()),
             failures: Failures::new(Backoff {
                 base: Duration::from_secs(1),
                 cap: Duration::from_secs(300),
@@ -248,7 +248,10 @@ impl<'a> Pass<'a> {
                     After::Request => self.request_time(),
                     After::PostsOver => self.posts_over_since(),
                 };
-                let named = self.ctx.listings.named(client, &name, since).await?;
+                let resource = ObjectRef::from_obj(self.profile);
+                let Some(named) = self.ctx.listings.named(client, &name, since, &resource).await? else {
+                    return Err(Error::AwaitingListing);
+                };
                 let all = self.ctx.profiles.state();
                 let found = named
                     .into_iter()
@@ -460,6 +463,11 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
             Ok(done.next)
         }
         Err(err @ Error::Kube(_)) => Err(err),
+        // The listing it needs wakes it (`listing.rs`); the requeue is a safety net only.
+        Err(Error::AwaitingListing) => {
+            tracing::debug!("waiting for the tenant's listing another pass is taking");
+            Ok(Action::requeue(jittered(pass.poll_interval())))
+        }
         Err(err) => {
             let disposition = err.disposition();
             let mut message = err.to_string();
