@@ -3,8 +3,8 @@
 //! waits for its tenant (issue 15).
 //!
 //! A pass holds a place from start to end ([`run`]), except while it waits for Auth0: an
-//! Auth0 call (its wait for the tenant's rate limit, its token and its answer) and the
-//! wait for a tenant's shared listing run inside [`aside`], which lets the place go and
+//! Auth0 call (its wait for the tenant's rate limit, its token and its answer) and a whole
+//! listing of a tenant run inside [`aside`], which lets the place go and
 //! takes one again after. So a tenant that is throttled or does not answer holds no place:
 //! its passes wait in their tenant's lane (`controller/lanes.rs`) and in their own calls,
 //! and the places go to passes with work to do, whatever their tenant. What bounds CPU

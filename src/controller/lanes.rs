@@ -15,9 +15,11 @@
 //! cache moves on: 10,000 waiting passes across 50 tenants held 10,000 stale copies, and
 //! the operator passed 200 MB (`make bench`, scenario tenants).
 //!
-//! The queue is first in, first out, so a tenant's backlog drains in order; within a tenant
-//! user changes still go before drift checks for Auth0's budget, as the token bucket's
-//! reserve and the shared listing's `try_lock` decide.
+//! The queue is first in, first out, so a tenant's backlog drains in order; changes go
+//! before drift checks, and within the running passes the token bucket's reserve keeps
+//! Auth0's budget for user changes. A pass that needs the tenant's next listing while
+//! another pass is taking it does not wait in its place either: it ends, and the listing
+//! queues it here when it ends ([`Lanes::queue_changes`], `profile/listing.rs`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Weak};

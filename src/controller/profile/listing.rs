@@ -40,7 +40,7 @@ impl Snapshot {
     async fn take(client: &Auth0Client, priority: Priority) -> Result<Snapshot, Auth0Error> {
         // The whole listing waits for the tenant: it gives its running place back once,
         // not between pages (which would queue each page behind every tenant's passes
-        // while the tenant's listing lock is held).
+        // while the right to take the tenant's listing is held).
         let listing = crate::places::aside(client.list_reporting(priority, |_| {})).await?;
         let by_id = listing
             .profiles
@@ -62,14 +62,13 @@ type Written = (Instant, Option<Value>);
 /// pass taking it.
 #[derive(Default)]
 struct Tenant {
-    latest: Mutex<Option<Arc<Snapshot>>>,
+    /// Read and replaced under [`Listings::written`]'s lock too ([`Listings::read`]).
+    latest: Mutex<Option<Snapshot>>,
+    /// The last listing that failed: when it was begun, and why. A resource queued by its
+    /// end gets its error (and its own backoff) instead of listing again at once: a tenant
+    /// that fails every listing is then listed about once per backoff, not back to back.
+    failed: Mutex<Option<(Instant, Auth0Error)>>,
     taking: tokio::sync::Mutex<()>,
-}
-
-impl Tenant {
-    fn latest(&self) -> Option<Arc<Snapshot>> {
-        self.latest.lock().clone()
-    }
 }
 
 /// Every tenant's latest listing, our writes since, and the resources waiting for a newer
@@ -144,23 +143,50 @@ impl Listings {
     }
 
     /// Takes `domain`'s next listing (the caller holds [`Taking`]) and makes it the latest.
-    async fn refresh(
-        &self,
-        client: &Auth0Client,
-        tenant: &Tenant,
-        priority: Priority,
-    ) -> Result<Arc<Snapshot>, Auth0Error> {
-        let taken = Arc::new(Snapshot::take(client, priority).await?);
-        self.settle_writes(&client.tenant().domain, taken.began);
-        *tenant.latest.lock() = Some(taken.clone());
-        Ok(taken)
+    async fn refresh(&self, client: &Auth0Client, tenant: &Tenant, priority: Priority) -> Result<(), Auth0Error> {
+        let attempted = Instant::now();
+        let taken = match Snapshot::take(client, priority).await {
+            Ok(taken) => taken,
+            Err(e) => {
+                *tenant.failed.lock() = Some((attempted, e.clone()));
+                return Err(e);
+            }
+        };
+        let domain = &client.tenant().domain;
+        let before = {
+            // One lock with the reads ([`Self::read`]): a reader of the listing before must
+            // not see our writes after it dropped (this one shows them, that one does not).
+            let mut written = self.written.lock();
+            written.retain(|(d, _), (at, _)| d != domain || *at >= taken.began);
+            tenant.latest.lock().replace(taken)
+        };
+        // Freed outside the lock every tenant's writes share.
+        drop(before);
+        Ok(())
     }
 
-    /// Drops the writes a new listing of `domain` shows.
-    fn settle_writes(&self, domain: &str, began: Instant) {
-        self.written
+    /// The error of a listing of `tenant` begun after `since` that failed.
+    fn failed_since(tenant: &Tenant, since: Instant) -> Option<Auth0Error> {
+        tenant
+            .failed
             .lock()
-            .retain(|(d, _), (at, _)| d != domain || *at >= began);
+            .as_ref()
+            .filter(|(attempted, _)| *attempted >= since)
+            .map(|(_, e)| e.clone())
+    }
+
+    /// `read` of the tenant's latest listing and our writes since it began, if that listing
+    /// is `usable`.
+    fn read<T>(
+        &self,
+        tenant: &Tenant,
+        usable: impl Fn(&Snapshot) -> bool,
+        read: impl FnOnce(&Snapshot, &HashMap<(String, String), Written>) -> T,
+    ) -> Option<T> {
+        let written = self.written.lock();
+        let latest = tenant.latest.lock();
+        let snapshot = latest.as_ref().filter(|s| usable(s))?;
+        Some(read(snapshot, &written))
     }
 
     /// The profile `id` as the tenant's latest listing saw it (with our writes since),
@@ -179,28 +205,29 @@ impl Listings {
         let domain = &client.tenant().domain;
         let tenant = self.tenant(domain);
         let fresh = |s: &Snapshot| s.taken.elapsed() < max_age;
-        let snapshot = match tenant.latest().filter(|s| fresh(s)) {
-            Some(snapshot) => snapshot,
-            None => {
-                let Ok(guard) = tenant.taking.try_lock() else {
-                    return Ok(None);
-                };
-                let _taking = Taking {
-                    guard: Some(guard),
-                    listings: self,
-                    domain,
-                };
-                match tenant.latest().filter(|s| fresh(s)) {
-                    Some(snapshot) => snapshot,
-                    None => self.refresh(client, &tenant, Priority::Background).await?,
-                }
-            }
+        let by_id = |s: &Snapshot, written: &HashMap<(String, String), Written>| match written
+            .get(&(domain.clone(), id.to_string()))
+        {
+            Some((at, remote)) if *at >= s.began => remote.clone(),
+            _ => s.by_id.get(id).cloned(),
         };
-        let written = self.written.lock();
-        Ok(Some(match written.get(&(domain.clone(), id.to_string())) {
-            Some((at, remote)) if *at >= snapshot.began => remote.clone(),
-            _ => snapshot.by_id.get(id).cloned(),
-        }))
+        if let Some(remote) = self.read(&tenant, fresh, by_id) {
+            return Ok(Some(remote));
+        }
+        let Ok(guard) = tenant.taking.try_lock() else {
+            return Ok(None);
+        };
+        let _taking = Taking {
+            guard: Some(guard),
+            listings: self,
+            domain,
+        };
+        if let Some(remote) = self.read(&tenant, fresh, by_id) {
+            return Ok(Some(remote));
+        }
+        self.refresh(client, &tenant, Priority::Background).await?;
+        // Ours since it was taken: no other pass takes one while we hold `_taking`.
+        Ok(self.read(&tenant, |_| true, by_id))
     }
 
     /// The tenant's profiles named `name`, from a listing begun after `since` (so every
@@ -223,45 +250,26 @@ impl Listings {
         let domain = &client.tenant().domain;
         let tenant = self.tenant(domain);
         let fresh = |s: &Snapshot| s.began >= since;
-        let snapshot = match tenant.latest().filter(|s| fresh(s)) {
-            Some(snapshot) => snapshot,
-            None => {
-                let Some(_taking) = self.take_or_wait(domain, &tenant, resource) else {
-                    return Ok(None);
-                };
-                match tenant.latest().filter(|s| fresh(s)) {
-                    Some(snapshot) => snapshot,
-                    None => self.refresh(client, &tenant, Priority::User).await?,
-                }
-            }
+        let with_name =
+            |s: &Snapshot, written: &HashMap<(String, String), Written>| with_name(domain, s, written, name);
+        if let Some(found) = self.read(&tenant, fresh, with_name) {
+            return Ok(Some(found));
+        }
+        if let Some(e) = Self::failed_since(&tenant, since) {
+            return Err(e);
+        }
+        let Some(_taking) = self.take_or_wait(domain, &tenant, resource) else {
+            return Ok(None);
         };
-        Ok(Some(self.with_name(domain, &snapshot, name)))
-    }
-
-    /// The profiles named `name` in `snapshot`, overlaid with our writes since it began.
-    fn with_name(&self, domain: &str, snapshot: &Snapshot, name: &str) -> Vec<Value> {
-        let written = self.written.lock();
-        let newer = |id: &str| {
-            written
-                .get(&(domain.to_string(), id.to_string()))
-                .filter(|(at, _)| *at >= snapshot.began)
-        };
-        let has_name = |p: &Value| p.get("name").and_then(Value::as_str) == Some(name);
-        let mut found: Vec<Value> = snapshot
-            .by_id
-            .iter()
-            .filter_map(|(id, listed)| match newer(id) {
-                Some((_, after)) => after.as_ref().filter(|p| has_name(p)).cloned(),
-                None => has_name(listed).then(|| listed.clone()),
-            })
-            .collect();
-        found.extend(
-            written
-                .iter()
-                .filter(|((d, id), (at, _))| d == domain && *at >= snapshot.began && !snapshot.by_id.contains_key(id))
-                .filter_map(|(_, (_, after))| after.as_ref().filter(|p| has_name(p)).cloned()),
-        );
-        found
+        if let Some(found) = self.read(&tenant, fresh, with_name) {
+            return Ok(Some(found));
+        }
+        if let Some(e) = Self::failed_since(&tenant, since) {
+            return Err(e);
+        }
+        self.refresh(client, &tenant, Priority::User).await?;
+        // Ours, begun after `since`: no other pass takes one while we hold `_taking`.
+        Ok(self.read(&tenant, |_| true, with_name))
     }
 
     /// Notes a write of our own, so a drift check does not "correct" a change we just made
@@ -271,6 +279,36 @@ impl Listings {
             .lock()
             .insert((domain.to_string(), id.to_string()), (Instant::now(), remote.cloned()));
     }
+}
+
+/// The profiles named `name` in `snapshot`, overlaid with our writes since it began.
+fn with_name(
+    domain: &str,
+    snapshot: &Snapshot,
+    written: &HashMap<(String, String), Written>,
+    name: &str,
+) -> Vec<Value> {
+    let newer = |id: &str| {
+        written
+            .get(&(domain.to_string(), id.to_string()))
+            .filter(|(at, _)| *at >= snapshot.began)
+    };
+    let has_name = |p: &Value| p.get("name").and_then(Value::as_str) == Some(name);
+    let mut found: Vec<Value> = snapshot
+        .by_id
+        .iter()
+        .filter_map(|(id, listed)| match newer(id) {
+            Some((_, after)) => after.as_ref().filter(|p| has_name(p)).cloned(),
+            None => has_name(listed).then(|| listed.clone()),
+        })
+        .collect();
+    found.extend(
+        written
+            .iter()
+            .filter(|((d, id), (at, _))| d == domain && *at >= snapshot.began && !snapshot.by_id.contains_key(id))
+            .filter_map(|(_, (_, after))| after.as_ref().filter(|p| has_name(p)).cloned()),
+    );
+    found
 }
 
 #[cfg(test)]
@@ -338,5 +376,20 @@ mod tests {
             .expect("freed");
         drop(change);
         assert_eq!(woken.next().await, Some(resource("waiter")));
+    }
+
+    #[test]
+    fn a_failed_listing_answers_only_those_that_asked_before_it_began() {
+        let tenant = Tenant::default();
+        let asked = Instant::now();
+        let error = Auth0Error::Transport {
+            message: "timed out".into(),
+            timeout: true,
+        };
+        *tenant.failed.lock() = Some((Instant::now(), error.clone()));
+        // Asked before the failed listing began: that listing was for it, so is its error.
+        assert_eq!(Listings::failed_since(&tenant, asked), Some(error));
+        // Asked after: the failed listing could not have served it; it takes the next.
+        assert_eq!(Listings::failed_since(&tenant, Instant::now()), None);
     }
 }
