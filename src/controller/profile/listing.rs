@@ -64,10 +64,11 @@ type Written = (Instant, Option<Value>);
 struct Tenant {
     /// Read and replaced under [`Listings::written`]'s lock too ([`Listings::read`]).
     latest: Mutex<Option<Snapshot>>,
-    /// The last listing that failed: when it was begun, and why. A resource queued by its
-    /// end gets its error (and its own backoff) instead of listing again at once: a tenant
-    /// that fails every listing is then listed about once per backoff, not back to back.
-    failed: Mutex<Option<(Instant, Auth0Error)>>,
+    /// Resources that waited for a listing that failed, with its error: each gets it once
+    /// (its pass reports it and backs off) instead of listing again at once, so a tenant
+    /// that fails every listing is listed about once per backoff, not back to back; after
+    /// that the resource lists for itself. Cleared by a listing that succeeds.
+    failed: Mutex<HashMap<Resource, Auth0Error>>,
     taking: tokio::sync::Mutex<()>,
 }
 
@@ -144,15 +145,15 @@ impl Listings {
 
     /// Takes `domain`'s next listing (the caller holds [`Taking`]) and makes it the latest.
     async fn refresh(&self, client: &Auth0Client, tenant: &Tenant, priority: Priority) -> Result<(), Auth0Error> {
-        let attempted = Instant::now();
+        let domain = &client.tenant().domain;
         let taken = match Snapshot::take(client, priority).await {
             Ok(taken) => taken,
             Err(e) => {
-                *tenant.failed.lock() = Some((attempted, e.clone()));
+                self.failed(domain, tenant, &e);
                 return Err(e);
             }
         };
-        let domain = &client.tenant().domain;
+        tenant.failed.lock().clear();
         let before = {
             // One lock with the reads ([`Self::read`]): a reader of the listing before must
             // not see our writes after it dropped (this one shows them, that one does not).
@@ -165,14 +166,18 @@ impl Listings {
         Ok(())
     }
 
-    /// The error of a listing of `tenant` begun after `since` that failed.
-    fn failed_since(tenant: &Tenant, since: Instant) -> Option<Auth0Error> {
+    /// Hands the error of a failed listing of `domain` to every resource waiting for it.
+    fn failed(&self, domain: &str, tenant: &Tenant, error: &Auth0Error) {
+        let waiting = self.waiting.lock().get(domain).cloned().unwrap_or_default();
         tenant
             .failed
             .lock()
-            .as_ref()
-            .filter(|(attempted, _)| *attempted >= since)
-            .map(|(_, e)| e.clone())
+            .extend(waiting.into_iter().map(|r| (r, error.clone())));
+    }
+
+    /// Its error once, for a resource that waited for a listing that failed.
+    fn take_failure(tenant: &Tenant, resource: &Resource) -> Option<Auth0Error> {
+        tenant.failed.lock().remove(resource)
     }
 
     /// `read` of the tenant's latest listing and our writes since it began, if that listing
@@ -255,7 +260,7 @@ impl Listings {
         if let Some(found) = self.read(&tenant, fresh, with_name) {
             return Ok(Some(found));
         }
-        if let Some(e) = Self::failed_since(&tenant, since) {
+        if let Some(e) = Self::take_failure(&tenant, resource) {
             return Err(e);
         }
         let Some(_taking) = self.take_or_wait(domain, &tenant, resource) else {
@@ -263,9 +268,6 @@ impl Listings {
         };
         if let Some(found) = self.read(&tenant, fresh, with_name) {
             return Ok(Some(found));
-        }
-        if let Some(e) = Self::failed_since(&tenant, since) {
-            return Err(e);
         }
         self.refresh(client, &tenant, Priority::User).await?;
         // Ours, begun after `since`: no other pass takes one while we hold `_taking`.
@@ -378,18 +380,29 @@ mod tests {
         assert_eq!(woken.next().await, Some(resource("waiter")));
     }
 
-    #[test]
-    fn a_failed_listing_answers_only_those_that_asked_before_it_began() {
-        let tenant = Tenant::default();
-        let asked = Instant::now();
+    #[tokio::test]
+    async fn a_failed_listing_answers_each_resource_that_waited_for_it_once() {
+        let (lanes, mut woken) = Lanes::new(4, 1, None);
+        let listings = Listings::new(lanes);
+        let domain = "a.auth0.com";
+        let tenant = listings.tenant(domain);
+        let taking = listings
+            .take_or_wait(domain, &tenant, &resource("taker"))
+            .expect("free");
+        assert!(listings.take_or_wait(domain, &tenant, &resource("waiter")).is_none());
         let error = Auth0Error::Transport {
             message: "timed out".into(),
             timeout: true,
         };
-        *tenant.failed.lock() = Some((Instant::now(), error.clone()));
-        // Asked before the failed listing began: that listing was for it, so is its error.
-        assert_eq!(Listings::failed_since(&tenant, asked), Some(error));
-        // Asked after: the failed listing could not have served it; it takes the next.
-        assert_eq!(Listings::failed_since(&tenant, Instant::now()), None);
+        listings.failed(domain, &tenant, &error);
+        drop(taking);
+        assert_eq!(woken.next().await, Some(resource("waiter")));
+        // Its next pass reports the listing's error (and backs off) instead of listing...
+        assert_eq!(Listings::take_failure(&tenant, &resource("waiter")), Some(error));
+        // ...once: the pass after that lists for itself (a fixed Secret must not meet the
+        // error of a listing made with the old one).
+        assert_eq!(Listings::take_failure(&tenant, &resource("waiter")), None);
+        // The taker got the error from its own call, not from here.
+        assert_eq!(Listings::take_failure(&tenant, &resource("taker")), None);
     }
 }
