@@ -160,3 +160,48 @@ async fn a_hanging_tenant_does_not_block_another() {
     );
     h.stop_operator();
 }
+
+/// A pass that needs the tenant's next listing while another pass is taking it holds no
+/// place in the lane: it ends and is queued again when the listing ends. Before, each such
+/// pass held a place for the whole listing (100 pages at 1,000 profiles), so a lane of 16
+/// moved at 16 passes per listing and a change behind them waited listing after listing
+/// (`make soak`, scenario 1: not converged in 300 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passes_waiting_for_a_listing_leave_their_lane_to_a_change() {
+    let mut h = Harness::prepare("fair-listing", common::SCOPES.iter().map(|s| s.to_string()).collect()).await;
+    let log = h.log.clone();
+    h.operator = Some(h.spawn_operator(&log, &["--http-address", "127.0.0.1:0", "--tenant-concurrency", "2"]));
+    h.apply_profile("changed", json!({"enabledFeatures": ["scim"]})).await;
+    h.wait_ready("changed").await;
+    // From now on every listing page takes 3 s.
+    let slow_listing = FaultRule {
+        endpoint: Some(auth0_emulator::Endpoint::ListProfiles),
+        latency_ms: 3_000,
+        ..FaultRule::default()
+    };
+    assert!(h.emulator.set_faults(&h.domain, vec![slow_listing]));
+    // Eight creates, each needing a listing begun after it was applied, then a change of a
+    // profile the operator already owns (a GET and a PATCH, no listing).
+    for i in 0..8 {
+        h.apply_profile(&format!("new-{i}"), json!({})).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let changed = Instant::now();
+    h.apply_profile("changed", json!({"enabledFeatures": ["scim", "universal_logout"]}))
+        .await;
+    h.wait_for("changed", Duration::from_secs(30), "Ready at generation 2", |p| {
+        ready(p) && p.status.as_ref().and_then(|s| s.observed_generation) == Some(2)
+    })
+    .await;
+    let took = changed.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "the change took {took:?} behind creates waiting for a 3 s listing in a lane of 2"
+    );
+    // And the creates converge, sharing listings.
+    for i in 0..8 {
+        h.wait_for(&format!("new-{i}"), Duration::from_secs(60), "Ready", ready)
+            .await;
+    }
+    h.stop_operator();
+}

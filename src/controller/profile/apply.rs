@@ -320,6 +320,7 @@ async fn create(
     }
     pass.ctx.creates.sending(&pass.uid, &name);
     let body = create_body(want);
+    tracing::debug!(%name, resource_version = ?live.metadata.resource_version, "creating the Auth0 profile");
     let answer = client.create(&body).await;
     pass.ctx.creates.answered(&pass.uid);
     let created = match answer {

@@ -107,6 +107,7 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
 
 /// Lets the finalizer go.
 async fn released(pass: &Pass<'_>) -> Result<Done, Error> {
+    tracing::debug!(claim = ?pass.claim(), "letting the finalizer go");
     marks::release(&pass.api, pass.profile).await?;
     Ok(Done {
         status: None,

@@ -19,6 +19,7 @@ pub mod marks;
 pub mod memory;
 pub mod plan;
 pub mod status;
+pub mod vanished;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -401,7 +402,15 @@ pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Re
         Err(_) => None,
     };
     let running = ctx.lanes.running.clone();
-    crate::places::run(running, Box::pin(run(profile, ctx))).await
+    let result = crate::places::run(running, Box::pin(run(profile.clone(), ctx.clone()))).await;
+    match result {
+        // Gone under a create of ours (`vanished.rs`): the created profile is cleaned up.
+        Err(e) if vanished::is_gone(&e) && vanished::posted(&ctx, &profile.uid().unwrap_or_default()) => {
+            tokio::spawn(vanished::clean_up(profile, ctx));
+            Ok(Action::await_change())
+        }
+        other => other,
+    }
 }
 
 /// One pass over a resource.
