@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::error::{self, Auth0Error};
-use super::ratelimit::{Priority, TokenBucket};
+use super::ratelimit::{InFlight, Priority, TokenBucket};
 use super::retry::{Backoff, Clock};
 use crate::metrics::Metrics;
 
@@ -152,13 +152,16 @@ impl Auth0Client {
         }
     }
 
-    async fn acquire(&self, priority: Priority) {
-        let waited = self.bucket.acquire(self.clock.as_ref(), priority).await;
+    /// A token of the tenant's bucket, and the request's place in flight: hold it until
+    /// the answer is read.
+    async fn acquire(&self, priority: Priority) -> InFlight<'_> {
+        let (waited, in_flight) = self.bucket.acquire(self.clock.as_ref(), priority).await;
         if let Some(m) = &self.metrics
             && !waited.is_zero()
         {
             m.ratelimit_wait_seconds.inc_by(waited.as_secs_f64());
         }
+        in_flight
     }
 
     pub fn tenant(&self) -> &TenantConfig {
@@ -342,10 +345,11 @@ impl Auth0Client {
                 attempt += 1;
                 // The bucket first, then the token: a wait in the bucket (seconds when Auth0
                 // throttles) must not age a token past its expiry before it is sent.
-                self.acquire(priority).await;
+                let in_flight = self.acquire(priority).await;
                 let token = self.token(false).await?;
                 let sent = Instant::now();
                 let result = self.send(method.clone(), path, query, body, &token.token).await;
+                drop(in_flight);
                 let err = match result {
                     Ok(value) => return Ok((sent, value)),
                     Err(err) => err,
@@ -452,7 +456,8 @@ impl Auth0Client {
             ("client_secret", self.tenant.client_secret.expose()),
             ("audience", self.tenant.audience.as_str()),
         ];
-        self.acquire(Priority::User).await;
+        // Not in the in-flight window: the request that needs this token may hold its place.
+        self.bucket.acquire_token(self.clock.as_ref(), Priority::User).await;
         let response = match self.http.post(url).form(&form).send().await {
             Ok(response) => response,
             Err(e) => {

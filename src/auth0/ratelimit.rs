@@ -23,7 +23,28 @@ struct State {
     last: Instant,
     rate: f64,
     burst: f64,
+    /// Requests sent and not yet answered ([`InFlight`]).
+    in_flight: u32,
+    /// At most this many in flight (at least one): what Auth0's last answer said remains
+    /// (`x-ratelimit-remaining`), else the bucket. Each answer's `remaining` does not count
+    /// the requests sent after it and still in flight; with a lane of passes sending at
+    /// once, trusting it alone sent more than was left (`make soak`, scenario 6: 3–4
+    /// answers 429 after the first burst once passes stopped queueing behind listings).
+    window: f64,
 }
+
+/// A request counted in flight from its token until it is answered, fails or is dropped.
+pub struct InFlight<'a>(&'a TokenBucket);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.in_flight = s.in_flight.saturating_sub(1);
+    }
+}
+
+/// How often a request held back by the in-flight window looks again.
+const WINDOW_POLL: Duration = Duration::from_millis(20);
 
 /// A token bucket: `burst` requests at once, `rate` per second sustained.
 #[derive(Debug)]
@@ -40,6 +61,8 @@ impl TokenBucket {
                 last: now,
                 rate: rate.max(0.01),
                 burst,
+                in_flight: 0,
+                window: burst,
             }),
         }
     }
@@ -47,7 +70,16 @@ impl TokenBucket {
     /// Takes a token, or says how long until one is free for this priority. Background
     /// requests leave a quarter of the bucket (at least one token) for user changes.
     pub fn try_take(&self, now: Instant, priority: Priority) -> Result<(), Duration> {
+        self.take(now, priority, false)
+    }
+
+    /// [`Self::try_take`], also held back while the in-flight window is full; `send` counts
+    /// the request in flight (the caller holds an [`InFlight`] for it).
+    fn take(&self, now: Instant, priority: Priority, send: bool) -> Result<(), Duration> {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if send && f64::from(s.in_flight) >= s.window.max(1.0) {
+            return Err(WINDOW_POLL);
+        }
         let elapsed = now.saturating_duration_since(s.last).as_secs_f64();
         s.tokens = (s.tokens + elapsed * s.rate).min(s.burst);
         s.last = now;
@@ -57,17 +89,33 @@ impl TokenBucket {
         };
         if s.tokens >= 1.0 + reserve {
             s.tokens -= 1.0;
+            if send {
+                s.in_flight += 1;
+            }
             Ok(())
         } else {
             Err(Duration::from_secs_f64((1.0 + reserve - s.tokens) / s.rate))
         }
     }
 
-    /// Waits for a token; returns how long it waited.
-    pub async fn acquire(&self, clock: &dyn Clock, priority: Priority) -> Duration {
+    /// Waits for a token and a place in the in-flight window; returns how long it waited,
+    /// and the request's place in flight (hold it until the answer is read).
+    pub async fn acquire(&self, clock: &dyn Clock, priority: Priority) -> (Duration, InFlight<'_>) {
         let start = clock.now();
         loop {
-            match self.try_take(clock.now(), priority) {
+            match self.take(clock.now(), priority, true) {
+                Ok(()) => return (clock.now().saturating_duration_since(start), InFlight(self)),
+                Err(wait) => clock.sleep(wait).await,
+            }
+        }
+    }
+
+    /// Waits for a token only, outside the in-flight window: the token fetch, which a
+    /// request holding a place in the window may be waiting for.
+    pub async fn acquire_token(&self, clock: &dyn Clock, priority: Priority) -> Duration {
+        let start = clock.now();
+        loop {
+            match self.take(clock.now(), priority, false) {
                 Ok(()) => return clock.now().saturating_duration_since(start),
                 Err(wait) => clock.sleep(wait).await,
             }
@@ -85,6 +133,7 @@ impl TokenBucket {
         }
         if let Some(remaining) = remaining {
             let remaining = f64::from(remaining);
+            s.window = remaining;
             if remaining < s.tokens {
                 s.tokens = remaining;
                 s.last = now;
@@ -162,8 +211,30 @@ mod tests {
     async fn acquire_waits_on_the_clock() {
         let clock = FakeClock::new();
         let bucket = TokenBucket::new(2.0, 1, clock.now());
-        assert_eq!(bucket.acquire(&clock, Priority::User).await, Duration::ZERO);
-        let waited = bucket.acquire(&clock, Priority::User).await;
+        assert_eq!(bucket.acquire(&clock, Priority::User).await.0, Duration::ZERO);
+        let waited = bucket.acquire(&clock, Priority::User).await.0;
         assert_eq!(waited, Duration::from_millis(500));
+    }
+
+    #[tokio::test]
+    async fn no_more_in_flight_than_auth0_said_remain() {
+        let clock = FakeClock::new();
+        let bucket = TokenBucket::new(100.0, 100, clock.now());
+        // Auth0's last answer: 2 left. Plenty of our own tokens, but two requests in flight
+        // already spend them: a third waits until one is answered.
+        bucket.observe(clock.now(), Some(100), Some(2), None);
+        let (_, first) = bucket.acquire(&clock, Priority::User).await;
+        let (_, second) = bucket.acquire(&clock, Priority::User).await;
+        assert_eq!(bucket.take(clock.now(), Priority::User, true), Err(WINDOW_POLL));
+        drop(first);
+        // (Our own count of tokens took the 2 as well: the next refills at 100/s.)
+        let (waited, _third) = bucket.acquire(&clock, Priority::User).await;
+        assert_eq!(waited, Duration::from_millis(10));
+        drop(second);
+        // Nothing left: one request at a time still goes (its answer tells the refill).
+        bucket.observe(clock.now(), Some(100), Some(0), None);
+        drop(_third);
+        let (_, _only) = bucket.acquire(&clock, Priority::User).await;
+        assert_eq!(bucket.take(clock.now(), Priority::User, true), Err(WINDOW_POLL));
     }
 }
