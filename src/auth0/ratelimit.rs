@@ -31,6 +31,9 @@ struct State {
     /// once, trusting it alone sent more than was left (`make soak`, scenario 6: 3–4
     /// answers 429 after the first burst once passes stopped queueing behind listings).
     window: f64,
+    /// When `window` was last set from an answer: an answer without the header for
+    /// [`WINDOW_MEMORY`] lets it open to the bucket again (a proxy's answers may lack it).
+    window_at: Instant,
 }
 
 /// A request counted in flight from its token until it is answered, fails or is dropped.
@@ -43,8 +46,12 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// How often a request held back by the in-flight window looks again.
+/// How often a request held back by the in-flight window looks again (at least; longer
+/// when the bucket has no token either).
 const WINDOW_POLL: Duration = Duration::from_millis(20);
+
+/// How long Auth0's last `remaining` bounds the requests in flight.
+const WINDOW_MEMORY: Duration = Duration::from_secs(2);
 
 /// A token bucket: `burst` requests at once, `rate` per second sustained.
 #[derive(Debug)]
@@ -63,6 +70,7 @@ impl TokenBucket {
                 burst,
                 in_flight: 0,
                 window: burst,
+                window_at: now,
             }),
         }
     }
@@ -77,16 +85,20 @@ impl TokenBucket {
     /// the request in flight (the caller holds an [`InFlight`] for it).
     fn take(&self, now: Instant, priority: Priority, send: bool) -> Result<(), Duration> {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if send && f64::from(s.in_flight) >= s.window.max(1.0) {
-            return Err(WINDOW_POLL);
-        }
         let elapsed = now.saturating_duration_since(s.last).as_secs_f64();
         s.tokens = (s.tokens + elapsed * s.rate).min(s.burst);
         s.last = now;
+        if now.saturating_duration_since(s.window_at) >= WINDOW_MEMORY {
+            s.window = s.burst;
+        }
         let reserve = match priority {
             Priority::User => 0.0,
             Priority::Background => (s.burst / 4.0).max(1.0).min(s.burst - 1.0),
         };
+        let token_wait = Duration::from_secs_f64(((1.0 + reserve - s.tokens) / s.rate).max(0.0));
+        if send && f64::from(s.in_flight) >= s.window.max(1.0) {
+            return Err(token_wait.max(WINDOW_POLL));
+        }
         if s.tokens >= 1.0 + reserve {
             s.tokens -= 1.0;
             if send {
@@ -94,7 +106,7 @@ impl TokenBucket {
             }
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 + reserve - s.tokens) / s.rate))
+            Err(token_wait)
         }
     }
 
@@ -134,6 +146,7 @@ impl TokenBucket {
         if let Some(remaining) = remaining {
             let remaining = f64::from(remaining);
             s.window = remaining;
+            s.window_at = now;
             if remaining < s.tokens {
                 s.tokens = remaining;
                 s.last = now;
@@ -236,5 +249,8 @@ mod tests {
         drop(_third);
         let (_, _only) = bucket.acquire(&clock, Priority::User).await;
         assert_eq!(bucket.take(clock.now(), Priority::User, true), Err(WINDOW_POLL));
+        // No answer with the header for a while: the window opens to the bucket again.
+        let later = clock.now() + WINDOW_MEMORY;
+        assert_eq!(bucket.take(later, Priority::User, true), Ok(()));
     }
 }

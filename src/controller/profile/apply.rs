@@ -328,8 +328,9 @@ async fn create(
         // Refused (400, 403, 409, 429 after retries): nothing was created, so the mark goes
         // and no later pass wonders whether it was.
         Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
-            marks::hold(&pass.api, profile, &Marks::on(tenant, None, before.bound.clone())).await?;
+            // Forgotten first: nothing was created, whatever the write of the mark answers.
             pass.ctx.creates.forget(&pass.uid);
+            marks::hold(&pass.api, profile, &Marks::on(tenant, None, before.bound.clone())).await?;
             return Err(if e.status() == Some(409) {
                 Error::NameRefused(name)
             } else {

@@ -110,6 +110,11 @@ impl Creates {
     pub fn forget(&self, uid: &str) {
         self.0.lock().remove(uid);
     }
+
+    /// The record of `uid`'s POSTs, removed.
+    pub fn take(&self, uid: &str) -> Option<Posted> {
+        self.0.lock().remove(uid)
+    }
 }
 
 /// Resources whose last pass ended in a terminal failure, with the fingerprint of what that

@@ -405,10 +405,7 @@ pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Re
     let result = crate::places::run(running, Box::pin(run(profile.clone(), ctx.clone()))).await;
     match result {
         // Gone under a create of ours (`vanished.rs`): the created profile is cleaned up.
-        Err(e) if vanished::is_gone(&e) && vanished::posted(&ctx, &profile.uid().unwrap_or_default()) => {
-            tokio::spawn(vanished::clean_up(profile, ctx));
-            Ok(Action::await_change())
-        }
+        Err(e) if vanished::is_gone(&e) && vanished::handle(&profile, &ctx).await => Ok(Action::await_change()),
         other => other,
     }
 }

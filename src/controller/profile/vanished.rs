@@ -1,69 +1,151 @@
-//! A resource that vanished while this process had a create of its in flight: its profile
-//! is deleted (or left, by policy) as if the resource had been deleted normally.
+//! A resource that vanished while this process had a create of its in flight: the profile
+//! its POST was answered with is deleted (or left, by policy), as a deletion would have.
 //!
 //! The finalizer goes on in the same write as the create-pending mark, before the POST, so
 //! a deletion waits for the cleanup. But kube-apiserver can answer that write with success
 //! and still let a concurrent DELETE remove the object without the finalizer
 //! (kubernetes/kubernetes#77988, open; its fix was reverted). `make soak` hit it: a resource
 //! deleted while its create waited for a listing was gone by the time the created profile's
-//! id was to be recorded (404), leaving the profile in Auth0 with no owner. This process
-//! still knows the create (`Creates`, by uid): that is the evidence, and the same cleanup
-//! plan as a deletion's runs on it, outside the controller (the resource will not be
-//! reconciled again).
+//! id was to be recorded (404), leaving the profile in Auth0 with no owner.
+//!
+//! Only the id this process's POST was answered with counts as evidence here: the resource
+//! is gone, so its name is free in the cluster and a new resource of that name may create a
+//! profile of the same name at any moment; an interrupted create (no id) is logged and left,
+//! never guessed at by name. Nothing is written to the Kubernetes API (a new resource of the
+//! same name must not lose its finalizer or marks).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
+use kube::api::Api;
 
-use super::{Context, Error, Pass, cleanup};
-use crate::crd::ConnectionProfile;
-
-/// How many times the cleanup is tried before the profile is left (and logged).
-const ATTEMPTS: u32 = 30;
+use super::{Context, Error, annotation, annotation_is_true};
+use crate::crd::{ConnectionProfile, DeletionPolicy};
 
 /// Whether `error` says the resource is gone from the API server.
 pub fn is_gone(error: &Error) -> bool {
     matches!(error, Error::Kube(kube::Error::Api(e)) if e.code == 404)
 }
 
-/// Whether this process posted a create for the resource `uid` (answered or not).
-pub fn posted(ctx: &Context, uid: &str) -> bool {
-    ctx.creates.get(uid).is_some()
+/// What to do about the create of a resource that vanished.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cleanup {
+    /// Delete the profile the POST was answered with.
+    Delete(String),
+    /// Leave it: by `deletionPolicy: Orphan`, `force-orphan`, or a pause (which stops every
+    /// write, deletions included); the id is logged.
+    Keep(String),
+    /// The POST got no answer: a profile may exist, but only its name would show it, and
+    /// that name is free for a new resource now: logged, nothing deleted.
+    Unproven(String),
 }
 
-/// Runs the deletion's cleanup for `profile`, gone from the API server, until it is done:
-/// a look-up waiting for a listing is tried again each second, a transient failure after a
-/// backoff, up to [`ATTEMPTS`] times; a terminal one (and the last) is logged with the
-/// profile that stays in Auth0.
-pub async fn clean_up(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) {
-    let mut gone = (*profile).clone();
-    gone.metadata.deletion_timestamp = Some(Time(k8s_openapi::jiff::Timestamp::now()));
-    let uid = gone.uid().unwrap_or_default();
-    for attempt in 1..=ATTEMPTS {
-        let pass = Pass::new(&gone, &ctx);
-        let claim = pass.claim();
-        match cleanup::run(&pass).await {
-            // The cleanup's only Kubernetes write is the finalizer's release, after every
-            // Auth0 call: it fails on the gone object, and the Auth0 side is done.
-            Ok(_) | Err(Error::Kube(_)) => {
-                tracing::info!(
-                    ?claim,
-                    "the cleanup of a resource that vanished during its create is done"
-                );
-                break;
-            }
-            Err(Error::AwaitingListing) => tokio::time::sleep(Duration::from_secs(1)).await,
-            Err(e) if e.disposition().terminal || attempt == ATTEMPTS => {
-                tracing::warn!(?claim, error = %e, "a resource vanished during its create; its Auth0 profile may remain");
-                break;
-            }
-            Err(_) => tokio::time::sleep(ctx.failures.failed(&uid)).await,
-        }
+/// The decision, from the resource's last copy and this process's record of its create.
+pub fn decide(profile: &ConnectionProfile, created: Option<String>, posted_name: String) -> Cleanup {
+    let keep = profile.spec.deletion_policy == DeletionPolicy::Orphan
+        || annotation_is_true(profile, annotation::FORCE_ORPHAN)
+        || annotation_is_true(profile, annotation::PAUSED);
+    match created {
+        Some(id) if keep => Cleanup::Keep(id),
+        Some(id) => Cleanup::Delete(id),
+        None => Cleanup::Unproven(posted_name),
     }
-    ctx.creates.forget(&uid);
+}
+
+/// After a pass of `profile` failed with 404: when the object is really gone (or another
+/// object of its name stands there) and this process posted a create for it, takes that
+/// record (so a second 404 does nothing) and cleans up in the background. Returns whether
+/// it did.
+pub async fn handle(profile: &ConnectionProfile, ctx: &Arc<Context>) -> bool {
+    let uid = profile.uid().unwrap_or_default();
+    if ctx.creates.get(&uid).is_none() {
+        return false;
+    }
+    let api: Api<ConnectionProfile> = Api::namespaced(ctx.client.clone(), &profile.namespace().unwrap_or_default());
+    match api.get_opt(&profile.name_any()).await {
+        Ok(Some(live)) if live.uid().as_deref() == Some(uid.as_str()) => return false,
+        Ok(_) => {}
+        Err(_) => return false,
+    }
+    let Some(posted) = ctx.creates.take(&uid) else {
+        return false;
+    };
+    // The latest copy this process saw: a policy, pause or force-orphan set meanwhile counts.
+    let latest = ctx
+        .profiles
+        .get(&kube::runtime::reflector::ObjectRef::from_obj(profile))
+        .filter(|p| p.uid() == profile.uid())
+        .map(|p| (*p).clone())
+        .unwrap_or_else(|| profile.clone());
+    let decision = decide(&latest, posted.created, posted.name);
+    let client = ctx
+        .tenants
+        .client(&latest.spec.tenant_ref, &latest.namespace().unwrap_or_default());
     ctx.requests.forget(&uid);
     ctx.stuck.forget(&uid);
     ctx.failures.succeeded(&uid);
+    tokio::spawn(async move {
+        match (decision, client) {
+            (Cleanup::Delete(id), Ok(client)) => {
+                for attempt in 1..=5u32 {
+                    match client.delete(&id).await {
+                        Ok(()) => {
+                            tracing::info!(%id, "deleted the Auth0 profile of a resource that vanished during its create");
+                            return;
+                        }
+                        Err(e) if attempt == 5 || !e.is_transient() => {
+                            tracing::warn!(%id, error = %e, "a resource vanished during its create; its Auth0 profile remains: delete it by hand");
+                            return;
+                        }
+                        Err(_) => tokio::time::sleep(Duration::from_secs(1 << attempt)).await,
+                    }
+                }
+            }
+            (Cleanup::Delete(id), Err(e)) => {
+                tracing::warn!(%id, error = %e, "a resource vanished during its create; its Auth0 profile remains: delete it by hand");
+            }
+            (Cleanup::Keep(id), _) => {
+                tracing::info!(%id, "a resource vanished during its create; its Auth0 profile is left by its policy");
+            }
+            (Cleanup::Unproven(name), _) => {
+                tracing::warn!(%name, "a resource vanished while its create had no answer; a profile of that name may remain in Auth0: check by hand");
+            }
+        }
+    });
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn profile(extra: serde_json::Value) -> ConnectionProfile {
+        let mut p = json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+            "metadata": {"name": "p", "namespace": "team", "uid": "u1"},
+            "spec": {"tenantRef": {"kind": "Auth0Tenant", "name": "t"}}});
+        json_patch::merge(&mut p, &extra);
+        serde_json::from_value(p).expect("profile")
+    }
+
+    #[test]
+    fn only_an_answered_id_is_deleted_and_policies_keep_it() {
+        let id = || Some("cop_1".to_string());
+        let name = || "p".to_string();
+        assert_eq!(
+            decide(&profile(json!({})), id(), name()),
+            Cleanup::Delete("cop_1".into())
+        );
+        assert_eq!(
+            decide(&profile(json!({"spec": {"deletionPolicy": "Orphan"}})), id(), name()),
+            Cleanup::Keep("cop_1".into())
+        );
+        for key in [annotation::FORCE_ORPHAN, annotation::PAUSED] {
+            let p = profile(json!({"metadata": {"annotations": {key: "true"}}}));
+            assert_eq!(decide(&p, id(), name()), Cleanup::Keep("cop_1".into()));
+        }
+        // No answer: the name is free in the cluster now, so it proves nothing.
+        assert_eq!(decide(&profile(json!({})), None, name()), Cleanup::Unproven("p".into()));
+    }
 }
