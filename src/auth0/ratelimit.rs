@@ -113,25 +113,21 @@ impl TokenBucket {
     /// Waits for a token and a place in the in-flight window; returns how long it waited,
     /// and the request's place in flight (hold it until the answer is read).
     pub async fn acquire(&self, clock: &dyn Clock, priority: Priority) -> (Duration, InFlight<'_>) {
-        let start = clock.now();
-        loop {
-            match self.take(clock.now(), priority, true) {
-                Ok(()) => return (clock.now().saturating_duration_since(start), InFlight(self)),
-                Err(wait) => clock.sleep(wait).await,
-            }
-        }
+        (self.wait(clock, priority, true).await, InFlight(self))
     }
 
     /// Waits for a token only, outside the in-flight window: the token fetch, which a
     /// request holding a place in the window may be waiting for.
     pub async fn acquire_token(&self, clock: &dyn Clock, priority: Priority) -> Duration {
+        self.wait(clock, priority, false).await
+    }
+
+    async fn wait(&self, clock: &dyn Clock, priority: Priority, send: bool) -> Duration {
         let start = clock.now();
-        loop {
-            match self.take(clock.now(), priority, false) {
-                Ok(()) => return clock.now().saturating_duration_since(start),
-                Err(wait) => clock.sleep(wait).await,
-            }
+        while let Err(wait) = self.take(clock.now(), priority, send) {
+            clock.sleep(wait).await;
         }
+        clock.now().saturating_duration_since(start)
     }
 
     /// Learns from Auth0's headers: a smaller bucket than configured shrinks ours, and
