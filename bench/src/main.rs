@@ -18,6 +18,9 @@
 //! deploy_cli.rs) and `plan` (scenario 8: `auth0-operator plan` over N manifests against N
 //! profiles, see plan.rs) and `tenants` (many tenants in one operator: throttled and hanging
 //! tenants beside others, many resources across many tenants; see tenants.rs).
+//!
+//! The operators it starts log at `warn` into the test environment's folder;
+//! `AUTH0_BENCH_OPERATOR_LOG` sets another `RUST_LOG` filter (`auth0_operator=debug`).
 #![forbid(unsafe_code)]
 
 mod deploy_cli;
@@ -755,7 +758,10 @@ fn spawn_operator(
         .args(["--http-address", &format!("127.0.0.1:{metrics_port}")])
         .arg("--kubeconfig")
         .arg(env.kubeconfig("admin"))
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("AUTH0_BENCH_OPERATOR_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdin(Stdio::null())
         .stdout(file.try_clone().expect("log"))
         .stderr(file)

@@ -23,6 +23,16 @@ use crate::auth0::ratelimit::Priority;
 use crate::auth0::{Auth0Client, Auth0Error};
 use crate::controller::lanes::{Lanes, Resource};
 
+/// How long the pass taking a name check's listing waits for other resources' name checks
+/// to share it: until none came for `GATHER_QUIET`, at most `GATHER_AT_MOST` in all
+/// ([`Listings::gather`]). A burst of applies (`kubectl apply -f dir/`, an Argo CD sync)
+/// reaches the operator over some hundred milliseconds, and a listing serves only the
+/// requests delivered before it began: without the wait, the rate-limited bench's 200
+/// applies (delivered over 330 ms) took 6–9 one-page listings, each half a second of the
+/// tenant's budget of 2 calls/s; with it, one. A lone create pays `GATHER_QUIET`.
+const GATHER_QUIET: Duration = Duration::from_millis(100);
+const GATHER_AT_MOST: Duration = Duration::from_secs(1);
+
 /// One listing of a tenant.
 struct Snapshot {
     /// When the listing's first page was asked for (after its wait for the tenant's rate
@@ -166,6 +176,28 @@ impl Listings {
         Ok(())
     }
 
+    /// Waits while resources keep registering for `domain`'s next listing (the caller holds
+    /// [`Taking`]): until none registered for `quiet`, at most `at_most` in all.
+    async fn gather(&self, domain: &str, quiet: Duration, at_most: Duration) {
+        // Tokio's clock (the system's outside tests), so a test can run it paused.
+        use tokio::time::Instant;
+        let waiting = || self.waiting.lock().get(domain).map_or(0, HashSet::len);
+        let deadline = Instant::now() + at_most;
+        let mut seen = waiting();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            tokio::time::sleep(quiet.min(left)).await;
+            let now = waiting();
+            if now == seen {
+                return;
+            }
+            seen = now;
+        }
+    }
+
     /// Hands the error of a failed listing of `domain` to every resource waiting for it.
     fn failed(&self, domain: &str, tenant: &Tenant, error: &Auth0Error) {
         let waiting = self.waiting.lock().get(domain).cloned().unwrap_or_default();
@@ -269,6 +301,7 @@ impl Listings {
         if let Some(found) = self.read(&tenant, fresh, with_name) {
             return Ok(Some(found));
         }
+        crate::places::aside(self.gather(domain, GATHER_QUIET, GATHER_AT_MOST)).await;
         self.refresh(client, &tenant, Priority::User).await?;
         // Ours, begun after `since`: no other pass takes one while we hold `_taking`.
         Ok(self.read(&tenant, |_| true, with_name))
@@ -378,6 +411,56 @@ mod tests {
             .expect("freed");
         drop(change);
         assert_eq!(woken.next().await, Some(resource("waiter")));
+    }
+
+    /// The pass taking a name check's listing waits while other resources register for it,
+    /// `quiet` after the last, at most `at_most` in all; a lone one waits `quiet` once.
+    #[tokio::test(start_paused = true)]
+    async fn a_name_checks_listing_waits_while_resources_keep_registering() {
+        use tokio::time::{Instant, sleep};
+        let (quiet, at_most) = (Duration::from_millis(100), Duration::from_secs(1));
+        let (lanes, _woken) = Lanes::new(4, 1, None);
+        let listings = Arc::new(Listings::new(lanes));
+        let domain = "a.auth0.com";
+        let tenant = listings.tenant(domain);
+        let taking = listings
+            .take_or_wait(domain, &tenant, &resource("taker"))
+            .expect("free");
+        let started = Instant::now();
+        listings.gather(domain, quiet, at_most).await;
+        assert_eq!(started.elapsed(), quiet, "nobody registered: one quiet period");
+
+        // Ten arrivals 60 ms apart: it waits for the last, then one quiet period.
+        let arrivals = |prefix: &'static str, count: usize, every: Duration| {
+            let (listings, tenant) = (listings.clone(), tenant.clone());
+            tokio::spawn(async move {
+                for i in 0..count {
+                    sleep(every).await;
+                    assert!(
+                        listings
+                            .take_or_wait(domain, &tenant, &resource(&format!("{prefix}-{i}")))
+                            .is_none()
+                    );
+                }
+            })
+        };
+        let started = Instant::now();
+        let burst = arrivals("burst", 10, Duration::from_millis(60));
+        listings.gather(domain, quiet, at_most).await;
+        burst.await.expect("arrivals");
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(700) && waited <= Duration::from_millis(800),
+            "{waited:?}: the last came at 600 ms"
+        );
+
+        // Arrivals that never stop: it lists after `at_most` all the same.
+        let started = Instant::now();
+        let endless = arrivals("endless", 1000, Duration::from_millis(50));
+        listings.gather(domain, quiet, at_most).await;
+        assert_eq!(started.elapsed(), at_most);
+        endless.abort();
+        drop(taking);
     }
 
     #[tokio::test]
