@@ -540,27 +540,24 @@ async fn interrupted_creates_are_taken_over_not_duplicated_and_share_listings() 
 /// A burst of creates (here 40 applies at once, as `kubectl apply -f dir/` or an Argo CD
 /// sync sends them) shares one name-check listing: the pass taking it waits until no other
 /// resource has asked for one for 100 ms (`listing.rs`, `GATHER_QUIET`). Without that wait
-/// each listing served only the requests delivered before it began: 6–9 listings for the
+/// each listing served only the requests delivered before it began: 6–10 listings for the
 /// rate-limited bench's 200, each half a second of a 2/s tenant's budget.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_creates_shares_one_name_check_listing() {
     let n = 40;
     let h = Harness::start("op-burst").await;
+    // No drift checks during the test (the harness polls every 2 s): every listing is a
+    // name check.
+    let profile = |name: String| {
+        json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+               "metadata": {"name": name, "annotations": {"auth0.operators.dev/poll-interval": "1h"}},
+               "spec": {"tenantRef": {"kind": "Auth0Tenant", "name": "t"}, "enabledFeatures": ["scim"]}})
+    };
     // The operator up and its tenant's token fetched, so the burst meets a running operator.
-    h.apply_profile("first", json!({"enabledFeatures": ["scim"]})).await;
+    h.apply("connectionprofiles", profile("first".into())).await;
     h.wait_ready("first").await;
     let before = h.emulator.requests(&h.domain).expect("tenant").len();
-    futures::future::join_all((0..n).map(|i| {
-        h.apply(
-            "connectionprofiles",
-            // No drift checks during the test: every listing is a name check.
-            json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
-                   "metadata": {"name": format!("burst-{i}"),
-                                "annotations": {"auth0.operators.dev/poll-interval": "1h"}},
-                   "spec": {"tenantRef": {"kind": "Auth0Tenant", "name": "t"}, "enabledFeatures": ["scim"]}}),
-        )
-    }))
-    .await;
+    futures::future::join_all((0..n).map(|i| h.apply("connectionprofiles", profile(format!("burst-{i}"))))).await;
     for i in 0..n {
         h.wait_ready(&format!("burst-{i}")).await;
     }
@@ -577,10 +574,11 @@ async fn a_burst_of_creates_shares_one_name_check_listing() {
         .filter(|r| r.method == "POST" && r.path.ends_with("/connection-profiles"))
         .count();
     assert_eq!(posts, n, "one POST each");
-    // One, or two when the machine is slow enough to deliver the burst with a 100 ms gap.
+    // One; two or three when the machine is slow enough to deliver the burst with gaps of
+    // 100 ms or more (6 and 9 without the wait).
     println!("{listings} name-check listings for a burst of {n} creates");
     assert!(
-        listings <= 2,
+        listings <= 3,
         "{listings} name-check listings for a burst of {n} creates"
     );
 }

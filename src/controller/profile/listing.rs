@@ -28,7 +28,7 @@ use crate::controller::lanes::{Lanes, Resource};
 /// ([`Listings::gather`]). A burst of applies (`kubectl apply -f dir/`, an Argo CD sync)
 /// reaches the operator over some hundred milliseconds, and a listing serves only the
 /// requests delivered before it began: without the wait, the rate-limited bench's 200
-/// applies (delivered over 330 ms) took 6–9 one-page listings, each half a second of the
+/// applies (delivered over 330 ms) took 6–10 one-page listings, each half a second of the
 /// tenant's budget of 2 calls/s; with it, one. A lone create pays `GATHER_QUIET`.
 const GATHER_QUIET: Duration = Duration::from_millis(100);
 const GATHER_AT_MOST: Duration = Duration::from_secs(1);
@@ -177,7 +177,12 @@ impl Listings {
     }
 
     /// Waits while resources keep registering for `domain`'s next listing (the caller holds
-    /// [`Taking`]): until none registered for `quiet`, at most `at_most` in all.
+    /// [`Taking`]): until a period of `quiet` passes with none registering (so `quiet` to
+    /// twice `quiet` after the last), at most `at_most` in all.
+    ///
+    /// Only passes that run can register: arrivals queued behind a full lane do not prolong
+    /// the wait. They need not: a listing serves every request delivered before it began,
+    /// registered or not.
     async fn gather(&self, domain: &str, quiet: Duration, at_most: Duration) {
         // Tokio's clock (the system's outside tests), so a test can run it paused.
         use tokio::time::Instant;
@@ -301,8 +306,12 @@ impl Listings {
         if let Some(found) = self.read(&tenant, fresh, with_name) {
             return Ok(Some(found));
         }
-        crate::places::aside(self.gather(domain, GATHER_QUIET, GATHER_AT_MOST)).await;
-        self.refresh(client, &tenant, Priority::User).await?;
+        // One aside for both: the running place is not taken back between them.
+        crate::places::aside(async {
+            self.gather(domain, GATHER_QUIET, GATHER_AT_MOST).await;
+            self.refresh(client, &tenant, Priority::User).await
+        })
+        .await?;
         // Ours, begun after `since`: no other pass takes one while we hold `_taking`.
         Ok(self.read(&tenant, |_| true, with_name))
     }
