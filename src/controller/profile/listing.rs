@@ -11,6 +11,9 @@
 //! churn moving at 16 passes per listing, and a resource with no first pass after 300 s.
 //! And the latest listing is read without the lock, or a resource woken by a listing would
 //! find the next one already being taken (by a drift check) and wait again, and again.
+//!
+//! The pass that takes a name check's listing first waits for the burst of applies it
+//! belongs to ([`GATHER_QUIET`]), so one listing serves the burst.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
