@@ -9,7 +9,7 @@
 //!
 //! A resource whose tenant's lane is full is not kept waiting inside the controller: its
 //! pass ends at once and the resource joins its lane's queue (a reference, about 100
-//! bytes), and it is reconciled again when a place frees ([`Lanes::woken`], fed to the
+//! bytes), and it is reconciled again when a place frees (the stream [`Lanes::new`] returns, fed to the
 //! controller's `reconcile_on`). A pass waiting inside the controller would pin the copy of
 //! the resource it was handed (kube's controller keeps it for the error policy) while the
 //! cache moves on: 10,000 waiting passes across 50 tenants held 10,000 stale copies, and

@@ -13,7 +13,7 @@
 //! find the next one already being taken (by a drift check) and wait again, and again.
 //!
 //! The pass that takes a name check's listing first waits for the burst of applies it
-//! belongs to ([`GATHER_QUIET`]), so one listing serves the burst.
+//! belongs to (`GATHER_QUIET`), so one listing serves the burst.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

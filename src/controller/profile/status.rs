@@ -104,7 +104,7 @@ fn params(status: &ConnectionProfileStatus) -> PatchParams {
     }
 }
 
-/// The patch for [`write`]: see there why a status without an id is merged.
+/// The patch for [`write()`]: see there why a status without an id is merged.
 fn patch(status: ConnectionProfileStatus) -> Patch<Value> {
     if status.id.is_some() {
         Patch::Apply(json!({
