@@ -46,6 +46,7 @@ both_ways!(
     a_refused_credential_costs_one_pass,
     a_taken_name_and_a_refused_feature_cost_one_pass,
     a_blocked_deletion_says_how_to_get_out,
+    an_interrupted_create_paused_and_deleted_still_deletes_its_profile,
 );
 
 async fn start(prefix: &str, unique_names: bool) -> Harness {
@@ -259,6 +260,65 @@ async fn deleting_a_paused_resource_waits(unique_names: bool) {
     wait_gone(&h, "b").await;
     assert!(h.remote_by_id(&a).is_none(), "unpaused: deleted");
     assert!(h.remote_by_id(&b).is_some(), "force-orphan: left in place");
+}
+
+/// A paused deletion must not make the operator forget a create it posted: an interrupted
+/// create, paused and deleted while it cannot be resolved, then unpaused, deletes the
+/// profile its POST made. (`make test` found an orphan in fault scenario 7: the paused
+/// deletion's pass forgot the POST, and the next pass took the listing begun before that
+/// POST as proof that nothing was created.)
+async fn an_interrupted_create_paused_and_deleted_still_deletes_its_profile(unique_names: bool) {
+    let h = start("own-pausedpost", unique_names).await;
+    fault(
+        &h,
+        FaultRule {
+            endpoint: Some(Endpoint::CreateProfile),
+            drop_after_write: true,
+            latency_ms: 1500,
+            times: Some(1),
+            ..FaultRule::default()
+        },
+    )
+    .await;
+    h.apply_profile("p", json!({"name": "lost", "connectionNamePrefixTemplate": "p-"}))
+        .await;
+    // The name check's listing is taken (the mark is written after it) and the POST is on
+    // its way. From now on every listing fails: the interrupted create cannot be resolved.
+    h.wait_for("p", Duration::from_secs(20), "marked create-pending", |p| {
+        p.annotations().get(PENDING).map(String::as_str) == Some("lost")
+    })
+    .await;
+    fault(
+        &h,
+        FaultRule {
+            endpoint: Some(Endpoint::ListProfiles),
+            status: Some(503),
+            ..FaultRule::default()
+        },
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !h.remote().iter().any(|p| p["name"] == "lost") {
+        assert!(std::time::Instant::now() < deadline, "the POST made no profile");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    annotate(&h, "p", json!({"auth0.operators.dev/paused": "true"})).await;
+    h.profiles()
+        .delete("p", &DeleteParams::default())
+        .await
+        .expect("delete");
+    h.wait_for("p", Duration::from_secs(20), "Deleting (paused)", |p| {
+        condition(p, "Ready").is_some_and(|c| c.1 == "Deleting" && c.2.contains("paused"))
+    })
+    .await;
+    assert!(h.emulator.set_faults(&h.domain, vec![]));
+    annotate(&h, "p", json!({"auth0.operators.dev/paused": null})).await;
+    wait_gone(&h, "p").await;
+    let left: Vec<Value> = h.remote().into_iter().filter(|p| p["name"] == "lost").collect();
+    assert!(
+        left.is_empty(),
+        "the interrupted create's profile was orphaned: {left:?}"
+    );
 }
 
 /// Input 4: two resources claim one profile: the first keeps it, the second writes nothing

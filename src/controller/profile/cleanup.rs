@@ -105,10 +105,20 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
     }
 }
 
-/// Lets the finalizer go.
+/// Lets the finalizer go, then forgets the resource.
+///
+/// Only then: a pass of a deletion that waits (paused) must remember the POSTs this process
+/// sent, or the next pass would date the interrupted create from this process's start and
+/// take a listing begun before that POST as proof that nothing was created (`make test`,
+/// fault scenario 7, an orphan; `tests/ownership.rs
+/// an_interrupted_create_paused_and_deleted_still_deletes_its_profile`).
 async fn released(pass: &Pass<'_>) -> Result<Done, Error> {
     tracing::debug!(claim = ?pass.claim(), "letting the finalizer go");
     marks::release(&pass.api, pass.profile).await?;
+    let ctx = pass.ctx;
+    ctx.creates.forget(&pass.uid);
+    ctx.requests.forget(&pass.uid);
+    ctx.stuck.forget(&pass.uid);
     Ok(Done {
         status: None,
         marks: None,

@@ -455,11 +455,6 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
             if let Some(marks) = &done.marks {
                 marks::hold(&pass.api, &profile, marks).await?;
             }
-            if deleting {
-                ctx.creates.forget(&pass.uid);
-                ctx.requests.forget(&pass.uid);
-                ctx.stuck.forget(&pass.uid);
-            }
             if done.checked {
                 ctx.checked.now(&pass.uid);
             }
