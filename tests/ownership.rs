@@ -90,6 +90,29 @@ async fn wait_gone(h: &Harness, name: &str) {
     }
 }
 
+/// Applies resource `p` named `name` (prefix `p-`) with its POST answered after 1.5 s and
+/// then dropped after the write; returns once the create-pending mark is written, i.e. the
+/// name check's listing is taken and the POST is on its way.
+async fn applied_with_its_create_answer_lost(h: &Harness, name: &str) {
+    fault(
+        h,
+        FaultRule {
+            endpoint: Some(Endpoint::CreateProfile),
+            drop_after_write: true,
+            latency_ms: 1500,
+            times: Some(1),
+            ..FaultRule::default()
+        },
+    )
+    .await;
+    h.apply_profile("p", json!({"name": name, "connectionNamePrefixTemplate": "p-"}))
+        .await;
+    h.wait_for("p", Duration::from_secs(20), "marked create-pending", |p| {
+        p.annotations().get(PENDING).map(String::as_str) == Some(name)
+    })
+    .await;
+}
+
 fn synced_reason(p: &auth0_operator::crd::ConnectionProfile) -> Option<(String, String, String)> {
     condition(p, "Synced")
 }
@@ -175,24 +198,7 @@ async fn a_transient_failure_never_turns_a_foreign_profile_into_ours(unique_name
 /// Input 2: renamed while the answer to its create is lost: one profile, renamed.
 async fn a_rename_during_an_interrupted_create_leaves_one_profile(unique_names: bool) {
     let h = start("own-rename", unique_names).await;
-    fault(
-        &h,
-        FaultRule {
-            endpoint: Some(Endpoint::CreateProfile),
-            drop_after_write: true,
-            latency_ms: 1500,
-            times: Some(1),
-            ..FaultRule::default()
-        },
-    )
-    .await;
-    h.apply_profile("p", json!({"name": "old", "connectionNamePrefixTemplate": "p-"}))
-        .await;
-    // The POST is on its way (1.5 s of latency, then the connection drops after the write).
-    h.wait_for("p", Duration::from_secs(20), "marked create-pending", |p| {
-        p.annotations().get(PENDING).map(String::as_str) == Some("old")
-    })
-    .await;
+    applied_with_its_create_answer_lost(&h, "old").await;
     h.apply_profile("p", json!({"name": "new", "connectionNamePrefixTemplate": "p-"}))
         .await;
     let ready = h
@@ -269,25 +275,8 @@ async fn deleting_a_paused_resource_waits(unique_names: bool) {
 /// POST as proof that nothing was created.)
 async fn an_interrupted_create_paused_and_deleted_still_deletes_its_profile(unique_names: bool) {
     let h = start("own-pausedpost", unique_names).await;
-    fault(
-        &h,
-        FaultRule {
-            endpoint: Some(Endpoint::CreateProfile),
-            drop_after_write: true,
-            latency_ms: 1500,
-            times: Some(1),
-            ..FaultRule::default()
-        },
-    )
-    .await;
-    h.apply_profile("p", json!({"name": "lost", "connectionNamePrefixTemplate": "p-"}))
-        .await;
-    // The name check's listing is taken (the mark is written after it) and the POST is on
-    // its way. From now on every listing fails: the interrupted create cannot be resolved.
-    h.wait_for("p", Duration::from_secs(20), "marked create-pending", |p| {
-        p.annotations().get(PENDING).map(String::as_str) == Some("lost")
-    })
-    .await;
+    applied_with_its_create_answer_lost(&h, "lost").await;
+    // From now on every listing fails: the interrupted create cannot be resolved.
     fault(
         &h,
         FaultRule {
