@@ -15,14 +15,20 @@ pub enum DurationError {
     /// Well formed but zero, which no interval or timeout may be.
     #[error("{0:?} is zero: give at least 1s, like 90s, 10m or 1h")]
     Zero(String),
-    /// More seconds than a `u64` holds.
-    #[error("{0:?} is too long")]
+    /// Longer than [`MAX`]: no interval, timeout or lease the operator takes needs more, and
+    /// a longer one would overflow the clock arithmetic it feeds (an `Instant` plus it).
+    #[error("{0:?} is longer than the longest duration accepted, 24h: write at most 24h, like 10m or 1h")]
     TooLong(String),
 }
 
+/// The longest duration [`parse`] accepts: 24 hours. Every duration a user writes (flags,
+/// the `poll-interval` annotation) is below it, so a deadline `Instant::now() + d` and a
+/// jittered `d * 1.1` can never overflow.
+pub const MAX: Duration = Duration::from_secs(24 * 3600);
+
 /// Parses whole seconds, minutes and hours, summed: `90s`, `10m`, `1h30m`, `2h`. Blanks
-/// around the text are ignored; a bare number (no unit), a fraction, another unit or zero
-/// is an error.
+/// around the text are ignored; a bare number (no unit), a fraction, another unit, zero or
+/// more than [`MAX`] (24h) is an error.
 pub fn parse(text: &str) -> Result<Duration, DurationError> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
@@ -58,7 +64,11 @@ pub fn parse(text: &str) -> Result<Duration, DurationError> {
     if total == 0 {
         return Err(DurationError::Zero(text.to_string()));
     }
-    Ok(Duration::from_secs(total))
+    let duration = Duration::from_secs(total);
+    if duration > MAX {
+        return Err(DurationError::TooLong(text.to_string()));
+    }
+    Ok(duration)
 }
 
 /// The annotation that sets one ConnectionProfile's drift-check interval.
@@ -148,9 +158,21 @@ mod tests {
             parse("  ").unwrap_err().to_string(),
             "no duration given: write a number and a unit (s, m, h), like 90s, 10m or 1h30m"
         );
-        assert_eq!(
-            parse("99999999999999999999h").unwrap_err().to_string(),
-            "\"99999999999999999999h\" is too long"
-        );
+        for long in [
+            "99999999999999999999h",
+            "18446744073709551615s",
+            "25h",
+            "24h1s",
+            "1441m",
+        ] {
+            assert_eq!(
+                parse(long).unwrap_err().to_string(),
+                format!(
+                    "{long:?} is longer than the longest duration accepted, 24h: write at most 24h, like 10m or 1h"
+                ),
+            );
+        }
+        assert_eq!(parse("24h"), Ok(MAX));
+        assert_eq!(parse("1439m60s"), Ok(MAX));
     }
 }

@@ -4,7 +4,7 @@
 //! The alerting rules and the dashboard under `deploy/` name these metrics;
 //! `tests/monitoring.rs` checks them against a real capture of `/metrics`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -64,7 +64,7 @@ pub const CONDITION_TYPES: [&str; 3] = ["Ready", "Synced", "Stalled"];
 /// and the ones the ConnectionProfile reconciler is about to write (`NotConverging`,
 /// `FeatureNotEnabled`, issue 12). Any other text is counted as `Other`, so a status written
 /// by hand cannot grow the label set.
-pub const REASONS: [&str; 25] = [
+pub const REASONS: [&str; 27] = [
     "Available",
     "Creating",
     "Deleting",
@@ -89,6 +89,8 @@ pub const REASONS: [&str; 25] = [
     "MissingScopes",
     "NotConverging",
     "FeatureNotEnabled",
+    "InternalError",
+    "WriteRefused",
     "Other",
 ];
 
@@ -109,6 +111,15 @@ pub struct ReadyLabel {
     pub ready: &'static str,
 }
 
+/// Reads the size of each per-resource map at scrape time: `(map, resources)`.
+pub type MemorySource = Box<dyn Fn() -> Vec<(&'static str, usize)> + Send + Sync>;
+
+/// One of the controller's per-resource maps (`controller/profile/memory.rs`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MapLabel {
+    pub map: &'static str,
+}
+
 /// A tenant's lane (`controller/lanes.rs`): its domain, and `in_progress`,
 /// `queued_changes` or `queued_drift_checks`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -127,6 +138,8 @@ pub struct Metrics {
     pub ratelimit_wait_seconds: Counter<f64, AtomicU64>,
     pub token_refreshes: Counter,
     pub drift_corrections: Counter,
+    /// Passes that panicked, by kind (caught: `controller/panics.rs`).
+    pub reconcile_panics: Family<KindLabel, Counter>,
     /// 401 and 403 answers from Auth0 (the token endpoint or the Management API).
     pub refused: Family<RefusalLabels, Counter>,
     /// 1 while this replica holds the leader-election Lease (or runs without leader
@@ -135,7 +148,8 @@ pub struct Metrics {
     /// ConnectionProfiles per tenant in progress in its lane, and queued for a place.
     pub tenant_lane: Family<LaneLabels, Gauge>,
     resources: Family<ReadyLabel, Gauge>,
-    ready_by_object: Mutex<HashMap<String, &'static str>>,
+    remembered: Family<MapLabel, Gauge>,
+    memory_source: Mutex<Option<MemorySource>>,
     resource_conditions: Family<ConditionLabels, Gauge>,
     condition_source: Mutex<Option<ConditionSource>>,
     known_conditions: Mutex<BTreeSet<ConditionLabels>>,
@@ -186,6 +200,12 @@ impl Metrics {
             "Changes made outside the operator that it reverted, and profiles it recreated",
             drift_corrections.clone(),
         );
+        let reconcile_panics = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "reconcile_panics",
+            "Reconcile passes that panicked (a bug: caught, the resource reported InternalError and retried)",
+            reconcile_panics.clone(),
+        );
         let refused = Family::<RefusalLabels, Counter>::default();
         registry.register(
             "auth0_refused",
@@ -205,7 +225,17 @@ impl Metrics {
             tenant_lane.clone(),
         );
         let resources = Family::<ReadyLabel, Gauge>::default();
-        registry.register("resources", "ConnectionProfiles by Ready state", resources.clone());
+        registry.register(
+            "resources",
+            "ConnectionProfiles in the watch cache by Ready condition (unknown: none yet), counted at each scrape (leader only)",
+            resources.clone(),
+        );
+        let remembered = Family::<MapLabel, Gauge>::default();
+        registry.register(
+            "remembered_resources",
+            "Resources each of the controller's per-resource maps holds, read at each scrape (bounded by the live resources)",
+            remembered.clone(),
+        );
         let resource_conditions = Family::<ConditionLabels, Gauge>::default();
         registry.register(
             "resource_conditions",
@@ -221,11 +251,13 @@ impl Metrics {
             ratelimit_wait_seconds,
             token_refreshes,
             drift_corrections,
+            reconcile_panics,
             refused,
             leader,
             tenant_lane,
             resources,
-            ready_by_object: Mutex::default(),
+            remembered,
+            memory_source: Mutex::default(),
             resource_conditions,
             condition_source: Mutex::default(),
             known_conditions: Mutex::default(),
@@ -295,7 +327,22 @@ impl Metrics {
         let Some(source) = source.as_ref() else {
             return;
         };
-        let counts = condition_counts(&source());
+        let resources = source();
+        // Every ConnectionProfile in the cache counts once, by its Ready condition: the gauge
+        // equals the cache after any deletion (issue 24: it kept deleted resources).
+        let mut ready = [("true", 0i64), ("false", 0), ("unknown", 0)];
+        for resource in resources.iter().filter(|r| r.kind == "ConnectionProfile") {
+            let state = match resource.conditions.iter().find(|(t, _, _)| t == "Ready") {
+                Some((_, status, _)) if status == "True" => 0,
+                Some((_, status, _)) if status == "False" => 1,
+                _ => 2,
+            };
+            ready[state].1 += 1;
+        }
+        for (state, count) in ready {
+            self.resources.get_or_create(&ReadyLabel { ready: state }).set(count);
+        }
+        let counts = condition_counts(&resources);
         // A family cannot be listed, so every combination ever set is remembered here.
         let mut known = self.known_conditions.lock().unwrap_or_else(|e| e.into_inner());
         for labels in known.iter().filter(|l| !counts.contains_key(*l)) {
@@ -309,18 +356,19 @@ impl Metrics {
         }
     }
 
-    /// Remembers an object's Ready state (`None` when it is gone) for the resources gauge.
-    pub fn set_ready(&self, object: &str, ready: Option<&'static str>) {
-        let mut states = self.ready_by_object.lock().unwrap_or_else(|e| e.into_inner());
-        match ready {
-            Some(state) => states.insert(object.to_string(), state),
-            None => states.remove(object),
-        };
-        for state in ["true", "false", "unknown"] {
-            let count = states.values().filter(|s| **s == state).count();
-            self.resources
-                .get_or_create(&ReadyLabel { ready: state })
-                .set(i64::try_from(count).unwrap_or(i64::MAX));
+    /// Sets where `auth0_operator_remembered_resources` is read from at each scrape.
+    pub fn observe_memory(&self, source: MemorySource) {
+        *self.memory_source.lock().unwrap_or_else(|e| e.into_inner()) = Some(source);
+    }
+
+    fn count_memory(&self) {
+        let source = self.memory_source.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(source) = source.as_ref() {
+            for (map, size) in source() {
+                self.remembered
+                    .get_or_create(&MapLabel { map })
+                    .set(i64::try_from(size).unwrap_or(i64::MAX));
+            }
         }
     }
 
@@ -328,6 +376,7 @@ impl Metrics {
     /// anew from their source.
     pub fn render(&self) -> String {
         self.count_conditions();
+        self.count_memory();
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();
@@ -376,9 +425,12 @@ mod tests {
         metrics.auth0_request("create", Some(201));
         metrics.auth0_request("list", Some(429));
         metrics.auth0_request("get", None);
-        metrics.set_ready("ns/a", Some("true"));
-        metrics.set_ready("ns/b", Some("false"));
-        metrics.set_ready("ns/b", None);
+        let cached = |ready: &str| ResourceConditions {
+            kind: "ConnectionProfile",
+            conditions: vec![("Ready".into(), ready.into(), "Available".into())],
+        };
+        metrics.observe_conditions(Box::new(move || vec![cached("True")]));
+        metrics.observe_memory(Box::new(|| vec![("checked", 3)]));
         let text = metrics.render();
         for line in [
             r#"auth0_operator_reconciles_total{kind="ConnectionProfile",result="success"} 1"#,
@@ -387,6 +439,8 @@ mod tests {
             "auth0_operator_auth0_throttled_total 1",
             r#"auth0_operator_resources{ready="true"} 1"#,
             r#"auth0_operator_resources{ready="false"} 0"#,
+            r#"auth0_operator_resources{ready="unknown"} 0"#,
+            r#"auth0_operator_remembered_resources{map="checked"} 3"#,
         ] {
             assert!(text.contains(line), "missing {line} in:\n{text}");
         }

@@ -28,6 +28,8 @@ pub const MAX_LIST_PAGES: usize = 5_000;
 
 /// How long refused credentials are remembered before trying them again.
 const REFUSAL_MEMORY: Duration = Duration::from_secs(300);
+/// The longest a token is used before it is fetched again, whatever `expires_in` says.
+const TOKEN_LIFETIME_CAP: Duration = Duration::from_secs(24 * 3600);
 
 /// The most bytes of one answer read: a page of ten profiles is a few KB; whatever else a
 /// misconfigured endpoint sends is not kept in memory beyond this.
@@ -496,7 +498,9 @@ impl Auth0Client {
         })?;
         // Refresh once 90% of the lifetime has passed, so no call goes out with a token about
         // to expire, however short-lived tokens are.
-        let lifetime = Duration::from_secs(grant.expires_in);
+        // At most a day: Auth0's `expires_in` is its word, and a huge one would overflow the
+        // `Instant` below; refreshing a longer-lived token daily costs one call a day.
+        let lifetime = Duration::from_secs(grant.expires_in).min(TOKEN_LIFETIME_CAP);
         let early = lifetime / 10;
         let token = CachedToken {
             token: Secret::new(grant.access_token),

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod error;
 pub mod hosts;
+pub mod names;
 pub mod ratelimit;
 pub mod retry;
 

@@ -57,7 +57,12 @@ impl Backoff {
     pub fn delay(&self, attempt: u32, hint: Option<Duration>, random: f64) -> Duration {
         let random = random.clamp(0.0, 1.0);
         match hint {
-            Some(hint) => (hint + hint.mul_f64(0.1 * random)).min(self.cap),
+            // Capped first: a hint is the server's word (Retry-After, up to u64::MAX seconds),
+            // and adding its jitter to a huge one would overflow.
+            Some(hint) => {
+                let hint = hint.min(self.cap);
+                hint.saturating_add(hint.mul_f64(0.1 * random)).min(self.cap)
+            }
             None => {
                 let exponent = attempt.saturating_sub(1).min(20);
                 let ceiling = self.base.saturating_mul(1u32 << exponent).min(self.cap);
@@ -137,6 +142,8 @@ pub(crate) mod tests {
             Duration::from_millis(3150)
         );
         assert_eq!(backoff.delay(1, Some(Duration::from_secs(3600)), 0.0), backoff.cap);
+        assert_eq!(backoff.delay(1, Some(Duration::MAX), 0.999), backoff.cap);
+        assert_eq!(backoff.delay(u32::MAX, None, 1.0), backoff.cap);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::manifests::Document;
+use crate::auth0::names;
 use crate::controller::desired::{FieldChange, desired, field_changes, normalize};
 use crate::controller::profile::annotation;
 use crate::controller::profile::plan::{Action, ById, Claim, Holder, Inputs, Listed, Lookup, Via, plan};
@@ -116,10 +117,12 @@ pub fn plan_all(documents: &[Document], listing: &[Value], namespace: &str) -> V
         .iter()
         .filter_map(|p| p.get("id").and_then(Value::as_str).map(|id| (id, p)))
         .collect();
-    let mut by_name: HashMap<&str, Vec<&Value>> = HashMap::new();
+    // By the form names are compared in: Auth0 may keep a name otherwise than it was sent
+    // (`auth0/names.rs`), and the operator looks names up that way.
+    let mut by_name: HashMap<String, Vec<&Value>> = HashMap::new();
     for profile in listing {
         if let Some(name) = profile.get("name").and_then(Value::as_str) {
-            by_name.entry(name).or_default().push(profile);
+            by_name.entry(names::key(name)).or_default().push(profile);
         }
     }
     // Parse and validate first: the claims between manifests are those of valid ones.
@@ -202,7 +205,7 @@ pub fn plan_all(documents: &[Document], listing: &[Value], namespace: &str) -> V
                 }
                 Action::Look(Lookup::Named { name, .. }) => {
                     let mut found: Vec<Listed> = by_name
-                        .get(name.as_str())
+                        .get(&names::key(&name))
                         .into_iter()
                         .flatten()
                         .map(|p| {

@@ -4,6 +4,7 @@
 pub mod conditions;
 pub mod desired;
 pub mod lanes;
+pub mod panics;
 pub mod profile;
 pub mod tenant_status;
 pub mod tenants;
@@ -82,9 +83,11 @@ where
         }
     }));
 
-    // When each resource's current request was first seen (a create's name check lists
-    // the tenant after it).
-    let requests = Arc::new(profile::memory::Requests::default());
+    // Everything remembered per resource (`profile/memory.rs`): when each resource's current
+    // request was first seen (a create's name check lists the tenant after it), and
+    // resources gone from the cache are forgotten (`gone` below).
+    let memory = Arc::new(profile::memory::Memory::new(profile::failure_backoff()));
+    let (gone_tx, gone_rx) = tokio::sync::mpsc::unbounded_channel::<Gone>();
     // Status writes change neither generation, annotations nor finalizers, so they do not
     // start another pass; pause and reconcile-requested-at (annotations) and deletion do.
     let profile_stream = watcher(profiles.clone(), watcher::Config::default())
@@ -101,12 +104,23 @@ where
                 }
             }
         })
+        .inspect(move |event| {
+            // What left the cache is forgotten (the receiver ends only with the process).
+            let gone = match event {
+                Ok(watcher::Event::Delete(profile)) => Gone::Deleted(Box::new(profile.clone())),
+                Ok(watcher::Event::InitDone) => Gone::Relisted,
+                _ => return,
+            };
+            let _ = gone_tx.send(gone);
+        })
         .applied_objects()
         .inspect({
-            let requests = requests.clone();
+            let memory = memory.clone();
             move |object: &Result<ConnectionProfile, watcher::Error>| {
                 if let Ok(profile) = object {
-                    requests.seen(&profile.uid().unwrap_or_default(), profile::request_key(profile));
+                    memory
+                        .requests
+                        .seen(&profile.uid().unwrap_or_default(), profile::request_key(profile));
                 }
             }
         })
@@ -213,10 +227,15 @@ where
         profile::Watched {
             caches: gate.clone(),
             profiles: profile_store.clone(),
-            requests,
+            memory: memory.clone(),
         },
         lanes.clone(),
     ));
+    tokio::spawn(forget_gone(gone_rx, ctx.clone()));
+    metrics.observe_memory({
+        let memory = memory.clone();
+        Box::new(move || memory.sizes())
+    });
     tokio::spawn(lanes::Lanes::sweep(Arc::downgrade(&lanes)));
 
     // A tenant or Secret change wakes every profile that uses it.
@@ -288,6 +307,41 @@ where
 
     let tenant_controllers = tenant_status::run(client, &settings, ctx, shutdown);
     tokio::join!(profiles_controller, tenant_controllers);
+}
+
+/// What the ConnectionProfile watch says left the cache.
+enum Gone {
+    /// A Delete event: the object is gone from the API server.
+    Deleted(Box<ConnectionProfile>),
+    /// A fresh listing is in the cache: what was deleted while the watch was down gets no
+    /// Delete event.
+    Relisted,
+}
+
+/// Forgets every resource that left the cache (`profile/memory.rs`). A resource deleted
+/// under a create of this process's that was answered with an id has that profile cleaned
+/// up as a pass's 404 would (`profile/vanished.rs`), then is forgotten.
+async fn forget_gone(mut gone: tokio::sync::mpsc::UnboundedReceiver<Gone>, ctx: Arc<profile::Context>) {
+    while let Some(event) = gone.recv().await {
+        match event {
+            Gone::Deleted(profile) => {
+                let uid = profile.uid().unwrap_or_default();
+                let answered = ctx.memory.creates.get(&uid).is_some_and(|p| p.answered.is_some());
+                if answered {
+                    profile::vanished::handle(&profile, &ctx).await;
+                }
+                // A POST still in flight keeps its record: its pass ends with a 404 and
+                // cleans up what it made.
+                if ctx.memory.creates.get(&uid).is_none_or(|p| p.answered.is_some()) {
+                    ctx.memory.forget(&uid);
+                }
+            }
+            Gone::Relisted => {
+                let live = ctx.profiles.state().iter().filter_map(|p| p.uid()).collect();
+                ctx.memory.retain(&live);
+            }
+        }
+    }
 }
 
 /// The namespaces whose Secrets are watched, or `None` for all: `--secret-namespaces` and

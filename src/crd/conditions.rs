@@ -37,6 +37,11 @@ pub mod reason {
     pub const FEATURE_NOT_ENABLED: &str = "FeatureNotEnabled";
     /// Auth0 keeps a value other than the one sent: the PATCH is not sent again.
     pub const NOT_CONVERGING: &str = "NotConverging";
+    /// A pass panicked (a bug in the operator): caught, logged and retried with backoff.
+    pub const INTERNAL_ERROR: &str = "InternalError";
+    /// The API server refused the operator's own write to the resource (422 Invalid, e.g.
+    /// `metadata.annotations: Too long`): the user must change the resource.
+    pub const WRITE_REFUSED: &str = "WriteRefused";
 
     pub const PROGRESSING: &str = "Progressing";
     pub const IDLE: &str = "Idle";

@@ -37,6 +37,8 @@ pub struct Harness {
     /// `--allowed-tenant-hosts` of every operator this harness starts: the emulator
     /// tenant's `127.0.0.1:PORT` and nothing else, as a real user lists a proxy.
     pub allowed_hosts: String,
+    /// Environment variables of every operator this harness starts (test hooks).
+    pub operator_env: Vec<(String, String)>,
 }
 
 impl Drop for Harness {
@@ -110,6 +112,7 @@ impl Harness {
             operator: None,
             log,
             allowed_hosts,
+            operator_env: Vec::new(),
         };
         harness.write_secret("operator-client", SECRET).await;
         let url = harness.emulator.tenant_url(&harness.domain).expect("tenant url");
@@ -227,6 +230,7 @@ impl Harness {
                 std::env::var("AUTH0_TEST_RUST_LOG").unwrap_or_else(|_| "info,auth0_operator=debug".into()),
             )
             .env("NO_COLOR", "1")
+            .envs(self.operator_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("log"))
             .stderr(file)

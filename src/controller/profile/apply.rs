@@ -31,6 +31,11 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
         });
     }
     validation::validate(profile).map_err(Error::InvalidSpec)?;
+    // Room for the operator's marks, before any Auth0 call (a refused mark would otherwise
+    // come after a listing, or after a POST).
+    if inputs.management == crate::crd::ManagementPolicy::Manage {
+        marks::room(profile)?;
+    }
     // Evidence on another tenant: refused before any client is made (the tenant named now
     // may not even exist; the message says what to do about both).
     if let Action::TenantChanged(change) = plan::plan(&inputs) {
@@ -45,7 +50,7 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
     // only once per poll interval.
     if matches!(inputs.claim, plan::Claim::Recorded(_))
         && status::is_settled(profile)
-        && pass.ctx.checked.within(&pass.uid, interval / 2)
+        && pass.ctx.memory.checked.within(&pass.uid, interval / 2)
     {
         return Ok(Done {
             status: None,
@@ -203,7 +208,7 @@ async fn converge(
             // not sent again for this generation and these values.
             let normalized = normalize(&updated);
             if let Some(still) = diff(want, &normalized) {
-                pass.ctx.stuck.stuck(
+                pass.ctx.memory.stuck.stuck(
                     &pass.uid,
                     plan::stuck_key(profile.metadata.generation, &still, &normalized),
                 );
@@ -290,6 +295,9 @@ async fn create(
     client.scopes().await?;
     let tenant = &profile.spec.tenant_ref;
     let before = Marks::of(profile);
+    // An earlier POST of this resource that may have reached Auth0 unanswered: a 409 to this
+    // one may be that profile's, kept in a form the look-up by name did not match.
+    let earlier = pass.pending();
     let pending = Marks::on(tenant, Some(name.clone()), before.bound.clone());
     let live = marks::apply(&pass.api, profile, &pending).await?;
     // The watch cache can lag behind this operator's own writes: the live object may record
@@ -318,18 +326,27 @@ async fn create(
             checked: false,
         });
     }
-    pass.ctx.creates.sending(&pass.uid, &name);
+    pass.ctx.memory.creates.sending(&pass.uid, &name);
     let body = create_body(want);
     tracing::debug!(%name, resource_version = ?live.metadata.resource_version, "creating the Auth0 profile");
     let answer = client.create(&body).await;
-    pass.ctx.creates.answered(&pass.uid);
+    pass.ctx.memory.creates.answered(&pass.uid);
     let created = match answer {
         Ok(created) => created,
         // Refused (400, 403, 409, 429 after retries): nothing was created, so the mark goes
         // and no later pass wonders whether it was.
+        // A 409 after an uncertain create means "look again", never "nothing was created":
+        // the mark and this process's record of its POSTs stay, and the next pass (with
+        // backoff) looks the name up in a listing begun after this answer.
+        Err(e) if e.status() == Some(409) && earlier.is_some() => {
+            return Err(Error::NameRefusedAfterUncertain {
+                name,
+                earlier: earlier.unwrap_or_default(),
+            });
+        }
         Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
             // Forgotten first: nothing was created, whatever the write of the mark answers.
-            pass.ctx.creates.forget(&pass.uid);
+            pass.ctx.memory.creates.forget(&pass.uid);
             marks::hold(&pass.api, profile, &Marks::on(tenant, None, before.bound.clone())).await?;
             return Err(if e.status() == Some(409) {
                 Error::NameRefused(name)
@@ -351,7 +368,7 @@ async fn create(
             })
         })?;
     pass.ctx.listings.remember(&client.tenant().domain, &id, Some(&created));
-    pass.ctx.creates.created(&pass.uid, &id);
+    pass.ctx.memory.creates.created(&pass.uid, &id);
     match &replacing {
         Some(old) => {
             pass.ctx.metrics.drift_corrections.inc();

@@ -115,10 +115,7 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
 async fn released(pass: &Pass<'_>) -> Result<Done, Error> {
     tracing::debug!(claim = ?pass.claim(), "letting the finalizer go");
     marks::release(&pass.api, pass.profile).await?;
-    let ctx = pass.ctx;
-    ctx.creates.forget(&pass.uid);
-    ctx.requests.forget(&pass.uid);
-    ctx.stuck.forget(&pass.uid);
+    pass.ctx.memory.forget(&pass.uid);
     Ok(Done {
         status: None,
         marks: None,

@@ -22,6 +22,13 @@ pub enum Error {
         "Auth0 refused the name {0:?} as taken (409), though a listing moments before showed it free: another client took it since; choose another spec.name, or set spec.externalID to adopt that profile"
     )]
     NameRefused(String),
+    /// Auth0 refused a create as a taken name (409) after an earlier create of this
+    /// resource got no answer: that create may have stored the profile in a form the look-up
+    /// by name does not match. Retried with backoff, never read as "nothing was created".
+    #[error(
+        "Auth0 refused the name {name:?} as taken (409) after an earlier create of this resource (of {earlier:?}) got no answer: that create may have stored the profile in a form the operator's look-up by name does not match; the operator looks again and never posts a name Auth0 holds. If the profile Auth0 holds under that name is this resource's, set spec.externalID to its id; else choose another spec.name"
+    )]
+    NameRefusedAfterUncertain { name: String, earlier: String },
     #[error(
         "Auth0 profile {id} is already managed by ConnectionProfile {owner}, which claimed it first: this resource writes nothing to it and its deletion deletes nothing; remove its spec.externalID or auth0.operators.dev/profile-id annotation, or delete this copy"
     )]
@@ -40,6 +47,11 @@ pub enum Error {
     TenantChanged(TenantChange),
     #[error("writing to the Kubernetes API failed: {0}")]
     Kube(#[from] kube::Error),
+    /// The API server refused the operator's own write of the resource (its marks or
+    /// status) as invalid, or the resource leaves no room for them: the message is the API
+    /// server's (or its rule's) and says what to shrink. Terminal: waits for a change.
+    #[error("{0}")]
+    WriteRefused(String),
     /// Not a failure: a look-up by name needs a newer listing of the tenant than the one
     /// at hand, and another pass is taking one. The pass ends with no write and no backoff;
     /// the resource is queued again when that listing ends (`listing.rs`).
@@ -121,10 +133,12 @@ impl Error {
                 Category::Invalid => terminal(reason::INVALID_SPEC),
             },
             Error::NameTaken { .. } | Error::NameRefused(_) => terminal(reason::CONFLICT),
+            Error::NameRefusedAfterUncertain { .. } => transient(reason::CONFLICT),
             Error::AlreadyManaged { .. } => terminal(reason::ALREADY_MANAGED),
             Error::FeatureNotEnabled { .. } => terminal(reason::FEATURE_NOT_ENABLED),
             Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) => terminal(reason::NOT_FOUND),
             Error::TenantChanged(_) => terminal(reason::TENANT_CHANGED),
+            Error::WriteRefused(_) => terminal(reason::WRITE_REFUSED),
             Error::Kube(_) | Error::AwaitingListing => transient(reason::RECONCILE_ERROR),
         }
     }

@@ -340,7 +340,13 @@ fn with_name(
             .get(&(domain.to_string(), id.to_string()))
             .filter(|(at, _)| *at >= snapshot.began)
     };
-    let has_name = |p: &Value| p.get("name").and_then(Value::as_str) == Some(name);
+    // In the form Auth0 may keep it in (`auth0/names.rs`): a create that posted
+    // `HB07-Mixed-Case` finds the profile a normalizing tenant keeps as `hb07-mixed-case`.
+    let has_name = |p: &Value| {
+        p.get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|stored| crate::auth0::names::same(stored, name))
+    };
     let mut found: Vec<Value> = snapshot
         .by_id
         .iter()

@@ -82,6 +82,79 @@ pub fn tenant_change(profile: &ConnectionProfile, current_domain: Option<&str>) 
     })
 }
 
+/// Kubernetes' limit on an object's annotations, keys and values together, in bytes
+/// (`TotalAnnotationSizeLimitB`, apimachinery's `ValidateAnnotationsSize`: 256 KiB).
+pub const ANNOTATIONS_LIMIT: usize = 256 * 1024;
+
+/// The longest id Auth0 gives a profile: `cop_` and 22 base62 characters.
+const ID_LENGTH: usize = 26;
+
+/// Bytes of annotations, keys and values, as the API server counts them.
+fn annotation_bytes<'a>(annotations: impl IntoIterator<Item = (&'a String, &'a String)>) -> usize {
+    annotations.into_iter().map(|(k, v)| k.len() + v.len()).sum()
+}
+
+/// Whether the resource's annotations leave room for every mark the operator may hold on it
+/// (the create-pending name, the profile id and the tenant at once, during a recreate), so
+/// a create never starts that the mark's write would then be refused for (issue 24: a
+/// resource near the 256 KiB cap got no status and was retried every 5 s for ever). Pure;
+/// `Err` is [`Error::WriteRefused`] naming the sizes and what to shrink, before any Auth0
+/// call.
+pub fn room(profile: &ConnectionProfile) -> Result<(), Error> {
+    let ours = [
+        annotation::CREATE_PENDING,
+        annotation::PROFILE_ID,
+        annotation::PROFILE_TENANT,
+    ];
+    let theirs = annotation_bytes(
+        profile
+            .annotations()
+            .iter()
+            .filter(|(k, _)| !ours.contains(&k.as_str())),
+    );
+    let marks = annotation::CREATE_PENDING.len()
+        + profile.effective_name().len()
+        + annotation::PROFILE_ID.len()
+        + ID_LENGTH
+        + annotation::PROFILE_TENANT.len()
+        + profile.spec.tenant_ref.to_string().len();
+    if theirs + marks <= ANNOTATIONS_LIMIT {
+        return Ok(());
+    }
+    Err(Error::WriteRefused(format!(
+        "metadata.annotations: Too long: must have at most {ANNOTATIONS_LIMIT} bytes (the API server's limit, keys and values together): {}",
+        shrink_advice(theirs, marks)
+    )))
+}
+
+fn shrink_advice(theirs: usize, marks: usize) -> String {
+    format!(
+        "the resource's own annotations take {theirs} bytes and the operator's marks ({}, {}, {}) need up to {marks}: shrink metadata.annotations by at least {} bytes (client-side kubectl apply stores the whole object in kubectl.kubernetes.io/last-applied-configuration: kubectl apply --server-side does not); nothing was sent to Auth0",
+        annotation::CREATE_PENDING,
+        annotation::PROFILE_ID,
+        annotation::PROFILE_TENANT,
+        (theirs + marks).saturating_sub(ANNOTATIONS_LIMIT).max(1)
+    )
+}
+
+/// A Kubernetes error of the operator's own write to `profile` that the resource must mend:
+/// 422 (Invalid, e.g. `metadata.annotations: Too long`) or 413 (too large) becomes
+/// [`Error::WriteRefused`] with the API server's message and what to shrink; any other
+/// error is returned as it is (retried).
+pub fn refused_write(error: Error, profile: &ConnectionProfile) -> Error {
+    match &error {
+        Error::Kube(kube::Error::Api(status)) if status.code == 422 || status.code == 413 => {
+            let mut message = format!("the API server refused the operator's write: {}", status.message);
+            if status.message.contains("metadata.annotations") {
+                let theirs = annotation_bytes(profile.annotations());
+                message.push_str(&format!("; {}", shrink_advice(theirs, 0)));
+            }
+            Error::WriteRefused(message)
+        }
+        _ => error,
+    }
+}
+
 pub fn has_finalizer(profile: &ConnectionProfile) -> bool {
     profile.finalizers().iter().any(|f| f == FINALIZER)
 }

@@ -1,6 +1,13 @@
 //! What the controller remembers between passes, in memory only. Each piece names the fault
 //! that made it necessary; none of it is needed for correctness after a restart (the
 //! resource's marks and status carry that), only to avoid wasted calls and loops.
+//!
+//! [`Memory`] owns every per-resource map, and [`Memory::forget`] is the one way a resource
+//! leaves them: when its finalizer is let go (`cleanup.rs`), when it vanished under a create
+//! (`vanished.rs`), or when it is gone from the watch cache without either (a Delete event,
+//! or missing from a fresh listing: [`Memory::retain`]). Their sizes are exported as
+//! `auth0_operator_remembered_resources{map}` and stay bounded by the live resources
+//! (issue 24: they grew with every deleted resource).
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -12,6 +19,70 @@ use crate::auth0::retry::Backoff;
 
 /// A resource, by uid: names can be reused by a new resource, uids cannot.
 pub type Uid = String;
+
+/// Everything the process remembers per resource (by uid), with one way out.
+pub struct Memory {
+    pub failures: Failures,
+    pub checked: Checked,
+    pub creates: Creates,
+    pub stalls: Stalls,
+    pub stuck: Stuck,
+    pub requests: Requests,
+}
+
+impl Memory {
+    /// Empty; `backoff` is the per-resource failure backoff.
+    pub fn new(backoff: Backoff) -> Self {
+        Memory {
+            failures: Failures::new(backoff),
+            checked: Checked::default(),
+            creates: Creates::default(),
+            stalls: Stalls::default(),
+            stuck: Stuck::default(),
+            requests: Requests::default(),
+        }
+    }
+
+    /// Forgets everything about `uid`, its record of POSTs included.
+    pub fn forget(&self, uid: &str) {
+        self.failures.counts.lock().remove(uid);
+        self.checked.0.lock().remove(uid);
+        self.creates.0.lock().remove(uid);
+        self.stalls.0.lock().remove(uid);
+        self.stuck.0.lock().remove(uid);
+        self.requests.0.lock().remove(uid);
+    }
+
+    /// Forgets every resource `live` does not hold, except a POST still waiting for its
+    /// answer: the pass that sent it ends with a 404 and cleans up what it made
+    /// (`vanished.rs`), which needs that record. For a fresh listing of the cache, which
+    /// delivers no Delete for what was deleted while the watch was down.
+    pub fn retain(&self, live: &std::collections::HashSet<Uid>) {
+        let keep = |uid: &Uid| live.contains(uid);
+        self.failures.counts.lock().retain(|uid, _| keep(uid));
+        self.checked.0.lock().retain(|uid, _| keep(uid));
+        self.creates
+            .0
+            .lock()
+            .retain(|uid, posted| keep(uid) || posted.answered.is_none());
+        self.stalls.0.lock().retain(|uid, _| keep(uid));
+        self.stuck.0.lock().retain(|uid, _| keep(uid));
+        self.requests.0.lock().retain(|uid, _| keep(uid));
+    }
+
+    /// How many resources each map holds: `(map, resources)`, for
+    /// `auth0_operator_remembered_resources{map}`.
+    pub fn sizes(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("failures", self.failures.counts.lock().len()),
+            ("checked", self.checked.0.lock().len()),
+            ("creates", self.creates.0.lock().len()),
+            ("stalls", self.stalls.0.lock().len()),
+            ("stuck", self.stuck.0.lock().len()),
+            ("requests", self.requests.0.lock().len()),
+        ]
+    }
+}
 
 /// Per-resource failure counts for exponential backoff with full jitter. kube-runtime has no
 /// per-object error backoff (operator-conventions.md, "Backoff per object").
@@ -33,7 +104,7 @@ impl Failures {
     pub fn failed(&self, uid: &str) -> Duration {
         let mut counts = self.counts.lock();
         let count = counts.entry(uid.to_string()).or_insert(0);
-        *count += 1;
+        *count = count.saturating_add(1);
         self.backoff
             .delay(*count, None, fastrand::f64())
             .max(Duration::from_millis(200))
@@ -220,6 +291,42 @@ mod tests {
         assert!(!stalls.is_stalled("a", fingerprint((2, "secret-v1"))));
         stalls.clear("a");
         assert!(!stalls.is_stalled("a", fingerprint((1, "secret-v1"))));
+    }
+
+    #[test]
+    fn forget_and_retain_empty_every_map() {
+        let memory = Memory::new(Backoff {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(300),
+            max_attempts: u32::MAX,
+        });
+        let fill = |uid: &str| {
+            memory.failures.failed(uid);
+            memory.checked.now(uid);
+            memory.creates.sending(uid, "n");
+            memory.creates.answered(uid);
+            memory.stalls.stalled(uid, 1);
+            memory.stuck.stuck(uid, 1);
+            memory.requests.seen(uid, 1);
+        };
+        for uid in ["a", "b", "c"] {
+            fill(uid);
+        }
+        assert!(memory.sizes().iter().all(|(_, n)| *n == 3), "{:?}", memory.sizes());
+        memory.forget("a");
+        assert!(memory.sizes().iter().all(|(_, n)| *n == 2), "{:?}", memory.sizes());
+        // A POST still waiting for its answer outlives a sweep; its pass cleans up.
+        memory.creates.sending("c", "n");
+        memory.retain(&["b".to_string()].into_iter().collect());
+        let sizes: std::collections::BTreeMap<_, _> = memory.sizes().into_iter().collect();
+        assert_eq!(sizes["creates"], 2);
+        assert!(
+            sizes.iter().filter(|(m, _)| **m != "creates").all(|(_, n)| *n == 1),
+            "{sizes:?}"
+        );
+        memory.forget("c");
+        memory.forget("b");
+        assert!(memory.sizes().iter().all(|(_, n)| *n == 0), "{:?}", memory.sizes());
     }
 
     #[test]

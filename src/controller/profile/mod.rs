@@ -41,7 +41,7 @@ use crate::auth0::retry::Backoff;
 use crate::crd::ConnectionProfile;
 use crate::metrics::Metrics;
 pub use error::{Disposition, Error};
-use memory::{Checked, Creates, Failures, Requests, Stalls, Stuck};
+use memory::Memory;
 use plan::{After, ById, Claim, Inputs, Listed, Lookup};
 
 pub const FINALIZER: &str = "auth0.operators.dev/finalizer";
@@ -78,12 +78,8 @@ pub struct Context {
     /// Every ConnectionProfile, for the claims of the others (one profile, one owner).
     pub profiles: Store<ConnectionProfile>,
     pub listings: listing::Listings,
-    pub failures: Failures,
-    pub checked: Checked,
-    pub creates: Creates,
-    pub stalls: Stalls,
-    pub stuck: Stuck,
-    pub requests: Arc<Requests>,
+    /// Everything remembered per resource, with one `forget` (`memory.rs`).
+    pub memory: Arc<Memory>,
     /// Each tenant's lane: the passes of one tenant that may run at once (issue 15).
     pub lanes: Arc<super::lanes::Lanes>,
     /// When this process began reconciling: every create an earlier process sent is over.
@@ -103,7 +99,7 @@ impl Context {
         let Watched {
             caches,
             profiles,
-            requests,
+            memory,
         } = watched;
         Context {
             caches,
@@ -114,16 +110,7 @@ impl Context {
             poll_interval,
             profiles,
             listings: listing::Listings::new(lanes.clone()),
-            failures: Failures::new(Backoff {
-                base: Duration::from_secs(1),
-                cap: Duration::from_secs(300),
-                max_attempts: u32::MAX,
-            }),
-            checked: Checked::default(),
-            creates: Creates::default(),
-            stalls: Stalls::default(),
-            stuck: Stuck::default(),
-            requests,
+            memory,
             lanes,
             started: Instant::now(),
         }
@@ -136,8 +123,18 @@ pub struct Watched {
     pub caches: Arc<super::CachesSynced>,
     /// Every ConnectionProfile (the controller's own cache).
     pub profiles: Store<ConnectionProfile>,
-    /// When each resource's current request was first delivered.
-    pub requests: Arc<Requests>,
+    /// Everything remembered per resource; the watch notes when each resource's current
+    /// request was first delivered, and forgets resources gone from the cache.
+    pub memory: Arc<Memory>,
+}
+
+/// The per-resource failure backoff: 1 s doubling to 5 min, full jitter.
+pub fn failure_backoff() -> Backoff {
+    Backoff {
+        base: Duration::from_secs(1),
+        cap: Duration::from_secs(300),
+        max_attempts: u32::MAX,
+    }
 }
 
 /// One pass over one resource: what it reads, and the look-ups the plan asks for.
@@ -174,7 +171,7 @@ impl<'a> Pass<'a> {
     /// profile it replaced).
     pub fn claim(&self) -> Claim {
         let profile = self.profile;
-        if let Some(id) = self.ctx.creates.get(&self.uid).and_then(|posted| posted.created) {
+        if let Some(id) = self.ctx.memory.creates.get(&self.uid).and_then(|posted| posted.created) {
             return Claim::Recorded(id);
         }
         if let Some(id) = claims::recorded_id(profile) {
@@ -199,7 +196,7 @@ impl<'a> Pass<'a> {
         // This process's own POSTs are known better than any copy of the mark: one answered
         // with an id is recorded, not pending (a pending name kept after a success once made
         // a renamed resource's deletion delete a later profile of its old name).
-        if let Some(posted) = self.ctx.creates.get(&self.uid) {
+        if let Some(posted) = self.ctx.memory.creates.get(&self.uid) {
             return posted.created.is_none().then_some(posted.name);
         }
         let name = self.profile.effective_name();
@@ -235,7 +232,7 @@ impl<'a> Pass<'a> {
             desired,
             by_id: None,
             generation: profile.metadata.generation,
-            stuck: self.ctx.stuck.get(&self.uid),
+            stuck: self.ctx.memory.stuck.get(&self.uid),
             named: Default::default(),
         }
     }
@@ -294,13 +291,14 @@ impl<'a> Pass<'a> {
     /// when this process first saw the resource's current request (its generation and
     /// `reconcile-requested-at`), noted as the watch delivered it ([`request_key`]).
     fn request_time(&self) -> Instant {
-        self.ctx.requests.seen(&self.uid, request_key(self.profile))
+        self.ctx.memory.requests.seen(&self.uid, request_key(self.profile))
     }
 
     /// Since when a listing shows every create of this resource that reached Auth0: this
     /// process's last POST for it, else this process's start (an earlier process's are over).
     fn posts_over_since(&self) -> Instant {
         self.ctx
+            .memory
             .creates
             .get(&self.uid)
             .and_then(|p| p.answered)
@@ -384,7 +382,65 @@ pub struct Done {
 /// it waiting; it is reconciled again when a place frees: `lanes.rs`), then runs the pass
 /// on one of the running places (given back while it waits for Auth0: `places.rs`). A
 /// resource whose tenant cannot be resolved makes no Auth0 call and needs no place.
+///
+/// A pass that panics is caught here (`controller/panics.rs`): the resource is reported
+/// `Synced=False InternalError` and retried with its backoff; the process and every other
+/// resource go on.
 pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    match super::panics::caught(reconcile_in_lane(profile.clone(), ctx.clone())).await {
+        Ok(result) => result,
+        Err(panic) => Ok(internal_error(&profile, &ctx, &panic, started).await),
+    }
+}
+
+/// After a pass panicked: the log line (with the panic), the metric, the status, backoff.
+async fn internal_error(profile: &ConnectionProfile, ctx: &Context, panic: &str, started: Instant) -> Action {
+    let uid = profile.uid().unwrap_or_default();
+    tracing::error!(%panic, resource = %claims::key(profile), "a reconcile pass panicked: reported as InternalError, retried with backoff");
+    ctx.metrics
+        .reconcile_panics
+        .get_or_create(&crate::metrics::KindLabel { kind: KIND })
+        .inc();
+    let wait = ctx.memory.failures.failed(&uid);
+    // The latest copy: the pass may have written since the controller's copy was read.
+    let latest = ctx
+        .profiles
+        .get(&ObjectRef::from_obj(profile))
+        .filter(|p| p.uid().as_deref() == Some(uid.as_str()));
+    let profile = latest.as_deref().unwrap_or(profile);
+    let message = format!(
+        "an internal error (a bug in the operator) ended the pass: {panic}; retrying with backoff (next in {}s). Please report it with the operator's log",
+        wait.as_secs().max(1)
+    );
+    let outcome = Outcome::Failed {
+        reason: crate::crd::conditions::reason::INTERNAL_ERROR,
+        message: message.clone(),
+        terminal: false,
+        remote_available: false,
+    };
+    let new_status = status::with(profile, &outcome, |_| {});
+    let api: Api<ConnectionProfile> = Api::namespaced(ctx.client.clone(), &profile.namespace().unwrap_or_default());
+    match status::write(&api, profile, new_status).await {
+        Ok(true) => {
+            publish(
+                ctx,
+                profile,
+                EventType::Warning,
+                crate::crd::conditions::reason::INTERNAL_ERROR,
+                &message,
+            )
+            .await
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "writing the InternalError status failed"),
+    }
+    record(ctx, crate::crd::conditions::reason::INTERNAL_ERROR, started);
+    Action::requeue(wait)
+}
+
+/// [`reconcile`] without the panic guard.
+async fn reconcile_in_lane(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = profile.namespace().unwrap_or_default();
     let _place = match ctx.tenants.client(&profile.spec.tenant_ref, &namespace) {
         Ok(client) => match ctx.lanes.try_enter(
@@ -418,6 +474,7 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
     let Some(profile) = ctx.profiles.get(&ObjectRef::from_obj(profile.as_ref())) else {
         return Ok(Action::await_change());
     };
+    super::panics::injected(&claims::key(&profile));
     let started = Instant::now();
     let deleting = profile.metadata.deletion_timestamp.is_some();
     if deleting && !marks::has_finalizer(&profile) {
@@ -426,7 +483,7 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
     let pass = Pass::new(&profile, &ctx);
     // A terminal failure costs one pass, then waits for a change (memory::Stalls).
     let fingerprint = pass.fingerprint();
-    if ctx.stalls.is_stalled(&pass.uid, fingerprint) {
+    if ctx.memory.stalls.is_stalled(&pass.uid, fingerprint) {
         return Ok(Action::await_change());
     }
     let result = if deleting {
@@ -440,29 +497,43 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
         }
         apply::run(&pass).await
     };
-    match result {
-        Ok(done) => {
+    let result: Result<Action, Error> = match result {
+        Ok(mut done) => {
+            if !deleting {
+                let note = poll_interval_or_why(&profile, &ctx).err().map(|(_, why)| why);
+                done.status = status::noted(done.status, &profile, note.as_deref());
+            }
             // An unchanged status is not written: the resource's own says how it stands.
-            let ready = done
-                .status
-                .as_ref()
-                .or(profile.status.as_ref())
-                .and_then(status::ready_of)
-                .map(str::to_string);
-            if let Some(new_status) = done.status {
-                status::write(&pass.api, &profile, new_status).await?;
+            let written = async {
+                if let Some(new_status) = done.status {
+                    status::write(&pass.api, &profile, new_status).await?;
+                }
+                if let Some(marks) = &done.marks {
+                    marks::hold(&pass.api, &profile, marks).await?;
+                }
+                Ok::<(), Error>(())
             }
-            if let Some(marks) = &done.marks {
-                marks::hold(&pass.api, &profile, marks).await?;
+            .await;
+            match written {
+                Ok(()) => {
+                    if done.checked {
+                        ctx.memory.checked.now(&pass.uid);
+                    }
+                    ctx.memory.stalls.clear(&pass.uid);
+                    ctx.memory.failures.succeeded(&pass.uid);
+                    record(&ctx, "success", started);
+                    return Ok(done.next);
+                }
+                Err(e) => Err(e),
             }
-            if done.checked {
-                ctx.checked.now(&pass.uid);
-            }
-            ctx.stalls.clear(&pass.uid);
-            ctx.failures.succeeded(&pass.uid);
-            record(&ctx, &profile, "success", started, ready.as_deref());
-            Ok(done.next)
         }
+        Err(e) => Err(e),
+    };
+    // The API server refusing our own write as invalid (422) is the resource's to mend (its
+    // annotations too large for our marks): reported and stalled, not retried every 5 s.
+    let result = result.map_err(|e| marks::refused_write(e, &profile));
+    match result {
+        Ok(next) => Ok(next),
         Err(err @ Error::Kube(_)) => Err(err),
         // The listing it needs wakes it (`listing.rs`); the requeue is a safety net only.
         Err(Error::AwaitingListing) => {
@@ -505,17 +576,16 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
                 }
             };
             let new_status = status::with(&profile, &outcome, |_| {});
-            let ready = status::ready_of(&new_status).map(str::to_string);
             if status::write(&pass.api, &profile, new_status).await? {
                 pass.publish(EventType::Warning, disposition.reason, &message).await;
             }
-            record(&ctx, &profile, disposition.reason, started, ready.as_deref());
+            record(&ctx, disposition.reason, started);
             tracing::info!(error = %message, reason = disposition.reason, terminal = stalled, "reconcile failed");
             Ok(if stalled {
-                ctx.stalls.stalled(&pass.uid, fingerprint);
+                ctx.memory.stalls.stalled(&pass.uid, fingerprint);
                 Action::await_change()
             } else {
-                Action::requeue(ctx.failures.failed(&pass.uid))
+                Action::requeue(ctx.memory.failures.failed(&pass.uid))
             })
         }
     }
@@ -525,15 +595,10 @@ const KIND: &str = "ConnectionProfile";
 /// The longest wait before retrying a pass the Kubernetes API failed.
 const KUBE_RETRY_CAP: Duration = Duration::from_secs(5);
 
-/// Records a pass in the metrics: its result and the resource's Ready state.
-fn record(ctx: &Context, profile: &ConnectionProfile, result: &'static str, started: Instant, ready: Option<&str>) {
+/// Records a pass in the metrics: its result and duration. (The Ready gauge is counted from
+/// the cache at each scrape: `metrics.rs`.)
+fn record(ctx: &Context, result: &'static str, started: Instant) {
     ctx.metrics.reconciled(KIND, result, started.elapsed());
-    let state = ready.map(|r| match r {
-        "True" => "true",
-        "False" => "false",
-        _ => "unknown",
-    });
-    ctx.metrics.set_ready(&claims::key(profile), state);
 }
 
 /// Failures of the Kubernetes API (a write refused or lost): retry with this object's
@@ -541,6 +606,7 @@ fn record(ctx: &Context, profile: &ConnectionProfile, result: &'static str, star
 /// after the API server comes back from an outage helps no one.
 pub fn error_policy(profile: Arc<ConnectionProfile>, error: &Error, ctx: Arc<Context>) -> Action {
     let wait = ctx
+        .memory
         .failures
         .failed(&profile.uid().unwrap_or_default())
         .min(KUBE_RETRY_CAP);
@@ -579,9 +645,11 @@ fn poll_interval(profile: &ConnectionProfile, ctx: &Context) -> Duration {
     poll_interval_or_why(profile, ctx).unwrap_or_else(|(default, _)| default)
 }
 
-/// ±10%, so resources created together do not all poll together.
+/// ±10%, so resources created together do not all poll together. `interval` is capped at
+/// [`crate::duration::MAX`] (24h) first, so the product and the deadline kube-runtime adds
+/// it to cannot overflow, whatever the caller passes.
 pub fn jittered(interval: Duration) -> Duration {
-    interval.mul_f64(0.9 + 0.2 * fastrand::f64())
+    interval.min(crate::duration::MAX).mul_f64(0.9 + 0.2 * fastrand::f64())
 }
 
 #[cfg(test)]
@@ -594,5 +662,7 @@ mod tests {
             let d = jittered(Duration::from_secs(100));
             assert!(d >= Duration::from_secs(90) && d <= Duration::from_secs(110), "{d:?}");
         }
+        // The issue-24 input: what `18446744073709551615s` would have been.
+        assert!(jittered(Duration::MAX) <= crate::duration::MAX.mul_f64(1.1));
     }
 }

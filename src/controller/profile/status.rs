@@ -50,6 +50,26 @@ pub fn with(
     status
 }
 
+/// `new` (or, when the pass changed nothing, the resource's current status) with `note` as
+/// the message of a `Synced=True` condition: what the user wrote that the operator set aside
+/// and what to write instead (a `poll-interval` annotation that is not a duration of 1s to
+/// 24h). `None` clears a note left earlier. Returns `None` when nothing differs from the
+/// resource's status (nothing to write).
+pub fn noted(
+    new: Option<ConnectionProfileStatus>,
+    profile: &ConnectionProfile,
+    note: Option<&str>,
+) -> Option<ConnectionProfileStatus> {
+    let changed = new.is_some();
+    let mut status = new.or_else(|| profile.status.clone())?;
+    for condition in status.conditions.iter_mut() {
+        if condition.type_ == crate::crd::conditions::SYNCED && condition.status == "True" {
+            condition.message = note.unwrap_or_default().to_string();
+        }
+    }
+    (changed || profile.status.as_ref() != Some(&status)).then_some(status)
+}
+
 /// `True`, `False` or `Unknown`: the Ready condition's status, for the metrics.
 pub fn ready_of(status: &ConnectionProfileStatus) -> Option<&str> {
     status

@@ -59,7 +59,7 @@ pub fn decide(profile: &ConnectionProfile, created: Option<String>, posted_name:
 /// it did.
 pub async fn handle(profile: &ConnectionProfile, ctx: &Arc<Context>) -> bool {
     let uid = profile.uid().unwrap_or_default();
-    if ctx.creates.get(&uid).is_none() {
+    if ctx.memory.creates.get(&uid).is_none() {
         return false;
     }
     let api: Api<ConnectionProfile> = Api::namespaced(ctx.client.clone(), &profile.namespace().unwrap_or_default());
@@ -68,7 +68,7 @@ pub async fn handle(profile: &ConnectionProfile, ctx: &Arc<Context>) -> bool {
         Ok(_) => {}
         Err(_) => return false,
     }
-    let Some(posted) = ctx.creates.take(&uid) else {
+    let Some(posted) = ctx.memory.creates.take(&uid) else {
         return false;
     };
     // The latest copy this process saw: a policy, pause or force-orphan set meanwhile counts.
@@ -82,9 +82,7 @@ pub async fn handle(profile: &ConnectionProfile, ctx: &Arc<Context>) -> bool {
     let client = ctx
         .tenants
         .client(&latest.spec.tenant_ref, &latest.namespace().unwrap_or_default());
-    ctx.requests.forget(&uid);
-    ctx.stuck.forget(&uid);
-    ctx.failures.succeeded(&uid);
+    ctx.memory.forget(&uid);
     tokio::spawn(async move {
         match (decision, client) {
             (Cleanup::Delete(id), Ok(client)) => {
