@@ -679,3 +679,170 @@ fn megabyte_fields_are_refused_with_short_messages() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Annotations and the arithmetic on their values (issue 24: `poll-interval:
+// "18446744073709551615s"` panicked converting the jittered interval, and the process exited).
+
+/// Text a person may write into an annotation: durations near and past every limit, digits
+/// of other scripts, control characters, arbitrary Unicode, and huge values.
+fn annotation_text() -> BoxedStrategy<String> {
+    prop_oneof![
+        3 => (0u64..=u64::MAX, prop::sample::select(vec!["s", "m", "h", "d", "", "ms"]))
+            .prop_map(|(n, unit)| format!("{n}{unit}")),
+        2 => prop::collection::vec((0u64..100_000, prop::sample::select(vec!["s", "m", "h"])), 1..8)
+            .prop_map(|parts| parts.iter().map(|(n, u)| format!("{n}{u}")).collect()),
+        2 => "\\PC{0,40}",
+        1 => "[0-9smh \\t\\-+.eE]{0,30}",
+        1 => Just("18446744073709551615s".to_string()),
+        1 => Just("9".repeat(5000) + "h"),
+        1 => (1usize..300_000).prop_map(|n| "1".repeat(n % 70_000) + "s"),
+    ]
+    .boxed()
+}
+
+/// Every parser of a duration a user writes accepts exactly 1 s to 24 h, refuses the rest
+/// with a message that names the text and how to write it, and whatever it accepts can be
+/// jittered and added to the clock without overflow.
+#[test]
+fn any_duration_text_is_refused_or_safe_to_compute_with() {
+    use auth0_operator::controller::profile::jittered;
+    use auth0_operator::duration::{MAX, parse, poll_interval_annotation};
+    let default = Duration::from_secs(600);
+    fuzz("duration texts", annotation_text(), |text| {
+        match parse(&text) {
+            Ok(d) => {
+                prop_assert!(d >= Duration::from_secs(1) && d <= MAX, "{text:?} -> {d:?}");
+                let j = jittered(d);
+                prop_assert!(j >= d.mul_f64(0.9) && j <= d.mul_f64(1.1), "{d:?} -> {j:?}");
+                prop_assert!(Instant::now().checked_add(j).is_some());
+            }
+            Err(e) => {
+                let message = e.to_string();
+                prop_assert!(message.contains("like"), "says how to write it: {message}");
+                prop_assert!(message.len() < text.len() + 200, "bounded: {} bytes", message.len());
+            }
+        }
+        match poll_interval_annotation(Some(&text), default) {
+            Ok(d) => prop_assert!(d <= MAX),
+            Err(why) => prop_assert!(why.contains("auth0.operators.dev/poll-interval") && why.contains("10m")),
+        }
+        Ok(())
+    });
+    // Any Duration at all, whatever computed it: the jitter never overflows.
+    fuzz(
+        "jittered durations",
+        (0u64..=u64::MAX, 0u32..1_000_000_000),
+        |(secs, nanos)| {
+            let j = jittered(Duration::new(secs, nanos));
+            prop_assert!(j <= MAX.mul_f64(1.1));
+            prop_assert!(Instant::now().checked_add(j).is_some());
+            Ok(())
+        },
+    );
+}
+
+/// A ConnectionProfile with arbitrary annotations (ours among them, with any value; others
+/// up to the API server's 256 KiB) is read without a panic by every pure function that reads
+/// annotations, and the room check agrees with the API server's arithmetic.
+#[test]
+fn any_annotations_are_read_without_panicking() {
+    use auth0_operator::controller::profile::{annotation, marks, request_key, status};
+    let keys = prop::sample::select(vec![
+        annotation::PAUSED.to_string(),
+        annotation::POLL_INTERVAL.to_string(),
+        annotation::RECONCILE_REQUESTED_AT.to_string(),
+        annotation::FORCE_ORPHAN.to_string(),
+        annotation::CREATE_PENDING.to_string(),
+        annotation::PROFILE_ID.to_string(),
+        annotation::PROFILE_TENANT.to_string(),
+        "example.com/other".to_string(),
+    ]);
+    let annotations = prop::collection::btree_map(
+        keys,
+        prop_oneof![4 => annotation_text(), 1 => (0usize..270_000).prop_map(|n| "x".repeat(n))],
+        0..8,
+    );
+    fuzz(
+        "annotations on a resource",
+        (annotations, proptest::option::of("\\PC{0,60}")),
+        |(annotations, domain)| {
+            let object = json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+                                "metadata": {"name": "p", "namespace": "ns", "uid": "u", "generation": 1,
+                                             "annotations": annotations},
+                                "spec": {"name": "p"}});
+            let profile: ConnectionProfile = serde_json::from_value(object).expect("typed");
+            let total: usize = annotations
+                .iter()
+                .filter(|(k, _)| {
+                    ![
+                        annotation::CREATE_PENDING,
+                        annotation::PROFILE_ID,
+                        annotation::PROFILE_TENANT,
+                    ]
+                    .contains(&k.as_str())
+                })
+                .map(|(k, v)| k.len() + v.len())
+                .sum();
+            match marks::room(&profile) {
+                Ok(()) => prop_assert!(total < marks::ANNOTATIONS_LIMIT),
+                Err(e) => {
+                    prop_assert!(total + 100 > marks::ANNOTATIONS_LIMIT, "{total} bytes refused");
+                    prop_assert!(e.to_string().contains("shrink metadata.annotations"));
+                }
+            }
+            let _ = marks::Marks::of(&profile);
+            let _ = marks::tenant_change(&profile, domain.as_deref());
+            let _ = request_key(&profile);
+            let _ = status::is_settled(&profile);
+            let _ = status::noted(None, &profile, Some("note"));
+            Ok(())
+        },
+    );
+}
+
+/// The token bucket (fed by `spec.rateLimit`, an older CRD's unchecked values included, and
+/// by Auth0's `x-ratelimit-*` headers) never panics and never asks for a wait that would
+/// overflow the clock, whatever the rate, burst and headers.
+#[test]
+fn any_rate_limit_and_headers_give_a_finite_wait() {
+    use auth0_operator::auth0::ratelimit::{Priority, TokenBucket};
+    let rate = prop_oneof![
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(-1.0),
+        Just(0.0),
+        Just(f64::MIN_POSITIVE),
+        Just(f64::MAX),
+        any::<f64>(),
+        0.1f64..1000.0,
+    ];
+    let header = (
+        proptest::option::of(any::<u32>()),
+        proptest::option::of(any::<u32>()),
+        proptest::option::of((0u64..=u64::MAX).prop_map(Duration::from_secs)),
+    );
+    fuzz(
+        "token bucket",
+        (
+            rate,
+            any::<u32>(),
+            prop::collection::vec((header, any::<bool>(), 0u64..10_000), 1..20),
+        ),
+        |(rate, burst, steps)| {
+            let start = Instant::now();
+            let bucket = TokenBucket::new(rate, burst, start);
+            let mut now = start;
+            for ((limit, remaining, reset_in), user, millis) in steps {
+                now += Duration::from_millis(millis);
+                bucket.observe(now, limit, remaining, reset_in);
+                let priority = if user { Priority::User } else { Priority::Background };
+                if let Err(wait) = bucket.try_take(now, priority) {
+                    prop_assert!(wait <= Duration::from_secs(3600), "{wait:?}");
+                    prop_assert!(now.checked_add(wait).is_some());
+                }
+            }
+            Ok(())
+        },
+    );
+}

@@ -52,6 +52,17 @@ const WINDOW_POLL: Duration = Duration::from_millis(20);
 
 /// How long Auth0's last `remaining` bounds the requests in flight.
 const WINDOW_MEMORY: Duration = Duration::from_secs(2);
+/// The longest single wait the bucket asks for (then it looks again).
+const LONGEST_WAIT: Duration = Duration::from_secs(3600);
+
+/// `x` seconds as a wait: 0 for a negative or NaN `x`, at most [`LONGEST_WAIT`] (so no rate,
+/// burst or header, however odd, makes a `Duration` that panics or overflows a deadline).
+fn seconds(x: f64) -> Duration {
+    if x.is_nan() || x <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(x).map_or(LONGEST_WAIT, |d| d.min(LONGEST_WAIT))
+}
 
 /// A token bucket: `burst` requests at once, `rate` per second sustained.
 #[derive(Debug)]
@@ -66,7 +77,7 @@ impl TokenBucket {
             state: Mutex::new(State {
                 tokens: burst,
                 last: now,
-                rate: rate.max(0.01),
+                rate: if rate.is_finite() { rate.clamp(0.01, 1e6) } else { 0.01 },
                 burst,
                 in_flight: 0,
                 window: burst,
@@ -95,7 +106,7 @@ impl TokenBucket {
             Priority::User => 0.0,
             Priority::Background => (s.burst / 4.0).max(1.0).min(s.burst - 1.0),
         };
-        let token_wait = Duration::from_secs_f64(((1.0 + reserve - s.tokens) / s.rate).max(0.0));
+        let token_wait = seconds((1.0 + reserve - s.tokens) / s.rate);
         if send && f64::from(s.in_flight) >= s.window.max(1.0) {
             return Err(token_wait.max(WINDOW_POLL));
         }
@@ -151,7 +162,8 @@ impl TokenBucket {
             if remaining == 0.0
                 && let Some(reset_in) = reset_in
             {
-                s.tokens = -(reset_in.as_secs_f64() * s.rate);
+                // Auth0's word, capped: a reset an hour away is as good as any later one.
+                s.tokens = -(reset_in.min(LONGEST_WAIT).as_secs_f64() * s.rate);
             }
         }
     }
