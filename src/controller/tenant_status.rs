@@ -90,7 +90,28 @@ where
         .await;
 }
 
+/// [`check`], with a panic caught (`controller/panics.rs`): logged, counted in
+/// `auth0_operator_reconcile_panics_total{kind}`, retried in 30 s; the process goes on.
 async fn reconcile<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Context>) -> Result<Action, kube::Error> {
+    match super::panics::caught(check(tenant.clone(), ctx.clone())).await {
+        Ok(result) => result,
+        Err(panic) => {
+            tracing::error!(%panic, tenant = %tenant.name_any(), "a tenant status pass panicked: retried in 30 s");
+            ctx.metrics
+                .reconcile_panics
+                .get_or_create(&crate::metrics::KindLabel {
+                    kind: match K::KIND {
+                        TenantKind::Auth0Tenant => "Auth0Tenant",
+                        TenantKind::ClusterAuth0Tenant => "ClusterAuth0Tenant",
+                    },
+                })
+                .inc();
+            Ok(Action::requeue(Duration::from_secs(30)))
+        }
+    }
+}
+
+async fn check<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Context>) -> Result<Action, kube::Error> {
     // The tenant and its Secret are read from the profile controller's caches.
     ctx.caches.wait().await;
     let namespace = tenant.namespace().unwrap_or_default();
