@@ -102,7 +102,9 @@ pub struct RunArgs {
     pub lease_name: String,
 
     /// How long a Lease lasts unrenewed: a replica that dies without releasing it (SIGKILL,
-    /// a lost node) is replaced after this long. Renewed a third of it before it ends.
+    /// a lost node) is replaced this long after a standby last saw the Lease change (by the
+    /// standby's own clock). The leader renews every 2/15 of it and stops reconciling when
+    /// it has not renewed within 2/3 of it (client-go's 15 s / 2 s / 10 s).
     #[arg(long, env = "AUTH0_OPERATOR_LEASE_DURATION", default_value = "15s", value_parser = parse_lease_duration)]
     pub lease_duration: Duration,
 
