@@ -5,9 +5,9 @@
 //!
 //!   auth0-bench [--n 1000] [--rate-limited-n 200] [--latency-runs 100] [--large-n 10000]
 //!               [--unrelated-secrets 1000] [--poll-interval-secs 10] [--out docs/benchmarks.md]
-//!               [--only bulk,rate-limited,large,secrets,deploy-cli,plan,tenants]
+//!               [--only bulk,rate-limited,large,secrets,deploy-cli,plan,tenants,churn]
 //!               [--tenants-backlogs 1000,200] [--tenants-changes 100]
-//!               [--tenants-large-n 10000] [--tenants-large-tenants 50]
+//!               [--tenants-large-n 10000] [--tenants-large-tenants 50] [--churn-cycles 20000]
 //!
 //! Scenarios (`--only` picks some, default all): `bulk` (the API-server floor, bulk create,
 //! memory, steady state, restart, latency), `rate-limited`, `large` (memory at `--large-n`),
@@ -17,12 +17,15 @@
 //! profiles from YAML, beside the operator's `bulk` figures; needs node >= 20 and npm, see
 //! deploy_cli.rs) and `plan` (scenario 8: `auth0-operator plan` over N manifests against N
 //! profiles, see plan.rs) and `tenants` (many tenants in one operator: throttled and hanging
-//! tenants beside others, many resources across many tenants; see tenants.rs).
+//! tenants beside others, many resources across many tenants; see tenants.rs) and `churn`
+//! (`--churn-cycles` create/delete cycles: resident memory, the per-resource maps and the
+//! resources gauge before and after; see churn.rs).
 //!
 //! The operators it starts log at `warn` into the test environment's folder;
 //! `AUTH0_BENCH_OPERATOR_LOG` sets another `RUST_LOG` filter (`auth0_operator=debug`).
 #![forbid(unsafe_code)]
 
+mod churn;
 mod deploy_cli;
 mod plan;
 mod tenants;
@@ -63,9 +66,11 @@ struct Args {
     tenants_changes: usize,
     tenants_large_n: usize,
     tenants_large_tenants: usize,
+    /// Scenario `churn`: create/delete cycles.
+    churn_cycles: usize,
 }
 
-const SCENARIOS: [&str; 7] = [
+const SCENARIOS: [&str; 8] = [
     "bulk",
     "rate-limited",
     "large",
@@ -73,6 +78,7 @@ const SCENARIOS: [&str; 7] = [
     "deploy-cli",
     "plan",
     "tenants",
+    "churn",
 ];
 /// The label the operator's Secret watch selects on.
 const CREDENTIALS_LABEL: &str = "auth0.operators.dev/credentials";
@@ -99,6 +105,7 @@ fn args() -> Args {
         tenants_changes: 100,
         tenants_large_n: 10_000,
         tenants_large_tenants: 50,
+        churn_cycles: 20_000,
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -127,6 +134,7 @@ fn args() -> Args {
             "--tenants-changes" => a.tenants_changes = number(),
             "--tenants-large-n" => a.tenants_large_n = number(),
             "--tenants-large-tenants" => a.tenants_large_tenants = number(),
+            "--churn-cycles" => a.churn_cycles = number(),
             "--only" => {
                 a.only = value.split(',').map(|s| s.trim().to_string()).collect();
                 for s in &a.only {
@@ -716,6 +724,13 @@ async fn main() {
             poll: Duration::from_secs(args.poll_secs),
         };
         for (what, figure, target) in tenants::run(&env, &sizes).await {
+            row(&what, figure, &target);
+        }
+    }
+
+    // 11. Create/delete churn: memory and per-resource metrics stay flat (issue 24).
+    if args.runs("churn") && args.churn_cycles > 0 {
+        for (what, figure, target) in churn::run(&env, args.churn_cycles).await {
             row(&what, figure, &target);
         }
     }
