@@ -64,7 +64,7 @@ pub const CONDITION_TYPES: [&str; 3] = ["Ready", "Synced", "Stalled"];
 /// and the ones the ConnectionProfile reconciler is about to write (`NotConverging`,
 /// `FeatureNotEnabled`, issue 12). Any other text is counted as `Other`, so a status written
 /// by hand cannot grow the label set.
-pub const REASONS: [&str; 27] = [
+pub const REASONS: [&str; 28] = [
     "Available",
     "Creating",
     "Deleting",
@@ -91,6 +91,7 @@ pub const REASONS: [&str; 27] = [
     "FeatureNotEnabled",
     "InternalError",
     "WriteRefused",
+    "InvalidAnnotation",
     "Other",
 ];
 

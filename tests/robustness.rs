@@ -334,3 +334,98 @@ mod a_name_auth0_keeps_otherwise {
         super::a_name_auth0_keeps_otherwise_is_still_found(false).await;
     }
 }
+
+/// Found by the review of this kind (what a user writes reaches the operator's
+/// arithmetic and requests): the `profile-id` annotation went into the request path, so
+/// `./cop_<another resource's id>` reached that profile (past the one-owner check, which
+/// compares ids as strings) and `../` other APIs. Now such an annotation is
+/// `Synced=False InvalidAnnotation` naming it, nothing is sent, and the resource's deletion
+/// waits for `force-orphan` rather than delete anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_profile_id_reaches_nothing() {
+    let mut h = Harness::start("rob-forged").await;
+    h.apply_profile(
+        "victim",
+        json!({"name": "rob-victim", "connectionNamePrefixTemplate": "v-"}),
+    )
+    .await;
+    let victim = h.wait_for("victim", Duration::from_secs(30), "Ready", ready).await;
+    let victim_id = id(&victim);
+    let writes_before = h.writes().len();
+    for (name, forged) in [
+        ("dot", format!("./{victim_id}")),
+        ("up", format!("x/../{victim_id}")),
+        ("api", "../../clients/abc".to_string()),
+    ] {
+        h.apply(
+            "connectionprofiles",
+            json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+                   "metadata": {"name": name, "annotations": {"auth0.operators.dev/profile-id": forged}},
+                   "spec": {"name": "rob-victim", "connectionNamePrefixTemplate": "attacker-",
+                            "tenantRef": {"kind": "Auth0Tenant", "name": "t"}}}),
+        )
+        .await;
+        let refused = h
+            .wait_for(name, Duration::from_secs(30), "InvalidAnnotation", |p| {
+                condition(p, "Synced").is_some_and(|(s, r, _)| s == "False" && r == "InvalidAnnotation")
+            })
+            .await;
+        let message = condition(&refused, "Synced").expect("Synced").2;
+        assert!(message.contains("is not an Auth0 connection profile id"), "{message}");
+        h.profiles()
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("delete");
+    }
+    // Refused before any write, they never held the finalizer: gone at once, nothing deleted.
+    for name in ["dot", "up", "api"] {
+        h.wait_for_gone(name, Duration::from_secs(30)).await;
+    }
+    // One that holds the finalizer (its own profile, then a forged id): its deletion is
+    // refused before any request and waits for force-orphan.
+    h.apply_profile("holder", json!({"name": "rob-holder"})).await;
+    h.wait_for("holder", Duration::from_secs(30), "Ready", ready).await;
+    let holder_id = id(&h.profiles().get("holder").await.expect("get"));
+    let writes_before = h.writes().len();
+    // Forged while no operator runs: a running one knows the id its own create was answered
+    // with better than any record, and would delete the right profile.
+    h.stop_operator();
+    h.profiles()
+        .patch_status(
+            "holder",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"id": format!("./{victim_id}")}})),
+        )
+        .await
+        .expect("status");
+    annotate(
+        &h,
+        "holder",
+        json!({"auth0.operators.dev/profile-id": format!("./{victim_id}")}),
+    )
+    .await;
+    h.start_operator();
+    h.profiles()
+        .delete("holder", &DeleteParams::default())
+        .await
+        .expect("delete");
+    h.wait_for("holder", Duration::from_secs(30), "blocked, naming force-orphan", |p| {
+        condition(p, "Ready").is_some_and(|(s, r, m)| s == "False" && r == "Deleting" && m.contains("force-orphan"))
+    })
+    .await;
+    annotate(&h, "holder", json!({"auth0.operators.dev/force-orphan": "true"})).await;
+    h.wait_for_gone("holder", Duration::from_secs(30)).await;
+    assert!(
+        h.remote_by_id(&holder_id).is_some(),
+        "force-orphan kept its own profile"
+    );
+    let remote = h.remote_by_id(&victim_id).expect("the victim's profile is still there");
+    assert_eq!(remote["connection_name_prefix_template"], "v-");
+    assert_eq!(h.writes().len(), writes_before, "no Auth0 write: {:?}", h.writes());
+    let bad_paths: Vec<_> = h
+        .requests()
+        .into_iter()
+        .filter(|(_, path, _)| path.contains("..") || path.contains("/./") || path.contains("clients"))
+        .collect();
+    assert!(bad_paths.is_empty(), "{bad_paths:?}");
+}

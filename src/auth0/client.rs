@@ -237,6 +237,7 @@ impl Auth0Client {
 
     /// One profile, or `None` when Auth0 has no profile with that id.
     pub async fn get(&self, id: &str, priority: Priority) -> Result<Option<Value>, Auth0Error> {
+        profile_id(id)?;
         match self
             .call(Method::GET, &format!("connection-profiles/{id}"), &[], None, priority)
             .await
@@ -287,6 +288,7 @@ impl Auth0Client {
     }
 
     pub async fn update(&self, id: &str, body: &Map<String, Value>) -> Result<Value, Auth0Error> {
+        profile_id(id)?;
         self.call(
             Method::PATCH,
             &format!("connection-profiles/{id}"),
@@ -299,6 +301,7 @@ impl Auth0Client {
 
     /// Deletes a profile; one that is already gone counts as deleted.
     pub async fn delete(&self, id: &str) -> Result<(), Auth0Error> {
+        profile_id(id)?;
         match self
             .call(
                 Method::DELETE,
@@ -518,6 +521,18 @@ impl Auth0Client {
         self.tenant.base_url.join(path).map_err(|e| Auth0Error::Transport {
             message: format!("bad URL for {path}: {e}"),
             timeout: false,
+        })
+    }
+}
+
+/// `Ok` when `id` is a connection profile id, the only ids that go into a request path
+/// (Auth0's ids are `cop_` and 22 base62 characters, recorded).
+fn profile_id(id: &str) -> Result<(), Auth0Error> {
+    if crate::crd::validation::is_profile_id(id) {
+        Ok(())
+    } else {
+        Err(Auth0Error::NotAnId {
+            id: id.chars().take(80).collect(),
         })
     }
 }

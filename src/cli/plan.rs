@@ -177,7 +177,7 @@ pub fn plan_all(documents: &[Document], listing: &[Value], namespace: &str) -> V
             .annotations
             .as_ref()
             .and_then(|a| a.get(annotation::PAUSED))
-            .is_some_and(|v| v == "true");
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let mut inputs = Inputs {
             deleting: false,
             paused,

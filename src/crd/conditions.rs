@@ -42,6 +42,9 @@ pub mod reason {
     /// The API server refused the operator's own write to the resource (422 Invalid, e.g.
     /// `metadata.annotations: Too long`): the user must change the resource.
     pub const WRITE_REFUSED: &str = "WriteRefused";
+    /// An annotation holds a value the operator cannot use (a `profile-id` that is not a
+    /// connection profile id): the message names it and what to write.
+    pub const INVALID_ANNOTATION: &str = "InvalidAnnotation";
 
     pub const PROGRESSING: &str = "Progressing";
     pub const IDLE: &str = "Idle";

@@ -31,6 +31,9 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
         });
     }
     validation::validate(profile).map_err(Error::InvalidSpec)?;
+    if let Some(why) = marks::malformed_id(profile) {
+        return Err(Error::InvalidAnnotation(why));
+    }
     // Room for the operator's marks, before any Auth0 call (a refused mark would otherwise
     // come after a listing, or after a POST).
     if inputs.management == crate::crd::ManagementPolicy::Manage {

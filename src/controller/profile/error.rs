@@ -52,6 +52,10 @@ pub enum Error {
     /// server's (or its rule's) and says what to shrink. Terminal: waits for a change.
     #[error("{0}")]
     WriteRefused(String),
+    /// An annotation (or `status.id`) holds a value the operator cannot use: the message
+    /// names it and what to write instead. Terminal: waits for a change.
+    #[error("{0}")]
+    InvalidAnnotation(String),
     /// Not a failure: a look-up by name needs a newer listing of the tenant than the one
     /// at hand, and another pass is taking one. The pass ends with no write and no backoff;
     /// the resource is queued again when that listing ends (`listing.rs`).
@@ -139,6 +143,7 @@ impl Error {
             Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) => terminal(reason::NOT_FOUND),
             Error::TenantChanged(_) => terminal(reason::TENANT_CHANGED),
             Error::WriteRefused(_) => terminal(reason::WRITE_REFUSED),
+            Error::InvalidAnnotation(_) => terminal(reason::INVALID_ANNOTATION),
             Error::Kube(_) | Error::AwaitingListing => transient(reason::RECONCILE_ERROR),
         }
     }

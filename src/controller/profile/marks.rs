@@ -155,6 +155,31 @@ pub fn refused_write(error: Error, profile: &ConnectionProfile) -> Error {
     }
 }
 
+/// What is wrong with an id the resource records (`status.id`, the `profile-id`
+/// annotation), which anyone who may edit the resource can write: `None` when each is a
+/// connection profile id. An id goes into a request's path; `./cop_…` or `../clients/…`
+/// would reach another namespace's profile or another API (the client refuses such an id
+/// too: `Auth0Error::NotAnId`).
+pub fn malformed_id(profile: &ConnectionProfile) -> Option<String> {
+    let status_id = profile.status.as_ref().and_then(|s| s.id.as_deref());
+    let annotated = profile.annotations().get(annotation::PROFILE_ID).map(String::as_str);
+    let bad = |id: &&str| !id.is_empty() && !crate::crd::validation::is_profile_id(id);
+    let short = |id: &str| id.chars().take(80).collect::<String>();
+    if let Some(id) = annotated.filter(bad) {
+        return Some(format!(
+            "annotation {}: {:?} is not an Auth0 connection profile id (cop_ and 22 letters or digits): remove the annotation, or set it to the id of the profile this resource manages; nothing was sent to Auth0",
+            annotation::PROFILE_ID,
+            short(id)
+        ));
+    }
+    status_id.filter(bad).map(|id| {
+        format!(
+            "status.id {:?} is not an Auth0 connection profile id (cop_ and 22 letters or digits): it was not written by the operator; nothing was sent to Auth0",
+            short(id)
+        )
+    })
+}
+
 pub fn has_finalizer(profile: &ConnectionProfile) -> bool {
     profile.finalizers().iter().any(|f| f == FINALIZER)
 }
