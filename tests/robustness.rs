@@ -381,6 +381,7 @@ async fn a_forged_profile_id_reaches_nothing() {
     for name in ["dot", "up", "api"] {
         h.wait_for_gone(name, Duration::from_secs(30)).await;
     }
+    assert_eq!(h.writes().len(), writes_before, "no Auth0 write: {:?}", h.writes());
     // One that holds the finalizer (its own profile, then a forged id): its deletion is
     // refused before any request and waits for force-orphan.
     h.apply_profile("holder", json!({"name": "rob-holder"})).await;
