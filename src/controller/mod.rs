@@ -2,6 +2,7 @@
 //! (pure), tenants and their clients, the reconciler, and the controllers that run them.
 
 pub mod conditions;
+pub mod decode;
 pub mod desired;
 pub mod lanes;
 pub mod panics;
@@ -47,7 +48,6 @@ pub async fn run<S>(client: Client, settings: Settings, metrics: Arc<Metrics>, r
 where
     S: std::future::Future<Output = ()> + Clone + Send + Sync + 'static,
 {
-    let profiles: Api<ConnectionProfile> = scoped(&client, &settings.namespace);
     let tenants_api: Api<Auth0Tenant> = scoped(&client, &settings.namespace);
     let cluster_tenants_api: Api<ClusterAuth0Tenant> = Api::all(client.clone());
     let secret_apis: Vec<Api<Secret>> = secret_namespaces(&settings).map_or_else(
@@ -90,7 +90,8 @@ where
     let (gone_tx, gone_rx) = tokio::sync::mpsc::unbounded_channel::<Gone>();
     // Status writes change neither generation, annotations nor finalizers, so they do not
     // start another pass; pause and reconcile-requested-at (annotations) and deletion do.
-    let profile_stream = watcher(profiles.clone(), watcher::Config::default())
+    // Each object decoded on its own: one the types cannot read stops nothing (`decode.rs`).
+    let profile_stream = decode::profiles(client.clone(), &settings.namespace, watcher::Config::default())
         .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(profile_writer)
@@ -408,10 +409,15 @@ fn condition_source(
     })
 }
 
+/// kubectl's copy is replaced by its size ([`profile::annotation::LAST_APPLIED_BYTES`],
+/// in memory only): it counts toward the API server's 256 KiB of annotations, which
+/// `marks::room` checks.
 fn trim<K: kube::Resource>(object: &mut K) {
     object.meta_mut().managed_fields = None;
-    if let Some(annotations) = object.meta_mut().annotations.as_mut() {
-        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    if let Some(annotations) = object.meta_mut().annotations.as_mut()
+        && let Some(copy) = annotations.remove(profile::annotation::LAST_APPLIED)
+    {
+        annotations.insert(profile::annotation::LAST_APPLIED_BYTES.into(), copy.len().to_string());
     }
 }
 

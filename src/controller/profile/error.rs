@@ -56,6 +56,10 @@ pub enum Error {
     /// names it and what to write instead. Terminal: waits for a change.
     #[error("{0}")]
     InvalidAnnotation(String),
+    /// The object does not match this version's types (accepted by another CRD): the
+    /// message names the field (`controller/decode.rs`). Terminal: waits for a change.
+    #[error("{0}")]
+    Undecodable(String),
     /// Not a failure: a look-up by name needs a newer listing of the tenant than the one
     /// at hand, and another pass is taking one. The pass ends with no write and no backoff;
     /// the resource is queued again when that listing ends (`listing.rs`).
@@ -144,6 +148,7 @@ impl Error {
             Error::TenantChanged(_) => terminal(reason::TENANT_CHANGED),
             Error::WriteRefused(_) => terminal(reason::WRITE_REFUSED),
             Error::InvalidAnnotation(_) => terminal(reason::INVALID_ANNOTATION),
+            Error::Undecodable(_) => terminal(reason::INVALID_SPEC),
             Error::Kube(_) | Error::AwaitingListing => transient(reason::RECONCILE_ERROR),
         }
     }

@@ -89,9 +89,16 @@ pub const ANNOTATIONS_LIMIT: usize = 256 * 1024;
 /// The longest id Auth0 gives a profile: `cop_` and 22 base62 characters.
 const ID_LENGTH: usize = 26;
 
-/// Bytes of annotations, keys and values, as the API server counts them.
+/// Bytes of annotations, keys and values, as the API server counts them: kubectl's copy of
+/// the last applied object, which the caches replace by its size, counts at that size.
 fn annotation_bytes<'a>(annotations: impl IntoIterator<Item = (&'a String, &'a String)>) -> usize {
-    annotations.into_iter().map(|(k, v)| k.len() + v.len()).sum()
+    annotations
+        .into_iter()
+        .map(|(k, v)| match k.as_str() {
+            annotation::LAST_APPLIED_BYTES => annotation::LAST_APPLIED.len() + v.parse::<usize>().unwrap_or(0),
+            _ => k.len() + v.len(),
+        })
+        .sum()
 }
 
 /// Whether the resource's annotations leave room for every mark the operator may hold on it

@@ -63,6 +63,12 @@ pub mod annotation {
     /// `create-pending` mark and the `profile-id` binding were made on, held beside them. A
     /// resource whose tenantRef no longer names it is refused (`TenantChanged`).
     pub const PROFILE_TENANT: &str = "auth0.operators.dev/profile-tenant";
+    /// kubectl's copy of the last applied object (client-side `kubectl apply`); the caches
+    /// drop it.
+    pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+    /// In memory only, never written: the size in bytes of the [`LAST_APPLIED`] value the
+    /// caches dropped (it counts toward the API server's 256 KiB of annotations).
+    pub const LAST_APPLIED_BYTES: &str = "auth0.operators.dev/last-applied-bytes";
 }
 
 /// What every pass shares.
@@ -326,7 +332,8 @@ impl<'a> Pass<'a> {
                     annotation::CREATE_PENDING,
                     annotation::PROFILE_ID,
                     annotation::PROFILE_TENANT,
-                    "kubectl.kubernetes.io/last-applied-configuration",
+                    annotation::LAST_APPLIED,
+                    annotation::LAST_APPLIED_BYTES,
                 ]
                 .contains(&k.as_str())
             })
@@ -486,7 +493,12 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
     if ctx.memory.stalls.is_stalled(&pass.uid, fingerprint) {
         return Ok(Action::await_change());
     }
-    let result = if deleting {
+    let undecodable = super::decode::undecodable(&profile)
+        .filter(|_| !(deleting && annotation_is_true(&profile, annotation::FORCE_ORPHAN)));
+    let result = if let Some(why) = undecodable {
+        // Read with an empty spec: nothing may be looked at, written or deleted for it.
+        Err(Error::Undecodable(why))
+    } else if deleting {
         cleanup::run(&pass).await
     } else {
         // A bad poll-interval annotation is not a failure: drift checks use the default,
