@@ -310,20 +310,37 @@ where
     tokio::join!(profiles_controller, tenant_controllers);
 }
 
+/// How often the per-resource maps are swept against the cache.
+const MEMORY_SWEEP: Duration = Duration::from_secs(60);
+
 /// What the ConnectionProfile watch says left the cache.
 enum Gone {
     /// A Delete event: the object is gone from the API server.
     Deleted(Box<ConnectionProfile>),
-    /// A fresh listing is in the cache: what was deleted while the watch was down gets no
-    /// Delete event.
+    /// A fresh listing is in the cache (what was deleted while the watch was down gets no
+    /// Delete event), or the minute's sweep is due.
     Relisted,
 }
 
 /// Forgets every resource that left the cache (`profile/memory.rs`). A resource deleted
 /// under a create of this process's that was answered with an id has that profile cleaned
 /// up as a pass's 404 would (`profile/vanished.rs`), then is forgotten.
+///
+/// A pass still running when its resource's Delete arrives can write to the maps after they
+/// forgot it (its failure, its check): once a minute every map keeps only what the cache
+/// holds, so such a leftover lives a minute at most.
 async fn forget_gone(mut gone: tokio::sync::mpsc::UnboundedReceiver<Gone>, ctx: Arc<profile::Context>) {
-    while let Some(event) = gone.recv().await {
+    // The first a minute in: by then the first listing is in the cache.
+    let mut sweep = tokio::time::interval_at(tokio::time::Instant::now() + MEMORY_SWEEP, MEMORY_SWEEP);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let event = tokio::select! {
+            event = gone.recv() => match event {
+                Some(event) => event,
+                None => return,
+            },
+            _ = sweep.tick() => Gone::Relisted,
+        };
         match event {
             Gone::Deleted(profile) => {
                 let uid = profile.uid().unwrap_or_default();
