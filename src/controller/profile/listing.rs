@@ -81,8 +81,23 @@ struct Tenant {
     /// (its pass reports it and backs off) instead of listing again at once, so a tenant
     /// that fails every listing is listed about once per backoff, not back to back; after
     /// that the resource lists for itself. Cleared by a listing that succeeds.
-    failed: Mutex<HashMap<Resource, Auth0Error>>,
+    failed: Mutex<HashMap<Resource, (Auth0Error, Credentials)>>,
     taking: tokio::sync::Mutex<()>,
+}
+
+/// Which credentials and endpoint a listing was taken with, hashed: a failure is handed
+/// only to a waiter whose client has the same (the walk found a resource stranded for good:
+/// it waited for a listing begun with the old client secret, was handed its refusal after
+/// the Secret was fixed, and stalled on `Unauthorized` keyed by the new secret).
+type Credentials = u64;
+
+fn credentials(client: &Auth0Client) -> Credentials {
+    let config = client.tenant();
+    super::memory::fingerprint((
+        config.base_url.as_str(),
+        &config.client_id,
+        config.client_secret.expose(),
+    ))
 }
 
 /// Every tenant's latest listing, our writes since, and the resources waiting for a newer
@@ -162,7 +177,7 @@ impl Listings {
         let taken = match Snapshot::take(client, priority).await {
             Ok(taken) => taken,
             Err(e) => {
-                self.failed(domain, tenant, &e);
+                self.failed(domain, tenant, &e, credentials(client));
                 return Err(e);
             }
         };
@@ -207,17 +222,23 @@ impl Listings {
     }
 
     /// Hands the error of a failed listing of `domain` to every resource waiting for it.
-    fn failed(&self, domain: &str, tenant: &Tenant, error: &Auth0Error) {
+    fn failed(&self, domain: &str, tenant: &Tenant, error: &Auth0Error, with: Credentials) {
         let waiting = self.waiting.lock().get(domain).cloned().unwrap_or_default();
         tenant
             .failed
             .lock()
-            .extend(waiting.into_iter().map(|r| (r, error.clone())));
+            .extend(waiting.into_iter().map(|r| (r, (error.clone(), with))));
     }
 
-    /// Its error once, for a resource that waited for a listing that failed.
-    fn take_failure(tenant: &Tenant, resource: &Resource) -> Option<Auth0Error> {
-        tenant.failed.lock().remove(resource)
+    /// Its error once, for a resource that waited for a listing that failed, when that
+    /// listing was taken with the credentials the resource's client has now (`with`); a
+    /// failure of other credentials is dropped, and the resource lists for itself.
+    fn take_failure(tenant: &Tenant, resource: &Resource, with: Credentials) -> Option<Auth0Error> {
+        tenant
+            .failed
+            .lock()
+            .remove(resource)
+            .and_then(|(error, taken_with)| (taken_with == with).then_some(error))
     }
 
     /// `read` of the tenant's latest listing and our writes since it began, if that listing
@@ -300,7 +321,7 @@ impl Listings {
         if let Some(found) = self.read(&tenant, fresh, with_name) {
             return Ok(Some(found));
         }
-        if let Some(e) = Self::take_failure(&tenant, resource) {
+        if let Some(e) = Self::take_failure(&tenant, resource, credentials(client)) {
             return Err(e);
         }
         let Some(_taking) = self.take_or_wait(domain, &tenant, resource) else {
@@ -495,15 +516,30 @@ mod tests {
             message: "timed out".into(),
             timeout: true,
         };
-        listings.failed(domain, &tenant, &error);
+        listings.failed(domain, &tenant, &error, 1);
         drop(taking);
         assert_eq!(woken.next().await, Some(resource("waiter")));
         // Its next pass reports the listing's error (and backs off) instead of listing...
-        assert_eq!(Listings::take_failure(&tenant, &resource("waiter")), Some(error));
-        // ...once: the pass after that lists for itself (a fixed Secret must not meet the
-        // error of a listing made with the old one).
-        assert_eq!(Listings::take_failure(&tenant, &resource("waiter")), None);
+        assert_eq!(
+            Listings::take_failure(&tenant, &resource("waiter"), 1),
+            Some(error.clone())
+        );
+        // ...once: the pass after that lists for itself.
+        assert_eq!(Listings::take_failure(&tenant, &resource("waiter"), 1), None);
         // The taker got the error from its own call, not from here.
-        assert_eq!(Listings::take_failure(&tenant, &resource("taker")), None);
+        assert_eq!(Listings::take_failure(&tenant, &resource("taker"), 1), None);
+        // A fixed Secret never meets the error of a listing made with the old one.
+        let taking = listings
+            .take_or_wait(domain, &tenant, &resource("taker"))
+            .expect("free");
+        assert!(listings.take_or_wait(domain, &tenant, &resource("late")).is_none());
+        listings.failed(domain, &tenant, &error, 1);
+        drop(taking);
+        assert_eq!(Listings::take_failure(&tenant, &resource("late"), 2), None);
+        assert_eq!(
+            Listings::take_failure(&tenant, &resource("late"), 1),
+            None,
+            "dropped, not kept"
+        );
     }
 }
