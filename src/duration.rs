@@ -26,6 +26,18 @@ pub enum DurationError {
 /// jittered `d * 1.1` can never overflow.
 pub const MAX: Duration = Duration::from_secs(24 * 3600);
 
+/// The text as an error names it: at most 40 characters (an annotation's value can be
+/// 256 KiB, and the message goes into a condition, an Event and the log), `…` marking a cut.
+fn quoted(text: &str) -> String {
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(40).collect();
+    if chars.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
 /// Parses whole seconds, minutes and hours, summed: `90s`, `10m`, `1h30m`, `2h`. Blanks
 /// around the text are ignored; a bare number (no unit), a fraction, another unit, zero or
 /// more than [`MAX`] (24h) is an error.
@@ -34,7 +46,7 @@ pub fn parse(text: &str) -> Result<Duration, DurationError> {
     if trimmed.is_empty() {
         return Err(DurationError::Empty);
     }
-    let malformed = || DurationError::Malformed(text.to_string());
+    let malformed = || DurationError::Malformed(quoted(text));
     let mut total = 0u64;
     let mut number = String::new();
     for c in trimmed.chars() {
@@ -51,22 +63,22 @@ pub fn parse(text: &str) -> Result<Duration, DurationError> {
         if number.is_empty() {
             return Err(malformed());
         }
-        let value: u64 = number.parse().map_err(|_| DurationError::TooLong(text.to_string()))?;
+        let value: u64 = number.parse().map_err(|_| DurationError::TooLong(quoted(text)))?;
         total = value
             .checked_mul(unit)
             .and_then(|seconds| total.checked_add(seconds))
-            .ok_or_else(|| DurationError::TooLong(text.to_string()))?;
+            .ok_or_else(|| DurationError::TooLong(quoted(text)))?;
         number.clear();
     }
     if !number.is_empty() {
         return Err(malformed());
     }
     if total == 0 {
-        return Err(DurationError::Zero(text.to_string()));
+        return Err(DurationError::Zero(quoted(text)));
     }
     let duration = Duration::from_secs(total);
     if duration > MAX {
-        return Err(DurationError::TooLong(text.to_string()));
+        return Err(DurationError::TooLong(quoted(text)));
     }
     Ok(duration)
 }
@@ -173,6 +185,14 @@ mod tests {
             );
         }
         assert_eq!(parse("24h"), Ok(MAX));
+        let huge = "9".repeat(100_000) + "h";
+        assert_eq!(
+            parse(&huge).unwrap_err().to_string(),
+            format!(
+                "\"{}…\" is longer than the longest duration accepted, 24h: write at most 24h, like 10m or 1h",
+                "9".repeat(40)
+            )
+        );
         assert_eq!(parse("1439m60s"), Ok(MAX));
     }
 }

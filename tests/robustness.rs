@@ -87,17 +87,27 @@ async fn no_poll_interval_value_stops_the_operator() {
         "٣s",
         "1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h1h",
     ];
-    for value in odd {
+    let huge = "7".repeat(100_000) + "s";
+    for value in odd.iter().copied().chain([huge.as_str()]) {
         annotate(&h, "a", json!({POLL_INTERVAL: value})).await;
+        // The message names this value (at most 40 characters of it), or says none was given.
+        let named = if value.trim().is_empty() {
+            "no duration given".to_string()
+        } else {
+            let head: String = value.chars().take(40).collect();
+            let cut = if value.chars().count() > 40 { "…" } else { "" };
+            format!("{:?}", format!("{head}{cut}"))
+        };
         let seen = h
             .wait_for("a", Duration::from_secs(20), "told what to write", |p| {
                 condition(p, "Synced").is_some_and(|(status, _, message)| {
-                    status == "True" && message.contains(POLL_INTERVAL) && message.contains("default interval")
+                    status == "True" && message.contains(POLL_INTERVAL) && message.contains(&named)
                 })
             })
             .await;
         let message = condition(&seen, "Synced").expect("Synced").2;
         assert!(message.contains("like"), "says how to write it: {message}");
+        assert!(message.len() < 500, "a bounded message: {} bytes", message.len());
         assert!(alive(&mut h), "the operator exited after poll-interval {value:?}");
     }
     // The largest value accepted works; a fixed value clears the note.
