@@ -150,6 +150,9 @@ pub struct Pass<'a> {
     pub api: Api<ConnectionProfile>,
     pub uid: String,
     pub claims: claims::Claims,
+    /// Whether this pass saw the recorded profile gone from Auth0 (a GET by id answered
+    /// 404): a failure after that must not report it available.
+    pub saw_gone: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> Pass<'a> {
@@ -161,6 +164,7 @@ impl<'a> Pass<'a> {
             api: Api::namespaced(ctx.client.clone(), &namespace),
             uid: profile.uid().unwrap_or_default(),
             claims: claims::Claims::of(profile, &ctx.profiles.state()),
+            saw_gone: Default::default(),
         }
     }
 
@@ -289,7 +293,10 @@ impl<'a> Pass<'a> {
         let priority = if settled { Priority::Background } else { Priority::User };
         Ok(match client.get(id, priority).await? {
             Some(remote) => ById::Found(remote),
-            None => ById::Gone,
+            None => {
+                self.saw_gone.store(true, std::sync::atomic::Ordering::Relaxed);
+                ById::Gone
+            }
         })
     }
 
@@ -490,7 +497,17 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
     let pass = Pass::new(&profile, &ctx);
     // A terminal failure costs one pass, then waits for a change (memory::Stalls).
     let fingerprint = pass.fingerprint();
-    if ctx.memory.stalls.is_stalled(&pass.uid, fingerprint) {
+    // A stalled resource that still reports its profile available is looked at again once
+    // per poll interval, like any Ready one: its profile may be deleted or changed meanwhile
+    // (found by the walk: a rename onto a taken name kept Ready=True for a profile deleted in
+    // the dashboard).
+    let claims_available = profile
+        .status
+        .as_ref()
+        .is_some_and(|s| status::ready_of(s) == Some("True"));
+    if ctx.memory.stalls.is_stalled(&pass.uid, fingerprint)
+        && !(claims_available && !ctx.memory.checked.within(&pass.uid, pass.poll_interval() / 2))
+    {
         return Ok(Action::await_change());
     }
     let undecodable = super::decode::undecodable(&profile)
@@ -576,6 +593,7 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
                         .status
                         .as_ref()
                         .is_some_and(|s| status::ready_of(s) == Some("True"))
+                    && !pass.saw_gone.load(std::sync::atomic::Ordering::Relaxed)
                     && !matches!(
                         err,
                         Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) | Error::TenantChanged(_)
@@ -588,12 +606,20 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
                 }
             };
             let new_status = status::with(&profile, &outcome, |_| {});
+            let new_status_ready = new_status.clone();
             if status::write(&pass.api, &profile, new_status).await? {
                 pass.publish(EventType::Warning, disposition.reason, &message).await;
             }
             record(&ctx, disposition.reason, started);
             tracing::info!(error = %message, reason = disposition.reason, terminal = stalled, "reconcile failed");
-            Ok(if stalled {
+            let still_available = !deleting && status::ready_of(&new_status_ready).is_some_and(|r| r == "True");
+            Ok(if stalled && still_available {
+                // Stalled, yet reporting its profile available: checked again once per poll
+                // interval (above), so a profile deleted meanwhile is not reported forever.
+                ctx.memory.stalls.stalled(&pass.uid, fingerprint);
+                ctx.memory.checked.now(&pass.uid);
+                Action::requeue(jittered(pass.poll_interval()))
+            } else if stalled {
                 ctx.memory.stalls.stalled(&pass.uid, fingerprint);
                 Action::await_change()
             } else {
