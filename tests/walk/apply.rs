@@ -450,8 +450,14 @@ impl<'h> World<'h> {
                 let leases: Api<Lease> = Api::namespaced(h.ns.client.clone(), h.ns.name());
                 let ahead =
                     k8s_openapi::jiff::Timestamp::now() + k8s_openapi::jiff::SignedDuration::from_secs(*seconds as i64);
-                let patch = json!({"spec": {"holderIdentity": "replica-skewed", "renewTime": ahead.to_string(),
-                                            "acquireTime": ahead.to_string(), "leaseDurationSeconds": 3}});
+                // A MicroTime: RFC 3339 with exactly six fractional digits.
+                let ahead = format!(
+                    "{}.{:06}Z",
+                    ahead.strftime("%Y-%m-%dT%H:%M:%S"),
+                    ahead.subsec_microsecond()
+                );
+                let patch = json!({"spec": {"holderIdentity": "replica-skewed", "renewTime": ahead,
+                                            "acquireTime": ahead, "leaseDurationSeconds": 3}});
                 match leases
                     .patch(LEASE, &PatchParams::default(), &Patch::Merge(&patch))
                     .await

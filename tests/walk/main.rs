@@ -6,7 +6,8 @@
 //! - `make test`: the fixed seeds below, `STEPS` steps each.
 //! - `make soak` (`AUTH0_SOAK=1`): `SOAK_WALKS` walks of `SOAK_STEPS` steps on fresh seeds.
 //! - `AUTH0_WALK_SEED=<n> [AUTH0_WALK_STEPS=<k>]`: replays exactly that walk (the steps are
-//!   drawn from the seed alone, before the first one runs).
+//!   drawn from the seed alone, before the first one runs); with `AUTH0_WALK_DRY=1` it only
+//!   prints the steps.
 //!
 //! A failure prints its seed, the command that replays it, and every step with what it did.
 //! Each walk appends a line to the fault report (`AUTH0_FAULT_REPORT`), which `make test`
@@ -144,6 +145,13 @@ async fn random_walk() {
     let number = |var: &str| std::env::var(var).ok().map(|v| v.parse::<u64>().expect(var));
     if let Some(seed) = number("AUTH0_WALK_SEED") {
         let count = number("AUTH0_WALK_STEPS").map_or(STEPS, |k| k as usize);
+        if std::env::var_os("AUTH0_WALK_DRY").is_some() {
+            // Only print the walk, without running it.
+            for (i, step) in generate(seed, count).iter().enumerate() {
+                eprintln!("{i:>4}. {step:?}");
+            }
+            return;
+        }
         return walk(seed, count).await;
     }
     if std::env::var_os("AUTH0_SOAK").is_some() {

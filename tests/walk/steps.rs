@@ -281,7 +281,14 @@ fn made(rng: &mut fastrand::Rng, model: &Model) -> Made {
 }
 
 fn draw(rng: &mut fastrand::Rng, model: &mut Model) -> Step {
-    let slot = rng.usize(..SLOTS);
+    // Mostly a resource the model holds, sometimes any name (a new resource, or a step on
+    // one that is gone).
+    let live: Vec<usize> = (0..SLOTS).filter(|s| model.live[*s].is_some()).collect();
+    let slot = if !live.is_empty() && rng.u8(..5) != 0 {
+        live[rng.usize(..live.len())]
+    } else {
+        rng.usize(..SLOTS)
+    };
     loop {
         let roll = rng.u32(..100);
         let step = match roll {
