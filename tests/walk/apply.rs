@@ -48,6 +48,8 @@ pub struct World<'h> {
     pub replicas: [Option<Replica>; 2],
     /// How many times each replica was started (the walk's kills and failovers).
     pub starts: [usize; 2],
+    /// Replicas that exited on losing the Lease (and were restarted).
+    pub lease_exits: usize,
     /// Profiles seeded before the walk.
     pub foreign: Vec<Value>,
     /// Ids the dashboard steps made, by the order they were drawn in (`None`: refused).
@@ -83,6 +85,7 @@ impl<'h> World<'h> {
             h,
             replicas: [None, None],
             starts: [0, 0],
+            lease_exits: 0,
             foreign,
             dashboard: Vec::new(),
             adopted: BTreeSet::new(),
@@ -132,13 +135,28 @@ impl<'h> World<'h> {
         self.replicas[replica] = Some(Replica { child, port });
     }
 
-    /// Panics when a replica exited that the walk did not stop.
-    pub fn assert_running(&mut self, after: &str) {
-        for (i, replica) in self.replicas.iter_mut().enumerate() {
-            let replica = replica.as_mut().expect("replica");
-            if let Ok(Some(status)) = replica.child.try_wait() {
-                panic!("operator {} exited by itself ({status}) after {after}", IDENTITIES[i]);
-            }
+    /// Panics when a replica exited that the walk did not stop, but for a replica that lost
+    /// the Lease: it exits (status 1) by design, as Kubernetes restarts it, and so does the
+    /// walk (counted in `lease_exits`).
+    pub fn supervise(&mut self, after: &str) {
+        for i in 0..2 {
+            let replica = self.replicas[i].as_mut().expect("replica");
+            let Ok(Some(status)) = replica.child.try_wait() else {
+                continue;
+            };
+            let log = std::fs::read_to_string(self.log(i)).unwrap_or_default();
+            let last = log.lines().rev().find(|l| l.contains("ERROR")).unwrap_or_default();
+            let lost =
+                last.contains("lost the lease: stopped reconciling") || last.contains("could not renew the lease");
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            assert!(
+                lost && status.code() == Some(1),
+                "operator {} exited by itself ({status}) after {after}; its log ends:\n{}",
+                IDENTITIES[i],
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+            self.lease_exits += 1;
+            self.spawn(i);
         }
     }
 
@@ -150,7 +168,7 @@ impl<'h> World<'h> {
             External::Made(made) => self.made(made),
             External::Nowhere => None,
         }
-        .unwrap_or_else(|| format!("cop_walkNowhere{slot:07}"));
+        .unwrap_or_else(|| format!("cop_walkNowhere{slot:011}"));
         self.external_ids.insert(slot, id.clone());
         id
     }
@@ -474,10 +492,14 @@ impl<'h> World<'h> {
     }
 
     async fn apply_spec(&mut self, slot: usize, spec: &Spec) -> String {
-        let external = spec.external.map(|e| self.resolve(slot, e));
-        let body = spec.json(external.clone());
         let name = slot_name(slot);
         let existed = self.h.profiles().get_opt(&name).await.expect("get").is_some();
+        if !existed {
+            // A new resource: its externalID is resolved afresh.
+            self.external_ids.remove(&slot);
+        }
+        let external = spec.external.map(|e| self.resolve(slot, e));
+        let body = spec.json(external.clone());
         let url = format!(
             "/apis/auth0.operators.dev/v1alpha1/namespaces/{}/connectionprofiles/{name}?fieldManager=test&force=true",
             self.h.ns.name()

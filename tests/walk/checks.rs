@@ -69,7 +69,7 @@ fn unsettled(p: &ConnectionProfile) -> Option<String> {
 pub async fn settle(world: &mut World<'_>, limit: Duration) -> (Vec<ConnectionProfile>, Duration) {
     let started = Instant::now();
     loop {
-        world.assert_running("the walk, while settling");
+        world.supervise("the walk, while settling");
         let profiles = world
             .h
             .profiles()
@@ -275,9 +275,20 @@ pub async fn check(world: &World<'_>, profiles: &[ConnectionProfile]) -> String 
         assert!(!has_jwt(text), "an access token appears in {what}");
     }
 
+    let mut states: BTreeMap<String, usize> = BTreeMap::new();
+    for p in profiles {
+        let state = if p.metadata.deletion_timestamp.is_some() {
+            "deletion paused".to_string()
+        } else {
+            let ready = condition(p, "Ready").unwrap_or_default();
+            let synced = condition(p, "Synced").unwrap_or_default();
+            format!("{}/{}", ready.1, synced.1)
+        };
+        *states.entry(state).or_default() += 1;
+    }
     let gauges = check_metrics(world, profiles.len()).await;
     format!(
-        "{} resources ({ready} Ready, {} managed), {} profiles in Auth0 ({} foreign, {released} released), \
+        "{} resources ({ready} Ready, {} managed; Ready/Synced reasons {states:?}), {} profiles in Auth0 ({} foreign, {released} released), \
          0 duplicates, 0 orphans, 0 writes to foreign profiles, {} requests; {gauges}",
         profiles.len(),
         owners.len(),

@@ -217,7 +217,7 @@ pub fn generate(seed: u64, count: usize) -> Vec<Step> {
     };
     let mut steps = Vec::with_capacity(count);
     // A walk begins with a few resources, so that most steps have something to act on.
-    for slot in 0..3.min(count) {
+    for slot in 0..4.min(count) {
         let spec = fresh_spec(&mut rng, &model);
         model.live[slot] = Some(spec.clone());
         steps.push(Step::Apply {
@@ -235,7 +235,7 @@ pub fn generate(seed: u64, count: usize) -> Vec<Step> {
 
 fn fresh_spec(rng: &mut fastrand::Rng, model: &Model) -> Spec {
     Spec {
-        name: (rng.u8(..4) != 0).then(|| rng.usize(..NAMES.len())),
+        name: rng.bool().then(|| rng.usize(..NAMES.len())),
         prefix: rng.bool().then(|| prefix(rng)),
         features: features(rng),
         button: button(rng),
@@ -294,6 +294,13 @@ fn draw(rng: &mut fastrand::Rng, model: &mut Model) -> Step {
         let step = match roll {
             // Resources: about half the steps.
             0..=11 => {
+                // Half of them a new resource, when there is room.
+                let free: Vec<usize> = (0..SLOTS).filter(|s| model.live[*s].is_none()).collect();
+                let slot = if !free.is_empty() && rng.bool() {
+                    free[rng.usize(..free.len())]
+                } else {
+                    slot
+                };
                 let spec = match &model.live[slot] {
                     // Re-applying an existing resource keeps its externalID: the API server
                     // refuses a change (clearing it is its own step).
@@ -315,7 +322,7 @@ fn draw(rng: &mut fastrand::Rng, model: &mut Model) -> Step {
                 let mut spec = old.clone();
                 let what = match rng.u8(..7) {
                     0 => {
-                        spec.name = Some(rng.usize(..NAMES.len()));
+                        spec.name = (rng.u8(..4) != 0).then(|| rng.usize(..NAMES.len()));
                         "rename"
                     }
                     1 => {
@@ -477,8 +484,8 @@ fn draw(rng: &mut fastrand::Rng, model: &mut Model) -> Step {
             84..=86 => Step::Kill {
                 replica: rng.usize(..2),
             },
-            87..=88 => Step::Failover,
-            89 => Step::ClockSkew {
+            87 => Step::Failover,
+            88 => Step::ClockSkew {
                 seconds: rng.u64(3..12),
             },
             _ => Step::Wait {
