@@ -25,6 +25,7 @@ mod invariants;
 
 mod apply;
 mod checks;
+mod found;
 mod steps;
 
 use std::io::Write;
