@@ -139,7 +139,7 @@ impl<'h> World<'h> {
     /// the Lease: it exits (status 1) by design, as Kubernetes restarts it, and so does the
     /// walk (counted in `lease_exits`).
     pub fn supervise(&mut self, after: &str) {
-        for i in 0..2 {
+        for (i, identity) in IDENTITIES.iter().enumerate() {
             let replica = self.replicas[i].as_mut().expect("replica");
             let Ok(Some(status)) = replica.child.try_wait() else {
                 continue;
@@ -151,8 +151,7 @@ impl<'h> World<'h> {
             let tail: Vec<&str> = log.lines().rev().take(20).collect();
             assert!(
                 lost && status.code() == Some(1),
-                "operator {} exited by itself ({status}) after {after}; its log ends:\n{}",
-                IDENTITIES[i],
+                "operator {identity} exited by itself ({status}) after {after}; its log ends:\n{}",
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             );
             self.lease_exits += 1;
