@@ -492,7 +492,9 @@ impl<'h> World<'h> {
 
     async fn apply_spec(&mut self, slot: usize, spec: &Spec) -> String {
         let name = slot_name(slot);
-        let existed = self.h.profiles().get_opt(&name).await.expect("get").is_some();
+        let before = self.h.profiles().get_opt(&name).await.expect("get");
+        let existed = before.is_some();
+        let deleting = before.is_some_and(|p| p.metadata.deletion_timestamp.is_some());
         if !existed {
             // A new resource: its externalID is resolved afresh.
             self.external_ids.remove(&slot);
@@ -520,6 +522,11 @@ impl<'h> World<'h> {
                 self.names.entry(slot).or_default().insert(effective.to_lowercase());
                 if spec.orphan || spec.observe {
                     self.keeps.insert(slot, true);
+                }
+                if deleting {
+                    // A deletion waiting (paused, or for the tenant) that Orphan or Observe
+                    // now lets go, leaving what the resource recorded in Auth0.
+                    self.release_names(slot);
                 }
                 if let Some(id) = external {
                     self.adopted.insert(id);
