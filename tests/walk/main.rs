@@ -36,8 +36,8 @@ use common::{Harness, SCOPES};
 use steps::{Step, generate};
 
 /// `make test`'s walks.
-const SEEDS: [u64; 2] = [20261201, 424242];
-const STEPS: usize = 45;
+const SEEDS: [u64; 3] = [20261201, 424242, 3];
+const STEPS: usize = 50;
 /// `make soak`'s walks.
 const SOAK_WALKS: usize = 4;
 const SOAK_STEPS: usize = 300;
