@@ -30,7 +30,16 @@ use crate::common::{condition, http_get};
 use crate::invariants::has_jwt;
 
 /// Reasons that wait for a person: a settled resource may report them, if they are true.
-const WAITS_FOR_A_PERSON: [&str; 4] = ["Conflict", "AlreadyManaged", "NotFound", "NotConverging"];
+/// (`InvalidAnnotation` and `WriteRefused` come with the operator's checks of annotations:
+/// an odd value, or no room left for its marks.)
+const WAITS_FOR_A_PERSON: [&str; 6] = [
+    "Conflict",
+    "AlreadyManaged",
+    "NotFound",
+    "NotConverging",
+    "InvalidAnnotation",
+    "WriteRefused",
+];
 
 fn is_true(p: &ConnectionProfile, key: &str) -> bool {
     p.annotations().get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -172,6 +181,21 @@ pub async fn check(world: &World<'_>, profiles: &[ConnectionProfile]) -> String 
                 assert!(
                     other,
                     "{name}: AlreadyManaged, yet no other resource claims {mine}: {message}"
+                );
+            }
+            "InvalidAnnotation" => {
+                // Only one of the walk's odd values of the operator's annotations.
+                let odd = p.annotations().iter().any(|(k, v)| {
+                    k.starts_with("auth0.operators.dev/")
+                        && crate::steps::ODD.iter().any(|(key, value)| key == k && value == v)
+                });
+                assert!(odd, "{name}: InvalidAnnotation, yet no odd annotation: {message}");
+            }
+            "WriteRefused" => {
+                let size: usize = p.annotations().iter().map(|(k, v)| k.len() + v.len()).sum();
+                assert!(
+                    size >= crate::steps::BIG_ANNOTATION,
+                    "{name}: WriteRefused with {size} bytes of annotations: {message}"
                 );
             }
             "NotFound" => match claimed(p) {

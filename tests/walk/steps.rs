@@ -187,7 +187,7 @@ struct Model {
 
 /// Odd annotation values: known-good, unparsable, extreme. The poll-interval overflow and
 /// the near-cap value are known bugs being fixed on main (kept here so the walk covers them).
-const ODD: [(&str, &str); 12] = [
+pub const ODD: [(&str, &str); 12] = [
     ("auth0.operators.dev/poll-interval", "18446744073709551615s"),
     ("auth0.operators.dev/poll-interval", "0s"),
     ("auth0.operators.dev/poll-interval", "5"),
