@@ -146,8 +146,10 @@ impl<'h> World<'h> {
             };
             let log = std::fs::read_to_string(self.log(i)).unwrap_or_default();
             let last = log.lines().rev().find(|l| l.contains("ERROR")).unwrap_or_default();
-            let lost =
-                last.contains("lost the lease: stopped reconciling") || last.contains("could not renew the lease");
+            // "lost the lease: stopped reconciling", "lost the lease: \"x\" holds it: stopped
+            // reconciling", "could not renew the lease: …".
+            let lost = (last.contains("lost the lease") && last.contains("stopped reconciling"))
+                || last.contains("could not renew the lease");
             let tail: Vec<&str> = log.lines().rev().take(20).collect();
             assert!(
                 lost && status.code() == Some(1),
