@@ -54,6 +54,9 @@ fn settle_bound(walked: Duration) -> Duration {
     Duration::from_secs(60) + walked.min(Duration::from_secs(300))
 }
 
+/// Three poll intervals (the harness's `--poll-interval` is 2 s).
+const DRIFT_MARGIN: Duration = Duration::from_secs(6);
+
 /// Prints the seed, the replay command and the steps when the walk fails.
 struct Trace {
     seed: u64,
@@ -126,7 +129,12 @@ async fn walk(seed: u64, count: usize) {
     let walked = started.elapsed();
     world.stop_faults().await;
     let bound = settle_bound(walked);
-    let (profiles, settled) = checks::settle(&mut world, bound).await;
+    let (_, first) = checks::settle(&mut world, bound).await;
+    // Settled by its conditions; now three poll intervals, so that a drift check sees what
+    // the dashboard did last (a profile deleted in the walk's last steps), then again.
+    tokio::time::sleep(DRIFT_MARGIN).await;
+    let (profiles, again) = checks::settle(&mut world, bound).await;
+    let settled = first + DRIFT_MARGIN + again;
     let summary = checks::check(&world, &profiles).await;
     world.supervise("the checks");
     let restarts = world.starts.iter().sum::<usize>() - 2 - world.lease_exits;
