@@ -25,11 +25,12 @@ test: testenv tools
 conformance-live:
 	node emulator/conformance/probe.mjs
 
-## soak: the fault suite at larger sizes (1,000 resources, 100 SIGKILLs, 30 failovers, 500 throttled)
+## soak: the fault suite at larger sizes (1,000 resources, 100 SIGKILLs, 30 failovers, 500 throttled),
+## and the random walk (tests/walk) on fresh seeds, 4 walks of 300 steps
 soak: testenv
 	$(CARGO) build --workspace --all-targets
 	rm -f $(FAULT_REPORT)
-	AUTH0_SOAK=1 AUTH0_FAULT_REPORT=$(FAULT_REPORT) $(TESTENV) run -- $(CARGO) test --test faults -- --include-ignored --test-threads 1
+	AUTH0_SOAK=1 AUTH0_FAULT_REPORT=$(FAULT_REPORT) $(TESTENV) run -- $(CARGO) test --test faults --test walk -- --include-ignored --test-threads 1
 	@cat $(FAULT_REPORT)
 
 ## fuzz: the property tests of the operator's pure code and of the emulator's request handling,
