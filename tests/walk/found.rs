@@ -43,10 +43,11 @@ async fn walk_seed_2_a_refusal_handed_from_a_stale_listing_strands_a_resource() 
 /// a foreign profile (`wanted`), reports `Conflict` and keeps `Ready=True` with the id of its
 /// own profile, and keeps both after that profile is deleted in the dashboard (step 67),
 /// through the rest of the walk and the settling: its status says a profile is available
-/// that Auth0 no longer holds. Each pass stops at the name check (`Conflict`) and reports
-/// availability from before; nothing looks its recorded id up again.
+/// that Auth0 no longer holds. Each pass stopped at the name check (`Conflict`) and
+/// reported availability from before; nothing looked its recorded id up again. Fixed: a
+/// stalled resource that reports its profile available is looked at again once per poll
+/// interval, and a pass that saw the recorded profile gone never reports it available.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "open bug (docs/faults.md, the walk): a resource in Conflict keeps Ready=True for a profile deleted in the dashboard"]
 async fn a_conflicting_rename_does_not_hide_that_the_profile_was_deleted() {
     let h = Harness::start("walk-conflict-gone").await;
     crate::invariants::seed_foreign(&h, &["taken"]).await;
