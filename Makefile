@@ -40,7 +40,7 @@ fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test --package auth0-operator --test fuzz -- --nocapture --test-threads 16
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test --package auth0-emulator --test fuzz -- --nocapture --test-threads 16
 
-## bench: the operator's figures (N = 1,000, 10,000 for memory), beside the Auth0 Deploy CLI's, and the emulator's, into docs/benchmarks.md
+## bench: the operator's figures (N = 1,000, 10,000 for memory, 20,000 create/delete cycles for churn), beside the Auth0 Deploy CLI's, and the emulator's, into docs/benchmarks.md
 bench: testenv
 	$(CARGO) build --release --package auth0-operator --package auth0-bench
 	$(TESTENV) run -- $(TARGET)/release/auth0-bench --n 1000 --out docs/benchmarks.md
@@ -53,7 +53,7 @@ bench-quick: testenv
 	$(TESTENV) run -- $(TARGET)/debug/auth0-bench --n 100 --rate-limited-n 20 \
 		--latency-runs 20 --large-n 0 --unrelated-secrets 50 --poll-interval-secs 3 \
 		--tenants-backlogs 20,10 --tenants-changes 8 --tenants-large-n 200 --tenants-large-tenants 10 \
-		--out "$${TMPDIR:-/tmp}/benchmarks-quick.md"
+		--churn-cycles 200 --out "$${TMPDIR:-/tmp}/benchmarks-quick.md"
 
 ## image: the container image (needs a Docker engine; none is published: push it to your registry)
 IMAGE ?= ghcr.io/auth0-operator/auth0-operator:0.1.0

@@ -193,6 +193,8 @@ struct Tally {
     /// Cycles that did not end as meant: not Ready (or not Conflict), with a finalizer on
     /// a Conflict, not settled or not gone within `STEP_LIMIT`, or an API call that failed.
     odd: usize,
+    /// Resident memory (MiB) at each progress mark.
+    rss: Vec<f64>,
 }
 
 /// One cycle: apply `{prefix}-{i}`, wait until it settles, delete it, wait until it is gone.
@@ -286,6 +288,7 @@ async fn cycles(setup: &Setup, tracker: &Tracker, prefix: &str, range: std::ops:
         done.odd += t.odd;
         if marks > 0 && (done.cycles % every == 0 || done.cycles == total) {
             let (rss, _) = setup.memory();
+            done.rss.push(rss);
             let maps = scrape(setup.metrics_port).maps;
             println!(
                 "churn: {}/{total} cycles in {:.1} s, {rss:.1} MiB resident, maps {:?}",
@@ -454,6 +457,19 @@ pub async fn run(env: &TestEnv, churn_cycles: usize) -> Vec<(String, String, Str
             "flat: grows by at most {RSS_FLAT_MIB} MiB or {:.0}%, whichever is more",
             RSS_FLAT_SHARE * 100.0
         ),
+    );
+    row(
+        "Churn: operator resident memory at each 5% of the cycles".into(),
+        format!(
+            "{} MiB",
+            churned
+                .rss
+                .iter()
+                .map(|r| format!("{r:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        "-".into(),
     );
     let live = after.cluster as i64;
     let mut names: Vec<&String> = after.scrape.maps.iter().map(|(m, _)| m).collect();
