@@ -39,8 +39,11 @@ const STEP_LIMIT: Duration = Duration::from_secs(120);
 /// Resident memory counts as flat within this growth (MiB), or within `RSS_FLAT_SHARE`.
 const RSS_FLAT_MIB: f64 = 8.0;
 const RSS_FLAT_SHARE: f64 = 0.10;
-/// The longest wait for the operator to settle before a snapshot: two of its memory sweeps
-/// (once a minute), which forget what a pass wrote after its resource's Delete.
+/// The wait before a snapshot: one of the operator's memory sweeps (once a minute), which
+/// forget what a pass wrote after its resource's Delete, has run. A leftover entry at most
+/// as many as the live resources would otherwise pass for settled.
+const SWEEP_WAIT: Duration = Duration::from_secs(65);
+/// The longest wait for the operator to settle before a snapshot: two of its memory sweeps.
 const SETTLE_LIMIT: Duration = Duration::from_secs(150);
 /// The per-resource maps the operator exports, in its order.
 const MAPS: [&str; 6] = ["failures", "checked", "creates", "stalls", "stuck", "requests"];
@@ -362,9 +365,10 @@ struct Snapshot {
 }
 
 /// Waits until the gauges count the cluster's profiles and every map holds at most those
-/// (at most `SETTLE_LIMIT`), then 3 s more, and reads the figures.
+/// (at most `SETTLE_LIMIT`), then 3 s more, and reads the figures; never before `SWEEP_WAIT`.
 async fn settle(setup: &Setup) -> Snapshot {
     let started = Instant::now();
+    tokio::time::sleep(SWEEP_WAIT).await;
     let api = setup.profiles();
     let count = async || api.list(&ListParams::default()).await.map_or(0, |l| l.items.len());
     let settled = loop {
@@ -505,9 +509,10 @@ pub async fn run(env: &TestEnv, churn_cycles: usize) -> Vec<(String, String, Str
             if counted == live { "equal" } else { "differ" },
             match (before.settled, after.settled) {
                 (Some(b), Some(a)) => format!(
-                    " (settled {:.1} s after the warm-up, {:.1} s after the cycles)",
+                    " (settled {:.1} s after the warm-up, {:.1} s after the cycles, each at least {} s: a memory sweep)",
                     b.as_secs_f64(),
-                    a.as_secs_f64()
+                    a.as_secs_f64(),
+                    SWEEP_WAIT.as_secs()
                 ),
                 _ => format!(" (not settled within {} s)", SETTLE_LIMIT.as_secs()),
             }
