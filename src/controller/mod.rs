@@ -344,14 +344,28 @@ async fn forget_gone(mut gone: tokio::sync::mpsc::UnboundedReceiver<Gone>, ctx: 
         match event {
             Gone::Deleted(profile) => {
                 let uid = profile.uid().unwrap_or_default();
-                let answered = ctx.memory.creates.get(&uid).is_some_and(|p| p.answered.is_some());
-                if answered {
-                    profile::vanished::handle(&profile, &ctx).await;
-                }
-                // A POST still in flight keeps its record: its pass ends with a 404 and
-                // cleans up what it made.
-                if ctx.memory.creates.get(&uid).is_none_or(|p| p.answered.is_some()) {
-                    ctx.memory.forget(&uid);
+                match ctx.memory.creates.get(&uid).map(|posted| posted.answered.is_some()) {
+                    None => ctx.memory.forget(&uid),
+                    // A POST still in flight keeps the record: its pass ends with a 404 and
+                    // cleans up what it made (`vanished.rs`); the rest is forgotten.
+                    Some(false) => ctx.memory.forget_all_but_creates(&uid),
+                    // Answered, never let go by a finalizer: the profile it made is cleaned
+                    // up (retried while the look-up that confirms the object gone fails),
+                    // then the resource is forgotten.
+                    Some(true) => {
+                        let ctx = ctx.clone();
+                        tokio::spawn(async move {
+                            for _ in 0..5 {
+                                if profile::vanished::handle(&profile, &ctx).await
+                                    || ctx.memory.creates.get(&uid).is_none()
+                                {
+                                    break;
+                                }
+                                tokio::time::sleep(Duration::from_secs(2)).await;
+                            }
+                            ctx.memory.forget(&uid);
+                        });
+                    }
                 }
             }
             Gone::Relisted => {

@@ -298,9 +298,6 @@ async fn create(
     client.scopes().await?;
     let tenant = &profile.spec.tenant_ref;
     let before = Marks::of(profile);
-    // An earlier POST of this resource that may have reached Auth0 unanswered: a 409 to this
-    // one may be that profile's, kept in a form the look-up by name did not match.
-    let earlier = pass.pending();
     let pending = Marks::on(tenant, Some(name.clone()), before.bound.clone());
     let live = marks::apply(&pass.api, profile, &pending).await?;
     // The watch cache can lag behind this operator's own writes: the live object may record
@@ -338,15 +335,6 @@ async fn create(
         Ok(created) => created,
         // Refused (400, 403, 409, 429 after retries): nothing was created, so the mark goes
         // and no later pass wonders whether it was.
-        // A 409 after an uncertain create means "look again", never "nothing was created":
-        // the mark and this process's record of its POSTs stay, and the next pass (with
-        // backoff) looks the name up in a listing begun after this answer.
-        Err(e) if e.status() == Some(409) && earlier.is_some() => {
-            return Err(Error::NameRefusedAfterUncertain {
-                name,
-                earlier: earlier.unwrap_or_default(),
-            });
-        }
         Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
             // Forgotten first: nothing was created, whatever the write of the mark answers.
             pass.ctx.memory.creates.forget(&pass.uid);

@@ -24,8 +24,15 @@ pub fn recorded_id(profile: &ConnectionProfile) -> Option<&str> {
 }
 
 /// The id a resource claims under `Manage`: recorded, else `spec.externalID`.
+///
+/// A copy the types could not read (`controller/decode.rs`) claims nothing: its spec is a
+/// stand-in (`Manage`, no `externalID`), and it must not outrank a resource that can be read.
 pub fn claimed_id(profile: &ConnectionProfile) -> Option<&str> {
-    if profile.spec.management_policy != ManagementPolicy::Manage {
+    if profile.spec.management_policy != ManagementPolicy::Manage
+        || profile
+            .annotations()
+            .contains_key(crate::controller::decode::UNDECODABLE)
+    {
         return None;
     }
     recorded_id(profile).or(profile.spec.external_id.as_deref())

@@ -22,13 +22,6 @@ pub enum Error {
         "Auth0 refused the name {0:?} as taken (409), though a listing moments before showed it free: another client took it since; choose another spec.name, or set spec.externalID to adopt that profile"
     )]
     NameRefused(String),
-    /// Auth0 refused a create as a taken name (409) after an earlier create of this
-    /// resource got no answer: that create may have stored the profile in a form the look-up
-    /// by name does not match. Retried with backoff, never read as "nothing was created".
-    #[error(
-        "Auth0 refused the name {name:?} as taken (409) after an earlier create of this resource (of {earlier:?}) got no answer: that create may have stored the profile in a form the operator's look-up by name does not match; the operator looks again and never posts a name Auth0 holds. If the profile Auth0 holds under that name is this resource's, set spec.externalID to its id; else choose another spec.name"
-    )]
-    NameRefusedAfterUncertain { name: String, earlier: String },
     #[error(
         "Auth0 profile {id} is already managed by ConnectionProfile {owner}, which claimed it first: this resource writes nothing to it and its deletion deletes nothing; remove its spec.externalID or auth0.operators.dev/profile-id annotation, or delete this copy"
     )]
@@ -141,7 +134,6 @@ impl Error {
                 Category::Invalid => terminal(reason::INVALID_SPEC),
             },
             Error::NameTaken { .. } | Error::NameRefused(_) => terminal(reason::CONFLICT),
-            Error::NameRefusedAfterUncertain { .. } => transient(reason::CONFLICT),
             Error::AlreadyManaged { .. } => terminal(reason::ALREADY_MANAGED),
             Error::FeatureNotEnabled { .. } => terminal(reason::FEATURE_NOT_ENABLED),
             Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) => terminal(reason::NOT_FOUND),

@@ -45,9 +45,15 @@ impl Memory {
 
     /// Forgets everything about `uid`, its record of POSTs included.
     pub fn forget(&self, uid: &str) {
+        self.creates.0.lock().remove(uid);
+        self.forget_all_but_creates(uid);
+    }
+
+    /// Forgets everything about `uid` but its record of POSTs (a POST still waiting for its
+    /// answer: its pass cleans up).
+    pub fn forget_all_but_creates(&self, uid: &str) {
         self.failures.counts.lock().remove(uid);
         self.checked.0.lock().remove(uid);
-        self.creates.0.lock().remove(uid);
         self.stalls.0.lock().remove(uid);
         self.stuck.0.lock().remove(uid);
         self.requests.0.lock().remove(uid);

@@ -340,7 +340,6 @@ impl<'a> Pass<'a> {
                     annotation::PROFILE_ID,
                     annotation::PROFILE_TENANT,
                     annotation::LAST_APPLIED,
-                    annotation::LAST_APPLIED_BYTES,
                 ]
                 .contains(&k.as_str())
             })
@@ -424,14 +423,29 @@ async fn internal_error(profile: &ConnectionProfile, ctx: &Context, panic: &str,
         .filter(|p| p.uid().as_deref() == Some(uid.as_str()));
     let profile = latest.as_deref().unwrap_or(profile);
     let message = format!(
-        "an internal error (a bug in the operator) ended the pass: {panic}; retrying with backoff (next in {}s). Please report it with the operator's log",
-        wait.as_secs().max(1)
+        "an internal error (a bug in the operator) ended the pass: {panic}; retrying with backoff. Please report it with the operator's log"
     );
-    let outcome = Outcome::Failed {
-        reason: crate::crd::conditions::reason::INTERNAL_ERROR,
-        message: message.clone(),
-        terminal: false,
-        remote_available: false,
+    let reason = crate::crd::conditions::reason::INTERNAL_ERROR;
+    let outcome = if profile.metadata.deletion_timestamp.is_some() {
+        Outcome::DeleteBlocked {
+            reason,
+            message: message.clone(),
+            stalled: false,
+            retrying: true,
+        }
+    } else {
+        Outcome::Failed {
+            reason,
+            message: message.clone(),
+            terminal: false,
+            // A profile it recorded and reported available stays reported so: the panic
+            // says nothing about Auth0.
+            remote_available: claims::recorded_id(profile).is_some()
+                && profile
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| status::ready_of(s) == Some("True")),
+        }
     };
     let new_status = status::with(profile, &outcome, |_| {});
     let api: Api<ConnectionProfile> = Api::namespaced(ctx.client.clone(), &profile.namespace().unwrap_or_default());
@@ -505,24 +519,35 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
         .status
         .as_ref()
         .is_some_and(|s| status::ready_of(s) == Some("True"));
-    if ctx.memory.stalls.is_stalled(&pass.uid, fingerprint)
-        && !(claims_available && !ctx.memory.checked.within(&pass.uid, pass.poll_interval() / 2))
-    {
+    let recheck_due = claims_available && !ctx.memory.checked.within(&pass.uid, pass.poll_interval() / 2);
+    if ctx.memory.stalls.is_stalled(&pass.uid, fingerprint) && !recheck_due {
         return Ok(Action::await_change());
     }
-    let undecodable = super::decode::undecodable(&profile)
-        .filter(|_| !(deleting && annotation_is_true(&profile, annotation::FORCE_ORPHAN)));
+    let lets_go = deleting && annotation_is_true(&profile, annotation::FORCE_ORPHAN);
+    let undecodable = super::decode::undecodable(&profile).filter(|_| !lets_go);
+    let malformed = marks::malformed_id(&profile).filter(|_| deleting && !lets_go);
     let result = if let Some(why) = undecodable {
         // Read with an empty spec: nothing may be looked at, written or deleted for it.
         Err(Error::Undecodable(why))
+    } else if let Some(why) = malformed {
+        // A deletion would send the forged id (a live resource is refused in `apply.rs`).
+        Err(Error::InvalidAnnotation(why))
     } else if deleting {
         cleanup::run(&pass).await
     } else {
         // A bad poll-interval annotation is not a failure: drift checks use the default,
         // and a Warning says what to fix.
         if let Err((_, why)) = poll_interval_or_why(&profile, &ctx) {
-            tracing::warn!(%why, "ignoring the poll-interval annotation");
-            pass.publish(EventType::Warning, "InvalidAnnotation", &why).await;
+            // Once per value: the Synced condition's message carries it after this pass.
+            let noted = profile.status.as_ref().is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == crate::crd::conditions::SYNCED && c.message == why)
+            });
+            if !noted {
+                tracing::warn!(%why, "ignoring the poll-interval annotation");
+                pass.publish(EventType::Warning, "InvalidAnnotation", &why).await;
+            }
         }
         apply::run(&pass).await
     };
