@@ -201,7 +201,7 @@ fn every_make_target_the_docs_name_exists() {
 
 /// Flags of other tools the docs show, so that a `--flag` span that is none of these must be
 /// one of the operator's.
-const OTHER_TOOLS_FLAGS: [&str; 16] = [
+const OTHER_TOOLS_FLAGS: [&str; 17] = [
     "--server-side",      // kubectl
     "--force-conflicts",  // kubectl
     "--dry-run",          // kubectl
@@ -216,6 +216,7 @@ const OTHER_TOOLS_FLAGS: [&str; 16] = [
     "--only",             // auth0-bench
     "--n",                // auth0-bench
     "--out",              // auth0-bench
+    "--churn-cycles",     // auth0-bench
     "--for",              // kubectl wait
     "--from-literal",     // kubectl create secret
 ];
