@@ -13,7 +13,7 @@ use auth0_emulator::faults::Endpoint;
 use common::{Harness, condition, id, observed};
 use futures::StreamExt;
 use kube::ResourceExt;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{DeleteParams, PostParams, WatchEvent, WatchParams};
 use serde_json::{Value, json};
 
 const PENDING: &str = "auth0.operators.dev/create-pending";
@@ -69,17 +69,6 @@ async fn foreign(h: &Harness, name: &str, prefix: &str) -> Value {
 async fn fault(h: &Harness, rule: FaultRule) {
     h.admin("POST", "faults", Some(serde_json::to_value(rule).expect("rule")))
         .await;
-}
-
-async fn annotate(h: &Harness, name: &str, annotations: Value) {
-    h.profiles()
-        .patch(
-            name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"annotations": annotations}})),
-        )
-        .await
-        .expect("annotate");
 }
 
 async fn wait_gone(h: &Harness, name: &str) {
@@ -234,7 +223,7 @@ async fn deleting_a_paused_resource_waits(unique_names: bool) {
     let a = id(&h.wait_ready("a").await);
     let b = id(&h.wait_ready("b").await);
     for name in ["a", "b"] {
-        annotate(&h, name, json!({"auth0.operators.dev/paused": "true"})).await;
+        h.annotate(name, json!({"auth0.operators.dev/paused": "true"})).await;
         h.profiles()
             .delete(name, &DeleteParams::default())
             .await
@@ -260,8 +249,9 @@ async fn deleting_a_paused_resource_waits(unique_names: bool) {
     assert_eq!(count(&h, "DELETE", "/api/v2/connection-profiles"), 0);
 
     // Unpaused: deleted. Forced orphan: let go, the profile stays.
-    annotate(&h, "a", json!({"auth0.operators.dev/paused": null})).await;
-    annotate(&h, "b", json!({"auth0.operators.dev/force-orphan": "true"})).await;
+    h.annotate("a", json!({"auth0.operators.dev/paused": null})).await;
+    h.annotate("b", json!({"auth0.operators.dev/force-orphan": "true"}))
+        .await;
     wait_gone(&h, "a").await;
     wait_gone(&h, "b").await;
     assert!(h.remote_by_id(&a).is_none(), "unpaused: deleted");
@@ -291,7 +281,7 @@ async fn an_interrupted_create_paused_and_deleted_still_deletes_its_profile(uniq
         assert!(std::time::Instant::now() < deadline, "the POST made no profile");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    annotate(&h, "p", json!({"auth0.operators.dev/paused": "true"})).await;
+    h.annotate("p", json!({"auth0.operators.dev/paused": "true"})).await;
     h.profiles()
         .delete("p", &DeleteParams::default())
         .await
@@ -301,7 +291,7 @@ async fn an_interrupted_create_paused_and_deleted_still_deletes_its_profile(uniq
     })
     .await;
     assert!(h.emulator.set_faults(&h.domain, vec![]));
-    annotate(&h, "p", json!({"auth0.operators.dev/paused": null})).await;
+    h.annotate("p", json!({"auth0.operators.dev/paused": null})).await;
     wait_gone(&h, "p").await;
     let left: Vec<Value> = h.remote().into_iter().filter(|p| p["name"] == "lost").collect();
     assert!(
@@ -514,7 +504,8 @@ async fn a_blocked_deletion_says_how_to_get_out(unique_names: bool) {
         synced.2
     );
     assert!(h.remote_by_id(&x).is_some());
-    annotate(&h, "p", json!({"auth0.operators.dev/force-orphan": "true"})).await;
+    h.annotate("p", json!({"auth0.operators.dev/force-orphan": "true"}))
+        .await;
     wait_gone(&h, "p").await;
     assert!(h.remote_by_id(&x).is_some(), "force-orphan leaves it in Auth0");
 

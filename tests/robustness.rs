@@ -15,7 +15,7 @@ use auth0_emulator::faults::Endpoint;
 use common::{Harness, condition, free_port, http_get, id};
 use kube::ResourceExt;
 use kube::api::{DeleteParams, Patch, PatchParams};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const POLL_INTERVAL: &str = "auth0.operators.dev/poll-interval";
 
@@ -23,17 +23,6 @@ fn alive(h: &mut Harness) -> bool {
     h.operator
         .as_mut()
         .is_some_and(|child| child.try_wait().expect("try_wait").is_none())
-}
-
-async fn annotate(h: &Harness, name: &str, annotations: Value) {
-    h.profiles()
-        .patch(
-            name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"annotations": annotations}})),
-        )
-        .await
-        .expect("annotate");
 }
 
 fn ready(p: &auth0_operator::crd::ConnectionProfile) -> bool {
@@ -89,7 +78,7 @@ async fn no_poll_interval_value_stops_the_operator() {
     ];
     let huge = "7".repeat(100_000) + "s";
     for value in odd.iter().copied().chain([huge.as_str()]) {
-        annotate(&h, "a", json!({POLL_INTERVAL: value})).await;
+        h.annotate("a", json!({POLL_INTERVAL: value})).await;
         // The message names this value (at most 40 characters of it), or says none was given.
         let named = if value.trim().is_empty() {
             "no duration given".to_string()
@@ -111,7 +100,7 @@ async fn no_poll_interval_value_stops_the_operator() {
         assert!(alive(&mut h), "the operator exited after poll-interval {value:?}");
     }
     // The largest value accepted works; a fixed value clears the note.
-    annotate(&h, "a", json!({POLL_INTERVAL: "24h"})).await;
+    h.annotate("a", json!({POLL_INTERVAL: "24h"})).await;
     h.wait_for("a", Duration::from_secs(20), "the note cleared", |p| {
         condition(p, "Synced").is_some_and(|(status, _, message)| status == "True" && message.is_empty())
     })
@@ -218,7 +207,7 @@ async fn annotations_near_the_cap_are_reported_and_cost_nothing() {
         .count();
     assert_eq!(profile_calls, 0, "no Auth0 call: {:?}", h.requests());
     // The user shrinks the annotation: created.
-    annotate(&h, "big", json!({key: "small"})).await;
+    h.annotate("big", json!({key: "small"})).await;
     let created = h.wait_for("big", Duration::from_secs(30), "Ready", ready).await;
     assert_eq!(h.remote().len(), 1);
     assert_eq!(h.remote()[0]["id"], id(&created));
@@ -409,8 +398,7 @@ async fn a_forged_profile_id_reaches_nothing() {
         )
         .await
         .expect("status");
-    annotate(
-        &h,
+    h.annotate(
         "holder",
         json!({"auth0.operators.dev/profile-id": format!("./{victim_id}")}),
     )
@@ -424,7 +412,8 @@ async fn a_forged_profile_id_reaches_nothing() {
         condition(p, "Ready").is_some_and(|(s, r, m)| s == "False" && r == "Deleting" && m.contains("force-orphan"))
     })
     .await;
-    annotate(&h, "holder", json!({"auth0.operators.dev/force-orphan": "true"})).await;
+    h.annotate("holder", json!({"auth0.operators.dev/force-orphan": "true"}))
+        .await;
     h.wait_for_gone("holder", Duration::from_secs(30)).await;
     assert!(
         h.remote_by_id(&holder_id).is_some(),

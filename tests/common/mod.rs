@@ -238,6 +238,18 @@ impl Harness {
             .expect("starting auth0-operator")
     }
 
+    /// Merges `annotations` into the resource's (`null` removes one).
+    pub async fn annotate(&self, name: &str, annotations: Value) {
+        self.profiles()
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"annotations": annotations}})),
+            )
+            .await
+            .expect("annotate");
+    }
+
     pub fn stop_operator(&mut self) {
         if let Some(mut child) = self.operator.take() {
             let _ = child.kill();
@@ -508,8 +520,9 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-/// A tiny blocking HTTP/1.1 client for the emulator's admin API (plain http on loopback).
-pub fn admin_call(method: &str, url: &str, body: Option<Value>) -> Value {
+/// A tiny blocking HTTP/1.1 client for the emulator's admin API (plain http on loopback):
+/// the answer's status and JSON body (`Null` when it is not JSON).
+pub fn admin_call_try(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").expect("http url");
     let (host, path) = rest.split_once('/').expect("path");
@@ -524,11 +537,18 @@ pub fn admin_call(method: &str, url: &str, body: Option<Value>) -> Value {
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     let (head, payload) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+}
+
+/// [`admin_call_try`] that must succeed (2xx): its JSON body.
+pub fn admin_call(method: &str, url: &str, body: Option<Value>) -> Value {
+    let (status, payload) = admin_call_try(method, url, body);
     assert!(
-        head.starts_with("HTTP/1.1 2"),
-        "admin {method} {url}: {head}\n{payload}"
+        (200..300).contains(&status),
+        "admin {method} {url}: {status}\n{payload}"
     );
-    serde_json::from_str(payload).unwrap_or(Value::Null)
+    payload
 }
 
 pub fn condition(profile: &ConnectionProfile, type_: &str) -> Option<(String, String, String)> {

@@ -560,7 +560,7 @@ impl<'h> World<'h> {
     pub async fn admin_try(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let url = format!("{}/tenants/{}/{path}", self.h.emulator.admin_url(), self.h.domain);
         let method = method.to_string();
-        tokio::task::spawn_blocking(move || admin_call_try(&method, &url, body))
+        tokio::task::spawn_blocking(move || crate::common::admin_call_try(&method, &url, body))
             .await
             .expect("admin call")
     }
@@ -581,23 +581,4 @@ fn outcome(result: Result<(), String>) -> String {
         Ok(()) => "done".into(),
         Err(e) => e,
     }
-}
-
-fn admin_call_try(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest.split_once('/').expect("path");
-    let mut stream = std::net::TcpStream::connect(host).expect("connect to admin");
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    write!(
-        stream,
-        "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let (head, payload) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, serde_json::from_str(payload).unwrap_or(Value::Null))
 }
