@@ -631,13 +631,12 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
                 }
             };
             let new_status = status::with(&profile, &outcome, |_| {});
-            let new_status_ready = new_status.clone();
+            let still_available = !deleting && status::ready_of(&new_status) == Some("True");
             if status::write(&pass.api, &profile, new_status).await? {
                 pass.publish(EventType::Warning, disposition.reason, &message).await;
             }
             record(&ctx, disposition.reason, started);
             tracing::info!(error = %message, reason = disposition.reason, terminal = stalled, "reconcile failed");
-            let still_available = !deleting && status::ready_of(&new_status_ready).is_some_and(|r| r == "True");
             Ok(if stalled && still_available {
                 // Stalled, yet reporting its profile available: checked again once per poll
                 // interval (above), so a profile deleted meanwhile is not reported forever.
