@@ -102,10 +102,10 @@ async fn every_field_at_its_maximum_converges_and_auth0_holds_exactly_it() {
     validation::check(object.clone(), None).expect("the pure validation accepts it");
     h.apply_profile(&metadata_name, spec).await;
     let ready_profile = h.wait_ready(&metadata_name).await;
-    // No event is recorded for it: kube's Recorder names an Event `<object name>.<16 hex
-    // digits>`, over 253 characters for an object name over 236, and the API server refuses
-    // it. The operator logs a warning and carries on (events are best effort), as asserted by
-    // the profile converging and the probes below.
+    // Its Created Event is published too: client-go and kube's Recorder name an Event
+    // `<object name>.<hex>`, over 253 characters for an object name over 236, which the API
+    // server refuses; controller/events.rs cuts the object name to fit.
+    h.wait_event(&metadata_name, "Created").await;
 
     let wire_tokens = json!({"scopes": ["delete:users", "get:users", "patch:users", "post:users", "put:users"],
                              "default_expiry": i64::MAX, "max_allowed_expiry": i64::MAX});

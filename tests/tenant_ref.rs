@@ -76,7 +76,9 @@ async fn a_mistyped_tenant_ref_is_corrected_until_the_profile_exists() {
         .await;
     let message = synced(&missing).2;
     for needle in [
-        format!("Auth0Tenant {}/tt not found", h.ns.name()),
+        format!("Auth0Tenant tt in namespace {} not found", h.ns.name()),
+        "an Auth0Tenant serves the resources of its own namespace only".into(),
+        "a ClusterAuth0Tenant (spec.tenantRef.kind: ClusterAuth0Tenant) serves every namespace".into(),
         "create it".into(),
         "correct spec.tenantRef".into(),
         "while nothing exists in Auth0".into(),
@@ -107,9 +109,18 @@ async fn a_mistyped_tenant_ref_is_corrected_until_the_profile_exists() {
         })
         .await;
     assert_eq!(marked.annotations().get(PROFILE_ID), Some(&id));
+    // The tenant object, and the Auth0 tenant it reached: the domain at the emulator's endpoint.
+    let reached = format!(
+        "Auth0Tenant/t on {} at {}",
+        h.domain,
+        h.emulator.tenant_url(&h.domain).expect("url")
+    );
     assert_eq!(
-        marked.annotations().get(PROFILE_TENANT).map(String::as_str),
-        Some("Auth0Tenant/t")
+        marked
+            .annotations()
+            .get(PROFILE_TENANT)
+            .map(|v| v.trim_end_matches('/')),
+        Some(reached.trim_end_matches('/'))
     );
 
     // status.id is recorded: another change is refused by the API server, with the way out.
@@ -179,7 +190,12 @@ async fn evidence_on_another_tenant_is_never_touched_on_either() {
         .filter(|(k, _)| [PROFILE_ID, PROFILE_TENANT].contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    assert_eq!(backup.get(PROFILE_TENANT).map(String::as_str), Some("Auth0Tenant/t"));
+    assert!(
+        backup
+            .get(PROFILE_TENANT)
+            .is_some_and(|t| t.starts_with("Auth0Tenant/t on ")),
+        "{backup:?}"
+    );
     // A stranger's profile of the same name on `b`, made by someone else.
     let url = format!("{}/tenants/{domain_b}/profiles", h.emulator.admin_url());
     let stranger = tokio::task::spawn_blocking(move || admin_call("POST", &url, Some(json!({"name": "acme"}))))

@@ -6,6 +6,7 @@
 //! under its create-pending guard, may decide what to do next.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -65,6 +66,70 @@ pub struct TenantConfig {
     pub audience: String,
     pub client_id: String,
     pub client_secret: Secret,
+}
+
+impl TenantConfig {
+    /// The Auth0 tenant these settings reach, as bindings record it: [`reached`].
+    pub fn reached(&self) -> String {
+        reached(&self.domain, &self.base_url)
+    }
+
+    /// The tenant as reached and called: what everything kept per tenant is keyed by.
+    pub fn reach(&self) -> Reach {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (
+            self.base_url.as_str(),
+            &self.audience,
+            &self.client_id,
+            self.client_secret.expose(),
+        )
+            .hash(&mut hasher);
+        Reach {
+            reached: self.reached(),
+            credentials: hasher.finish(),
+        }
+    }
+}
+
+/// What the operator keeps per tenant (its rate bucket and in-flight window, its lane, the
+/// listings name checks read) belongs to the tenant as it is reached: the endpoint it calls
+/// and the credentials it calls with, never a name a user wrote. Two tenant objects that
+/// reach different endpoints, or call with different credentials, share none of it, so no
+/// namespace can steer what another namespace's resources send, read or decide by what it
+/// writes in its own objects (issue 25; docs/security.md). Two objects with the same
+/// endpoint and credentials are the same principal and share it all.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Reach {
+    /// [`reached`]: the domain, and the endpoint when it is not the domain's own. The only
+    /// part ever shown (metrics label `tenant`).
+    pub reached: String,
+    /// The endpoint, audience, client id and secret, hashed; never shown.
+    credentials: u64,
+}
+
+impl Reach {
+    /// A reach for tests and benches that have no credentials: `reached` alone.
+    pub fn named(reached: &str) -> Reach {
+        Reach {
+            reached: reached.to_string(),
+            credentials: 0,
+        }
+    }
+}
+
+/// The Auth0 tenant reached at `base_url` for `domain`, as a resource's bindings record it
+/// (`profile-tenant`): the domain (Auth0's name for the tenant, its Management API's
+/// audience and token issuer), and the endpoint when it is not the domain's own
+/// (`acme.us.auth0.com`; `acme.us.auth0.local at http://127.0.0.1:4000/`). Two settings that
+/// give different values may reach different tenants; a binding made on one is never used on
+/// the other (issue 25). Pure.
+pub fn reached(domain: &str, base_url: &Url) -> String {
+    let own = format!("https://{domain}/");
+    if base_url.as_str() == own {
+        domain.to_string()
+    } else {
+        format!("{domain} at {base_url}")
+    }
 }
 
 /// A token and when to stop using it.

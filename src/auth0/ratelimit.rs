@@ -22,7 +22,13 @@ struct State {
     tokens: f64,
     last: Instant,
     rate: f64,
+    /// What the bucket holds at most: the configured burst, or less when Auth0's
+    /// `x-ratelimit-limit` said less.
     burst: f64,
+    /// The burst the tenant's `spec.rateLimit` asks for.
+    configured_burst: f64,
+    /// The smallest `x-ratelimit-limit` Auth0 answered with.
+    learned_limit: Option<f64>,
     /// Requests sent and not yet answered ([`InFlight`]).
     in_flight: u32,
     /// At most this many in flight (at least one): what Auth0's last answer said remains
@@ -64,6 +70,15 @@ fn seconds(x: f64) -> Duration {
     Duration::try_from_secs_f64(x).map_or(LONGEST_WAIT, |d| d.min(LONGEST_WAIT))
 }
 
+/// A rate as the bucket uses it: 0.01 to 1,000,000 per second (NaN or infinite: 0.01).
+fn sane_rate(rate: f64) -> f64 {
+    if rate.is_finite() { rate.clamp(0.01, 1e6) } else { 0.01 }
+}
+
+/// The longest a waiting request sleeps before it looks again, so a limit raised meanwhile
+/// ([`TokenBucket::set_limit`]) governs it within a second.
+const RECHECK: Duration = Duration::from_secs(1);
+
 /// A token bucket: `burst` requests at once, `rate` per second sustained.
 #[derive(Debug)]
 pub struct TokenBucket {
@@ -77,8 +92,10 @@ impl TokenBucket {
             state: Mutex::new(State {
                 tokens: burst,
                 last: now,
-                rate: if rate.is_finite() { rate.clamp(0.01, 1e6) } else { 0.01 },
+                rate: sane_rate(rate),
                 burst,
+                configured_burst: burst,
+                learned_limit: None,
                 in_flight: 0,
                 window: burst,
                 window_at: now,
@@ -136,7 +153,7 @@ impl TokenBucket {
     async fn wait(&self, clock: &dyn Clock, priority: Priority, send: bool) -> Duration {
         let start = clock.now();
         while let Err(wait) = self.take(clock.now(), priority, send) {
-            clock.sleep(wait).await;
+            clock.sleep(wait.min(RECHECK)).await;
         }
         clock.now().saturating_duration_since(start)
     }
@@ -147,7 +164,9 @@ impl TokenBucket {
     pub fn observe(&self, now: Instant, limit: Option<u32>, remaining: Option<u32>, reset_in: Option<Duration>) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(limit) = limit.filter(|l| *l > 0) {
-            s.burst = s.burst.min(f64::from(limit));
+            let limit = f64::from(limit);
+            s.learned_limit = Some(s.learned_limit.map_or(limit, |l| l.min(limit)));
+            s.burst = s.burst.min(limit);
             s.tokens = s.tokens.min(s.burst);
         }
         if let Some(remaining) = remaining {
@@ -168,6 +187,27 @@ impl TokenBucket {
         }
     }
 
+    /// Applies the tenant's `spec.rateLimit` as it is now: `rate` per second and `burst` from
+    /// the next token on, both ways (issue 25: a lowered limit was ignored until a restart).
+    /// Tokens earned at the old rate up to `now` are kept, up to the new burst; a burst
+    /// Auth0's headers lowered stays lowered. Nothing changes when the limit is the same.
+    pub fn set_limit(&self, now: Instant, rate: f64, burst: u32) {
+        let rate = sane_rate(rate);
+        let burst = f64::from(burst.max(1));
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.rate == rate && s.configured_burst == burst {
+            return;
+        }
+        let elapsed = now.saturating_duration_since(s.last).as_secs_f64();
+        s.tokens = (s.tokens + elapsed * s.rate).min(s.burst);
+        s.last = now;
+        s.rate = rate;
+        s.configured_burst = burst;
+        s.burst = s.learned_limit.map_or(burst, |l| burst.min(l));
+        s.tokens = s.tokens.min(s.burst);
+        s.window = s.window.min(s.burst);
+    }
+
     /// The current (rate, burst), for metrics and tests.
     pub fn settings(&self) -> (f64, f64) {
         let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -179,6 +219,43 @@ impl TokenBucket {
 mod tests {
     use super::*;
     use crate::auth0::retry::tests::FakeClock;
+
+    #[test]
+    fn a_changed_limit_governs_the_next_token_both_ways() {
+        let now = Instant::now();
+        let bucket = TokenBucket::new(100.0, 100, now);
+        bucket.set_limit(now, 0.2, 1);
+        assert_eq!(bucket.settings(), (0.2, 1.0));
+        assert_eq!(bucket.try_take(now, Priority::User), Ok(()), "one token kept");
+        assert_eq!(
+            bucket.try_take(now, Priority::User),
+            Err(Duration::from_secs(5)),
+            "then 0.2 per second"
+        );
+        let later = now + Duration::from_secs(1);
+        bucket.set_limit(later, 100.0, 100);
+        // The second at 0.2/s earned 0.2 of a token; at 100/s the next one is 8 ms away.
+        let wait = bucket.try_take(later, Priority::User).expect_err("not yet");
+        assert!(wait <= Duration::from_millis(8), "{wait:?}");
+        assert_eq!(
+            bucket.try_take(later + Duration::from_millis(8), Priority::User),
+            Ok(())
+        );
+        // The same limit again changes nothing.
+        bucket.set_limit(later, 100.0, 100);
+        assert_eq!(bucket.settings(), (100.0, 100.0));
+    }
+
+    #[test]
+    fn a_burst_auth0_lowered_stays_lowered_when_the_limit_changes() {
+        let now = Instant::now();
+        let bucket = TokenBucket::new(10.0, 50, now);
+        bucket.observe(now, Some(10), None, None);
+        bucket.set_limit(now, 20.0, 40);
+        assert_eq!(bucket.settings(), (20.0, 10.0));
+        bucket.set_limit(now, 20.0, 5);
+        assert_eq!(bucket.settings(), (20.0, 5.0));
+    }
 
     #[test]
     fn burst_then_rate() {

@@ -30,6 +30,7 @@ use kube::runtime::reflector::ObjectRef;
 use parking_lot::Mutex;
 use tokio::sync::Semaphore;
 
+use crate::auth0::client::Reach;
 use crate::crd::ConnectionProfile;
 use crate::metrics::Metrics;
 
@@ -85,11 +86,12 @@ pub enum Purpose {
     DriftCheck,
 }
 
-/// Every tenant's lane, by tenant domain (two tenant resources for one domain share its
-/// rate limit, so they share a lane).
+/// Every tenant's lane, by the tenant as reached ([`Reach`]: two tenant objects with the
+/// same endpoint and credentials share a rate bucket, so they share a lane; any other two
+/// share neither, issue 25).
 pub struct Lanes {
     per_tenant: usize,
-    lanes: Mutex<HashMap<String, Lane>>,
+    lanes: Mutex<HashMap<Reach, Lane>>,
     /// The running places shared by every tenant (`places.rs`).
     pub running: Arc<Semaphore>,
     wake: mpsc::UnboundedSender<Resource>,
@@ -99,12 +101,12 @@ pub struct Lanes {
 /// A place in a tenant's lane, held for a whole pass; dropping it wakes the lane's queue.
 pub struct Place {
     lanes: Arc<Lanes>,
-    domain: String,
+    tenant: Reach,
 }
 
 impl Drop for Place {
     fn drop(&mut self) {
-        self.lanes.leave(&self.domain);
+        self.lanes.leave(&self.tenant);
     }
 }
 
@@ -129,19 +131,19 @@ impl Lanes {
         (lanes, woken)
     }
 
-    /// A place in `domain`'s lane for `resource`, or `None` when the lane is full: the
+    /// A place in `tenant`'s lane for `resource`, or `None` when the lane is full: the
     /// resource is then queued (once) for its `purpose` and woken when a place frees,
     /// changes before drift checks.
-    pub fn try_enter(self: &Arc<Self>, domain: &str, resource: &Resource, purpose: Purpose) -> Option<Place> {
+    pub fn try_enter(self: &Arc<Self>, tenant: &Reach, resource: &Resource, purpose: Purpose) -> Option<Place> {
         let mut lanes = self.lanes.lock();
-        let lane = lanes.entry(domain.to_string()).or_default();
+        let lane = lanes.entry(tenant.clone()).or_default();
         let place = if lane.in_progress < self.per_tenant {
             lane.in_progress += 1;
             lane.changes.queued.remove(resource);
             lane.checks.queued.remove(resource);
             Some(Place {
                 lanes: self.clone(),
-                domain: domain.to_string(),
+                tenant: tenant.clone(),
             })
         } else {
             match purpose {
@@ -154,27 +156,35 @@ impl Lanes {
             }
             None
         };
-        self.publish(domain, lane);
+        self.publish(&lanes, &tenant.reached);
         place
     }
 
-    fn publish(&self, domain: &str, lane: &Lane) {
+    /// The lanes of every reach shown as `reached` (the metrics label `tenant`), summed: two
+    /// credentials on one tenant have a lane each and one label.
+    fn publish(&self, lanes: &HashMap<Reach, Lane>, reached: &str) {
         if let Some(metrics) = &self.metrics {
-            metrics.lane(
-                domain,
-                lane.in_progress,
-                lane.changes.queued.len(),
-                lane.checks.queued.len(),
-            );
+            let (in_progress, changes, checks) =
+                lanes
+                    .iter()
+                    .filter(|(reach, _)| reach.reached == reached)
+                    .fold((0, 0, 0), |(p, c, d), (_, lane)| {
+                        (
+                            p + lane.in_progress,
+                            c + lane.changes.queued.len(),
+                            d + lane.checks.queued.len(),
+                        )
+                    });
+            metrics.lane(reached, in_progress, changes, checks);
         }
     }
 
-    fn leave(&self, domain: &str) {
+    fn leave(&self, tenant: &Reach) {
         let mut lanes = self.lanes.lock();
-        if let Some(lane) = lanes.get_mut(domain) {
+        if let Some(lane) = lanes.get_mut(tenant) {
             lane.in_progress = lane.in_progress.saturating_sub(1);
             self.wake_queued(lane);
-            self.publish(domain, lane);
+            self.publish(&lanes, &tenant.reached);
         }
     }
 
@@ -190,18 +200,18 @@ impl Lanes {
         }
     }
 
-    /// Queues `resources` in `domain`'s lane as changes (ahead of every drift check, behind
+    /// Queues `resources` in `tenant`'s lane as changes (ahead of every drift check, behind
     /// the changes queued before them) and wakes as many as the lane has free places: the
     /// resources that waited for a listing another pass was taking (`listing.rs`).
-    pub fn queue_changes(&self, domain: &str, resources: impl IntoIterator<Item = Resource>) {
+    pub fn queue_changes(&self, tenant: &Reach, resources: impl IntoIterator<Item = Resource>) {
         let mut lanes = self.lanes.lock();
-        let lane = lanes.entry(domain.to_string()).or_default();
+        let lane = lanes.entry(tenant.clone()).or_default();
         for resource in resources {
             lane.checks.queued.remove(&resource);
             lane.changes.push(&resource);
         }
         self.wake_queued(lane);
-        self.publish(domain, lane);
+        self.publish(&lanes, &tenant.reached);
     }
 
     /// Wakes every lane's queue up to its free places, every second, until the lanes are
@@ -211,16 +221,19 @@ impl Lanes {
             tokio::time::sleep(SWEEP).await;
             let Some(lanes) = lanes.upgrade() else { return };
             let mut all = lanes.lanes.lock();
-            for (domain, lane) in all.iter_mut() {
+            for lane in all.values_mut() {
                 lanes.wake_queued(lane);
-                lanes.publish(domain, lane);
+            }
+            let shown: HashSet<String> = all.keys().map(|reach| reach.reached.clone()).collect();
+            for reached in shown {
+                lanes.publish(&all, &reached);
             }
         }
     }
 
-    /// (in progress, queued) in `domain`'s lane, drift checks included.
-    pub fn load(&self, domain: &str) -> (usize, usize) {
-        self.lanes.lock().get(domain).map_or((0, 0), |lane| {
+    /// (in progress, queued) in `tenant`'s lane, drift checks included.
+    pub fn load(&self, tenant: &Reach) -> (usize, usize) {
+        self.lanes.lock().get(tenant).map_or((0, 0), |lane| {
             (lane.in_progress, lane.changes.queued.len() + lane.checks.queued.len())
         })
     }
@@ -239,103 +252,103 @@ mod tests {
     async fn a_full_lane_queues_its_own_tenant_only_and_wakes_in_order() {
         let (lanes, mut woken) = Lanes::new(2, 1, None);
         let a1 = lanes
-            .try_enter("a.auth0.com", &resource("a1"), Purpose::Change)
+            .try_enter(&Reach::named("a.auth0.com"), &resource("a1"), Purpose::Change)
             .expect("free");
         let _a2 = lanes
-            .try_enter("a.auth0.com", &resource("a2"), Purpose::Change)
+            .try_enter(&Reach::named("a.auth0.com"), &resource("a2"), Purpose::Change)
             .expect("free");
         // Tenant a is full: its next resources queue, once each...
         assert!(
             lanes
-                .try_enter("a.auth0.com", &resource("a3"), Purpose::Change)
+                .try_enter(&Reach::named("a.auth0.com"), &resource("a3"), Purpose::Change)
                 .is_none()
         );
         assert!(
             lanes
-                .try_enter("a.auth0.com", &resource("a4"), Purpose::Change)
+                .try_enter(&Reach::named("a.auth0.com"), &resource("a4"), Purpose::Change)
                 .is_none()
         );
         assert!(
             lanes
-                .try_enter("a.auth0.com", &resource("a3"), Purpose::Change)
+                .try_enter(&Reach::named("a.auth0.com"), &resource("a3"), Purpose::Change)
                 .is_none()
         );
-        assert_eq!(lanes.load("a.auth0.com"), (2, 2));
+        assert_eq!(lanes.load(&Reach::named("a.auth0.com")), (2, 2));
         // ...while tenant b's resource gets a place at once.
         assert!(
             lanes
-                .try_enter("b.auth0.com", &resource("b1"), Purpose::Change)
+                .try_enter(&Reach::named("b.auth0.com"), &resource("b1"), Purpose::Change)
                 .is_some()
         );
         // A place frees: the oldest queued resource is woken, and gets it.
         drop(a1);
         assert_eq!(woken.next().await, Some(resource("a3")));
         let _a3 = lanes
-            .try_enter("a.auth0.com", &resource("a3"), Purpose::Change)
+            .try_enter(&Reach::named("a.auth0.com"), &resource("a3"), Purpose::Change)
             .expect("the freed place");
-        assert_eq!(lanes.load("a.auth0.com"), (2, 1));
+        assert_eq!(lanes.load(&Reach::named("a.auth0.com")), (2, 1));
     }
 
     #[tokio::test]
     async fn a_queued_resource_that_gets_a_place_on_another_trigger_is_not_woken_again() {
         let (lanes, mut woken) = Lanes::new(1, 1, None);
         let first = lanes
-            .try_enter("a.auth0.com", &resource("first"), Purpose::Change)
+            .try_enter(&Reach::named("a.auth0.com"), &resource("first"), Purpose::Change)
             .expect("free");
         assert!(
             lanes
-                .try_enter("a.auth0.com", &resource("x"), Purpose::Change)
+                .try_enter(&Reach::named("a.auth0.com"), &resource("x"), Purpose::Change)
                 .is_none()
         );
         assert!(
             lanes
-                .try_enter("a.auth0.com", &resource("y"), Purpose::Change)
+                .try_enter(&Reach::named("a.auth0.com"), &resource("y"), Purpose::Change)
                 .is_none()
         );
         drop(first);
         assert_eq!(woken.next().await, Some(resource("x")));
         let x = lanes
-            .try_enter("a.auth0.com", &resource("x"), Purpose::Change)
+            .try_enter(&Reach::named("a.auth0.com"), &resource("x"), Purpose::Change)
             .expect("woken");
         // An event of y's own while x runs finds the lane full: y stays queued, once.
         assert!(
             lanes
-                .try_enter("a.auth0.com", &resource("y"), Purpose::Change)
+                .try_enter(&Reach::named("a.auth0.com"), &resource("y"), Purpose::Change)
                 .is_none()
         );
         drop(x);
         assert_eq!(woken.next().await, Some(resource("y")), "y once, though queued twice");
         let _y = lanes
-            .try_enter("a.auth0.com", &resource("y"), Purpose::Change)
+            .try_enter(&Reach::named("a.auth0.com"), &resource("y"), Purpose::Change)
             .expect("woken");
-        assert_eq!(lanes.load("a.auth0.com"), (1, 0));
+        assert_eq!(lanes.load(&Reach::named("a.auth0.com")), (1, 0));
     }
 
     #[tokio::test]
     async fn changes_are_woken_before_drift_checks_queued_earlier() {
         let (lanes, mut woken) = Lanes::new(1, 1, None);
         let first = lanes
-            .try_enter("a.auth0.com", &resource("first"), Purpose::Change)
+            .try_enter(&Reach::named("a.auth0.com"), &resource("first"), Purpose::Change)
             .expect("free");
         assert!(
             lanes
-                .try_enter("a.auth0.com", &resource("check"), Purpose::DriftCheck)
+                .try_enter(&Reach::named("a.auth0.com"), &resource("check"), Purpose::DriftCheck)
                 .is_none()
         );
         assert!(
             lanes
-                .try_enter("a.auth0.com", &resource("change"), Purpose::Change)
+                .try_enter(&Reach::named("a.auth0.com"), &resource("change"), Purpose::Change)
                 .is_none()
         );
         // A settled resource edited while its drift check waits: queued as a change now.
         assert!(
             lanes
-                .try_enter("a.auth0.com", &resource("edited"), Purpose::DriftCheck)
+                .try_enter(&Reach::named("a.auth0.com"), &resource("edited"), Purpose::DriftCheck)
                 .is_none()
         );
         assert!(
             lanes
-                .try_enter("a.auth0.com", &resource("edited"), Purpose::Change)
+                .try_enter(&Reach::named("a.auth0.com"), &resource("edited"), Purpose::Change)
                 .is_none()
         );
         let mut order = Vec::new();
@@ -344,7 +357,7 @@ mod tests {
             drop(held);
             let next = woken.next().await.expect("woken");
             held = lanes
-                .try_enter("a.auth0.com", &next, Purpose::Change)
+                .try_enter(&Reach::named("a.auth0.com"), &next, Purpose::Change)
                 .expect("its place");
             order.push(next.name);
         }
@@ -355,16 +368,16 @@ mod tests {
     async fn the_sweep_wakes_a_lane_whose_woken_resource_never_came() {
         let (lanes, mut woken) = Lanes::new(1, 1, None);
         let first = lanes
-            .try_enter("a.auth0.com", &resource("first"), Purpose::Change)
+            .try_enter(&Reach::named("a.auth0.com"), &resource("first"), Purpose::Change)
             .expect("free");
         assert!(
             lanes
-                .try_enter("a.auth0.com", &resource("gone"), Purpose::Change)
+                .try_enter(&Reach::named("a.auth0.com"), &resource("gone"), Purpose::Change)
                 .is_none()
         );
         assert!(
             lanes
-                .try_enter("a.auth0.com", &resource("next"), Purpose::Change)
+                .try_enter(&Reach::named("a.auth0.com"), &resource("next"), Purpose::Change)
                 .is_none()
         );
         drop(first);

@@ -4,6 +4,7 @@
 pub mod conditions;
 pub mod decode;
 pub mod desired;
+pub mod events;
 pub mod lanes;
 pub mod panics;
 pub mod profile;
@@ -18,7 +19,6 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::core::PartialObjectMeta;
 use kube::runtime::Predicate;
 use kube::runtime::controller::Controller;
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, predicates, watcher};
 use kube::{Api, Client, ResourceExt};
@@ -208,11 +208,7 @@ where
         Arc::new(SystemClock),
         metrics.clone(),
     );
-    let reporter = Reporter {
-        controller: profile::MANAGER.into(),
-        instance: std::env::var("POD_NAME").ok(),
-    };
-    let recorder = Recorder::new(client.clone(), reporter.clone());
+    let events = events::Publisher::new(client.clone(), profile::MANAGER, std::env::var("POD_NAME").ok());
     // Each tenant's lane, and the resources it wakes when a place frees (issue 15).
     let (lanes, woken) = lanes::Lanes::new(
         settings.tenant_concurrency.into(),
@@ -222,7 +218,7 @@ where
     let ctx = Arc::new(profile::Context::new(
         client.clone(),
         tenants,
-        recorder,
+        events,
         settings.poll_interval,
         metrics.clone(),
         profile::Watched {
@@ -274,6 +270,7 @@ where
         }
     };
     let secret_ctx = ctx.clone();
+    let (wake_tenants, woken_tenants) = tenant_status::wake();
 
     let profiles_controller = Controller::for_stream(profile_stream, profile_store)
         // No worker limit here: each tenant's lane and the running places are the limits
@@ -287,11 +284,15 @@ where
         .watches_stream(cluster_stream, move |t: ClusterAuth0Tenant| {
             on_cluster(TenantKind::ClusterAuth0Tenant, String::new(), t.name_any())
         })
+        // A Secret changed: its tenants' profiles, and the tenants' own status, are checked
+        // again (issue 25).
         .watches_stream(secret_stream, move |s: Secret| {
             let namespace = s.namespace().unwrap_or_default();
-            secret_ctx
-                .tenants
-                .tenants_using(&namespace, &s.name_any())
+            let using = secret_ctx.tenants.tenants_using(&namespace, &s.name_any());
+            for (kind, ns, name) in &using {
+                wake_tenants.tenant(*kind, ns, name);
+            }
+            using
                 .into_iter()
                 .flat_map(|(kind, ns, name)| on_secret(kind, ns, name))
                 .collect::<Vec<_>>()
@@ -306,7 +307,7 @@ where
             }
         });
 
-    let tenant_controllers = tenant_status::run(client, &settings, ctx, shutdown);
+    let tenant_controllers = tenant_status::run(client, &settings, ctx, shutdown, woken_tenants);
     tokio::join!(profiles_controller, tenant_controllers);
 }
 

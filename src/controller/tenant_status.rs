@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use futures::channel::mpsc;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
@@ -52,8 +54,53 @@ impl TenantResource for ClusterAuth0Tenant {
     }
 }
 
-/// Runs both tenant controllers.
-pub async fn run<S>(client: Client, settings: &Settings, ctx: Arc<Context>, shutdown: S)
+/// Wakes the tenant controllers for a tenant whose Secret changed: the tenant's status
+/// follows its Secret within seconds, not at its next poll (issue 25: a fixed Secret left
+/// the tenant `Unauthorized` for up to ten minutes while its profiles were Ready).
+#[derive(Clone)]
+pub struct Wake {
+    namespaced: mpsc::UnboundedSender<ObjectRef<Auth0Tenant>>,
+    cluster: mpsc::UnboundedSender<ObjectRef<ClusterAuth0Tenant>>,
+}
+
+/// What [`Wake`] sends, for [`run`].
+pub struct Woken {
+    namespaced: mpsc::UnboundedReceiver<ObjectRef<Auth0Tenant>>,
+    cluster: mpsc::UnboundedReceiver<ObjectRef<ClusterAuth0Tenant>>,
+}
+
+/// A [`Wake`] and the [`Woken`] streams it feeds.
+pub fn wake() -> (Wake, Woken) {
+    let (namespaced, namespaced_rx) = mpsc::unbounded();
+    let (cluster, cluster_rx) = mpsc::unbounded();
+    (
+        Wake { namespaced, cluster },
+        Woken {
+            namespaced: namespaced_rx,
+            cluster: cluster_rx,
+        },
+    )
+}
+
+impl Wake {
+    /// Checks the tenant `kind` `name` (in `namespace`, "" for a ClusterAuth0Tenant) again.
+    pub fn tenant(&self, kind: TenantKind, namespace: &str, name: &str) {
+        // The receivers live as long as the controllers; after them, nothing is woken.
+        let sent = match kind {
+            TenantKind::Auth0Tenant => self
+                .namespaced
+                .unbounded_send(ObjectRef::new(name).within(namespace))
+                .is_ok(),
+            TenantKind::ClusterAuth0Tenant => self.cluster.unbounded_send(ObjectRef::new(name)).is_ok(),
+        };
+        if !sent {
+            tracing::debug!(%name, "tenant controllers stopped: not woken");
+        }
+    }
+}
+
+/// Runs both tenant controllers; each also checks the tenants `woken` names.
+pub async fn run<S>(client: Client, settings: &Settings, ctx: Arc<Context>, shutdown: S, woken: Woken)
 where
     S: std::future::Future<Output = ()> + Clone + Send + Sync + 'static,
 {
@@ -63,12 +110,12 @@ where
     };
     let cluster: Api<ClusterAuth0Tenant> = Api::all(client);
     tokio::join!(
-        controller(namespaced, ctx.clone(), shutdown.clone()),
-        controller(cluster, ctx, shutdown)
+        controller(namespaced, ctx.clone(), shutdown.clone(), woken.namespaced),
+        controller(cluster, ctx, shutdown, woken.cluster)
     );
 }
 
-async fn controller<K, S>(api: Api<K>, ctx: Arc<Context>, shutdown: S)
+async fn controller<K, S>(api: Api<K>, ctx: Arc<Context>, shutdown: S, woken: mpsc::UnboundedReceiver<ObjectRef<K>>)
 where
     K: TenantResource,
     S: std::future::Future<Output = ()> + Send + Sync + 'static,
@@ -77,6 +124,7 @@ where
     // default (up to ~50 s each, see `log_and_drop_errors`).
     Controller::new(api, watcher::Config::default())
         .trigger_backoff(super::WatchBackoff::default())
+        .reconcile_on(woken)
         .graceful_shutdown_on(shutdown)
         .run(
             reconcile::<K>,

@@ -22,6 +22,7 @@ use kube::core::{PartialObjectMeta, Selector, SelectorExt};
 use kube::runtime::reflector::{ObjectRef, Store};
 use url::Url;
 
+use crate::auth0::client::Reach;
 use crate::auth0::hosts::{AllowedHosts, host_and_port};
 use crate::auth0::ratelimit::TokenBucket;
 use crate::auth0::retry::{Backoff, Clock};
@@ -50,8 +51,11 @@ pub const CREDENTIALS_LABEL_VALUE: &str = "true";
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TenantError {
     #[error(
-        "{kind:?} {} not found: create it, or correct spec.tenantRef (it can change while nothing exists in Auth0 for this resource: no status.id, no spec.externalID)",
-        if namespace.is_empty() { name.clone() } else { format!("{namespace}/{name}") }
+        "{kind:?} {}not found{}: create it, or correct spec.tenantRef (it can change while nothing exists in Auth0 for this resource: no status.id, no spec.externalID)",
+        if namespace.is_empty() { format!("{name} ") } else { format!("{name} in namespace {namespace} ") },
+        if namespace.is_empty() { String::new() } else {
+            ": an Auth0Tenant serves the resources of its own namespace only; a ClusterAuth0Tenant (spec.tenantRef.kind: ClusterAuth0Tenant) serves every namespace its namespaceSelector admits".to_string()
+        }
     )]
     TenantNotFound {
         kind: TenantKind,
@@ -278,7 +282,15 @@ pub struct Tenants {
     metrics: Arc<Metrics>,
     /// One client per tenant resource, with the fingerprint of the settings it was made from.
     clients: Mutex<HashMap<TenantKey, (u64, Arc<Auth0Client>)>>,
-    buckets: Mutex<HashMap<String, Arc<TokenBucket>>>,
+    /// One bucket per tenant as reached ([`Reach`]), with the `spec.rateLimit` of each
+    /// tenant object that uses it: the lowest governs.
+    buckets: Mutex<HashMap<Reach, SharedBucket>>,
+}
+
+/// A rate bucket and the limits the tenant objects that share it ask for.
+struct SharedBucket {
+    bucket: Arc<TokenBucket>,
+    limits: HashMap<TenantKey, (f64, u32)>,
 }
 
 impl Tenants {
@@ -330,6 +342,15 @@ impl Tenants {
                 Ok((tenant.spec.tenant.clone(), namespace.to_string()))
             }
         }
+    }
+
+    /// The Auth0 tenant `reference` reaches ([`crate::auth0::client::reached`]), from its
+    /// settings alone (no Secret is read): `None` when the tenant is missing or its endpoint
+    /// is refused.
+    pub fn reached(&self, reference: &TenantRef, namespace: &str) -> Option<String> {
+        let (settings, _) = self.settings(reference, namespace).ok()?;
+        let base_url = self.options.base_url(&settings).ok()?;
+        Some(crate::auth0::client::reached(&settings.domain, &base_url))
     }
 
     /// Whether a resource in `namespace` may use the tenant `reference` names: a
@@ -420,6 +441,9 @@ impl Tenants {
             },
             reference.name.clone(),
         );
+        // The limit as the tenant says now, at every resolution: a change governs from the
+        // next request, without a new client (issue 25).
+        let bucket = self.bucket(&key, &config.reach(), &settings);
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((known, client)) = clients.get(&key)
             && *known == fingerprint
@@ -432,7 +456,6 @@ impl Tenants {
             .and_then(|e| e.ca_bundle.as_deref())
             .map(str::as_bytes);
         let http = crate::auth0::client::http_client(ca, self.options.timeout).map_err(TenantError::Endpoint)?;
-        let bucket = self.bucket(&config.domain, &settings);
         let client = Arc::new(
             Auth0Client::new(http, config, bucket, Backoff::default(), self.clock.clone())
                 .with_metrics(self.metrics.clone()),
@@ -441,16 +464,40 @@ impl Tenants {
         Ok(client)
     }
 
-    /// One bucket per tenant domain, shared by every resource and kept across secret
-    /// rotations, so two tenant resources naming the same domain share its budget.
-    fn bucket(&self, domain: &str, settings: &TenantSettings) -> Arc<TokenBucket> {
-        let (rate, burst) = rate_limit(settings);
-        self.buckets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(domain.to_string())
-            .or_insert_with(|| Arc::new(TokenBucket::new(rate, burst, self.clock.now())))
-            .clone()
+    /// The bucket of the tenant as `key` reaches it now, shared by every tenant object with
+    /// the same reach (and kept across a change of anything else), its limit set to the
+    /// lowest `spec.rateLimit` among them: `key`'s as `settings` say now, and those of the
+    /// others that still exist. Objects that reach elsewhere share nothing, so no namespace
+    /// can slow another's requests by the limit it writes (issue 25).
+    fn bucket(&self, key: &TenantKey, reach: &Reach, settings: &TenantSettings) -> Arc<TokenBucket> {
+        let limit = rate_limit(settings);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        // This object reaches here now: its limit leaves every other bucket.
+        for (other, shared) in buckets.iter_mut() {
+            if other != reach {
+                shared.limits.remove(key);
+            }
+        }
+        let shared = buckets.entry(reach.clone()).or_insert_with(|| SharedBucket {
+            bucket: Arc::new(TokenBucket::new(limit.0, limit.1, self.clock.now())),
+            limits: HashMap::new(),
+        });
+        shared.limits.insert(key.clone(), limit);
+        shared.limits.retain(|other, _| self.exists(other));
+        let (rate, burst) = shared
+            .limits
+            .values()
+            .fold(limit, |(r, b), (r2, b2)| (r.min(*r2), b.min(*b2)));
+        shared.bucket.set_limit(self.clock.now(), rate, burst);
+        shared.bucket.clone()
+    }
+
+    /// Whether the tenant object `key` names is in the cache.
+    fn exists(&self, (kind, namespace, name): &TenantKey) -> bool {
+        match kind {
+            TenantKind::ClusterAuth0Tenant => self.cluster_tenants.get(&ObjectRef::new(name)).is_some(),
+            TenantKind::Auth0Tenant => self.tenants.get(&ObjectRef::new(name).within(namespace)).is_some(),
+        }
     }
 
     fn config(

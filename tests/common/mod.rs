@@ -39,6 +39,8 @@ pub struct Harness {
     pub allowed_hosts: String,
     /// Environment variables of every operator this harness starts (test hooks).
     pub operator_env: Vec<(String, String)>,
+    /// `--poll-interval` of the operators started after it is set ([`POLL`] unless changed).
+    pub poll_interval: String,
 }
 
 impl Drop for Harness {
@@ -113,6 +115,7 @@ impl Harness {
             log,
             allowed_hosts,
             operator_env: Vec::new(),
+            poll_interval: POLL.to_string(),
         };
         harness.write_secret("operator-client", SECRET).await;
         let url = harness.emulator.tenant_url(&harness.domain).expect("tenant url");
@@ -205,7 +208,8 @@ impl Harness {
         self.spawn_operator_watching(identity, self.ns.name(), log, extra)
     }
 
-    /// An operator process that reconciles `namespace` (its own namespace stays this test's).
+    /// An operator process that reconciles `namespace` (its own namespace stays this test's);
+    /// `""`: every namespace.
     pub fn spawn_operator_watching(
         &self,
         identity: &str,
@@ -218,9 +222,22 @@ impl Harness {
             .append(true)
             .open(log)
             .expect("log file");
+        let watching: &[&str] = if namespace.is_empty() {
+            &[]
+        } else {
+            &["--namespace", namespace]
+        };
         Command::new(env!("CARGO_BIN_EXE_auth0-operator"))
-            .args(["run", "--namespace", namespace, "--operator-namespace", self.ns.name()])
-            .args(["--poll-interval", POLL, "--allow-insecure-http", "--log-format", "text"])
+            .arg("run")
+            .args(watching)
+            .args(["--operator-namespace", self.ns.name()])
+            .args([
+                "--poll-interval",
+                &self.poll_interval,
+                "--allow-insecure-http",
+                "--log-format",
+                "text",
+            ])
             .args(["--allowed-tenant-hosts", &self.allowed_hosts])
             .args(extra)
             .arg("--kubeconfig")

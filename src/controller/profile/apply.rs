@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use crate::controller::events::EventType;
 use kube::ResourceExt;
 use kube::runtime::controller::Action as Next;
-use kube::runtime::events::EventType;
 
 use super::marks::{self, Marks};
 use super::plan::{self, Action, Via};
@@ -37,7 +37,7 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
     // Room for the operator's marks, before any Auth0 call (a refused mark would otherwise
     // come after a listing, or after a POST).
     if inputs.management == crate::crd::ManagementPolicy::Manage {
-        marks::room(profile)?;
+        marks::room(profile, &pass.reached().unwrap_or_default())?;
     }
     // Evidence on another tenant: refused before any client is made (the tenant named now
     // may not even exist; the message says what to do about both).
@@ -179,7 +179,12 @@ async fn converge(
     } = converge;
     let profile = pass.profile;
     let domain = &client.tenant().domain;
-    let bound = Marks::on(&profile.spec.tenant_ref, None, Some(id.clone()));
+    let bound = Marks::on(
+        &profile.spec.tenant_ref,
+        &client.tenant().reached(),
+        None,
+        Some(id.clone()),
+    );
     // The finalizer comes before any write to Auth0: a deletion in between would otherwise
     // skip the cleanup and leave the profile behind.
     if patch.is_some() && !marks::has_finalizer(profile) {
@@ -206,7 +211,9 @@ async fn converge(
         Some(changed) => {
             let body = patch_body(&changed, &remote);
             let updated = client.update(&id, &body).await.map_err(|e| feature_error(e, &body))?;
-            pass.ctx.listings.remember(domain, &id, Some(&updated));
+            pass.ctx
+                .listings
+                .remember(&client.tenant().reach(), &id, Some(&updated));
             // Auth0 kept other values than those sent (it normalized, or ignored them):
             // not sent again for this generation and these values.
             let normalized = normalize(&updated);
@@ -297,8 +304,9 @@ async fn create(
     // costs one pass and no write of the resource's metadata.
     client.scopes().await?;
     let tenant = &profile.spec.tenant_ref;
+    let reached = client.tenant().reached();
     let before = Marks::of(profile);
-    let pending = Marks::on(tenant, Some(name.clone()), before.bound.clone());
+    let pending = Marks::on(tenant, &reached, Some(name.clone()), before.bound.clone());
     let live = marks::apply(&pass.api, profile, &pending).await?;
     // The watch cache can lag behind this operator's own writes: the live object may record
     // an id the copy does not show, or be on its way out. Its next pass sees the truth.
@@ -318,7 +326,12 @@ async fn create(
     // copy named, and the mark goes again (no create went out, so the tenant named now is
     // free to use).
     if live.spec.tenant_ref != *tenant {
-        marks::apply(&pass.api, &live, &Marks::on(tenant, None, before.bound.clone())).await?;
+        marks::apply(
+            &pass.api,
+            &live,
+            &Marks::on(tenant, &reached, None, before.bound.clone()),
+        )
+        .await?;
         return Ok(Done {
             status: None,
             marks: None,
@@ -338,7 +351,12 @@ async fn create(
         Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
             // Forgotten first: nothing was created, whatever the write of the mark answers.
             pass.ctx.memory.creates.forget(&pass.uid);
-            marks::hold(&pass.api, profile, &Marks::on(tenant, None, before.bound.clone())).await?;
+            marks::hold(
+                &pass.api,
+                profile,
+                &Marks::on(tenant, &reached, None, before.bound.clone()),
+            )
+            .await?;
             return Err(if e.status() == Some(409) {
                 Error::NameRefused(name)
             } else {
@@ -358,7 +376,9 @@ async fn create(
                 message: "the created profile has no id".into(),
             })
         })?;
-    pass.ctx.listings.remember(&client.tenant().domain, &id, Some(&created));
+    pass.ctx
+        .listings
+        .remember(&client.tenant().reach(), &id, Some(&created));
     pass.ctx.memory.creates.created(&pass.uid, &id);
     match &replacing {
         Some(old) => {
@@ -379,7 +399,7 @@ async fn create(
     settled.id = Some(id.clone());
     Ok(Done {
         status: Some(settled),
-        marks: Some(Marks::on(tenant, None, Some(id))),
+        marks: Some(Marks::on(tenant, &reached, None, Some(id))),
         next: Next::requeue(jittered(pass.poll_interval())),
         checked: true,
     })

@@ -1,8 +1,8 @@
 //! A resource being deleted: delete its profile (or leave it, by policy or when it is not
 //! provably this resource's), then let the finalizer go. A paused deletion waits.
 
+use crate::controller::events::EventType;
 use kube::runtime::controller::Action as Next;
-use kube::runtime::events::EventType;
 
 use super::marks;
 use super::plan::{self, Action, Keep};
@@ -58,7 +58,7 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
                 };
                 for id in ids {
                     c.delete(&id).await?;
-                    pass.ctx.listings.remember(&c.tenant().domain, &id, None);
+                    pass.ctx.listings.remember(&c.tenant().reach(), &id, None);
                     pass.publish(EventType::Normal, "Deleted", &format!("deleted Auth0 profile {id}"))
                         .await;
                 }

@@ -81,6 +81,7 @@ fn tenant_changed(change: &TenantChange) -> String {
         recorded,
         current,
         evidence,
+        repointed,
     } = change;
     let what = match evidence {
         Claim::Recorded(id) => format!("this resource's Auth0 profile {id} is on {recorded}"),
@@ -90,9 +91,14 @@ fn tenant_changed(change: &TenantChange) -> String {
         Claim::External(id) => format!("this resource adopts Auth0 profile {id} on {recorded}"),
         Claim::Nothing => format!("this resource's records name {recorded}"),
     };
-    format!(
-        "spec.tenantRef names {current}, but {what}: nothing is written or deleted on either tenant while they differ. Set spec.tenantRef back to {recorded}; to use {current}, create a new ConnectionProfile that names it (and set deletionPolicy: Orphan on this one before deleting it if its profile must stay on {recorded})"
-    )
+    match repointed {
+        Some(tenant) => format!(
+            "{tenant} now reaches {current}, but {what}: nothing is written or deleted on either tenant while they differ. Point {tenant} back at {recorded} (its spec.domain, spec.endpoint and credentials Secret), or set spec.tenantRef to a tenant that reaches it; to use {current}, create a new ConnectionProfile (and set deletionPolicy: Orphan on this one before deleting it if its profile must stay on {recorded})"
+        ),
+        None => format!(
+            "spec.tenantRef names {current}, but {what}: nothing is written or deleted on either tenant while they differ. Set spec.tenantRef back to {recorded}; to use {current}, create a new ConnectionProfile that names it (and set deletionPolicy: Orphan on this one before deleting it if its profile must stay on {recorded})"
+        ),
+    }
 }
 
 /// How a failure is reported: the Synced reason, and whether it needs a person (Stalled;
@@ -207,6 +213,7 @@ mod tests {
             recorded: "ClusterAuth0Tenant/default".into(),
             current: "Auth0Tenant/acme".into(),
             evidence: Claim::Recorded("cop_1cu7Zs1Dfru5Qc9mZea7nm".into()),
+            repointed: None,
         });
         assert_eq!(moved.disposition(), terminal(reason::TENANT_CHANGED));
         let message = moved.to_string();
@@ -226,6 +233,7 @@ mod tests {
             evidence: Claim::Uncertain {
                 posted_name: "acme".into(),
             },
+            repointed: None,
         });
         assert!(
             pending
@@ -233,5 +241,27 @@ mod tests {
                 .contains("create of \"acme\" may have reached Auth0 on Auth0Tenant/old"),
             "{pending}"
         );
+    }
+
+    #[test]
+    fn a_repointed_tenant_names_both_tenants_it_reached_and_the_ways_out() {
+        let repointed = Error::TenantChanged(TenantChange {
+            recorded: "acme.us.auth0.com".into(),
+            current: "acme.eu.auth0.com".into(),
+            evidence: Claim::Recorded("cop_1cu7Zs1Dfru5Qc9mZea7nm".into()),
+            repointed: Some("ClusterAuth0Tenant/acme".into()),
+        });
+        assert_eq!(repointed.disposition(), terminal(reason::TENANT_CHANGED));
+        let message = repointed.to_string();
+        for needle in [
+            "ClusterAuth0Tenant/acme now reaches acme.eu.auth0.com",
+            "Auth0 profile cop_1cu7Zs1Dfru5Qc9mZea7nm is on acme.us.auth0.com",
+            "nothing is written or deleted on either tenant",
+            "Point ClusterAuth0Tenant/acme back at acme.us.auth0.com",
+            "set spec.tenantRef to a tenant that reaches it",
+            "deletionPolicy: Orphan",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
     }
 }

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::Value;
 
+use crate::auth0::client::Reach;
 use crate::auth0::ratelimit::Priority;
 use crate::auth0::{Auth0Client, Auth0Error};
 use crate::controller::lanes::{Lanes, Resource};
@@ -103,12 +104,12 @@ fn credentials(client: &Auth0Client) -> Credentials {
 /// Every tenant's latest listing, our writes since, and the resources waiting for a newer
 /// listing.
 pub struct Listings {
-    tenants: Mutex<HashMap<String, Arc<Tenant>>>,
-    /// By tenant domain and id.
-    written: Mutex<HashMap<(String, String), Written>>,
-    /// By tenant domain: resources whose look-up by name needed a newer listing while
+    tenants: Mutex<HashMap<Reach, Arc<Tenant>>>,
+    /// By tenant (as reached) and id.
+    written: Mutex<HashMap<(Reach, String), Written>>,
+    /// By tenant (as reached): resources whose look-up by name needed a newer listing while
     /// another pass was taking one. Queued in their lane when that pass lets go.
-    waiting: Mutex<HashMap<String, HashSet<Resource>>>,
+    waiting: Mutex<HashMap<Reach, HashSet<Resource>>>,
     /// Where waiting resources are queued (as changes) when a listing ends.
     lanes: Arc<Lanes>,
 }
@@ -118,7 +119,7 @@ pub struct Listings {
 struct Taking<'a> {
     guard: Option<tokio::sync::MutexGuard<'a, ()>>,
     listings: &'a Listings,
-    domain: &'a str,
+    reach: &'a Reach,
 }
 
 impl Drop for Taking<'_> {
@@ -126,9 +127,9 @@ impl Drop for Taking<'_> {
         // Let go first: a resource that found it taken registers, then tries once more, so
         // it is either queued here or finds it free.
         self.guard.take();
-        let waiting = self.listings.waiting.lock().remove(self.domain);
+        let waiting = self.listings.waiting.lock().remove(self.reach);
         if let Some(waiting) = waiting {
-            self.listings.lanes.queue_changes(self.domain, waiting);
+            self.listings.lanes.queue_changes(self.reach, waiting);
         }
     }
 }
@@ -144,19 +145,19 @@ impl Listings {
         }
     }
 
-    fn tenant(&self, domain: &str) -> Arc<Tenant> {
-        self.tenants.lock().entry(domain.to_string()).or_default().clone()
+    fn tenant(&self, reach: &Reach) -> Arc<Tenant> {
+        self.tenants.lock().entry(reach.clone()).or_default().clone()
     }
 
-    /// The right to take `domain`'s next listing, or, when another pass has it, `None`
+    /// The right to take `reach`'s next listing, or, when another pass has it, `None`
     /// after noting that `resource` waits (it is queued when that pass lets go).
-    fn take_or_wait<'a>(&'a self, domain: &'a str, tenant: &'a Tenant, resource: &Resource) -> Option<Taking<'a>> {
+    fn take_or_wait<'a>(&'a self, reach: &'a Reach, tenant: &'a Tenant, resource: &Resource) -> Option<Taking<'a>> {
         let guard = match tenant.taking.try_lock() {
             Ok(guard) => guard,
             Err(_) => {
                 self.waiting
                     .lock()
-                    .entry(domain.to_string())
+                    .entry(reach.clone())
                     .or_default()
                     .insert(resource.clone());
                 // Let go between the two tries: nobody would queue this resource. (Queued
@@ -167,17 +168,17 @@ impl Listings {
         Some(Taking {
             guard: Some(guard),
             listings: self,
-            domain,
+            reach,
         })
     }
 
-    /// Takes `domain`'s next listing (the caller holds [`Taking`]) and makes it the latest.
+    /// Takes `reach`'s next listing (the caller holds [`Taking`]) and makes it the latest.
     async fn refresh(&self, client: &Auth0Client, tenant: &Tenant, priority: Priority) -> Result<(), Auth0Error> {
-        let domain = &client.tenant().domain;
+        let reach = &client.tenant().reach();
         let taken = match Snapshot::take(client, priority).await {
             Ok(taken) => taken,
             Err(e) => {
-                self.failed(domain, tenant, &e, credentials(client));
+                self.failed(reach, tenant, &e, credentials(client));
                 return Err(e);
             }
         };
@@ -186,7 +187,7 @@ impl Listings {
             // One lock with the reads ([`Self::read`]): a reader of the listing before must
             // not see our writes after it dropped (this one shows them, that one does not).
             let mut written = self.written.lock();
-            written.retain(|(d, _), (at, _)| d != domain || *at >= taken.began);
+            written.retain(|(d, _), (at, _)| d != reach || *at >= taken.began);
             tenant.latest.lock().replace(taken)
         };
         // Freed outside the lock every tenant's writes share.
@@ -194,17 +195,17 @@ impl Listings {
         Ok(())
     }
 
-    /// Waits while resources keep registering for `domain`'s next listing (the caller holds
+    /// Waits while resources keep registering for `reach`'s next listing (the caller holds
     /// [`Taking`]): until a period of `quiet` passes with none registering (so `quiet` to
     /// twice `quiet` after the last), at most `at_most` in all.
     ///
     /// Only passes that run can register: arrivals queued behind a full lane do not prolong
     /// the wait. They need not: a listing serves every request delivered before it began,
     /// registered or not.
-    async fn gather(&self, domain: &str, quiet: Duration, at_most: Duration) {
+    async fn gather(&self, reach: &Reach, quiet: Duration, at_most: Duration) {
         // Tokio's clock (the system's outside tests), so a test can run it paused.
         use tokio::time::Instant;
-        let waiting = || self.waiting.lock().get(domain).map_or(0, HashSet::len);
+        let waiting = || self.waiting.lock().get(reach).map_or(0, HashSet::len);
         let deadline = Instant::now() + at_most;
         let mut seen = waiting();
         loop {
@@ -221,9 +222,9 @@ impl Listings {
         }
     }
 
-    /// Hands the error of a failed listing of `domain` to every resource waiting for it.
-    fn failed(&self, domain: &str, tenant: &Tenant, error: &Auth0Error, with: Credentials) {
-        let waiting = self.waiting.lock().get(domain).cloned().unwrap_or_default();
+    /// Hands the error of a failed listing of `reach` to every resource waiting for it.
+    fn failed(&self, reach: &Reach, tenant: &Tenant, error: &Auth0Error, with: Credentials) {
+        let waiting = self.waiting.lock().get(reach).cloned().unwrap_or_default();
         tenant
             .failed
             .lock()
@@ -247,7 +248,7 @@ impl Listings {
         &self,
         tenant: &Tenant,
         usable: impl Fn(&Snapshot) -> bool,
-        read: impl FnOnce(&Snapshot, &HashMap<(String, String), Written>) -> T,
+        read: impl FnOnce(&Snapshot, &HashMap<(Reach, String), Written>) -> T,
     ) -> Option<T> {
         let written = self.written.lock();
         let latest = tenant.latest.lock();
@@ -268,11 +269,11 @@ impl Listings {
         id: &str,
         max_age: Duration,
     ) -> Result<Option<Option<Value>>, Auth0Error> {
-        let domain = &client.tenant().domain;
-        let tenant = self.tenant(domain);
+        let reach = &client.tenant().reach();
+        let tenant = self.tenant(reach);
         let fresh = |s: &Snapshot| s.taken.elapsed() < max_age;
-        let by_id = |s: &Snapshot, written: &HashMap<(String, String), Written>| match written
-            .get(&(domain.clone(), id.to_string()))
+        let by_id = |s: &Snapshot, written: &HashMap<(Reach, String), Written>| match written
+            .get(&(reach.clone(), id.to_string()))
         {
             Some((at, remote)) if *at >= s.began => remote.clone(),
             _ => s.by_id.get(id).cloned(),
@@ -286,7 +287,7 @@ impl Listings {
         let _taking = Taking {
             guard: Some(guard),
             listings: self,
-            domain,
+            reach,
         };
         if let Some(remote) = self.read(&tenant, fresh, by_id) {
             return Ok(Some(remote));
@@ -313,18 +314,17 @@ impl Listings {
         since: Instant,
         resource: &Resource,
     ) -> Result<Option<Vec<Value>>, Auth0Error> {
-        let domain = &client.tenant().domain;
-        let tenant = self.tenant(domain);
+        let reach = &client.tenant().reach();
+        let tenant = self.tenant(reach);
         let fresh = |s: &Snapshot| s.began >= since;
-        let with_name =
-            |s: &Snapshot, written: &HashMap<(String, String), Written>| with_name(domain, s, written, name);
+        let with_name = |s: &Snapshot, written: &HashMap<(Reach, String), Written>| with_name(reach, s, written, name);
         if let Some(found) = self.read(&tenant, fresh, with_name) {
             return Ok(Some(found));
         }
         if let Some(e) = Self::take_failure(&tenant, resource, credentials(client)) {
             return Err(e);
         }
-        let Some(_taking) = self.take_or_wait(domain, &tenant, resource) else {
+        let Some(_taking) = self.take_or_wait(reach, &tenant, resource) else {
             return Ok(None);
         };
         if let Some(found) = self.read(&tenant, fresh, with_name) {
@@ -332,7 +332,7 @@ impl Listings {
         }
         // One aside for both: the running place is not taken back between them.
         crate::places::aside(async {
-            self.gather(domain, GATHER_QUIET, GATHER_AT_MOST).await;
+            self.gather(reach, GATHER_QUIET, GATHER_AT_MOST).await;
             self.refresh(client, &tenant, Priority::User).await
         })
         .await?;
@@ -342,23 +342,23 @@ impl Listings {
 
     /// Notes a write of our own, so a drift check does not "correct" a change we just made
     /// from a listing that began before it, and a name check sees a profile we just made.
-    pub fn remember(&self, domain: &str, id: &str, remote: Option<&Value>) {
+    pub fn remember(&self, reach: &Reach, id: &str, remote: Option<&Value>) {
         self.written
             .lock()
-            .insert((domain.to_string(), id.to_string()), (Instant::now(), remote.cloned()));
+            .insert((reach.clone(), id.to_string()), (Instant::now(), remote.cloned()));
     }
 }
 
 /// The profiles named `name` in `snapshot`, overlaid with our writes since it began.
 fn with_name(
-    domain: &str,
+    reach: &Reach,
     snapshot: &Snapshot,
-    written: &HashMap<(String, String), Written>,
+    written: &HashMap<(Reach, String), Written>,
     name: &str,
 ) -> Vec<Value> {
     let newer = |id: &str| {
         written
-            .get(&(domain.to_string(), id.to_string()))
+            .get(&(reach.clone(), id.to_string()))
             .filter(|(at, _)| *at >= snapshot.began)
     };
     // In the form Auth0 may keep it in (`auth0/names.rs`): a create that posted
@@ -379,7 +379,7 @@ fn with_name(
     found.extend(
         written
             .iter()
-            .filter(|((d, id), (at, _))| d == domain && *at >= snapshot.began && !snapshot.by_id.contains_key(id))
+            .filter(|((d, id), (at, _))| d == reach && *at >= snapshot.began && !snapshot.by_id.contains_key(id))
             .filter_map(|(_, (_, after))| after.as_ref().filter(|p| has_name(p)).cloned()),
     );
     found
@@ -399,16 +399,14 @@ mod tests {
     async fn a_look_up_that_finds_the_listing_taken_ends_and_is_queued_when_it_is_let_go() {
         let (lanes, mut woken) = Lanes::new(4, 1, None);
         let listings = Listings::new(lanes.clone());
-        let domain = "a.auth0.com";
-        let tenant = listings.tenant(domain);
-        let taking = listings
-            .take_or_wait(domain, &tenant, &resource("taker"))
-            .expect("free");
+        let reach = &Reach::named("a.auth0.com");
+        let tenant = listings.tenant(reach);
+        let taking = listings.take_or_wait(reach, &tenant, &resource("taker")).expect("free");
         // Two passes find it taken: they do not wait, and are not queued yet.
-        assert!(listings.take_or_wait(domain, &tenant, &resource("w1")).is_none());
-        assert!(listings.take_or_wait(domain, &tenant, &resource("w2")).is_none());
-        assert!(listings.take_or_wait(domain, &tenant, &resource("w1")).is_none());
-        assert_eq!(lanes.load(domain), (0, 0));
+        assert!(listings.take_or_wait(reach, &tenant, &resource("w1")).is_none());
+        assert!(listings.take_or_wait(reach, &tenant, &resource("w2")).is_none());
+        assert!(listings.take_or_wait(reach, &tenant, &resource("w1")).is_none());
+        assert_eq!(lanes.load(reach), (0, 0));
         // The taker lets go (its listing ended, failed, or its pass was cancelled): both
         // are queued as changes, once each, and woken (the lane has free places).
         drop(taking);
@@ -416,7 +414,7 @@ mod tests {
         got.sort_by(|a, b| a.name.cmp(&b.name));
         assert_eq!(got, vec![resource("w1"), resource("w2")]);
         // Nobody waits any more: the next hold lets go without queueing anyone.
-        drop(listings.take_or_wait(domain, &tenant, &resource("w1")).expect("free"));
+        drop(listings.take_or_wait(reach, &tenant, &resource("w1")).expect("free"));
         assert!(futures::poll!(woken.next()).is_pending());
     }
 
@@ -425,28 +423,26 @@ mod tests {
         use crate::controller::lanes::Purpose;
         let (lanes, mut woken) = Lanes::new(1, 1, None);
         let listings = Listings::new(lanes.clone());
-        let domain = "a.auth0.com";
-        let tenant = listings.tenant(domain);
+        let reach = &Reach::named("a.auth0.com");
+        let tenant = listings.tenant(reach);
         // The lane's one place is the taker's; a drift check and a change queue behind it.
         let place = lanes
-            .try_enter(domain, &resource("taker"), Purpose::Change)
+            .try_enter(reach, &resource("taker"), Purpose::Change)
             .expect("free");
         assert!(
             lanes
-                .try_enter(domain, &resource("check"), Purpose::DriftCheck)
+                .try_enter(reach, &resource("check"), Purpose::DriftCheck)
                 .is_none()
         );
-        assert!(lanes.try_enter(domain, &resource("change"), Purpose::Change).is_none());
-        let taking = listings
-            .take_or_wait(domain, &tenant, &resource("taker"))
-            .expect("free");
-        assert!(listings.take_or_wait(domain, &tenant, &resource("waiter")).is_none());
+        assert!(lanes.try_enter(reach, &resource("change"), Purpose::Change).is_none());
+        let taking = listings.take_or_wait(reach, &tenant, &resource("taker")).expect("free");
+        assert!(listings.take_or_wait(reach, &tenant, &resource("waiter")).is_none());
         drop(taking);
-        assert_eq!(lanes.load(domain), (1, 3));
+        assert_eq!(lanes.load(reach), (1, 3));
         drop(place);
         assert_eq!(woken.next().await, Some(resource("change")));
         let change = lanes
-            .try_enter(domain, &resource("change"), Purpose::Change)
+            .try_enter(reach, &resource("change"), Purpose::Change)
             .expect("freed");
         drop(change);
         assert_eq!(woken.next().await, Some(resource("waiter")));
@@ -460,24 +456,22 @@ mod tests {
         let (quiet, at_most) = (Duration::from_millis(100), Duration::from_secs(1));
         let (lanes, _woken) = Lanes::new(4, 1, None);
         let listings = Arc::new(Listings::new(lanes));
-        let domain = "a.auth0.com";
-        let tenant = listings.tenant(domain);
-        let taking = listings
-            .take_or_wait(domain, &tenant, &resource("taker"))
-            .expect("free");
+        let reach = &Reach::named("a.auth0.com");
+        let tenant = listings.tenant(reach);
+        let taking = listings.take_or_wait(reach, &tenant, &resource("taker")).expect("free");
         let started = Instant::now();
-        listings.gather(domain, quiet, at_most).await;
+        listings.gather(reach, quiet, at_most).await;
         assert_eq!(started.elapsed(), quiet, "nobody registered: one quiet period");
 
         // Ten arrivals 60 ms apart: it waits for the last, then one quiet period.
         let arrivals = |prefix: &'static str, count: usize, every: Duration| {
-            let (listings, tenant) = (listings.clone(), tenant.clone());
+            let (listings, tenant, reach) = (listings.clone(), tenant.clone(), reach.clone());
             tokio::spawn(async move {
                 for i in 0..count {
                     sleep(every).await;
                     assert!(
                         listings
-                            .take_or_wait(domain, &tenant, &resource(&format!("{prefix}-{i}")))
+                            .take_or_wait(&reach, &tenant, &resource(&format!("{prefix}-{i}")))
                             .is_none()
                     );
                 }
@@ -485,7 +479,7 @@ mod tests {
         };
         let started = Instant::now();
         let burst = arrivals("burst", 10, Duration::from_millis(60));
-        listings.gather(domain, quiet, at_most).await;
+        listings.gather(reach, quiet, at_most).await;
         burst.await.expect("arrivals");
         let waited = started.elapsed();
         assert!(
@@ -496,7 +490,7 @@ mod tests {
         // Arrivals that never stop: it lists after `at_most` all the same.
         let started = Instant::now();
         let endless = arrivals("endless", 1000, Duration::from_millis(50));
-        listings.gather(domain, quiet, at_most).await;
+        listings.gather(reach, quiet, at_most).await;
         assert_eq!(started.elapsed(), at_most);
         endless.abort();
         drop(taking);
@@ -506,17 +500,15 @@ mod tests {
     async fn a_failed_listing_answers_each_resource_that_waited_for_it_once() {
         let (lanes, mut woken) = Lanes::new(4, 1, None);
         let listings = Listings::new(lanes);
-        let domain = "a.auth0.com";
-        let tenant = listings.tenant(domain);
-        let taking = listings
-            .take_or_wait(domain, &tenant, &resource("taker"))
-            .expect("free");
-        assert!(listings.take_or_wait(domain, &tenant, &resource("waiter")).is_none());
+        let reach = &Reach::named("a.auth0.com");
+        let tenant = listings.tenant(reach);
+        let taking = listings.take_or_wait(reach, &tenant, &resource("taker")).expect("free");
+        assert!(listings.take_or_wait(reach, &tenant, &resource("waiter")).is_none());
         let error = Auth0Error::Transport {
             message: "timed out".into(),
             timeout: true,
         };
-        listings.failed(domain, &tenant, &error, 1);
+        listings.failed(reach, &tenant, &error, 1);
         drop(taking);
         assert_eq!(woken.next().await, Some(resource("waiter")));
         // Its next pass reports the listing's error (and backs off) instead of listing...
@@ -529,11 +521,9 @@ mod tests {
         // The taker got the error from its own call, not from here.
         assert_eq!(Listings::take_failure(&tenant, &resource("taker"), 1), None);
         // A fixed Secret never meets the error of a listing made with the old one.
-        let taking = listings
-            .take_or_wait(domain, &tenant, &resource("taker"))
-            .expect("free");
-        assert!(listings.take_or_wait(domain, &tenant, &resource("late")).is_none());
-        listings.failed(domain, &tenant, &error, 1);
+        let taking = listings.take_or_wait(reach, &tenant, &resource("taker")).expect("free");
+        assert!(listings.take_or_wait(reach, &tenant, &resource("late")).is_none());
+        listings.failed(reach, &tenant, &error, 1);
         drop(taking);
         assert_eq!(Listings::take_failure(&tenant, &resource("late"), 2), None);
         assert_eq!(

@@ -1,7 +1,8 @@
 //! The operator's marks on a resource, held by server-side apply under one field manager:
 //! the finalizer, the `create-pending` mark (the name a POST is about to send), the
 //! `profile-id` binding (the id, kept in metadata so it survives a restore without status)
-//! and, beside either, `profile-tenant`: the tenant they were made on (`Kind/name`).
+//! and, beside either, `profile-tenant`: the tenant they were made on (`Kind/name on
+//! reached`: the tenant object, and the Auth0 tenant it reached).
 //! Every apply states them all, since an apply drops what this manager applied before and
 //! leaves out now: that is how the mark goes in the same write that records the binding, and
 //! how the tenant goes with the last of them.
@@ -21,8 +22,9 @@ pub struct Marks {
     pub pending: Option<String>,
     /// The id this resource owns.
     pub bound: Option<String>,
-    /// The tenant `pending` and `bound` were made on (`Kind/name`); held only beside one of
-    /// them. Marks written by versions before it was recorded have none.
+    /// The tenant `pending` and `bound` were made on (`Kind/name on reached`, e.g.
+    /// `ClusterAuth0Tenant/default on acme.us.auth0.com`); held only beside one of them.
+    /// Marks written by earlier versions have `Kind/name` only, or none.
     pub tenant: Option<String>,
 }
 
@@ -37,49 +39,69 @@ impl Marks {
         }
     }
 
-    /// Marks made through the client of `tenant` (the tenantRef of the copy the pass read):
-    /// the tenant is recorded beside them, and goes with them.
-    pub fn on(tenant: &TenantRef, pending: Option<String>, bound: Option<String>) -> Marks {
-        let tenant = (pending.is_some() || bound.is_some()).then(|| tenant.to_string());
+    /// Marks made through the client of `tenant` (the tenantRef of the copy the pass read),
+    /// which reaches `reached` ([`crate::auth0::client::reached`]): the tenant is recorded
+    /// beside them (`Kind/name on reached`), and goes with them.
+    pub fn on(tenant: &TenantRef, reached: &str, pending: Option<String>, bound: Option<String>) -> Marks {
+        let tenant = (pending.is_some() || bound.is_some()).then(|| format!("{tenant}{ON}{reached}"));
         Marks { pending, bound, tenant }
     }
 }
 
-/// Whether the resource's evidence was made on another tenant than `spec.tenantRef` names
-/// (pure): a `profile-id` binding or a `create-pending` mark whose recorded tenant differs.
-/// The API server refuses a tenantRef change once `status.id` or `spec.externalID` is set;
-/// these annotations are what its rules cannot read. Marks without a recorded tenant (written
-/// by earlier versions, while tenantRef was immutable) are checked against `status.tenant`,
-/// the domain an earlier pass reported: one that differs from `current_domain` (the domain
-/// of the tenant `spec.tenantRef` names now) is a change too; with neither recorded they are
-/// taken as the current tenant's, and the tenant is recorded at the next write of the marks.
-pub fn tenant_change(profile: &ConnectionProfile, current_domain: Option<&str>) -> Option<TenantChange> {
+/// Between the tenant object and the tenant it reached, in `profile-tenant`.
+const ON: &str = " on ";
+
+/// Whether the resource's evidence was made on another tenant than the one it would use now
+/// (pure): a `profile-id` binding or a `create-pending` mark whose recorded tenant differs,
+/// either by the object `spec.tenantRef` names or by the Auth0 tenant that object reaches
+/// (`current_reached`, [`crate::auth0::client::reached`]; `None` when it cannot be told): a
+/// tenant object re-pointed at another domain or endpoint does not take the resource's
+/// profile with it (issue 25). The API server refuses a tenantRef change once `status.id`
+/// or `spec.externalID` is set; these annotations are what its rules cannot read.
+///
+/// Marks written by earlier versions record `Kind/name` only, or no tenant at all (while
+/// tenantRef was immutable): they are checked against `status.tenant`, the domain an earlier
+/// pass reported, which must be the domain reached now; with neither recorded they are taken
+/// as the current tenant's, and the tenant is recorded at the next write of the marks.
+pub fn tenant_change(profile: &ConnectionProfile, current_reached: Option<&str>) -> Option<TenantChange> {
     let marks = Marks::of(profile);
-    let reported = profile
-        .status
-        .as_ref()
-        .and_then(|s| s.tenant.as_deref())
-        .filter(|d| !d.is_empty());
-    let recorded = match (marks.tenant, reported, current_domain) {
-        (Some(recorded), _, _) => recorded,
-        (None, Some(reported), Some(current)) if reported != current => format!("the tenant at {reported}"),
-        _ => return None,
-    };
-    let current = profile.spec.tenant_ref.to_string();
-    if recorded == current {
-        return None;
-    }
     let evidence = match (marks.bound.filter(|id| !id.is_empty()), marks.pending) {
         (Some(id), _) => Claim::Recorded(id),
         (None, Some(posted_name)) => Claim::Uncertain { posted_name },
         // A tenant recorded beside nothing proves nothing.
         (None, None) => return None,
     };
-    Some(TenantChange {
-        recorded,
-        current,
-        evidence,
-    })
+    let current = profile.spec.tenant_ref.to_string();
+    let change = |recorded: String, current: String, repointed: Option<String>| {
+        Some(TenantChange {
+            recorded,
+            current,
+            evidence: evidence.clone(),
+            repointed,
+        })
+    };
+    // What earlier versions recorded: the domain reported in status.
+    let reported_elsewhere = || {
+        let reported = profile
+            .status
+            .as_ref()
+            .and_then(|s| s.tenant.as_deref())
+            .filter(|d| !d.is_empty())?;
+        let domain = current_reached?.split(" at ").next()?;
+        (reported != domain).then(|| format!("the tenant at {reported}"))
+    };
+    match marks.tenant.as_deref() {
+        Some(mark) => match mark.split_once(ON) {
+            Some((made_on, _)) if made_on != current => change(made_on.to_string(), current, None),
+            Some((_, made_reached)) => match current_reached {
+                Some(now) if now != made_reached => change(made_reached.to_string(), now.to_string(), Some(current)),
+                _ => None,
+            },
+            None if mark != current => change(mark.to_string(), current, None),
+            None => reported_elsewhere().and_then(|recorded| change(recorded, current, None)),
+        },
+        None => reported_elsewhere().and_then(|recorded| change(recorded, current, None)),
+    }
 }
 
 /// Kubernetes' limit on an object's annotations, keys and values together, in bytes
@@ -103,11 +125,12 @@ fn annotation_bytes<'a>(annotations: impl IntoIterator<Item = (&'a String, &'a S
 
 /// Whether the resource's annotations leave room for every mark the operator may hold on it
 /// (the create-pending name, the profile id and the tenant at once, during a recreate), so
-/// a create never starts that the mark's write would then be refused for (issue 24: a
+/// a create never starts that the mark's write would then be refused for (`reached`: the
+/// tenant the marks would record, [`crate::auth0::client::reached`]; issue 24: a
 /// resource near the 256 KiB cap got no status and was retried every 5 s for ever). Pure;
 /// `Err` is [`Error::WriteRefused`] naming the sizes and what to shrink, before any Auth0
 /// call.
-pub fn room(profile: &ConnectionProfile) -> Result<(), Error> {
+pub fn room(profile: &ConnectionProfile, reached: &str) -> Result<(), Error> {
     let ours = [
         annotation::CREATE_PENDING,
         annotation::PROFILE_ID,
@@ -124,7 +147,9 @@ pub fn room(profile: &ConnectionProfile) -> Result<(), Error> {
         + annotation::PROFILE_ID.len()
         + ID_LENGTH
         + annotation::PROFILE_TENANT.len()
-        + profile.spec.tenant_ref.to_string().len();
+        + profile.spec.tenant_ref.to_string().len()
+        + ON.len()
+        + reached.len();
     if theirs + marks <= ANNOTATIONS_LIMIT {
         return Ok(());
     }
@@ -310,11 +335,88 @@ mod tests {
 
     #[test]
     fn the_tenant_is_recorded_beside_the_evidence_and_goes_with_it() {
-        let on = Marks::on(&acme(), None, Some(ID.into()));
-        assert_eq!(on.tenant.as_deref(), Some("Auth0Tenant/acme"));
-        let pending = Marks::on(&TenantRef::default(), Some("acme".into()), None);
-        assert_eq!(pending.tenant.as_deref(), Some("ClusterAuth0Tenant/default"));
-        assert_eq!(Marks::on(&acme(), None, None).tenant, None);
+        let on = Marks::on(&acme(), US, None, Some(ID.into()));
+        assert_eq!(on.tenant.as_deref(), Some("Auth0Tenant/acme on acme.us.auth0.com"));
+        let pending = Marks::on(&TenantRef::default(), US, Some("acme".into()), None);
+        assert_eq!(
+            pending.tenant.as_deref(),
+            Some("ClusterAuth0Tenant/default on acme.us.auth0.com")
+        );
+        assert_eq!(Marks::on(&acme(), US, None, None).tenant, None);
+    }
+
+    const US: &str = "acme.us.auth0.com";
+    const EU: &str = "acme.eu.auth0.com";
+
+    #[test]
+    fn a_tenant_object_repointed_elsewhere_is_a_tenant_change() {
+        let bound = [
+            (annotation::PROFILE_ID, ID),
+            (annotation::PROFILE_TENANT, "Auth0Tenant/acme on acme.us.auth0.com"),
+        ];
+        assert_eq!(tenant_change(&profile(acme(), &bound), Some(US)), None);
+        assert_eq!(
+            tenant_change(&profile(acme(), &bound), None),
+            None,
+            "nothing reached now: no call can be made either"
+        );
+        assert_eq!(
+            tenant_change(&profile(acme(), &bound), Some(EU)),
+            Some(TenantChange {
+                recorded: US.into(),
+                current: EU.into(),
+                evidence: Claim::Recorded(ID.into()),
+                repointed: Some("Auth0Tenant/acme".into()),
+            })
+        );
+        // The same domain at another endpoint is another tenant as reached.
+        let elsewhere = "acme.us.auth0.com at https://proxy.example/";
+        assert!(tenant_change(&profile(acme(), &bound), Some(elsewhere)).is_some());
+        // A create that may have reached the tenant the object pointed at then.
+        let pending = [
+            (annotation::CREATE_PENDING, "acme"),
+            (annotation::PROFILE_TENANT, "Auth0Tenant/acme on acme.us.auth0.com"),
+        ];
+        assert_eq!(
+            tenant_change(&profile(acme(), &pending), Some(EU)).map(|c| (c.evidence, c.repointed)),
+            Some((
+                Claim::Uncertain {
+                    posted_name: "acme".into()
+                },
+                Some("Auth0Tenant/acme".into())
+            ))
+        );
+        // Another object is a tenantRef change, whatever it reaches.
+        assert_eq!(
+            tenant_change(&profile(TenantRef::default(), &bound), Some(US)).map(|c| (c.recorded, c.repointed)),
+            Some(("Auth0Tenant/acme".into(), None))
+        );
+    }
+
+    #[test]
+    fn a_recorded_kind_and_name_only_is_checked_against_status_tenant() {
+        let mut legacy = profile(
+            acme(),
+            &[
+                (annotation::PROFILE_ID, ID),
+                (annotation::PROFILE_TENANT, "Auth0Tenant/acme"),
+            ],
+        );
+        assert_eq!(tenant_change(&legacy, Some(EU)), None, "nothing reported");
+        legacy.status = Some(crate::crd::ConnectionProfileStatus {
+            tenant: Some(US.into()),
+            ..Default::default()
+        });
+        assert_eq!(tenant_change(&legacy, Some(US)), None);
+        assert_eq!(
+            tenant_change(&legacy, Some("acme.us.auth0.com at http://127.0.0.1:4000/")),
+            None,
+            "the domain is compared"
+        );
+        assert_eq!(
+            tenant_change(&legacy, Some(EU)).map(|c| c.recorded),
+            Some("the tenant at acme.us.auth0.com".into())
+        );
     }
 
     #[test]
@@ -332,6 +434,7 @@ mod tests {
                 recorded: "ClusterAuth0Tenant/default".into(),
                 current: "Auth0Tenant/acme".into(),
                 evidence: Claim::Recorded(ID.into()),
+                repointed: None,
             })
         );
         // A create that may have reached the old tenant.
@@ -376,6 +479,7 @@ mod tests {
                 recorded: "the tenant at acme.eu.auth0.com".into(),
                 current: "Auth0Tenant/acme".into(),
                 evidence: Claim::Recorded(ID.into()),
+                repointed: None,
             })
         );
         assert_eq!(
@@ -387,6 +491,10 @@ mod tests {
         let now = Marks::of(&legacy);
         assert_eq!(now.bound.as_deref(), Some(ID));
         assert_eq!(now.tenant, None);
-        assert_ne!(now, Marks::on(&acme(), None, Some(ID.into())), "the next hold writes");
+        assert_ne!(
+            now,
+            Marks::on(&acme(), US, None, Some(ID.into())),
+            "the next hold writes"
+        );
     }
 }

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::auth0::retry::Backoff;
+use crate::controller::events::Series;
 
 /// A resource, by uid: names can be reused by a new resource, uids cannot.
 pub type Uid = String;
@@ -28,6 +29,9 @@ pub struct Memory {
     pub stalls: Stalls,
     pub stuck: Stuck,
     pub requests: Requests,
+    /// The Events published for each resource, counted on while they repeat
+    /// (`controller/events.rs`).
+    pub events: Series,
 }
 
 impl Memory {
@@ -40,6 +44,7 @@ impl Memory {
             stalls: Stalls::default(),
             stuck: Stuck::default(),
             requests: Requests::default(),
+            events: Series::default(),
         }
     }
 
@@ -57,6 +62,7 @@ impl Memory {
         self.stalls.0.lock().remove(uid);
         self.stuck.0.lock().remove(uid);
         self.requests.0.lock().remove(uid);
+        self.events.forget(uid);
     }
 
     /// Forgets every resource `live` does not hold, except a POST still waiting for its
@@ -74,6 +80,7 @@ impl Memory {
         self.stalls.0.lock().retain(|uid, _| keep(uid));
         self.stuck.0.lock().retain(|uid, _| keep(uid));
         self.requests.0.lock().retain(|uid, _| keep(uid));
+        self.events.0.lock().retain(|uid, _| keep(uid));
     }
 
     /// How many resources each map holds: `(map, resources)`, for
@@ -86,6 +93,7 @@ impl Memory {
             ("stalls", self.stalls.0.lock().len()),
             ("stuck", self.stuck.0.lock().len()),
             ("requests", self.requests.0.lock().len()),
+            ("events", self.events.len()),
         ]
     }
 }
@@ -314,6 +322,16 @@ mod tests {
             memory.stalls.stalled(uid, 1);
             memory.stuck.stuck(uid, 1);
             memory.requests.seen(uid, 1);
+            memory.events.note(
+                uid,
+                crate::controller::events::Published {
+                    type_: crate::controller::events::EventType::Normal,
+                    reason: "Created".into(),
+                    name: format!("{uid}.1"),
+                    count: 1,
+                    last: Instant::now(),
+                },
+            );
         };
         for uid in ["a", "b", "c"] {
             fill(uid);

@@ -25,9 +25,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::controller::events::{EventType, Publisher};
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use serde_json::Value;
@@ -75,7 +75,8 @@ pub mod annotation {
 pub struct Context {
     pub client: kube::Client,
     pub tenants: Tenants,
-    pub recorder: Recorder,
+    /// Publishes the resources' Events (`controller/events.rs`).
+    pub events: Publisher,
     /// Default drift-check interval; the `poll-interval` annotation overrides it.
     pub poll_interval: Duration,
     pub metrics: Arc<Metrics>,
@@ -96,7 +97,7 @@ impl Context {
     pub fn new(
         client: kube::Client,
         tenants: Tenants,
-        recorder: Recorder,
+        events: Publisher,
         poll_interval: Duration,
         metrics: Arc<Metrics>,
         watched: Watched,
@@ -112,7 +113,7 @@ impl Context {
             metrics,
             client,
             tenants,
-            recorder,
+            events,
             poll_interval,
             profiles,
             listings: listing::Listings::new(lanes.clone()),
@@ -172,6 +173,13 @@ impl<'a> Pass<'a> {
     pub fn client(&self) -> Result<Arc<Auth0Client>, Error> {
         let namespace = self.profile.namespace().unwrap_or_default();
         Ok(self.ctx.tenants.client(&self.profile.spec.tenant_ref, &namespace)?)
+    }
+
+    /// The Auth0 tenant `spec.tenantRef` reaches now (`Tenants::reached`): `None` when it
+    /// cannot be told (no such tenant, a refused endpoint).
+    pub fn reached(&self) -> Option<String> {
+        let namespace = self.profile.namespace().unwrap_or_default();
+        self.ctx.tenants.reached(&self.profile.spec.tenant_ref, &namespace)
     }
 
     /// What the resource can prove about its profile, strongest first.
@@ -234,10 +242,7 @@ impl<'a> Pass<'a> {
             claim: self.claim(),
             pending: self.pending(),
             owned_by_other: self.claims.older_claimant.clone(),
-            tenant_changed: marks::tenant_change(
-                profile,
-                self.client().ok().map(|c| c.tenant().domain.clone()).as_deref(),
-            ),
+            tenant_changed: marks::tenant_change(profile, self.reached().as_deref()),
             name: profile.effective_name(),
             desired,
             by_id: None,
@@ -472,7 +477,7 @@ async fn reconcile_in_lane(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -
     let namespace = profile.namespace().unwrap_or_default();
     let _place = match ctx.tenants.client(&profile.spec.tenant_ref, &namespace) {
         Ok(client) => match ctx.lanes.try_enter(
-            &client.tenant().domain,
+            &client.tenant().reach(),
             &ObjectRef::from_obj(profile.as_ref()),
             if status::is_settled(&profile) {
                 Purpose::DriftCheck
@@ -677,14 +682,12 @@ pub fn error_policy(profile: Arc<ConnectionProfile>, error: &Error, ctx: Arc<Con
 }
 
 async fn publish(ctx: &Context, profile: &ConnectionProfile, type_: EventType, reason: &str, note: &str) {
-    let event = Event {
-        type_,
-        reason: reason.to_string(),
-        note: Some(note.chars().take(1000).collect()),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &profile.object_ref(&())).await {
+    let regarding = profile.object_ref(&());
+    if let Err(e) = ctx
+        .events
+        .publish(&ctx.memory.events, &regarding, type_, reason, note)
+        .await
+    {
         tracing::warn!(error = %e, "publishing an event failed");
     }
 }

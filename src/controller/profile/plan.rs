@@ -50,13 +50,19 @@ impl Claim {
 /// another tenant than the one `spec.tenantRef` names now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantChange {
-    /// The tenant the evidence was made on, as the operator recorded it (`Kind/name`).
+    /// The tenant the evidence was made on, as the operator recorded it (`Kind/name`, or the
+    /// tenant reached when [`Self::repointed`]).
     pub recorded: String,
-    /// The tenant `spec.tenantRef` names (`Kind/name`).
+    /// The tenant `spec.tenantRef` names (`Kind/name`, or the tenant it reaches when
+    /// [`Self::repointed`]).
     pub current: String,
     /// The evidence: [`Claim::Recorded`] (the bound id) or [`Claim::Uncertain`] (the name
     /// of a create that may have reached Auth0).
     pub evidence: Claim,
+    /// `Some(Kind/name)` when `spec.tenantRef` still names the object the evidence was made
+    /// through, but that object now reaches another Auth0 tenant: `recorded` and `current`
+    /// are then the tenants reached ([`crate::auth0::client::reached`]).
+    pub repointed: Option<String>,
 }
 
 /// A profile in a listing, and the resource of the cluster that claims it (`namespace/name`),
@@ -590,6 +596,7 @@ mod tests {
                                             recorded: "Auth0Tenant/old".into(),
                                             current: "Auth0Tenant/new".into(),
                                             evidence: i.claim.clone(),
+                                            repointed: None,
                                         });
                                         let row = format!(
                                             "{claim:?} {world:?} {management:?} {deletion:?} paused={paused} deleting={deleting} other={owned_by_other:?} tenant_changed={tenant_changed}"
@@ -937,6 +944,7 @@ mod tests {
             recorded: "ClusterAuth0Tenant/default".into(),
             current: "Auth0Tenant/acme".into(),
             evidence: Claim::Recorded(ID.into()),
+            repointed: None,
         };
         i.tenant_changed = Some(change.clone());
         assert_eq!(plan(&i), Action::TenantChanged(change.clone()));
