@@ -398,10 +398,9 @@ fn doc_manifests() -> Vec<(String, String)> {
                 continue;
             }
             for document in body.split("\n---\n") {
-                if !OUR_KINDS
-                    .iter()
-                    .any(|k| document.lines().any(|l| l.trim_start().starts_with(k)))
-                {
+                // Our kind at the top level: a Flux Kustomization's healthCheckExprs name
+                // our kinds too, indented.
+                if !OUR_KINDS.iter().any(|k| document.lines().any(|l| l.starts_with(k))) {
                     continue;
                 }
                 if document.contains("name: broken") {

@@ -3,8 +3,9 @@
 # folder keyed by version, and prints that folder (mirrors testenv/build.sh):
 #   helm        from the wrapper module tools/helm (helm.sh/helm/v3/cmd/helm)
 #   gitops-check from tools/gitops: reads a Kubernetes object (JSON or YAML) on stdin and
-#               prints its kstatus status (`kstatus`) or its Argo CD health from
-#               deploy/argocd/health.lua run in gopher-lua (`argocd <health.lua>`)
+#               prints its kstatus status (`kstatus`), its Argo CD health from a script of
+#               deploy/argocd run in gopher-lua (`argocd <health.lua>`), or its Flux health from
+#               a Kustomization's spec.healthCheckExprs in cel-go (`flux <kustomization.yaml>`)
 #   promtool    from the wrapper module tools/promtool (github.com/prometheus/prometheus/cmd/promtool):
 #               checks and unit-tests the alerting rules and parses the dashboard's queries
 #   promql-selectors from tools/promtool/selectors: Prometheus's own PromQL parser; prints the

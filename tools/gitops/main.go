@@ -3,6 +3,8 @@
 //
 //	gitops-check kstatus              kstatus (Flux, kubectl wait, cli-utils): Current, InProgress, Failed, ...
 //	gitops-check argocd <health.lua>  Argo CD's custom health check in gopher-lua: Healthy, Progressing, Degraded, Suspended, ...
+//	gitops-check flux <kustomization.yaml>  Flux's health check with the manifest's spec.healthCheckExprs (CEL, as
+//	                                  Flux evaluates them; kstatus for kinds they do not name): Current, InProgress, Failed, Unknown
 package main
 
 import (
@@ -22,15 +24,24 @@ type Result struct {
 	Message string `json:"message"`
 }
 
-// Kstatus computes the object's kstatus status with the library Flux uses.
-func Kstatus(object map[string]interface{}) (Result, error) {
-	// Through JSON into Unstructured, so numbers are int64 as the API machinery has them.
+// toUnstructured goes through JSON into Unstructured, so numbers are int64 as the API
+// machinery (and so Flux) has them.
+func toUnstructured(object map[string]interface{}) (*unstructured.Unstructured, error) {
 	raw, err := json.Marshal(object)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	u := &unstructured.Unstructured{}
 	if err := u.UnmarshalJSON(raw); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Kstatus computes the object's kstatus status with the library Flux uses.
+func Kstatus(object map[string]interface{}) (Result, error) {
+	u, err := toUnstructured(object)
+	if err != nil {
 		return Result{}, err
 	}
 	res, err := status.Compute(u)
@@ -52,7 +63,7 @@ func decode(input []byte) (map[string]interface{}, error) {
 }
 
 func run(args []string, stdin io.Reader, stdout io.Writer) error {
-	usage := fmt.Errorf("usage: gitops-check kstatus | gitops-check argocd <health.lua>  (object on stdin)")
+	usage := fmt.Errorf("usage: gitops-check kstatus | gitops-check argocd <health.lua> | gitops-check flux <kustomization.yaml>  (object on stdin)")
 	if len(args) < 1 {
 		return usage
 	}
@@ -74,6 +85,16 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 			return readErr
 		}
 		result, err = ArgoHealth(string(script), object)
+	case args[0] == "flux" && len(args) == 2:
+		manifest, readErr := os.ReadFile(args[1])
+		if readErr != nil {
+			return readErr
+		}
+		checks, loadErr := LoadHealthCheckExprs(manifest)
+		if loadErr != nil {
+			return fmt.Errorf("%s: %w", args[1], loadErr)
+		}
+		result, err = FluxHealth(checks, object)
 	default:
 		return usage
 	}
