@@ -182,8 +182,6 @@ pub struct Known {
     items: Option<Box<Known>>,
     /// For an enum: its values.
     values: Option<Vec<String>>,
-    /// An object whose keys are free (`connection_config` has none at all).
-    open: bool,
 }
 
 impl Known {
@@ -197,8 +195,6 @@ impl Known {
                     .unwrap_or_default();
                 known.keys.insert(wire, Known::of(child));
             }
-        } else if schema.get("type").and_then(Value::as_str) == Some("object") {
-            known.open = false;
         }
         if let Some(items) = schema.get("items") {
             known.items = Some(Box::new(Known::of(items)));
@@ -231,7 +227,9 @@ pub fn known() -> &'static Known {
 /// and known keys whose whole content is unknown.
 fn known_part(value: &Value, known: &Known) -> Value {
     match value {
-        Value::Object(map) if !known.keys.is_empty() || !known.open => Value::Object(
+        // An object without known keys (`connection_config`, which Auth0 holds empty) keeps
+        // nothing: all of its content is a newer Auth0's.
+        Value::Object(map) => Value::Object(
             map.iter()
                 .filter_map(|(k, v)| known.keys.get(k).map(|child| (k.clone(), known_part(v, child), v)))
                 .filter(|(_, part, original)| !only_unknown(part, original))
@@ -752,6 +750,42 @@ mod tests {
         let remote = json!({"name": "meta-name", "enabled_features": ["scim", "future_feature"]});
         let body = patch_body(&diff(&want, &normalize(&remote)).expect("differs"), &remote);
         assert_eq!(body["enabled_features"], json!(["future_feature"]));
+    }
+
+    /// Kills the mutant of `with_unknown` that keeps every key Auth0 holds (issue 28): a
+    /// known block the spec dropped is not sent back, so it goes away.
+    #[test]
+    fn a_known_block_the_spec_dropped_is_not_sent_back() {
+        let want = desired(&profile(
+            json!({"strategyOverrides": {"ad": {"enabledFeatures": ["scim"]}}}),
+        ));
+        let remote = json!({"name": "meta-name", "strategy_overrides": {
+            "okta": {"enabled_features": ["universal_logout"]},
+            "ad": {"enabled_features": ["universal_logout"], "future_knob": 2}
+        }});
+        let body = patch_body(&diff(&want, &normalize(&remote)).expect("differs"), &remote);
+        assert_eq!(
+            body["strategy_overrides"],
+            json!({"ad": {"enabled_features": ["scim"], "future_knob": 2}}),
+            "okta goes; ad's unknown knob stays"
+        );
+    }
+
+    /// Kills the mutants of `cleared` (issue 28): a prefix is cleared with `""`, an object
+    /// with `null`, and `organization`/`enabled_features` never cleared but set to defaults.
+    #[test]
+    fn a_field_the_spec_leaves_out_is_cleared_as_auth0_stores_nothing() {
+        let want = desired(&profile(json!({})));
+        let remote = json!({"name": "meta-name", "connection_name_prefix_template": "old-",
+                            "strategy_overrides": {"okta": {"enabled_features": ["scim"]}},
+                            "provisioning": {"scim": {"tokens": {"scopes": ["get:users"]}}}});
+        let body = patch_body(&diff(&want, &normalize(&remote)).expect("differs"), &remote);
+        assert_eq!(body["connection_name_prefix_template"], json!(""));
+        assert_eq!(body["strategy_overrides"], Value::Null);
+        assert_eq!(body["provisioning"], Value::Null);
+        assert_eq!(cleared("enabled_features"), json!([]));
+        assert_eq!(cleared("connection_name_prefix_template"), json!(""));
+        assert_eq!(cleared("strategy_overrides"), Value::Null);
     }
 
     #[test]

@@ -407,6 +407,45 @@ mod tests {
         assert!(check(value, None).is_ok());
     }
 
+    /// Kills the mutants of `check_override`, `check_scim_tokens` and the expiry bound
+    /// (issue 28): each rule inside `strategyOverrides` and SCIM tokens names its path.
+    #[test]
+    fn rules_inside_overrides_and_scim_tokens_name_their_path() {
+        let tokens = |scopes: serde_json::Value, expiry: i64| {
+            json!({"scim": {"tokens": {"scopes": scopes, "defaultExpiry": expiry, "maxAllowedExpiry": expiry}}})
+        };
+        // Zero is a valid expiry; so is a scope list without repeats.
+        let ok = json!({"provisioning": tokens(json!(["get:users"]), 0),
+                        "strategyOverrides": {"okta": {"enabledFeatures": ["scim"], "provisioning": tokens(json!(["get:users"]), 0)}}});
+        assert!(check(profile(ok), None).is_ok());
+        let bad = json!({"provisioning": tokens(json!(["get:users", "get:users"]), -1),
+                         "strategyOverrides": {"okta": {"enabledFeatures": ["scim", "scim"],
+                                                        "provisioning": tokens(json!(["post:users", "post:users"]), -1)}}});
+        let mut found = fields(check(profile(bad), None));
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "spec.provisioning.scim.tokens.defaultExpiry",
+                "spec.provisioning.scim.tokens.maxAllowedExpiry",
+                "spec.provisioning.scim.tokens.scopes",
+                "spec.strategyOverrides.okta.enabledFeatures",
+                "spec.strategyOverrides.okta.provisioning.scim.tokens.defaultExpiry",
+                "spec.strategyOverrides.okta.provisioning.scim.tokens.maxAllowedExpiry",
+                "spec.strategyOverrides.okta.provisioning.scim.tokens.scopes",
+            ]
+        );
+    }
+
+    /// Kills the mutant that drops the empty-name check (issue 28): an explicit `spec.name:
+    /// ""` is refused, not replaced by metadata.name; 50 ASCII characters pass, 51 do not.
+    #[test]
+    fn an_explicit_empty_name_is_refused_and_fifty_characters_pass() {
+        assert_eq!(fields(check(profile(json!({"name": ""})), None)), ["spec.name"]);
+        assert!(check(profile(json!({"name": "n".repeat(50)})), None).is_ok());
+        assert_eq!(fields(check(profile(json!({"name": "n".repeat(51)})), None)), ["spec.name"]);
+    }
+
     #[test]
     fn sets_and_allowed_values() {
         let dup = fields(check(profile(json!({"enabledFeatures": ["scim", "scim"]})), None));

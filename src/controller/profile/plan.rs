@@ -735,6 +735,39 @@ mod tests {
         }
     }
 
+    /// Kills the mutant of `one.id != *id` in `plan_deletion` (issue 28): a resource with a
+    /// recorded id whose recreate's answer was lost deletes that recreate too, and deletes
+    /// its own profile once when the name lists only that.
+    #[test]
+    fn a_deletion_deletes_the_recreate_whose_answer_was_lost() {
+        let want = desired();
+        let mut i = inputs(&want);
+        i.deleting = true;
+        i.claim = Claim::Recorded(ID.into());
+        i.pending = Some("acme".into());
+        // The recreate: the one unclaimed profile of the posted name, not the recorded one.
+        i.named.insert("acme".into(), vec![listed(OTHER, "mine-", None)]);
+        assert_eq!(
+            plan(&i),
+            Action::Delete {
+                ids: vec![ID.into(), OTHER.into()]
+            }
+        );
+        // The recorded profile itself still listed under the posted name: the mark outlived
+        // the id's recording, and it is deleted once.
+        i.named.insert("acme".into(), vec![listed(ID, "mine-", None)]);
+        assert_eq!(plan(&i), Action::Delete { ids: vec![ID.into()] });
+        // Two unclaimed profiles of the name: neither is provably the recreate.
+        i.named.insert(
+            "acme".into(),
+            vec![listed(OTHER, "mine-", None), listed("cop_3cu7Zs1Dfru5Qc9mZea7nm", "x-", None)],
+        );
+        assert_eq!(plan(&i), Action::Delete { ids: vec![ID.into()] });
+        // Not listed yet: look first.
+        i.named.clear();
+        assert!(matches!(plan(&i), Action::Look(Lookup::Named { .. })), "{:?}", plan(&i));
+    }
+
     #[test]
     fn a_retry_that_meets_a_foreign_profile_is_a_conflict() {
         // Issue 11, input 1: a profile of the name exists that nobody in the cluster claims.
