@@ -24,10 +24,14 @@ async fn start(prefix: &str) -> (Harness, u16) {
     let port = free_port();
     let log = h.log.clone();
     h.operator = Some(h.spawn_operator(&log, &["--http-address", &format!("127.0.0.1:{port}")]));
+    // Ready too: `assert_serving` checks /readyz, which answers 503 until the caches are
+    // listed (a test whose inputs are all refused by the API server could get there first).
     let deadline = Instant::now() + Duration::from_secs(20);
-    while http_get(port, "/healthz").map(|r| r.0) != Some(200) {
-        assert!(Instant::now() < deadline, "the operator never served /healthz");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    for probe in ["/healthz", "/readyz"] {
+        while http_get(port, probe).map(|r| r.0) != Some(200) {
+            assert!(Instant::now() < deadline, "the operator never served {probe}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     (h, port)
 }

@@ -125,6 +125,60 @@ async fn a_repointed_tenant_takes_no_profile_with_it() {
     assert_eq!(h.remote().len(), 1);
 }
 
+/// Found by review: `kubectl replace` (or Argo CD's `Replace=true`) drops the operator's
+/// annotations and keeps status; the id in `status.id` is evidence on the tenant
+/// `status.tenant` names, and a re-pointed tenant object takes it nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_kept_in_status_alone_is_not_taken_to_another_tenant() {
+    let mut h = Harness::prepare_in(TestEnv::get(), "tid-replaced", |config| {
+        let mut eu = config.tenants[0].clone();
+        eu.domain = format!("eu.{}", eu.domain);
+        config.tenants.push(eu);
+    })
+    .await;
+    let eu = format!("eu.{}", h.domain);
+    let eu_url = h.emulator.tenant_url(&eu).expect("eu url");
+    h.allow_tenant_host(&eu);
+    h.start_operator();
+    h.apply_profile("replaced", json!({})).await;
+    let ready = h.wait_ready("replaced").await;
+    let profile_id = id(&ready);
+    h.wait_for("replaced", Duration::from_secs(10), "bound", |p| {
+        p.metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key("auth0.operators.dev/profile-tenant"))
+    })
+    .await;
+    h.stop_operator();
+    // The annotations go (as a replace drops them); status stays.
+    let patch = json!({"metadata": {"annotations": {
+        "auth0.operators.dev/profile-id": null, "auth0.operators.dev/profile-tenant": null}}});
+    h.profiles()
+        .patch("replaced", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch))
+        .await
+        .expect("patch");
+    // The tenant object now points at eu (same client, which eu also knows).
+    let tenant = json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "Auth0Tenant",
+                        "metadata": {"name": "t"},
+                        "spec": {"domain": eu, "credentialsSecretRef": {"name": "creds"},
+                                 "endpoint": {"url": eu_url}, "rateLimit": {"requestsPerSecond": 100.0, "burst": 100}}});
+    h.apply("auth0tenants", tenant).await;
+    clear_requests(&h, &eu).await;
+    h.start_operator();
+    let refused = h
+        .wait_for("replaced", Duration::from_secs(20), "TenantChanged", |p| {
+            synced(p).1 == "TenantChanged"
+        })
+        .await;
+    let message = synced(&refused).2;
+    assert!(message.contains(&profile_id), "{message}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(profile_calls(&h, &eu).is_empty(), "{:?}", profile_calls(&h, &eu));
+    let eu_profiles = common::admin_call("GET", &format!("{}/tenants/{eu}/profiles", h.emulator.admin_url()), None);
+    assert_eq!(eu_profiles.as_array().map(Vec::len), Some(0), "{eu_profiles}");
+}
+
 /// Sets the test tenant `t`'s `spec.rateLimit`.
 async fn set_rate_limit(h: &Harness, per_second: f64, burst: u32) {
     let url = h.emulator.tenant_url(&h.domain).expect("tenant url");

@@ -357,6 +357,8 @@ fn scrape(port: u16) -> Scrape {
 struct Snapshot {
     rss: f64,
     peak: f64,
+    /// Anonymous resident memory (MiB): RSS without the binary's file-backed pages.
+    anon: f64,
     scrape: Scrape,
     /// ConnectionProfiles in the namespace, from a listing.
     cluster: usize,
@@ -389,6 +391,7 @@ async fn settle(setup: &Setup) -> Snapshot {
     Snapshot {
         rss,
         peak,
+        anon: setup.anonymous_memory(),
         scrape: scrape(setup.metrics_port),
         cluster: count().await,
         settled,
@@ -456,6 +459,23 @@ pub async fn run(env: &TestEnv, churn_cycles: usize) -> Vec<(String, String, Str
             grown / before.rss * 100.0,
             after.peak,
             if flat { "flat" } else { "grew" }
+        ),
+        format!(
+            "flat: grows by at most {RSS_FLAT_MIB} MiB or {:.0}%, whichever is more",
+            RSS_FLAT_SHARE * 100.0
+        ),
+    );
+    let grown_anon = after.anon - before.anon;
+    let flat_anon = grown_anon <= RSS_FLAT_MIB.max(before.anon * RSS_FLAT_SHARE);
+    row(
+        "Churn: operator anonymous resident memory (RssAnon: heap, stacks, allocator; without the binary's pages, RssFile) before, after".into(),
+        format!(
+            "{:.1} MiB, {:.1} MiB ({grown_anon:+.1} MiB); file-backed {:.1} MiB, {:.1} MiB: {}",
+            before.anon,
+            after.anon,
+            before.rss - before.anon,
+            after.rss - after.anon,
+            if flat_anon { "flat" } else { "grew" }
         ),
         format!(
             "flat: grows by at most {RSS_FLAT_MIB} MiB or {:.0}%, whichever is more",

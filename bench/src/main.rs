@@ -295,18 +295,26 @@ impl Setup {
 
     /// (resident, peak) memory of the operator in MiB.
     fn memory(&self) -> (f64, f64) {
+        (self.status_mib("VmRSS:"), self.status_mib("VmHWM:"))
+    }
+
+    /// The operator's anonymous resident memory in MiB (`RssAnon`: heap, stacks, the
+    /// allocator's free pages), without the pages of its binary it has touched (`RssFile`).
+    fn anonymous_memory(&self) -> f64 {
+        self.status_mib("RssAnon:")
+    }
+
+    /// A `kB` field of the operator's /proc/PID/status, in MiB (0 when unreadable).
+    fn status_mib(&self, name: &str) -> f64 {
         let pid = self.operator.as_ref().expect("running").id();
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-                / 1024.0
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
     }
 
     /// A counter from the operator's /metrics, summed over the label sets that match.

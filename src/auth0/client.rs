@@ -120,16 +120,23 @@ impl Reach {
 /// The Auth0 tenant reached at `base_url` for `domain`, as a resource's bindings record it
 /// (`profile-tenant`): the domain (Auth0's name for the tenant, its Management API's
 /// audience and token issuer), and the endpoint when it is not the domain's own
-/// (`acme.us.auth0.com`; `acme.us.auth0.local at http://127.0.0.1:4000/`). Two settings that
+/// (`acme.us.auth0.com`; `acme.us.auth0.local at http://127.0.0.1:4000/`), never a user,
+/// password, query or fragment the endpoint holds (they may be credentials). Two settings that
 /// give different values may reach different tenants; a binding made on one is never used on
 /// the other (issue 25). Pure.
 pub fn reached(domain: &str, base_url: &Url) -> String {
     let own = format!("https://{domain}/");
     if base_url.as_str() == own {
-        domain.to_string()
-    } else {
-        format!("{domain} at {base_url}")
+        return domain.to_string();
     }
+    // Scheme, host, port and path only: a user, password, query or fragment in the endpoint
+    // may carry credentials, and this text is shown (annotations, messages, metrics).
+    let mut shown = base_url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    format!("{domain} at {shown}")
 }
 
 /// A token and when to stop using it.
@@ -755,6 +762,43 @@ pub fn http_client(extra_ca_pem: Option<&[u8]>, timeout: Duration) -> Result<req
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tenant_reached_is_shown_without_credentials() {
+        let url = |u: &str| Url::parse(u).expect("url");
+        assert_eq!(
+            reached("acme.us.auth0.com", &url("https://acme.us.auth0.com/")),
+            "acme.us.auth0.com"
+        );
+        assert_eq!(
+            reached("acme.us.auth0.com", &url("https://acme.us.auth0.com:443/")),
+            "acme.us.auth0.com",
+            "the default port is the domain's own"
+        );
+        assert_eq!(
+            reached("acme.us.auth0.com", &url("http://127.0.0.1:4000/")),
+            "acme.us.auth0.com at http://127.0.0.1:4000/"
+        );
+        let shown = reached(
+            "acme.us.auth0.com",
+            &url("https://svc:hunter2@proxy.example:8443/base/?token=abc#frag"),
+        );
+        assert_eq!(shown, "acme.us.auth0.com at https://proxy.example:8443/base/");
+        for secret in ["svc", "hunter2", "token", "abc", "frag"] {
+            assert!(!shown.contains(secret), "{secret} shown: {shown}");
+        }
+        // The reach tells two credentials apart without showing either.
+        let config = |secret: &str| TenantConfig {
+            domain: "acme.us.auth0.com".into(),
+            base_url: url("https://acme.us.auth0.com/"),
+            audience: "https://acme.us.auth0.com/api/v2/".into(),
+            client_id: "id".into(),
+            client_secret: Secret::new(secret),
+        };
+        assert_ne!(config("one").reach(), config("two").reach());
+        assert_eq!(config("one").reach(), config("one").reach());
+        assert!(!format!("{:?}", config("s3cr3t").reach()).contains("s3cr3t"));
+    }
 
     #[test]
     fn secrets_never_show_in_debug() {

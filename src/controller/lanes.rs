@@ -52,6 +52,13 @@ struct Lane {
     checks: Queue,
 }
 
+impl Lane {
+    /// Nothing in progress and nothing queued.
+    fn is_empty(&self) -> bool {
+        self.in_progress == 0 && self.changes.queued.is_empty() && self.checks.queued.is_empty()
+    }
+}
+
 /// Resources waiting for a place, oldest first; an entry not in `queued` is stale (its
 /// resource got a place, or moved to the other queue, on another trigger) and is skipped.
 #[derive(Default)]
@@ -224,11 +231,24 @@ impl Lanes {
             for lane in all.values_mut() {
                 lanes.wake_queued(lane);
             }
+            // A lane with nothing in it goes (its gauges read 0 since it emptied): a rotated
+            // secret or a re-pointed tenant leaves its old reach's lane behind.
+            all.retain(|_, lane| !lane.is_empty());
             let shown: HashSet<String> = all.keys().map(|reach| reach.reached.clone()).collect();
             for reached in shown {
                 lanes.publish(&all, &reached);
             }
         }
+    }
+
+    /// How many lanes are kept, for tests.
+    pub fn len(&self) -> usize {
+        self.lanes.lock().len()
+    }
+
+    /// No lane is kept.
+    pub fn is_empty(&self) -> bool {
+        self.lanes.lock().is_empty()
     }
 
     /// (in progress, queued) in `tenant`'s lane, drift checks included.
@@ -246,6 +266,27 @@ mod tests {
 
     fn resource(name: &str) -> Resource {
         ObjectRef::new(name).within("team")
+    }
+
+    /// Found by review (issue 25): lanes keyed by the tenant as reached were never removed,
+    /// so every rotated secret left one behind.
+    #[tokio::test(start_paused = true)]
+    async fn an_empty_lane_goes_at_the_next_sweep() {
+        let (lanes, _woken) = Lanes::new(1, 1, None);
+        tokio::spawn(Lanes::sweep(Arc::downgrade(&lanes)));
+        let old = Reach::named("old.auth0.com");
+        let place = lanes.try_enter(&old, &resource("a"), Purpose::Change).expect("free");
+        assert!(
+            lanes.try_enter(&old, &resource("b"), Purpose::Change).is_none(),
+            "queued"
+        );
+        tokio::time::sleep(SWEEP * 2).await;
+        assert_eq!(lanes.len(), 1, "in use: kept");
+        drop(place); // wakes b, which never comes (its pass went to another reach)
+        let _other = lanes.try_enter(&Reach::named("new.auth0.com"), &resource("b"), Purpose::Change);
+        tokio::time::sleep(SWEEP * 2).await;
+        assert_eq!(lanes.load(&old), (0, 0));
+        assert_eq!(lanes.len(), 1, "only the lane in use is left");
     }
 
     #[tokio::test]

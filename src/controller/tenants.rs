@@ -483,13 +483,25 @@ impl Tenants {
             limits: HashMap::new(),
         });
         shared.limits.insert(key.clone(), limit);
-        shared.limits.retain(|other, _| self.exists(other));
         let (rate, burst) = shared
             .limits
-            .values()
-            .fold(limit, |(r, b), (r2, b2)| (r.min(*r2), b.min(*b2)));
+            .iter()
+            .filter(|(other, _)| *other == key || self.exists(other))
+            .fold(limit, |(r, b), (_, (r2, b2))| (r.min(*r2), b.min(*b2)));
         shared.bucket.set_limit(self.clock.now(), rate, burst);
-        shared.bucket.clone()
+        let bucket = shared.bucket.clone();
+        // What no tenant object reaches any more goes: the limits of objects deleted, and
+        // the buckets left without one (a rotated secret, a re-pointed tenant).
+        for shared in buckets.values_mut() {
+            shared.limits.retain(|other, _| other == key || self.exists(other));
+        }
+        buckets.retain(|_, shared| !shared.limits.is_empty());
+        bucket
+    }
+
+    /// How many rate buckets are kept (one per tenant as reached), for tests.
+    pub fn buckets(&self) -> usize {
+        self.buckets.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Whether the tenant object `key` names is in the cache.
@@ -828,7 +840,9 @@ mod tests {
         assert_eq!(namespaced.reason(), (reason::TENANT_NOT_FOUND, false));
         let message = namespaced.to_string();
         for needle in [
-            "Auth0Tenant team-a/acme not found",
+            "Auth0Tenant acme in namespace team-a not found",
+            "an Auth0Tenant serves the resources of its own namespace only",
+            "a ClusterAuth0Tenant (spec.tenantRef.kind: ClusterAuth0Tenant) serves every namespace",
             "create it",
             "correct spec.tenantRef",
             "while nothing exists in Auth0",

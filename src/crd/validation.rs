@@ -411,9 +411,7 @@ mod tests {
     /// (issue 28): each rule inside `strategyOverrides` and SCIM tokens names its path.
     #[test]
     fn rules_inside_overrides_and_scim_tokens_name_their_path() {
-        let tokens = |scopes: serde_json::Value, expiry: i64| {
-            json!({"scim": {"tokens": {"scopes": scopes, "defaultExpiry": expiry, "maxAllowedExpiry": expiry}}})
-        };
+        let tokens = |scopes: serde_json::Value, expiry: i64| json!({"scim": {"tokens": {"scopes": scopes, "defaultExpiry": expiry, "maxAllowedExpiry": expiry}}});
         // Zero is a valid expiry; so is a scope list without repeats.
         let ok = json!({"provisioning": tokens(json!(["get:users"]), 0),
                         "strategyOverrides": {"okta": {"enabledFeatures": ["scim"], "provisioning": tokens(json!(["get:users"]), 0)}}});
@@ -443,7 +441,10 @@ mod tests {
     fn an_explicit_empty_name_is_refused_and_fifty_characters_pass() {
         assert_eq!(fields(check(profile(json!({"name": ""})), None)), ["spec.name"]);
         assert!(check(profile(json!({"name": "n".repeat(50)})), None).is_ok());
-        assert_eq!(fields(check(profile(json!({"name": "n".repeat(51)})), None)), ["spec.name"]);
+        assert_eq!(
+            fields(check(profile(json!({"name": "n".repeat(51)})), None)),
+            ["spec.name"]
+        );
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
     if let Action::TenantChanged(change) = plan::plan(&inputs) {
         return Err(Error::TenantChanged(change));
     }
-    let client = pass.client()?;
+    let client = pass.checked_client()?;
     let interval = pass.poll_interval();
     let next = Next::requeue(jittered(interval));
 

@@ -23,7 +23,7 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
             Action::Look(lookup) => {
                 let c = match &client {
                     Some(c) => c,
-                    None => client.insert(pass.client()?),
+                    None => client.insert(pass.checked_client()?),
                 };
                 pass.look(c, lookup, &mut inputs).await?;
             }
@@ -54,7 +54,7 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
             Action::Delete { ids } => {
                 let c = match &client {
                     Some(c) => c,
-                    None => client.insert(pass.client()?),
+                    None => client.insert(pass.checked_client()?),
                 };
                 for id in ids {
                     c.delete(&id).await?;

@@ -93,7 +93,7 @@ fn tenant_changed(change: &TenantChange) -> String {
     };
     match repointed {
         Some(tenant) => format!(
-            "{tenant} now reaches {current}, but {what}: nothing is written or deleted on either tenant while they differ. Point {tenant} back at {recorded} (its spec.domain, spec.endpoint and credentials Secret), or set spec.tenantRef to a tenant that reaches it; to use {current}, create a new ConnectionProfile (and set deletionPolicy: Orphan on this one before deleting it if its profile must stay on {recorded})"
+            "{tenant} now reaches {current}, but {what}: nothing is written or deleted on either tenant while they differ. Point {tenant} back at {recorded} (its spec.domain, spec.endpoint and credentials Secret); to use {current}, create a new ConnectionProfile (and set deletionPolicy: Orphan on this one before deleting it if its profile must stay on {recorded}); to manage both tenants, give the new one a tenant object of its own"
         ),
         None => format!(
             "spec.tenantRef names {current}, but {what}: nothing is written or deleted on either tenant while they differ. Set spec.tenantRef back to {recorded}; to use {current}, create a new ConnectionProfile that names it (and set deletionPolicy: Orphan on this one before deleting it if its profile must stay on {recorded})"
@@ -258,7 +258,7 @@ mod tests {
             "Auth0 profile cop_1cu7Zs1Dfru5Qc9mZea7nm is on acme.us.auth0.com",
             "nothing is written or deleted on either tenant",
             "Point ClusterAuth0Tenant/acme back at acme.us.auth0.com",
-            "set spec.tenantRef to a tenant that reaches it",
+            "give the new one a tenant object of its own",
             "deletionPolicy: Orphan",
         ] {
             assert!(message.contains(needle), "{needle}: {message}");

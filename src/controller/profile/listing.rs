@@ -101,10 +101,16 @@ fn credentials(client: &Auth0Client) -> Credentials {
     ))
 }
 
+/// How long a tenant's listing is kept after the last pass that used it.
+const LISTING_IDLE: Duration = Duration::from_secs(3600);
+
 /// Every tenant's latest listing, our writes since, and the resources waiting for a newer
 /// listing.
 pub struct Listings {
-    tenants: Mutex<HashMap<Reach, Arc<Tenant>>>,
+    /// Each tenant as reached, with when a pass last used it: one unused for
+    /// [`LISTING_IDLE`] goes, its listing with it (a rotated secret or a re-pointed tenant
+    /// leaves its old reach behind; the next pass that needs it lists again).
+    tenants: Mutex<HashMap<Reach, (Arc<Tenant>, Instant)>>,
     /// By tenant (as reached) and id.
     written: Mutex<HashMap<(Reach, String), Written>>,
     /// By tenant (as reached): resources whose look-up by name needed a newer listing while
@@ -146,7 +152,35 @@ impl Listings {
     }
 
     fn tenant(&self, reach: &Reach) -> Arc<Tenant> {
-        self.tenants.lock().entry(reach.clone()).or_default().clone()
+        let now = Instant::now();
+        let mut gone = Vec::new();
+        let tenant = {
+            let mut tenants = self.tenants.lock();
+            let tenant = {
+                let entry = tenants.entry(reach.clone()).or_insert_with(|| (Arc::default(), now));
+                entry.1 = now;
+                entry.0.clone()
+            };
+            tenants.retain(|other, (kept, used)| {
+                let keep = other == reach
+                    || Arc::strong_count(kept) > 1
+                    || now.saturating_duration_since(*used) < LISTING_IDLE;
+                if !keep {
+                    gone.push(other.clone());
+                }
+                keep
+            });
+            tenant
+        };
+        if !gone.is_empty() {
+            self.written.lock().retain(|(r, _), _| !gone.contains(r));
+        }
+        tenant
+    }
+
+    /// How many tenants (as reached) have a listing kept, for tests.
+    pub fn kept(&self) -> usize {
+        self.tenants.lock().len()
     }
 
     /// The right to take `reach`'s next listing, or, when another pass has it, `None`

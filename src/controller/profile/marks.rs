@@ -65,7 +65,10 @@ const ON: &str = " on ";
 /// as the current tenant's, and the tenant is recorded at the next write of the marks.
 pub fn tenant_change(profile: &ConnectionProfile, current_reached: Option<&str>) -> Option<TenantChange> {
     let marks = Marks::of(profile);
-    let evidence = match (marks.bound.filter(|id| !id.is_empty()), marks.pending) {
+    // The id the resource records (status.id, else the binding), as the claims read it: an
+    // id in status alone (the annotations dropped by a replace) is evidence too.
+    let recorded = super::claims::recorded_id(profile).map(str::to_string);
+    let evidence = match (recorded, marks.pending) {
         (Some(id), _) => Claim::Recorded(id),
         (None, Some(posted_name)) => Claim::Uncertain { posted_name },
         // A tenant recorded beside nothing proves nothing.
@@ -390,6 +393,28 @@ mod tests {
         assert_eq!(
             tenant_change(&profile(TenantRef::default(), &bound), Some(US)).map(|c| (c.recorded, c.repointed)),
             Some(("Auth0Tenant/acme".into(), None))
+        );
+    }
+
+    /// Found by review (issue 25): `kubectl replace` or Argo CD's `Replace=true` drops the
+    /// annotations and keeps status; the id in status is evidence on the tenant status names.
+    #[test]
+    fn an_id_in_status_alone_is_checked_against_status_tenant() {
+        let mut replaced = profile(acme(), &[]);
+        replaced.status = Some(crate::crd::ConnectionProfileStatus {
+            id: Some(ID.into()),
+            tenant: Some(US.into()),
+            ..Default::default()
+        });
+        assert_eq!(tenant_change(&replaced, Some(US)), None);
+        assert_eq!(
+            tenant_change(&replaced, Some(EU)),
+            Some(TenantChange {
+                recorded: "the tenant at acme.us.auth0.com".into(),
+                current: "Auth0Tenant/acme".into(),
+                evidence: Claim::Recorded(ID.into()),
+                repointed: None,
+            })
         );
     }
 

@@ -175,6 +175,17 @@ impl<'a> Pass<'a> {
         Ok(self.ctx.tenants.client(&self.profile.spec.tenant_ref, &namespace)?)
     }
 
+    /// [`Self::client`], refused with `TenantChanged` when the tenant it reaches is not the
+    /// one the resource's evidence was made on: the plan's check read the tenant's settings
+    /// a moment before, and a re-point in between must not slip through.
+    pub fn checked_client(&self) -> Result<Arc<Auth0Client>, Error> {
+        let client = self.client()?;
+        match marks::tenant_change(self.profile, Some(&client.tenant().reached())) {
+            Some(change) => Err(Error::TenantChanged(change)),
+            None => Ok(client),
+        }
+    }
+
     /// The Auth0 tenant `spec.tenantRef` reaches now (`Tenants::reached`): `None` when it
     /// cannot be told (no such tenant, a refused endpoint).
     pub fn reached(&self) -> Option<String> {

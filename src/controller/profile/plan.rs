@@ -760,7 +760,10 @@ mod tests {
         // Two unclaimed profiles of the name: neither is provably the recreate.
         i.named.insert(
             "acme".into(),
-            vec![listed(OTHER, "mine-", None), listed("cop_3cu7Zs1Dfru5Qc9mZea7nm", "x-", None)],
+            vec![
+                listed(OTHER, "mine-", None),
+                listed("cop_3cu7Zs1Dfru5Qc9mZea7nm", "x-", None),
+            ],
         );
         assert_eq!(plan(&i), Action::Delete { ids: vec![ID.into()] });
         // Not listed yet: look first.
