@@ -548,7 +548,8 @@ mod tests {
         // Refusals are exported at 0 before the first one.
         for endpoint in ENDPOINTS {
             for code in ["401", "403"] {
-                let zero = format!(r#"auth0_operator_auth0_refused_total{{endpoint="{endpoint}",status_code="{code}"}} 0"#);
+                let zero =
+                    format!(r#"auth0_operator_auth0_refused_total{{endpoint="{endpoint}",status_code="{code}"}} 0"#);
                 assert!(text.contains(&zero), "missing {zero} in:\n{text}");
             }
         }

@@ -551,7 +551,10 @@ fn the_kustomization_and_the_chart_carry_every_crd() {
         .expect("the chart's crds/")
         .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
         .collect();
-    assert_eq!(in_chart, generated, "{CHART}/crds/ holds other files than crds/*.yaml: run `make crds`");
+    assert_eq!(
+        in_chart, generated,
+        "{CHART}/crds/ holds other files than crds/*.yaml: run `make crds`"
+    );
     for name in &generated {
         assert_copy(&format!("crds/{name}"), &format!("{CHART}/crds/{name}"));
     }
@@ -562,7 +565,10 @@ fn the_kustomization_and_the_chart_carry_every_crd() {
 #[test]
 fn the_chart_files_are_copies_of_the_monitoring_sources() {
     let pairs = [
-        ("deploy/components/prometheus-rule/prometheusrule.yaml", "files/prometheusrule.yaml"),
+        (
+            "deploy/components/prometheus-rule/prometheusrule.yaml",
+            "files/prometheusrule.yaml",
+        ),
         (
             "deploy/components/grafana-dashboard/auth0-operator.json",
             "files/auth0-operator-dashboard.json",
@@ -586,10 +592,17 @@ fn the_chart_files_are_copies_of_the_monitoring_sources() {
 /// helm warns about each) with the same bytes as `source`.
 fn assert_copy(source: &str, copy: &str) {
     let meta = std::fs::symlink_metadata(repo(copy)).unwrap_or_else(|e| panic!("{copy}: {e}"));
-    assert!(meta.is_file(), "{copy} is not a regular file (a link?): run `make crds`");
+    assert!(
+        meta.is_file(),
+        "{copy} is not a regular file (a link?): run `make crds`"
+    );
     let parent = Path::new(copy).parent().expect("parent");
     let link = std::fs::symlink_metadata(repo(parent.to_str().expect("utf-8"))).expect("folder");
-    assert!(!link.file_type().is_symlink(), "{} is a link: make it a folder", parent.display());
+    assert!(
+        !link.file_type().is_symlink(),
+        "{} is a link: make it a folder",
+        parent.display()
+    );
     let want = std::fs::read(repo(source)).unwrap_or_else(|e| panic!("{source}: {e}"));
     let have = std::fs::read(repo(copy)).unwrap_or_else(|e| panic!("{copy}: {e}"));
     assert!(have == want, "{copy} differs from {source}: run `make crds`");
@@ -820,7 +833,11 @@ fn the_chart_lints_and_its_schema_refuses_typos() {
         .output()
         .expect("helm lint");
     let stderr = String::from_utf8_lossy(&lint.stderr);
-    assert!(lint.status.success(), "helm lint --strict failed:\n{}{stderr}", String::from_utf8_lossy(&lint.stdout));
+    assert!(
+        lint.status.success(),
+        "helm lint --strict failed:\n{}{stderr}",
+        String::from_utf8_lossy(&lint.stdout)
+    );
     // The chart holds every file it uses: helm finds no link to follow out of it.
     assert!(!stderr.contains("symbolic link"), "helm lint: {stderr}");
     let template = helm_raw("links", "default", &["--include-crds"]);

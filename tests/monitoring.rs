@@ -719,7 +719,10 @@ async fn alerts_and_dashboard_hold_on_captured_series() {
             leader_held(c) && conditions_count(c, "Auth0Tenant", "Ready", "False", "MissingScopes") == 1.0
         })
         .await;
-    assert!(h.emulator.update_client(&h.domain, "operator-client", grant(&common::SCOPES)));
+    assert!(
+        h.emulator
+            .update_client(&h.domain, "operator-client", grant(&common::SCOPES))
+    );
     scrape_when(leader_port, Duration::from_secs(60), "all Ready again", all_ready).await;
 
     // Revoked: the client secret changes in Auth0, not in the Secret.
@@ -761,8 +764,11 @@ async fn alerts_and_dashboard_hold_on_captured_series() {
         conditions_count(c, "Auth0Tenant", "Ready", "False", "Unauthorized") == 1.0
             && conditions_count(c, "ConnectionProfile", "Synced", "False", "Unauthorized") >= 5.0
             && conditions_count(c, "ConnectionProfile", "Stalled", "True", "Unauthorized") >= 5.0
-            && c.value("auth0_operator_auth0_refused_total", &[("endpoint", "token"), ("status_code", "401")])
-                .is_some_and(|refused| refused > 0.0)
+            && c.value(
+                "auth0_operator_auth0_refused_total",
+                &[("endpoint", "token"), ("status_code", "401")],
+            )
+            .is_some_and(|refused| refused > 0.0)
     })
     .await;
     h.stop_operator();
