@@ -221,7 +221,7 @@ impl Metrics {
         // as an increase rather than as a new series.
         for endpoint in ENDPOINTS {
             for status_code in ["401", "403"] {
-                refused.get_or_create(&RefusalLabels { endpoint, status_code });
+                drop(refused.get_or_create(&RefusalLabels { endpoint, status_code }));
             }
         }
         let leader = Gauge::default();
