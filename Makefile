@@ -61,9 +61,15 @@ IMAGE ?= ghcr.io/auth0-operator/auth0-operator:0.1.0
 image:
 	docker build -t $(IMAGE) .
 
-## crds: regenerate crds/ from the Rust types
+## crds: regenerate crds/ from the Rust types, and copy them and the monitoring files into the
+## Helm chart (its crds/ and files/ are copies, not links, so a packaged chart holds them)
+CHART := deploy/helm/auth0-operator
 crds:
 	$(CARGO) run --quiet --bin auth0-operator -- crd --dir crds
+	rm -f $(CHART)/crds/*.yaml
+	cp crds/*.yaml $(CHART)/crds/
+	cp deploy/components/prometheus-rule/prometheusrule.yaml $(CHART)/files/prometheusrule.yaml
+	cp deploy/components/grafana-dashboard/auth0-operator.json $(CHART)/files/auth0-operator-dashboard.json
 
 ## lint: formatting and clippy, warnings are errors
 lint:

@@ -37,6 +37,10 @@ pub struct RequestLabels {
     pub status_class: &'static str,
 }
 
+/// The `endpoint` label values: the token endpoint and each Management API call
+/// (`auth0::client`'s `endpoint_name`).
+pub const ENDPOINTS: [&str; 7] = ["token", "list", "get", "create", "update", "delete", "templates"];
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RefusalLabels {
     /// `token` or a Management API endpoint, as in [`RequestLabels`].
@@ -213,6 +217,13 @@ impl Metrics {
             "Auth0 answers 401 (client credentials or token refused) and 403 (a scope or feature missing), by endpoint and status code",
             refused.clone(),
         );
+        // Every series from the start, at 0, so an alert or a rate() sees the first refusal
+        // as an increase rather than as a new series.
+        for endpoint in ENDPOINTS {
+            for status_code in ["401", "403"] {
+                drop(refused.get_or_create(&RefusalLabels { endpoint, status_code }));
+            }
+        }
         let leader = Gauge::default();
         registry.register(
             "leader",
@@ -534,6 +545,14 @@ mod tests {
         )];
         let text = metrics.render();
         assert!(text.contains(&format!("{line} 0")), "{text}");
+        // Refusals are exported at 0 before the first one.
+        for endpoint in ENDPOINTS {
+            for code in ["401", "403"] {
+                let zero =
+                    format!(r#"auth0_operator_auth0_refused_total{{endpoint="{endpoint}",status_code="{code}"}} 0"#);
+                assert!(text.contains(&zero), "missing {zero} in:\n{text}");
+            }
+        }
         metrics.auth0_request("token", Some(401));
         metrics.auth0_request("update", Some(403));
         metrics.auth0_request("get", Some(404));
@@ -546,6 +565,10 @@ mod tests {
         ] {
             assert!(text.contains(line), "missing {line} in:\n{text}");
         }
-        assert!(!text.contains(r#"endpoint="get",status_code"#), "{text}");
+        assert!(!text.contains(r#"status_code="404""#), "{text}");
+        assert!(
+            text.contains(r#"auth0_operator_auth0_refused_total{endpoint="get",status_code="401"} 0"#),
+            "{text}"
+        );
     }
 }

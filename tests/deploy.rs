@@ -530,7 +530,8 @@ async fn helm_values_reach_the_objects() {
 }
 
 /// crds/Kustomization (a name `kubectl apply -f crds/` skips) lists every generated CRD,
-/// and the Helm chart's crds/ is a link to crds/.
+/// and the Helm chart's crds/ holds a copy of each, byte for byte and nothing else (`make
+/// crds` writes both).
 #[test]
 fn the_kustomization_and_the_chart_carry_every_crd() {
     let generated: BTreeSet<String> = std::fs::read_dir(repo("crds"))
@@ -545,13 +546,66 @@ fn the_kustomization_and_the_chart_carry_every_crd() {
             kustomization.contains(&format!("- {name}")),
             "crds/Kustomization does not list {name}"
         );
-        let want = std::fs::read(repo(&format!("crds/{name}"))).expect("crd");
-        let chart = std::fs::read(repo(&format!("deploy/helm/auth0-operator/crds/{name}"))).expect("chart CRD");
-        assert!(
-            chart == want,
-            "deploy/helm/auth0-operator/crds/{name} differs from crds/{name}"
-        );
     }
+    let in_chart: BTreeSet<String> = std::fs::read_dir(repo(&format!("{CHART}/crds")))
+        .expect("the chart's crds/")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .collect();
+    assert_eq!(
+        in_chart, generated,
+        "{CHART}/crds/ holds other files than crds/*.yaml: run `make crds`"
+    );
+    for name in &generated {
+        assert_copy(&format!("crds/{name}"), &format!("{CHART}/crds/{name}"));
+    }
+}
+
+/// The chart's files/ are copies of the monitoring component's rules and the dashboard,
+/// byte for byte (`make crds` writes them), not links out of the chart.
+#[test]
+fn the_chart_files_are_copies_of_the_monitoring_sources() {
+    let pairs = [
+        (
+            "deploy/components/prometheus-rule/prometheusrule.yaml",
+            "files/prometheusrule.yaml",
+        ),
+        (
+            "deploy/components/grafana-dashboard/auth0-operator.json",
+            "files/auth0-operator-dashboard.json",
+        ),
+    ];
+    let in_chart: BTreeSet<String> = std::fs::read_dir(repo(&format!("{CHART}/files")))
+        .expect("the chart's files/")
+        .map(|e| format!("files/{}", e.expect("entry").file_name().into_string().expect("utf-8")))
+        .collect();
+    assert_eq!(
+        in_chart,
+        pairs.iter().map(|(_, copy)| copy.to_string()).collect::<BTreeSet<_>>(),
+        "{CHART}/files/"
+    );
+    for (source, copy) in pairs {
+        assert_copy(source, &format!("{CHART}/{copy}"));
+    }
+}
+
+/// `copy` is a regular file (not a symbolic link: a packaged chart cannot follow one, and
+/// helm warns about each) with the same bytes as `source`.
+fn assert_copy(source: &str, copy: &str) {
+    let meta = std::fs::symlink_metadata(repo(copy)).unwrap_or_else(|e| panic!("{copy}: {e}"));
+    assert!(
+        meta.is_file(),
+        "{copy} is not a regular file (a link?): run `make crds`"
+    );
+    let parent = Path::new(copy).parent().expect("parent");
+    let link = std::fs::symlink_metadata(repo(parent.to_str().expect("utf-8"))).expect("folder");
+    assert!(
+        !link.file_type().is_symlink(),
+        "{} is a link: make it a folder",
+        parent.display()
+    );
+    let want = std::fs::read(repo(source)).unwrap_or_else(|e| panic!("{source}: {e}"));
+    let have = std::fs::read(repo(copy)).unwrap_or_else(|e| panic!("{copy}: {e}"));
+    assert!(have == want, "{copy} differs from {source}: run `make crds`");
 }
 
 /// The namespaces that hold a Role or RoleBinding `auth0-operator-secrets`, each checked:
@@ -773,11 +827,23 @@ fn helm_render(release: &str, namespace: &str, args: &[&str]) -> Vec<u8> {
 /// values of the wrong shape at render time, naming the value.
 #[test]
 fn the_chart_lints_and_its_schema_refuses_typos() {
-    run(
-        Command::new(tools().join("helm")).args(["lint", "--strict", CHART]),
-        b"",
-        false,
+    let lint = Command::new(tools().join("helm"))
+        .args(["lint", "--strict", CHART])
+        .current_dir(repo(""))
+        .output()
+        .expect("helm lint");
+    let stderr = String::from_utf8_lossy(&lint.stderr);
+    assert!(
+        lint.status.success(),
+        "helm lint --strict failed:\n{}{stderr}",
+        String::from_utf8_lossy(&lint.stdout)
     );
+    // The chart holds every file it uses: helm finds no link to follow out of it.
+    assert!(!stderr.contains("symbolic link"), "helm lint: {stderr}");
+    let template = helm_raw("links", "default", &["--include-crds"]);
+    let stderr = String::from_utf8_lossy(&template.stderr);
+    assert!(template.status.success(), "helm template: {stderr}");
+    assert!(!stderr.contains("symbolic link"), "helm template: {stderr}");
     for (set, named) in [
         ("replica=3", "replica"),
         ("image.tagg=1.0", "tagg"),

@@ -14,9 +14,12 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// README.md and docs/*.md: (name, text).
+/// README.md, docs/*.md and the chart's README (`helm show readme`): (name, text).
 fn docs() -> Vec<(String, String)> {
-    let mut names = vec!["README.md".to_string()];
+    let mut names = vec![
+        "README.md".to_string(),
+        "deploy/helm/auth0-operator/README.md".to_string(),
+    ];
     for entry in std::fs::read_dir(repo("docs")).expect("docs/") {
         let name = entry.expect("entry").file_name().into_string().expect("utf-8");
         if name.ends_with(".md") {
@@ -201,13 +204,14 @@ fn every_make_target_the_docs_name_exists() {
 
 /// Flags of other tools the docs show, so that a `--flag` span that is none of these must be
 /// one of the operator's.
-const OTHER_TOOLS_FLAGS: [&str; 17] = [
+const OTHER_TOOLS_FLAGS: [&str; 18] = [
     "--server-side",      // kubectl
     "--force-conflicts",  // kubectl
     "--dry-run",          // kubectl
     "--field-manager",    // kubectl
     "--include-crds",     // helm
     "--create-namespace", // helm
+    "--skip-crds",        // helm
     "--set",              // helm
     "--set-json",         // helm
     "--include-ignored",  // cargo test

@@ -1,6 +1,6 @@
 //! The alerts and the dashboard, tested on real series. An end-to-end run of the operator
-//! against the emulator captures its `/metrics` healthy, while Auth0 throttles it, with its
-//! credentials revoked, and a standby replica's; `promtool check rules` and `promtool test
+//! against the emulator captures its `/metrics` healthy, while Auth0 throttles it, with scopes
+//! missing from its grant, with its credentials revoked, and a standby replica's; `promtool check rules` and `promtool test
 //! rules` then run the PrometheusRule's alerts (deploy/components/prometheus-rule) on input
 //! series made from those captures, and every rule expression and dashboard query is parsed
 //! by Prometheus's own parser and may name only metrics, labels and label values the
@@ -703,6 +703,28 @@ async fn alerts_and_dashboard_hold_on_captured_series() {
     h.admin("DELETE", "rate-limit", None).await;
     wait_profiles(&h, &names, "Ready after the throttling", ready_and_synced).await;
 
+    // Missing scopes: the client's grant loses update and delete; its secret still works.
+    let (healthy_before_scopes, _) = scrape_when(leader_port, Duration::from_secs(60), "all Ready", all_ready).await;
+    let grant = |scopes: &[&str]| ClientChange {
+        client_secret: None,
+        scopes: Some(scopes.iter().map(|s| s.to_string()).collect()),
+    };
+    assert!(h.emulator.update_client(
+        &h.domain,
+        "operator-client",
+        grant(&["read:connection_profiles", "create:connection_profiles"])
+    ));
+    let (scopes_missing, scopes_missing_text) =
+        scrape_when(leader_port, Duration::from_secs(60), "MissingScopes", |c| {
+            leader_held(c) && conditions_count(c, "Auth0Tenant", "Ready", "False", "MissingScopes") == 1.0
+        })
+        .await;
+    assert!(
+        h.emulator
+            .update_client(&h.domain, "operator-client", grant(&common::SCOPES))
+    );
+    scrape_when(leader_port, Duration::from_secs(60), "all Ready again", all_ready).await;
+
     // Revoked: the client secret changes in Auth0, not in the Secret.
     let (healthy_3, healthy_3_text) = scrape_when(leader_port, Duration::from_secs(30), "all Ready", all_ready).await;
     assert!(h.emulator.update_client(
@@ -742,8 +764,11 @@ async fn alerts_and_dashboard_hold_on_captured_series() {
         conditions_count(c, "Auth0Tenant", "Ready", "False", "Unauthorized") == 1.0
             && conditions_count(c, "ConnectionProfile", "Synced", "False", "Unauthorized") >= 5.0
             && conditions_count(c, "ConnectionProfile", "Stalled", "True", "Unauthorized") >= 5.0
-            && c.value("auth0_operator_auth0_refused_total", &[("endpoint", "token")])
-                .is_some()
+            && c.value(
+                "auth0_operator_auth0_refused_total",
+                &[("endpoint", "token"), ("status_code", "401")],
+            )
+            .is_some_and(|refused| refused > 0.0)
     })
     .await;
     h.stop_operator();
@@ -752,6 +777,7 @@ async fn alerts_and_dashboard_hold_on_captured_series() {
         ("healthy-1", &healthy_1_text),
         ("healthy-2", &healthy_2_text),
         ("throttled", &throttled_text),
+        ("scopes-missing", &scopes_missing_text),
         ("healthy-3", &healthy_3_text),
         ("revoked", &revoked_text),
     ] {
@@ -765,6 +791,7 @@ async fn alerts_and_dashboard_hold_on_captured_series() {
         &healthy_1,
         &healthy_2,
         &throttled,
+        &scopes_missing,
         &healthy_3,
         &revoked,
     ]));
@@ -794,6 +821,10 @@ async fn alerts_and_dashboard_hold_on_captured_series() {
         "Auth0OperatorNoLeader",
     ]);
     throttled_expect.push(("Auth0OperatorThrottled", vec![vec![ns]]));
+    // A grant without a needed scope is a credentials problem too (the tenant's Ready=False
+    // MissingScopes), though Auth0 refused nothing yet.
+    let mut scopes_expect = quiet(&["Auth0OperatorThrottled", "Auth0OperatorNoLeader"]);
+    scopes_expect.push(("Auth0OperatorCredentialsRefused", vec![vec![ns]]));
     let mut revoked_expect = quiet(&["Auth0OperatorThrottled", "Auth0OperatorNoLeader"]);
     revoked_expect.extend([
         ("Auth0OperatorCredentialsRefused", vec![vec![ns]]),
@@ -836,6 +867,16 @@ async fn alerts_and_dashboard_hold_on_captured_series() {
                 state: &throttled,
             }],
             &throttled_expect,
+            &groups,
+        ),
+        test_case(
+            "scopes missing from the grant",
+            &[Target {
+                pod: "auth0-operator-leader",
+                baseline: Some(&healthy_before_scopes),
+                state: &scopes_missing,
+            }],
+            &scopes_expect,
             &groups,
         ),
         test_case(

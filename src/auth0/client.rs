@@ -763,6 +763,24 @@ pub fn http_client(extra_ca_pem: Option<&[u8]>, timeout: Duration) -> Result<req
 mod tests {
     use super::*;
 
+    /// Every endpoint name is one `metrics::ENDPOINTS` pre-registers, so each refusal series
+    /// exists (at 0) before the first refusal.
+    #[test]
+    fn endpoint_names_are_the_metrics_endpoints() {
+        for (method, path) in [
+            (Method::GET, "connection-profiles/templates"),
+            (Method::GET, "connection-profiles/templates/cpt_1"),
+            (Method::POST, "connection-profiles"),
+            (Method::PATCH, "connection-profiles/cop_1"),
+            (Method::DELETE, "connection-profiles/cop_1"),
+            (Method::GET, "connection-profiles/cop_1"),
+            (Method::GET, "connection-profiles"),
+        ] {
+            let name = endpoint_name(&method, path);
+            assert!(crate::metrics::ENDPOINTS.contains(&name), "{name}");
+        }
+    }
+
     #[test]
     fn the_tenant_reached_is_shown_without_credentials() {
         let url = |u: &str| Url::parse(u).expect("url");

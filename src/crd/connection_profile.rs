@@ -45,9 +45,10 @@ pub struct ConnectionProfileSpec {
     pub name: Option<String>,
 
     /// The tenant that holds the profile. Defaults to ClusterAuth0Tenant/default. It can
-    /// change only while nothing exists in Auth0 for the resource: no status.id, no
-    /// spec.externalID (and, checked by the operator, no profile-id or create-pending
-    /// annotation made on another tenant).
+    /// change only while nothing exists in Auth0 for the resource: no status.id and no
+    /// spec.externalID. The operator also refuses a change while the resource's
+    /// annotations still bind it to a profile, or to an unfinished create, on another
+    /// tenant (Synced=False TenantChanged).
     #[serde(default)]
     pub tenant_ref: TenantRef,
 
@@ -66,8 +67,9 @@ pub struct ConnectionProfileSpec {
     #[schemars(length(max = 26))]
     pub external_id: Option<String>,
 
-    /// How connections created from the profile behave in organizations. Defaults to
-    /// Auth0's own default for a profile created without it (recorded): none and none.
+    /// How connections created from the profile behave in organizations. Defaults to what
+    /// Auth0 sets on a profile created without it: showAsButton none and
+    /// assignMembershipOnLogin none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = {"showAsButton": "none", "assignMembershipOnLogin": "none"}))]
     pub organization: Option<Organization>,
@@ -82,8 +84,8 @@ pub struct ConnectionProfileSpec {
     pub connection_name_prefix_template: Option<String>,
 
     /// Features that connections created from the profile may use; each at most once.
-    /// Defaults to Auth0's own default for a profile created without it (recorded): scim and
-    /// universal_logout.
+    /// Defaults to what Auth0 enables on a profile created without it: scim and
+    /// universal_logout. An empty list enables none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = ["scim", "universal_logout"]))]
     #[x_kube(merge_strategy = ListMerge::Set)]
@@ -98,7 +100,9 @@ pub struct ConnectionProfileSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy_overrides: Option<StrategyOverrides>,
 
-    /// SCIM provisioning settings.
+    /// How users are provisioned into connections created from the profile: the SCIM
+    /// tokens' scopes and lifetimes (scim) and Google Workspace user sync
+    /// (googleWorkspace).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning: Option<Provisioning>,
 
@@ -246,21 +250,21 @@ pub struct StrategyOverride {
     /// Connection configuration for this strategy; Auth0 accepts only the empty object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_config: Option<ConnectionConfig>,
-    /// SCIM provisioning settings for this strategy.
+    /// Provisioning settings for this strategy (SCIM, Google Workspace), in place of the
+    /// profile's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning: Option<Provisioning>,
 }
 
-/// Provisioning settings.
+/// User provisioning: SCIM and Google Workspace.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Provisioning {
     /// SCIM provisioning: what the SCIM tokens of connections may do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scim: Option<ScimProvisioning>,
-    /// Google Workspace provisioning (Auth0's `google_workspace`, since late 2026; Auth0's
-    /// Python SDK 6.8.0). Auth0 refuses it with 403 `feature_not_enabled` on a tenant without
-    /// the feature.
+    /// Google Workspace provisioning (Auth0's `google_workspace`). A tenant without this
+    /// Auth0 feature refuses it: the resource then reports Synced=False FeatureNotEnabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub google_workspace: Option<GoogleWorkspaceProvisioning>,
 }
@@ -343,7 +347,8 @@ pub struct CrossAppAccessStatus {
     pub allowed_values: Option<Vec<EnabledState>>,
 }
 
-/// What the operator observed and did; never copied into spec.
+/// The profile as the operator last found it in Auth0, and the outcome of its last pass.
+/// The operator writes only status, never spec.
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionProfileStatus {
@@ -361,7 +366,7 @@ pub struct ConnectionProfileStatus {
     /// profile's create was still in progress).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_ref: Option<TenantRef>,
-    /// The last observed remote state.
+    /// The profile as Auth0 last reported it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_provider: Option<AtProvider>,
     /// What Auth0 holds that this version of the operator cannot express (fields and enum
@@ -369,7 +374,8 @@ pub struct ConnectionProfileStatus {
     /// counted as drift.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unrecognized: Vec<String>,
-    /// The last value of the reconcile-requested-at annotation that was handled.
+    /// The last value of the auth0.operators.dev/reconcile-requested-at annotation the
+    /// operator acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
     /// Under `managementPolicy: Observe`: what `Manage` would change in Auth0, field by field
@@ -380,7 +386,8 @@ pub struct ConnectionProfileStatus {
     /// How many `pendingChanges` there are (the PENDING column); set under Observe only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_change_count: Option<i64>,
-    /// Ready, Synced, Reconciling and Stalled.
+    /// Ready (the profile exists in Auth0), Synced (the last pass applied the spec),
+    /// Reconciling (work in progress or retried) and Stalled (a person must act).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
@@ -433,7 +440,7 @@ pub struct AtProvider {
     /// The strategy overrides in Auth0 (spec.strategyOverrides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy_overrides: Option<StrategyOverrides>,
-    /// SCIM provisioning in Auth0 (spec.provisioning).
+    /// The provisioning settings in Auth0 (spec.provisioning).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning: Option<Provisioning>,
     /// Cross App Access settings in Auth0 (spec.crossAppAccessResourceApp).

@@ -146,8 +146,8 @@ pub struct TenantSettings {
     /// Defaults to 1.5 requests/s with a burst of 8, below Auth0's smallest paid plans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimit>,
-    /// Reach the Management API somewhere else than https://{domain} (an emulator, a
-    /// proxy). Plain http is refused unless the operator runs with --allow-insecure-http.
+    /// Reach the Management API somewhere else than https://{domain}, e.g. through a
+    /// proxy. Plain http is refused unless the operator runs with --allow-insecure-http.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<Endpoint>,
 }
@@ -156,7 +156,7 @@ pub struct TenantSettings {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
-    /// Base URL, e.g. https://auth0-emulator.testing.svc:8443
+    /// Base URL, e.g. https://auth0-proxy.internal:8443
     #[schemars(length(min = 1, max = 2048), regex(pattern = r"^https?://[^\s/]+(/.*)?$"))]
     pub url: String,
     /// PEM CA certificates that sign the endpoint's certificate, trusted besides the
@@ -203,7 +203,8 @@ pub struct RateLimit {
     pub burst: i32,
 }
 
-/// A tenant's observed state.
+/// What the operator last found out about the tenant: the grant of its credentials, and
+/// its conditions.
 #[derive(Serialize, Deserialize, KubeSchema, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantStatus {
@@ -216,7 +217,8 @@ pub struct TenantStatus {
     /// Scopes the operator needs that the grant lacks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_scopes: Vec<String>,
-    /// Ready.
+    /// Ready (a token was obtained and every needed scope is granted) and Stalled (a
+    /// person must act: refused credentials, missing scopes, a host not allowed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
