@@ -549,7 +549,8 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
 
     // Two profiles the operator created (no externalID), one per tenant, as `make demo`
     // and a template manifest make them.
-    h.apply_profile("made", json!({"connectionNamePrefixTemplate": "m-"})).await;
+    h.apply_profile("made", json!({"connectionNamePrefixTemplate": "m-"}))
+        .await;
     h.apply(
         "connectionprofiles",
         json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
@@ -560,12 +561,15 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
     let made = common::id(&h.wait_ready("made").await);
     let eu_made = common::id(&h.wait_ready("eu-made").await);
     h.stop_operator();
+    h.admin("DELETE", "requests", None).await;
 
     let manifest = |name: &str, spec: Value| {
         format!(
             "---\n{}",
-            serde_saphyr::to_string(&json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
-                "metadata": {"name": name, "namespace": ns}, "spec": spec}))
+            serde_saphyr::to_string(
+                &json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+                "metadata": {"name": name, "namespace": ns}, "spec": spec})
+            )
             .expect("yaml")
         )
     };
@@ -585,7 +589,14 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
     let plan = |files: &Path| {
         let mut command = tool(
             &h,
-            &["plan", "-f", files.to_str().expect("utf-8"), "--output", "json", "--allow-insecure-http"],
+            &[
+                "plan",
+                "-f",
+                files.to_str().expect("utf-8"),
+                "--output",
+                "json",
+                "--allow-insecure-http",
+            ],
         );
         command.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
         command
@@ -642,7 +653,10 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
     let lost = &report["resources"][4];
     assert_eq!(lost["action"], "unreachable", "{lost}");
     let why = lost["message"].as_str().expect("message");
-    assert!(why.contains("nothere") && why.contains("not found") && !why.contains("Status"), "{why}");
+    assert!(
+        why.contains("nothere") && why.contains("not found") && !why.contains("Status"),
+        "{why}"
+    );
 
     // People read the same, and the deletion list.
     let profiles = dir.join("profiles.yaml");

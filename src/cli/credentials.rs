@@ -138,7 +138,13 @@ async fn from_cluster(
     let secret = Api::<Secret>::namespaced(client, &secret_namespace)
         .get(&secret_ref.name)
         .await
-        .map_err(|e| format!("reading Secret {secret_namespace}/{}: {}", secret_ref.name, kube_message(&e)))?;
+        .map_err(|e| {
+            format!(
+                "reading Secret {secret_namespace}/{}: {}",
+                secret_ref.name,
+                kube_message(&e)
+            )
+        })?;
     let read = |key: &str| {
         secret
             .data

@@ -149,7 +149,10 @@ fn parse(documents: &[Document], namespace: &str) -> Vec<Parsed> {
     documents
         .iter()
         .map(|d| {
-            let ns = d.value["metadata"]["namespace"].as_str().unwrap_or(namespace).to_string();
+            let ns = d.value["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or(namespace)
+                .to_string();
             let name = d.value["metadata"]["name"].as_str().unwrap_or("<no name>");
             let profile = validation::check(d.value.clone(), None).map(|mut p| {
                 p.metadata.namespace = Some(ns.clone());
@@ -207,7 +210,12 @@ impl<'a> Index<'a> {
 /// same namespace and name (its uid, age, annotations and status: what it recorded) with the
 /// manifest's spec and annotations applied; or, when the cluster holds none, a new resource
 /// younger than every live one, `index` ordering the new ones.
-fn as_applied(manifest: &ConnectionProfile, live: Option<&ConnectionProfile>, index: usize, now: &Time) -> ConnectionProfile {
+fn as_applied(
+    manifest: &ConnectionProfile,
+    live: Option<&ConnectionProfile>,
+    index: usize,
+    now: &Time,
+) -> ConnectionProfile {
     match live {
         Some(live) => {
             let mut merged = live.clone();
@@ -280,7 +288,11 @@ pub fn plan_all(
     let mut outcomes = Vec::new();
     for ((p, profile), document) in parsed.into_iter().zip(applied).zip(documents) {
         let source = document.source.clone();
-        let Parsed { resource, profile: valid, .. } = p;
+        let Parsed {
+            resource,
+            profile: valid,
+            ..
+        } = p;
         let profile = match (valid, profile) {
             (Ok(_), Some(profile)) => profile,
             (Err(invalid), _) => {
@@ -316,7 +328,14 @@ pub fn plan_all(
         };
         let want = desired(&profile);
         let inputs = inputs(&profile, &want, &universe);
-        let (action, inputs) = decide(inputs, index, &profile, &universe, creating.get(&(tenant.clone(), profile.effective_name().to_string())), &want);
+        let (action, inputs) = decide(
+            inputs,
+            index,
+            &profile,
+            &universe,
+            creating.get(&(tenant.clone(), profile.effective_name().to_string())),
+            &want,
+        );
         outcome.deletes_on_removal = deletes_on_removal(&inputs, &action);
         match action {
             Action::Create { .. } => {
@@ -403,7 +422,11 @@ pub fn plan_all(
 }
 
 /// The inputs of the operator's plan for `profile` (as applied), before any look-up.
-fn inputs<'i>(profile: &'i ConnectionProfile, want: &'i Map<String, Value>, universe: &[Arc<ConnectionProfile>]) -> Inputs<'i> {
+fn inputs<'i>(
+    profile: &'i ConnectionProfile,
+    want: &'i Map<String, Value>,
+    universe: &[Arc<ConnectionProfile>],
+) -> Inputs<'i> {
     let pending = claims::pending_mark(profile);
     Inputs {
         deleting: false,
@@ -625,16 +648,29 @@ mod tests {
     fn each_manifest_is_planned_on_its_own_tenant() {
         let docs = [
             doc("a", json!({"externalID": A})),
-            doc("b", json!({"externalID": B, "tenantRef": {"kind": "Auth0Tenant", "name": "eu"}})),
-            doc("c", json!({"tenantRef": {"kind": "ClusterAuth0Tenant", "name": "gone"}})),
-            doc("d", json!({"externalID": A, "deletionPolicy": "Orphan", "tenantRef": {"kind": "Auth0Tenant", "name": "eu"}})),
+            doc(
+                "b",
+                json!({"externalID": B, "tenantRef": {"kind": "Auth0Tenant", "name": "eu"}}),
+            ),
+            doc(
+                "c",
+                json!({"tenantRef": {"kind": "ClusterAuth0Tenant", "name": "gone"}}),
+            ),
+            doc(
+                "d",
+                json!({"externalID": A, "deletionPolicy": "Orphan", "tenantRef": {"kind": "Auth0Tenant", "name": "eu"}}),
+            ),
         ];
         let mut listings = listings(vec![json!({"id": A, "name": "a"})]);
         listings.insert("Auth0Tenant/ns/eu".into(), Ok(vec![json!({"id": B, "name": "b"})]));
         listings.insert("ClusterAuth0Tenant/gone".into(), Err("tenant gone: not found".into()));
         assert_eq!(
             tenants(&docs, "ns").keys().cloned().collect::<Vec<_>>(),
-            ["Auth0Tenant/ns/eu", "ClusterAuth0Tenant/default", "ClusterAuth0Tenant/gone"]
+            [
+                "Auth0Tenant/ns/eu",
+                "ClusterAuth0Tenant/default",
+                "ClusterAuth0Tenant/gone"
+            ]
         );
         let outcomes = plan_all(&docs, "ns", &[], &listings);
         let kinds: Vec<Kind> = outcomes.iter().map(|o| o.action).collect();
