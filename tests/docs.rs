@@ -352,7 +352,9 @@ fn the_migration_commands_use_their_own_flags() {
             }
         }
         if line.starts_with("kubectl apply") && line.contains("profiles/") && !line.contains(" -k ") {
-            wrong.push(format!("{line}: the exported folder holds a kustomization.yaml: apply it with -k"));
+            wrong.push(format!(
+                "{line}: the exported folder holds a kustomization.yaml: apply it with -k"
+            ));
         }
     }
     assert!(checked >= 8, "only {checked} flags found: the scan is broken");
