@@ -48,6 +48,16 @@ async fn kubectl_apply(h: &Harness, path: &Path) {
     assert!(output.status.success(), "kubectl apply: {}", text(&output.stderr));
 }
 
+/// `kubectl apply --server-side -k DIR`, as docs/migrate.md says to apply an export.
+async fn kubectl_apply_kustomization(h: &Harness, dir: &Path) {
+    let mut command = h.env.kubectl();
+    command
+        .args(["apply", "--server-side", "--field-manager", "gitops", "-k"])
+        .arg(dir);
+    let output = run(command).await;
+    assert!(output.status.success(), "kubectl apply -k: {}", text(&output.stderr));
+}
+
 /// Profiles of every field shape: Unicode names, two names with one DNS name, every
 /// strategy override, provisioning, Cross App Access, organization settings.
 fn shapes() -> Vec<Value> {
@@ -126,6 +136,11 @@ async fn export_apply_adopts_everything_with_no_write_and_plan_shows_edits() {
         .collect();
     assert_eq!(names.len(), shapes.len(), "distinct metadata.names: {names:?}");
     assert!(names.contains("acme-corp") && names.contains("plain"), "{names:?}");
+    // Production's profiles stay in Auth0 when a resource goes (issue 26).
+    assert!(
+        documents.iter().all(|d| d["spec"]["deletionPolicy"] == "Orphan"),
+        "export writes deletionPolicy: Orphan"
+    );
 
     let dir = h.env.dir().join(format!("export-{ns}"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -200,6 +215,8 @@ async fn export_apply_adopts_everything_with_no_write_and_plan_shows_edits() {
         serde_saphyr::from_str(&std::fs::read_to_string(tree.join("kustomization.yaml")).expect("kustomization"))
             .expect("YAML");
     assert_eq!(kustomization["resources"].as_array().map(Vec::len), Some(shapes.len()));
+    // The documented apply of the folder (the same resources: nothing changes).
+    kubectl_apply_kustomization(&h, &tree).await;
 
     // Plan with the operator stopped, so that the request log is the plan's alone.
     h.stop_operator();
@@ -216,6 +233,18 @@ async fn export_apply_adopts_everything_with_no_write_and_plan_shows_edits() {
         text(&unchanged.stdout),
         text(&unchanged.stderr)
     );
+
+    // With the cluster read, the resources own their profiles (status.id): nothing to do,
+    // and none would delete its profile if removed (Orphan).
+    let mut live = tool(&h, &["plan", "-f", tree.to_str().expect("utf-8"), "--output", "json"]);
+    live.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
+    let live = run(live).await;
+    assert_eq!(live.status.code(), Some(0), "{}", text(&live.stderr));
+    let report: Value = serde_json::from_slice(&live.stdout).expect("JSON");
+    for r in report["resources"].as_array().expect("resources") {
+        assert_eq!(r["action"], "nothing", "{r}");
+        assert_eq!(r.get("deletesProfileOnRemoval"), None, "{r}");
+    }
 
     // Edit three manifests.
     let edit = |name: &str, change: &dyn Fn(&mut Value)| {
@@ -318,7 +347,7 @@ async fn a_template_manifest_applies_and_becomes_ready() {
             "--id",
             id,
             "--name",
-            "okta-express",
+            "Okta Express",
             "--namespace",
             &ns,
             "--tenant-ref",
@@ -332,7 +361,7 @@ async fn a_template_manifest_applies_and_becomes_ready() {
     kubectl_apply(&h, &file).await;
     let ready = h.wait_ready("okta-express").await;
     let at = ready.status.and_then(|s| s.at_provider).expect("atProvider");
-    assert_eq!(at.name, "okta-express");
+    assert_eq!(at.name, "Okta Express", "the name given, metadata.name its slug");
     assert_eq!(at.connection_name_prefix_template.as_deref(), Some("okta-{org_id}"));
 
     let missing = run(tool(&h, &["templates", "--id", "cpt_nothere"])).await;
@@ -483,4 +512,179 @@ async fn plan_reads_stdin_and_export_writes_observe() {
     );
     assert_eq!(report["resources"][2]["resource"], format!("{ns}/fresh"));
     assert_eq!(h.writes(), vec![]);
+}
+
+/// Issue 26, items 1-3 and 6: `plan` decides ownership from what the cluster records (the
+/// operator's own creates, without `spec.externalID`, are `update`/`nothing`, not
+/// `conflict`), plans each manifest on the tenant its tenantRef names, lists what would
+/// delete its profile if removed, and a missing tenant is one clear line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
+    let mut h = Harness::prepare_in(testenv::TestEnv::get(), "cli-live", |config| {
+        let mut eu = config.tenants[0].clone();
+        eu.domain = format!("eu-{}", eu.domain);
+        config.tenants.push(eu);
+    })
+    .await;
+    let ns = h.ns.name().to_string();
+    let eu_domain = format!("eu-{}", h.domain);
+    let eu_url = h.emulator.tenant_url(&eu_domain).expect("tenant url");
+    h.apply(
+        "auth0tenants",
+        json!({
+            "apiVersion": "auth0.operators.dev/v1alpha1", "kind": "Auth0Tenant", "metadata": {"name": "eu"},
+            "spec": {"domain": eu_domain, "credentialsSecretRef": {"name": "creds"},
+                     "endpoint": {"url": eu_url}, "rateLimit": {"requestsPerSecond": 100.0, "burst": 100}}
+        }),
+    )
+    .await;
+    let eu_host = url::Url::parse(&eu_url).expect("url");
+    h.allowed_hosts = format!(
+        "{},{}:{}",
+        h.allowed_hosts,
+        eu_host.host_str().expect("host"),
+        eu_host.port().expect("port")
+    );
+    h.start_operator();
+
+    // Two profiles the operator created (no externalID), one per tenant, as `make demo`
+    // and a template manifest make them.
+    h.apply_profile("made", json!({"connectionNamePrefixTemplate": "m-"}))
+        .await;
+    h.apply(
+        "connectionprofiles",
+        json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+               "metadata": {"name": "eu-made"},
+               "spec": {"tenantRef": {"kind": "Auth0Tenant", "name": "eu"}, "deletionPolicy": "Orphan"}}),
+    )
+    .await;
+    let made = common::id(&h.wait_ready("made").await);
+    let eu_made = common::id(&h.wait_ready("eu-made").await);
+    h.stop_operator();
+    h.admin("DELETE", "requests", None).await;
+
+    let manifest = |name: &str, spec: Value| {
+        format!(
+            "---\n{}",
+            serde_saphyr::to_string(
+                &json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+                "metadata": {"name": name, "namespace": ns}, "spec": spec})
+            )
+            .expect("yaml")
+        )
+    };
+    let t = json!({"kind": "Auth0Tenant", "name": "t"});
+    let eu = json!({"kind": "Auth0Tenant", "name": "eu"});
+    let dir = h.env.dir().join(format!("live-{ns}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let base = [
+        manifest("made", json!({"tenantRef": t, "connectionNamePrefixTemplate": "m2-"})),
+        manifest("eu-made", json!({"tenantRef": eu, "deletionPolicy": "Orphan"})),
+        // The name `made` is free on the eu tenant: a create there, not a conflict with t's.
+        manifest("made-on-eu", json!({"tenantRef": eu, "name": "made"})),
+    ]
+    .concat();
+    std::fs::write(dir.join("profiles.yaml"), &base).expect("write");
+    let plan = |files: &Path| {
+        let mut command = tool(
+            &h,
+            &[
+                "plan",
+                "-f",
+                files.to_str().expect("utf-8"),
+                "--output",
+                "json",
+                "--allow-insecure-http",
+            ],
+        );
+        command.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
+        command
+    };
+    let output = run(plan(&dir)).await;
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let summary: Vec<(String, String, Value, bool)> = report["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .map(|r| {
+            (
+                r["resource"].as_str().unwrap_or_default().to_string(),
+                r["action"].as_str().unwrap_or_default().to_string(),
+                r["id"].clone(),
+                r["deletesProfileOnRemoval"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (format!("{ns}/made"), "update".to_string(), json!(made), true),
+            (format!("{ns}/eu-made"), "nothing".to_string(), json!(eu_made), false),
+            (format!("{ns}/made-on-eu"), "create".to_string(), Value::Null, true),
+        ]
+    );
+    assert_eq!(report["resources"][2]["tenant"], format!("Auth0Tenant/{ns}/eu"));
+
+    // What the operator itself would refuse is still a conflict, naming the owner; a tenant
+    // the cluster does not hold is refused with a clear message.
+    let extra = [
+        manifest("copy", json!({"tenantRef": t, "name": "made"})),
+        manifest("lost", json!({"tenantRef": {"kind": "Auth0Tenant", "name": "nothere"}})),
+    ]
+    .concat();
+    std::fs::write(dir.join("refused.yaml"), extra).expect("write");
+    let output = run(plan(&dir)).await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let copy = &report["resources"][3];
+    assert_eq!(
+        (copy["action"].as_str(), copy["owner"].as_str()),
+        (Some("conflict"), Some(format!("{ns}/made").as_str())),
+        "{copy}"
+    );
+    let lost = &report["resources"][4];
+    assert_eq!(lost["action"], "unreachable", "{lost}");
+    let why = lost["message"].as_str().expect("message");
+    assert!(
+        why.contains("nothere") && why.contains("not found") && !why.contains("Status"),
+        "{why}"
+    );
+
+    // People read the same, and the deletion list.
+    let profiles = dir.join("profiles.yaml");
+    let mut human = tool(
+        &h,
+        &["plan", "--allow-insecure-http", "-f", profiles.to_str().expect("utf-8")],
+    );
+    human.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
+    let human = run(human).await;
+    let said = text(&human.stdout);
+    assert_eq!(human.status.code(), Some(2), "{said}{}", text(&human.stderr));
+    assert!(
+        said.contains(&format!(
+            "Deleting these resources would delete their Auth0 profile (deletionPolicy Delete; set Orphan to keep it):\n    {ns}/made {made}\n    {ns}/made-on-eu (to be created)\n"
+        )),
+        "{said}"
+    );
+    assert_eq!(h.writes(), vec![], "plan writes nothing");
+
+    // A missing tenant: one line, no debug dump.
+    let mut missing = tool(&h, &["export", "--from-cluster", "ClusterAuth0Tenant/nothere"]);
+    missing.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
+    let missing = run(missing).await;
+    let said = text(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(1), "{said}");
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(
+        said.contains("reading ClusterAuth0Tenant/nothere:") && said.contains("not found") && !said.contains("Status"),
+        "{said}"
+    );
 }

@@ -332,6 +332,39 @@ fn every_operator_flag_the_docs_name_exists() {
     );
 }
 
+/// Every command line of docs/migrate.md that runs `export`, `templates` or `plan` uses only
+/// that command's own flags, and the exported folder (it holds a `kustomization.yaml`) is
+/// applied with `-k`, never `-f` (which fails on the kustomization; tests/cli.rs runs the
+/// `-k` apply).
+#[test]
+fn the_migration_commands_use_their_own_flags() {
+    let binary = Path::new(env!("CARGO_BIN_EXE_auth0-operator"));
+    let text = std::fs::read_to_string(repo("docs/migrate.md")).expect("docs/migrate.md");
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for line in text.lines().map(str::trim) {
+        for command in ["export", "templates", "plan"] {
+            let Some(rest) = line.strip_prefix(&format!("auth0-operator {command}")) else {
+                continue;
+            };
+            let flags = flags_of(binary, &[command]);
+            for flag in rest.split_whitespace().filter(|w| w.starts_with("--")) {
+                checked += 1;
+                if !flags.contains(flag.split('=').next().unwrap_or_default()) {
+                    wrong.push(format!("{command} {flag}"));
+                }
+            }
+        }
+        if line.starts_with("kubectl apply") && line.contains("profiles/") && !line.contains(" -k ") {
+            wrong.push(format!(
+                "{line}: the exported folder holds a kustomization.yaml: apply it with -k"
+            ));
+        }
+    }
+    assert!(checked >= 8, "only {checked} flags found: the scan is broken");
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 /// Every flag `run --help` lists is in the README's flag table.
 #[test]
 fn the_readme_flag_table_lists_every_flag() {

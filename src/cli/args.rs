@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::crd::{ManagementPolicy, TenantKind, TenantRef};
+use crate::crd::{DeletionPolicy, ManagementPolicy, TenantKind, TenantRef};
 
 /// Where the tenant's credentials come from.
 #[derive(Args, Debug, Clone)]
@@ -71,11 +71,23 @@ pub struct ManifestArgs {
     /// spec.managementPolicy: Observe reports what Manage would change and writes nothing.
     #[arg(long, value_enum, default_value_t = Policy::Manage)]
     pub management_policy: Policy,
+
+    /// spec.deletionPolicy: Orphan leaves the Auth0 profile when the resource is deleted,
+    /// Delete deletes it (default: Orphan for `export`, whose profiles are production's;
+    /// left out, so Delete, for `templates`, whose profile the resource creates).
+    #[arg(long, value_enum)]
+    pub deletion_policy: Option<Deletion>,
 }
 
 impl ManifestArgs {
-    pub fn options(&self) -> super::export::Options {
+    /// The choices as [`super::export::Options`]; `deletion` when `--deletion-policy` is not
+    /// given.
+    pub fn options(&self, deletion: Deletion) -> super::export::Options {
         super::export::Options {
+            deletion_policy: match self.deletion_policy.unwrap_or(deletion) {
+                Deletion::Delete => DeletionPolicy::Delete,
+                Deletion::Orphan => DeletionPolicy::Orphan,
+            },
             namespace: self.namespace.clone(),
             tenant_ref: self.tenant_ref.clone(),
             management_policy: match self.management_policy {
@@ -92,6 +104,14 @@ impl ManifestArgs {
 pub enum Policy {
     Manage,
     Observe,
+}
+
+/// `spec.deletionPolicy`, as a flag value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "PascalCase")]
+pub enum Deletion {
+    Delete,
+    Orphan,
 }
 
 /// `auth0-operator export`.
@@ -117,8 +137,9 @@ pub struct TemplatesArgs {
     /// Print a ConnectionProfile manifest made from this template instead of the list.
     #[arg(long)]
     pub id: Option<String>,
-    /// metadata.name of the manifest (and so the Auth0 profile name) with --id (default:
-    /// the template's display name as a DNS-1123 name).
+    /// The Auth0 profile name with --id: metadata.name when it is a DNS-1123 label
+    /// (`okta-express`), else spec.name with its slug as metadata.name (`Okta Express` is
+    /// `okta-express`). Default: the template's display name as a DNS-1123 name.
     #[arg(long)]
     pub name: Option<String>,
 }
@@ -131,9 +152,15 @@ pub struct PlanArgs {
     /// Manifests: files, folders (recursively) or `-` for stdin; repeatable.
     #[arg(long = "filename", short = 'f', required = true)]
     pub files: Vec<PathBuf>,
-    /// The namespace of manifests that name none.
-    #[arg(long, short = 'n', default_value = "default")]
-    pub namespace: String,
+    /// The namespace of manifests that name none (default: kubectl's, the kubeconfig
+    /// context's namespace, else `default`), as `kubectl apply -n` would place them.
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// Read no cluster: plan every manifest as a new resource (ownership between the
+    /// manifests only). Without it, the cluster of the kubeconfig, when there is one, says
+    /// which profiles the resources already own.
+    #[arg(long)]
+    pub no_cluster: bool,
     /// text for people, json for bots.
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
     pub output: Output,

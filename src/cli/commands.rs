@@ -1,14 +1,18 @@
 //! The IO of `export`, `templates` and `plan`: read Auth0 (never write), read files, print.
 //! Every command returns its exit code; errors go to stderr as one line, never with a secret.
 
+use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 
+use kube::Api;
+use kube::api::{ApiResource, DynamicObject, ListParams};
 use serde_json::Value;
 
-use super::args::{ExportArgs, Output, PlanArgs, TemplatesArgs};
+use super::args::{Deletion, ExportArgs, Output, PlanArgs, TemplatesArgs};
 use super::progress::Progress;
 use super::{credentials, export, manifests, plan};
 use crate::auth0::ratelimit::Priority;
+use crate::crd::ConnectionProfile;
 
 /// What went wrong, for the person at the terminal.
 pub type Failure = Box<dyn std::error::Error + Send + Sync>;
@@ -28,7 +32,7 @@ async fn list(client: &crate::auth0::Auth0Client) -> Result<Vec<Value>, Failure>
 pub async fn export(args: ExportArgs) -> Result<u8, Failure> {
     let client = credentials::client(&args.credentials.source()).await?;
     let profiles = list(&client).await?;
-    let manifests = export::profiles(&profiles, &args.manifest.options())?;
+    let manifests = export::profiles(&profiles, &args.manifest.options(Deletion::Orphan))?;
     match &args.dir {
         None => {
             let yaml = export::to_yaml(&manifests)?;
@@ -85,7 +89,7 @@ pub async fn templates(args: TemplatesArgs) -> Result<u8, Failure> {
         Some(name) => name.clone(),
         None => export::slug(template["display_name"].as_str().unwrap_or_default()),
     };
-    let manifest = export::template(&template, &name, &args.manifest.options())?;
+    let manifest = export::template(&template, &name, &args.manifest.options(Deletion::Delete))?;
     std::io::stdout()
         .lock()
         .write_all(export::to_yaml(&[manifest])?.as_bytes())?;
@@ -93,14 +97,55 @@ pub async fn templates(args: TemplatesArgs) -> Result<u8, Failure> {
 }
 
 /// `plan`: 0 nothing would change, 2 something would, 1 refused manifests or an error.
+///
+/// Reads the cluster (unless `--no-cluster`): every ConnectionProfile, for what the
+/// resources recorded and claim. Each manifest is planned against the tenant its tenantRef
+/// names: the credentials given (`--from-cluster` for that tenant, or the environment when
+/// every manifest names one tenant), else the tenant object and its Secret in the cluster.
 pub async fn plan(args: PlanArgs) -> Result<u8, Failure> {
     let documents = manifests::read(&args.files)?;
     if documents.is_empty() {
         return Err("no ConnectionProfile manifest found in the files given".into());
     }
-    let client = credentials::client(&args.credentials.source()).await?;
-    let listing = list(&client).await?;
-    let outcomes = plan::plan_all(&documents, &listing, &args.namespace);
+    let source = args.credentials.source();
+    let cluster = if args.no_cluster {
+        None
+    } else {
+        match credentials::kube_client(source.kubeconfig.as_deref()).await {
+            Ok(cluster) => Some(cluster),
+            // No kubeconfig at all: plan without a cluster, and say so.
+            Err(e) if source.kubeconfig.is_none() => {
+                eprintln!("no cluster to read ({e}): every manifest is planned as a new resource");
+                None
+            }
+            Err(e) => return Err(format!("reading the kubeconfig: {e}").into()),
+        }
+    };
+    let namespace = args
+        .namespace
+        .clone()
+        .or_else(|| cluster.as_ref().map(|(_, ns)| ns.clone()))
+        .unwrap_or_else(|| "default".to_string());
+    let live = match &cluster {
+        Some((client, _)) => live_profiles(client, &documents, &namespace).await?,
+        None => Vec::new(),
+    };
+    let tenants = plan::tenants(&documents, &namespace);
+    let mut listings = HashMap::new();
+    for key in tenants.keys() {
+        let listing = match tenant_source(&source, key, tenants.len(), cluster.is_some()) {
+            Ok(source) => match credentials::client(&source).await {
+                Ok(client) => list(&client).await.map_err(|e| format!("tenant {key}: {e}")),
+                Err(e) => Err(format!("tenant {key}: {e}")),
+            },
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &listing {
+            eprintln!("{e}");
+        }
+        listings.insert(key.clone(), listing);
+    }
+    let outcomes = plan::plan_all(&documents, &namespace, &live, &listings);
     let mut out = std::io::stdout().lock();
     match args.output {
         Output::Text => out.write_all(plan::render(&outcomes).as_bytes())?,
@@ -110,4 +155,83 @@ pub async fn plan(args: PlanArgs) -> Result<u8, Failure> {
         }
     }
     Ok(plan::exit_code(&outcomes))
+}
+
+/// Where the credentials of the tenant `key` ([`plan::tenant_key`]) come from: the
+/// `--from-cluster` tenant when it is that one; the environment when every manifest names
+/// one tenant; else the tenant object in the cluster. Errors say why it cannot be reached.
+fn tenant_source(
+    given: &credentials::Source,
+    key: &str,
+    tenants: usize,
+    cluster: bool,
+) -> Result<credentials::Source, String> {
+    let from_cluster = |key: &str| credentials::Source {
+        from_cluster: Some(key.to_string()),
+        ..given.clone()
+    };
+    match &given.from_cluster {
+        Some(named) if named == key => return Ok(given.clone()),
+        Some(_) => {}
+        None if credentials::in_env() && tenants == 1 => return Ok(given.clone()),
+        None => {}
+    }
+    if cluster {
+        return Ok(from_cluster(key));
+    }
+    Err(match (&given.from_cluster, credentials::in_env()) {
+        (Some(named), _) => format!(
+            "cannot reach tenant {key}: --from-cluster names {named}, and there is no cluster to read {key} from"
+        ),
+        (None, true) => format!(
+            "cannot reach tenant {key}: the manifests name {tenants} tenants and the environment's credentials reach one; plan with a cluster that holds the tenants, or plan each tenant's manifests apart"
+        ),
+        (None, false) => format!(
+            "cannot reach tenant {key}: give --from-cluster {key}, or set {}, {} and {}",
+            credentials::DOMAIN_ENV,
+            credentials::CLIENT_ID_ENV,
+            credentials::CLIENT_SECRET_ENV
+        ),
+    })
+}
+
+/// Every ConnectionProfile of the cluster, each decoded on its own (one the types cannot
+/// read claims nothing, as in the operator); where listing them all is forbidden, those of
+/// the manifests' namespaces.
+async fn live_profiles(
+    client: &kube::Client,
+    documents: &[manifests::Document],
+    namespace: &str,
+) -> Result<Vec<ConnectionProfile>, Failure> {
+    let resource = ApiResource::erase::<ConnectionProfile>(&());
+    let all: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+    let objects = match all.list(&ListParams::default()).await {
+        Ok(list) => list.items,
+        Err(kube::Error::Api(status)) if status.code == 403 => {
+            let namespaces: BTreeSet<&str> = documents
+                .iter()
+                .map(|d| d.value["metadata"]["namespace"].as_str().unwrap_or(namespace))
+                .collect();
+            let mut items = Vec::new();
+            for ns in namespaces {
+                let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &resource);
+                let list = api.list(&ListParams::default()).await.map_err(|e| {
+                    format!(
+                        "reading the ConnectionProfiles of namespace {ns}: {}",
+                        credentials::kube_message(&e)
+                    )
+                })?;
+                items.extend(list.items);
+            }
+            items
+        }
+        Err(e) => {
+            return Err(format!(
+                "reading the cluster's ConnectionProfiles: {}; --no-cluster plans without the cluster",
+                credentials::kube_message(&e)
+            )
+            .into());
+        }
+    };
+    Ok(objects.into_iter().map(crate::controller::decode::decode).collect())
 }

@@ -75,11 +75,10 @@ fn from_env() -> Result<(TenantConfig, TenantSettings, Option<String>), String> 
     Ok((config, settings, None))
 }
 
-async fn from_cluster(
-    source: &Source,
-    reference: &str,
-) -> Result<(TenantConfig, TenantSettings, Option<String>), String> {
-    let kube_config = match &source.kubeconfig {
+/// A client of the cluster `kubeconfig` (else KUBECONFIG, `~/.kube/config` or the Pod's
+/// service account) names, and its context's namespace (kubectl's namespace).
+pub async fn kube_client(kubeconfig: Option<&std::path::Path>) -> Result<(kube::Client, String), String> {
+    let kube_config = match kubeconfig {
         Some(path) => {
             let kubeconfig =
                 kube::config::Kubeconfig::read_from(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
@@ -89,21 +88,44 @@ async fn from_cluster(
         }
         None => kube::Config::infer().await.map_err(|e| e.to_string())?,
     };
+    let namespace = kube_config.default_namespace.clone();
     let client = kube::Client::try_from(kube_config).map_err(|e| e.to_string())?;
+    Ok((client, namespace))
+}
+
+/// A Kubernetes error in one line: the API server's own message (`clusterauth0tenants
+/// "x" not found`), never the debug form of its Status.
+pub fn kube_message(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),
+        other => other.to_string().lines().next().unwrap_or_default().to_string(),
+    }
+}
+
+/// Whether the environment holds credentials (AUTH0_DOMAIN is set).
+pub fn in_env() -> bool {
+    std::env::var(DOMAIN_ENV).is_ok_and(|v| !v.trim().is_empty())
+}
+
+async fn from_cluster(
+    source: &Source,
+    reference: &str,
+) -> Result<(TenantConfig, TenantSettings, Option<String>), String> {
+    let client = kube_client(source.kubeconfig.as_deref()).await?.0;
     let parts: Vec<&str> = reference.split('/').collect();
     let (settings, secret_namespace) = match parts.as_slice() {
         ["ClusterAuth0Tenant", name] => {
             let tenant = Api::<ClusterAuth0Tenant>::all(client.clone())
                 .get(name)
                 .await
-                .map_err(|e| format!("reading ClusterAuth0Tenant/{name}: {e}"))?;
+                .map_err(|e| format!("reading ClusterAuth0Tenant/{name}: {}", kube_message(&e)))?;
             (tenant.spec.tenant, source.operator_namespace.clone())
         }
         ["Auth0Tenant", namespace, name] => {
             let tenant = Api::<Auth0Tenant>::namespaced(client.clone(), namespace)
                 .get(name)
                 .await
-                .map_err(|e| format!("reading Auth0Tenant/{namespace}/{name}: {e}"))?;
+                .map_err(|e| format!("reading Auth0Tenant/{namespace}/{name}: {}", kube_message(&e)))?;
             (tenant.spec.tenant, namespace.to_string())
         }
         _ => {
@@ -116,7 +138,13 @@ async fn from_cluster(
     let secret = Api::<Secret>::namespaced(client, &secret_namespace)
         .get(&secret_ref.name)
         .await
-        .map_err(|e| format!("reading Secret {secret_namespace}/{}: {e}", secret_ref.name))?;
+        .map_err(|e| {
+            format!(
+                "reading Secret {secret_namespace}/{}: {}",
+                secret_ref.name,
+                kube_message(&e)
+            )
+        })?;
     let read = |key: &str| {
         secret
             .data

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::controller::desired::{from_wire, normalize};
 use crate::crd::{
-    ConnectionConfig, CrossAppAccessResourceApp, Feature, ManagementPolicy, Organization, Provisioning,
+    ConnectionConfig, CrossAppAccessResourceApp, DeletionPolicy, Feature, ManagementPolicy, Organization, Provisioning,
     StrategyOverrides, TenantRef,
 };
 
@@ -25,6 +25,8 @@ pub struct Options {
     pub tenant_ref: Option<TenantRef>,
     /// `spec.managementPolicy`; left out for `Manage`, the default.
     pub management_policy: ManagementPolicy,
+    /// `spec.deletionPolicy`; left out for `Delete`, the default.
+    pub deletion_policy: DeletionPolicy,
 }
 
 /// A ConnectionProfile manifest, its keys in the order a person reads them.
@@ -57,6 +59,8 @@ pub struct Spec {
     pub tenant_ref: Option<TenantRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub management_policy: Option<ManagementPolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organization: Option<Organization>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -140,6 +144,7 @@ impl Manifest {
                 tenant_ref: options.tenant_ref.clone(),
                 management_policy: (options.management_policy != ManagementPolicy::Manage)
                     .then_some(options.management_policy),
+                deletion_policy: (options.deletion_policy != DeletionPolicy::Delete).then_some(options.deletion_policy),
                 ..spec
             },
         }
@@ -185,8 +190,10 @@ pub fn profiles(profiles: &[Value], options: &Options) -> Result<Vec<Manifest>, 
     Ok(manifests)
 }
 
-/// A template (Auth0's `{id, display_name, template}`) as a manifest named `name` that
-/// creates a new profile: no `spec.name`, so the Auth0 name is `metadata.name`.
+/// A template (Auth0's `{id, display_name, template}`) as a manifest that creates a new
+/// profile named `name`. A `name` that is a DNS-1123 label (`okta-express`) is
+/// `metadata.name` and, without `spec.name`, the Auth0 name; any other (`Okta Express`) is
+/// kept as `spec.name`, the Auth0 name, and `metadata.name` is its [`slug`].
 pub fn template(template: &Value, name: &str, options: &Options) -> Result<Manifest, String> {
     let mut fields = template.get("template").cloned().unwrap_or(Value::Null);
     if !fields.is_object() {
@@ -195,7 +202,12 @@ pub fn template(template: &Value, name: &str, options: &Options) -> Result<Manif
     // The template's own name is a suggestion; the resource's is the user's choice.
     fields["name"] = Value::String(name.to_string());
     let (spec, _) = Spec::from_wire(&fields)?;
-    Ok(Manifest::new(name.to_string(), spec, options))
+    let meta = slug(name);
+    let spec = Spec {
+        name: (meta != name).then(|| name.to_string()),
+        ..spec
+    };
+    Ok(Manifest::new(meta, spec, options))
 }
 
 /// `metadata.name`s for profiles given as `(id, Auth0 name)`: the name itself when it is
@@ -373,12 +385,13 @@ mod tests {
             namespace: Some("team".into()),
             tenant_ref: None,
             management_policy: ManagementPolicy::Observe,
+            deletion_policy: DeletionPolicy::Orphan,
         };
         let manifests = profiles(std::slice::from_ref(&remote), &options).expect("exports");
         let value = serde_json::to_value(&manifests[0]).expect("json");
         assert_eq!(
             value["spec"],
-            json!({"name": "Okta partners", "externalID": A, "managementPolicy": "Observe",
+            json!({"name": "Okta partners", "externalID": A, "managementPolicy": "Observe", "deletionPolicy": "Orphan",
                    "organization": {"showAsButton": "required"}, "enabledFeatures": [],
                    "strategyOverrides": {"googleApps": {"enabledFeatures": ["scim"], "connectionConfig": {}}},
                    "provisioning": {"scim": {"tokens": {"scopes": ["get:users"]}}}})
@@ -416,6 +429,12 @@ mod tests {
             value["spec"],
             json!({"connectionNamePrefixTemplate": "okta-{org_id}", "enabledFeatures": ["scim"]})
         );
+        validation::check(value, None).expect("valid");
+        // A name that is no DNS-1123 label: the Auth0 name, with a slug for metadata.name.
+        let manifest = template(&item, "Okta Express", &Options::default()).expect("manifest");
+        let value = serde_json::to_value(&manifest).expect("json");
+        assert_eq!(value["metadata"], json!({"name": "okta-express"}));
+        assert_eq!(value["spec"]["name"], "Okta Express");
         validation::check(value, None).expect("valid");
     }
 }

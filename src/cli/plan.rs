@@ -1,23 +1,30 @@
 //! `plan` (pure): what the operator would do with each manifest, decided by the
 //! controller's own [`crate::controller::profile::plan::plan`] over one listing of the
-//! tenant, in the words a reviewer reads.
+//! manifest's tenant, in the words a reviewer reads.
 //!
-//! No cluster is read: each manifest is planned as a new resource (`Claim::External` with
-//! `spec.externalID`, else `Claim::Nothing`), and the claims between the manifests stand in
-//! for the cluster's other resources (the first manifest claiming an id owns it; a create
-//! planned earlier holds its name).
+//! Ownership is decided as the operator decides it, from what the cluster records: each
+//! manifest is the live ConnectionProfile of its namespace and name (when the cluster holds
+//! one) with the manifest's spec applied, so its recorded id (`status.id`, the `profile-id`
+//! annotation), its `create-pending` mark and its tenant marks count; the claims of every
+//! other resource read from the cluster count too ([`claims`]). A manifest the cluster does
+//! not hold is a new resource, younger than every live one; between new manifests, input
+//! order stands in for age (the first to claim an id owns it; a create planned earlier holds
+//! its name). Without a cluster, every manifest is new.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::manifests::Document;
 use crate::auth0::names;
 use crate::controller::desired::{FieldChange, desired, field_changes, normalize};
-use crate::controller::profile::annotation;
 use crate::controller::profile::plan::{Action, ById, Claim, Holder, Inputs, Listed, Lookup, Via, plan};
-use crate::crd::{ConnectionProfile, DeletionPolicy, ManagementPolicy, validation};
+use crate::controller::profile::{annotation, annotation_is_true, claims, marks};
+use crate::crd::{ConnectionProfile, TenantKind, TenantRef, validation};
 
 /// What the operator would do with one manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,6 +45,9 @@ pub enum Kind {
     Missing,
     /// The manifest breaks a rule of the schema.
     Invalid,
+    /// The manifest's tenant could not be read (no credentials for it, or Auth0 refused):
+    /// nothing is known of what the operator would do.
+    Unreachable,
 }
 
 impl Kind {
@@ -47,7 +57,7 @@ impl Kind {
     }
     /// Whether the operator would refuse the resource.
     pub fn refused(self) -> bool {
-        matches!(self, Kind::Conflict | Kind::Missing | Kind::Invalid)
+        matches!(self, Kind::Conflict | Kind::Missing | Kind::Invalid | Kind::Unreachable)
     }
 }
 
@@ -76,6 +86,9 @@ pub struct Outcome {
     pub resource: String,
     /// `file#document`.
     pub source: String,
+    /// The tenant the manifest names ([`tenant_key`]), empty for an invalid manifest.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tenant: String,
     pub action: Kind,
     /// The Auth0 profile concerned, when one is.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,6 +106,10 @@ pub struct Outcome {
     /// The fields that break a rule, for invalid.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
+    /// Whether deleting the resource (removing it from the cluster, or a GitOps prune) would
+    /// delete its Auth0 profile: it manages one under `deletionPolicy: Delete`.
+    #[serde(rename = "deletesProfileOnRemoval", skip_serializing_if = "std::ops::Not::not")]
+    pub deletes_on_removal: bool,
 }
 
 impl Outcome {
@@ -100,57 +117,185 @@ impl Outcome {
         Outcome {
             resource,
             source,
+            tenant: String::new(),
             action,
             id: None,
             changes: Vec::new(),
             message: None,
             owner: None,
             fields: Vec::new(),
+            deletes_on_removal: false,
         }
     }
 }
 
-/// Plans every document against `listing` (every profile of the tenant, Auth0's JSON).
-/// `namespace` stands in for a manifest without `metadata.namespace`.
-pub fn plan_all(documents: &[Document], listing: &[Value], namespace: &str) -> Vec<Outcome> {
-    let by_id: HashMap<&str, &Value> = listing
-        .iter()
-        .filter_map(|p| p.get("id").and_then(Value::as_str).map(|id| (id, p)))
-        .collect();
-    // By the form names are compared in: Auth0 may keep a name otherwise than it was sent
-    // (`auth0/names.rs`), and the operator looks names up that way.
-    let mut by_name: HashMap<String, Vec<&Value>> = HashMap::new();
-    for profile in listing {
-        if let Some(name) = profile.get("name").and_then(Value::as_str) {
-            by_name.entry(names::key(name)).or_default().push(profile);
-        }
+/// The tenant `tenant_ref` names from `namespace`: `ClusterAuth0Tenant/NAME` or
+/// `Auth0Tenant/NAMESPACE/NAME` (the form `--from-cluster` takes).
+pub fn tenant_key(namespace: &str, tenant_ref: &TenantRef) -> String {
+    match tenant_ref.kind {
+        TenantKind::ClusterAuth0Tenant => format!("ClusterAuth0Tenant/{}", tenant_ref.name),
+        TenantKind::Auth0Tenant => format!("Auth0Tenant/{namespace}/{}", tenant_ref.name),
     }
-    // Parse and validate first: the claims between manifests are those of valid ones.
-    let parsed: Vec<(String, Result<ConnectionProfile, validation::Invalid>)> = documents
+}
+
+/// A manifest read and validated: `namespace/name`, its namespace, and the resource.
+struct Parsed {
+    resource: String,
+    namespace: String,
+    profile: Result<ConnectionProfile, validation::Invalid>,
+}
+
+fn parse(documents: &[Document], namespace: &str) -> Vec<Parsed> {
+    documents
         .iter()
         .map(|d| {
-            let ns = d.value["metadata"]["namespace"].as_str().unwrap_or(namespace);
+            let ns = d.value["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or(namespace)
+                .to_string();
             let name = d.value["metadata"]["name"].as_str().unwrap_or("<no name>");
-            (format!("{ns}/{name}"), validation::check(d.value.clone(), None))
+            let profile = validation::check(d.value.clone(), None).map(|mut p| {
+                p.metadata.namespace = Some(ns.clone());
+                p
+            });
+            Parsed {
+                resource: format!("{ns}/{name}"),
+                namespace: ns,
+                profile,
+            }
         })
-        .collect();
-    // The first manifest (in input order) to claim an id under Manage owns it.
-    let mut first_claim: HashMap<String, String> = HashMap::new();
-    for (resource, profile) in &parsed {
-        if let Ok(profile) = profile
-            && profile.spec.management_policy == ManagementPolicy::Manage
-            && let Some(id) = &profile.spec.external_id
-        {
-            first_claim.entry(id.clone()).or_insert_with(|| resource.clone());
+        .collect()
+}
+
+/// The tenants the valid manifests name ([`tenant_key`]), and `(namespace, tenantRef)` of
+/// one manifest naming each: what `plan` must list.
+pub fn tenants(documents: &[Document], namespace: &str) -> BTreeMap<String, (String, TenantRef)> {
+    parse(documents, namespace)
+        .into_iter()
+        .filter_map(|p| {
+            let profile = p.profile.ok()?;
+            let tenant_ref = profile.spec.tenant_ref.clone();
+            Some((tenant_key(&p.namespace, &tenant_ref), (p.namespace, tenant_ref)))
+        })
+        .collect()
+}
+
+/// A tenant's profiles, indexed as the operator looks them up.
+struct Index<'a> {
+    by_id: HashMap<&'a str, &'a Value>,
+    /// By the form names are compared in: Auth0 may keep a name otherwise than it was sent
+    /// (`auth0/names.rs`), and the operator looks names up that way.
+    by_name: HashMap<String, Vec<&'a Value>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(listing: &'a [Value]) -> Index<'a> {
+        let mut by_name: HashMap<String, Vec<&Value>> = HashMap::new();
+        for profile in listing {
+            if let Some(name) = profile.get("name").and_then(Value::as_str) {
+                by_name.entry(names::key(name)).or_default().push(profile);
+            }
+        }
+        Index {
+            by_id: listing
+                .iter()
+                .filter_map(|p| p.get("id").and_then(Value::as_str).map(|id| (id, p)))
+                .collect(),
+            by_name,
         }
     }
-    let mut creating: BTreeMap<String, String> = BTreeMap::new();
+}
+
+/// The resource the operator would see once `manifest` is applied: the live object of the
+/// same namespace and name (its uid, age, annotations and status: what it recorded) with the
+/// manifest's spec and annotations applied; or, when the cluster holds none, a new resource
+/// younger than every live one, `index` ordering the new ones.
+fn as_applied(
+    manifest: &ConnectionProfile,
+    live: Option<&ConnectionProfile>,
+    index: usize,
+    now: &Time,
+) -> ConnectionProfile {
+    match live {
+        Some(live) => {
+            let mut merged = live.clone();
+            merged.spec = manifest.spec.clone();
+            if let Some(annotations) = &manifest.metadata.annotations {
+                merged
+                    .metadata
+                    .annotations
+                    .get_or_insert_default()
+                    .extend(annotations.clone());
+            }
+            merged.metadata.deletion_timestamp = None;
+            merged
+        }
+        None => {
+            let mut new = manifest.clone();
+            // Sorts after every real uid of the same second (those are lowercase hex).
+            new.metadata.uid = Some(format!("~plan-{index:08}"));
+            new.metadata.creation_timestamp = Some(now.clone());
+            new.status = None;
+            new
+        }
+    }
+}
+
+/// Plans every document. `namespace` stands in for a manifest without
+/// `metadata.namespace`; `live` holds the ConnectionProfiles the cluster holds (empty
+/// without a cluster); `listings` each tenant's profiles (Auth0's JSON) by [`tenant_key`],
+/// or why the tenant could not be read.
+pub fn plan_all(
+    documents: &[Document],
+    namespace: &str,
+    live: &[ConnectionProfile],
+    listings: &HashMap<String, Result<Vec<Value>, String>>,
+) -> Vec<Outcome> {
+    let indexes: HashMap<&str, Index> = listings
+        .iter()
+        .filter_map(|(key, listing)| Some((key.as_str(), Index::new(listing.as_ref().ok()?))))
+        .collect();
+    let parsed = parse(documents, namespace);
+    let live_by_key: HashMap<String, &ConnectionProfile> = live.iter().map(|p| (claims::key(p), p)).collect();
+    // Every resource the operator would see: the live ones, each manifest applied over its
+    // own, and the new ones.
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let applied: Vec<Option<ConnectionProfile>> = parsed
+        .iter()
+        .enumerate()
+        .map(|(index, p)| {
+            p.profile
+                .as_ref()
+                .ok()
+                .map(|m| as_applied(m, live_by_key.get(&p.resource).copied(), index, &now))
+        })
+        .collect();
+    let manifested: BTreeSet<&str> = parsed
+        .iter()
+        .zip(&applied)
+        .filter(|(_, a)| a.is_some())
+        .map(|(p, _)| p.resource.as_str())
+        .collect();
+    let universe: Vec<Arc<ConnectionProfile>> = live
+        .iter()
+        .filter(|p| !manifested.contains(claims::key(p).as_str()))
+        .cloned()
+        .chain(applied.iter().flatten().cloned())
+        .map(Arc::new)
+        .collect();
+    // Creates planned so far, by tenant and name: a later manifest of that name conflicts.
+    let mut creating: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut outcomes = Vec::new();
-    for ((resource, profile), document) in parsed.into_iter().zip(documents) {
+    for ((p, profile), document) in parsed.into_iter().zip(applied).zip(documents) {
         let source = document.source.clone();
-        let profile = match profile {
-            Ok(profile) => profile,
-            Err(invalid) => {
+        let Parsed {
+            resource,
+            profile: valid,
+            ..
+        } = p;
+        let profile = match (valid, profile) {
+            (Ok(_), Some(profile)) => profile,
+            (Err(invalid), _) => {
                 let mut outcome = Outcome::new(resource, source, Kind::Invalid);
                 for error in &invalid.0 {
                     if !outcome.fields.contains(&error.field) {
@@ -161,80 +306,40 @@ pub fn plan_all(documents: &[Document], listing: &[Value], namespace: &str) -> V
                 outcomes.push(outcome);
                 continue;
             }
+            (Ok(_), None) => unreachable!("a valid manifest is applied"),
         };
-        let want = desired(&profile);
-        let claim = match &profile.spec.external_id {
-            Some(id) => Claim::External(id.clone()),
-            None => Claim::Nothing,
-        };
-        let owned_by_other = claim
-            .id()
-            .and_then(|id| first_claim.get(id))
-            .filter(|owner| **owner != resource)
-            .cloned();
-        let paused = profile
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(annotation::PAUSED))
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let mut inputs = Inputs {
-            deleting: false,
-            paused,
-            force_orphan: false,
-            management: profile.spec.management_policy,
-            deletion: DeletionPolicy::Delete,
-            claim,
-            pending: None,
-            owned_by_other,
-            tenant_changed: None,
-            name: profile.effective_name(),
-            desired: &want,
-            by_id: None,
-            generation: profile.metadata.generation,
-            stuck: None,
-            named: BTreeMap::new(),
-        };
-        let action = loop {
-            match plan(&inputs) {
-                Action::Look(Lookup::ById(id)) => {
-                    inputs.by_id = Some(match by_id.get(id.as_str()) {
-                        Some(found) => ById::Found((*found).clone()),
-                        None => ById::Gone,
-                    });
-                }
-                Action::Look(Lookup::Named { name, .. }) => {
-                    let mut found: Vec<Listed> = by_name
-                        .get(&names::key(&name))
-                        .into_iter()
-                        .flatten()
-                        .map(|p| {
-                            let id = p["id"].as_str().unwrap_or_default().to_string();
-                            Listed {
-                                claimed_by: first_claim.get(&id).filter(|o| **o != resource).cloned(),
-                                id,
-                                profile: (*p).clone(),
-                            }
-                        })
-                        .collect();
-                    if let Some(owner) = creating.get(&name) {
-                        found.push(Listed {
-                            id: "(to be created)".into(),
-                            profile: Value::Object(want.clone()),
-                            claimed_by: Some(owner.clone()),
-                        });
-                    }
-                    if inputs.named.insert(name, found).is_some() {
-                        unreachable!("the plan asked for the same name twice");
-                    }
-                }
-                action => break action,
+        let tenant = tenant_key(&profile.namespace().unwrap_or_default(), &profile.spec.tenant_ref);
+        let mut outcome = Outcome::new(resource.clone(), source, Kind::Nothing);
+        outcome.tenant = tenant.clone();
+        let index = match listings.get(&tenant) {
+            Some(Ok(_)) => &indexes[tenant.as_str()],
+            Some(Err(why)) => {
+                outcome.action = Kind::Unreachable;
+                outcome.message = Some(why.clone());
+                outcomes.push(outcome);
+                continue;
+            }
+            None => {
+                outcome.action = Kind::Unreachable;
+                outcome.message = Some(format!("the tenant {tenant} was not read"));
+                outcomes.push(outcome);
+                continue;
             }
         };
-        let mut outcome = Outcome::new(resource.clone(), source, Kind::Nothing);
+        let want = desired(&profile);
+        let inputs = inputs(&profile, &want, &universe);
+        let (action, inputs) = decide(
+            inputs,
+            index,
+            &profile,
+            &universe,
+            creating.get(&(tenant.clone(), profile.effective_name().to_string())),
+            &want,
+        );
+        outcome.deletes_on_removal = deletes_on_removal(&inputs, &action);
         match action {
             Action::Create { .. } => {
-                creating.insert(profile.effective_name().to_string(), resource);
+                creating.insert((tenant, profile.effective_name().to_string()), resource);
                 outcome.action = Kind::Create;
                 outcome.changes = changes(&want, &normalize(&Value::Null));
             }
@@ -267,7 +372,7 @@ pub fn plan_all(documents: &[Document], listing: &[Value], namespace: &str) -> V
                     ),
                     Holder::Foreign { id } => (
                         format!(
-                            "the name {name:?} is held by {id}, which no manifest owns: set spec.externalID: {id} to adopt it, or choose another name"
+                            "the name {name:?} is held by {id}, which no resource owns: set spec.externalID: {id} to adopt it, or choose another name"
                         ),
                         None,
                         Some(id),
@@ -293,24 +398,120 @@ pub fn plan_all(documents: &[Document], listing: &[Value], namespace: &str) -> V
             }
             Action::Missing { id } => {
                 outcome.action = Kind::Missing;
-                outcome.message = Some(format!("spec.externalID {id} is not in the tenant"));
+                outcome.message = Some(format!("{id} is not in the tenant"));
                 outcome.id = Some(id);
             }
             Action::NoneNamed { name } => {
                 outcome.action = Kind::Missing;
                 outcome.message = Some(format!("no profile is named {name:?} to observe"));
             }
-            other @ (Action::Look(_)
-            | Action::DeletionPaused
-            | Action::Delete { .. }
-            | Action::Release { .. }
-            | Action::TenantChanged(_)) => {
-                unreachable!("a new resource's plan cannot end in {other:?}")
+            Action::TenantChanged(change) => {
+                outcome.action = Kind::Conflict;
+                outcome.message = Some(format!(
+                    "the resource's profile was made on {}, but spec.tenantRef names {}: the operator would stall (TenantChanged); put tenantRef back, or make a new ConnectionProfile",
+                    change.recorded, change.current
+                ));
+            }
+            other @ (Action::Look(_) | Action::DeletionPaused | Action::Delete { .. } | Action::Release { .. }) => {
+                unreachable!("a resource not being deleted cannot plan {other:?}")
             }
         }
         outcomes.push(outcome);
     }
     outcomes
+}
+
+/// The inputs of the operator's plan for `profile` (as applied), before any look-up.
+fn inputs<'i>(
+    profile: &'i ConnectionProfile,
+    want: &'i Map<String, Value>,
+    universe: &[Arc<ConnectionProfile>],
+) -> Inputs<'i> {
+    let pending = claims::pending_mark(profile);
+    Inputs {
+        deleting: false,
+        paused: annotation_is_true(profile, annotation::PAUSED),
+        force_orphan: annotation_is_true(profile, annotation::FORCE_ORPHAN),
+        management: profile.spec.management_policy,
+        deletion: profile.spec.deletion_policy,
+        claim: claims::claim_of(profile, pending.clone()),
+        pending,
+        owned_by_other: claims::Claims::of(profile, universe).older_claimant,
+        // The tenant reached is not known here: a re-pointed tenant object is not seen.
+        tenant_changed: marks::tenant_change(profile, None),
+        name: profile.effective_name(),
+        desired: want,
+        by_id: None,
+        generation: profile.metadata.generation,
+        stuck: None,
+        named: BTreeMap::new(),
+    }
+}
+
+/// Answers the plan's look-ups from the tenant's listing until it decides.
+fn decide<'i>(
+    mut inputs: Inputs<'i>,
+    index: &Index,
+    profile: &ConnectionProfile,
+    universe: &[Arc<ConnectionProfile>],
+    creating: Option<&String>,
+    want: &Map<String, Value>,
+) -> (Action, Inputs<'i>) {
+    loop {
+        match plan(&inputs) {
+            Action::Look(Lookup::ById(id)) => {
+                inputs.by_id = Some(match index.by_id.get(id.as_str()) {
+                    Some(found) => ById::Found((*found).clone()),
+                    None => ById::Gone,
+                });
+            }
+            Action::Look(Lookup::Named { name, .. }) => {
+                let mut found: Vec<Listed> = index
+                    .by_name
+                    .get(&names::key(&name))
+                    .into_iter()
+                    .flatten()
+                    .map(|p| {
+                        let id = p["id"].as_str().unwrap_or_default().to_string();
+                        Listed {
+                            claimed_by: claims::owner_of(profile, &id, universe),
+                            id,
+                            profile: (*p).clone(),
+                        }
+                    })
+                    .collect();
+                if let Some(owner) = creating.filter(|_| name == profile.effective_name()) {
+                    found.push(Listed {
+                        id: "(to be created)".into(),
+                        profile: Value::Object(want.clone()),
+                        claimed_by: Some(owner.clone()),
+                    });
+                }
+                if inputs.named.insert(name, found).is_some() {
+                    unreachable!("the plan asked for the same name twice");
+                }
+            }
+            action => return (action, inputs),
+        }
+    }
+}
+
+/// Whether deleting the resource would delete a profile in Auth0, by the operator's own
+/// deletion plan: asked when the resource owns a profile (or will, once created).
+fn deletes_on_removal(inputs: &Inputs, action: &Action) -> bool {
+    let id = match action {
+        Action::Converge { id, .. } => id.clone(),
+        Action::Create { .. } => "(to be created)".to_string(),
+        _ => return false,
+    };
+    let deleting = Inputs {
+        deleting: true,
+        claim: Claim::Recorded(id),
+        pending: None,
+        named: BTreeMap::new(),
+        ..inputs.clone()
+    };
+    matches!(plan(&deleting), Action::Delete { .. })
 }
 
 fn changes(want: &Map<String, Value>, have: &Map<String, Value>) -> Vec<Change> {
@@ -342,7 +543,7 @@ pub fn render(outcomes: &[Outcome]) -> String {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        out.push_str(&format!("{action:<8} {}{id}", o.resource));
+        out.push_str(&format!("{action:<11} {}{id}", o.resource));
         if let Some(message) = &o.message {
             out.push_str(&format!(": {message}"));
         }
@@ -354,9 +555,19 @@ pub fn render(outcomes: &[Outcome]) -> String {
             }
         }
     }
+    let deleting: Vec<&Outcome> = outcomes.iter().filter(|o| o.deletes_on_removal).collect();
+    if !deleting.is_empty() {
+        out.push_str(
+            "Deleting these resources would delete their Auth0 profile (deletionPolicy Delete; set Orphan to keep it):\n",
+        );
+        for o in deleting {
+            let id = o.id.as_deref().unwrap_or("(to be created)");
+            out.push_str(&format!("    {} {id}\n", o.resource));
+        }
+    }
     let count = |k: Kind| outcomes.iter().filter(|o| o.action == k).count();
     out.push_str(&format!(
-        "Plan: {} to create, {} to update, {} to adopt, {} unchanged, {} conflicts, {} missing, {} invalid.\n",
+        "Plan: {} to create, {} to update, {} to adopt, {} unchanged, {} conflicts, {} missing, {} invalid",
         count(Kind::Create),
         count(Kind::Update),
         count(Kind::Adopt),
@@ -365,6 +576,10 @@ pub fn render(outcomes: &[Outcome]) -> String {
         count(Kind::Missing),
         count(Kind::Invalid)
     ));
+    match count(Kind::Unreachable) {
+        0 => out.push_str(".\n"),
+        n => out.push_str(&format!(", {n} on unreachable tenants.\n")),
+    }
     out
 }
 
@@ -391,6 +606,87 @@ mod tests {
         ]
     }
 
+    fn listings(listing: Vec<Value>) -> HashMap<String, Result<Vec<Value>, String>> {
+        HashMap::from([("ClusterAuth0Tenant/default".to_string(), Ok(listing))])
+    }
+
+    /// A resource of the cluster that recorded `id` (as the operator does after a create).
+    fn live(name: &str, id: &str, created: i64) -> ConnectionProfile {
+        let value = json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+            "metadata": {"name": name, "namespace": "ns", "uid": format!("uid-{name}"),
+                         "creationTimestamp": k8s_openapi::jiff::Timestamp::from_second(created).expect("time").to_string(),
+                         "annotations": {annotation::PROFILE_ID: id}},
+            "spec": {}, "status": {"id": id}});
+        serde_json::from_value(value).expect("profile")
+    }
+
+    #[test]
+    fn a_profile_the_cluster_already_manages_is_its_resources() {
+        // `a` was created by the operator (no externalID: recorded in status.id); `b`'s
+        // manifest is not in the input, but its live resource claims B.
+        let docs = [
+            doc("a", json!({"connectionNamePrefixTemplate": "a-"})),
+            doc("a2", json!({"name": "a"})),
+            doc("b-copy", json!({"externalID": B})),
+            doc("b-named", json!({"name": "b"})),
+        ];
+        let live = [live("a", A, 100), live("b", B, 100)];
+        let outcomes = plan_all(&docs, "ns", &live, &listings(listing()));
+        let kinds: Vec<Kind> = outcomes.iter().map(|o| o.action).collect();
+        assert_eq!(kinds, [Kind::Nothing, Kind::Conflict, Kind::Conflict, Kind::Conflict]);
+        assert_eq!(outcomes[0].id.as_deref(), Some(A));
+        assert!(outcomes[0].deletes_on_removal);
+        assert_eq!(outcomes[1].owner.as_deref(), Some("ns/a"));
+        assert_eq!(outcomes[2].owner.as_deref(), Some("ns/b"));
+        assert_eq!(outcomes[3].owner.as_deref(), Some("ns/b"));
+        // Without the cluster, `a` is a new resource and its name is someone's.
+        let alone = plan_all(&docs[..1], "ns", &[], &listings(listing()));
+        assert_eq!(alone[0].action, Kind::Conflict);
+    }
+
+    #[test]
+    fn each_manifest_is_planned_on_its_own_tenant() {
+        let docs = [
+            doc("a", json!({"externalID": A})),
+            doc(
+                "b",
+                json!({"externalID": B, "tenantRef": {"kind": "Auth0Tenant", "name": "eu"}}),
+            ),
+            doc(
+                "c",
+                json!({"tenantRef": {"kind": "ClusterAuth0Tenant", "name": "gone"}}),
+            ),
+            doc(
+                "d",
+                json!({"externalID": A, "deletionPolicy": "Orphan", "tenantRef": {"kind": "Auth0Tenant", "name": "eu"}}),
+            ),
+        ];
+        let mut listings = listings(vec![json!({"id": A, "name": "a"})]);
+        listings.insert("Auth0Tenant/ns/eu".into(), Ok(vec![json!({"id": B, "name": "b"})]));
+        listings.insert("ClusterAuth0Tenant/gone".into(), Err("tenant gone: not found".into()));
+        assert_eq!(
+            tenants(&docs, "ns").keys().cloned().collect::<Vec<_>>(),
+            [
+                "Auth0Tenant/ns/eu",
+                "ClusterAuth0Tenant/default",
+                "ClusterAuth0Tenant/gone"
+            ]
+        );
+        let outcomes = plan_all(&docs, "ns", &[], &listings);
+        let kinds: Vec<Kind> = outcomes.iter().map(|o| o.action).collect();
+        // d names A on the eu tenant, which holds no such profile; the claim of `a` is on
+        // the default tenant, yet one id has one owner (as in the operator): a conflict.
+        assert_eq!(kinds, [Kind::Adopt, Kind::Adopt, Kind::Unreachable, Kind::Conflict]);
+        assert_eq!(outcomes[1].tenant, "Auth0Tenant/ns/eu");
+        assert_eq!(outcomes[2].message.as_deref(), Some("tenant gone: not found"));
+        assert!(outcomes[0].deletes_on_removal && outcomes[1].deletes_on_removal);
+        let orphan = plan_all(&docs[3..], "ns", &[], &listings);
+        assert_eq!(orphan[0].action, Kind::Missing);
+        assert!(!orphan[0].deletes_on_removal);
+        assert_eq!(exit_code(&outcomes), 1);
+        assert!(render(&outcomes).contains("Deleting these resources would delete their Auth0 profile"));
+    }
+
     #[test]
     fn each_manifest_gets_the_operators_decision() {
         let docs = [
@@ -410,7 +706,7 @@ mod tests {
             ),
             doc("new-again", json!({"name": "new"})),
         ];
-        let outcomes = plan_all(&docs, &listing(), "ns");
+        let outcomes = plan_all(&docs, "ns", &[], &listings(listing()));
         let kinds: Vec<Kind> = outcomes.iter().map(|o| o.action).collect();
         assert_eq!(
             kinds,

@@ -11,6 +11,7 @@ use kube::ResourceExt;
 use crate::crd::{ConnectionProfile, ManagementPolicy};
 
 use super::annotation;
+use super::plan::Claim;
 
 /// The id a resource's own records bind it to: `status.id`, else the `profile-id`
 /// annotation (which survives a restore or a re-apply without status).
@@ -36,6 +37,34 @@ pub fn claimed_id(profile: &ConnectionProfile) -> Option<&str> {
         return None;
     }
     recorded_id(profile).or(profile.spec.external_id.as_deref())
+}
+
+/// The name of a create that may have reached Auth0 unrecorded, as the resource's
+/// `create-pending` mark records it. Earlier versions of the operator wrote a timestamp into
+/// the mark: such a mark stands for the resource's own name (they never posted another).
+pub fn pending_mark(profile: &ConnectionProfile) -> Option<String> {
+    let name = profile.effective_name();
+    profile.annotations().get(annotation::CREATE_PENDING).map(|posted| {
+        let legacy = posted != name && posted.parse::<k8s_openapi::jiff::Timestamp>().is_ok();
+        if legacy { name.to_string() } else { posted.clone() }
+    })
+}
+
+/// What the resource's records prove about its profile, strongest first: its recorded id,
+/// else `spec.externalID`, else `pending` (the name of a create that may have reached Auth0),
+/// else nothing. The reconciler passes its own memory of creates beside the mark; `plan`
+/// passes [`pending_mark`].
+pub fn claim_of(profile: &ConnectionProfile, pending: Option<String>) -> Claim {
+    if let Some(id) = recorded_id(profile) {
+        return Claim::Recorded(id.to_string());
+    }
+    if let Some(id) = &profile.spec.external_id {
+        return Claim::External(id.clone());
+    }
+    match pending {
+        Some(posted_name) => Claim::Uncertain { posted_name },
+        None => Claim::Nothing,
+    }
 }
 
 /// `namespace/name`, how a resource is named in messages.

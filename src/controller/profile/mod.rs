@@ -203,16 +203,7 @@ impl<'a> Pass<'a> {
         if let Some(id) = self.ctx.memory.creates.get(&self.uid).and_then(|posted| posted.created) {
             return Claim::Recorded(id);
         }
-        if let Some(id) = claims::recorded_id(profile) {
-            return Claim::Recorded(id.to_string());
-        }
-        if let Some(id) = &profile.spec.external_id {
-            return Claim::External(id.clone());
-        }
-        match self.pending() {
-            Some(posted_name) => Claim::Uncertain { posted_name },
-            None => Claim::Nothing,
-        }
+        claims::claim_of(profile, self.pending())
     }
 
     /// The name of a create of this resource that may have reached Auth0 unrecorded: its
@@ -228,14 +219,7 @@ impl<'a> Pass<'a> {
         if let Some(posted) = self.ctx.memory.creates.get(&self.uid) {
             return posted.created.is_none().then_some(posted.name);
         }
-        let name = self.profile.effective_name();
-        self.profile
-            .annotations()
-            .get(annotation::CREATE_PENDING)
-            .map(|posted| {
-                let legacy = posted != name && posted.parse::<k8s_openapi::jiff::Timestamp>().is_ok();
-                if legacy { name.to_string() } else { posted.clone() }
-            })
+        claims::pending_mark(self.profile)
     }
 
     /// The inputs of [`plan::plan`] before any look-up.
@@ -703,7 +687,8 @@ async fn publish(ctx: &Context, profile: &ConnectionProfile, type_: EventType, r
     }
 }
 
-fn annotation_is_true(profile: &ConnectionProfile, key: &str) -> bool {
+/// Whether the annotation `key` of `profile` says `true` (any case).
+pub fn annotation_is_true(profile: &ConnectionProfile, key: &str) -> bool {
     profile
         .annotations()
         .get(key)
