@@ -441,6 +441,10 @@ async fn observe_shows_pending_changes_until_manage_applies_them() {
         h.remote_by_id(&id).expect("profile")["connection_name_prefix_template"],
         "new-"
     );
+    // The switch to Manage is the adoption docs/operations.md lists as an Event (issue 26).
+    let (kind, _, note) = h.wait_event("watched", "Adopted").await;
+    assert_eq!(kind, "Normal");
+    assert!(note.contains(&id), "{note}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -155,7 +155,11 @@ async fn an_id_kept_in_status_alone_is_not_taken_to_another_tenant() {
     let patch = json!({"metadata": {"annotations": {
         "auth0.operators.dev/profile-id": null, "auth0.operators.dev/profile-tenant": null}}});
     h.profiles()
-        .patch("replaced", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch))
+        .patch(
+            "replaced",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
         .await
         .expect("patch");
     // The tenant object now points at eu (same client, which eu also knows).
@@ -175,7 +179,11 @@ async fn an_id_kept_in_status_alone_is_not_taken_to_another_tenant() {
     assert!(message.contains(&profile_id), "{message}");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(profile_calls(&h, &eu).is_empty(), "{:?}", profile_calls(&h, &eu));
-    let eu_profiles = common::admin_call("GET", &format!("{}/tenants/{eu}/profiles", h.emulator.admin_url()), None);
+    let eu_profiles = common::admin_call(
+        "GET",
+        &format!("{}/tenants/{eu}/profiles", h.emulator.admin_url()),
+        None,
+    );
     assert_eq!(eu_profiles.as_array().map(Vec::len), Some(0), "{eu_profiles}");
 }
 

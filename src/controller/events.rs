@@ -272,6 +272,15 @@ mod tests {
     }
 
     #[test]
+    fn types_and_window_are_what_the_api_server_and_client_go_use() {
+        // events.k8s.io/v1 accepts exactly these two types.
+        assert_eq!(EventType::Normal.as_str(), "Normal");
+        assert_eq!(EventType::Warning.as_str(), "Warning");
+        // client-go's and kube-runtime's series window.
+        assert_eq!(SERIES_WINDOW, Duration::from_secs(360));
+    }
+
+    #[test]
     fn a_first_occurrence_is_a_new_event() {
         assert_eq!(next(&[], EventType::Normal, "Created", Instant::now()), Next::Create);
     }

@@ -190,6 +190,17 @@ async fn converge(
     if patch.is_some() && !marks::has_finalizer(profile) {
         marks::hold(&pass.api, profile, &bound).await?;
     }
+    // Observe recorded the adopted id in status without binding it: the first pass under
+    // Manage binds it, and that is the adoption users see (issue 26: no Adopted Event after
+    // the documented Observe-then-Manage path).
+    let via = if via == Via::Recorded
+        && Marks::of(profile).bound.is_none()
+        && profile.spec.external_id.as_deref() == Some(id.as_str())
+    {
+        Via::Adopted
+    } else {
+        via
+    };
     match via {
         Via::Adopted => {
             pass.publish(EventType::Normal, "Adopted", &format!("adopted Auth0 profile {id}"))
