@@ -447,6 +447,73 @@ async fn observe_shows_pending_changes_until_manage_applies_them() {
     assert!(note.contains(&id), "{note}");
 }
 
+/// Issue 26, item 4: a re-export into the same folder leaves it exactly what the tenant
+/// holds, and a profile a ConnectionProfile already manages is not exported again (its copy
+/// would stall AlreadyManaged).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_skips_what_the_cluster_manages_and_a_re_export_leaves_no_stale_file() {
+    let h = Harness::start("cli-reexport").await;
+    let ns = h.ns.name().to_string();
+    // Managed by a resource the export would not write (the export names it `by-team-a`).
+    h.apply_profile("team-a-sso", json!({"name": "by-team-a"})).await;
+    let managed = h.wait_ready("team-a-sso").await;
+    let managed_id = common::id(&managed);
+    let keep = h.admin("POST", "profiles", Some(json!({"name": "keep-me"}))).await;
+    let gone = h.admin("POST", "profiles", Some(json!({"name": "gone-soon"}))).await;
+    let dir = h.env.dir().join(format!("reexport-{ns}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("mine.yaml"), "# a file the export never wrote\n").expect("write");
+    let export = |h: &Harness| {
+        let mut command = tool(
+            h,
+            &[
+                "export",
+                "--namespace",
+                &ns,
+                "--tenant-ref",
+                "Auth0Tenant/t",
+                "--dir",
+                dir.to_str().expect("utf-8"),
+            ],
+        );
+        command.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
+        command
+    };
+    let first = run(export(&h)).await;
+    assert!(first.status.success(), "export: {}", text(&first.stderr));
+    let stderr = text(&first.stderr);
+    assert!(
+        stderr.contains(&format!("skipped profile {managed_id}")) && stderr.contains(&format!("{ns}/team-a-sso")),
+        "{stderr}"
+    );
+    let listed = |dir: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        listed(&dir),
+        ["gone-soon.yaml", "keep-me.yaml", "kustomization.yaml", "mine.yaml"],
+        "the managed profile is not exported"
+    );
+    assert!(keep["id"].is_string());
+    // The profile goes from the tenant; the re-export removes its file, and only it.
+    let id = gone["id"].as_str().expect("id");
+    h.admin("DELETE", &format!("profiles/{id}"), None).await;
+    let second = run(export(&h)).await;
+    assert!(second.status.success(), "export: {}", text(&second.stderr));
+    assert!(
+        text(&second.stderr).contains("removed 1 files the last export wrote"),
+        "{}",
+        text(&second.stderr)
+    );
+    assert_eq!(listed(&dir), ["keep-me.yaml", "kustomization.yaml", "mine.yaml"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_reads_stdin_and_export_writes_observe() {
     let h = Harness::prepare("cli-stdin", common::SCOPES.iter().map(|s| s.to_string()).collect()).await;

@@ -122,9 +122,14 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
     /// Write one file per profile (`<metadata.name>.yaml`) and a kustomization.yaml here,
-    /// instead of one multi-document YAML on stdout.
+    /// instead of one multi-document YAML on stdout. A re-export into the same folder
+    /// removes the files the last export wrote that this one does not.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Do not read the cluster: export every profile, also those a ConnectionProfile already
+    /// manages (skipped otherwise, each named on stderr with its resource).
+    #[arg(long)]
+    pub no_cluster: bool,
 }
 
 /// `auth0-operator templates`.

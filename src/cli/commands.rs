@@ -30,9 +30,66 @@ async fn list(client: &crate::auth0::Auth0Client) -> Result<Vec<Value>, Failure>
 
 /// `export`: 0 when written, 1 on an error.
 pub async fn export(args: ExportArgs) -> Result<u8, Failure> {
-    let client = credentials::client(&args.credentials.source()).await?;
-    let profiles = list(&client).await?;
-    let manifests = export::profiles(&profiles, &args.manifest.options(Deletion::Orphan))?;
+    let source = args.credentials.source();
+    let client = credentials::client(&source).await?;
+    let mut profiles = list(&client).await?;
+    // What a field this version cannot express holds is kept by the operator as Auth0 holds
+    // it, but the manifest cannot say it: one warning per field.
+    for profile in &profiles {
+        for field in crate::controller::desired::unrecognized(profile) {
+            eprintln!(
+                "warning: profile {} ({}): {field} is not expressible by this version's ConnectionProfile; left out of the manifest (the operator keeps it as Auth0 holds it)",
+                profile["id"].as_str().unwrap_or_default(),
+                profile["name"].as_str().unwrap_or_default()
+            );
+        }
+    }
+    let options = args.manifest.options(Deletion::Orphan);
+    // Profiles the cluster's resources already manage are not exported again (their copy
+    // would stall AlreadyManaged), unless the resource is the one this export writes.
+    if !args.no_cluster {
+        match credentials::kube_client(source.kubeconfig.as_deref()).await {
+            Ok((cluster, default_namespace)) => {
+                let namespace = args.manifest.namespace.clone().unwrap_or(default_namespace);
+                let live = match live_profiles(&cluster, &[], &namespace).await {
+                    Ok(live) => live,
+                    // The default kubeconfig names a cluster that cannot be read: say so.
+                    Err(e) if source.kubeconfig.is_none() => {
+                        eprintln!("{e}: profiles the cluster may already manage are exported too");
+                        Vec::new()
+                    }
+                    Err(e) => return Err(e),
+                };
+                let manifests = export::profiles(&profiles, &options)?;
+                let written: HashMap<String, String> = manifests
+                    .iter()
+                    .filter_map(|m| Some((m.spec.external_id.clone()?, format!("{namespace}/{}", m.metadata.name))))
+                    .collect();
+                profiles.retain(|profile| {
+                    let id = profile["id"].as_str().unwrap_or_default();
+                    let owner = live
+                        .iter()
+                        .find(|r| crate::controller::profile::claims::claimed_id(r) == Some(id))
+                        .map(crate::controller::profile::claims::key);
+                    match owner {
+                        Some(owner) if written.get(id) != Some(&owner) => {
+                            eprintln!(
+                                "skipped profile {id} ({}): ConnectionProfile {owner} manages it",
+                                profile["name"].as_str().unwrap_or_default()
+                            );
+                            false
+                        }
+                        _ => true,
+                    }
+                });
+            }
+            Err(e) if source.kubeconfig.is_none() => {
+                eprintln!("no cluster to read ({e}): profiles the cluster may already manage are exported too");
+            }
+            Err(e) => return Err(format!("reading the kubeconfig: {e}").into()),
+        }
+    }
+    let manifests = export::profiles(&profiles, &options)?;
     match &args.dir {
         None => {
             let yaml = export::to_yaml(&manifests)?;
@@ -40,6 +97,10 @@ pub async fn export(args: ExportArgs) -> Result<u8, Failure> {
         }
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let kustomization_path = dir.join("kustomization.yaml");
+            let before = std::fs::read_to_string(&kustomization_path)
+                .map(|k| export::exported_before(&k))
+                .unwrap_or_default();
             let mut files = Vec::new();
             for manifest in &manifests {
                 let file = format!("{}.yaml", manifest.metadata.name);
@@ -47,13 +108,28 @@ pub async fn export(args: ExportArgs) -> Result<u8, Failure> {
                 std::fs::write(dir.join(&file), yaml).map_err(|e| format!("{}: {e}", dir.join(&file).display()))?;
                 files.push(file);
             }
+            // A re-export leaves the folder what the tenant holds: the files the last export
+            // wrote and this one does not are removed (and only those).
+            let mut removed = 0;
+            for stale in before.iter().filter(|f| !files.contains(f)) {
+                match std::fs::remove_file(dir.join(stale)) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(format!("{}: {e}", dir.join(stale).display()).into()),
+                }
+            }
             let kustomization = export::kustomization(&files)?;
-            std::fs::write(dir.join("kustomization.yaml"), kustomization)
-                .map_err(|e| format!("{}: {e}", dir.join("kustomization.yaml").display()))?;
+            std::fs::write(&kustomization_path, kustomization)
+                .map_err(|e| format!("{}: {e}", kustomization_path.display()))?;
             eprintln!(
-                "wrote {} profiles and kustomization.yaml to {}",
+                "wrote {} profiles and kustomization.yaml to {}{}",
                 files.len(),
-                dir.display()
+                dir.display(),
+                if removed > 0 {
+                    format!("; removed {removed} files the last export wrote")
+                } else {
+                    String::new()
+                }
             );
         }
     }

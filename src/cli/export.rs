@@ -290,7 +290,33 @@ pub fn to_yaml(manifests: &[Manifest]) -> Result<String, String> {
     Ok(out)
 }
 
-/// The `kustomization.yaml` listing `files`.
+/// The first line of every `kustomization.yaml` `export --dir` writes: a re-export removes
+/// the files such a kustomization lists and the new export does not write, and no other.
+pub const KUSTOMIZATION_HEADER: &str =
+    "# Written by `auth0-operator export --dir`: a re-export replaces the files listed here.";
+
+/// The files an earlier `export --dir` listed in `kustomization` (its text), when it carries
+/// [`KUSTOMIZATION_HEADER`]; plain file names only (no path, no `..`): nothing else is ever
+/// removed.
+pub fn exported_before(kustomization: &str) -> Vec<String> {
+    if !kustomization.starts_with(KUSTOMIZATION_HEADER) {
+        return Vec::new();
+    }
+    let parsed: Value = serde_saphyr::from_str(kustomization).unwrap_or(Value::Null);
+    parsed["resources"]
+        .as_array()
+        .map(|files| {
+            files
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|f| f.ends_with(".yaml") && !f.contains('/') && !f.contains("..") && !f.starts_with('.'))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `kustomization.yaml` listing `files`, under [`KUSTOMIZATION_HEADER`].
 pub fn kustomization(files: &[String]) -> Result<String, String> {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -304,6 +330,7 @@ pub fn kustomization(files: &[String]) -> Result<String, String> {
         kind: "Kustomization",
         resources: files,
     })
+    .map(|yaml| format!("{KUSTOMIZATION_HEADER}\n{yaml}"))
     .map_err(|e| e.to_string())
 }
 
@@ -400,6 +427,19 @@ mod tests {
         let want = crate::controller::desired::desired(&parsed);
         let have = crate::controller::desired::normalize(&remote);
         assert_eq!(crate::controller::desired::diff(&want, &have), None);
+    }
+
+    #[test]
+    fn a_re_export_removes_only_what_an_export_listed() {
+        let written = kustomization(&["a.yaml".into(), "b.yaml".into()]).expect("yaml");
+        assert!(written.starts_with(KUSTOMIZATION_HEADER));
+        assert_eq!(exported_before(&written), ["a.yaml", "b.yaml"]);
+        // A kustomization someone else wrote is not ours to clean up after.
+        let theirs = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n";
+        assert!(exported_before(theirs).is_empty());
+        // Nothing outside the folder, whatever the list says.
+        let odd = format!("{KUSTOMIZATION_HEADER}\nresources: [../x.yaml, sub/y.yaml, .hidden.yaml, z.yml, ok.yaml]\n");
+        assert_eq!(exported_before(&odd), ["ok.yaml"]);
     }
 
     #[test]
