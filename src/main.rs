@@ -6,11 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// mimalloc rather than glibc's malloc: the operator's memory stays flat under churn
-/// (Cargo.toml says why; docs/benchmarks.md, churn, the figures).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Kubernetes operator that manages Auth0 Connection Profiles.
 #[derive(Parser)]
 #[command(version, about)]
