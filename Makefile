@@ -104,7 +104,7 @@ audit:
 CARGO_MUTANTS_VERSION := 27.1.0
 CARGO_MUTANTS := $(CACHE)/tools/cargo-mutants-$(CARGO_MUTANTS_VERSION)/bin/cargo-mutants
 mutants: mutants-tool
-	$(CARGO_MUTANTS) mutants --in-place --no-shuffle --timeout 120
+	$(CARGO_MUTANTS) mutants --workspace --in-place --no-shuffle --timeout 120
 
 ## mutants-changed: the same, for the lines a change touches: against its merge base with
 ## MUTANTS_BASE (default origin/main), or, on main itself, against the commit before (in `make test`)
@@ -115,7 +115,7 @@ mutants-changed: mutants-tool
 	if [ -z "$$base" ]; then echo "mutants-changed: no commit to compare with; nothing examined"; exit 0; fi; \
 	diff=$${TMPDIR:-/tmp}/mutants-changed.diff; git diff $$base HEAD > $$diff; \
 	echo "mutants-changed: the lines changed since $$(git rev-parse --short $$base)"; \
-	$(CARGO_MUTANTS) mutants --in-place --no-shuffle --timeout 120 --in-diff $$diff
+	$(CARGO_MUTANTS) mutants --workspace --in-place --no-shuffle --timeout 120 --in-diff $$diff
 
 ## mutants-tool: cargo-mutants, built once into the tools cache (like cargo-deny)
 mutants-tool:

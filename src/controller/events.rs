@@ -177,7 +177,16 @@ impl Publisher {
         let (name, count) = match counted {
             Some(counted) => counted,
             None => {
-                let event = self.event(regarding, &namespace, type_, reason, note, at);
+                let event = event_object(
+                    &self.controller,
+                    &self.instance,
+                    regarding,
+                    &namespace,
+                    type_,
+                    reason,
+                    note,
+                    at,
+                );
                 let created = api.create(&PostParams::default(), &event).await?;
                 (created.metadata.name.unwrap_or_default(), 1)
             }
@@ -196,33 +205,37 @@ impl Publisher {
         }
         Ok(())
     }
+}
 
-    fn event(
-        &self,
-        regarding: &ObjectReference,
-        namespace: &str,
-        type_: EventType,
-        reason: &str,
-        note: &str,
-        at: Timestamp,
-    ) -> Event {
-        let base = regarding.name.as_deref().unwrap_or(&self.controller);
-        Event {
-            metadata: ObjectMeta {
-                name: Some(event_name(base, at.as_nanosecond())),
-                namespace: Some(namespace.to_string()),
-                ..Default::default()
-            },
-            action: Some("Reconcile".into()),
-            reason: Some(reason.to_string()),
-            note: Some(note.chars().take(NOTE_MAX_CHARS).collect()),
-            type_: Some(type_.as_str().into()),
-            event_time: Some(MicroTime(at)),
-            regarding: Some(regarding.clone()),
-            reporting_controller: Some(self.controller.clone()),
-            reporting_instance: Some(self.instance.clone()),
+/// The Event object for one new occurrence (pure): named [`event_name`], action `Reconcile`,
+/// the note cut to [`NOTE_MAX_CHARS`], reported by `controller` from `instance`.
+#[allow(clippy::too_many_arguments)]
+fn event_object(
+    controller: &str,
+    instance: &str,
+    regarding: &ObjectReference,
+    namespace: &str,
+    type_: EventType,
+    reason: &str,
+    note: &str,
+    at: Timestamp,
+) -> Event {
+    let base = regarding.name.as_deref().unwrap_or(controller);
+    Event {
+        metadata: ObjectMeta {
+            name: Some(event_name(base, at.as_nanosecond())),
+            namespace: Some(namespace.to_string()),
             ..Default::default()
-        }
+        },
+        action: Some("Reconcile".into()),
+        reason: Some(reason.to_string()),
+        note: Some(note.chars().take(NOTE_MAX_CHARS).collect()),
+        type_: Some(type_.as_str().into()),
+        event_time: Some(MicroTime(at)),
+        regarding: Some(regarding.clone()),
+        reporting_controller: Some(controller.to_string()),
+        reporting_instance: Some(instance.to_string()),
+        ..Default::default()
     }
 }
 
@@ -281,6 +294,44 @@ mod tests {
     }
 
     #[test]
+    fn a_new_event_says_what_regards_whom_and_who_reports() {
+        let regarding = ObjectReference {
+            kind: Some("ConnectionProfile".into()),
+            name: Some("web".into()),
+            namespace: Some("team".into()),
+            uid: Some("u-1".into()),
+            ..Default::default()
+        };
+        let at = Timestamp::from_second(1_800_000_000).expect("time");
+        let note = "n".repeat(2000);
+        let event = event_object(
+            "ctl",
+            "pod-1",
+            &regarding,
+            "team",
+            EventType::Warning,
+            "Conflict",
+            &note,
+            at,
+        );
+        assert_eq!(event.metadata.name, Some(event_name("web", at.as_nanosecond())));
+        assert_eq!(event.metadata.namespace.as_deref(), Some("team"));
+        assert_eq!(event.action.as_deref(), Some("Reconcile"));
+        assert_eq!(event.reason.as_deref(), Some("Conflict"));
+        assert_eq!(event.note.as_ref().map(|n| n.chars().count()), Some(NOTE_MAX_CHARS));
+        assert_eq!(event.type_.as_deref(), Some("Warning"));
+        assert_eq!(event.event_time, Some(MicroTime(at)));
+        assert_eq!(event.regarding, Some(regarding.clone()));
+        assert_eq!(event.reporting_controller.as_deref(), Some("ctl"));
+        assert_eq!(event.reporting_instance.as_deref(), Some("pod-1"));
+        // Nothing else is said: a series only comes with a repeat.
+        assert_eq!(event.series, None);
+        let unnamed = ObjectReference::default();
+        let event = event_object("ctl", "ctl", &unnamed, "ns", EventType::Normal, "Created", "", at);
+        assert!(event.metadata.name.is_some_and(|n| n.starts_with("ctl.")));
+    }
+
+    #[test]
     fn a_first_occurrence_is_a_new_event() {
         assert_eq!(next(&[], EventType::Normal, "Created", Instant::now()), Next::Create);
     }
@@ -336,8 +387,11 @@ mod tests {
         let now = Instant::now();
         series.note("u", published(EventType::Normal, "Created", 1, now));
         series.note("u", published(EventType::Normal, "Created", 2, now));
-        series.note("u", published(EventType::Warning, "Conflict", 1, now));
-        assert_eq!(series.current("u", now).len(), 2);
+        assert!(!series.is_empty());
+        series.note("u", published(EventType::Normal, "Deleted", 1, now));
+        series.note("u", published(EventType::Warning, "Created", 1, now));
+        assert_eq!(series.current("u", now).len(), 3, "one per type and reason");
+        assert_eq!(series.len(), 1);
         assert_eq!(series.current("u", now + SERIES_WINDOW), vec![]);
         assert!(series.is_empty(), "a resource whose Events all aged out is dropped");
         series.note("u", published(EventType::Normal, "Created", 1, now));
