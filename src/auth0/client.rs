@@ -167,6 +167,8 @@ struct Page {
 pub struct Auth0Client {
     http: reqwest::Client,
     tenant: TenantConfig,
+    /// [`TenantConfig::reach`], computed once: passes read it several times each.
+    reach: Reach,
     token: tokio::sync::Mutex<Option<CachedToken>>,
     /// The last refusal of the credentials: asking again with the same secret cannot
     /// succeed, so it is answered from here for a while (a client is rebuilt when the
@@ -197,6 +199,7 @@ impl Auth0Client {
     ) -> Self {
         Auth0Client {
             http,
+            reach: tenant.reach(),
             tenant,
             token: tokio::sync::Mutex::new(None),
             refused: std::sync::Mutex::new(None),
@@ -240,6 +243,12 @@ impl Auth0Client {
 
     pub fn tenant(&self) -> &TenantConfig {
         &self.tenant
+    }
+
+    /// The tenant as this client reaches and calls it ([`Reach`]): what per-tenant state is
+    /// keyed by.
+    pub fn reach(&self) -> &Reach {
+        &self.reach
     }
 
     /// Gets a token (cached until shortly before it expires) and returns the scopes granted.

@@ -222,9 +222,7 @@ async fn converge(
         Some(changed) => {
             let body = patch_body(&changed, &remote);
             let updated = client.update(&id, &body).await.map_err(|e| feature_error(e, &body))?;
-            pass.ctx
-                .listings
-                .remember(&client.tenant().reach(), &id, Some(&updated));
+            pass.ctx.listings.remember(client.reach(), &id, Some(&updated));
             // Auth0 kept other values than those sent (it normalized, or ignored them):
             // not sent again for this generation and these values.
             let normalized = normalize(&updated);
@@ -387,9 +385,7 @@ async fn create(
                 message: "the created profile has no id".into(),
             })
         })?;
-    pass.ctx
-        .listings
-        .remember(&client.tenant().reach(), &id, Some(&created));
+    pass.ctx.listings.remember(client.reach(), &id, Some(&created));
     pass.ctx.memory.creates.created(&pass.uid, &id);
     match &replacing {
         Some(old) => {

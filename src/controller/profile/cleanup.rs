@@ -58,7 +58,7 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
                 };
                 for id in ids {
                     c.delete(&id).await?;
-                    pass.ctx.listings.remember(&c.tenant().reach(), &id, None);
+                    pass.ctx.listings.remember(c.reach(), &id, None);
                     pass.publish(EventType::Normal, "Deleted", &format!("deleted Auth0 profile {id}"))
                         .await;
                 }

@@ -208,7 +208,7 @@ impl Listings {
 
     /// Takes `reach`'s next listing (the caller holds [`Taking`]) and makes it the latest.
     async fn refresh(&self, client: &Auth0Client, tenant: &Tenant, priority: Priority) -> Result<(), Auth0Error> {
-        let reach = &client.tenant().reach();
+        let reach = client.reach();
         let taken = match Snapshot::take(client, priority).await {
             Ok(taken) => taken,
             Err(e) => {
@@ -303,7 +303,7 @@ impl Listings {
         id: &str,
         max_age: Duration,
     ) -> Result<Option<Option<Value>>, Auth0Error> {
-        let reach = &client.tenant().reach();
+        let reach = client.reach();
         let tenant = self.tenant(reach);
         let fresh = |s: &Snapshot| s.taken.elapsed() < max_age;
         let by_id = |s: &Snapshot, written: &HashMap<(Reach, String), Written>| match written
@@ -348,7 +348,7 @@ impl Listings {
         since: Instant,
         resource: &Resource,
     ) -> Result<Option<Vec<Value>>, Auth0Error> {
-        let reach = &client.tenant().reach();
+        let reach = client.reach();
         let tenant = self.tenant(reach);
         let fresh = |s: &Snapshot| s.began >= since;
         let with_name = |s: &Snapshot, written: &HashMap<(Reach, String), Written>| with_name(reach, s, written, name);

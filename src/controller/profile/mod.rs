@@ -472,7 +472,7 @@ async fn reconcile_in_lane(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -
     let namespace = profile.namespace().unwrap_or_default();
     let _place = match ctx.tenants.client(&profile.spec.tenant_ref, &namespace) {
         Ok(client) => match ctx.lanes.try_enter(
-            &client.tenant().reach(),
+            client.reach(),
             &ObjectRef::from_obj(profile.as_ref()),
             if status::is_settled(&profile) {
                 Purpose::DriftCheck
