@@ -46,7 +46,9 @@ const SWEEP_WAIT: Duration = Duration::from_secs(65);
 /// The longest wait for the operator to settle before a snapshot: two of its memory sweeps.
 const SETTLE_LIMIT: Duration = Duration::from_secs(150);
 /// The per-resource maps the operator exports, in its order.
-const MAPS: [&str; 6] = ["failures", "checked", "creates", "stalls", "stuck", "requests"];
+const MAPS: [&str; 7] = [
+    "failures", "checked", "creates", "stalls", "stuck", "requests", "changes",
+];
 
 /// What the watch last showed of a profile.
 #[derive(Clone, Copy, PartialEq, Debug)]

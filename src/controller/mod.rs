@@ -17,7 +17,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::core::PartialObjectMeta;
-use kube::runtime::Predicate;
 use kube::runtime::controller::Controller;
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, predicates, watcher};
@@ -125,12 +124,21 @@ where
                 }
             }
         })
-        .predicate_filter(
-            predicates::generation
-                .combine(predicates::annotations)
-                .combine(predicates::finalizers),
-            Default::default(),
-        )
+        // Only a change of generation, annotations or finalizers starts a pass; what the
+        // filter remembers is forgotten with the resource (`memory.rs`, `Changes`).
+        .filter({
+            let memory = memory.clone();
+            move |object: &Result<ConnectionProfile, watcher::Error>| {
+                let pass = match object {
+                    Ok(profile) => memory.changes.changed(
+                        &profile.uid().unwrap_or_default(),
+                        profile::memory::change_key(&profile.metadata),
+                    ),
+                    Err(_) => true,
+                };
+                std::future::ready(pass)
+            }
+        })
         .then({
             let gate = gate.clone();
             move |object| {
