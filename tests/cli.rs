@@ -747,6 +747,44 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
     );
     assert_eq!(h.writes(), vec![], "plan writes nothing");
 
+    // The eu tenant object re-pointed at t's Auth0 tenant takes no profile with it: plan
+    // says what the operator would (TenantChanged), from what the object reaches now.
+    let t_url = h.emulator.tenant_url(&h.domain).expect("tenant url");
+    h.apply(
+        "auth0tenants",
+        json!({
+            "apiVersion": "auth0.operators.dev/v1alpha1", "kind": "Auth0Tenant", "metadata": {"name": "eu"},
+            "spec": {"domain": h.domain, "credentialsSecretRef": {"name": "creds"},
+                     "endpoint": {"url": t_url}, "rateLimit": {"requestsPerSecond": 100.0, "burst": 100}}
+        }),
+    )
+    .await;
+    let moved = dir.join("moved");
+    std::fs::create_dir_all(&moved).expect("dir");
+    std::fs::write(
+        moved.join("eu-made.yaml"),
+        manifest("eu-made", json!({"tenantRef": eu, "deletionPolicy": "Orphan"})),
+    )
+    .expect("write");
+    let output = run(plan(&moved)).await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let refused = &report["resources"][0];
+    assert_eq!(
+        (refused["action"].as_str(), refused["id"].as_str()),
+        (Some("conflict"), Some(eu_made.as_str())),
+        "{refused}"
+    );
+    let why = refused["message"].as_str().expect("message");
+    for needle in [
+        "the operator would stall (TenantChanged)".to_string(),
+        format!("Auth0Tenant/eu now reaches {}", h.domain),
+        format!("Auth0 profile {eu_made} is on {eu_domain}"),
+    ] {
+        assert!(why.contains(&needle), "{needle:?} missing from: {why}");
+    }
+    assert_eq!(h.writes(), vec![], "plan writes nothing");
+
     // A missing tenant: one line, no debug dump.
     let mut missing = tool(&h, &["export", "--from-cluster", "ClusterAuth0Tenant/nothere"]);
     missing.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
