@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use auth0_operator::cli::plan::exit;
 use auth0_operator::controller::desired::at_provider;
 use auth0_operator::crd::OrganizationSetting;
 use common::{Harness, SECRET, condition, observed};
@@ -228,7 +229,7 @@ async fn export_apply_adopts_everything_with_no_write_and_plan_shows_edits() {
     .await;
     assert_eq!(
         unchanged.status.code(),
-        Some(0),
+        Some(exit::NOTHING.into()),
         "{}{}",
         text(&unchanged.stdout),
         text(&unchanged.stderr)
@@ -239,7 +240,7 @@ async fn export_apply_adopts_everything_with_no_write_and_plan_shows_edits() {
     let mut live = tool(&h, &["plan", "-f", tree.to_str().expect("utf-8"), "--output", "json"]);
     live.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
     let live = run(live).await;
-    assert_eq!(live.status.code(), Some(0), "{}", text(&live.stderr));
+    assert_eq!(live.status.code(), Some(exit::NOTHING.into()), "{}", text(&live.stderr));
     let report: Value = serde_json::from_slice(&live.stdout).expect("JSON");
     for r in report["resources"].as_array().expect("resources") {
         assert_eq!(r["action"], "nothing", "{r}");
@@ -274,7 +275,7 @@ async fn export_apply_adopts_everything_with_no_write_and_plan_shows_edits() {
     .await;
     assert_eq!(
         edited.status.code(),
-        Some(2),
+        Some(exit::CHANGES.into()),
         "{}{}",
         text(&edited.stdout),
         text(&edited.stderr)
@@ -309,7 +310,7 @@ async fn export_apply_adopts_everything_with_no_write_and_plan_shows_edits() {
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(updates, expected, "exactly the three edits, field by field");
     let human = run(tool(&h, &["plan", "-f", tree.to_str().expect("utf-8")])).await;
-    assert_eq!(human.status.code(), Some(2));
+    assert_eq!(human.status.code(), Some(exit::CHANGES.into()));
     assert!(
         text(&human.stdout).contains("spec.organization.showAsButton: \"optional\" → \"required\""),
         "{}",
@@ -567,7 +568,12 @@ async fn plan_reads_stdin_and_export_writes_observe() {
     })
     .await
     .expect("joins");
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(exit::REFUSED.into()),
+        "{}",
+        text(&output.stderr)
+    );
     let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let actions: Vec<&str> = report["resources"]
         .as_array()
@@ -583,6 +589,79 @@ async fn plan_reads_stdin_and_export_writes_observe() {
     );
     assert_eq!(report["resources"][2]["resource"], format!("{ns}/fresh"));
     assert_eq!(h.writes(), vec![]);
+
+    // Issue 26: every outcome its own exit code, so a CI script can tell "changes" from a
+    // usage error (clap's 2) and from a plan that could not be made; --help says them.
+    let usage = run(tool(&h, &["plan", "--output", "json"])).await;
+    assert_eq!(usage.status.code(), Some(exit::USAGE.into()), "{}", text(&usage.stderr));
+    let unknown_flag = run(tool(&h, &["plan", "-f", "x.yaml", "--no-such-flag"])).await;
+    assert_eq!(unknown_flag.status.code(), Some(exit::USAGE.into()));
+    let missing = h.env.dir().join(format!("no-such-{ns}.yaml"));
+    let unreadable = run(tool(&h, &["plan", "-f", missing.to_str().expect("utf-8")])).await;
+    let said = text(&unreadable.stderr);
+    assert_eq!(unreadable.status.code(), Some(exit::ERROR.into()), "{said}");
+    assert!(
+        said.starts_with("auth0-operator plan:") && said.lines().count() == 1,
+        "{said}"
+    );
+    let help = run(tool(&h, &["plan", "--help"])).await;
+    let help = text(&help.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        "0 nothing would change in Auth0",
+        "1 something would",
+        "2 the command line is wrong",
+        "3 a manifest would be refused",
+        "4 the plan could not be made",
+    ] {
+        assert!(help.contains(needle), "{needle:?} missing from plan --help: {help}");
+    }
+
+    // Issue 26: a manifest without metadata.namespace is placed where `kubectl apply` (and
+    // so an export without --namespace) would place it: -n, else the kubeconfig context's
+    // namespace, else `default`.
+    let file = h.env.dir().join(format!("plain-{ns}.yaml"));
+    std::fs::write(&file, manifests).expect("write");
+    let placed = |output: &Output| -> Vec<String> {
+        let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        report["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .filter_map(|r| r["resource"].as_str().map(str::to_string))
+            .collect()
+    };
+    let file = file.to_str().expect("utf-8");
+    let no_cluster = run(tool(&h, &["plan", "--no-cluster", "-f", file, "-o", "json"])).await;
+    assert_eq!(placed(&no_cluster), ["default/taken", "default/bad", "default/fresh"]);
+    let flag = run(tool(
+        &h,
+        &["plan", "--no-cluster", "-n", "team", "-f", file, "-o", "json"],
+    ))
+    .await;
+    assert_eq!(placed(&flag), ["team/taken", "team/bad", "team/fresh"]);
+    let mut kubeconfig: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(h.env.kubeconfig("admin")).expect("kubeconfig")).expect("YAML");
+    for context in kubeconfig["contexts"].as_array_mut().expect("contexts") {
+        context["context"]["namespace"] = json!(ns);
+    }
+    let in_context = h.env.dir().join(format!("context-{ns}.kubeconfig"));
+    std::fs::write(&in_context, serde_saphyr::to_string(&kubeconfig).expect("YAML")).expect("write");
+    let mut context = tool(&h, &["plan", "-f", file, "-o", "json"]);
+    context.arg("--kubeconfig").arg(&in_context);
+    let context = run(context).await;
+    assert_eq!(
+        context.status.code(),
+        Some(exit::REFUSED.into()),
+        "{}",
+        text(&context.stderr)
+    );
+    assert_eq!(
+        placed(&context),
+        [format!("{ns}/taken"), format!("{ns}/bad"), format!("{ns}/fresh")]
+    );
+    let mut both = tool(&h, &["plan", "-n", "team", "-f", file, "-o", "json"]);
+    both.arg("--kubeconfig").arg(&in_context);
+    assert_eq!(placed(&run(both).await), ["team/taken", "team/bad", "team/fresh"]);
 }
 
 /// Issue 26, items 1-3 and 6: `plan` decides ownership from what the cluster records (the
@@ -675,7 +754,7 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
     let output = run(plan(&dir)).await;
     assert_eq!(
         output.status.code(),
-        Some(2),
+        Some(exit::CHANGES.into()),
         "{}{}",
         text(&output.stdout),
         text(&output.stderr)
@@ -713,7 +792,12 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
     .concat();
     std::fs::write(dir.join("refused.yaml"), extra).expect("write");
     let output = run(plan(&dir)).await;
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(exit::ERROR.into()),
+        "{}",
+        text(&output.stderr)
+    );
     let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let copy = &report["resources"][3];
     assert_eq!(
@@ -738,7 +822,12 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
     human.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
     let human = run(human).await;
     let said = text(&human.stdout);
-    assert_eq!(human.status.code(), Some(2), "{said}{}", text(&human.stderr));
+    assert_eq!(
+        human.status.code(),
+        Some(exit::CHANGES.into()),
+        "{said}{}",
+        text(&human.stderr)
+    );
     assert!(
         said.contains(&format!(
             "Deleting these resources would delete their Auth0 profile (deletionPolicy Delete; set Orphan to keep it):\n    {ns}/made {made}\n    {ns}/made-on-eu (to be created)\n"
@@ -767,7 +856,12 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
     )
     .expect("write");
     let output = run(plan(&moved)).await;
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(exit::REFUSED.into()),
+        "{}",
+        text(&output.stderr)
+    );
     let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let refused = &report["resources"][0];
     assert_eq!(

@@ -172,7 +172,7 @@ pub async fn templates(args: TemplatesArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-/// `plan`: 0 nothing would change, 2 something would, 1 refused manifests or an error.
+/// `plan`: its exit code ([`plan::exit`]); an error returned is [`plan::exit::ERROR`].
 ///
 /// Reads the cluster (unless `--no-cluster`): every ConnectionProfile, for what the
 /// resources recorded and claim. Each manifest is planned against the tenant its tenantRef

@@ -525,15 +525,31 @@ fn changes(want: &Map<String, Value>, have: &Map<String, Value>) -> Vec<Change> 
     field_changes(want, have).into_iter().map(Change::from).collect()
 }
 
-/// 0 when nothing would change in Auth0, 2 when something would, 1 when the operator would
-/// refuse a manifest (invalid, conflict, missing), as `terraform plan -detailed-exitcode`.
+/// `plan`'s exit codes, as `kubectl diff`'s (0 no difference, 1 differences, above 1 an
+/// error), each its own so that a CI script can tell them apart.
+pub mod exit {
+    /// Nothing would change in Auth0.
+    pub const NOTHING: u8 = 0;
+    /// Something would: a create or an update.
+    pub const CHANGES: u8 = 1;
+    /// The command line is wrong (clap's own code for a usage error): nothing was read.
+    pub const USAGE: u8 = 2;
+    /// A manifest would be refused: conflict, missing, invalid.
+    pub const REFUSED: u8 = 3;
+    /// The plan could not be made, or not whole: an error, or a manifest's tenant unreachable.
+    pub const ERROR: u8 = 4;
+}
+
+/// The exit code of a plan: the highest of [`exit`] that applies.
 pub fn exit_code(outcomes: &[Outcome]) -> u8 {
-    if outcomes.iter().any(|o| o.action.refused()) {
-        1
+    if outcomes.iter().any(|o| o.action == Kind::Unreachable) {
+        exit::ERROR
+    } else if outcomes.iter().any(|o| o.action.refused()) {
+        exit::REFUSED
     } else if outcomes.iter().any(|o| o.action.writes()) {
-        2
+        exit::CHANGES
     } else {
-        0
+        exit::NOTHING
     }
 }
 
@@ -675,7 +691,7 @@ mod tests {
             ) && message.contains(&format!("Auth0 profile {A} is on acme.us.auth0.com")),
             "{message}"
         );
-        assert_eq!(exit_code(&moved), 1);
+        assert_eq!(exit_code(&moved), exit::REFUSED);
         // Not known what the object reaches: not seen (as before).
         let unknown = plan_all(&docs, "ns", &live, &listings(listing()), &HashMap::new());
         assert_eq!(unknown[0].action, Kind::Nothing);
@@ -720,7 +736,9 @@ mod tests {
         let orphan = plan_all(&docs[3..], "ns", &[], &listings, &HashMap::new());
         assert_eq!(orphan[0].action, Kind::Missing);
         assert!(!orphan[0].deletes_on_removal);
-        assert_eq!(exit_code(&outcomes), 1);
+        // c's tenant was not read: the plan is not whole, which outranks d's conflict.
+        assert_eq!(exit_code(&outcomes), exit::ERROR);
+        assert_eq!(exit_code(&outcomes[..2]), exit::NOTHING);
         assert!(render(&outcomes).contains("Deleting these resources would delete their Auth0 profile"));
     }
 
@@ -773,9 +791,12 @@ mod tests {
         assert_eq!(outcomes[6].fields, ["spec.connectionNamePrefixTemplate"]);
         assert_eq!(outcomes[7].changes.len(), 1);
         assert_eq!(outcomes[8].owner.as_deref(), Some("ns/new"));
-        assert_eq!(exit_code(&outcomes), 1);
-        assert_eq!(exit_code(&outcomes[..3]), 2);
-        assert_eq!(exit_code(&outcomes[..1]), 0);
+        assert_eq!(exit_code(&outcomes), exit::REFUSED);
+        assert_eq!(exit_code(&outcomes[..3]), exit::CHANGES);
+        assert_eq!(exit_code(&outcomes[..1]), exit::NOTHING);
+        // Each its own code, clap's usage error among them.
+        let codes = [exit::NOTHING, exit::CHANGES, exit::USAGE, exit::REFUSED, exit::ERROR];
+        assert_eq!(codes.iter().collect::<BTreeSet<_>>().len(), codes.len());
         let text = render(&outcomes[1..2]);
         assert!(
             text.contains("spec.organization.showAsButton: \"none\" → \"required\""),
