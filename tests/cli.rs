@@ -891,3 +891,231 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
         "{said}"
     );
 }
+
+/// The command line docs/migrate.md shows (an indented code line equal to `command`),
+/// split into words with the doc's placeholders made the test's: `team` its namespace,
+/// `profiles/` its folder (tests/docs.rs checks that the walk runs every command of the
+/// doc's steps). Panics when the doc no longer shows it: the walk below runs the
+/// doc's own commands.
+fn doc_command(command: &str, ns: &str, dir: &Path) -> Vec<String> {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/migrate.md")).expect("docs/migrate.md");
+    assert!(
+        doc.lines().any(|l| l.starts_with("    ") && l.trim() == command),
+        "docs/migrate.md no longer shows `{command}`"
+    );
+    command
+        .split_whitespace()
+        .map(|word| match (word, word.strip_prefix("profiles/")) {
+            ("team", _) => ns.to_string(),
+            (_, Some(rest)) => format!("{}/{rest}", dir.display()),
+            (other, None) => other.to_string(),
+        })
+        .collect()
+}
+
+/// Runs a command line of the doc: `auth0-operator …` as the binary (the environment's
+/// credentials, the admin's kubeconfig as KUBECONFIG), `kubectl …` as the admin.
+async fn run_doc(h: &Harness, words: &[String]) -> Output {
+    let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+    let command = match words[0].as_str() {
+        "auth0-operator" => {
+            let mut command = tool(h, &args);
+            command.env("KUBECONFIG", h.env.kubeconfig("admin"));
+            command
+        }
+        "kubectl" => {
+            let mut command = h.env.kubectl();
+            command.args(&args);
+            command
+        }
+        other => panic!("not a command of the walk: {other}"),
+    };
+    run(command).await
+}
+
+/// `plan` in text and JSON: nothing to do for each of `expected` (resource, id), and none
+/// would delete its profile if removed.
+async fn check_plan(h: &Harness, [plan_text, plan_json]: [&[String]; 2], expected: &[(String, String)]) {
+    let said = run_doc(h, plan_text).await;
+    let out = text(&said.stdout);
+    assert_eq!(
+        said.status.code(),
+        Some(exit::NOTHING.into()),
+        "{out}{}",
+        text(&said.stderr)
+    );
+    assert!(
+        out.ends_with(&format!(
+            "Plan: 0 to create, 0 to update, 0 to adopt, {} unchanged, 0 conflicts, 0 missing, 0 invalid.\n",
+            expected.len()
+        )),
+        "{out}"
+    );
+    let json = run_doc(h, plan_json).await;
+    assert_eq!(json.status.code(), Some(exit::NOTHING.into()), "{}", text(&json.stderr));
+    let report: Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let mut seen: Vec<(String, String)> = report["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .map(|r| {
+            assert_eq!(r["action"], "nothing", "{r}");
+            assert_eq!(r.get("deletesProfileOnRemoval"), None, "{r}");
+            (
+                r["resource"].as_str().unwrap_or_default().to_string(),
+                r["id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen, expected);
+}
+
+/// Issue 26: the whole walk of docs/migrate.md, end to end, with the doc's own commands: a
+/// tenant of hand-made profiles (one holding fields this version cannot express, nested);
+/// export (Observe, Orphan), review, apply, Observe (Ready, nothing pending, nothing
+/// written), plan (nothing to do), switch to Manage (not one Auth0 write), delete one
+/// resource (its profile stays in Auth0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_migration_runs_end_to_end() {
+    let h = Harness::start("cli-walk").await;
+    let ns = h.ns.name().to_string();
+    // A newer Auth0: fields this version has no name for, kept as sent.
+    h.admin("PATCH", "settings", Some(json!({"accept_unknown": true})))
+        .await;
+    for profile in [
+        json!({"name": "Acme Corp", "enabled_features": ["scim"]}),
+        json!({"name": "partners-eu", "connection_name_prefix_template": "eu-",
+               "organization": {"show_as_button": "optional"}}),
+        json!({"name": "Newer", "connection_config": {"future_option": true},
+               "strategy_overrides": {"oidc": {"enabled_features": ["scim"], "future_knob": 2,
+                                               "connection_config": {"nested_future": "x"}}}}),
+    ] {
+        h.admin("POST", "profiles", Some(profile)).await;
+    }
+    let remote = h.remote();
+    assert_eq!(remote.len(), 3);
+    h.admin("DELETE", "requests", None).await;
+    let dir = h.env.dir().join(format!("walk-{ns}")).join("profiles");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // 1. Export, as the doc writes it.
+    let export = doc_command(
+        "auth0-operator export --namespace team --tenant-ref Auth0Tenant/t --management-policy Observe --dir profiles/",
+        &ns,
+        &dir,
+    );
+    let exported = run_doc(&h, &export).await;
+    let said = text(&exported.stderr);
+    assert!(exported.status.success(), "export: {said}");
+    // One warning per field the manifest cannot say, at any depth.
+    for field in [
+        "connection_config.future_option: true",
+        "strategy_overrides.oidc.connection_config.nested_future: \"x\"",
+        "strategy_overrides.oidc.future_knob: 2",
+    ] {
+        assert_eq!(said.matches(field).count(), 1, "{field:?} once in: {said}");
+    }
+
+    // Review: a manifest per profile, each adopting it under Observe and Orphan.
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|f| f != "kustomization.yaml")
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "{files:?}");
+    let mut names = Vec::new();
+    for file in &files {
+        let manifest: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(dir.join(file)).expect("read")).expect("YAML");
+        let id = manifest["spec"]["externalID"].as_str().expect("externalID");
+        assert!(remote.iter().any(|p| p["id"] == id), "{manifest}");
+        assert_eq!(manifest["metadata"]["namespace"], ns.as_str());
+        assert_eq!(manifest["spec"]["managementPolicy"], "Observe");
+        assert_eq!(manifest["spec"]["deletionPolicy"], "Orphan");
+        names.push((
+            manifest["metadata"]["name"].as_str().expect("name").to_string(),
+            id.to_string(),
+            manifest["spec"]["name"].as_str().unwrap_or_default().to_string(),
+        ));
+    }
+
+    // 2. Apply under Observe: every resource Ready, nothing pending, nothing written.
+    let apply = doc_command("kubectl apply --server-side -k profiles/", &ns, &dir);
+    let applied = run_doc(&h, &apply).await;
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    for (name, id, spec_name) in &names {
+        let ready = h.wait_ready(name).await;
+        let status = ready.status.expect("status");
+        assert_eq!(status.id.as_deref(), Some(id.as_str()));
+        assert!(
+            status.pending_changes.is_empty(),
+            "{name}: {:?}",
+            status.pending_changes
+        );
+        if spec_name == "Newer" {
+            assert_eq!(
+                status.unrecognized,
+                [
+                    "connection_config.future_option: true",
+                    "strategy_overrides.oidc.connection_config.nested_future: \"x\"",
+                    "strategy_overrides.oidc.future_knob: 2"
+                ],
+                "status.unrecognized at any depth"
+            );
+        }
+    }
+    assert_eq!(h.writes(), vec![], "Observe writes nothing");
+
+    // 3. Plan, text and JSON: nothing to do, nothing that would delete a profile.
+    let plan_text = doc_command("auth0-operator plan -f profiles/", &ns, &dir);
+    let plan_json = doc_command("auth0-operator plan -f profiles/ --output json", &ns, &dir);
+    let mut expected: Vec<(String, String)> = names
+        .iter()
+        .map(|(n, id, _)| (format!("{ns}/{n}"), id.clone()))
+        .collect();
+    expected.sort();
+    check_plan(&h, [&plan_text, &plan_json], &expected).await;
+
+    // 4. Switch to Manage by dropping the line, and apply: adopted, not one Auth0 write.
+    for file in &files {
+        let path = dir.join(file);
+        let yaml = std::fs::read_to_string(&path).expect("read");
+        let managed: String = yaml
+            .lines()
+            .filter(|l| l.trim() != "managementPolicy: Observe")
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_ne!(managed, yaml, "{file}: the line is there to drop");
+        std::fs::write(&path, managed).expect("write");
+    }
+    let applied = run_doc(&h, &apply).await;
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    for (name, id, _) in &names {
+        h.wait_for(name, Duration::from_secs(30), "Ready under Manage", |p| {
+            p.spec.management_policy == auth0_operator::crd::ManagementPolicy::Manage
+                && observed(p)
+                && condition(p, "Ready").is_some_and(|c| c.0 == "True")
+        })
+        .await;
+        let (_, _, note) = h.wait_event(name, "Adopted").await;
+        assert!(note.contains(id.as_str()), "{note}");
+    }
+    check_plan(&h, [&plan_text, &plan_json], &expected).await;
+    assert_eq!(h.writes(), vec![], "the switch to Manage writes nothing");
+
+    // Delete one resource (a file removed from Git and pruned): Orphan keeps its profile.
+    let (gone, gone_id, _) = &names[0];
+    let delete: Vec<String> = doc_command("kubectl delete -f profiles/NAME.yaml", &ns, &dir)
+        .into_iter()
+        .map(|word| word.replace("NAME", gone))
+        .collect();
+    let deleted = run_doc(&h, &delete).await;
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    h.wait_for_gone(gone, Duration::from_secs(30)).await;
+    assert!(h.remote_by_id(gone_id).is_some(), "the profile stays in Auth0");
+    assert_eq!(h.writes(), vec![], "nothing deleted or written in Auth0");
+    assert_eq!(h.remote(), remote, "Auth0 is as the team made it");
+}
