@@ -33,17 +33,25 @@ enum Command {
     /// manifest made from one.
     Templates(Box<auth0_operator::cli::args::TemplatesArgs>),
     /// Show what the operator would do in Auth0 with these manifests: create, update (field by
-    /// field), adopt, nothing, conflict, invalid. Only reads Auth0. Exit 0: nothing would
-    /// change; 2: something would; 1: a manifest would be refused, or an error.
+    /// field), adopt, nothing, conflict, invalid. Only reads Auth0.
+    ///
+    /// Exit status, as kubectl diff's (above 1: do not merge), the highest that applies: 0
+    /// nothing would change in Auth0; 1 something would (create, update); 2 the command line
+    /// is wrong; 3 a manifest would be refused (conflict, missing, invalid); 4 the plan could
+    /// not be made, or not whole (an error, or a manifest's tenant unreachable).
     Plan(Box<auth0_operator::cli::args::PlanArgs>),
 }
 
 fn main() -> ExitCode {
     match Args::parse().command {
         Command::Run(args) => run(*args),
-        Command::Export(args) => tool("export", auth0_operator::cli::commands::export(*args)),
-        Command::Templates(args) => tool("templates", auth0_operator::cli::commands::templates(*args)),
-        Command::Plan(args) => tool("plan", auth0_operator::cli::commands::plan(*args)),
+        Command::Export(args) => tool("export", 1, auth0_operator::cli::commands::export(*args)),
+        Command::Templates(args) => tool("templates", 1, auth0_operator::cli::commands::templates(*args)),
+        Command::Plan(args) => tool(
+            "plan",
+            auth0_operator::cli::plan::exit::ERROR,
+            auth0_operator::cli::commands::plan(*args),
+        ),
         Command::Crd { dir } => match write_crds(dir.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
@@ -72,9 +80,11 @@ fn run(args: auth0_operator::config::RunArgs) -> ExitCode {
     }
 }
 
-/// Runs a command-line tool to its exit code; an error is one line on stderr and exit 1.
+/// Runs a command-line tool to its exit code; an error is one line on stderr and exit
+/// `error` (`plan` keeps 1 for "changes").
 fn tool(
     name: &str,
+    error: u8,
     work: impl std::future::Future<Output = Result<u8, auth0_operator::cli::commands::Failure>>,
 ) -> ExitCode {
     let result = tokio::runtime::Builder::new_current_thread()
@@ -86,7 +96,7 @@ fn tool(
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("auth0-operator {name}: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(error)
         }
     }
 }

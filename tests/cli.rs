@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use auth0_operator::cli::plan::exit;
 use auth0_operator::controller::desired::at_provider;
 use auth0_operator::crd::OrganizationSetting;
 use common::{Harness, SECRET, condition, observed};
@@ -228,7 +229,7 @@ async fn export_apply_adopts_everything_with_no_write_and_plan_shows_edits() {
     .await;
     assert_eq!(
         unchanged.status.code(),
-        Some(0),
+        Some(exit::NOTHING.into()),
         "{}{}",
         text(&unchanged.stdout),
         text(&unchanged.stderr)
@@ -239,7 +240,7 @@ async fn export_apply_adopts_everything_with_no_write_and_plan_shows_edits() {
     let mut live = tool(&h, &["plan", "-f", tree.to_str().expect("utf-8"), "--output", "json"]);
     live.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
     let live = run(live).await;
-    assert_eq!(live.status.code(), Some(0), "{}", text(&live.stderr));
+    assert_eq!(live.status.code(), Some(exit::NOTHING.into()), "{}", text(&live.stderr));
     let report: Value = serde_json::from_slice(&live.stdout).expect("JSON");
     for r in report["resources"].as_array().expect("resources") {
         assert_eq!(r["action"], "nothing", "{r}");
@@ -274,7 +275,7 @@ async fn export_apply_adopts_everything_with_no_write_and_plan_shows_edits() {
     .await;
     assert_eq!(
         edited.status.code(),
-        Some(2),
+        Some(exit::CHANGES.into()),
         "{}{}",
         text(&edited.stdout),
         text(&edited.stderr)
@@ -309,7 +310,7 @@ async fn export_apply_adopts_everything_with_no_write_and_plan_shows_edits() {
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(updates, expected, "exactly the three edits, field by field");
     let human = run(tool(&h, &["plan", "-f", tree.to_str().expect("utf-8")])).await;
-    assert_eq!(human.status.code(), Some(2));
+    assert_eq!(human.status.code(), Some(exit::CHANGES.into()));
     assert!(
         text(&human.stdout).contains("spec.organization.showAsButton: \"optional\" → \"required\""),
         "{}",
@@ -567,7 +568,12 @@ async fn plan_reads_stdin_and_export_writes_observe() {
     })
     .await
     .expect("joins");
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(exit::REFUSED.into()),
+        "{}",
+        text(&output.stderr)
+    );
     let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let actions: Vec<&str> = report["resources"]
         .as_array()
@@ -583,6 +589,79 @@ async fn plan_reads_stdin_and_export_writes_observe() {
     );
     assert_eq!(report["resources"][2]["resource"], format!("{ns}/fresh"));
     assert_eq!(h.writes(), vec![]);
+
+    // Issue 26: every outcome its own exit code, so a CI script can tell "changes" from a
+    // usage error (clap's 2) and from a plan that could not be made; --help says them.
+    let usage = run(tool(&h, &["plan", "--output", "json"])).await;
+    assert_eq!(usage.status.code(), Some(exit::USAGE.into()), "{}", text(&usage.stderr));
+    let unknown_flag = run(tool(&h, &["plan", "-f", "x.yaml", "--no-such-flag"])).await;
+    assert_eq!(unknown_flag.status.code(), Some(exit::USAGE.into()));
+    let missing = h.env.dir().join(format!("no-such-{ns}.yaml"));
+    let unreadable = run(tool(&h, &["plan", "-f", missing.to_str().expect("utf-8")])).await;
+    let said = text(&unreadable.stderr);
+    assert_eq!(unreadable.status.code(), Some(exit::ERROR.into()), "{said}");
+    assert!(
+        said.starts_with("auth0-operator plan:") && said.lines().count() == 1,
+        "{said}"
+    );
+    let help = run(tool(&h, &["plan", "--help"])).await;
+    let help = text(&help.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        "0 nothing would change in Auth0",
+        "1 something would",
+        "2 the command line is wrong",
+        "3 a manifest would be refused",
+        "4 the plan could not be made",
+    ] {
+        assert!(help.contains(needle), "{needle:?} missing from plan --help: {help}");
+    }
+
+    // Issue 26: a manifest without metadata.namespace is placed where `kubectl apply` (and
+    // so an export without --namespace) would place it: -n, else the kubeconfig context's
+    // namespace, else `default`.
+    let file = h.env.dir().join(format!("plain-{ns}.yaml"));
+    std::fs::write(&file, manifests).expect("write");
+    let placed = |output: &Output| -> Vec<String> {
+        let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        report["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .filter_map(|r| r["resource"].as_str().map(str::to_string))
+            .collect()
+    };
+    let file = file.to_str().expect("utf-8");
+    let no_cluster = run(tool(&h, &["plan", "--no-cluster", "-f", file, "-o", "json"])).await;
+    assert_eq!(placed(&no_cluster), ["default/taken", "default/bad", "default/fresh"]);
+    let flag = run(tool(
+        &h,
+        &["plan", "--no-cluster", "-n", "team", "-f", file, "-o", "json"],
+    ))
+    .await;
+    assert_eq!(placed(&flag), ["team/taken", "team/bad", "team/fresh"]);
+    let mut kubeconfig: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(h.env.kubeconfig("admin")).expect("kubeconfig")).expect("YAML");
+    for context in kubeconfig["contexts"].as_array_mut().expect("contexts") {
+        context["context"]["namespace"] = json!(ns);
+    }
+    let in_context = h.env.dir().join(format!("context-{ns}.kubeconfig"));
+    std::fs::write(&in_context, serde_saphyr::to_string(&kubeconfig).expect("YAML")).expect("write");
+    let mut context = tool(&h, &["plan", "-f", file, "-o", "json"]);
+    context.arg("--kubeconfig").arg(&in_context);
+    let context = run(context).await;
+    assert_eq!(
+        context.status.code(),
+        Some(exit::REFUSED.into()),
+        "{}",
+        text(&context.stderr)
+    );
+    assert_eq!(
+        placed(&context),
+        [format!("{ns}/taken"), format!("{ns}/bad"), format!("{ns}/fresh")]
+    );
+    let mut both = tool(&h, &["plan", "-n", "team", "-f", file, "-o", "json"]);
+    both.arg("--kubeconfig").arg(&in_context);
+    assert_eq!(placed(&run(both).await), ["team/taken", "team/bad", "team/fresh"]);
 }
 
 /// Issue 26, items 1-3 and 6: `plan` decides ownership from what the cluster records (the
@@ -675,7 +754,7 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
     let output = run(plan(&dir)).await;
     assert_eq!(
         output.status.code(),
-        Some(2),
+        Some(exit::CHANGES.into()),
         "{}{}",
         text(&output.stdout),
         text(&output.stderr)
@@ -713,7 +792,12 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
     .concat();
     std::fs::write(dir.join("refused.yaml"), extra).expect("write");
     let output = run(plan(&dir)).await;
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(exit::ERROR.into()),
+        "{}",
+        text(&output.stderr)
+    );
     let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let copy = &report["resources"][3];
     assert_eq!(
@@ -738,13 +822,61 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
     human.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
     let human = run(human).await;
     let said = text(&human.stdout);
-    assert_eq!(human.status.code(), Some(2), "{said}{}", text(&human.stderr));
+    assert_eq!(
+        human.status.code(),
+        Some(exit::CHANGES.into()),
+        "{said}{}",
+        text(&human.stderr)
+    );
     assert!(
         said.contains(&format!(
             "Deleting these resources would delete their Auth0 profile (deletionPolicy Delete; set Orphan to keep it):\n    {ns}/made {made}\n    {ns}/made-on-eu (to be created)\n"
         )),
         "{said}"
     );
+    assert_eq!(h.writes(), vec![], "plan writes nothing");
+
+    // The eu tenant object re-pointed at t's Auth0 tenant takes no profile with it: plan
+    // says what the operator would (TenantChanged), from what the object reaches now.
+    let t_url = h.emulator.tenant_url(&h.domain).expect("tenant url");
+    h.apply(
+        "auth0tenants",
+        json!({
+            "apiVersion": "auth0.operators.dev/v1alpha1", "kind": "Auth0Tenant", "metadata": {"name": "eu"},
+            "spec": {"domain": h.domain, "credentialsSecretRef": {"name": "creds"},
+                     "endpoint": {"url": t_url}, "rateLimit": {"requestsPerSecond": 100.0, "burst": 100}}
+        }),
+    )
+    .await;
+    let moved = dir.join("moved");
+    std::fs::create_dir_all(&moved).expect("dir");
+    std::fs::write(
+        moved.join("eu-made.yaml"),
+        manifest("eu-made", json!({"tenantRef": eu, "deletionPolicy": "Orphan"})),
+    )
+    .expect("write");
+    let output = run(plan(&moved)).await;
+    assert_eq!(
+        output.status.code(),
+        Some(exit::REFUSED.into()),
+        "{}",
+        text(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let refused = &report["resources"][0];
+    assert_eq!(
+        (refused["action"].as_str(), refused["id"].as_str()),
+        (Some("conflict"), Some(eu_made.as_str())),
+        "{refused}"
+    );
+    let why = refused["message"].as_str().expect("message");
+    for needle in [
+        "the operator would stall (TenantChanged)".to_string(),
+        format!("Auth0Tenant/eu now reaches {}", h.domain),
+        format!("Auth0 profile {eu_made} is on {eu_domain}"),
+    ] {
+        assert!(why.contains(&needle), "{needle:?} missing from: {why}");
+    }
     assert_eq!(h.writes(), vec![], "plan writes nothing");
 
     // A missing tenant: one line, no debug dump.
@@ -758,4 +890,232 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
         said.contains("reading ClusterAuth0Tenant/nothere:") && said.contains("not found") && !said.contains("Status"),
         "{said}"
     );
+}
+
+/// The command line docs/migrate.md shows (an indented code line equal to `command`),
+/// split into words with the doc's placeholders made the test's: `team` its namespace,
+/// `profiles/` its folder (tests/docs.rs checks that the walk runs every command of the
+/// doc's steps). Panics when the doc no longer shows it: the walk below runs the
+/// doc's own commands.
+fn doc_command(command: &str, ns: &str, dir: &Path) -> Vec<String> {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/migrate.md")).expect("docs/migrate.md");
+    assert!(
+        doc.lines().any(|l| l.starts_with("    ") && l.trim() == command),
+        "docs/migrate.md no longer shows `{command}`"
+    );
+    command
+        .split_whitespace()
+        .map(|word| match (word, word.strip_prefix("profiles/")) {
+            ("team", _) => ns.to_string(),
+            (_, Some(rest)) => format!("{}/{rest}", dir.display()),
+            (other, None) => other.to_string(),
+        })
+        .collect()
+}
+
+/// Runs a command line of the doc: `auth0-operator …` as the binary (the environment's
+/// credentials, the admin's kubeconfig as KUBECONFIG), `kubectl …` as the admin.
+async fn run_doc(h: &Harness, words: &[String]) -> Output {
+    let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+    let command = match words[0].as_str() {
+        "auth0-operator" => {
+            let mut command = tool(h, &args);
+            command.env("KUBECONFIG", h.env.kubeconfig("admin"));
+            command
+        }
+        "kubectl" => {
+            let mut command = h.env.kubectl();
+            command.args(&args);
+            command
+        }
+        other => panic!("not a command of the walk: {other}"),
+    };
+    run(command).await
+}
+
+/// `plan` in text and JSON: nothing to do for each of `expected` (resource, id), and none
+/// would delete its profile if removed.
+async fn check_plan(h: &Harness, [plan_text, plan_json]: [&[String]; 2], expected: &[(String, String)]) {
+    let said = run_doc(h, plan_text).await;
+    let out = text(&said.stdout);
+    assert_eq!(
+        said.status.code(),
+        Some(exit::NOTHING.into()),
+        "{out}{}",
+        text(&said.stderr)
+    );
+    assert!(
+        out.ends_with(&format!(
+            "Plan: 0 to create, 0 to update, 0 to adopt, {} unchanged, 0 conflicts, 0 missing, 0 invalid.\n",
+            expected.len()
+        )),
+        "{out}"
+    );
+    let json = run_doc(h, plan_json).await;
+    assert_eq!(json.status.code(), Some(exit::NOTHING.into()), "{}", text(&json.stderr));
+    let report: Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let mut seen: Vec<(String, String)> = report["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .map(|r| {
+            assert_eq!(r["action"], "nothing", "{r}");
+            assert_eq!(r.get("deletesProfileOnRemoval"), None, "{r}");
+            (
+                r["resource"].as_str().unwrap_or_default().to_string(),
+                r["id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen, expected);
+}
+
+/// Issue 26: the whole walk of docs/migrate.md, end to end, with the doc's own commands: a
+/// tenant of hand-made profiles (one holding fields this version cannot express, nested);
+/// export (Observe, Orphan), review, apply, Observe (Ready, nothing pending, nothing
+/// written), plan (nothing to do), switch to Manage (not one Auth0 write), delete one
+/// resource (its profile stays in Auth0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_migration_runs_end_to_end() {
+    let h = Harness::start("cli-walk").await;
+    let ns = h.ns.name().to_string();
+    // A newer Auth0: fields this version has no name for, kept as sent.
+    h.admin("PATCH", "settings", Some(json!({"accept_unknown": true})))
+        .await;
+    for profile in [
+        json!({"name": "Acme Corp", "enabled_features": ["scim"]}),
+        json!({"name": "partners-eu", "connection_name_prefix_template": "eu-",
+               "organization": {"show_as_button": "optional"}}),
+        json!({"name": "Newer", "connection_config": {"future_option": true},
+               "strategy_overrides": {"oidc": {"enabled_features": ["scim"], "future_knob": 2,
+                                               "connection_config": {"nested_future": "x"}}}}),
+    ] {
+        h.admin("POST", "profiles", Some(profile)).await;
+    }
+    let remote = h.remote();
+    assert_eq!(remote.len(), 3);
+    h.admin("DELETE", "requests", None).await;
+    let dir = h.env.dir().join(format!("walk-{ns}")).join("profiles");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // 1. Export, as the doc writes it.
+    let export = doc_command(
+        "auth0-operator export --namespace team --tenant-ref Auth0Tenant/t --management-policy Observe --dir profiles/",
+        &ns,
+        &dir,
+    );
+    let exported = run_doc(&h, &export).await;
+    let said = text(&exported.stderr);
+    assert!(exported.status.success(), "export: {said}");
+    // One warning per field the manifest cannot say, at any depth.
+    for field in [
+        "connection_config.future_option: true",
+        "strategy_overrides.oidc.connection_config.nested_future: \"x\"",
+        "strategy_overrides.oidc.future_knob: 2",
+    ] {
+        assert_eq!(said.matches(field).count(), 1, "{field:?} once in: {said}");
+    }
+
+    // Review: a manifest per profile, each adopting it under Observe and Orphan.
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|f| f != "kustomization.yaml")
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "{files:?}");
+    let mut names = Vec::new();
+    for file in &files {
+        let manifest: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(dir.join(file)).expect("read")).expect("YAML");
+        let id = manifest["spec"]["externalID"].as_str().expect("externalID");
+        assert!(remote.iter().any(|p| p["id"] == id), "{manifest}");
+        assert_eq!(manifest["metadata"]["namespace"], ns.as_str());
+        assert_eq!(manifest["spec"]["managementPolicy"], "Observe");
+        assert_eq!(manifest["spec"]["deletionPolicy"], "Orphan");
+        names.push((
+            manifest["metadata"]["name"].as_str().expect("name").to_string(),
+            id.to_string(),
+            manifest["spec"]["name"].as_str().unwrap_or_default().to_string(),
+        ));
+    }
+
+    // 2. Apply under Observe: every resource Ready, nothing pending, nothing written.
+    let apply = doc_command("kubectl apply --server-side -k profiles/", &ns, &dir);
+    let applied = run_doc(&h, &apply).await;
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    for (name, id, spec_name) in &names {
+        let ready = h.wait_ready(name).await;
+        let status = ready.status.expect("status");
+        assert_eq!(status.id.as_deref(), Some(id.as_str()));
+        assert!(
+            status.pending_changes.is_empty(),
+            "{name}: {:?}",
+            status.pending_changes
+        );
+        if spec_name == "Newer" {
+            assert_eq!(
+                status.unrecognized,
+                [
+                    "connection_config.future_option: true",
+                    "strategy_overrides.oidc.connection_config.nested_future: \"x\"",
+                    "strategy_overrides.oidc.future_knob: 2"
+                ],
+                "status.unrecognized at any depth"
+            );
+        }
+    }
+    assert_eq!(h.writes(), vec![], "Observe writes nothing");
+
+    // 3. Plan, text and JSON: nothing to do, nothing that would delete a profile.
+    let plan_text = doc_command("auth0-operator plan -f profiles/", &ns, &dir);
+    let plan_json = doc_command("auth0-operator plan -f profiles/ --output json", &ns, &dir);
+    let mut expected: Vec<(String, String)> = names
+        .iter()
+        .map(|(n, id, _)| (format!("{ns}/{n}"), id.clone()))
+        .collect();
+    expected.sort();
+    check_plan(&h, [&plan_text, &plan_json], &expected).await;
+
+    // 4. Switch to Manage by dropping the line, and apply: adopted, not one Auth0 write.
+    for file in &files {
+        let path = dir.join(file);
+        let yaml = std::fs::read_to_string(&path).expect("read");
+        let managed: String = yaml
+            .lines()
+            .filter(|l| l.trim() != "managementPolicy: Observe")
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_ne!(managed, yaml, "{file}: the line is there to drop");
+        std::fs::write(&path, managed).expect("write");
+    }
+    let applied = run_doc(&h, &apply).await;
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    for (name, id, _) in &names {
+        h.wait_for(name, Duration::from_secs(30), "Ready under Manage", |p| {
+            p.spec.management_policy == auth0_operator::crd::ManagementPolicy::Manage
+                && observed(p)
+                && condition(p, "Ready").is_some_and(|c| c.0 == "True")
+        })
+        .await;
+        let (_, _, note) = h.wait_event(name, "Adopted").await;
+        assert!(note.contains(id.as_str()), "{note}");
+    }
+    check_plan(&h, [&plan_text, &plan_json], &expected).await;
+    assert_eq!(h.writes(), vec![], "the switch to Manage writes nothing");
+
+    // Delete one resource (a file removed from Git and pruned): Orphan keeps its profile.
+    let (gone, gone_id, _) = &names[0];
+    let delete: Vec<String> = doc_command("kubectl delete -f profiles/NAME.yaml", &ns, &dir)
+        .into_iter()
+        .map(|word| word.replace("NAME", gone))
+        .collect();
+    let deleted = run_doc(&h, &delete).await;
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    h.wait_for_gone(gone, Duration::from_secs(30)).await;
+    assert!(h.remote_by_id(gone_id).is_some(), "the profile stays in Auth0");
+    assert_eq!(h.writes(), vec![], "nothing deleted or written in Auth0");
+    assert_eq!(h.remote(), remote, "Auth0 is as the team made it");
 }

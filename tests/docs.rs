@@ -365,6 +365,41 @@ fn the_migration_commands_use_their_own_flags() {
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
+/// The walk of docs/migrate.md (its numbered steps) is one end-to-end test that runs the
+/// doc's commands as written: every `auth0-operator` or `kubectl` line of steps 1 to 4 (a
+/// shell line that pipes or chains, such as the CI example, aside) is one the walk runs
+/// (a literal of tests/cli.rs, given to `doc_command`, which fails when the doc no longer
+/// shows it).
+#[test]
+fn the_migration_walk_runs_every_command_of_the_steps() {
+    let text = std::fs::read_to_string(repo("docs/migrate.md")).expect("docs/migrate.md");
+    let walk = std::fs::read_to_string(repo("tests/cli.rs")).expect("tests/cli.rs");
+    let steps = text
+        .split("\n## ")
+        .filter(|section| section.starts_with(|c: char| c.is_ascii_digit()))
+        .collect::<Vec<_>>();
+    assert_eq!(steps.len(), 4, "docs/migrate.md has four numbered steps");
+    let mut run = 0;
+    let mut not_run = Vec::new();
+    for line in steps.iter().flat_map(|s| s.lines()).filter(|l| l.starts_with("    ")) {
+        let command = line.trim();
+        let runs_a_tool = command.starts_with("auth0-operator ") || command.starts_with("kubectl ");
+        if !runs_a_tool || command.contains(['|', ';', '>']) {
+            continue;
+        }
+        if walk.contains(&format!("\"{command}\"")) {
+            run += 1;
+        } else {
+            not_run.push(command.to_string());
+        }
+    }
+    assert!(run >= 5, "only {run} commands found: the scan is broken");
+    assert!(
+        not_run.is_empty(),
+        "docs/migrate.md's steps show commands the walk (tests/cli.rs, the_documented_migration_runs_end_to_end) does not run: {not_run:#?}"
+    );
+}
+
 /// Every flag `run --help` lists is in the README's flag table.
 #[test]
 fn the_readme_flag_table_lists_every_flag() {

@@ -172,7 +172,7 @@ pub async fn templates(args: TemplatesArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-/// `plan`: 0 nothing would change, 2 something would, 1 refused manifests or an error.
+/// `plan`: its exit code ([`plan::exit`]); an error returned is [`plan::exit::ERROR`].
 ///
 /// Reads the cluster (unless `--no-cluster`): every ConnectionProfile, for what the
 /// resources recorded and claim. Each manifest is planned against the tenant its tenantRef
@@ -208,10 +208,27 @@ pub async fn plan(args: PlanArgs) -> Result<u8, Failure> {
     };
     let tenants = plan::tenants(&documents, &namespace);
     let mut listings = HashMap::new();
+    // The Auth0 tenant each tenant object reaches, as the operator compares it with what a
+    // resource recorded (a tenant object re-pointed elsewhere is TenantChanged): read from
+    // the object in the cluster; without a cluster, what the credentials given reach.
+    let mut reached = HashMap::new();
     for key in tenants.keys() {
+        if let Some((cluster, _)) = &cluster {
+            match credentials::reached_in(cluster, key, &source.operator_namespace).await {
+                Ok(tenant) => {
+                    reached.insert(key.clone(), tenant);
+                }
+                Err(e) => eprintln!("tenant {key}: {e}: a re-pointed tenant object is not seen"),
+            }
+        }
         let listing = match tenant_source(&source, key, tenants.len(), cluster.is_some()) {
             Ok(source) => match credentials::client(&source).await {
-                Ok(client) => list(&client).await.map_err(|e| format!("tenant {key}: {e}")),
+                Ok(client) => {
+                    if cluster.is_none() {
+                        reached.insert(key.clone(), client.reach().reached.clone());
+                    }
+                    list(&client).await.map_err(|e| format!("tenant {key}: {e}"))
+                }
                 Err(e) => Err(format!("tenant {key}: {e}")),
             },
             Err(e) => Err(e),
@@ -221,7 +238,7 @@ pub async fn plan(args: PlanArgs) -> Result<u8, Failure> {
         }
         listings.insert(key.clone(), listing);
     }
-    let outcomes = plan::plan_all(&documents, &namespace, &live, &listings);
+    let outcomes = plan::plan_all(&documents, &namespace, &live, &listings, &reached);
     let mut out = std::io::stdout().lock();
     match args.output {
         Output::Text => out.write_all(plan::render(&outcomes).as_bytes())?,

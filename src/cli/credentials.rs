@@ -112,28 +112,7 @@ async fn from_cluster(
     reference: &str,
 ) -> Result<(TenantConfig, TenantSettings, Option<String>), String> {
     let client = kube_client(source.kubeconfig.as_deref()).await?.0;
-    let parts: Vec<&str> = reference.split('/').collect();
-    let (settings, secret_namespace) = match parts.as_slice() {
-        ["ClusterAuth0Tenant", name] => {
-            let tenant = Api::<ClusterAuth0Tenant>::all(client.clone())
-                .get(name)
-                .await
-                .map_err(|e| format!("reading ClusterAuth0Tenant/{name}: {}", kube_message(&e)))?;
-            (tenant.spec.tenant, source.operator_namespace.clone())
-        }
-        ["Auth0Tenant", namespace, name] => {
-            let tenant = Api::<Auth0Tenant>::namespaced(client.clone(), namespace)
-                .get(name)
-                .await
-                .map_err(|e| format!("reading Auth0Tenant/{namespace}/{name}: {}", kube_message(&e)))?;
-            (tenant.spec.tenant, namespace.to_string())
-        }
-        _ => {
-            return Err(format!(
-                "--from-cluster {reference:?}: give ClusterAuth0Tenant/NAME or Auth0Tenant/NAMESPACE/NAME"
-            ));
-        }
-    };
+    let (settings, secret_namespace) = tenant_object(&client, reference, &source.operator_namespace).await?;
     let secret_ref = &settings.credentials_secret_ref;
     let secret = Api::<Secret>::namespaced(client, &secret_namespace)
         .get(&secret_ref.name)
@@ -160,4 +139,46 @@ async fn from_cluster(
         .map_err(|e| e.to_string().replace("start the operator with", "pass"))?;
     let ca = settings.endpoint.as_ref().and_then(|e| e.ca_bundle.clone());
     Ok((config, settings, ca))
+}
+
+/// The tenant object `reference` names (`ClusterAuth0Tenant/NAME`, `Auth0Tenant/NAMESPACE/NAME`):
+/// its settings, and the namespace of its credentials Secret.
+async fn tenant_object(
+    client: &kube::Client,
+    reference: &str,
+    operator_namespace: &str,
+) -> Result<(TenantSettings, String), String> {
+    let parts: Vec<&str> = reference.split('/').collect();
+    match parts.as_slice() {
+        ["ClusterAuth0Tenant", name] => {
+            let tenant = Api::<ClusterAuth0Tenant>::all(client.clone())
+                .get(name)
+                .await
+                .map_err(|e| format!("reading ClusterAuth0Tenant/{name}: {}", kube_message(&e)))?;
+            Ok((tenant.spec.tenant, operator_namespace.to_string()))
+        }
+        ["Auth0Tenant", namespace, name] => {
+            let tenant = Api::<Auth0Tenant>::namespaced(client.clone(), namespace)
+                .get(name)
+                .await
+                .map_err(|e| format!("reading Auth0Tenant/{namespace}/{name}: {}", kube_message(&e)))?;
+            Ok((tenant.spec.tenant, namespace.to_string()))
+        }
+        _ => Err(format!(
+            "--from-cluster {reference:?}: give ClusterAuth0Tenant/NAME or Auth0Tenant/NAMESPACE/NAME"
+        )),
+    }
+}
+
+/// The Auth0 tenant the operator reaches through the tenant object `reference` names
+/// ([`crate::auth0::client::reached`]: its domain, and its endpoint when not the domain's
+/// own), read from the object alone (not its Secret): what the operator compares a
+/// resource's `profile-tenant` mark with, whatever credentials the command itself uses.
+pub async fn reached_in(cluster: &kube::Client, reference: &str, operator_namespace: &str) -> Result<String, String> {
+    let (settings, _) = tenant_object(cluster, reference, operator_namespace).await?;
+    // Only the address is wanted: no credentials, and plain http allowed (the operator's
+    // own flag decides whether it may call it, not what it would reach).
+    let config = tenant_config(&settings, String::new(), SecretString::new(String::new()), true)
+        .map_err(|e| format!("{reference}: {e}"))?;
+    Ok(crate::auth0::client::reached(&config.domain, &config.base_url))
 }

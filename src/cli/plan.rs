@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 use super::manifests::Document;
 use crate::auth0::names;
 use crate::controller::desired::{FieldChange, desired, field_changes, normalize};
+use crate::controller::profile::error::Error;
 use crate::controller::profile::plan::{Action, ById, Claim, Holder, Inputs, Listed, Lookup, Via, plan};
 use crate::controller::profile::{annotation, annotation_is_true, claims, marks};
 use crate::crd::{ConnectionProfile, TenantKind, TenantRef, validation};
@@ -244,12 +245,15 @@ fn as_applied(
 /// Plans every document. `namespace` stands in for a manifest without
 /// `metadata.namespace`; `live` holds the ConnectionProfiles the cluster holds (empty
 /// without a cluster); `listings` each tenant's profiles (Auth0's JSON) by [`tenant_key`],
-/// or why the tenant could not be read.
+/// or why the tenant could not be read; `reached` the Auth0 tenant each tenant object
+/// reaches ([`crate::auth0::client::reached`]), where it is known, which the operator
+/// compares with the tenant a resource's evidence was made on.
 pub fn plan_all(
     documents: &[Document],
     namespace: &str,
     live: &[ConnectionProfile],
     listings: &HashMap<String, Result<Vec<Value>, String>>,
+    reached: &HashMap<String, String>,
 ) -> Vec<Outcome> {
     let indexes: HashMap<&str, Index> = listings
         .iter()
@@ -327,7 +331,7 @@ pub fn plan_all(
             }
         };
         let want = desired(&profile);
-        let inputs = inputs(&profile, &want, &universe);
+        let inputs = inputs(&profile, &want, &universe, reached.get(&tenant).map(String::as_str));
         let (action, inputs) = decide(
             inputs,
             index,
@@ -406,10 +410,12 @@ pub fn plan_all(
                 outcome.message = Some(format!("no profile is named {name:?} to observe"));
             }
             Action::TenantChanged(change) => {
+                // The operator's own refusal, as its Synced condition would say it.
                 outcome.action = Kind::Conflict;
+                outcome.id = claims::recorded_id(&profile).map(str::to_string);
                 outcome.message = Some(format!(
-                    "the resource's profile was made on {}, but spec.tenantRef names {}: the operator would stall (TenantChanged); put tenantRef back, or make a new ConnectionProfile",
-                    change.recorded, change.current
+                    "the operator would stall (TenantChanged): {}",
+                    Error::TenantChanged(change)
                 ));
             }
             other @ (Action::Look(_) | Action::DeletionPaused | Action::Delete { .. } | Action::Release { .. }) => {
@@ -421,11 +427,13 @@ pub fn plan_all(
     outcomes
 }
 
-/// The inputs of the operator's plan for `profile` (as applied), before any look-up.
+/// The inputs of the operator's plan for `profile` (as applied), before any look-up;
+/// `reached`: the Auth0 tenant its tenant object reaches, when known.
 fn inputs<'i>(
     profile: &'i ConnectionProfile,
     want: &'i Map<String, Value>,
     universe: &[Arc<ConnectionProfile>],
+    reached: Option<&str>,
 ) -> Inputs<'i> {
     let pending = claims::pending_mark(profile);
     Inputs {
@@ -437,8 +445,7 @@ fn inputs<'i>(
         claim: claims::claim_of(profile, pending.clone()),
         pending,
         owned_by_other: claims::Claims::of(profile, universe).older_claimant,
-        // The tenant reached is not known here: a re-pointed tenant object is not seen.
-        tenant_changed: marks::tenant_change(profile, None),
+        tenant_changed: marks::tenant_change(profile, reached),
         name: profile.effective_name(),
         desired: want,
         by_id: None,
@@ -518,15 +525,31 @@ fn changes(want: &Map<String, Value>, have: &Map<String, Value>) -> Vec<Change> 
     field_changes(want, have).into_iter().map(Change::from).collect()
 }
 
-/// 0 when nothing would change in Auth0, 2 when something would, 1 when the operator would
-/// refuse a manifest (invalid, conflict, missing), as `terraform plan -detailed-exitcode`.
+/// `plan`'s exit codes, as `kubectl diff`'s (0 no difference, 1 differences, above 1 an
+/// error), each its own so that a CI script can tell them apart.
+pub mod exit {
+    /// Nothing would change in Auth0.
+    pub const NOTHING: u8 = 0;
+    /// Something would: a create or an update.
+    pub const CHANGES: u8 = 1;
+    /// The command line is wrong (clap's own code for a usage error): nothing was read.
+    pub const USAGE: u8 = 2;
+    /// A manifest would be refused: conflict, missing, invalid.
+    pub const REFUSED: u8 = 3;
+    /// The plan could not be made, or not whole: an error, or a manifest's tenant unreachable.
+    pub const ERROR: u8 = 4;
+}
+
+/// The exit code of a plan: the highest of [`exit`] that applies.
 pub fn exit_code(outcomes: &[Outcome]) -> u8 {
-    if outcomes.iter().any(|o| o.action.refused()) {
-        1
+    if outcomes.iter().any(|o| o.action == Kind::Unreachable) {
+        exit::ERROR
+    } else if outcomes.iter().any(|o| o.action.refused()) {
+        exit::REFUSED
     } else if outcomes.iter().any(|o| o.action.writes()) {
-        2
+        exit::CHANGES
     } else {
-        0
+        exit::NOTHING
     }
 }
 
@@ -631,7 +654,7 @@ mod tests {
             doc("b-named", json!({"name": "b"})),
         ];
         let live = [live("a", A, 100), live("b", B, 100)];
-        let outcomes = plan_all(&docs, "ns", &live, &listings(listing()));
+        let outcomes = plan_all(&docs, "ns", &live, &listings(listing()), &HashMap::new());
         let kinds: Vec<Kind> = outcomes.iter().map(|o| o.action).collect();
         assert_eq!(kinds, [Kind::Nothing, Kind::Conflict, Kind::Conflict, Kind::Conflict]);
         assert_eq!(outcomes[0].id.as_deref(), Some(A));
@@ -640,8 +663,38 @@ mod tests {
         assert_eq!(outcomes[2].owner.as_deref(), Some("ns/b"));
         assert_eq!(outcomes[3].owner.as_deref(), Some("ns/b"));
         // Without the cluster, `a` is a new resource and its name is someone's.
-        let alone = plan_all(&docs[..1], "ns", &[], &listings(listing()));
+        let alone = plan_all(&docs[..1], "ns", &[], &listings(listing()), &HashMap::new());
         assert_eq!(alone[0].action, Kind::Conflict);
+    }
+
+    /// Issue 26: a tenant object re-pointed at another Auth0 tenant takes no profile with it;
+    /// `plan` says so as the operator does (TenantChanged), from what the object reaches now.
+    #[test]
+    fn a_tenant_object_reaching_another_tenant_is_the_operators_refusal() {
+        let mut made = live("a", A, 100);
+        made.metadata.annotations.get_or_insert_default().insert(
+            annotation::PROFILE_TENANT.into(),
+            "ClusterAuth0Tenant/default on acme.us.auth0.com".into(),
+        );
+        let docs = [doc("a", json!({"connectionNamePrefixTemplate": "a-"}))];
+        let reached = |tenant: &str| HashMap::from([("ClusterAuth0Tenant/default".to_string(), tenant.to_string())]);
+        let live = [made];
+        let same = plan_all(&docs, "ns", &live, &listings(listing()), &reached("acme.us.auth0.com"));
+        assert_eq!((same[0].action, same[0].id.as_deref()), (Kind::Nothing, Some(A)));
+        let moved = plan_all(&docs, "ns", &live, &listings(listing()), &reached("acme.eu.auth0.com"));
+        assert_eq!((moved[0].action, moved[0].id.as_deref()), (Kind::Conflict, Some(A)));
+        assert!(!moved[0].deletes_on_removal);
+        let message = moved[0].message.as_deref().unwrap_or_default();
+        assert!(
+            message.starts_with(
+                "the operator would stall (TenantChanged): ClusterAuth0Tenant/default now reaches acme.eu.auth0.com"
+            ) && message.contains(&format!("Auth0 profile {A} is on acme.us.auth0.com")),
+            "{message}"
+        );
+        assert_eq!(exit_code(&moved), exit::REFUSED);
+        // Not known what the object reaches: not seen (as before).
+        let unknown = plan_all(&docs, "ns", &live, &listings(listing()), &HashMap::new());
+        assert_eq!(unknown[0].action, Kind::Nothing);
     }
 
     #[test]
@@ -672,7 +725,7 @@ mod tests {
                 "ClusterAuth0Tenant/gone"
             ]
         );
-        let outcomes = plan_all(&docs, "ns", &[], &listings);
+        let outcomes = plan_all(&docs, "ns", &[], &listings, &HashMap::new());
         let kinds: Vec<Kind> = outcomes.iter().map(|o| o.action).collect();
         // d names A on the eu tenant, which holds no such profile; the claim of `a` is on
         // the default tenant, yet one id has one owner (as in the operator): a conflict.
@@ -680,10 +733,12 @@ mod tests {
         assert_eq!(outcomes[1].tenant, "Auth0Tenant/ns/eu");
         assert_eq!(outcomes[2].message.as_deref(), Some("tenant gone: not found"));
         assert!(outcomes[0].deletes_on_removal && outcomes[1].deletes_on_removal);
-        let orphan = plan_all(&docs[3..], "ns", &[], &listings);
+        let orphan = plan_all(&docs[3..], "ns", &[], &listings, &HashMap::new());
         assert_eq!(orphan[0].action, Kind::Missing);
         assert!(!orphan[0].deletes_on_removal);
-        assert_eq!(exit_code(&outcomes), 1);
+        // c's tenant was not read: the plan is not whole, which outranks d's conflict.
+        assert_eq!(exit_code(&outcomes), exit::ERROR);
+        assert_eq!(exit_code(&outcomes[..2]), exit::NOTHING);
         assert!(render(&outcomes).contains("Deleting these resources would delete their Auth0 profile"));
     }
 
@@ -706,7 +761,7 @@ mod tests {
             ),
             doc("new-again", json!({"name": "new"})),
         ];
-        let outcomes = plan_all(&docs, "ns", &[], &listings(listing()));
+        let outcomes = plan_all(&docs, "ns", &[], &listings(listing()), &HashMap::new());
         let kinds: Vec<Kind> = outcomes.iter().map(|o| o.action).collect();
         assert_eq!(
             kinds,
@@ -736,9 +791,12 @@ mod tests {
         assert_eq!(outcomes[6].fields, ["spec.connectionNamePrefixTemplate"]);
         assert_eq!(outcomes[7].changes.len(), 1);
         assert_eq!(outcomes[8].owner.as_deref(), Some("ns/new"));
-        assert_eq!(exit_code(&outcomes), 1);
-        assert_eq!(exit_code(&outcomes[..3]), 2);
-        assert_eq!(exit_code(&outcomes[..1]), 0);
+        assert_eq!(exit_code(&outcomes), exit::REFUSED);
+        assert_eq!(exit_code(&outcomes[..3]), exit::CHANGES);
+        assert_eq!(exit_code(&outcomes[..1]), exit::NOTHING);
+        // Each its own code, clap's usage error among them.
+        let codes = [exit::NOTHING, exit::CHANGES, exit::USAGE, exit::REFUSED, exit::ERROR];
+        assert_eq!(codes.iter().collect::<BTreeSet<_>>().len(), codes.len());
         let text = render(&outcomes[1..2]);
         assert!(
             text.contains("spec.organization.showAsButton: \"none\" → \"required\""),

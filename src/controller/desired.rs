@@ -305,7 +305,8 @@ fn with_unknown(sent: &Value, held: &Value, known: &Known) -> Value {
 pub fn unrecognized(remote: &Value) -> Vec<String> {
     fn walk(path: &str, value: &Value, known: &Known, out: &mut Vec<String>) {
         match value {
-            Value::Object(map) if !known.keys.is_empty() => {
+            // An object whose schema names no key (`connection_config`) lists all it holds.
+            Value::Object(map) => {
                 for (k, v) in map {
                     let here = if path.is_empty() {
                         k.clone()
@@ -726,6 +727,46 @@ mod tests {
         // status.atProvider still reads what it knows.
         let observed = at_provider(&same).expect("parses");
         assert_eq!(observed.enabled_features, Some(vec![crate::crd::Feature::Scim]));
+    }
+
+    /// `status.unrecognized` (and export's warnings) at any depth (issue 26): inside a
+    /// strategy override, a strategy this version has no name for, and the content of
+    /// `connection_config`, whose schema names no key (all of it is a newer Auth0's, as
+    /// [`normalize`] reads it).
+    #[test]
+    fn what_is_unrecognized_is_listed_at_any_depth() {
+        let remote = json!({
+            "name": "meta-name",
+            "connection_config": {"future_option": true},
+            "strategy_overrides": {
+                "oidc": {"enabled_features": ["scim"], "future_knob": 2,
+                         "connection_config": {"nested_future": "x"},
+                         "provisioning": {"scim": {"tokens": {"scopes": ["get:users"], "deep_future": 1}}}},
+                "future_strategy": {"enabled_features": []}
+            },
+            "cross_app_access_resource_app": {"status": {"default_value": "enabled", "future_mode": "on"}}
+        });
+        assert_eq!(
+            unrecognized(&remote),
+            [
+                "connection_config.future_option: true",
+                "strategy_overrides.future_strategy: {\"enabled_features\":[]}",
+                "strategy_overrides.oidc.connection_config.nested_future: \"x\"",
+                "strategy_overrides.oidc.future_knob: 2",
+                "strategy_overrides.oidc.provisioning.scim.tokens.deep_future: 1",
+                "cross_app_access_resource_app.status.future_mode: \"on\""
+            ]
+        );
+        // What is listed is what a comparison leaves out: none of it is drift.
+        let want = desired(&profile(json!({
+            "strategyOverrides": {"oidc": {"enabledFeatures": ["scim"],
+                "provisioning": {"scim": {"tokens": {"scopes": ["get:users"]}}}}},
+            "crossAppAccessResourceApp": {"status": {"defaultValue": "enabled"}}
+        })));
+        assert_eq!(diff(&want, &normalize(&remote)), None);
+        // An empty connection_config, and a null unknown key, are nothing to list.
+        let empty = json!({"connection_config": {}, "strategy_overrides": {"oidc": {"future_knob": null}}});
+        assert!(unrecognized(&empty).is_empty(), "{:?}", unrecognized(&empty));
     }
 
     #[test]
