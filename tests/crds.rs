@@ -545,9 +545,18 @@ async fn tenant_ref_fields_select_exactly_the_matching_profiles() {
 
     let refs = [
         ("acme-ns", json!({"tenantRef": {"kind": "Auth0Tenant", "name": "acme"}})),
-        ("acme-cluster", json!({"tenantRef": {"kind": "ClusterAuth0Tenant", "name": "acme"}})),
-        ("other-ns", json!({"tenantRef": {"kind": "Auth0Tenant", "name": "other"}})),
-        ("acme-prefix", json!({"tenantRef": {"kind": "Auth0Tenant", "name": "acme2"}})),
+        (
+            "acme-cluster",
+            json!({"tenantRef": {"kind": "ClusterAuth0Tenant", "name": "acme"}}),
+        ),
+        (
+            "other-ns",
+            json!({"tenantRef": {"kind": "Auth0Tenant", "name": "other"}}),
+        ),
+        (
+            "acme-prefix",
+            json!({"tenantRef": {"kind": "Auth0Tenant", "name": "acme2"}}),
+        ),
         ("defaulted", json!({})),
     ];
     for (name, spec) in &refs {
