@@ -373,3 +373,26 @@ fn files_under(root: &Path) -> BTreeSet<String> {
     }
     files
 }
+
+/// Every base image of the Dockerfile is pinned by digest (the tag stays for the reader and for
+/// Dependabot), so the release builds from the bytes that were reviewed.
+#[test]
+fn the_dockerfile_pins_its_base_images_by_digest() {
+    let dockerfile = std::fs::read_to_string(repo("Dockerfile")).expect("Dockerfile");
+    let bases: Vec<&str> = dockerfile
+        .lines()
+        .filter_map(|l| l.strip_prefix("FROM "))
+        .map(|l| l.split_whitespace().next().expect("an image"))
+        .collect();
+    assert!(bases.len() >= 2, "the builder and the runtime stage: {bases:?}");
+    for base in bases {
+        let (image, digest) = base
+            .split_once("@sha256:")
+            .unwrap_or_else(|| panic!("{base} is not pinned by digest"));
+        assert!(image.contains(':'), "{base}: keep the tag beside the digest");
+        assert!(
+            digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()),
+            "{base}: not a sha256 digest"
+        );
+    }
+}
