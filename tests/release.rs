@@ -396,3 +396,41 @@ fn the_dockerfile_pins_its_base_images_by_digest() {
         );
     }
 }
+
+/// docs/install.md's `cosign verify` commands name the identity the release signs with: this
+/// repository's release workflow at a version tag, issued by GitHub Actions' OIDC issuer, for
+/// the image and the chart where the release pushes them.
+#[test]
+fn the_documented_cosign_verify_names_the_release_identity() {
+    let doc = std::fs::read_to_string(repo("docs/install.md")).expect("docs/install.md");
+    let cargo = std::fs::read_to_string(repo("Cargo.toml")).expect("Cargo.toml");
+    let repository = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("repository = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("the workspace's repository");
+    assert!(repo(".github/workflows/release.yml").is_file());
+    let identity = format!(
+        "'^{}/\\.github/workflows/release\\.yml@refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+$'",
+        repository.replace('.', "\\.")
+    );
+    let release = yaml(".github/workflows/release.yml");
+    let registry = release["env"]["REGISTRY"].as_str().expect("env.REGISTRY");
+    let version = yaml(&format!("{CHART}/Chart.yaml"))["version"]
+        .as_str()
+        .expect("version")
+        .to_string();
+    for artifact in ["auth0-operator", "charts/auth0-operator"] {
+        let command = format!(
+            "cosign verify {registry}/{artifact}:{version} \\\n  --certificate-identity-regexp {identity} \\\n  \
+             --certificate-oidc-issuer https://token.actions.githubusercontent.com\n"
+        );
+        assert!(doc.contains(&command), "docs/install.md lacks:\n{command}");
+    }
+    // The tags the workflow runs on are the ones the identity accepts.
+    assert_eq!(
+        release["on"]["push"]["tags"],
+        serde_json::json!(["v[0-9]+.[0-9]+.[0-9]+"]),
+        "release.yml's tag filter"
+    );
+}
