@@ -5,7 +5,8 @@ TESTENV := $(CARGO) run --quiet --package testenv --
 TARGET := $(or $(CARGO_TARGET_DIR),target)
 FAULT_REPORT := $(or $(TMPDIR),/tmp)/auth0-fault-report.md
 
-.PHONY: demo test fuzz soak bench bench-quick image crds lint audit testenv tools build conformance-live mutants mutants-changed mutants-tool
+.PHONY: demo test fuzz soak bench bench-quick image crds lint audit testenv tools build conformance-live mutants mutants-changed mutants-tool \
+	release-check image-release image-sign chart-package chart-push chart-sign
 
 ## demo: control plane + Auth0 emulator + the operator; applies the examples; Ctrl-C stops
 demo: build
@@ -61,9 +62,69 @@ IMAGE ?= ghcr.io/auth0-operator/auth0-operator:0.1.0
 image:
 	docker build -t $(IMAGE) .
 
+## The release (.github/workflows/release.yml runs these on a tag vX.Y.Z; docs/install.md says
+## how to verify what it publishes). VERSION is the chart's version, which the tag must equal.
+CHART := deploy/helm/auth0-operator
+REGISTRY ?= ghcr.io/auth0-operator
+IMAGE_REPO ?= $(REGISTRY)/auth0-operator
+CHART_REPO ?= $(REGISTRY)/charts
+PLATFORMS ?= linux/amd64,linux/arm64
+DIST ?= dist
+VERSION := $(shell sed -n 's/^version: *//p' $(CHART)/Chart.yaml)
+HELM = "$$(tools/build-tools.sh helm)"
+
+## release-check: TAG (vX.Y.Z) names the version the chart (version, appVersion), the operator's
+## Cargo.toml and the chart's Artifact Hub image all carry, so a release publishes one version
+release-check:
+	@test -n "$(TAG)" || { echo "release-check: set TAG=vX.Y.Z"; exit 1; }
+	@cargo=$$(sed -n '/^\[package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml); \
+	app=$$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' $(CHART)/Chart.yaml); \
+	image=$$(sed -n 's|^ *image: *$(IMAGE_REPO):||p' $(CHART)/Chart.yaml); \
+	bad=0; for pair in "chart version:$(VERSION)" "chart appVersion:$$app" "Cargo.toml version:$$cargo" \
+		"artifacthub.io/images tag:$$image"; do \
+		if [ "v$${pair#*:}" != "$(TAG)" ]; then echo "release-check: $${pair%%:*} is '$${pair#*:}', the tag is $(TAG)"; bad=1; fi; \
+	done; [ $$bad = 0 ] && echo "release-check: $(TAG) is the version everywhere"
+
+## image-release: the multi-arch image (PLATFORMS) built from the Dockerfile and pushed to
+## $(IMAGE_REPO):$(VERSION) with BuildKit's SBOM (SPDX) and SLSA provenance (mode=max) in its
+## index; the index digest goes to $(DIST)/image-digest (and to GITHUB_OUTPUT as digest=). Needs docker buildx (QEMU for arm64 on amd64).
+image-release:
+	mkdir -p $(DIST)
+	docker buildx build --platform $(PLATFORMS) --sbom=true --provenance=mode=max \
+		--tag $(IMAGE_REPO):$(VERSION) --metadata-file $(DIST)/image-metadata.json --push .
+	sed -n 's/.*"containerimage.digest": *"\(sha256:[0-9a-f]*\)".*/\1/p' $(DIST)/image-metadata.json > $(DIST)/image-digest
+	@grep -qx 'sha256:[0-9a-f]\{64\}' $(DIST)/image-digest || { echo "image-release: no digest in $(DIST)/image-metadata.json"; exit 1; }
+	@echo "image-release: $(IMAGE_REPO)@$$(cat $(DIST)/image-digest)"
+	@if [ -n "$$GITHUB_OUTPUT" ]; then echo "digest=$$(cat $(DIST)/image-digest)" >> "$$GITHUB_OUTPUT"; fi
+
+## image-sign: cosign keyless signature (the CI's OIDC identity) of the image index and of each
+## platform's image (--recursive), by digest
+image-sign:
+	cosign sign --yes --recursive $(IMAGE_REPO)@$$(cat $(DIST)/image-digest)
+
+## chart-package: the Helm chart as $(DIST)/auth0-operator-$(VERSION).tgz (helm from tools/helm)
+chart-package:
+	mkdir -p $(DIST)
+	$(HELM) lint --strict $(CHART)
+	$(HELM) package $(CHART) --destination $(DIST)
+
+## chart-push: the packaged chart to oci://$(CHART_REPO) (registry login from REGISTRY_USERNAME
+## and REGISTRY_PASSWORD when set); the pushed digest goes to $(DIST)/chart-digest (and GITHUB_OUTPUT)
+chart-push:
+	@if [ -n "$$REGISTRY_PASSWORD" ]; then printenv REGISTRY_PASSWORD | $(HELM) registry login \
+		$(firstword $(subst /, ,$(REGISTRY))) --username "$$REGISTRY_USERNAME" --password-stdin; fi
+	$(HELM) push $(DIST)/auth0-operator-$(VERSION).tgz oci://$(CHART_REPO) > $(DIST)/chart-push.out 2>&1 \
+		|| { cat $(DIST)/chart-push.out; exit 1; }; cat $(DIST)/chart-push.out
+	sed -n 's/^Digest: *\(sha256:[0-9a-f]*\)$$/\1/p' $(DIST)/chart-push.out > $(DIST)/chart-digest
+	@grep -qx 'sha256:[0-9a-f]\{64\}' $(DIST)/chart-digest || { echo "chart-push: helm printed no digest"; exit 1; }
+	@if [ -n "$$GITHUB_OUTPUT" ]; then echo "digest=$$(cat $(DIST)/chart-digest)" >> "$$GITHUB_OUTPUT"; fi
+
+## chart-sign: cosign keyless signature of the pushed chart, by digest
+chart-sign:
+	cosign sign --yes $(CHART_REPO)/auth0-operator@$$(cat $(DIST)/chart-digest)
+
 ## crds: regenerate crds/ from the Rust types, and copy them and the monitoring files into the
 ## Helm chart (its crds/ and files/ are copies, not links, so a packaged chart holds them)
-CHART := deploy/helm/auth0-operator
 crds:
 	$(CARGO) run --quiet --bin auth0-operator -- crd --dir crds
 	rm -f $(CHART)/crds/*.yaml
@@ -71,10 +132,13 @@ crds:
 	cp deploy/components/prometheus-rule/prometheusrule.yaml $(CHART)/files/prometheusrule.yaml
 	cp deploy/components/grafana-dashboard/auth0-operator.json $(CHART)/files/auth0-operator-dashboard.json
 
-## lint: formatting and clippy, warnings are errors
+## lint: formatting and clippy, warnings are errors; actionlint (tools/actionlint, built once
+## into the tools cache) over the GitHub workflows, with shellcheck on their scripts when installed
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@command -v shellcheck >/dev/null || echo "lint: shellcheck is not installed, so the workflows' run: scripts are not shellchecked (apt-get install shellcheck)"
+	"$$(tools/build-tools.sh actionlint)" -no-color .github/workflows/*.yml
 
 ## audit: cargo deny (deny.toml): licenses, bans and sources offline (after `cargo fetch`, which
 ## downloads every platform's crates that `cargo metadata` reads); advisories when the

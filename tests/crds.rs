@@ -525,3 +525,104 @@ async fn unknown_fields_are_refused_by_kubectl() {
     );
     let _ = std::fs::remove_file(file);
 }
+
+/// `spec.tenantRef.kind` and `spec.tenantRef.name` are selectable fields (Kubernetes
+/// `selectableFields`, GA in 1.32): the API server filters a list by them, through the kube
+/// client's field selector and through `kubectl get --field-selector`, and an omitted
+/// tenantRef is selected by its schema default (ClusterAuth0Tenant/default). A field the CRD
+/// does not declare is refused, not ignored.
+#[tokio::test]
+async fn tenant_ref_fields_select_exactly_the_matching_profiles() {
+    let (env, ns) = setup("crds-select").await;
+    let version = ns.client.apiserver_version().await.expect("server version");
+    let minor: u32 = version.minor.trim_end_matches('+').parse().expect("minor version");
+    assert!(
+        version.major == "1" && minor >= 32,
+        "selectableFields are GA from Kubernetes 1.32; testenv runs {}.{}",
+        version.major,
+        version.minor
+    );
+
+    let refs = [
+        ("acme-ns", json!({"tenantRef": {"kind": "Auth0Tenant", "name": "acme"}})),
+        (
+            "acme-cluster",
+            json!({"tenantRef": {"kind": "ClusterAuth0Tenant", "name": "acme"}}),
+        ),
+        (
+            "other-ns",
+            json!({"tenantRef": {"kind": "Auth0Tenant", "name": "other"}}),
+        ),
+        (
+            "acme-prefix",
+            json!({"tenantRef": {"kind": "Auth0Tenant", "name": "acme2"}}),
+        ),
+        ("defaulted", json!({})),
+    ];
+    for (name, spec) in &refs {
+        create_strict(&ns.client, ns.name(), &profile(ns.name(), name, spec))
+            .await
+            .unwrap_or_else(|e| panic!("creating {name}: {e}"));
+    }
+
+    let api: Api<ConnectionProfile> = Api::namespaced(ns.client.clone(), ns.name());
+    let select = |fields: &'static str| {
+        let api = api.clone();
+        async move {
+            let list = api
+                .list(&kube::api::ListParams::default().fields(fields))
+                .await
+                .unwrap_or_else(|e| panic!("list --field-selector {fields}: {e}"));
+            let mut names: Vec<String> = list.items.into_iter().filter_map(|p| p.metadata.name).collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(select("spec.tenantRef.name=acme").await, ["acme-cluster", "acme-ns"]);
+    assert_eq!(
+        select("spec.tenantRef.name=acme,spec.tenantRef.kind=Auth0Tenant").await,
+        ["acme-ns"]
+    );
+    assert_eq!(
+        select("spec.tenantRef.kind=ClusterAuth0Tenant").await,
+        ["acme-cluster", "defaulted"]
+    );
+    assert_eq!(select("spec.tenantRef.name=default").await, ["defaulted"]);
+    assert_eq!(
+        select("spec.tenantRef.name!=acme").await,
+        ["acme-prefix", "defaulted", "other-ns"]
+    );
+    assert!(select("spec.tenantRef.name=nobody").await.is_empty());
+
+    let listed = kubectl(
+        &env,
+        &[
+            "get",
+            "connectionprofiles",
+            "-n",
+            ns.name(),
+            "--field-selector",
+            "spec.tenantRef.name=acme",
+            "-o",
+            "name",
+        ],
+    );
+    let mut names: Vec<&str> = listed.lines().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "connectionprofile.auth0.operators.dev/acme-cluster",
+            "connectionprofile.auth0.operators.dev/acme-ns"
+        ]
+    );
+
+    let refused = api
+        .list(&kube::api::ListParams::default().fields("spec.name=acme"))
+        .await
+        .expect_err("spec.name is not a selectable field");
+    assert!(
+        format!("{refused}").contains("field label not supported"),
+        "an undeclared field is refused: {refused}"
+    );
+}

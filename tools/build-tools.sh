@@ -13,11 +13,49 @@
 #   crds/       the Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, as its Go
 #               module (github.com/prometheus-operator/prometheus-operator) ships them
 # A second run finds the binaries and builds nothing.
+#
+# `build-tools.sh helm` or `build-tools.sh actionlint` builds that one tool alone and prints
+# the path of its binary: `make chart-package` needs helm and `make lint` actionlint (from the
+# wrapper module tools/actionlint, github.com/rhysd/actionlint/cmd/actionlint), without the
+# rest.
 # Env: AUTH0_OPERATOR_CACHE (default ~/.cache/auth0-operator).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
-command -v go >/dev/null || { echo "build-tools.sh: Go 1.26+ is needed to build helm, gitops-check and promtool" >&2; exit 1; }
+command -v go >/dev/null || { echo "build-tools.sh: Go 1.26+ is needed to build helm, gitops-check, promtool and actionlint" >&2; exit 1; }
+cache=${AUTH0_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/auth0-operator}
+
+# One tool, cached by its module version alone: `build-tools.sh TOOL` prints its binary.
+# $1: the tool, $2: the wrapper module folder, $3: its Go module, $4: the package to build,
+# $5: the -X flag that stamps the version (or none).
+one_tool() {
+  local tool=$1 dir=$here/$2 module=$3 package=$4 stamp=${5:-} version out tmp
+  version=$(cd "$dir" && go list -m -f '{{.Version}}' "$module")
+  [ -n "$version" ] || { echo "build-tools.sh: cannot read the $tool version from tools/$2/go.mod" >&2; exit 1; }
+  out="$cache/tools/$tool-$version"
+  if [ ! -x "$out/$tool" ]; then
+    if ! go mod download -json "$module@$version" >/dev/null 2>&1; then
+      echo "build-tools.sh: the Go module proxy ($(go env GOPROXY)) or checksum database ($(go env GOSUMDB))" \
+           "did not serve $module@$version; $tool cannot be built" >&2
+      exit 1
+    fi
+    echo "build-tools.sh: building $tool $version into $out" >&2
+    mkdir -p "$out"
+    tmp=$(mktemp -d "$out/.build.XXXXXX")
+    (cd "$dir" && go build -trimpath -ldflags "-s -w${stamp:+ -X $stamp=$version}" -o "$tmp/$tool" "$package") >&2 \
+      || { rm -rf "$tmp"; exit 1; }
+    mv "$tmp/$tool" "$out/$tool"; rm -rf "$tmp"
+  fi
+  echo "$out/$tool"
+}
+case "${1:-}" in
+  "") ;;
+  helm) one_tool helm helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm helm.sh/helm/v3/internal/version.version; exit 0 ;;
+  actionlint) one_tool actionlint actionlint github.com/rhysd/actionlint \
+    github.com/rhysd/actionlint/cmd/actionlint github.com/rhysd/actionlint.version; exit 0 ;;
+  *) echo "build-tools.sh: unknown tool '$1' (helm, actionlint, or none for all)" >&2; exit 2 ;;
+esac
+
 helm_version=$(cd "$here/helm" && go list -m -f '{{.Version}}' helm.sh/helm/v3)
 [ -n "$helm_version" ] || { echo "build-tools.sh: cannot read the helm version from tools/helm/go.mod" >&2; exit 1; }
 promtool_version=$(cd "$here/promtool" && go list -m -f '{{.Version}}' github.com/prometheus/prometheus)
@@ -27,7 +65,6 @@ gitops_hash=$(cd "$here/gitops" && cat go.mod go.sum $(ls *.go | grep -v _test.g
 # The Prometheus Operator whose CRDs the deploy tests install (monitoring.coreos.com/v1).
 prometheus_operator_version=v0.85.0
 selectors_hash=$(cd "$here/promtool" && cat go.mod go.sum selectors/*.go | sha256sum | cut -c1-8)
-cache=${AUTH0_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/auth0-operator}
 bin="$cache/tools/helm-$helm_version-gitops-$gitops_hash-prometheus-$promtool_version-$selectors_hash-operator-$prometheus_operator_version"
 crds=(monitoring.coreos.com_servicemonitors.yaml monitoring.coreos.com_prometheusrules.yaml)
 if [ -x "$bin/helm" ] && [ -x "$bin/gitops-check" ] && [ -x "$bin/promtool" ] && [ -x "$bin/promql-selectors" ] \

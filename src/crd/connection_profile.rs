@@ -24,6 +24,10 @@ use super::tenant::TenantRef;
     status = "ConnectionProfileStatus",
     shortname = "cprof",
     category = "auth0",
+    // `kubectl get connectionprofiles --field-selector spec.tenantRef.name=acme` (Kubernetes
+    // selectableFields, GA in 1.32): the API server filters lists and watches by tenant.
+    selectable = ".spec.tenantRef.kind",
+    selectable = ".spec.tenantRef.name",
     printcolumn(name = "ID", type_ = "string", json_path = ".status.id"),
     printcolumn(name = "READY", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
     printcolumn(name = "SYNCED", type_ = "string", json_path = r#".status.conditions[?(@.type=="Synced")].status"#),
