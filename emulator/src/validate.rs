@@ -504,4 +504,20 @@ mod tests {
             "Payload validation error: 'Expected type object but found type array'."
         );
     }
+
+    #[test]
+    fn type_names_are_auth0_validators() {
+        for (value, name) in [
+            (json!(null), "null"),
+            (json!(true), "boolean"),
+            (json!(-1), "integer"),
+            (json!(u64::MAX), "integer"),
+            (json!(1.5), "number"),
+            (json!("x"), "string"),
+            (json!([]), "array"),
+            (json!({}), "object"),
+        ] {
+            assert_eq!(type_name(&value), name, "{value}");
+        }
+    }
 }
