@@ -513,6 +513,48 @@ async fn export_skips_what_the_cluster_manages_and_a_re_export_leaves_no_stale_f
         text(&second.stderr)
     );
     assert_eq!(listed(&dir), ["keep-me.yaml", "kustomization.yaml", "mine.yaml"]);
+
+    // A file the user added to the list by hand is theirs: a re-export keeps it, and listed.
+    let tenant =
+        "apiVersion: auth0.operators.dev/v1alpha1\nkind: Auth0Tenant\nmetadata: {name: t}\nspec: {domain: x}\n";
+    std::fs::write(dir.join("tenant.yaml"), tenant).expect("write");
+    let kustomization = dir.join("kustomization.yaml");
+    let list = std::fs::read_to_string(&kustomization).expect("read");
+    std::fs::write(&kustomization, format!("{list}- tenant.yaml\n")).expect("write");
+    let third = run(export(&h)).await;
+    assert!(third.status.success(), "export: {}", text(&third.stderr));
+    assert_eq!(std::fs::read_to_string(dir.join("tenant.yaml")).expect("kept"), tenant);
+    let list = std::fs::read_to_string(&kustomization).expect("read");
+    assert!(
+        list.contains("- tenant.yaml\n") && list.contains("- keep-me.yaml\n"),
+        "{list}"
+    );
+
+    // A file of a name the export would write, the last export did not: refused, nothing
+    // written. So is a kustomization.yaml the export did not write.
+    let newer = h.admin("POST", "profiles", Some(json!({"name": "mine-too"}))).await;
+    assert!(newer["id"].is_string());
+    std::fs::write(dir.join("mine-too.yaml"), "# the user's\n").expect("write");
+    let refused = run(export(&h)).await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("mine-too.yaml not written by the last export"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("mine-too.yaml")).expect("kept"),
+        "# the user's\n"
+    );
+    assert_eq!(std::fs::read_to_string(&kustomization).expect("read"), list);
+    std::fs::remove_file(dir.join("mine-too.yaml")).expect("remove");
+    let theirs = "resources: [mine.yaml]\n";
+    std::fs::write(&kustomization, theirs).expect("write");
+    let refused = run(export(&h)).await;
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("not written by `auth0-operator export --dir`"));
+    assert_eq!(std::fs::read_to_string(&kustomization).expect("read"), theirs);
+    assert!(!dir.join("mine-too.yaml").exists(), "nothing written");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -835,6 +877,33 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
         "{said}"
     );
     assert_eq!(h.writes(), vec![], "plan writes nothing");
+
+    // Manifests that all name the eu tenant, with the environment holding t's credentials:
+    // planned against t's Auth0 tenant they would be a create (wrong tenant); refused, each
+    // naming both tenants.
+    let eu_only = dir.join("eu-only");
+    std::fs::create_dir_all(&eu_only).expect("dir");
+    std::fs::write(
+        eu_only.join("made-on-eu.yaml"),
+        manifest("made-on-eu", json!({"tenantRef": eu, "name": "made"})),
+    )
+    .expect("write");
+    let output = run(plan(&eu_only)).await;
+    assert_eq!(
+        output.status.code(),
+        Some(exit::ERROR.into()),
+        "{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let other = &report["resources"][0];
+    assert_eq!(other["action"], "unreachable", "{other}");
+    let why = other["message"].as_str().expect("message");
+    assert!(
+        why.contains(&format!("the credentials given reach {}", h.domain)) && why.contains(&eu_domain),
+        "{why}"
+    );
 
     // The eu tenant object re-pointed at t's Auth0 tenant takes no profile with it: plan
     // says what the operator would (TenantChanged), from what the object reaches now.

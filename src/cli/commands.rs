@@ -98,27 +98,75 @@ pub async fn export(args: ExportArgs) -> Result<u8, Failure> {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             let kustomization_path = dir.join("kustomization.yaml");
-            let before = std::fs::read_to_string(&kustomization_path)
-                .map(|k| export::exported_before(&k))
-                .unwrap_or_default();
-            let mut files = Vec::new();
-            for manifest in &manifests {
-                let file = format!("{}.yaml", manifest.metadata.name);
-                let yaml = export::to_yaml(std::slice::from_ref(manifest))?;
-                std::fs::write(dir.join(&file), yaml).map_err(|e| format!("{}: {e}", dir.join(&file).display()))?;
-                files.push(file);
+            let read = |path: &std::path::Path| match std::fs::read_to_string(path) {
+                Ok(text) => Ok(Some(text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(format!("{}: {e}", path.display())),
+            };
+            let old = read(&kustomization_path)?;
+            // A kustomization.yaml the user wrote is theirs: never overwritten.
+            if let Some(text) = &old
+                && !text.starts_with(export::KUSTOMIZATION_HEADER)
+            {
+                return Err(format!(
+                    "{}: not written by `auth0-operator export --dir`: export into another folder, or move it away (nothing was written)",
+                    kustomization_path.display()
+                )
+                .into());
             }
-            // A re-export leaves the folder what the tenant holds: the files the last export
-            // wrote and this one does not are removed (and only those).
-            let mut removed = 0;
-            for stale in before.iter().filter(|f| !files.contains(f)) {
-                match std::fs::remove_file(dir.join(stale)) {
-                    Ok(()) => removed += 1,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(format!("{}: {e}", dir.join(stale).display()).into()),
+            let before = old.as_deref().map(export::exported_before).unwrap_or_default();
+            let files: Vec<String> = manifests.iter().map(|m| format!("{}.yaml", m.metadata.name)).collect();
+            // Only a file the last export listed and that still is one of its manifests is
+            // replaced: anything else of that name is the user's, and nothing is written.
+            let mut foreign = Vec::new();
+            for file in &files {
+                let path = dir.join(file);
+                let ours = match read(&path) {
+                    Ok(None) => true,
+                    Ok(Some(text)) => before.contains(file) && export::is_exported_manifest(&text),
+                    Err(_) => !path.exists(),
+                };
+                if !ours {
+                    foreign.push(path.display().to_string());
                 }
             }
-            let kustomization = export::kustomization(&files)?;
+            if !foreign.is_empty() {
+                return Err(format!(
+                    "{} not written by the last export into this folder; move it away, or export into another folder (nothing was written)",
+                    foreign.join(", ")
+                )
+                .into());
+            }
+            for (manifest, file) in manifests.iter().zip(&files) {
+                let yaml = export::to_yaml(std::slice::from_ref(manifest))?;
+                std::fs::write(dir.join(file), yaml).map_err(|e| format!("{}: {e}", dir.join(file).display()))?;
+            }
+            // A re-export leaves the folder what the tenant holds: the manifests the last
+            // export wrote and this one does not are removed. A listed file that is not such
+            // a manifest (the user added it to the list) is kept, and stays listed.
+            let mut removed = 0;
+            let mut listed = files.clone();
+            for stale in before.iter().filter(|f| !files.contains(f)) {
+                let path = dir.join(stale);
+                match read(&path)? {
+                    None => {}
+                    Some(text) if export::is_exported_manifest(&text) => {
+                        std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                        removed += 1;
+                    }
+                    Some(_) => {
+                        eprintln!(
+                            "kept {}: listed in kustomization.yaml, but not a manifest an export wrote",
+                            path.display()
+                        );
+                        listed.push(stale.clone());
+                    }
+                }
+            }
+            listed.extend(old.as_deref().map(export::listed_by_user).unwrap_or_default());
+            listed.sort();
+            listed.dedup();
+            let kustomization = export::kustomization(&listed)?;
             std::fs::write(&kustomization_path, kustomization)
                 .map_err(|e| format!("{}: {e}", kustomization_path.display()))?;
             eprintln!(
@@ -224,10 +272,20 @@ pub async fn plan(args: PlanArgs) -> Result<u8, Failure> {
         let listing = match tenant_source(&source, key, tenants.len(), cluster.is_some()) {
             Ok(source) => match credentials::client(&source).await {
                 Ok(client) => {
-                    if cluster.is_none() {
-                        reached.insert(key.clone(), client.reach().reached.clone());
+                    let given = client.reach().reached.clone();
+                    match reached.get(key) {
+                        // The environment's credentials reach another Auth0 tenant than the
+                        // tenant object in the cluster: its listing would plan the wrong one.
+                        Some(object) if !plan::same_tenant(&given, object) => Err(format!(
+                            "tenant {key}: the credentials given reach {given}, but {key} in the cluster reaches {object}: give the credentials of {object}, or plan without them (the tenant's own Secret is then read from the cluster)"
+                        )),
+                        _ => {
+                            if cluster.is_none() {
+                                reached.insert(key.clone(), given);
+                            }
+                            list(&client).await.map_err(|e| format!("tenant {key}: {e}"))
+                        }
                     }
-                    list(&client).await.map_err(|e| format!("tenant {key}: {e}"))
                 }
                 Err(e) => Err(format!("tenant {key}: {e}")),
             },

@@ -229,7 +229,9 @@ pub fn dns_names(profiles: &[(&str, &str)]) -> Vec<String> {
         .iter()
         .zip(&slugs)
         .map(|((id, name), s)| {
-            if *name == s && uses[s.as_str()] == 1 {
+            // `kustomization` is the file `export --dir` lists the others in: a profile of
+            // that name takes the hash, so its manifest never overwrites the list.
+            if *name == s && uses[s.as_str()] == 1 && s != KUSTOMIZATION {
                 s.clone()
             } else {
                 format!("{s}-{:08x}", fnv1a(id.as_bytes()) as u32)
@@ -288,6 +290,44 @@ pub fn to_yaml(manifests: &[Manifest]) -> Result<String, String> {
         out.push_str(&serde_saphyr::to_string(manifest).map_err(|e| e.to_string())?);
     }
     Ok(out)
+}
+
+/// The name `export --dir` gives its list (`kustomization.yaml`), which no profile's file
+/// may take.
+const KUSTOMIZATION: &str = "kustomization";
+
+/// Whether `text` (a file's content) is a manifest as `export` writes it: one
+/// ConnectionProfile document with `spec.externalID`. A re-export replaces or removes only
+/// such a file, edited or not; anything else in the folder is the user's (a file added to
+/// the list by hand, a note), and is never overwritten or removed.
+pub fn is_exported_manifest(text: &str) -> bool {
+    let Ok(value) = serde_saphyr::from_str::<Value>(text) else {
+        return false;
+    };
+    value["kind"] == "ConnectionProfile"
+        && value["apiVersion"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("auth0.operators.dev/"))
+        && value["spec"]["externalID"].is_string()
+}
+
+/// The entries of an earlier export's `resources` (`kustomization`, its text) that are not
+/// the plain file names [`exported_before`] returns: what the user added (a folder, a base,
+/// a `.yml` file). A re-export keeps them in the list it writes.
+pub fn listed_by_user(kustomization: &str) -> Vec<String> {
+    let ours = exported_before(kustomization);
+    let parsed: Value = serde_saphyr::from_str(kustomization).unwrap_or(Value::Null);
+    parsed["resources"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|e| !ours.iter().any(|o| o == e))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The first line of every `kustomization.yaml` `export --dir` writes: a re-export removes
@@ -440,6 +480,43 @@ mod tests {
         // Nothing outside the folder, whatever the list says.
         let odd = format!("{KUSTOMIZATION_HEADER}\nresources: [../x.yaml, sub/y.yaml, .hidden.yaml, z.yml, ok.yaml]\n");
         assert_eq!(exported_before(&odd), ["ok.yaml"]);
+    }
+
+    #[test]
+    fn a_profile_named_kustomization_never_takes_the_lists_file() {
+        let names = dns_names(&[(A, "kustomization"), (B, "other")]);
+        assert_ne!(names[0], "kustomization");
+        assert!(names[0].starts_with("kustomization-"), "{names:?}");
+        assert_eq!(names[1], "other");
+    }
+
+    #[test]
+    fn only_an_exported_manifest_is_ours_to_replace_or_remove() {
+        let manifests = profiles(&[json!({"id": A, "name": "plain"})], &Options::default()).expect("exports");
+        let ours = to_yaml(&manifests).expect("yaml");
+        assert!(is_exported_manifest(&ours));
+        // Edited (switched to Manage, a field changed), still ours.
+        assert!(is_exported_manifest(&format!(
+            "{ours}  connectionNamePrefixTemplate: x-\n"
+        )));
+        // The user's: another kind, a resource with no externalID, two documents, not YAML.
+        assert!(!is_exported_manifest(
+            &ours.replace("kind: ConnectionProfile", "kind: Auth0Tenant")
+        ));
+        assert!(!is_exported_manifest(&ours.replace("externalID", "note")));
+        assert!(!is_exported_manifest(
+            &ours.replace("apiVersion: auth0.operators.dev/", "apiVersion: other.dev/")
+        ));
+        assert!(!is_exported_manifest(&format!("{ours}{ours}")));
+        assert!(!is_exported_manifest("# notes\n"));
+        assert!(!is_exported_manifest("a: [\n"));
+    }
+
+    #[test]
+    fn entries_the_user_added_to_the_list_are_kept() {
+        let text = format!("{KUSTOMIZATION_HEADER}\nresources: [a.yaml, ../base, tenant.yml, sub/x.yaml, b.yaml]\n");
+        assert_eq!(listed_by_user(&text), ["../base", "tenant.yml", "sub/x.yaml"]);
+        assert!(listed_by_user(&format!("{KUSTOMIZATION_HEADER}\n")).is_empty());
     }
 
     #[test]

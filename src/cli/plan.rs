@@ -606,8 +606,33 @@ pub fn render(outcomes: &[Outcome]) -> String {
     out
 }
 
+/// Whether credentials that reach `given` may plan the manifests of a tenant object that
+/// reaches `object` (both [`crate::auth0::client::reached`] texts): the same Auth0 tenant,
+/// its domain; the endpoint may differ (a proxy, `AUTH0_BASE_URL`). Credentials of another
+/// tenant would plan every manifest against the wrong profiles.
+pub fn same_tenant(given: &str, object: &str) -> bool {
+    let domain = |reached: &str| reached.split(" at ").next().unwrap_or(reached).to_ascii_lowercase();
+    domain(given) == domain(object)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn credentials_plan_only_the_tenant_they_reach() {
+        use super::same_tenant;
+        assert!(same_tenant("acme.eu.auth0.com", "acme.eu.auth0.com"));
+        assert!(same_tenant(
+            "acme.eu.auth0.com at http://127.0.0.1:4000/",
+            "acme.eu.auth0.com"
+        ));
+        assert!(same_tenant("ACME.eu.auth0.com", "acme.eu.auth0.com at https://proxy/"));
+        assert!(!same_tenant("acme.eu.auth0.com", "acme.us.auth0.com"));
+        assert!(!same_tenant(
+            "acme.eu.auth0.com at http://127.0.0.1:4000/",
+            "acme.us.auth0.com at http://127.0.0.1:4000/"
+        ));
+    }
+
     use super::*;
     use serde_json::json;
 
