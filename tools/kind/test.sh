@@ -158,6 +158,9 @@ check_stop_in_flight() {
     || fail "ConnectionProfile $ns/$name, applied while its create was in flight, did not become Ready after the handover"
   [ "$(auth0_profiles_named "$name")" = 1 ] || fail "Auth0 holds $(auth0_profiles_named "$name") profiles named $name, not 1"
   [ "$(count_ok create_profile)" = $(( creates + 1 )) ] || fail "creates went $creates -> $(count_ok create_profile), not one more"
+  # The create the leader sent was the one held 4 s: it was in flight when the kubelet stopped the pod.
+  local held; held=$(admin requests | python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["endpoint"]=="create_profile" and r["duration_ms"]>=4000))')
+  [ "$held" = 1 ] || fail "the emulator answered $held creates after its 4 s latency, not 1: the stop did not meet a create in flight"
   local id; id=$($K -n "$ns" get connectionprofile "$name" -o jsonpath='{.status.id}')
   [ -n "$id" ] && curl -sf "$ADMIN/tenants/$TENANT/profiles" | grep -q "\"$id\"" || fail "status.id '$id' of $name is not the Auth0 profile's"
   $K -n $NS rollout status deployment/auth0-operator --timeout=120s >/dev/null || fail "the Deployment did not get its second replica back"

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 source "$kind_here/cluster.sh"
 cd "$kind_repo"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-finish() { say "deleting the kind cluster $CLUSTER_NAME"; cluster_down; }
+finish() { say "deleting the kind cluster $CLUSTER_NAME"; cluster_down; [ -z "${WORK:-}" ] || rm -rf "$WORK"; }
 CLUSTER_NAME=auth0-operator
 eval "$("$kind_here/build.sh")"; kind_engine
 if "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
