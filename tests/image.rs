@@ -76,7 +76,10 @@ fn labels(text: &str) -> BTreeMap<String, String> {
 
 fn final_stage(dockerfile: &str) -> FinalStage {
     let all = instructions(dockerfile);
-    let from = all.iter().rposition(|(k, _)| k == "FROM").expect("the Dockerfile has no FROM");
+    let from = all
+        .iter()
+        .rposition(|(k, _)| k == "FROM")
+        .expect("the Dockerfile has no FROM");
     let mut stage = FinalStage {
         base: all[from].1.clone(),
         ..FinalStage::default()
@@ -85,12 +88,18 @@ fn final_stage(dockerfile: &str) -> FinalStage {
         match keyword.as_str() {
             "USER" => stage.user = args.clone(),
             "EXPOSE" => stage.exposed.extend(args.split_whitespace().map(|p| {
-                if p.contains('/') { p.to_string() } else { format!("{p}/tcp") }
+                if p.contains('/') {
+                    p.to_string()
+                } else {
+                    format!("{p}/tcp")
+                }
             })),
             "ENTRYPOINT" => stage.entrypoint = serde_json::from_str(args).expect("ENTRYPOINT in JSON form"),
             "CMD" => stage.cmd = serde_json::from_str(args).expect("CMD in JSON form"),
             "LABEL" => stage.labels.extend(labels(args)),
-            "COPY" => stage.copied.push(args.split_whitespace().last().unwrap_or_default().to_string()),
+            "COPY" => stage
+                .copied
+                .push(args.split_whitespace().last().unwrap_or_default().to_string()),
             _ => {}
         }
     }
@@ -111,7 +120,12 @@ fn read_tar(bytes: &[u8]) -> BTreeMap<String, Entry> {
     for entry in tar::Archive::new(bytes).entries().expect("a tar archive") {
         let mut entry = entry.expect("a tar entry");
         let header = entry.header().clone();
-        let path = entry.path().expect("an entry path").to_string_lossy().trim_end_matches('/').to_string();
+        let path = entry
+            .path()
+            .expect("an entry path")
+            .to_string_lossy()
+            .trim_end_matches('/')
+            .to_string();
         let mut data = Vec::new();
         entry.read_to_end(&mut data).expect("reading an entry");
         out.insert(
@@ -131,7 +145,11 @@ fn read_tar(bytes: &[u8]) -> BTreeMap<String, Entry> {
 fn blob(archive: &BTreeMap<String, Entry>, descriptor: &Value) -> Vec<u8> {
     let digest = descriptor["digest"].as_str().expect("a descriptor digest");
     let name = format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"));
-    archive.get(&name).unwrap_or_else(|| panic!("the archive has no blob {name}")).data.clone()
+    archive
+        .get(&name)
+        .unwrap_or_else(|| panic!("the archive has no blob {name}"))
+        .data
+        .clone()
 }
 
 /// The libraries the dynamic loader maps for `binary`, as `ldd` names them (none when static).
@@ -173,30 +191,52 @@ fn the_archive_and_the_dockerfile_describe_the_same_image() {
     let dockerfile = std::fs::read_to_string(repo("Dockerfile")).expect("reading the Dockerfile");
     let stage = final_stage(&dockerfile);
     // The Dockerfile's base is distroless's nonroot variant: uid 65532 named nonroot.
-    assert!(stage.base.ends_with(":nonroot"), "the final stage's base is {}", stage.base);
+    assert!(
+        stage.base.ends_with(":nonroot"),
+        "the final stage's base is {}",
+        stage.base
+    );
     assert_eq!(stage.user, "65532:65532");
     let image = &config["config"];
     assert_eq!(image["User"], json!(stage.user), "USER");
     assert_eq!(image["Entrypoint"], stage.entrypoint, "ENTRYPOINT");
     assert_eq!(image["Cmd"], stage.cmd, "CMD");
-    let exposed: BTreeSet<String> = image["ExposedPorts"].as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+    let exposed: BTreeSet<String> = image["ExposedPorts"]
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
     assert_eq!(exposed, stage.exposed, "EXPOSE");
     let labels: BTreeMap<String, String> = serde_json::from_value(image["Labels"].clone()).unwrap_or_default();
     assert_eq!(labels, stage.labels, "LABEL");
     assert_eq!(config["os"], "linux");
 
     // The binary: where the final stage copies it, the entrypoint, executable, the same bytes.
-    assert_eq!(stage.copied, vec!["/usr/local/bin/auth0-operator".to_string()], "the final stage's COPY");
-    assert_eq!(stage.entrypoint[0], json!(stage.copied[0]), "the entrypoint is the copied binary");
+    assert_eq!(
+        stage.copied,
+        vec!["/usr/local/bin/auth0-operator".to_string()],
+        "the final stage's COPY"
+    );
+    assert_eq!(
+        stage.entrypoint[0],
+        json!(stage.copied[0]),
+        "the entrypoint is the copied binary"
+    );
     let path = stage.copied[0].trim_start_matches('/');
     let entry = layer.get(path).unwrap_or_else(|| panic!("the layer has no {path}"));
     assert_eq!(entry.mode & 0o777, 0o755);
-    assert!(entry.data == std::fs::read(binary).expect("reading the binary"), "{path} is not the built binary");
+    assert!(
+        entry.data == std::fs::read(binary).expect("reading the binary"),
+        "{path} is not the built binary"
+    );
 
     // Nothing else but what the binary links and distroless's user files.
     let mut allowed = linked(binary);
     allowed.extend([path.to_string(), "etc/passwd".into(), "etc/group".into()]);
-    let files: BTreeSet<String> = layer.iter().filter(|(_, e)| e.kind != tar::EntryType::Directory).map(|(p, _)| p.clone()).collect();
+    let files: BTreeSet<String> = layer
+        .iter()
+        .filter(|(_, e)| e.kind != tar::EntryType::Directory)
+        .map(|(p, _)| p.clone())
+        .collect();
     assert_eq!(files, allowed, "the layer's files");
     for (path, entry) in &layer {
         if entry.kind == tar::EntryType::Directory && path != "home/nonroot" {
@@ -204,11 +244,20 @@ fn the_archive_and_the_dockerfile_describe_the_same_image() {
         }
         if entry.kind != tar::EntryType::Directory {
             assert_eq!(entry.kind, tar::EntryType::Regular, "{path} is a regular file");
-            assert_eq!((entry.uid, entry.gid, entry.mode & 0o022), (0, 0, 0), "{path}: root's, written by no one else");
+            assert_eq!(
+                (entry.uid, entry.gid, entry.mode & 0o022),
+                (0, 0, 0),
+                "{path}: root's, written by no one else"
+            );
         }
     }
     let passwd = String::from_utf8_lossy(&layer["etc/passwd"].data).to_string();
-    assert!(passwd.lines().any(|l| l == "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin"), "{passwd}");
+    assert!(
+        passwd
+            .lines()
+            .any(|l| l == "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin"),
+        "{passwd}"
+    );
     let home = &layer["home/nonroot"];
     assert_eq!((home.uid, home.gid), (65532, 65532), "/home/nonroot is nonroot's");
     assert_eq!(layer["tmp"].mode & 0o7777, 0o1777, "/tmp is sticky and writable");
@@ -221,9 +270,15 @@ fn the_dockerfile_reader_reads_continuations_and_labels() {
     );
     assert_eq!(stage.base, "base:nonroot");
     assert_eq!(stage.user, "7:7");
-    assert_eq!(stage.labels, BTreeMap::from([("x".into(), "1 2".into()), ("y".into(), "3".into())]));
+    assert_eq!(
+        stage.labels,
+        BTreeMap::from([("x".into(), "1 2".into()), ("y".into(), "3".into())])
+    );
     assert_eq!(stage.copied, vec!["/usr/bin/o".to_string()]);
-    assert_eq!(stage.exposed, BTreeSet::from(["80/tcp".to_string(), "53/udp".to_string()]));
+    assert_eq!(
+        stage.exposed,
+        BTreeSet::from(["80/tcp".to_string(), "53/udp".to_string()])
+    );
     assert_eq!(stage.entrypoint, json!(["/usr/bin/o"]));
     assert_eq!(stage.cmd, json!(["run"]));
 }
