@@ -29,7 +29,7 @@ public=$(sed -n 's/^const Image = "\(.*\)"$/\1/p' "$module/pkg/apis/config/defau
 public_ok() {
   kind_image_exists "$public" && return 0
   kind_say "pulling $public (kind's node image)"
-  timeout 120 "$ENGINE" pull "$public" >/dev/null 2>&1
+  timeout 300 "$ENGINE" pull "$public" >/dev/null 2>&1
 }
 case "${AUTH0_KIND_NODE_IMAGE:-auto}" in
   public) public_ok || kind_die "AUTH0_KIND_NODE_IMAGE=public but $public cannot be pulled"

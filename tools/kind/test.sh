@@ -145,7 +145,9 @@ check_stop_in_flight() {
   $K -n $NS get pod "$leader" -w -o jsonpath='{.status.containerStatuses[0].state.terminated.exitCode}{" "}{.status.containerStatuses[0].state.terminated.reason}{"\n"}' \
     > "$WORK/stopped.txt" 2>/dev/null & local watch=$!
   sed "s/name: partner-sso/name: $name/" deploy/examples/connectionprofile-minimal.yaml | $K apply -n "$ns" -f - >/dev/null
-  sleep 1.5
+  # The operator marks the resource create-pending just before it sends the create.
+  wait_for 30 "$ns/$name marked create-pending" eval '[ -n "$($K -n "$ns" get connectionprofile "$name" -o jsonpath="{.metadata.annotations.auth0\.operators\.dev/create-pending}")" ]'
+  sleep 0.5
   local start; start=$(date +%s%N)
   $K -n $NS delete pod "$leader" --wait=false >/dev/null
   $K -n $NS wait --for=delete "pod/$leader" --timeout=$(( grace + 30 ))s >/dev/null || fail "pod $leader still exists $(( grace + 30 )) s after its deletion"

@@ -9,7 +9,8 @@ source "$(dirname "$0")/lib.sh"
 source "$kind_here/cluster.sh"
 cd "$kind_repo"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-finish() { say "deleting the kind cluster $CLUSTER_NAME"; cluster_down; [ -z "${WORK:-}" ] || rm -rf "$WORK"; }
+sleeper=
+finish() { [ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null; say "deleting the kind cluster $CLUSTER_NAME"; cluster_down; [ -z "${WORK:-}" ] || rm -rf "$WORK"; }
 CLUSTER_NAME=auth0-operator
 eval "$("$kind_here/build.sh")"; kind_engine
 if "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
@@ -54,4 +55,4 @@ The image is $IMAGE_REPO:$IMAGE_TAG (tools/kind/image.sh); after a change, make 
 Emulator log: $WORK/emulator.log. Press Ctrl-C to delete the cluster.
 MSG
 [ -z "${AUTH0_KIND_EXIT:-}" ] || exit 0
-while true; do sleep 3600 & wait $!; done
+while true; do sleep 3600 & sleeper=$!; wait $sleeper; done
