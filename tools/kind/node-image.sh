@@ -36,7 +36,7 @@ bins=$dir/node-$kube_version
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$kube_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$kube_version" | cut -d. -f2)"
 for cmd in kubelet kubeadm kube-scheduler kube-proxy; do
   if [ ! -x "$bins/$cmd" ]; then
-    kind_say "building $cmd $kube_version into $bins (cold: 1-3 min each on 2 cores)"
+    kind_say "building $cmd $kube_version into $bins (the four: 15 min on 2 cores with an empty Go build cache, less after testenv's build, with which they share packages)"
     mkdir -p "$bins"
     (cd "$kind_repo/testenv/go/kube" && go build -trimpath -ldflags "$ldflags" -o "$work/$cmd" "k8s.io/kubernetes/cmd/$cmd") >&2
     mv "$work/$cmd" "$bins/$cmd"
