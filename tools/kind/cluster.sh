@@ -24,6 +24,9 @@ cluster_up() {
   EMULATOR_BIN=${EMULATOR_BIN:-$target/debug/auth0-emulator}
   [ -x "$OPERATOR_BIN" ] || kind_die "no operator binary at $OPERATOR_BIN (cargo build --bin auth0-operator)"
   [ -x "$EMULATOR_BIN" ] || kind_die "no emulator binary at $EMULATOR_BIN (cargo build --bin auth0-emulator)"
+  local missing=() tool
+  for tool in curl python3; do command -v $tool >/dev/null || missing+=($tool); done
+  [ ${#missing[@]} = 0 ] || kind_install_debs "${missing[@]}"
   local built
   built=$("$kind_here/build.sh") || kind_die "could not get kind or a node image (above)"
   eval "$built"
