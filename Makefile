@@ -6,18 +6,22 @@ TARGET := $(or $(CARGO_TARGET_DIR),target)
 FAULT_REPORT := $(or $(TMPDIR),/tmp)/auth0-fault-report.md
 
 .PHONY: demo test fuzz soak bench bench-quick image crds lint audit testenv tools build conformance-live mutants mutants-changed mutants-tool \
-	release-check image-release image-sign chart-package chart-push chart-sign
+	release-check image-release image-sign chart-package chart-push chart-sign \
+	kind kind-test kind-image
 
 ## demo: control plane + Auth0 emulator + the operator; applies the examples; Ctrl-C stops
 demo: build
 	$(TESTENV) run -- scripts/demo.sh
 
-## test: every test: unit, end-to-end against a real kube-apiserver + etcd
+## test: every test: unit, end-to-end against a real kube-apiserver + etcd, the conformance
+## suite, and the operator's image installed by the chart and the kustomize base in a kind
+## cluster (tools/kind/test.sh: podman or Docker; it installs podman with apt-get when neither is there)
 test: testenv tools
 	$(CARGO) build --workspace --all-targets
 	rm -f $(FAULT_REPORT)
 	AUTH0_FAULT_REPORT=$(FAULT_REPORT) $(TESTENV) run -- $(CARGO) test --workspace --no-fail-fast
 	emulator/conformance/run.sh
+	OPERATOR_BIN=$(TARGET)/debug/auth0-operator EMULATOR_BIN=$(TARGET)/debug/auth0-emulator tools/kind/test.sh
 	@echo "== fault suite (tests/faults): each scenario's time and invariants"; cat $(FAULT_REPORT)
 	$(MAKE) --no-print-directory mutants-changed
 
@@ -57,7 +61,8 @@ bench-quick: testenv
 		--tenants-backlogs 20,10 --tenants-changes 8 --tenants-large-n 200 --tenants-large-tenants 10 \
 		--churn-cycles 200 --out "$${TMPDIR:-/tmp}/benchmarks-quick.md"
 
-## image: the container image (needs a Docker engine; none is published: push it to your registry)
+## image: the container image from the Dockerfile, as the release builds it (needs a Docker
+## engine; none is published: push it to your registry)
 IMAGE ?= ghcr.io/auth0-operator/auth0-operator:0.1.0
 image:
 	docker build -t $(IMAGE) .
@@ -122,6 +127,25 @@ chart-push:
 ## chart-sign: cosign keyless signature of the pushed chart, by digest
 chart-sign:
 	cosign sign --yes $(CHART_REPO)/auth0-operator@$$(cat $(DIST)/chart-digest)
+
+## kind-image: the same image's layout without Docker or a registry (tools/kind/image.sh), from
+## the debug build, as an OCI archive that `kind load image-archive` and `docker load` read
+KIND_IMAGE_ARCHIVE ?= $(TARGET)/auth0-operator-image.tar
+kind-image:
+	$(CARGO) build --package auth0-operator --bin auth0-operator
+	tools/kind/image.sh $(TARGET)/debug/auth0-operator $(KIND_IMAGE_ARCHIVE) localhost/auth0-operator:dev
+	@echo "$(KIND_IMAGE_ARCHIVE): localhost/auth0-operator:dev"
+
+## kind: a kind cluster "auth0-operator" with the operator installed by the Helm chart from the
+## local image, the Auth0 emulator and the examples; Ctrl-C deletes it (docs/install.md)
+kind: testenv tools
+	$(CARGO) build --package auth0-operator --package auth0-emulator --bins
+	OPERATOR_BIN=$(TARGET)/debug/auth0-operator EMULATOR_BIN=$(TARGET)/debug/auth0-emulator tools/kind/up.sh
+
+## kind-test: only the kind part of `make test` (tools/kind/test.sh)
+kind-test: testenv tools
+	$(CARGO) build --package auth0-operator --package auth0-emulator --bins
+	OPERATOR_BIN=$(TARGET)/debug/auth0-operator EMULATOR_BIN=$(TARGET)/debug/auth0-emulator tools/kind/test.sh
 
 ## crds: regenerate crds/ from the Rust types, and copy them and the monitoring files into the
 ## Helm chart (its crds/ and files/ are copies, not links, so a packaged chart holds them)
