@@ -177,15 +177,12 @@ async fn export_apply_adopts_everything_with_no_write_and_plan_shows_edits() {
     assert_eq!(h.writes(), vec![], "adoption writes nothing to Auth0");
     assert_eq!(h.remote(), remote, "Auth0 is unchanged");
 
-    // A second export, from the tenant resource in the cluster this time: byte-identical.
+    // A second export, from the tenant resource in the cluster this time: byte-identical,
+    // its namespace and tenantRef those of the tenant it was read from.
     let mut again = tool(
         &h,
         &[
             "export",
-            "--namespace",
-            &ns,
-            "--tenant-ref",
-            "Auth0Tenant/t",
             "--from-cluster",
             &format!("Auth0Tenant/{ns}/t"),
             "--allow-insecure-http",
@@ -365,6 +362,17 @@ async fn a_template_manifest_applies_and_becomes_ready() {
     assert_eq!(at.name, "Okta Express", "the name given, metadata.name its slug");
     assert_eq!(at.connection_name_prefix_template.as_deref(), Some("okta-{org_id}"));
 
+    // A name the operator would refuse (over 50 characters) prints no manifest, and says why.
+    let long = "x".repeat(51);
+    let refused = run(tool(&h, &["templates", "--id", id, "--name", &long])).await;
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+    assert!(refused.stdout.is_empty(), "{}", text(&refused.stdout));
+    assert!(
+        text(&refused.stderr).contains("would be refused") && text(&refused.stderr).contains("spec.name"),
+        "{}",
+        text(&refused.stderr)
+    );
+
     let missing = run(tool(&h, &["templates", "--id", "cpt_nothere"])).await;
     assert_eq!(missing.status.code(), Some(1));
     assert!(
@@ -508,7 +516,7 @@ async fn export_skips_what_the_cluster_manages_and_a_re_export_leaves_no_stale_f
     let second = run(export(&h)).await;
     assert!(second.status.success(), "export: {}", text(&second.stderr));
     assert!(
-        text(&second.stderr).contains("removed 1 files the last export wrote"),
+        text(&second.stderr).contains("removed 1 file the last export wrote"),
         "{}",
         text(&second.stderr)
     );

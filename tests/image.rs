@@ -193,7 +193,11 @@ fn the_archive_and_the_dockerfile_describe_the_same_image() {
     // The Dockerfile's base is distroless's nonroot variant: uid 65532 named nonroot.
     // (The tag may be pinned by a digest: `...:nonroot@sha256:...`.)
     let base_tag = stage.base.split('@').next().unwrap_or_default();
-    assert!(base_tag.ends_with(":nonroot"), "the final stage's base is {}", stage.base);
+    assert!(
+        base_tag.ends_with(":nonroot"),
+        "the final stage's base is {}",
+        stage.base
+    );
     assert_eq!(stage.user, "65532:65532");
     let image = &config["config"];
     assert_eq!(image["User"], json!(stage.user), "USER");

@@ -63,7 +63,8 @@ pub struct ManifestArgs {
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
 
-    /// spec.tenantRef: `ClusterAuth0Tenant/NAME` or `Auth0Tenant/NAME` (default: left out,
+    /// spec.tenantRef: `ClusterAuth0Tenant/NAME` or `Auth0Tenant/NAME` (default: the tenant
+    /// `--from-cluster` names, the Auth0 tenant the profiles come from; without it left out,
     /// which means ClusterAuth0Tenant/default).
     #[arg(long, value_name = "KIND/NAME", value_parser = parse_tenant_ref)]
     pub tenant_ref: Option<TenantRef>,
@@ -80,6 +81,38 @@ pub struct ManifestArgs {
 }
 
 impl ManifestArgs {
+    /// These choices with `spec.tenantRef` (and, for an `Auth0Tenant`, which serves its own
+    /// namespace only, `metadata.namespace`) defaulted to the tenant `from_cluster` names
+    /// (`ClusterAuth0Tenant/NAME` or `Auth0Tenant/NAMESPACE/NAME`): the manifests then name
+    /// the Auth0 tenant their profiles were read from, not `ClusterAuth0Tenant/default`.
+    /// What the user gave wins; a `-n` other than an `Auth0Tenant`'s namespace is kept and
+    /// warned about on stderr (the resources would not find that tenant).
+    pub fn defaulted_from(&self, from_cluster: Option<&str>) -> ManifestArgs {
+        let mut manifest = self.clone();
+        let parts: Vec<&str> = from_cluster.unwrap_or_default().split('/').collect();
+        let (tenant, namespace) = match parts.as_slice() {
+            ["ClusterAuth0Tenant", name] => ((TenantKind::ClusterAuth0Tenant, *name), None),
+            ["Auth0Tenant", namespace, name] => ((TenantKind::Auth0Tenant, *name), Some(*namespace)),
+            _ => return manifest,
+        };
+        if manifest.tenant_ref.is_some() {
+            return manifest;
+        }
+        manifest.tenant_ref = Some(TenantRef {
+            kind: tenant.0,
+            name: tenant.1.to_string(),
+        });
+        match (&manifest.namespace, namespace) {
+            (None, Some(namespace)) => manifest.namespace = Some(namespace.to_string()),
+            (Some(given), Some(namespace)) if given != namespace => eprintln!(
+                "warning: -n {given}: Auth0Tenant/{} serves namespace {namespace} only; the manifests name it as their tenant and will not find it in {given} (give --tenant-ref)",
+                tenant.1
+            ),
+            _ => {}
+        }
+        manifest
+    }
+
     /// The choices as [`super::export::Options`]; `deletion` when `--deletion-policy` is not
     /// given.
     pub fn options(&self, deletion: Deletion) -> super::export::Options {
@@ -194,4 +227,51 @@ fn parse_tenant_ref(text: &str) -> Result<TenantRef, String> {
         kind,
         name: name.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(namespace: Option<&str>, tenant_ref: Option<&str>) -> ManifestArgs {
+        ManifestArgs {
+            namespace: namespace.map(str::to_string),
+            tenant_ref: tenant_ref.map(|t| parse_tenant_ref(t).expect("a tenant ref")),
+            management_policy: Policy::Manage,
+            deletion_policy: None,
+        }
+    }
+
+    fn shown(m: &ManifestArgs) -> (Option<String>, Option<String>) {
+        (
+            m.namespace.clone(),
+            m.tenant_ref.as_ref().map(|t| format!("{:?}/{}", t.kind, t.name)),
+        )
+    }
+
+    #[test]
+    fn manifests_name_the_tenant_they_were_exported_from() {
+        let none = manifest(None, None);
+        assert_eq!(
+            shown(&none.defaulted_from(Some("ClusterAuth0Tenant/acme-eu"))),
+            (None, Some("ClusterAuth0Tenant/acme-eu".into()))
+        );
+        assert_eq!(
+            shown(&none.defaulted_from(Some("Auth0Tenant/team/t"))),
+            (Some("team".into()), Some("Auth0Tenant/t".into()))
+        );
+        // What the user gave wins.
+        assert_eq!(
+            shown(&manifest(Some("other"), None).defaulted_from(Some("Auth0Tenant/team/t"))),
+            (Some("other".into()), Some("Auth0Tenant/t".into()))
+        );
+        assert_eq!(
+            shown(&manifest(None, Some("ClusterAuth0Tenant/x")).defaulted_from(Some("Auth0Tenant/team/t"))),
+            (None, Some("ClusterAuth0Tenant/x".into()))
+        );
+        // From the environment, or a reference the command refuses elsewhere: unchanged.
+        for from in [None, Some("Auth0Tenant/t"), Some("Secret/a/b")] {
+            assert_eq!(shown(&none.defaulted_from(from)), (None, None), "{from:?}");
+        }
+    }
 }

@@ -17,6 +17,11 @@ use crate::crd::ConnectionProfile;
 /// What went wrong, for the person at the terminal.
 pub type Failure = Box<dyn std::error::Error + Send + Sync>;
 
+/// `n` and `noun`, plural when `n` is not 1: "1 profile", "2 profiles".
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Every profile of the tenant (one listing: ceil(N/10) calls plus the token), with
 /// progress on stderr after the first second.
 async fn list(client: &crate::auth0::Auth0Client) -> Result<Vec<Value>, Failure> {
@@ -44,13 +49,14 @@ pub async fn export(args: ExportArgs) -> Result<u8, Failure> {
             );
         }
     }
-    let options = args.manifest.options(Deletion::Orphan);
+    let manifest = args.manifest.defaulted_from(source.from_cluster.as_deref());
+    let options = manifest.options(Deletion::Orphan);
     // Profiles the cluster's resources already manage are not exported again (their copy
     // would stall AlreadyManaged), unless the resource is the one this export writes.
     if !args.no_cluster {
         match credentials::kube_client(source.kubeconfig.as_deref()).await {
             Ok((cluster, default_namespace)) => {
-                let namespace = args.manifest.namespace.clone().unwrap_or(default_namespace);
+                let namespace = manifest.namespace.clone().unwrap_or(default_namespace);
                 let live = match live_profiles(&cluster, &[], &namespace).await {
                     Ok(live) => live,
                     // The default kubeconfig names a cluster that cannot be read: say so.
@@ -170,11 +176,11 @@ pub async fn export(args: ExportArgs) -> Result<u8, Failure> {
             std::fs::write(&kustomization_path, kustomization)
                 .map_err(|e| format!("{}: {e}", kustomization_path.display()))?;
             eprintln!(
-                "wrote {} profiles and kustomization.yaml to {}{}",
-                files.len(),
+                "wrote {} and kustomization.yaml to {}{}",
+                count(files.len(), "profile"),
                 dir.display(),
                 if removed > 0 {
-                    format!("; removed {removed} files the last export wrote")
+                    format!("; removed {} the last export wrote", count(removed, "file"))
                 } else {
                     String::new()
                 }
@@ -213,7 +219,19 @@ pub async fn templates(args: TemplatesArgs) -> Result<u8, Failure> {
         Some(name) => name.clone(),
         None => export::slug(template["display_name"].as_str().unwrap_or_default()),
     };
-    let manifest = export::template(&template, &name, &args.manifest.options(Deletion::Delete))?;
+    let manifest = export::template(
+        &template,
+        &name,
+        &args
+            .manifest
+            .defaulted_from(args.credentials.from_cluster.as_deref())
+            .options(Deletion::Delete),
+    )?;
+    // A manifest the API server or the operator would refuse is not printed: what to change
+    // is said instead (a --name over 50 characters, or one Auth0 refuses).
+    if let Err(invalid) = crate::crd::validation::check(serde_json::to_value(&manifest)?, None) {
+        return Err(format!("the manifest would be refused: {invalid}; give another --name").into());
+    }
     std::io::stdout()
         .lock()
         .write_all(export::to_yaml(&[manifest])?.as_bytes())?;
