@@ -94,6 +94,14 @@ fn tool(
         .and_then(|rt| rt.block_on(work));
     match result {
         Ok(code) => ExitCode::from(code),
+        // The reader went away (`plan ... | head`): nothing to say to it, as a tool killed by
+        // SIGPIPE says nothing.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::from(error)
+        }
         Err(e) => {
             eprintln!("auth0-operator {name}: {e}");
             ExitCode::from(error)

@@ -338,6 +338,20 @@ async fn a_template_manifest_applies_and_becomes_ready() {
         "{listing}"
     );
 
+    // A reader that went away (`templates | head -0`) gets no "Broken pipe" on stderr.
+    let mut closed = tool(&h, &["templates"]);
+    closed.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = closed.spawn().expect("templates runs");
+    drop(child.stdout.take());
+    let closed = tokio::task::spawn_blocking(move || child.wait_with_output().expect("templates ends"))
+        .await
+        .expect("join");
+    assert!(
+        !text(&closed.stderr).to_lowercase().contains("broken pipe"),
+        "{}",
+        text(&closed.stderr)
+    );
+
     let made = run(tool(
         &h,
         &[
