@@ -769,6 +769,16 @@ mod tests {
         assert!(unrecognized(&empty).is_empty(), "{:?}", unrecognized(&empty));
     }
 
+    /// A field Auth0 holds as an empty object where this version knows another shape reads
+    /// as that field's own "nothing": no features is `[]`, as a cleared list is sent.
+    #[test]
+    fn an_empty_object_reads_as_the_fields_own_empty_value() {
+        let held = normalize(&json!({"name": "n", "enabled_features": {}, "connection_name_prefix_template": {}}));
+        assert_eq!(held["enabled_features"], json!([]));
+        assert_eq!(held["connection_name_prefix_template"], json!(""));
+        assert_eq!(held["strategy_overrides"], Value::Null);
+    }
+
     #[test]
     fn content_that_is_all_unknown_is_neither_drift_nor_erased() {
         // The spec sets no overrides; Auth0 holds an override whose content is all new.
