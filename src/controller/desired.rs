@@ -131,8 +131,8 @@ pub fn normalize(remote: &Value) -> Map<String, Value> {
         .iter()
         .map(|field| {
             let value = match remote.get(*field) {
+                // (An absent `organization` is `{}`, given Auth0's defaults below.)
                 None | Some(Value::Null) => match *field {
-                    "organization" => json!({"show_as_button": "none", "assign_membership_on_login": "none"}),
                     "enabled_features" => json!(Feature::auth0_default()),
                     _ => empty(field),
                 },
