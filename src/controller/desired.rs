@@ -287,8 +287,9 @@ fn with_unknown(sent: &Value, held: &Value, known: &Known) -> Value {
             }
             Value::Object(out)
         }
+        // (Items without enum values are all known: nothing is added.)
         (Value::Array(sent_items), Value::Array(held_items)) => match &known.items {
-            Some(item) if item.values.is_some() => {
+            Some(item) => {
                 let mut out = sent_items.clone();
                 out.extend(held_items.iter().filter(|v| !is_known_value(v, item)).cloned());
                 Value::Array(out)
