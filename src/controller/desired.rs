@@ -770,6 +770,19 @@ mod tests {
         assert!(unrecognized(&empty).is_empty(), "{:?}", unrecognized(&empty));
     }
 
+    /// An empty list is an absence, except SCIM token `scopes` and `enabled_features`, where it
+    /// is a setting (no scope, no feature).
+    #[test]
+    fn empty_lists_are_absent_but_scopes_and_features() {
+        let value = json!({"status": {"allowed_values": [], "default_value": "enabled"},
+                           "tokens": {"scopes": []}, "enabled_features": [], "other": {"list": []}});
+        assert_eq!(
+            without_empties("root", &value),
+            json!({"status": {"default_value": "enabled"}, "tokens": {"scopes": []}, "enabled_features": []})
+        );
+        assert_eq!(without_empties("allowed_values", &json!([])), Value::Null);
+    }
+
     /// A field Auth0 holds as an empty object where this version knows another shape reads
     /// as that field's own "nothing": no features is `[]`, as a cleared list is sent.
     #[test]
