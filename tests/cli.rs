@@ -903,14 +903,14 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
     // Manifests that all name the eu tenant, with the environment holding t's credentials:
     // planned against t's Auth0 tenant they would be a create (wrong tenant); refused, each
     // naming both tenants.
-    let eu_only = dir.join("eu-only");
-    std::fs::create_dir_all(&eu_only).expect("dir");
-    std::fs::write(
-        eu_only.join("made-on-eu.yaml"),
-        manifest("made-on-eu", json!({"tenantRef": eu, "name": "made"})),
-    )
-    .expect("write");
-    let output = run(plan(&eu_only)).await;
+    // One manifest in a folder of its own, planned.
+    let plan_alone = async |folder: &str, name: &str, spec: Value| {
+        let at = dir.join(folder);
+        std::fs::create_dir_all(&at).expect("dir");
+        std::fs::write(at.join(format!("{name}.yaml")), manifest(name, spec)).expect("write");
+        run(plan(&at)).await
+    };
+    let output = plan_alone("eu-only", "made-on-eu", json!({"tenantRef": eu, "name": "made"})).await;
     assert_eq!(
         output.status.code(),
         Some(exit::ERROR.into()),
@@ -939,14 +939,7 @@ async fn plan_reads_what_the_cluster_records_on_each_manifests_tenant() {
         }),
     )
     .await;
-    let moved = dir.join("moved");
-    std::fs::create_dir_all(&moved).expect("dir");
-    std::fs::write(
-        moved.join("eu-made.yaml"),
-        manifest("eu-made", json!({"tenantRef": eu, "deletionPolicy": "Orphan"})),
-    )
-    .expect("write");
-    let output = run(plan(&moved)).await;
+    let output = plan_alone("moved", "eu-made", json!({"tenantRef": eu, "deletionPolicy": "Orphan"})).await;
     assert_eq!(
         output.status.code(),
         Some(exit::REFUSED.into()),
