@@ -169,7 +169,7 @@ impl Publisher {
                 });
                 match api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
                     Ok(_) => Some((name, count)),
-                    Err(kube::Error::Api(status)) if status.code == 404 => None,
+                    Err(e) if gone(&e) => None,
                     Err(e) => return Err(e),
                 }
             }
@@ -205,6 +205,13 @@ impl Publisher {
         }
         Ok(())
     }
+}
+
+/// Whether the API server's answer to counting an Event up says the Event is gone (404:
+/// Events expire, an hour by default), so the occurrence is published as a new Event. Any
+/// other refusal is the pass's error.
+fn gone(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 404)
 }
 
 /// The Event object for one new occurrence (pure): named [`event_name`], action `Reconcile`,
@@ -258,6 +265,20 @@ fn event_name(object: &str, nanos: i128) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_404_means_the_counted_event_is_gone() {
+        let answer = |code: u16| {
+            kube::Error::Api(Box::new(kube::core::Status {
+                code,
+                ..Default::default()
+            }))
+        };
+        assert!(gone(&answer(404)));
+        for code in [403, 409, 422, 500] {
+            assert!(!gone(&answer(code)), "{code}");
+        }
+    }
 
     fn published(type_: EventType, reason: &str, count: i32, last: Instant) -> Published {
         Published {

@@ -448,6 +448,36 @@ mod tests {
     }
 
     #[test]
+    fn a_metadata_name_of_fifty_characters_is_a_name_fifty_one_needs_spec_name() {
+        let named = |name: String| {
+            json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+                   "metadata": {"name": name, "namespace": "ns"}, "spec": {}})
+        };
+        assert!(check(named("n".repeat(50)), None).is_ok());
+        assert_eq!(fields(check(named("n".repeat(51)), None)), ["spec"]);
+    }
+
+    #[test]
+    fn errors_read_as_one_line_of_path_and_fix() {
+        let error = |field: &str, message: &str| FieldError {
+            field: field.into(),
+            message: message.into(),
+        };
+        assert_eq!(
+            error("spec.name", "must not be empty").to_string(),
+            "spec.name: must not be empty"
+        );
+        let both = Invalid(vec![
+            error("spec.name", "must not be empty"),
+            error("spec.tenantRef.name", "is required"),
+        ]);
+        assert_eq!(
+            both.to_string(),
+            "spec.name: must not be empty; spec.tenantRef.name: is required"
+        );
+    }
+
+    #[test]
     fn sets_and_allowed_values() {
         let dup = fields(check(profile(json!({"enabledFeatures": ["scim", "scim"]})), None));
         assert_eq!(dup, ["spec.enabledFeatures"]);

@@ -43,10 +43,13 @@ pub fn claimed_id(profile: &ConnectionProfile) -> Option<&str> {
 /// `create-pending` mark records it. Earlier versions of the operator wrote a timestamp into
 /// the mark: such a mark stands for the resource's own name (they never posted another).
 pub fn pending_mark(profile: &ConnectionProfile) -> Option<String> {
-    let name = profile.effective_name();
     profile.annotations().get(annotation::CREATE_PENDING).map(|posted| {
-        let legacy = posted != name && posted.parse::<k8s_openapi::jiff::Timestamp>().is_ok();
-        if legacy { name.to_string() } else { posted.clone() }
+        let legacy = posted.parse::<k8s_openapi::jiff::Timestamp>().is_ok();
+        if legacy {
+            profile.effective_name().to_string()
+        } else {
+            posted.clone()
+        }
     })
 }
 
@@ -157,6 +160,24 @@ mod tests {
         let all = vec![first.clone(), twin.clone()];
         assert_eq!(Claims::of(&first, &all).older_claimant.as_deref(), Some("c/twin"));
         assert_eq!(owner_of(&twin, ID, &all).as_deref(), Some("a/first"));
+    }
+
+    #[test]
+    fn the_pending_mark_names_what_was_posted_and_a_legacy_timestamp_the_own_name() {
+        let mut p = (*profile("a", "mine", "u1", 100, None)).clone();
+        assert_eq!(pending_mark(&p), None);
+        let mut mark = |value: &str| {
+            p.metadata
+                .annotations
+                .get_or_insert_default()
+                .insert(annotation::CREATE_PENDING.into(), value.into());
+            pending_mark(&p)
+        };
+        // Renamed since it posted: the mark keeps the name that went out.
+        assert_eq!(mark("old-name").as_deref(), Some("old-name"));
+        assert_eq!(mark("mine").as_deref(), Some("mine"));
+        // Earlier versions wrote when they posted, and they only ever posted the own name.
+        assert_eq!(mark("2026-11-02T10:00:00Z").as_deref(), Some("mine"));
     }
 
     #[test]

@@ -141,6 +141,148 @@ fn patch(status: ConnectionProfileStatus) -> Patch<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crd::conditions::SYNCED;
+    use crate::crd::{ConnectionProfileSpec, PendingChange, TenantRef};
+
+    const ID: &str = "cop_1cu7Zs1Dfru5Qc9mZea7nm";
+
+    /// A resource at generation 3 whose spec names the tenant `acme`.
+    fn resource() -> ConnectionProfile {
+        let mut profile = ConnectionProfile::new(
+            "p",
+            ConnectionProfileSpec {
+                tenant_ref: TenantRef {
+                    name: "acme".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        );
+        profile.metadata.generation = Some(3);
+        profile
+    }
+
+    fn condition<'a>(status: &'a ConnectionProfileStatus, type_: &str) -> (&'a str, &'a str, &'a str) {
+        let c = status.conditions.iter().find(|c| c.type_ == type_).expect(type_);
+        (c.status.as_str(), c.reason.as_str(), c.message.as_str())
+    }
+
+    #[test]
+    fn a_settled_status_records_what_the_pass_saw_and_clears_what_manage_leaves_behind() {
+        let mut profile = resource();
+        profile.status = Some(ConnectionProfileStatus {
+            pending_changes: vec![PendingChange {
+                field: "name".into(),
+                ..Default::default()
+            }],
+            pending_change_count: Some(1),
+            ..Default::default()
+        });
+        let remote = json!({"id": ID, "name": "p", "enabled_features": ["scim"], "organization": {"new_key": 1}});
+        let status = settled(&profile, "acme.eu.auth0.com", &remote);
+        assert_eq!(status.id.as_deref(), Some(ID));
+        assert_eq!(status.tenant.as_deref(), Some("acme.eu.auth0.com"));
+        assert_eq!(status.tenant_ref.as_ref().map(|r| r.name.as_str()), Some("acme"));
+        assert_eq!(status.at_provider, at_provider(&remote).ok());
+        assert!(status.at_provider.is_some());
+        assert_eq!(status.unrecognized, ["organization.new_key: 1"]);
+        assert!(status.pending_changes.is_empty());
+        assert_eq!(status.pending_change_count, None);
+        assert_eq!(status.observed_generation, Some(3));
+        assert_eq!(ready_of(&status), Some("True"));
+        // An answer without an id (an Observe report of a listing row) keeps the recorded one.
+        profile.status = Some(status);
+        let kept = settled(&profile, "acme.eu.auth0.com", &json!({"name": "p"}));
+        assert_eq!(kept.id.as_deref(), Some(ID));
+    }
+
+    #[test]
+    fn with_keeps_the_status_sets_conditions_generation_and_the_handled_request_then_edits() {
+        let mut profile = resource();
+        profile.status = Some(ConnectionProfileStatus {
+            id: Some(ID.into()),
+            ..Default::default()
+        });
+        profile
+            .metadata
+            .annotations
+            .get_or_insert_default()
+            .insert(annotation::RECONCILE_REQUESTED_AT.into(), "2026-12-07T10:00:00Z".into());
+        let failed = Outcome::Failed {
+            reason: "ReconcileError",
+            message: "Auth0 answered 503".into(),
+            terminal: false,
+            remote_available: true,
+        };
+        let status = with(&profile, &failed, |s| s.tenant = Some("edited".into()));
+        assert_eq!(status.id.as_deref(), Some(ID));
+        assert_eq!(status.tenant.as_deref(), Some("edited"));
+        assert_eq!(status.observed_generation, Some(3));
+        assert_eq!(
+            status.last_handled_reconcile_at.as_deref(),
+            Some("2026-12-07T10:00:00Z")
+        );
+        assert_eq!(
+            condition(&status, SYNCED),
+            ("False", "ReconcileError", "Auth0 answered 503")
+        );
+    }
+
+    #[test]
+    fn a_note_rides_on_synced_true_and_is_written_only_when_something_differs() {
+        let mut profile = resource();
+        assert_eq!(noted(None, &profile, Some("a note")), None, "no status to note on");
+        let available = with(&profile, &Outcome::Available, |_| {});
+        // A new status is written, with the note on Synced=True.
+        let new = noted(Some(available.clone()), &profile, Some("a note")).expect("a new status is written");
+        assert_eq!(condition(&new, SYNCED).2, "a note");
+        assert_eq!(
+            condition(&new, READY).2,
+            condition(&available, READY).2,
+            "only Synced carries it"
+        );
+        // No new status: the note changes the current one, once.
+        profile.status = Some(available);
+        let first = noted(None, &profile, Some("a note")).expect("the note is new");
+        assert_eq!(condition(&first, SYNCED).2, "a note");
+        profile.status = Some(first);
+        assert_eq!(noted(None, &profile, Some("a note")), None, "already noted");
+        let cleared = noted(None, &profile, None).expect("clearing the note is a change");
+        assert_eq!(condition(&cleared, SYNCED).2, "");
+        // Synced=False keeps its own message: the failure's.
+        let failed = Outcome::Failed {
+            reason: "ReconcileError",
+            message: "Auth0 answered 503".into(),
+            terminal: false,
+            remote_available: true,
+        };
+        let failing = with(&profile, &failed, |_| {});
+        let kept = noted(Some(failing), &profile, Some("a note")).expect("new");
+        assert_eq!(condition(&kept, SYNCED).2, "Auth0 answered 503");
+    }
+
+    #[test]
+    fn settled_means_this_generation_ready_and_no_request_since() {
+        let mut profile = resource();
+        assert!(!is_settled(&profile), "no status");
+        profile.status = Some(with(&profile, &Outcome::Available, |_| {}));
+        assert!(is_settled(&profile));
+        assert_eq!(ready_of(profile.status.as_ref().unwrap()), Some("True"));
+        profile.metadata.generation = Some(4);
+        assert!(!is_settled(&profile), "a newer generation");
+        profile.metadata.generation = Some(3);
+        let annotations = profile.metadata.annotations.get_or_insert_default();
+        annotations.insert(annotation::RECONCILE_REQUESTED_AT.into(), "2026-12-07T10:00:00Z".into());
+        assert!(!is_settled(&profile), "a reconcile requested since");
+        profile.status = Some(with(&profile, &Outcome::Available, |_| {}));
+        assert!(is_settled(&profile), "the request handled");
+        profile.status = Some(with(&profile, &Outcome::Creating, |_| {}));
+        assert_ne!(ready_of(profile.status.as_ref().unwrap()), Some("True"));
+        assert!(!is_settled(&profile), "not Ready");
+        let mut without_ready = profile.status.clone().unwrap();
+        without_ready.conditions.retain(|c| c.type_ != READY);
+        assert_eq!(ready_of(&without_ready), None);
+    }
 
     #[test]
     fn a_status_without_an_id_cannot_erase_one() {
