@@ -636,3 +636,25 @@ async fn the_state_file_keeps_both_kinds_and_the_custom_text() {
     second.shutdown().await.expect("saved");
     std::fs::remove_file(&state).ok();
 }
+
+#[tokio::test]
+async fn form_encoded_bodies_are_refused_as_for_connection_profiles() {
+    let (_emulator, client) = start_with(full_tenant()).await;
+    let bearer = format!("Bearer {}", client.token.as_deref().unwrap_or_default());
+    for path in [UAP, "/api/v2/self-service-profiles"] {
+        let reply = send(
+            client.addr,
+            "POST",
+            path,
+            DOMAIN,
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("authorization", &bearer),
+            ],
+            b"name=x".to_vec(),
+        )
+        .await;
+        assert_eq!(reply.status, 400, "{path}");
+        assert_eq!(reply.body["message"], "Invalid request payload JSON format", "{path}");
+    }
+}
