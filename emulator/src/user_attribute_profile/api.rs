@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use hyper::body::Body;
 use hyper::{Method, Request, StatusCode};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::schema::{PROFILE, READ_ONLY, REQUIRED_ON_CREATE};
 use super::{UserAttributeProfile, is_well_formed_id, new_id};
@@ -154,22 +154,23 @@ pub fn get(tenant: &Tenant, id: &str) -> Answer {
     }
 }
 
-/// Validates a body against the closed schema as the tenant does (400).
-fn accepted(tenant: &Tenant, body: &Value, required: &[&str]) -> Result<(), Answer> {
+/// Validates a body against the closed schema as the tenant does (400) and returns it as
+/// a map.
+fn accepted<'a>(tenant: &Tenant, body: &'a Value, required: &[&str]) -> Result<&'a Map<String, Value>, Answer> {
     let strictness = Strictness {
         accept_unknown: tenant.state.lock().settings.accept_unknown,
     };
-    validate::validate_object(body, PROFILE, required, READ_ONLY, strictness).map_err(|error| invalid_body(&error))
+    validate::validate_object(body, PROFILE, required, READ_ONLY, strictness).map_err(|error| invalid_body(&error))?;
+    body.as_object()
+        .ok_or_else(|| invalid_body(&validate::ValidationError::at("", "Expected type object")))
 }
 
 /// Creates a profile from a JSON body (the API's POST and the dashboard's create): 201, or
 /// 409 for a taken name when the tenant's names are unique.
 pub fn create(shared: &Shared, tenant: &Tenant, body: &Value) -> Answer {
-    if let Err(answer) = accepted(tenant, body, REQUIRED_ON_CREATE) {
-        return answer;
-    }
-    let Some(map) = body.as_object() else {
-        return http::not_found_route();
+    let map = match accepted(tenant, body, REQUIRED_ON_CREATE) {
+        Ok(map) => map,
+        Err(answer) => return answer,
     };
     let name = map.get("name").and_then(Value::as_str).unwrap_or_default();
     let mut state = tenant.state.lock();
@@ -193,11 +194,9 @@ pub fn create(shared: &Shared, tenant: &Tenant, body: &Value) -> Answer {
 /// Applies a PATCH (the API's and the dashboard's): 200, 404, or 409 for a rename onto a
 /// taken name when names are unique (decided: Auth0 documents no 409 on PATCH).
 pub fn update(shared: &Shared, tenant: &Tenant, id: &str, body: &Value) -> Answer {
-    if let Err(answer) = accepted(tenant, body, &[]) {
-        return answer;
-    }
-    let Some(map) = body.as_object() else {
-        return http::not_found_route();
+    let map = match accepted(tenant, body, &[]) {
+        Ok(map) => map,
+        Err(answer) => return answer,
     };
     let mut state = tenant.state.lock();
     let Some(mut profile) = state.user_attribute_profiles.get(id).cloned() else {
