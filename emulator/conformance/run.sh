@@ -53,9 +53,9 @@ export NODE_EXTRA_CA_CERTS="$work/ca.pem"
 export AUTH0_SDK_PYTHON="$python"
 
 # NODE_TESTS picks some of the Node files (e.g. NODE_TESTS=sdk.test.mjs while working).
-node --test --test-concurrency=1 ${NODE_TESTS:-sdk.test.mjs sdk-models.test.mjs deploy.test.mjs}
+node --test --test-concurrency=1 ${NODE_TESTS:-sdk.test.mjs profiles.test.mjs sdk-models.test.mjs deploy.test.mjs}
 
-(cd "$here/python" && SSL_CERT_FILE="$work/ca.pem" "$python" -m unittest -v test_sdk_list)
+(cd "$here/python" && SSL_CERT_FILE="$work/ca.pem" "$python" -m unittest -v test_sdk_list test_sdk_profiles)
 
 # The live conformance probe against the emulator: every row must agree (make
 # conformance-live runs the same probe against a real tenant).

@@ -15,7 +15,8 @@ test('token flow: the client-credentials grant gives a JWT the API accepts', asy
   const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
   assert.equal(claims.exp - claims.iat, 86400);
   assert.equal(claims.aud, audience);
-  assert.equal(claims.scope.split(' ').length, 4);
+  // The four connection-profile scopes and the ten of user attribute and self-service profiles.
+  assert.equal(claims.scope.split(' ').length, 14);
   const client = new ManagementClient({ domain, token });
   const page = await client.connectionProfiles.list({ take: 10 });
   assert.deepEqual(page.data, []);

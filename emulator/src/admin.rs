@@ -1,6 +1,6 @@
 //! The admin API: reset, request log, counters, faults, limits, entitlement, tenant settings,
-//! the schema dump and direct ("dashboard") edits of stored profiles. Served on its own
-//! listener, never to tenants.
+//! the schema dump and direct ("dashboard") edits of stored connection, user attribute and
+//! self-service profiles. Served on its own listener, never to tenants.
 
 use std::sync::Arc;
 
@@ -69,6 +69,8 @@ where
                         "entitled": state.entitled,
                         "rate_limit": state.bucket.as_ref().map(|b| b.config()),
                         "profiles": state.profiles.len(),
+                        "user_attribute_profiles": state.user_attribute_profiles.len(),
+                        "self_service_profiles": state.self_service_profiles.len(),
                         "settings": state.settings,
                     })
                 })
@@ -254,6 +256,56 @@ where
         (Method::PATCH, ["profiles", id]) => {
             let body = json_body(request, limit).await?;
             crate::api::update(shared, tenant, id, &body, crate::api::Via::Dashboard)
+        }
+        (Method::GET, ["user-attribute-profiles"]) => {
+            let state = tenant.state.lock();
+            let profiles: Vec<_> = state.user_attribute_profiles.values().collect();
+            http::json(StatusCode::OK, &json!(profiles))
+        }
+        (Method::POST, ["user-attribute-profiles"]) => {
+            let body = json_body(request, limit).await?;
+            crate::user_attribute_profile::api::create(shared, tenant, &body)
+        }
+        (Method::GET, ["user-attribute-profiles", id]) => match tenant.state.lock().user_attribute_profiles.get(*id) {
+            Some(profile) => http::json(StatusCode::OK, &json!(profile)),
+            None => admin_error(StatusCode::NOT_FOUND, "no such user attribute profile"),
+        },
+        (Method::PATCH, ["user-attribute-profiles", id]) => {
+            let body = json_body(request, limit).await?;
+            crate::user_attribute_profile::api::update(shared, tenant, id, &body)
+        }
+        (Method::DELETE, ["user-attribute-profiles", id]) => {
+            crate::user_attribute_profile::api::delete(shared, tenant, id)
+        }
+        (Method::GET, ["self-service-profiles"]) => {
+            http::json(StatusCode::OK, &json!(tenant.state.lock().self_service_profiles))
+        }
+        (Method::POST, ["self-service-profiles"]) => {
+            let body = json_body(request, limit).await?;
+            crate::self_service_profile::api::create(shared, tenant, &body)
+        }
+        (Method::GET, ["self-service-profiles", id]) => match tenant.state.lock().self_service_profile(id) {
+            Some(profile) => http::json(StatusCode::OK, &json!(profile)),
+            None => admin_error(StatusCode::NOT_FOUND, "no such self-service profile"),
+        },
+        (Method::PATCH, ["self-service-profiles", id]) => {
+            let body = json_body(request, limit).await?;
+            crate::self_service_profile::api::update(shared, tenant, id, &body)
+        }
+        (Method::DELETE, ["self-service-profiles", id]) => crate::self_service_profile::api::delete(shared, tenant, id),
+        (Method::GET, ["self-service-profiles", id, "custom-text"]) => {
+            let state = tenant.state.lock();
+            match state.self_service_profile(id) {
+                Some(_) => http::json(
+                    StatusCode::OK,
+                    &Value::Object(state.self_service_custom_texts.get(*id).cloned().unwrap_or_default()),
+                ),
+                None => admin_error(StatusCode::NOT_FOUND, "no such self-service profile"),
+            }
+        }
+        (Method::PUT, ["self-service-profiles", id, "custom-text"]) => {
+            let body = json_body(request, limit).await?;
+            crate::self_service_profile::api::set_custom_text(shared, tenant, id, &body)
         }
         (Method::DELETE, ["profiles", id]) => {
             let removed = tenant.state.lock().remove(id);

@@ -1,4 +1,6 @@
-//! The tenant-facing API: `/oauth/token` and the seven connection-profile endpoints.
+//! The tenant-facing API: `/oauth/token`, the seven connection-profile endpoints, and the
+//! dispatch (authentication, scopes, entitlement) of the user attribute and self-service
+//! profile endpoints, which live in their own modules.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,12 +40,44 @@ const SCOPE_DELETE: &str = "delete:connection_profiles";
 pub struct Route {
     pub endpoint: Endpoint,
     pub id: Option<String>,
+    /// Path segments after the id (custom text: the language and the page).
+    pub rest: Vec<String>,
+}
+
+impl Route {
+    /// A route without an id.
+    pub fn plain(endpoint: Endpoint) -> Self {
+        Self {
+            endpoint,
+            id: None,
+            rest: Vec::new(),
+        }
+    }
+
+    /// A route with an id in the path.
+    pub fn with_id(endpoint: Endpoint, id: &str) -> Self {
+        Self {
+            endpoint,
+            id: Some(id.to_string()),
+            rest: Vec::new(),
+        }
+    }
+}
+
+/// The segments of `path` below `prefix` (`/a/b` → `["a", "b"]`, the prefix itself → `[]`),
+/// or `None` when the path is not under it. A trailing `/` is ignored.
+pub fn segments_under<'a>(path: &'a str, prefix: &str) -> Option<Vec<&'a str>> {
+    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    let rest = path
+        .strip_prefix(prefix)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))?;
+    Some(rest.split('/').skip(1).collect())
 }
 
 /// Maps method and path to an endpoint; `/templates` wins over `/{id}`.
 pub fn route(method: &Method, path: &str) -> Route {
     let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
-    let plain = |endpoint| Route { endpoint, id: None };
+    let plain = Route::plain;
     if path == "/oauth/token" {
         return plain(if method == Method::POST {
             Endpoint::Token
@@ -51,17 +85,15 @@ pub fn route(method: &Method, path: &str) -> Route {
             Endpoint::Unknown
         });
     }
-    let Some(rest) = path
-        .strip_prefix(API_PREFIX)
-        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
-    else {
+    if let Some(route) = crate::user_attribute_profile::api::route(method, path)
+        .or_else(|| crate::self_service_profile::api::route(method, path))
+    {
+        return route;
+    }
+    let Some(segments) = segments_under(path, API_PREFIX) else {
         return plain(Endpoint::Unknown);
     };
-    let segments: Vec<&str> = rest.split('/').skip(1).collect();
-    let with_id = |endpoint, id: &str| Route {
-        endpoint,
-        id: Some(id.to_string()),
-    };
+    let with_id = Route::with_id;
     match (method.clone(), segments.as_slice()) {
         (Method::GET, []) => plain(Endpoint::ListProfiles),
         (Method::POST, []) => plain(Endpoint::CreateProfile),
@@ -82,7 +114,46 @@ fn required_scope(endpoint: Endpoint) -> Option<&'static str> {
         Endpoint::CreateProfile => Some(SCOPE_CREATE),
         Endpoint::UpdateProfile => Some(SCOPE_UPDATE),
         Endpoint::DeleteProfile => Some(SCOPE_DELETE),
+        Endpoint::ListUserAttributeProfiles
+        | Endpoint::CreateUserAttributeProfile
+        | Endpoint::GetUserAttributeProfile
+        | Endpoint::UpdateUserAttributeProfile
+        | Endpoint::DeleteUserAttributeProfile
+        | Endpoint::ListUserAttributeProfileTemplates
+        | Endpoint::GetUserAttributeProfileTemplate => crate::user_attribute_profile::api::required_scope(endpoint),
+        Endpoint::ListSelfServiceProfiles
+        | Endpoint::CreateSelfServiceProfile
+        | Endpoint::GetSelfServiceProfile
+        | Endpoint::UpdateSelfServiceProfile
+        | Endpoint::DeleteSelfServiceProfile
+        | Endpoint::GetSelfServiceProfileCustomText
+        | Endpoint::SetSelfServiceProfileCustomText => crate::self_service_profile::api::required_scope(endpoint),
         Endpoint::Token | Endpoint::Unknown => None,
+    }
+}
+
+/// Whether an endpoint is one of the seven connection-profile ones (the only ones the
+/// tenant's entitlement governs).
+fn is_connection_profile_endpoint(endpoint: Endpoint) -> bool {
+    matches!(
+        endpoint,
+        Endpoint::ListProfiles
+            | Endpoint::CreateProfile
+            | Endpoint::GetProfile
+            | Endpoint::UpdateProfile
+            | Endpoint::DeleteProfile
+            | Endpoint::ListTemplates
+            | Endpoint::GetTemplate
+    )
+}
+
+/// The 403 message for a missing scope: the self-service profile CRUD endpoints word it
+/// differently (documented).
+fn insufficient_scope_message(endpoint: Endpoint, scope: &str) -> String {
+    if crate::self_service_profile::api::words_scope_singly(endpoint) {
+        format!("Insufficient scope, expected: {scope}.")
+    } else {
+        format!("Insufficient scope, expected any of: {scope}")
     }
 }
 
@@ -209,20 +280,9 @@ fn fault_answer(status: u16) -> Answer {
     auth0_error(status, message, None)
 }
 
-fn invalid_body(error: &validate::ValidationError) -> Answer {
+/// A 400 `invalid_body` answer for a schema violation.
+pub(crate) fn invalid_body(error: &validate::ValidationError) -> Answer {
     auth0_error(StatusCode::BAD_REQUEST, &error.message("Payload"), Some("invalid_body"))
-}
-
-fn invalid_query(problem: &str, property: Option<&str>) -> Answer {
-    let error = validate::ValidationError {
-        problem: problem.to_string(),
-        property: property.map(str::to_string),
-    };
-    auth0_error(
-        StatusCode::BAD_REQUEST,
-        &error.message("Query"),
-        Some("invalid_query_string"),
-    )
 }
 
 fn profile_not_found() -> Answer {
@@ -259,67 +319,72 @@ pub fn list_query(
     query: Option<&str>,
     now: u64,
 ) -> Result<(usize, Option<String>), Answer> {
-    let mut take = DEFAULT_TAKE;
-    let mut after = None;
-    for (key, value) in http::query_pairs(query) {
-        match key.as_str() {
-            "take" => {
-                let parsed: i64 = value
-                    .parse()
-                    .map_err(|_| invalid_query("Expected type integer but found type string", Some("take")))?;
-                if parsed < 1 {
-                    return Err(invalid_query(
-                        &format!("Value {parsed} is less than minimum 1"),
-                        Some("take"),
-                    ));
-                }
-                if parsed > MAX_TAKE as i64 {
-                    return Err(invalid_query(
-                        &format!("Value {parsed} is greater than maximum {MAX_TAKE}"),
-                        Some("take"),
-                    ));
-                }
-                take = (parsed as usize).min(MAX_PAGE);
-            }
-            "from" if value.is_empty() => after = None,
-            "from" => {
-                after = Some(
-                    shared
-                        .signer
-                        .open_cursor(&value, &tenant.domain, now)
-                        .ok_or_else(|| invalid_query("Invalid checkpoint", Some("from")))?,
-                );
-            }
-            other => {
-                return Err(invalid_query(
-                    &format!("Additional properties not allowed: {other}"),
-                    None,
-                ));
-            }
-        }
-    }
-    Ok((take, after))
+    crate::paging::checkpoint_query(shared, tenant, query, now, CHECKPOINT)
 }
+
+/// The limits of the connection-profile listing.
+const CHECKPOINT: crate::paging::Checkpoint = crate::paging::Checkpoint {
+    default_take: DEFAULT_TAKE,
+    max_take: MAX_TAKE,
+    page_cap: MAX_PAGE,
+    id_prefix: profile::ID_PREFIX,
+};
 
 fn invalid_id(id: &str) -> Option<Answer> {
-    (!profile::is_well_formed_id(id)).then(|| {
-        auth0_error(
-            StatusCode::BAD_REQUEST,
-            "Path validation error: 'String does not match pattern: ^cop_[A-Za-z0-9]{22}$' on property id.",
-            Some("invalid_uri"),
-        )
-    })
+    (!profile::is_well_formed_id(id)).then(|| malformed_id(profile::ID_PREFIX))
 }
 
-struct Context<'a> {
-    shared: &'a Shared,
-    tenant: &'a Tenant,
+/// A 400 `invalid_uri` answer for an id that does not have its resource's shape
+/// (`prefix` + 22 base62 characters).
+pub(crate) fn malformed_id(prefix: &str) -> Answer {
+    auth0_error(
+        StatusCode::BAD_REQUEST,
+        &format!("Path validation error: 'String does not match pattern: ^{prefix}[A-Za-z0-9]{{22}}$' on property id."),
+        Some("invalid_uri"),
+    )
+}
+
+/// One authenticated request's surroundings, handed to each resource's handlers.
+pub(crate) struct Context<'a> {
+    pub(crate) shared: &'a Shared,
+    pub(crate) tenant: &'a Tenant,
     host: Option<&'a str>,
     /// A `repeat_cursor` fault fired on this listing.
-    repeat_cursor: bool,
+    pub(crate) repeat_cursor: bool,
 }
 
 impl Context<'_> {
+    /// Reads the request body and parses it as JSON (400 / 413 answers on failure).
+    pub(crate) async fn json_body<B>(&self, request: Request<B>) -> Result<Value, Answer>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        self.body(request).await.and_then(|bytes| parse_json(&bytes))
+    }
+
+    /// The `next` of a checkpoint listing's page whose last item is `last`: a cursor after
+    /// it when the page is full, or (under a `repeat_cursor` fault) the cursor the request
+    /// sent.
+    pub(crate) fn next_cursor(&self, query: Option<&str>, last: Option<&str>, full: bool) -> Option<String> {
+        if self.repeat_cursor {
+            // The fault: the cursor the request sent comes back as `next`.
+            let sent = http::query_pairs(query)
+                .into_iter()
+                .find(|(key, value)| key == "from" && !value.is_empty())
+                .map(|(_, value)| value);
+            return Some(sent.unwrap_or_else(|| {
+                self.shared
+                    .signer
+                    .cursor(&self.tenant.domain, last.unwrap_or(""), unix_secs())
+            }));
+        }
+        match last {
+            Some(last) if full => Some(self.shared.signer.cursor(&self.tenant.domain, last, unix_secs())),
+            _ => None,
+        }
+    }
+
     async fn body<B>(&self, request: Request<B>) -> Result<Bytes, Answer>
     where
         B: Body<Data = Bytes>,
@@ -505,7 +570,7 @@ impl Context<'_> {
                 );
             }
         };
-        if !self.tenant.state.lock().entitled {
+        if is_connection_profile_endpoint(route.endpoint) && !self.tenant.state.lock().entitled {
             return auth0_error(
                 StatusCode::FORBIDDEN,
                 "This tenant is not entitled to use connection profiles.",
@@ -515,9 +580,15 @@ impl Context<'_> {
         if !claims.has_scope(scope) {
             return auth0_error(
                 StatusCode::FORBIDDEN,
-                &format!("Insufficient scope, expected any of: {scope}"),
+                &insufficient_scope_message(route.endpoint, scope),
                 Some("insufficient_scope"),
             );
+        }
+        if !is_connection_profile_endpoint(route.endpoint) {
+            return match crate::user_attribute_profile::api::required_scope(route.endpoint) {
+                Some(_) => crate::user_attribute_profile::api::serve(self, route, query, request).await,
+                None => crate::self_service_profile::api::serve(self, route, query, request).await,
+            };
         }
         let id = route.id.as_deref().unwrap_or_default();
         match route.endpoint {
@@ -538,7 +609,7 @@ impl Context<'_> {
                 {
                     return answer;
                 }
-                let body = match self.body(request).await.and_then(|bytes| parse_json(&bytes)) {
+                let body = match self.json_body(request).await {
                     Ok(body) => body,
                     Err(answer) => return answer,
                 };
@@ -548,7 +619,7 @@ impl Context<'_> {
                     update(self.shared, self.tenant, id, &body, Via::Api)
                 }
             }
-            Endpoint::Token | Endpoint::Unknown => http::not_found_route(),
+            _ => http::not_found_route(),
         }
     }
 
@@ -560,17 +631,9 @@ impl Context<'_> {
         let state = self.tenant.state.lock();
         let (page, full) = page(&state.profiles, after.as_deref(), take);
         let mut body = json!({ "connection_profiles": page });
-        if self.repeat_cursor {
-            // The fault: the cursor the request sent comes back as `next`.
-            let sent = http::query_pairs(query)
-                .into_iter()
-                .find(|(key, value)| key == "from" && !value.is_empty())
-                .map(|(_, value)| value);
-            let last = page.last().map_or("", |profile| profile.id.as_str());
-            body["next"] =
-                json!(sent.unwrap_or_else(|| self.shared.signer.cursor(&self.tenant.domain, last, unix_secs())));
-        } else if full && let Some(last) = page.last() {
-            body["next"] = json!(self.shared.signer.cursor(&self.tenant.domain, &last.id, unix_secs()));
+        let last = page.last().map(|profile| profile.id.as_str());
+        if let Some(next) = self.next_cursor(query, last, full) {
+            body["next"] = json!(next);
         }
         http::json(StatusCode::OK, &body)
     }
@@ -600,26 +663,13 @@ impl Context<'_> {
     }
 }
 
-/// One page of a listing: up to `take` profiles in id order after `after`, and whether the
-/// page is full. A full page gets a `next` cursor even when nothing follows, so the last page
-/// of a listing whose size is a multiple of `take` is `{"connection_profiles":[]}` without
-/// `next` (recorded: Auth0 does not look ahead). Listing by "greater than the last id" never
-/// skips or repeats a profile that exists for the whole listing, whatever is created or
-/// deleted in between.
+/// One page of the connection-profile listing (see `crate::paging::page`).
 pub fn page<'a>(
     profiles: &'a std::collections::BTreeMap<String, Profile>,
     after: Option<&str>,
     take: usize,
 ) -> (Vec<&'a Profile>, bool) {
-    use std::ops::Bound;
-    let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-    let page: Vec<&Profile> = profiles
-        .range::<str, _>((lower, Bound::Unbounded))
-        .take(take)
-        .map(|(_, profile)| profile)
-        .collect();
-    let full = page.len() == take;
-    (page, full)
+    crate::paging::page(profiles, after, take)
 }
 
 /// Who writes: a client of the API, or the admin API acting as the dashboard (which
@@ -630,7 +680,8 @@ pub enum Via {
     Dashboard,
 }
 
-fn feature_not_enabled() -> Answer {
+/// The 403 of a tenant that lacks a feature flag.
+pub(crate) fn feature_not_enabled() -> Answer {
     auth0_error(
         StatusCode::FORBIDDEN,
         "This feature is not enabled for this tenant.",

@@ -7,12 +7,23 @@ use serde::{Deserialize, Serialize};
 use crate::faults::FaultRule;
 use crate::settings::{Features, NormalizeRule, TenantSettings};
 
-/// The four scopes the connection-profile endpoints check.
-pub const ALL_SCOPES: [&str; 4] = [
+/// Every scope the emulator's endpoints check: connection profiles, user attribute
+/// profiles, self-service profiles and their custom text (documented).
+pub const ALL_SCOPES: [&str; 14] = [
     "read:connection_profiles",
     "create:connection_profiles",
     "update:connection_profiles",
     "delete:connection_profiles",
+    "read:user_attribute_profiles",
+    "create:user_attribute_profiles",
+    "update:user_attribute_profiles",
+    "delete:user_attribute_profiles",
+    "read:self_service_profiles",
+    "create:self_service_profiles",
+    "update:self_service_profiles",
+    "delete:self_service_profiles",
+    "read:self_service_profile_custom_texts",
+    "update:self_service_profile_custom_texts",
 ];
 
 /// Client id of the client that the default configuration creates.
@@ -73,7 +84,8 @@ pub struct TenantConfig {
     pub clients: Vec<ClientConfig>,
     /// Tenant-wide token bucket; `None` means unlimited.
     pub rate_limit: Option<RateLimitConfig>,
-    /// When false, every connection-profile endpoint answers 403 `insufficient_entitlement`.
+    /// When false, every connection-profile endpoint answers 403 `insufficient_entitlement`
+    /// (the other resources are not affected).
     pub entitled: bool,
     /// Also serve this tenant alone on its own port (0 picks a free one).
     pub port: Option<u16>,
@@ -87,6 +99,13 @@ pub struct TenantConfig {
     pub normalize: Vec<NormalizeRule>,
     /// Accept and store unknown fields and enum values, as a newer Auth0 would.
     pub accept_unknown: bool,
+    /// The user attribute profile API is on (403 `feature_not_enabled` when off).
+    pub user_attribute_profiles: bool,
+    /// Deleting a user attribute profile a self-service profile uses is 409.
+    pub refuse_delete_in_use: bool,
+    /// A self-service profile may not have both `user_attributes` and a
+    /// `user_attribute_profile_id` (400).
+    pub exclusive_self_service_attributes: bool,
 }
 
 impl TenantConfig {
@@ -97,6 +116,9 @@ impl TenantConfig {
             features: self.features,
             normalize: self.normalize.clone(),
             accept_unknown: self.accept_unknown,
+            user_attribute_profiles: self.user_attribute_profiles,
+            refuse_delete_in_use: self.refuse_delete_in_use,
+            exclusive_self_service_attributes: self.exclusive_self_service_attributes,
         }
     }
 }
@@ -114,6 +136,9 @@ impl Default for TenantConfig {
             features: Features::default(),
             normalize: Vec::new(),
             accept_unknown: false,
+            user_attribute_profiles: true,
+            refuse_delete_in_use: true,
+            exclusive_self_service_attributes: true,
         }
     }
 }

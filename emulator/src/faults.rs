@@ -14,6 +14,20 @@ pub enum Endpoint {
     DeleteProfile,
     ListTemplates,
     GetTemplate,
+    ListUserAttributeProfiles,
+    CreateUserAttributeProfile,
+    GetUserAttributeProfile,
+    UpdateUserAttributeProfile,
+    DeleteUserAttributeProfile,
+    ListUserAttributeProfileTemplates,
+    GetUserAttributeProfileTemplate,
+    ListSelfServiceProfiles,
+    CreateSelfServiceProfile,
+    GetSelfServiceProfile,
+    UpdateSelfServiceProfile,
+    DeleteSelfServiceProfile,
+    GetSelfServiceProfileCustomText,
+    SetSelfServiceProfileCustomText,
     /// A path that matches no route.
     Unknown,
 }
@@ -29,8 +43,27 @@ impl Endpoint {
             Self::DeleteProfile => "delete_profile",
             Self::ListTemplates => "list_templates",
             Self::GetTemplate => "get_template",
+            Self::ListUserAttributeProfiles => "list_user_attribute_profiles",
+            Self::CreateUserAttributeProfile => "create_user_attribute_profile",
+            Self::GetUserAttributeProfile => "get_user_attribute_profile",
+            Self::UpdateUserAttributeProfile => "update_user_attribute_profile",
+            Self::DeleteUserAttributeProfile => "delete_user_attribute_profile",
+            Self::ListUserAttributeProfileTemplates => "list_user_attribute_profile_templates",
+            Self::GetUserAttributeProfileTemplate => "get_user_attribute_profile_template",
+            Self::ListSelfServiceProfiles => "list_self_service_profiles",
+            Self::CreateSelfServiceProfile => "create_self_service_profile",
+            Self::GetSelfServiceProfile => "get_self_service_profile",
+            Self::UpdateSelfServiceProfile => "update_self_service_profile",
+            Self::DeleteSelfServiceProfile => "delete_self_service_profile",
+            Self::GetSelfServiceProfileCustomText => "get_self_service_profile_custom_text",
+            Self::SetSelfServiceProfileCustomText => "set_self_service_profile_custom_text",
             Self::Unknown => "unknown",
         }
+    }
+
+    /// A listing paged by cursor, where a `repeat_cursor` fault applies.
+    pub fn pages_by_checkpoint(self) -> bool {
+        matches!(self, Self::ListProfiles | Self::ListUserAttributeProfiles)
     }
 }
 
@@ -101,8 +134,8 @@ impl FaultRule {
             }
         }
         if self.repeat_cursor {
-            if self.endpoint.is_some_and(|endpoint| endpoint != Endpoint::ListProfiles) {
-                return Err("repeat_cursor applies to list_profiles only".into());
+            if self.endpoint.is_some_and(|endpoint| !endpoint.pages_by_checkpoint()) {
+                return Err("repeat_cursor applies to list_profiles and list_user_attribute_profiles only".into());
             }
             if self.status.is_some() || self.drop_after_write {
                 return Err("repeat_cursor answers the listing: no status or drop_after_write with it".into());
@@ -151,7 +184,7 @@ pub fn plan(rules: &mut Vec<FaultRule>, endpoint: Endpoint, mut roll: impl FnMut
         plan.delay_ms += rule.latency_ms + jitter;
         plan.status = plan.status.or(rule.status);
         plan.drop_after_write |= rule.drop_after_write;
-        plan.repeat_cursor |= rule.repeat_cursor && endpoint == Endpoint::ListProfiles;
+        plan.repeat_cursor |= rule.repeat_cursor && endpoint.pages_by_checkpoint();
     }
     rules.retain(|rule| rule.times != Some(0));
     plan

@@ -1,5 +1,6 @@
-//! An emulator of the Auth0 Management API for connection profiles, to start in-process in
-//! tests (`Emulator::start`) or as the `auth0-emulator` binary.
+//! An emulator of the Auth0 Management API for connection profiles, user attribute
+//! profiles and self-service profiles, to start in-process in tests (`Emulator::start`) or
+//! as the `auth0-emulator` binary.
 #![forbid(unsafe_code)]
 // Handlers return a finished HTTP answer as their error, once per request; boxing it would
 // only add an allocation.
@@ -7,21 +8,25 @@
 
 mod admin;
 pub mod api;
+pub mod clock;
 pub mod config;
 mod error;
 pub mod faults;
 mod http;
+pub mod paging;
 mod persist;
 pub mod profile;
 pub mod random;
 pub mod ratelimit;
 pub mod schema;
+pub mod self_service_profile;
 mod server;
 pub mod settings;
 pub mod state;
 pub mod templates;
 mod tls;
 pub mod token;
+pub mod user_attribute_profile;
 pub mod validate;
 
 use std::net::SocketAddr;
@@ -35,11 +40,53 @@ pub use config::{ClientConfig, Config, RateLimitConfig, TenantConfig, TlsConfig}
 pub use error::{Error, Result};
 pub use faults::{Endpoint, FaultRule};
 pub use profile::Profile;
+pub use self_service_profile::SelfServiceProfile;
 pub use settings::{Features, NormalizeRule, TenantSettings};
 pub use state::{ClientChange, LogEntry};
+pub use user_attribute_profile::UserAttributeProfile;
 
 use server::Role;
 use state::Shared;
+
+/// Puts what a state file holds back into the configured tenants.
+fn restore(shared: &Shared, restored: persist::Restored) {
+    let tenant = |domain: &str| {
+        let found = shared.tenant(domain);
+        if found.is_none() {
+            tracing::warn!(%domain, "state file names a tenant that is not configured");
+        }
+        found
+    };
+    for (domain, profiles) in restored.tenants {
+        if let Some(tenant) = tenant(&domain) {
+            let mut state = tenant.state.lock();
+            for profile in profiles {
+                state.insert(profile);
+            }
+        }
+    }
+    for (domain, profiles) in restored.user_attribute_profiles {
+        if let Some(tenant) = tenant(&domain) {
+            let mut state = tenant.state.lock();
+            for profile in profiles {
+                state.user_attribute_profiles.insert(profile.id.clone(), profile);
+            }
+        }
+    }
+    for (domain, stored) in restored.self_service_profiles {
+        if let Some(tenant) = tenant(&domain) {
+            let mut state = tenant.state.lock();
+            for entry in stored {
+                if !entry.custom_text.is_empty() {
+                    state
+                        .self_service_custom_texts
+                        .insert(entry.profile.id.clone(), entry.custom_text);
+                }
+                state.self_service_profiles.push(entry.profile);
+            }
+        }
+    }
+}
 
 /// A running emulator. Dropping it stops the listeners; `shutdown` also waits for them and
 /// writes the state file one last time.
@@ -98,19 +145,7 @@ impl Emulator {
         };
         let shared = Arc::new(Shared::new(config, signer, templates));
         if let Some(restored) = restored {
-            for (domain, profiles) in restored.tenants {
-                match shared.tenant(&domain) {
-                    Some(tenant) => {
-                        let mut state = tenant.state.lock();
-                        for profile in profiles {
-                            state.insert(profile);
-                        }
-                    }
-                    None => {
-                        tracing::warn!(%domain, "state file names a tenant that is not configured")
-                    }
-                }
-            }
+            restore(&shared, restored);
         }
 
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -212,6 +247,18 @@ impl Emulator {
         Some(tenant.state.lock().profiles.values().cloned().collect())
     }
 
+    /// The stored user attribute profiles of a tenant, in id order.
+    pub fn user_attribute_profiles(&self, domain: &str) -> Option<Vec<UserAttributeProfile>> {
+        let tenant = self.shared.tenant(domain)?;
+        Some(tenant.state.lock().user_attribute_profiles.values().cloned().collect())
+    }
+
+    /// The stored self-service profiles of a tenant, in creation order.
+    pub fn self_service_profiles(&self, domain: &str) -> Option<Vec<SelfServiceProfile>> {
+        let tenant = self.shared.tenant(domain)?;
+        Some(tenant.state.lock().self_service_profiles.clone())
+    }
+
     /// The request log of a tenant, oldest first.
     pub fn requests(&self, domain: &str) -> Option<Vec<LogEntry>> {
         let tenant = self.shared.tenant(domain)?;
@@ -256,7 +303,8 @@ impl Emulator {
         true
     }
 
-    /// Turns the connection-profile feature on or off for a tenant.
+    /// Turns the connection-profile feature on or off for a tenant (the other resources are
+    /// not affected).
     pub fn set_entitled(&self, domain: &str, entitled: bool) -> bool {
         self.shared
             .tenant(domain)

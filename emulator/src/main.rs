@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use auth0_emulator::{Config, Emulator, RateLimitConfig, TlsConfig};
 use clap::Parser;
 
-/// An emulator of the Auth0 Management API (connection profiles) for tests and demos.
+/// An emulator of the Auth0 Management API (connection, user attribute and self-service
+/// profiles) for tests and demos.
 ///
 /// Without --config it serves one tenant, `localhost`, whose client `emulator-client` /
-/// `emulator-secret` is granted all four connection-profile scopes. Flags override the file.
+/// `emulator-secret` is granted every scope the emulator checks. Flags override the file.
 #[derive(Debug, Parser)]
 #[command(name = "auth0-emulator", version)]
 struct Args {

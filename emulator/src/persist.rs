@@ -1,5 +1,7 @@
-//! The optional state file: profiles and the signing key, so tokens and cursors survive a
-//! restart. Written atomically (temp file + rename), shortly after each change.
+//! The optional state file: profiles (connection, user attribute and self-service, with
+//! the custom text) and the signing key, so tokens and cursors survive a restart. Written
+//! atomically (temp file + rename), shortly after each change. Files written before user
+//! attribute and self-service profiles existed still load.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,8 +15,10 @@ use tokio::sync::{Notify, watch};
 
 use crate::error::{Error, Result};
 use crate::profile::Profile;
+use crate::self_service_profile::SelfServiceProfile;
 use crate::state::Shared;
 use crate::token::Signer;
+use crate::user_attribute_profile::UserAttributeProfile;
 
 /// Changes arriving within this window are saved together.
 const SAVE_DEBOUNCE: Duration = Duration::from_millis(100);
@@ -27,12 +31,29 @@ pub struct StateFile {
     pub signing_key: String,
     /// Profiles per tenant domain.
     pub tenants: BTreeMap<String, Vec<Profile>>,
+    /// User attribute profiles per tenant domain.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_attribute_profiles: BTreeMap<String, Vec<UserAttributeProfile>>,
+    /// Self-service profiles per tenant domain, in creation order, with their custom text.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub self_service_profiles: BTreeMap<String, Vec<StoredSelfServiceProfile>>,
+}
+
+/// A self-service profile and its custom text (`{}` when it has none).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredSelfServiceProfile {
+    pub profile: SelfServiceProfile,
+    #[serde(default)]
+    pub custom_text: serde_json::Map<String, serde_json::Value>,
 }
 
 /// What a state file restores.
 pub struct Restored {
     pub signer: Signer,
     pub tenants: BTreeMap<String, Vec<Profile>>,
+    pub user_attribute_profiles: BTreeMap<String, Vec<UserAttributeProfile>>,
+    pub self_service_profiles: BTreeMap<String, Vec<StoredSelfServiceProfile>>,
 }
 
 pub fn load(path: &Path) -> Result<Option<Restored>> {
@@ -64,22 +85,47 @@ pub fn load(path: &Path) -> Result<Option<Restored>> {
     Ok(Some(Restored {
         signer: Signer::new(key),
         tenants: file.tenants,
+        user_attribute_profiles: file.user_attribute_profiles,
+        self_service_profiles: file.self_service_profiles,
     }))
 }
 
 pub fn snapshot(shared: &Shared) -> StateFile {
-    StateFile {
+    let mut file = StateFile {
         version: FORMAT_VERSION,
         signing_key: B64.encode(shared.signer.secret()),
-        tenants: shared
-            .tenants
-            .iter()
-            .map(|tenant| {
-                let state = tenant.state.lock();
-                (tenant.domain.clone(), state.profiles.values().cloned().collect())
-            })
-            .collect(),
+        tenants: BTreeMap::new(),
+        user_attribute_profiles: BTreeMap::new(),
+        self_service_profiles: BTreeMap::new(),
+    };
+    for tenant in &shared.tenants {
+        let state = tenant.state.lock();
+        let domain = tenant.domain.clone();
+        file.tenants
+            .insert(domain.clone(), state.profiles.values().cloned().collect());
+        if !state.user_attribute_profiles.is_empty() {
+            file.user_attribute_profiles.insert(
+                domain.clone(),
+                state.user_attribute_profiles.values().cloned().collect(),
+            );
+        }
+        if !state.self_service_profiles.is_empty() {
+            let stored = state
+                .self_service_profiles
+                .iter()
+                .map(|profile| StoredSelfServiceProfile {
+                    profile: profile.clone(),
+                    custom_text: state
+                        .self_service_custom_texts
+                        .get(&profile.id)
+                        .cloned()
+                        .unwrap_or_default(),
+                })
+                .collect();
+            file.self_service_profiles.insert(domain, stored);
+        }
     }
+    file
 }
 
 pub fn save(shared: &Shared, path: &Path) -> Result<()> {

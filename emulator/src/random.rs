@@ -35,3 +35,35 @@ pub fn base62(len: usize) -> String {
 pub fn is_base62(text: &str) -> bool {
     text.bytes().all(|b| b.is_ascii_alphanumeric())
 }
+
+/// A fresh random id: `prefix` + 22 base62 characters (the shape of every Auth0 profile id
+/// recorded: `cop_`, `uap_`, `ssp_`).
+pub fn prefixed_id(prefix: &str) -> String {
+    format!("{prefix}{}", base62(22))
+}
+
+/// Whether `id` is `prefix` + 22 base62 characters.
+pub fn is_prefixed_id(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix)
+        .is_some_and(|rest| rest.len() == 22 && is_base62(rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixed_ids_have_the_recorded_shape() {
+        let id = prefixed_id("uap_");
+        assert!(is_prefixed_id(&id, "uap_"), "{id}");
+        assert!(!is_prefixed_id(&id, "ssp_"));
+        assert!(is_prefixed_id("uap_1css47cCzXvXLC4pJ8KBaa", "uap_"));
+        for bad in [
+            "uap_1css47cCzXvXLC4pJ8KBa",
+            "uap_1css47cCzXvXLC4pJ8KBaaa",
+            "uap_1css47cCzXvXLC4pJ8KBa-",
+        ] {
+            assert!(!is_prefixed_id(bad, "uap_"), "{bad}");
+        }
+    }
+}

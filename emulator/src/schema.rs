@@ -83,9 +83,27 @@ pub enum Kind {
     /// A closed object: keys outside `fields` are refused (unless the tenant accepts unknown
     /// fields).
     Object(&'static [Field]),
+    /// An open object (`additionalProperties: true`): `fields` are checked, other keys are
+    /// kept as sent (self-service profile `branding`).
+    OpenObject(&'static [Field]),
+    /// An object whose keys are names chosen by the client (1..=`key_max` characters), each
+    /// value of kind `values`, holding `min..=max` entries (user attribute profile
+    /// `user_attributes`).
+    Map {
+        values: &'static Kind,
+        min: usize,
+        max: usize,
+        key_max: usize,
+    },
     Array {
         items: &'static Kind,
         unique: bool,
+    },
+    /// An array of `min..=max` items, duplicates allowed.
+    List {
+        items: &'static Kind,
+        min: usize,
+        max: usize,
     },
     /// A string from a closed list (any string when the tenant accepts unknown values).
     Enum(&'static [&'static str]),
@@ -103,8 +121,8 @@ impl Kind {
     /// The JSON type name Auth0's validator uses in "Expected type … but found type …".
     pub fn type_name(&self) -> &'static str {
         match self {
-            Kind::Object(_) => "object",
-            Kind::Array { .. } => "array",
+            Kind::Object(_) | Kind::OpenObject(_) | Kind::Map { .. } => "object",
+            Kind::Array { .. } | Kind::List { .. } => "array",
             Kind::Enum(_) | Kind::Text { .. } => "string",
             Kind::Boolean => "boolean",
             Kind::Seconds => "integer",
@@ -125,7 +143,7 @@ pub struct Field {
     pub rule: Option<Rule>,
 }
 
-const fn field(name: &'static str, kind: Kind) -> Field {
+pub(crate) const fn field(name: &'static str, kind: Kind) -> Field {
     Field {
         name,
         kind,
@@ -136,12 +154,12 @@ const fn field(name: &'static str, kind: Kind) -> Field {
     }
 }
 
-const fn required(mut field: Field) -> Field {
+pub(crate) const fn required(mut field: Field) -> Field {
     field.required = true;
     field
 }
 
-const fn nullable(mut field: Field) -> Field {
+pub(crate) const fn nullable(mut field: Field) -> Field {
     field.nullable = true;
     field
 }

@@ -74,14 +74,27 @@ impl NormalizeRule {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TenantSettings {
-    /// Names are unique per tenant: a create or rename onto a taken name is 409 (decided;
-    /// never recorded). False lets a second profile of a taken name through.
+    /// Names are unique per tenant, for connection profiles and user attribute profiles
+    /// apart: a create or rename onto a taken name is 409 (decided; never recorded). False
+    /// lets a second profile of a taken name through. Self-service profile names may always
+    /// repeat (recorded).
     pub unique_names: bool,
     pub features: Features,
     pub normalize: Vec<NormalizeRule>,
     /// Accept and store keys the schema does not name, at any depth, and any string where
     /// the schema has an enum, as a newer Auth0 would (issue 13). Other checks still apply.
     pub accept_unknown: bool,
+    /// The user attribute profile API (early access in Auth0) is on for the tenant; off,
+    /// every `/user-attribute-profiles` endpoint answers 403 `feature_not_enabled`.
+    pub user_attribute_profiles: bool,
+    /// A DELETE of a user attribute profile that a self-service profile refers to is 409
+    /// `User attribute profile is in use.` (decided; never recorded). False: 204, and the
+    /// self-service profile keeps the dangling id.
+    pub refuse_delete_in_use: bool,
+    /// A self-service profile body with both non-empty `user_attributes` and a
+    /// `user_attribute_profile_id` is 400 (decided; the Terraform provider and the Deploy CLI
+    /// refuse it client-side). False: both are stored.
+    pub exclusive_self_service_attributes: bool,
 }
 
 impl Default for TenantSettings {
@@ -91,6 +104,9 @@ impl Default for TenantSettings {
             features: Features::default(),
             normalize: Vec::new(),
             accept_unknown: false,
+            user_attribute_profiles: true,
+            refuse_delete_in_use: true,
+            exclusive_self_service_attributes: true,
         }
     }
 }

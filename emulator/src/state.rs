@@ -1,4 +1,5 @@
-//! In-memory tenants: profiles, limits, faults, the request log and counters.
+//! In-memory tenants: connection, user attribute and self-service profiles, limits,
+//! faults, the request log and counters.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -12,9 +13,11 @@ use crate::config::{ClientConfig, Config, RateLimitConfig, TenantConfig};
 use crate::faults::{Endpoint, FaultRule};
 use crate::profile::Profile;
 use crate::ratelimit::Bucket;
+use crate::self_service_profile::SelfServiceProfile;
 use crate::settings::TenantSettings;
 use crate::templates::TemplateItem;
 use crate::token::Signer;
+use crate::user_attribute_profile::UserAttributeProfile;
 
 pub fn unix_now() -> f64 {
     SystemTime::now()
@@ -60,6 +63,13 @@ pub struct TenantState {
     pub clients: Vec<ClientConfig>,
     /// Unique names, feature flags, normalization, unknown fields.
     pub settings: TenantSettings,
+    /// User attribute profiles by id (listed in id order, as recorded).
+    pub user_attribute_profiles: BTreeMap<String, UserAttributeProfile>,
+    /// Self-service profiles in creation order (listed so, as recorded); at most 20.
+    pub self_service_profiles: Vec<SelfServiceProfile>,
+    /// The custom text (`en`, `get-started`) of self-service profiles, by profile id; a
+    /// profile without any has no entry.
+    pub self_service_custom_texts: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
 }
 
 impl TenantState {
@@ -74,7 +84,30 @@ impl TenantState {
             counters: BTreeMap::new(),
             clients: config.clients.clone(),
             settings: config.settings(),
+            user_attribute_profiles: BTreeMap::new(),
+            self_service_profiles: Vec::new(),
+            self_service_custom_texts: BTreeMap::new(),
         }
+    }
+
+    /// Whether a user attribute profile other than `except` has `name`.
+    pub fn user_attribute_profile_name_taken(&self, name: &str, except: Option<&str>) -> bool {
+        self.user_attribute_profiles
+            .values()
+            .any(|profile| profile.name == name && Some(profile.id.as_str()) != except)
+    }
+
+    /// The self-service profile with this id.
+    pub fn self_service_profile(&self, id: &str) -> Option<&SelfServiceProfile> {
+        self.self_service_profiles.iter().find(|profile| profile.id == id)
+    }
+
+    /// Removes a self-service profile and its custom text; false when there was none.
+    pub fn remove_self_service_profile(&mut self, id: &str) -> bool {
+        let before = self.self_service_profiles.len();
+        self.self_service_profiles.retain(|profile| profile.id != id);
+        self.self_service_custom_texts.remove(id);
+        self.self_service_profiles.len() != before
     }
 
     pub fn insert(&mut self, profile: Profile) {

@@ -34,7 +34,8 @@ pub struct ValidationError {
 }
 
 impl ValidationError {
-    fn at(path: &str, problem: impl Into<String>) -> Self {
+    /// An error at a dotted path (`""` for the body itself).
+    pub fn at(path: &str, problem: impl Into<String>) -> Self {
         Self {
             problem: problem.into(),
             property: (!path.is_empty()).then(|| path.to_string()),
@@ -158,9 +159,17 @@ struct Checker {
 }
 
 impl Checker {
-    /// Rejects keys outside `fields` (naming them all) and requires the required ones.
-    fn closed(&self, path: &str, map: &Map<String, Value>, fields: &[Field], extra_required: &[&str]) -> Checked {
-        if !self.strictness.accept_unknown {
+    /// Rejects keys outside `fields` (naming them all) unless the object is `open`, and
+    /// requires the required ones.
+    fn closed(
+        &self,
+        path: &str,
+        map: &Map<String, Value>,
+        fields: &[Field],
+        extra_required: &[&str],
+        open: bool,
+    ) -> Checked {
+        if !open && !self.strictness.accept_unknown {
             let unknown: Vec<&str> = map
                 .keys()
                 .map(String::as_str)
@@ -185,9 +194,9 @@ impl Checker {
         Ok(())
     }
 
-    fn object(&self, path: &str, value: &Value, fields: &[Field], extra_required: &[&str]) -> Checked {
+    fn object(&self, path: &str, value: &Value, fields: &[Field], extra_required: &[&str], open: bool) -> Checked {
         let map = value.as_object().ok_or_else(|| expected(path, "object", value))?;
-        self.closed(path, map, fields, extra_required)?;
+        self.closed(path, map, fields, extra_required, open)?;
         for (key, child) in map {
             if let Some(field) = fields.iter().find(|field| field.name == key) {
                 self.field(&join(path, key), field, child)?;
@@ -229,7 +238,59 @@ impl Checker {
 
     fn value(&self, path: &str, kind: &Kind, value: &Value) -> Checked {
         match kind {
-            Kind::Object(fields) => self.object(path, value, fields, &[]),
+            Kind::Object(fields) => self.object(path, value, fields, &[], false),
+            Kind::OpenObject(fields) => self.object(path, value, fields, &[], true),
+            Kind::Map {
+                values,
+                min,
+                max,
+                key_max,
+            } => {
+                let map = value.as_object().ok_or_else(|| expected(path, "object", value))?;
+                let count = map.len();
+                if count < *min {
+                    return Err(ValidationError::at(
+                        path,
+                        format!("Too few properties defined ({count}), minimum {min}"),
+                    ));
+                }
+                if count > *max {
+                    return Err(ValidationError::at(
+                        path,
+                        format!("Too many properties defined ({count}), maximum {max}"),
+                    ));
+                }
+                for (key, child) in map {
+                    if key.is_empty() || key.chars().count() > *key_max {
+                        return Err(ValidationError::at(
+                            path,
+                            format!("Property name {key:?} is not 1 to {key_max} characters long"),
+                        ));
+                    }
+                    self.value(&join(path, key), values, child)?;
+                }
+                Ok(())
+            }
+            Kind::List { items, min, max } => {
+                let list = value.as_array().ok_or_else(|| expected(path, "array", value))?;
+                let count = list.len();
+                if count < *min {
+                    return Err(ValidationError::at(
+                        path,
+                        format!("Array is too short ({count}), minimum {min}"),
+                    ));
+                }
+                if count > *max {
+                    return Err(ValidationError::at(
+                        path,
+                        format!("Array is too long ({count}), maximum {max}"),
+                    ));
+                }
+                for (index, item) in list.iter().enumerate() {
+                    self.value(&format!("{path}[{index}]"), items, item)?;
+                }
+                Ok(())
+            }
             Kind::Array { items, unique } => {
                 let list = value.as_array().ok_or_else(|| expected(path, "array", value))?;
                 for (index, item) in list.iter().enumerate() {
@@ -310,11 +371,30 @@ pub fn validate_body_with(body: &Value, mode: Mode, strictness: Strictness) -> C
         Mode::Update => &[],
     };
     // `id` is read-only, even for a tenant that accepts unknown fields.
-    if body.as_object().is_some_and(|map| map.contains_key("id")) {
-        return Err(ValidationError::at("", "Additional properties not allowed: id"));
-    }
-    Checker { strictness }.object("", body, schema::PROFILE, required)?;
+    validate_object(body, schema::PROFILE, required, &["id"], strictness)?;
     Ok(changes_of(body.as_object().expect("checked to be an object")))
+}
+
+/// Validates a body against a closed object schema (`fields`): the `required` keys must be
+/// there, and the `read_only` ones are refused even by a tenant that accepts unknown fields.
+/// Shared by every resource the emulator serves.
+pub fn validate_object(
+    body: &Value,
+    fields: &[Field],
+    required: &[&str],
+    read_only: &[&str],
+    strictness: Strictness,
+) -> Checked {
+    if let Some(key) = body
+        .as_object()
+        .and_then(|map| read_only.iter().find(|key| map.contains_key(**key)))
+    {
+        return Err(ValidationError::at(
+            "",
+            format!("Additional properties not allowed: {key}"),
+        ));
+    }
+    Checker { strictness }.object("", body, fields, required, false)
 }
 
 /// Validates a template catalogue entry's `template` (a create body without `id`).
@@ -495,6 +575,110 @@ mod tests {
         .expect("valid");
         assert_eq!(cleared.cross_app_access_resource_app, Change::Clear);
         assert_eq!(cleared.strategy_overrides, Change::Clear);
+    }
+
+    /// A small schema with every kind the newer resources use.
+    const INNER: &[Field] = &[schema::required(schema::field(
+        "primary",
+        Kind::Text {
+            min: 1,
+            max: 3,
+            pattern: None,
+        },
+    ))];
+    const SHAPES: &[Field] = &[
+        schema::field("open", Kind::OpenObject(INNER)),
+        schema::field(
+            "map",
+            Kind::Map {
+                values: &Kind::Boolean,
+                min: 1,
+                max: 2,
+                key_max: 3,
+            },
+        ),
+        schema::field(
+            "list",
+            Kind::List {
+                items: &Kind::Boolean,
+                min: 1,
+                max: 2,
+            },
+        ),
+    ];
+
+    fn shaped(body: Value) -> Result<(), String> {
+        validate_object(&body, SHAPES, &[], &["id", "created_at"], Strictness::default())
+            .map_err(|error| error.message("Payload"))
+    }
+
+    #[test]
+    fn open_objects_keep_unknown_keys_but_check_known_ones() {
+        assert_eq!(shaped(json!({"open":{"primary":"a","extra":{"x":1}}})), Ok(()));
+        assert_eq!(
+            shaped(json!({"open":{"extra":1}})),
+            Err("Payload validation error: 'Missing required property: primary' on property open.".into())
+        );
+        assert!(shaped(json!({"open":{"primary":"abcd"}})).is_err_and(|e| e.contains("maximum 3")));
+        assert!(shaped(json!({"open":[]})).is_err_and(|e| e.contains("Expected type object but found type array")));
+        // The body itself stays closed.
+        assert!(shaped(json!({"colour":1})).is_err_and(|e| e.contains("Additional properties not allowed: colour")));
+    }
+
+    #[test]
+    fn maps_bound_their_size_keys_and_values() {
+        assert_eq!(shaped(json!({"map":{"a":true}})), Ok(()));
+        assert_eq!(shaped(json!({"map":{"abc":true,"b":false}})), Ok(()));
+        assert_eq!(
+            shaped(json!({"map":{}})),
+            Err("Payload validation error: 'Too few properties defined (0), minimum 1' on property map.".into())
+        );
+        assert_eq!(
+            shaped(json!({"map":{"a":true,"b":true,"c":true}})),
+            Err("Payload validation error: 'Too many properties defined (3), maximum 2' on property map.".into())
+        );
+        assert!(shaped(json!({"map":{"abcd":true}})).is_err_and(|e| e.contains("\"abcd\" is not 1 to 3")));
+        assert!(shaped(json!({"map":{"":true}})).is_err_and(|e| e.contains("\"\" is not 1 to 3")));
+        assert!(
+            shaped(json!({"map":{"éé":true}})).is_ok(),
+            "key length counts characters"
+        );
+        assert_eq!(
+            shaped(json!({"map":{"a":1}})),
+            Err("Payload validation error: 'Expected type boolean but found type integer' on property map.a.".into())
+        );
+        assert!(shaped(json!({"map":[true]})).is_err_and(|e| e.contains("Expected type object")));
+    }
+
+    #[test]
+    fn lists_bound_their_length_and_allow_duplicates() {
+        assert_eq!(shaped(json!({"list":[true]})), Ok(()));
+        assert_eq!(shaped(json!({"list":[true,true]})), Ok(()));
+        assert_eq!(
+            shaped(json!({"list":[]})),
+            Err("Payload validation error: 'Array is too short (0), minimum 1' on property list.".into())
+        );
+        assert_eq!(
+            shaped(json!({"list":[true,false,true]})),
+            Err("Payload validation error: 'Array is too long (3), maximum 2' on property list.".into())
+        );
+        assert_eq!(
+            shaped(json!({"list":[true,"x"]})),
+            Err("Payload validation error: 'Expected type boolean but found type string' on property list[1].".into())
+        );
+        assert!(shaped(json!({"list":{}})).is_err_and(|e| e.contains("Expected type array")));
+    }
+
+    #[test]
+    fn read_only_keys_are_refused_even_by_a_lenient_tenant() {
+        let lenient = Strictness { accept_unknown: true };
+        for key in ["id", "created_at"] {
+            let error = validate_object(&json!({ key: "x" }), SHAPES, &[], &["id", "created_at"], lenient)
+                .expect_err("read-only");
+            assert_eq!(error.problem, format!("Additional properties not allowed: {key}"));
+        }
+        assert!(validate_object(&json!({"other":1}), SHAPES, &[], &["id"], lenient).is_ok());
+        assert!(validate_object(&json!({}), SHAPES, &["map"], &[], lenient).is_err());
     }
 
     #[test]

@@ -254,7 +254,8 @@ async fn settings_are_read_and_changed_through_the_admin_api_and_reset_restores_
     assert_eq!(
         read.body,
         json!({"unique_names":true,"features":{"cross_app_access":true,"scim_provisioning":true,
-            "google_workspace_provisioning":true},"normalize":[],"accept_unknown":false})
+            "google_workspace_provisioning":true},"normalize":[],"accept_unknown":false,
+            "user_attribute_profiles":true,"refuse_delete_in_use":true,"exclusive_self_service_attributes":true})
     );
     let put = admin(
         &emulator,

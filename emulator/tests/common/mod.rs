@@ -159,6 +159,17 @@ impl Tenant {
         .await
     }
 
+    /// Calls any API path (`/api/v2/…`) with the token, if any.
+    pub async fn call_path(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let bearer = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(bearer) = &bearer {
+            headers.push(("authorization", bearer.as_str()));
+        }
+        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        send(self.addr, method, path, &self.host, &headers, body).await
+    }
+
     pub async fn raw(&self, method: &str, path: &str, body: Vec<u8>) -> Result<Reply, hyper::Error> {
         let bearer = format!("Bearer {}", self.token.as_deref().unwrap_or_default());
         try_send(
