@@ -104,8 +104,10 @@ async fn a_mistyped_tenant_ref_is_corrected_until_the_profile_exists() {
         h.remote()
     );
     let marked = h
+        // The marks are written after the status (Ready), so wait for the binding itself:
+        // the tenant mark alone is there from the create-pending mark on.
         .wait_for("typo", Duration::from_secs(10), "marked", |p| {
-            p.annotations().get(PROFILE_TENANT).is_some()
+            p.annotations().get(PROFILE_TENANT).is_some() && p.annotations().get(PROFILE_ID).is_some()
         })
         .await;
     assert_eq!(marked.annotations().get(PROFILE_ID), Some(&id));
@@ -181,7 +183,7 @@ async fn evidence_on_another_tenant_is_never_touched_on_either() {
     let id = id(&made);
     let marked = h
         .wait_for("restored", Duration::from_secs(10), "marked", |p| {
-            p.annotations().get(PROFILE_TENANT).is_some()
+            p.annotations().get(PROFILE_TENANT).is_some() && p.annotations().get(PROFILE_ID).is_some()
         })
         .await;
     let backup: std::collections::BTreeMap<String, String> = marked
