@@ -169,8 +169,10 @@ impl Publisher {
                 });
                 match api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
                     Ok(_) => Some((name, count)),
-                    Err(e) if gone(&e) => None,
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        gone(e)?;
+                        None
+                    }
                 }
             }
         };
@@ -207,11 +209,14 @@ impl Publisher {
     }
 }
 
-/// Whether the API server's answer to counting an Event up says the Event is gone (404:
-/// Events expire, an hour by default), so the occurrence is published as a new Event. Any
-/// other refusal is the pass's error.
-fn gone(error: &kube::Error) -> bool {
-    matches!(error, kube::Error::Api(status) if status.code == 404)
+/// What the API server's refusal to count an Event up means: `Ok` when it says the Event is
+/// gone (404: Events expire, an hour by default), so the occurrence is published as a new
+/// Event; any other refusal is the pass's error, returned as it is.
+fn gone(error: kube::Error) -> Result<(), kube::Error> {
+    match &error {
+        kube::Error::Api(status) if status.code == 404 => Ok(()),
+        _ => Err(error),
+    }
 }
 
 /// The Event object for one new occurrence (pure): named [`event_name`], action `Reconcile`,
@@ -274,9 +279,10 @@ mod tests {
                 ..Default::default()
             }))
         };
-        assert!(gone(&answer(404)));
+        assert!(gone(answer(404)).is_ok());
         for code in [403, 409, 422, 500] {
-            assert!(!gone(&answer(code)), "{code}");
+            let refused = gone(answer(code)).expect_err("not gone");
+            assert!(matches!(refused, kube::Error::Api(s) if s.code == code), "{code}");
         }
     }
 
