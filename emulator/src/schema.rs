@@ -461,6 +461,12 @@ mod tests {
         );
         assert_eq!(needed(json!({"provisioning": {}})), [Feature::ScimProvisioning]);
         assert_eq!(needed(json!({"provisioning": null})), [Feature::ScimProvisioning]);
+        // A key no feature guards (a newer Auth0's, under `accept_unknown`) is not a guarded
+        // key of its own: the block still needs SCIM provisioning.
+        assert_eq!(
+            needed(json!({"provisioning": {"future_key": true}})),
+            [Feature::ScimProvisioning]
+        );
         assert_eq!(
             needed(json!({"strategy_overrides": {"okta": {"provisioning": {"scim": {"tokens": {"scopes": []}}}}}})),
             [Feature::ScimProvisioning]
