@@ -365,6 +365,16 @@ pub fn guarded_fields(body: &Map<String, Value>) -> Vec<String> {
     fields
 }
 
+/// The spec path of a wire field (dotted): `strategy_overrides.waad.provisioning` is
+/// `spec.strategyOverrides.waad.provisioning`.
+pub fn spec_path(wire: &str) -> String {
+    let field = from_wire(&json!({ wire: null }))
+        .as_object()
+        .and_then(|o| o.keys().next().cloned())
+        .unwrap_or_else(|| wire.to_string());
+    format!("spec.{field}")
+}
+
 /// The fields that differ, as a PATCH body; `None` when the remote already matches.
 pub fn diff(desired: &Map<String, Value>, remote: &Map<String, Value>) -> Option<Map<String, Value>> {
     let changed: Map<String, Value> = desired

@@ -2,11 +2,13 @@
 
 pub mod conditions;
 pub mod connection_profile;
+pub mod kind;
 pub mod rules;
 pub mod tenant;
 pub mod validation;
 
 pub use connection_profile::*;
+pub use kind::{Kind, Status};
 pub use tenant::*;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
