@@ -30,7 +30,7 @@ pub fn crd_check_failed(crd: &str, server: &str, error: &kube::Error) -> String 
             ),
             403 => format!(
                 "the operator may not read CRD {crd} (403 Forbidden: {}): bind the operator's \
-                 service account to its ClusterRole, which grants get on its three \
+                 service account to its ClusterRole, which grants get on its five \
                  customresourcedefinitions (deploy/base/clusterrole.yaml, \
                  deploy/base/clusterrolebinding.yaml)",
                 status.message

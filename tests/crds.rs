@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use auth0_operator::crd::{self, ConnectionProfile, ConnectionProfileStatus, validation};
+use auth0_operator::crd::{
+    self, ConnectionProfile, ConnectionProfileStatus, Kind, SelfServiceProfile, UserAttributeProfile, rules, validation,
+};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
@@ -106,6 +108,8 @@ async fn crds_install_and_become_established() {
         ("connectionprofiles.auth0.operators.dev", "Namespaced", "cprof"),
         ("auth0tenants.auth0.operators.dev", "Namespaced", "a0t"),
         ("clusterauth0tenants.auth0.operators.dev", "Cluster", "ca0t"),
+        ("userattributeprofiles.auth0.operators.dev", "Namespaced", "uaprof"),
+        ("selfserviceprofiles.auth0.operators.dev", "Namespaced", "ssprof"),
     ];
     for (name, scope, short) in expected {
         let crd = api.get(name).await.unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -625,4 +629,298 @@ async fn tenant_ref_fields_select_exactly_the_matching_profiles() {
         format!("{refused}").contains("field label not supported"),
         "an undeclared field is refused: {refused}"
     );
+}
+
+/// A request with strict field validation to the collection `plural` (POST) or, with
+/// `name`, one object of it (PUT; `/status` for a merge patch of status).
+async fn send_strict(
+    client: &Client,
+    method: http::Method,
+    path: &str,
+    content_type: &str,
+    body: &Value,
+) -> Result<Value, kube::Error> {
+    let request = http::Request::builder()
+        .method(method)
+        .uri(format!("{GROUP_PATH}/{path}?fieldValidation=Strict"))
+        .header("content-type", content_type)
+        .body(serde_json::to_vec(body).expect("json"))
+        .expect("request");
+    client.request::<Value>(request).await
+}
+
+fn object_of(kind: &str, ns: &str, name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": kind,
+           "metadata": {"name": name, "namespace": ns}, "spec": spec})
+}
+
+/// The pure validation's verdict on `object`, as the operator gives it.
+fn pure_verdict(object: &Value) -> Result<(), String> {
+    let verdict = match object["kind"].as_str() {
+        Some("UserAttributeProfile") => serde_json::from_value::<UserAttributeProfile>(object.clone())
+            .map_err(|e| e.to_string())?
+            .validate(),
+        Some("SelfServiceProfile") => serde_json::from_value::<SelfServiceProfile>(object.clone())
+            .map_err(|e| e.to_string())?
+            .validate(),
+        other => panic!("no pure validation for {other:?}"),
+    };
+    verdict.map_err(|e| e.to_string())
+}
+
+/// UserAttributeProfiles and SelfServiceProfiles: valid ones are accepted by the API server
+/// and by the pure validation; bad values are refused by both, the API server with the
+/// message of `crd::rules` (which names the kind where a kind is named), the pure validation
+/// with the same words where the rule is a CEL rule.
+#[tokio::test]
+async fn user_attribute_and_self_service_profiles_are_checked_by_the_api_server() {
+    const UAP_ID: &str = "uap_1css47cCzXvXLC4pJ8KBaa";
+    const SSP_ID: &str = "ssp_1css47cCzXvXLC4pJ8KBaa";
+    let (_env, ns) = setup("crds-kinds").await;
+    let email = json!({"label": "Email", "description": "The user's email address", "auth0Mapping": "email", "profileRequired": true});
+    let uap = |name: &str, spec: Value| object_of("UserAttributeProfile", ns.name(), name, spec);
+    let ssp = |name: &str, spec: Value| object_of("SelfServiceProfile", ns.name(), name, spec);
+    let plural = |object: &Value| match object["kind"].as_str() {
+        Some("UserAttributeProfile") => "userattributeprofiles",
+        _ => "selfserviceprofiles",
+    };
+    let create = |object: Value| {
+        let client = ns.client.clone();
+        let path = format!("namespaces/{}/{}", ns.name(), plural(&object));
+        async move { send_strict(&client, http::Method::POST, &path, "application/json", &object).await }
+    };
+
+    let valid = [
+        uap("minimal", json!({"userAttributes": {"email": email}})),
+        uap(
+            "full",
+            json!({"name": "n".repeat(128), "externalID": UAP_ID,
+                "userId": {"oidcMapping": "sub", "samlMapping": ["a", "b", "c"], "scimMapping": "userName",
+                           "strategyOverrides": {"googleApps": {"oidcMapping": "email"}, "waad": {"oidcMapping": "oid"}}},
+                "userAttributes": {"e".repeat(50): {"label": "L", "description": "D", "auth0Mapping": "app_metadata.dept",
+                    "profileRequired": false, "oidcMapping": {"mapping": "${context.tokenset.dept}", "displayName": "Dept"},
+                    "samlMapping": ["urn:dept"], "scimMapping": "department",
+                    "strategyOverrides": {"okta": {"oidcMapping": {"mapping": "dept"}, "scimMapping": "dept"}}}}}),
+        ),
+        ssp("minimal", json!({})),
+        ssp(
+            "full",
+            json!({"name": "n".repeat(100), "description": "d".repeat(140), "externalID": SSP_ID,
+                "userAttributes": vec![json!({"name": "a".repeat(250), "description": "b".repeat(250), "isOptional": true}); 20],
+                "allowedStrategies": ["oidc", "samlp", "waad", "google-apps", "adfs", "okta", "auth0-samlp", "okta-samlp", "keycloak-samlp", "pingfederate"],
+                "branding": {"logoUrl": "https://example.com/logo.png", "colors": {"primary": "#fff"}},
+                "customText": {"en": {"getStarted": {"introduction": "é".repeat(2000)}}}}),
+        ),
+        ssp(
+            "by-name",
+            json!({"userAttributeProfileRef": {"name": "employees"}, "userAttributes": []}),
+        ),
+        ssp("by-id", json!({"userAttributeProfileRef": {"id": UAP_ID}})),
+    ];
+    let mut failures = Vec::new();
+    for object in valid {
+        let name = format!("{} {}", object["kind"], object["metadata"]["name"]);
+        if let Err(e) = pure_verdict(&object) {
+            failures.push(format!("{name}: the pure validation refused it: {e}"));
+        }
+        if let Err(e) = create(object).await {
+            failures.push(format!("{name}: the API server refused it: {}", api_message(&e)));
+        }
+    }
+
+    // (object, what the API server's message holds, whether the pure validation says the same)
+    let refused = [
+        (
+            uap(&"m".repeat(129), json!({"userAttributes": {"email": email}})),
+            rules::UAP_EFFECTIVE_NAME_MSG,
+            true,
+        ),
+        (ssp(&"m".repeat(101), json!({})), rules::SSP_EFFECTIVE_NAME_MSG, true),
+        (
+            uap(
+                "cop-id",
+                json!({"externalID": "cop_1css47cCzXvXLC4pJ8KBaa", "userAttributes": {"email": email}}),
+            ),
+            rules::UAP_ID_MSG,
+            true,
+        ),
+        (ssp("uap-id", json!({"externalID": UAP_ID})), rules::SSP_ID_MSG, true),
+        (
+            ssp(
+                "ref-both",
+                json!({"userAttributeProfileRef": {"name": "employees", "id": UAP_ID}}),
+            ),
+            rules::SSP_REF_ONE_OF_MSG,
+            true,
+        ),
+        (
+            ssp("ref-neither", json!({"userAttributeProfileRef": {}})),
+            rules::SSP_REF_ONE_OF_MSG,
+            true,
+        ),
+        (
+            ssp("ref-bad-id", json!({"userAttributeProfileRef": {"id": SSP_ID}})),
+            rules::UAP_ID_MSG,
+            true,
+        ),
+        (
+            ssp(
+                "exclusive",
+                json!({"userAttributeProfileRef": {"name": "employees"},
+                "userAttributes": [{"name": "a", "description": "b", "isOptional": true}]}),
+            ),
+            rules::SSP_EXCLUSIVE_MSG,
+            true,
+        ),
+        (
+            ssp("logo", json!({"branding": {"logoUrl": "http://example.com/logo.png"}})),
+            rules::SSP_LOGO_URL_MSG,
+            true,
+        ),
+        (
+            ssp("colour", json!({"branding": {"colors": {"primary": "#abcd"}}})),
+            rules::SSP_COLOR_MSG,
+            true,
+        ),
+        (
+            uap("key", json!({"userAttributes": {"k".repeat(51): email}})),
+            rules::UAP_ATTRIBUTE_NAMES_MSG,
+            true,
+        ),
+        // Schema limits: the API server's own words name the field.
+        (
+            uap("no-attributes", json!({"userAttributes": {}})),
+            "spec.userAttributes",
+            false,
+        ),
+        (
+            uap(
+                "name",
+                json!({"name": "n".repeat(129), "userAttributes": {"email": email}}),
+            ),
+            "spec.name",
+            false,
+        ),
+        (
+            uap(
+                "oidc",
+                json!({"userId": {"oidcMapping": "oid"}, "userAttributes": {"email": email}}),
+            ),
+            "spec.userId.oidcMapping",
+            false,
+        ),
+        (
+            uap(
+                "saml",
+                json!({"userAttributes": {"email": {"label": "L", "description": "D", "auth0Mapping": "email",
+            "profileRequired": true, "samlMapping": ["a", "b", "c", "d"]}}}),
+            ),
+            "spec.userAttributes.email.samlMapping",
+            false,
+        ),
+        (
+            ssp(
+                "too-many",
+                json!({"userAttributes": vec![json!({"name": "a", "description": "b", "isOptional": true}); 21]}),
+            ),
+            "spec.userAttributes",
+            false,
+        ),
+        (
+            ssp("strategies", json!({"allowedStrategies": ["oidc", "oidc"]})),
+            "spec.allowedStrategies",
+            false,
+        ),
+        (
+            ssp(
+                "text",
+                json!({"customText": {"en": {"getStarted": {"introduction": "x".repeat(2001)}}}}),
+            ),
+            "spec.customText.en.getStarted.introduction",
+            false,
+        ),
+    ];
+    for (object, expected, same_words) in refused {
+        let name = format!("{} {}", object["kind"], object["metadata"]["name"]);
+        match pure_verdict(&object) {
+            Ok(()) => failures.push(format!("{name}: the pure validation accepted it")),
+            Err(e) if same_words && !e.contains(expected) => {
+                failures.push(format!("{name}: the pure validation does not say {expected:?}: {e}"))
+            }
+            Err(_) => {}
+        }
+        match create(object).await {
+            Ok(_) => failures.push(format!("{name}: the API server accepted it")),
+            Err(e) if !api_message(&e).contains(expected) => failures.push(format!(
+                "{name}: the API server's message does not say {expected:?}: {}",
+                api_message(&e)
+            )),
+            Err(_) => {}
+        }
+    }
+
+    // The transition rules name the kind: externalID stays, tenantRef stays once in Auth0.
+    for (object, status, new_spec, expected) in [
+        (
+            uap(
+                "adopting",
+                json!({"externalID": UAP_ID, "userAttributes": {"email": email}}),
+            ),
+            None,
+            json!({"externalID": "uap_0000000000000000000000", "userAttributes": {"email": email}}),
+            rules::UAP_EXTERNAL_ID_IMMUTABLE_MSG,
+        ),
+        (
+            ssp("adopting", json!({"externalID": SSP_ID})),
+            None,
+            json!({}),
+            rules::SSP_EXTERNAL_ID_IMMUTABLE_MSG,
+        ),
+        (
+            uap("moving", json!({"userAttributes": {"email": email}})),
+            Some(json!({"id": UAP_ID})),
+            json!({"tenantRef": {"kind": "Auth0Tenant", "name": "other"}, "userAttributes": {"email": email}}),
+            rules::UAP_TENANT_REF_MSG,
+        ),
+        (
+            ssp("moving", json!({})),
+            Some(json!({"id": SSP_ID})),
+            json!({"tenantRef": {"kind": "Auth0Tenant", "name": "other"}}),
+            rules::SSP_TENANT_REF_MSG,
+        ),
+    ] {
+        let label = format!("{} {}", object["kind"], object["metadata"]["name"]);
+        let path = format!(
+            "namespaces/{}/{}/{}",
+            ns.name(),
+            plural(&object),
+            object["metadata"]["name"].as_str().expect("name")
+        );
+        let mut created = create(object.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{label}: the starting object was refused: {}", api_message(&e)));
+        if let Some(status) = status {
+            created = send_strict(
+                &ns.client,
+                http::Method::PATCH,
+                &format!("{path}/status"),
+                "application/merge-patch+json",
+                &json!({"status": status}),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{label}: the status was refused: {}", api_message(&e)));
+        }
+        let mut update = object.clone();
+        update["spec"] = new_spec;
+        update["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"].clone();
+        match send_strict(&ns.client, http::Method::PUT, &path, "application/json", &update).await {
+            Ok(_) => failures.push(format!("{label}: the API server accepted the update")),
+            Err(e) if !api_message(&e).contains(expected) => failures.push(format!(
+                "{label}: the API server's message does not say {expected:?}: {}",
+                api_message(&e)
+            )),
+            Err(_) => {}
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -198,7 +198,7 @@ async fn rbac_403_is_not_a_missing_crd_and_kubeconfig_lists_merge() {
          customresourcedefinitions.apiextensions.k8s.io \"clusterauth0tenants.auth0.operators.dev\" \
          is forbidden: User \"startup-test-nobody\" cannot get resource \"customresourcedefinitions\" \
          in API group \"apiextensions.k8s.io\" at the cluster scope): bind the operator's service \
-         account to its ClusterRole, which grants get on its three customresourcedefinitions \
+         account to its ClusterRole, which grants get on its five customresourcedefinitions \
          (deploy/base/clusterrole.yaml, deploy/base/clusterrolebinding.yaml)"
     );
 }

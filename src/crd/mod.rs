@@ -4,24 +4,35 @@ pub mod conditions;
 pub mod connection_profile;
 pub mod kind;
 pub mod rules;
+pub mod self_service_profile;
 pub mod tenant;
+pub mod user_attribute_profile;
 pub mod validation;
+pub mod wire;
 
 pub use connection_profile::*;
 pub use kind::{Kind, Status};
+pub use self_service_profile::*;
 pub use tenant::*;
+pub use user_attribute_profile::*;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
 /// Every CRD this operator serves, in install order.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    [ClusterAuth0Tenant::crd(), Auth0Tenant::crd(), ConnectionProfile::crd()]
-        .into_iter()
-        .map(without_nulls)
-        .map(readable_descriptions)
-        .map(kept)
-        .collect()
+    [
+        ClusterAuth0Tenant::crd(),
+        Auth0Tenant::crd(),
+        ConnectionProfile::crd(),
+        UserAttributeProfile::crd(),
+        SelfServiceProfile::crd(),
+    ]
+    .into_iter()
+    .map(without_nulls)
+    .map(readable_descriptions)
+    .map(kept)
+    .collect()
 }
 
 /// Annotations that keep the CRDs when the operator is uninstalled or pruned: deleting a CRD

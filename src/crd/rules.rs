@@ -41,3 +41,40 @@ pub const EXTERNAL_ID_IMMUTABLE_CEL: &str =
     "!has(oldSelf.externalID) || (has(self.externalID) && self.externalID == oldSelf.externalID)";
 pub const EXTERNAL_ID_IMMUTABLE_MSG: &str =
     "cannot change or be removed once set: create a new ConnectionProfile to adopt another profile";
+
+/// Longest Auth0 user attribute profile name (documented: 1 to 128 characters).
+pub const UAP_NAME_MAX: usize = 128;
+pub const UAP_EFFECTIVE_NAME_CEL: &str = "has(self.spec.name) || size(self.metadata.name) <= 128";
+pub const UAP_EFFECTIVE_NAME_MSG: &str = "the Auth0 user attribute profile name defaults to metadata.name, which is longer than 128 characters: set spec.name to a name of 1 to 128 characters";
+pub const UAP_ID_CEL: &str = "self.matches('^uap_[A-Za-z0-9]{22}$')";
+pub const UAP_ID_MSG: &str = "must be an Auth0 user attribute profile id: uap_ followed by 22 letters or digits";
+pub const UAP_TENANT_REF_MSG: &str = "cannot change once the resource has a profile in Auth0 (status.id is set) or adopts one (spec.externalID is set): to move to another tenant, create a new UserAttributeProfile that names it (and set deletionPolicy: Orphan on this one before deleting it if the profile must stay)";
+pub const UAP_EXTERNAL_ID_IMMUTABLE_MSG: &str =
+    "cannot change or be removed once set: create a new UserAttributeProfile to adopt another profile";
+/// Longest user attribute name (a key of `spec.userAttributes`; decided by the emulator from
+/// Auth0's Terraform provider: Auth0's schema states none).
+pub const UAP_ATTRIBUTE_NAME_MAX: usize = 50;
+pub const UAP_ATTRIBUTE_NAMES_CEL: &str = "self.all(k, size(k) >= 1 && size(k) <= 50)";
+pub const UAP_ATTRIBUTE_NAMES_MSG: &str = "every attribute name (key) must be 1 to 50 characters long";
+
+/// Longest Auth0 self-service profile name (documented: 1 to 100 characters).
+pub const SSP_NAME_MAX: usize = 100;
+pub const SSP_EFFECTIVE_NAME_CEL: &str = "has(self.spec.name) || size(self.metadata.name) <= 100";
+pub const SSP_EFFECTIVE_NAME_MSG: &str = "the Auth0 self-service profile name defaults to metadata.name, which is longer than 100 characters: set spec.name to a name of 1 to 100 characters";
+pub const SSP_ID_CEL: &str = "self.matches('^ssp_[A-Za-z0-9]{22}$')";
+pub const SSP_ID_MSG: &str = "must be an Auth0 self-service profile id: ssp_ followed by 22 letters or digits";
+pub const SSP_TENANT_REF_MSG: &str = "cannot change once the resource has a profile in Auth0 (status.id is set) or adopts one (spec.externalID is set): to move to another tenant, create a new SelfServiceProfile that names it (and set deletionPolicy: Orphan on this one before deleting it if the profile must stay)";
+pub const SSP_EXTERNAL_ID_IMMUTABLE_MSG: &str =
+    "cannot change or be removed once set: create a new SelfServiceProfile to adopt another profile";
+pub const SSP_REF_ONE_OF_CEL: &str = "has(self.name) != has(self.id)";
+pub const SSP_REF_ONE_OF_MSG: &str = "set exactly one of name (a UserAttributeProfile in this namespace) and id (an Auth0 user attribute profile id, uap_ followed by 22 letters or digits)";
+/// Auth0's Terraform provider and Deploy CLI refuse both, the guide says a profile with a
+/// user attribute profile has no attributes of its own, and a tenant may answer 400 (the
+/// emulator's `exclusive_self_service_attributes`; not recorded): refused up front.
+pub const SSP_EXCLUSIVE_CEL: &str =
+    "!has(self.userAttributeProfileRef) || !has(self.userAttributes) || size(self.userAttributes) == 0";
+pub const SSP_EXCLUSIVE_MSG: &str = "cannot be set together with userAttributeProfileRef: the profile then takes its attributes from the user attribute profile, so remove userAttributes or the reference";
+pub const SSP_LOGO_URL_CEL: &str = "self.startsWith('https://')";
+pub const SSP_LOGO_URL_MSG: &str = "must be an https:// URL";
+pub const SSP_COLOR_CEL: &str = "self.matches('^#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})$')";
+pub const SSP_COLOR_MSG: &str = "must be a hex colour: # followed by 3 or 6 hex digits, such as #0059d6";

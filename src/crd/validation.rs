@@ -6,7 +6,9 @@ use std::collections::HashSet;
 use std::fmt;
 use std::hash::Hash;
 
+use super::kind::Auth0Api;
 use super::rules::{self, NAME_MAX, PREFIX_MAX, PREFIX_VARIABLES};
+use super::tenant::TenantRef;
 use super::{ConnectionProfile, ConnectionProfileSpec, StrategyOverride};
 
 /// Longest tenant name: a Kubernetes object name (the CRD schema's maxLength).
@@ -167,6 +169,83 @@ pub fn validate(profile: &ConnectionProfile) -> Result<(), Invalid> {
     } else {
         Err(Invalid(errors))
     }
+}
+
+/// The rules of the fields every other kind's spec shares with ConnectionProfile's (see
+/// [`validate`]): its name limit, messages and id shape.
+#[derive(Debug)]
+pub struct CommonRules {
+    /// Longest Auth0 name, in characters.
+    pub name_max: usize,
+    /// What a metadata.name too long to be the Auth0 name gets (the CRD's CEL message).
+    pub effective_name_msg: &'static str,
+    /// The kind's Auth0 API: the shape of its ids.
+    pub api: &'static Auth0Api,
+    /// What an externalID of another shape gets (the CRD's CEL message).
+    pub external_id_msg: &'static str,
+}
+
+/// `spec.name` (1 to `name_max` characters, else `metadata.name` within the limit),
+/// `spec.tenantRef.name` and `spec.externalID`, checked as [`validate`] checks a
+/// ConnectionProfile's.
+pub fn common_errors(
+    spec_name: Option<&str>,
+    metadata_name: Option<&str>,
+    tenant_ref: &TenantRef,
+    external_id: Option<&str>,
+    rules: &CommonRules,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut fail = |field: &str, message: String| {
+        errors.push(FieldError {
+            field: field.into(),
+            message,
+        })
+    };
+    let max = rules.name_max;
+    let metadata_name = metadata_name.unwrap_or_default();
+    match spec_name {
+        Some("") => fail(
+            "spec.name",
+            format!(
+                "must not be empty: give the Auth0 profile a name of 1 to {max} characters, or omit it to use metadata.name"
+            ),
+        ),
+        Some(name) if name.chars().count() > max => fail("spec.name", format!("must be at most {max} characters long")),
+        Some(_) => {}
+        None if metadata_name.chars().count() > max => fail("spec", rules.effective_name_msg.to_string()),
+        None if metadata_name.is_empty() => fail(
+            "spec.name",
+            format!("is required when metadata.name is empty: give the Auth0 profile a name of 1 to {max} characters"),
+        ),
+        None => {}
+    }
+    if tenant_ref.name.is_empty() {
+        fail(
+            "spec.tenantRef.name",
+            "must name an Auth0Tenant or ClusterAuth0Tenant".into(),
+        );
+    } else if tenant_ref.name.chars().count() > TENANT_NAME_MAX {
+        fail(
+            "spec.tenantRef.name",
+            "must be at most 253 characters long, the longest name a Kubernetes object can have".into(),
+        );
+    }
+    if let Some(id) = external_id
+        && !rules.api.is_id(id)
+    {
+        fail("spec.externalID", rules.external_id_msg.to_string());
+    }
+    errors
+}
+
+/// A text of `min` to `max` characters (as the CRD schema counts them), else what to fix.
+pub fn length_error(field: &str, text: &str, min: usize, max: usize) -> Option<FieldError> {
+    let count = text.chars().count();
+    (count < min || count > max).then(|| FieldError {
+        field: field.into(),
+        message: format!("must be {min} to {max} characters long, not {count}"),
+    })
 }
 
 /// Checks the rules that compare an update with the object it replaces (spec and status:
