@@ -28,10 +28,10 @@ cat > "$work/emulator.json" <<JSON
  "tenants": [
   {"domain": "acme.us.auth0.com", "port": $us_port,
    "clients": [{"client_id": "demo-us", "client_secret": "demo-us-secret",
-                "scopes": ["read:connection_profiles", "create:connection_profiles", "update:connection_profiles", "delete:connection_profiles"]}]},
+                "scopes": ["read:connection_profiles", "create:connection_profiles", "update:connection_profiles", "delete:connection_profiles", "read:user_attribute_profiles", "create:user_attribute_profiles", "update:user_attribute_profiles", "delete:user_attribute_profiles", "read:self_service_profiles", "create:self_service_profiles", "update:self_service_profiles", "delete:self_service_profiles", "read:self_service_profile_custom_texts", "update:self_service_profile_custom_texts"]}]},
   {"domain": "acme.eu.auth0.com", "port": $eu_port,
    "clients": [{"client_id": "demo-eu", "client_secret": "demo-eu-secret",
-                "scopes": ["read:connection_profiles", "create:connection_profiles", "update:connection_profiles", "delete:connection_profiles"]}]}]}
+                "scopes": ["read:connection_profiles", "create:connection_profiles", "update:connection_profiles", "delete:connection_profiles", "read:user_attribute_profiles", "create:user_attribute_profiles", "update:user_attribute_profiles", "delete:user_attribute_profiles", "read:self_service_profiles", "create:self_service_profiles", "update:self_service_profiles", "delete:self_service_profiles", "read:self_service_profile_custom_texts", "update:self_service_profile_custom_texts"]}]}]}
 JSON
 "$bin_dir/auth0-emulator" --config "$work/emulator.json" >"$work/emulator.log" 2>&1 &
 pids+=($!)
@@ -86,13 +86,17 @@ for example in deploy/examples/connectionprofile-*.yaml; do
   sed "s/cop_1cu7Zs1Dfru5Qc9mZea7nm/$legacy_id/" "$example" | "$kubectl" apply -n demo -f -
 done
 
-say "kubectl wait --for=condition=Ready connectionprofiles --all -n demo"
-if ! "$kubectl" wait --for=condition=Ready connectionprofiles --all -n demo --timeout=60s; then
+say "kubectl apply -n demo -f deploy/examples/ (a user attribute profile, and a self-service profile that uses it)"
+"$kubectl" apply -n demo -f deploy/examples/selfserviceprofile.yaml -f deploy/examples/userattributeprofile.yaml
+
+say "kubectl wait --for=condition=Ready connectionprofiles,userattributeprofiles,selfserviceprofiles --all -n demo"
+if ! "$kubectl" wait --for=condition=Ready connectionprofiles,userattributeprofiles,selfserviceprofiles --all -n demo --timeout=60s; then
   echo "not every profile became Ready; the operator's log:"; tail -20 "$work/operator.log"
+  if [ -n "${AUTH0_DEMO_EXIT:-}" ]; then exit 1; fi
 fi
 
-say "kubectl get connectionprofiles -A -o wide"
-"$kubectl" get connectionprofiles -A -o wide
+say "kubectl get auth0 -A (every kind of the auth0 category)"
+"$kubectl" get auth0 -A
 
 say "what Auth0 (the emulator) holds"
 python3 - "$admin" <<'PY'

@@ -68,7 +68,7 @@ pub const CONDITION_TYPES: [&str; 3] = ["Ready", "Synced", "Stalled"];
 /// and the ones the ConnectionProfile reconciler is about to write (`NotConverging`,
 /// `FeatureNotEnabled`, issue 12). Any other text is counted as `Other`, so a status written
 /// by hand cannot grow the label set.
-pub const REASONS: [&str; 28] = [
+pub const REASONS: [&str; 32] = [
     "Available",
     "Creating",
     "Deleting",
@@ -96,6 +96,10 @@ pub const REASONS: [&str; 28] = [
     "InternalError",
     "WriteRefused",
     "InvalidAnnotation",
+    "ReferenceNotReady",
+    "InvalidReference",
+    "InUse",
+    "QuotaExceeded",
     "Other",
 ];
 

@@ -113,6 +113,98 @@ async fn listing_pages_ten_at_a_time() {
     assert_eq!(names.len(), 25, "no profile repeated");
 }
 
+/// A kind's API with a small page, to count pages.
+fn paged(
+    api: &'static auth0_operator::crd::kind::Auth0Api,
+    page_size: usize,
+) -> &'static auth0_operator::crd::kind::Auth0Api {
+    Box::leak(Box::new(auth0_operator::crd::kind::Auth0Api {
+        page_size,
+        ..api.clone()
+    }))
+}
+
+/// Self-service profiles page by offset (`page`, `per_page`, `include_totals`): 10 in pages
+/// of 4 is 3 calls, each id once; a create or delete between pages would shift them.
+#[tokio::test]
+async fn an_offset_listing_reads_every_page_once() {
+    let emu = emulator(86400, None).await;
+    let c = client(&emu, "the-client-secret", None);
+    let api = paged(&auth0_operator::crd::SELF_SERVICE_PROFILES, 4);
+    for i in 0..10 {
+        let body = json!({"name": format!("s{i:02}")}).as_object().expect("object").clone();
+        c.create_item(api, &body).await.expect("create");
+    }
+    let before = calls(&emu, Endpoint::ListSelfServiceProfiles);
+    let all = c.list_items(api, Priority::User, |_| {}).await.expect("list").profiles;
+    assert_eq!(
+        calls(&emu, Endpoint::ListSelfServiceProfiles) - before,
+        3,
+        "ceil(10/4) calls"
+    );
+    let mut ids: Vec<&str> = all.iter().map(|p| p["id"].as_str().expect("id")).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 10, "every profile once");
+    // A full last page ends the listing by the total, without an empty page.
+    let api = paged(&auth0_operator::crd::SELF_SERVICE_PROFILES, 5);
+    let before = calls(&emu, Endpoint::ListSelfServiceProfiles);
+    assert_eq!(
+        c.list_items(api, Priority::User, |_| {})
+            .await
+            .expect("list")
+            .profiles
+            .len(),
+        10
+    );
+    assert_eq!(calls(&emu, Endpoint::ListSelfServiceProfiles) - before, 2, "10/5 calls");
+}
+
+/// User attribute profiles page by checkpoint like connection profiles; get, update and
+/// delete go to their own path, and an id of another kind is refused before any call.
+#[tokio::test]
+async fn a_user_attribute_profile_round_trip_on_its_own_path() {
+    let emu = emulator(86400, None).await;
+    let c = client(&emu, "the-client-secret", None);
+    let api = paged(&auth0_operator::crd::USER_ATTRIBUTE_PROFILES, 2);
+    let attributes = json!({"email": {"label": "Email", "description": "Work email", "auth0_mapping": "email",
+                                       "profile_required": true}});
+    for i in 0..5 {
+        let body = json!({"name": format!("u{i}"), "user_attributes": attributes});
+        c.create_item(api, body.as_object().expect("object"))
+            .await
+            .expect("create");
+    }
+    let before = calls(&emu, Endpoint::ListUserAttributeProfiles);
+    let all = c.list_items(api, Priority::User, |_| {}).await.expect("list").profiles;
+    assert_eq!(all.len(), 5);
+    assert_eq!(
+        calls(&emu, Endpoint::ListUserAttributeProfiles) - before,
+        3,
+        "ceil(5/2) calls"
+    );
+    let id = all[0]["id"].as_str().expect("id").to_string();
+    assert!(id.starts_with("uap_"), "{id}");
+    let renamed = json!({"name": "renamed"});
+    let updated = c
+        .update_item(api, &id, renamed.as_object().expect("object"))
+        .await
+        .expect("update");
+    assert_eq!(updated["name"], "renamed");
+    assert_eq!(
+        c.get_item(api, &id, Priority::User).await.expect("get").expect("found")["name"],
+        "renamed"
+    );
+    c.delete_item(api, &id).await.expect("delete");
+    assert_eq!(c.get_item(api, &id, Priority::User).await.expect("get"), None);
+    // A connection profile's id is no user attribute profile's.
+    let err = c
+        .get_item(api, "cop_1cu7Zs1Dfru5Qc9mZea7nm", Priority::User)
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("cop_1cu7Zs1Dfru5Qc9mZea7nm"), "{err}");
+}
+
 /// A listing dates itself from its first page's request, after the wait for the tenant's rate
 /// limit: the name checks of every resource delivered during that wait can share it (the
 /// rate-limited create's listings). The bucket holds one token and refills at 4/s, so the

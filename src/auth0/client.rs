@@ -19,6 +19,8 @@ use url::Url;
 use super::error::{self, Auth0Error};
 use super::ratelimit::{InFlight, Priority, TokenBucket};
 use super::retry::{Backoff, Clock};
+use crate::crd::CONNECTION_PROFILES;
+use crate::crd::kind::{Auth0Api, Paging};
 use crate::metrics::Metrics;
 
 /// The most pages one listing may take: 5,000 pages of 10 is 50,000 profiles, five times the
@@ -156,11 +158,36 @@ pub struct Listing {
     pub profiles: Vec<Value>,
 }
 
-/// One page of a list call.
-#[derive(Deserialize)]
+/// One page of a list call: the items (under the kind's list field), a checkpoint
+/// listing's `next` cursor, an offset listing's `total`.
 struct Page {
-    connection_profiles: Vec<Value>,
+    items: Vec<Value>,
     next: Option<String>,
+    total: Option<usize>,
+}
+
+/// A list answer as [`Page`]: `{"<field>": [...], "next"?, "total"?}`.
+fn decode_page(answer: Value, field: &str) -> Result<Page, Auth0Error> {
+    #[derive(Deserialize)]
+    struct Rest {
+        next: Option<String>,
+        total: Option<usize>,
+    }
+    let items = match answer.get(field) {
+        Some(Value::Array(items)) => items.clone(),
+        _ => {
+            return Err(Auth0Error::Decode {
+                path: field.to_string(),
+                message: "missing, or not a list".into(),
+            });
+        }
+    };
+    let rest: Rest = decode(answer)?;
+    Ok(Page {
+        items,
+        next: rest.next,
+        total: rest.total,
+    })
 }
 
 /// The client for one tenant.
@@ -257,53 +284,87 @@ impl Auth0Client {
         Ok(crate::places::aside(self.token(false)).await?.scopes)
     }
 
-    /// Every profile in the tenant: ceil(N/10) calls, one more when N is a multiple of 10
-    /// (Auth0 gives a full page a `next` and ends with an empty page).
-    ///
-    /// A listing cannot loop: a `next` cursor that comes back a second time, or more pages
-    /// than [`MAX_LIST_PAGES`], ends it with [`Auth0Error::Decode`] at `next` (a transient
-    /// error: the caller retries later with a fresh listing).
+    /// Every connection profile in the tenant ([`Self::list_items`] of connection profiles).
     pub async fn list(&self, priority: Priority) -> Result<Vec<Value>, Auth0Error> {
         Ok(self.list_reporting(priority, |_| {}).await?.profiles)
     }
 
-    /// [`Self::list`], calling `on_page` with the number of profiles read so far after each
-    /// page (the command line's progress), and saying when the first page was asked for.
-    pub async fn list_reporting(
+    /// [`Self::list_items`] of connection profiles.
+    pub async fn list_reporting(&self, priority: Priority, on_page: impl FnMut(usize)) -> Result<Listing, Auth0Error> {
+        self.list_items(&CONNECTION_PROFILES, priority, on_page).await
+    }
+
+    /// Every item of `api`'s kind in the tenant, calling `on_page` with the number read so
+    /// far after each page (the command line's progress), and saying when the first page was
+    /// asked for: ceil(N/page size) calls, one more when N is a multiple of the page size
+    /// (Auth0 gives a full checkpoint page a `next` and ends with an empty page; an offset
+    /// listing ends when it has read `total` items or a page comes back short).
+    ///
+    /// A listing cannot loop: a `next` cursor that comes back a second time, or more pages
+    /// than [`MAX_LIST_PAGES`], ends it with [`Auth0Error::Decode`] at `next` (a transient
+    /// error: the caller retries later with a fresh listing). An offset listing keeps each id
+    /// once (a create or delete between two pages shifts the later pages by one).
+    pub async fn list_items(
         &self,
+        api: &Auth0Api,
         priority: Priority,
         mut on_page: impl FnMut(usize),
     ) -> Result<Listing, Auth0Error> {
         let mut profiles = Vec::new();
         let mut from: Option<String> = None;
         let mut cursors = std::collections::HashSet::new();
+        let mut seen_ids = std::collections::HashSet::new();
         let mut began = None;
-        for _ in 0..self.max_list_pages {
-            let mut query = vec![("take", "10".to_string())];
-            if let Some(cursor) = &from {
-                query.push(("from", cursor.clone()));
-            }
-            let (sent, page) = self
-                .call_sent(Method::GET, "connection-profiles", &query, None, priority)
-                .await?;
-            let page: Page = decode(page)?;
-            let began = *began.get_or_insert(sent);
-            profiles.extend(page.connection_profiles);
-            on_page(profiles.len());
-            match page.next {
-                Some(next) if !next.is_empty() => {
-                    if !cursors.insert(next.clone()) {
-                        return Err(Auth0Error::Decode {
-                            path: "next".into(),
-                            message: format!(
-                                "the listing handed back a cursor it had given before, after {} pages: it would never end",
-                                cursors.len() + 1
-                            ),
-                        });
+        for page_number in 0..self.max_list_pages {
+            let mut query = Vec::new();
+            match api.paging {
+                Paging::Checkpoint => {
+                    query.push(("take", api.page_size.to_string()));
+                    if let Some(cursor) = &from {
+                        query.push(("from", cursor.clone()));
                     }
-                    from = Some(next);
                 }
-                _ => return Ok(Listing { began, profiles }),
+                Paging::Offset => {
+                    query.push(("page", page_number.to_string()));
+                    query.push(("per_page", api.page_size.to_string()));
+                    query.push(("include_totals", "true".to_string()));
+                }
+            }
+            let (sent, answer) = self.call_sent(Method::GET, api.path, &query, None, priority).await?;
+            let page: Page = decode_page(answer, api.list_field)?;
+            let began = *began.get_or_insert(sent);
+            let read = page.items.len();
+            match api.paging {
+                Paging::Checkpoint => profiles.extend(page.items),
+                Paging::Offset => profiles.extend(page.items.into_iter().filter(|item| {
+                    item.get("id")
+                        .and_then(Value::as_str)
+                        .is_none_or(|id| seen_ids.insert(id.to_string()))
+                })),
+            }
+            on_page(profiles.len());
+            match api.paging {
+                Paging::Checkpoint => match page.next {
+                    Some(next) if !next.is_empty() => {
+                        if !cursors.insert(next.clone()) {
+                            return Err(Auth0Error::Decode {
+                                path: "next".into(),
+                                message: format!(
+                                    "the listing handed back a cursor it had given before, after {} pages: it would never end",
+                                    cursors.len() + 1
+                                ),
+                            });
+                        }
+                        from = Some(next);
+                    }
+                    _ => return Ok(Listing { began, profiles }),
+                },
+                Paging::Offset => {
+                    let total = page.total.unwrap_or(0);
+                    if read < api.page_size || (page_number + 1) * api.page_size >= total {
+                        return Ok(Listing { began, profiles });
+                    }
+                }
             }
         }
         Err(Auth0Error::Decode {
@@ -316,11 +377,16 @@ impl Auth0Client {
         })
     }
 
-    /// One profile, or `None` when Auth0 has no profile with that id.
+    /// One connection profile ([`Self::get_item`]).
     pub async fn get(&self, id: &str, priority: Priority) -> Result<Option<Value>, Auth0Error> {
-        profile_id(id)?;
+        self.get_item(&CONNECTION_PROFILES, id, priority).await
+    }
+
+    /// One item of `api`'s kind, or `None` when Auth0 has none with that id.
+    pub async fn get_item(&self, api: &Auth0Api, id: &str, priority: Priority) -> Result<Option<Value>, Auth0Error> {
+        item_id(api, id)?;
         match self
-            .call(Method::GET, &format!("connection-profiles/{id}"), &[], None, priority)
+            .call(Method::GET, &format!("{}/{id}", api.path), &[], None, priority)
             .await
         {
             Ok(profile) => Ok(Some(profile)),
@@ -363,16 +429,27 @@ impl Auth0Client {
         }
     }
 
+    /// Creates a connection profile ([`Self::create_item`]).
     pub async fn create(&self, body: &Map<String, Value>) -> Result<Value, Auth0Error> {
-        self.call(Method::POST, "connection-profiles", &[], Some(body), Priority::User)
-            .await
+        self.create_item(&CONNECTION_PROFILES, body).await
     }
 
+    /// Creates an item of `api`'s kind (POST, retried only on 429): Auth0's answer.
+    pub async fn create_item(&self, api: &Auth0Api, body: &Map<String, Value>) -> Result<Value, Auth0Error> {
+        self.call(Method::POST, api.path, &[], Some(body), Priority::User).await
+    }
+
+    /// Updates a connection profile ([`Self::update_item`]).
     pub async fn update(&self, id: &str, body: &Map<String, Value>) -> Result<Value, Auth0Error> {
-        profile_id(id)?;
+        self.update_item(&CONNECTION_PROFILES, id, body).await
+    }
+
+    /// PATCHes an item of `api`'s kind: Auth0's answer (the whole item after the change).
+    pub async fn update_item(&self, api: &Auth0Api, id: &str, body: &Map<String, Value>) -> Result<Value, Auth0Error> {
+        item_id(api, id)?;
         self.call(
             Method::PATCH,
-            &format!("connection-profiles/{id}"),
+            &format!("{}/{id}", api.path),
             &[],
             Some(body),
             Priority::User,
@@ -380,23 +457,55 @@ impl Auth0Client {
         .await
     }
 
-    /// Deletes a profile; one that is already gone counts as deleted.
+    /// Deletes a connection profile ([`Self::delete_item`]).
     pub async fn delete(&self, id: &str) -> Result<(), Auth0Error> {
-        profile_id(id)?;
+        self.delete_item(&CONNECTION_PROFILES, id).await
+    }
+
+    /// Deletes an item of `api`'s kind; one that is already gone counts as deleted.
+    pub async fn delete_item(&self, api: &Auth0Api, id: &str) -> Result<(), Auth0Error> {
+        item_id(api, id)?;
         match self
-            .call(
-                Method::DELETE,
-                &format!("connection-profiles/{id}"),
-                &[],
-                None,
-                Priority::User,
-            )
+            .call(Method::DELETE, &format!("{}/{id}", api.path), &[], None, Priority::User)
             .await
         {
             Ok(_) => Ok(()),
             Err(e) if e.status() == Some(404) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// The document at `{path}/{id}/{suffix}` (a self-service profile's custom text: `GET
+    /// /self-service-profiles/{id}/custom-text/en/get-started`, an object of strings).
+    pub async fn get_document(
+        &self,
+        api: &Auth0Api,
+        id: &str,
+        suffix: &str,
+        priority: Priority,
+    ) -> Result<Value, Auth0Error> {
+        item_id(api, id)?;
+        self.call(Method::GET, &format!("{}/{id}/{suffix}", api.path), &[], None, priority)
+            .await
+    }
+
+    /// Replaces the document at `{path}/{id}/{suffix}` whole (PUT): Auth0's answer.
+    pub async fn put_document(
+        &self,
+        api: &Auth0Api,
+        id: &str,
+        suffix: &str,
+        body: &Map<String, Value>,
+    ) -> Result<Value, Auth0Error> {
+        item_id(api, id)?;
+        self.call(
+            Method::PUT,
+            &format!("{}/{id}/{suffix}", api.path),
+            &[],
+            Some(body),
+            Priority::User,
+        )
+        .await
     }
 
     /// One logical call: rate limited, retried while transient (POST only on 429), with
@@ -606,14 +715,16 @@ impl Auth0Client {
     }
 }
 
-/// `Ok` when `id` is a connection profile id, the only ids that go into a request path
-/// (Auth0's ids are `cop_` and 22 base62 characters, recorded).
-fn profile_id(id: &str) -> Result<(), Auth0Error> {
-    if crate::crd::validation::is_profile_id(id) {
+/// `Ok` when `id` is an id of `api`'s kind, the only ids that go into a request path
+/// (Auth0's ids are a prefix such as `cop_` and 22 base62 characters, recorded).
+fn item_id(api: &Auth0Api, id: &str) -> Result<(), Auth0Error> {
+    if api.is_id(id) {
         Ok(())
     } else {
         Err(Auth0Error::NotAnId {
             id: id.chars().take(80).collect(),
+            noun: api.noun,
+            prefix: api.id_prefix,
         })
     }
 }
@@ -621,7 +732,8 @@ fn profile_id(id: &str) -> Result<(), Auth0Error> {
 /// The metric name of a connection-profile call.
 fn endpoint_name(method: &Method, path: &str) -> &'static str {
     match (method.as_str(), path.contains('/')) {
-        ("GET", _) if path.starts_with("connection-profiles/templates") => "templates",
+        ("GET", _) if path.contains("/templates") => "templates",
+        ("PUT", _) => "update",
         ("POST", _) => "create",
         ("PATCH", _) => "update",
         ("DELETE", _) => "delete",

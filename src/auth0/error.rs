@@ -35,11 +35,16 @@ pub enum Auth0Error {
     /// The token endpoint refused the client credentials.
     #[error("Auth0 refused the client credentials: {message}")]
     Credentials { message: String },
-    /// An id that is not a connection profile's (`cop_` and 22 base62 characters), refused
-    /// before any request: an id goes into the request's path, and `../` in one (from a
-    /// hand-edited `profile-id` annotation) would reach another profile or another API.
-    #[error("{id:?} is not an Auth0 connection profile id (cop_ and 22 letters or digits); nothing was sent")]
-    NotAnId { id: String },
+    /// An id that is not one of the called kind's (`cop_`, `uap_`, `ssp_` and 22 base62
+    /// characters), refused before any request: an id goes into the request's path, and
+    /// `../` in one (from a hand-edited `profile-id` annotation) would reach another profile
+    /// or another API.
+    #[error("{id:?} is not an Auth0 {noun} id ({prefix} and 22 letters or digits); nothing was sent")]
+    NotAnId {
+        id: String,
+        noun: &'static str,
+        prefix: &'static str,
+    },
 }
 
 /// How a failure is handled and reported.

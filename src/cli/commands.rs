@@ -75,7 +75,7 @@ pub async fn export(args: ExportArgs) -> Result<u8, Failure> {
                     let id = profile["id"].as_str().unwrap_or_default();
                     let owner = live
                         .iter()
-                        .find(|r| crate::controller::profile::claims::claimed_id(r) == Some(id))
+                        .find(|r| crate::controller::profile::claims::claimed_id(*r) == Some(id))
                         .map(crate::controller::profile::claims::key);
                     match owner {
                         Some(owner) if written.get(id) != Some(&owner) => {

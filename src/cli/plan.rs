@@ -282,7 +282,7 @@ pub fn plan_all(
         .collect();
     let universe: Vec<Arc<ConnectionProfile>> = live
         .iter()
-        .filter(|p| !manifested.contains(claims::key(p).as_str()))
+        .filter(|p| !manifested.contains(claims::key(*p).as_str()))
         .cloned()
         .chain(applied.iter().flatten().cloned())
         .map(Arc::new)

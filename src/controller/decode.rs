@@ -15,27 +15,36 @@ use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::watcher::{self, Event};
 use serde_json::Value;
 
-use crate::crd::{ConnectionProfile, ConnectionProfileSpec};
+use crate::crd::{ConnectionProfile, Kind};
 
 /// In-memory only (never written): why this copy of the resource could not be decoded.
 pub const UNDECODABLE: &str = "auth0.operators.dev/undecodable";
 
-/// A watch of ConnectionProfiles in `namespace` (all when `None`) that decodes each object
-/// on its own ([`decode`]).
+/// A watch of kind `K` in `namespace` (all when `None`) that decodes each object on its own
+/// ([`decode`]).
+pub fn watch<K: Kind>(
+    client: kube::Client,
+    namespace: &Option<String>,
+    config: watcher::Config,
+) -> impl Stream<Item = Result<Event<K>, watcher::Error>> + Send + use<K> {
+    let resource = ApiResource::erase::<K>(&());
+    let api: Api<DynamicObject> = match namespace {
+        Some(ns) => Api::namespaced_with(client, ns, &resource),
+        None => Api::all_with(client, &resource),
+    };
+    watcher::watcher(api, config).map(|event| event.map(decode_event::<K>))
+}
+
+/// [`watch`] of ConnectionProfiles.
 pub fn profiles(
     client: kube::Client,
     namespace: &Option<String>,
     config: watcher::Config,
 ) -> impl Stream<Item = Result<Event<ConnectionProfile>, watcher::Error>> + Send + use<> {
-    let resource = ApiResource::erase::<ConnectionProfile>(&());
-    let api: Api<DynamicObject> = match namespace {
-        Some(ns) => Api::namespaced_with(client, ns, &resource),
-        None => Api::all_with(client, &resource),
-    };
-    watcher::watcher(api, config).map(|event| event.map(decode_event))
+    watch::<ConnectionProfile>(client, namespace, config)
 }
 
-fn decode_event(event: Event<DynamicObject>) -> Event<ConnectionProfile> {
+fn decode_event<K: Kind>(event: Event<DynamicObject>) -> Event<K> {
     match event {
         Event::Apply(o) => Event::Apply(decode(o)),
         Event::Delete(o) => Event::Delete(decode(o)),
@@ -45,12 +54,11 @@ fn decode_event(event: Event<DynamicObject>) -> Event<ConnectionProfile> {
     }
 }
 
-/// The object as a ConnectionProfile; one the types cannot read keeps its metadata and (when
-/// it decodes) its status, with a default spec and [`UNDECODABLE`] saying which field is
-/// wrong and how.
-pub fn decode(object: DynamicObject) -> ConnectionProfile {
+/// The object as a `K`; one the types cannot read keeps its metadata and (when it decodes)
+/// its status, with a default spec and [`UNDECODABLE`] saying which field is wrong and how.
+pub fn decode<K: Kind>(object: DynamicObject) -> K {
     let value = serde_json::to_value(&object).unwrap_or(Value::Null);
-    let why = match serde_path_to_error::deserialize::<_, ConnectionProfile>(&value) {
+    let why = match serde_path_to_error::deserialize::<_, K>(&value) {
         Ok(profile) => return profile,
         Err(e) => {
             let path = e.path().to_string();
@@ -58,23 +66,21 @@ pub fn decode(object: DynamicObject) -> ConnectionProfile {
             format!("{path}: {message}")
         }
     };
-    let mut profile = ConnectionProfile::new("", ConnectionProfileSpec::default());
-    profile.metadata = object.metadata;
-    profile.status = object
+    let status = object
         .data
         .get("status")
         .and_then(|status| serde_json::from_value(status.clone()).ok());
-    profile
-        .metadata
+    let mut metadata = object.metadata;
+    metadata
         .annotations
         .get_or_insert_with(Default::default)
         .insert(UNDECODABLE.to_string(), why);
-    profile
+    K::blank(metadata, status)
 }
 
 /// Why `profile` could not be decoded, as a message saying what to fix; `None` for a
 /// profile that decoded.
-pub fn undecodable(profile: &ConnectionProfile) -> Option<String> {
+pub fn undecodable<K: Kind>(profile: &K) -> Option<String> {
     use kube::ResourceExt;
     profile.annotations().get(UNDECODABLE).map(|why| {
         format!(
@@ -100,10 +106,10 @@ mod tests {
 
     #[test]
     fn a_good_object_decodes_and_a_bad_one_keeps_its_identity_and_says_why() {
-        let good = decode(dynamic(json!({"name": "acme", "deletionPolicy": "Orphan"})));
+        let good = decode::<ConnectionProfile>(dynamic(json!({"name": "acme", "deletionPolicy": "Orphan"})));
         assert!(undecodable(&good).is_none());
         assert_eq!(good.spec.name.as_deref(), Some("acme"));
-        let bad = decode(dynamic(json!({"name": "acme", "deletionPolicy": "delete"})));
+        let bad = decode::<ConnectionProfile>(dynamic(json!({"name": "acme", "deletionPolicy": "delete"})));
         let why = undecodable(&bad).expect("undecodable");
         assert!(why.contains("spec.deletionPolicy"), "{why}");
         assert!(why.contains("delete"), "{why}");
@@ -121,7 +127,7 @@ mod tests {
             bad.status.and_then(|s| s.id).as_deref(),
             Some("cop_1cu7Zs1Dfru5Qc9mZea7nm")
         );
-        let wrong_type = decode(dynamic(json!({"enabledFeatures": "scim"})));
+        let wrong_type = decode::<ConnectionProfile>(dynamic(json!({"enabledFeatures": "scim"})));
         assert!(
             undecodable(&wrong_type)
                 .expect("undecodable")

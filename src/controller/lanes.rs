@@ -31,11 +31,41 @@ use parking_lot::Mutex;
 use tokio::sync::Semaphore;
 
 use crate::auth0::client::Reach;
-use crate::crd::ConnectionProfile;
+use crate::crd::Kind;
 use crate::metrics::Metrics;
 
-/// A resource, as the controller names it.
-pub type Resource = ObjectRef<ConnectionProfile>;
+/// A resource of any kind, as the lanes name it: the lanes (and the rate limit) are the
+/// tenant's, shared by all its kinds; each kind's controller takes the resources of its kind
+/// from the stream [`Lanes::new`] returns (`controller/mod.rs`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Resource {
+    /// The resource's kind: `ConnectionProfile`.
+    pub kind: &'static str,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl Resource {
+    /// The resource a reflector reference names, of kind `K`.
+    pub fn of<K: Kind>(reference: &ObjectRef<K>) -> Self {
+        Resource {
+            kind: kind_name::<K>(),
+            namespace: reference.namespace.clone().unwrap_or_default(),
+            name: reference.name.clone(),
+        }
+    }
+
+    /// The reflector reference, when the resource is of kind `K`.
+    pub fn to_ref<K: Kind>(&self) -> Option<ObjectRef<K>> {
+        (self.kind == kind_name::<K>()).then(|| ObjectRef::new(&self.name).within(&self.namespace))
+    }
+}
+
+/// `K`'s kind name (`ConnectionProfile`), as a `'static` string: a kind's name is a
+/// constant of its CRD type.
+pub fn kind_name<K: Kind>() -> &'static str {
+    K::AUTH0.kind
+}
 
 /// How often lanes with free places wake their queue even when no pass ended (a woken
 /// resource deleted before its pass ran leaves its place free and wakes nobody).
@@ -136,6 +166,13 @@ impl Lanes {
             metrics,
         });
         (lanes, woken)
+    }
+
+    /// Where to send a resource to be reconciled again at once (the stream [`Lanes::new`]
+    /// returns): tenant, Secret and namespace changes, and references, wake resources
+    /// through it (`controller/mod.rs`).
+    pub fn waker(&self) -> mpsc::UnboundedSender<Resource> {
+        self.wake.clone()
     }
 
     /// A place in `tenant`'s lane for `resource`, or `None` when the lane is full: the
@@ -265,7 +302,11 @@ mod tests {
     use futures::StreamExt;
 
     fn resource(name: &str) -> Resource {
-        ObjectRef::new(name).within("team")
+        Resource {
+            kind: "ConnectionProfile",
+            namespace: "team".into(),
+            name: name.into(),
+        }
     }
 
     /// Found by review (issue 25): lanes keyed by the tenant as reached were never removed,

@@ -23,7 +23,9 @@ use kube::runtime::{WatchStreamExt, predicates, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::auth0::retry::SystemClock;
-use crate::crd::{Auth0Tenant, ClusterAuth0Tenant, ConnectionProfile, TenantKind};
+use crate::crd::{
+    Auth0Tenant, ClusterAuth0Tenant, ConnectionProfile, Kind, SelfServiceProfile, TenantKind, UserAttributeProfile,
+};
 use crate::http::Readiness;
 use crate::metrics::Metrics;
 use tenants::{Namespaces, TenantOptions, Tenants};
@@ -64,7 +66,6 @@ where
     // Profiles wait for the caches they are reconciled against: a pass that ran before its
     // tenant or Secret was listed would report it missing (a Warning Event and a status
     // write per resource on every restart) and then retry.
-    let (profile_store, profile_writer) = reflector::store();
     let (tenant_store, tenant_writer) = reflector::store();
     let (cluster_store, cluster_writer) = reflector::store();
     let (secret_stores, secret_writers): (Vec<_>, Vec<_>) = secret_apis.iter().map(|_| reflector::store()).unzip();
@@ -82,74 +83,6 @@ where
         }
     }));
 
-    // Everything remembered per resource (`profile/memory.rs`): when each resource's current
-    // request was first seen (a create's name check lists the tenant after it), and
-    // resources gone from the cache are forgotten (`gone` below).
-    let memory = Arc::new(profile::memory::Memory::new(profile::failure_backoff()));
-    let (gone_tx, gone_rx) = tokio::sync::mpsc::unbounded_channel::<Gone>();
-    // Status writes change neither generation, annotations nor finalizers, so they do not
-    // start another pass; pause and reconcile-requested-at (annotations) and deletion do.
-    // Each object decoded on its own: one the types cannot read stops nothing (`decode.rs`).
-    let profile_stream = decode::profiles(client.clone(), &settings.namespace, watcher::Config::default())
-        .backoff(WatchBackoff::default())
-        .modify(trim)
-        .reflect(profile_writer)
-        .inspect({
-            // Ready once the first full listing is in the cache.
-            let readiness = readiness.clone();
-            move |event| {
-                if matches!(event, Ok(watcher::Event::InitDone)) && !readiness.get() {
-                    tracing::info!("caches synced: ready");
-                    readiness.set(true);
-                }
-            }
-        })
-        .inspect(move |event| {
-            // What left the cache is forgotten (the receiver ends only with the process).
-            let gone = match event {
-                Ok(watcher::Event::Delete(profile)) => Gone::Deleted(Box::new(profile.clone())),
-                Ok(watcher::Event::InitDone) => Gone::Relisted,
-                _ => return,
-            };
-            let _ = gone_tx.send(gone);
-        })
-        .applied_objects()
-        .inspect({
-            let memory = memory.clone();
-            move |object: &Result<ConnectionProfile, watcher::Error>| {
-                if let Ok(profile) = object {
-                    memory
-                        .requests
-                        .seen(&profile.uid().unwrap_or_default(), profile::request_key(profile));
-                }
-            }
-        })
-        // Only a change of generation, annotations or finalizers starts a pass; what the
-        // filter remembers is forgotten with the resource (`memory.rs`, `Changes`).
-        .filter({
-            let memory = memory.clone();
-            move |object: &Result<ConnectionProfile, watcher::Error>| {
-                let pass = match object {
-                    Ok(profile) => memory.changes.changed(
-                        &profile.uid().unwrap_or_default(),
-                        profile::memory::change_key(&profile.metadata),
-                    ),
-                    Err(_) => true,
-                };
-                std::future::ready(pass)
-            }
-        })
-        .then({
-            let gate = gate.clone();
-            move |object| {
-                let gate = gate.clone();
-                async move {
-                    gate.wait().await;
-                    object
-                }
-            }
-        })
-        .filter(log_and_drop_errors("ConnectionProfile"));
     let tenant_stream = watcher(tenants_api, watcher::Config::default())
         .backoff(WatchBackoff::default())
         .modify(trim)
@@ -202,8 +135,18 @@ where
         .predicate_filter(predicates::labels, Default::default())
         .filter(log_and_drop_errors("Namespace"));
 
+    // Every kind's cache, made before any controller runs: references and triggers read them.
+    let (profile_store, profile_writer) = reflector::store::<ConnectionProfile>();
+    let (uap_store, uap_writer) = reflector::store::<UserAttributeProfile>();
+    let (ssp_store, ssp_writer) = reflector::store::<SelfServiceProfile>();
+    let kinds = Caches {
+        connection_profiles: profile_store.clone(),
+        user_attribute_profiles: uap_store.clone(),
+        self_service_profiles: ssp_store.clone(),
+    };
+
     metrics.observe_conditions(condition_source(
-        profile_store.clone(),
+        kinds.clone(),
         tenant_store.clone(),
         cluster_store.clone(),
     ));
@@ -217,115 +160,383 @@ where
         metrics.clone(),
     );
     let events = events::Publisher::new(client.clone(), profile::MANAGER, std::env::var("POD_NAME").ok());
-    // Each tenant's lane, and the resources it wakes when a place frees (issue 15).
+    // Each tenant's lane, shared by all its kinds, and the resources it wakes when a place
+    // frees (issue 15); the wake stream is split by kind for the kinds' controllers.
     let (lanes, woken) = lanes::Lanes::new(
         settings.tenant_concurrency.into(),
         settings.concurrency.into(),
         Some(metrics.clone()),
     );
-    let ctx = Arc::new(profile::Context::new(
+    let shared = Arc::new(profile::Shared::new(
         client.clone(),
         tenants,
         events,
         settings.poll_interval,
         metrics.clone(),
-        profile::Watched {
-            caches: gate.clone(),
-            profiles: profile_store.clone(),
-            memory: memory.clone(),
-        },
+        gate.clone(),
         lanes.clone(),
     ));
-    tokio::spawn(forget_gone(gone_rx, ctx.clone()));
-    metrics.observe_memory({
-        let memory = memory.clone();
-        Box::new(move || memory.sizes())
-    });
     tokio::spawn(lanes::Lanes::sweep(Arc::downgrade(&lanes)));
+    let wake = lanes.waker();
+    let (woken_profiles, woken_uaps, woken_ssps) = split_by_kind(woken);
 
-    // A tenant or Secret change wakes every profile that uses it.
-    let by_tenant = {
-        let store = profile_store.clone();
-        move |kind: TenantKind, namespace: String, name: String| -> Vec<ObjectRef<ConnectionProfile>> {
-            store
-                .state()
-                .iter()
-                .filter(|p| {
-                    p.spec.tenant_ref.kind == kind
-                        && p.spec.tenant_ref.name == name
-                        && (kind == TenantKind::ClusterAuth0Tenant
-                            || p.namespace().as_deref() == Some(namespace.as_str()))
-                })
-                .map(|p| ObjectRef::from_obj(p.as_ref()))
-                .collect()
-        }
-    };
-    let (on_tenant, on_cluster, on_secret) = (by_tenant.clone(), by_tenant.clone(), by_tenant);
-    // A namespace's labels changed: its profiles on ClusterAuth0Tenants may be admitted or
-    // refused now.
-    let in_namespace = {
-        let store = profile_store.clone();
-        move |namespace: String| -> Vec<ObjectRef<ConnectionProfile>> {
-            store
-                .state()
-                .iter()
-                .filter(|p| {
-                    p.spec.tenant_ref.kind == TenantKind::ClusterAuth0Tenant
-                        && p.namespace().as_deref() == Some(namespace.as_str())
-                })
-                .map(|p| ObjectRef::from_obj(p.as_ref()))
-                .collect()
-        }
-    };
-    let secret_ctx = ctx.clone();
+    // A tenant, Secret or namespace change wakes every resource of every kind that uses it.
     let (wake_tenants, woken_tenants) = tenant_status::wake();
+    let triggers = {
+        let (kinds, shared, wake) = (kinds.clone(), shared.clone(), wake.clone());
+        let tenant_events = tenant_stream
+            .filter_map(|event| std::future::ready(event.ok()))
+            .map(|t: Auth0Tenant| {
+                Trigger::Tenant(TenantKind::Auth0Tenant, t.namespace().unwrap_or_default(), t.name_any())
+            })
+            .boxed();
+        // Any change of a ClusterAuth0Tenant (its namespaceSelector too) wakes its resources.
+        let cluster_events = cluster_stream
+            .filter_map(|event| std::future::ready(event.ok()))
+            .map(|t: ClusterAuth0Tenant| Trigger::Tenant(TenantKind::ClusterAuth0Tenant, String::new(), t.name_any()))
+            .boxed();
+        let secret_events = secret_stream
+            .filter_map(|event| std::future::ready(event.ok()))
+            .map(|s: Secret| Trigger::Secret(s.namespace().unwrap_or_default(), s.name_any()))
+            .boxed();
+        // A namespace's labels changed: its resources on ClusterAuth0Tenants may be admitted
+        // or refused now.
+        let namespace_events = namespace_stream
+            .filter_map(|event| std::future::ready(event.ok()))
+            .map(|ns: PartialObjectMeta<Namespace>| Trigger::Namespace(ns.name_any()))
+            .boxed();
+        futures::stream::select_all([tenant_events, cluster_events, secret_events, namespace_events]).for_each(
+            move |trigger| {
+                let tenants = match trigger {
+                    Trigger::Tenant(kind, namespace, name) => vec![(kind, namespace, name)],
+                    // A Secret changed: its tenants' resources, and the tenants' own status,
+                    // are checked again (issue 25).
+                    Trigger::Secret(namespace, name) => {
+                        let using = shared.tenants.tenants_using(&namespace, &name);
+                        for (kind, ns, name) in &using {
+                            wake_tenants.tenant(*kind, ns, name);
+                        }
+                        using
+                    }
+                    Trigger::Namespace(namespace) => {
+                        for resource in kinds.in_namespace_on_cluster_tenants(&namespace) {
+                            let _ = wake.unbounded_send(resource);
+                        }
+                        Vec::new()
+                    }
+                };
+                for (kind, namespace, name) in tenants {
+                    for resource in kinds.using_tenant(kind, &namespace, &name) {
+                        let _ = wake.unbounded_send(resource);
+                    }
+                }
+                std::future::ready(())
+            },
+        )
+    };
 
-    let profiles_controller = Controller::for_stream(profile_stream, profile_store)
-        // No worker limit here: each tenant's lane and the running places are the limits
-        // (`lanes.rs`, `places.rs`), so a pass waiting for one tenant never holds a place
-        // another tenant's pass needs.
-        .with_config(kube::runtime::controller::Config::default().concurrency(0))
-        .watches_stream(tenant_stream, move |t: Auth0Tenant| {
-            on_tenant(TenantKind::Auth0Tenant, t.namespace().unwrap_or_default(), t.name_any())
-        })
-        // Any change of a ClusterAuth0Tenant (its namespaceSelector too) wakes its profiles.
-        .watches_stream(cluster_stream, move |t: ClusterAuth0Tenant| {
-            on_cluster(TenantKind::ClusterAuth0Tenant, String::new(), t.name_any())
-        })
-        // A Secret changed: its tenants' profiles, and the tenants' own status, are checked
-        // again (issue 25).
-        .watches_stream(secret_stream, move |s: Secret| {
-            let namespace = s.namespace().unwrap_or_default();
-            let using = secret_ctx.tenants.tenants_using(&namespace, &s.name_any());
-            for (kind, ns, name) in &using {
-                wake_tenants.tenant(*kind, ns, name);
-            }
-            using
+    let controllers = KindControllers {
+        client: client.clone(),
+        settings: settings.clone(),
+        shared: shared.clone(),
+        gate: gate.clone(),
+        wake: wake.clone(),
+        metrics: metrics.clone(),
+    };
+    let profiles_controller = controllers.run(
+        profile_writer,
+        profile_store.clone(),
+        woken_profiles,
+        profile::references::Referents::default(),
+        shutdown.clone(),
+    );
+    let uap_controller = controllers.run(
+        uap_writer,
+        uap_store.clone(),
+        woken_uaps,
+        profile::references::Referents {
+            users: vec![users_of_user_attribute_profiles(ssp_store.clone())],
+            wake: Some(wake.clone()),
+            ..Default::default()
+        },
+        shutdown.clone(),
+    );
+    let ssp_controller = controllers.run(
+        ssp_writer,
+        ssp_store.clone(),
+        woken_ssps,
+        profile::references::Referents {
+            find: [("UserAttributeProfile", find_in(uap_store.clone()))]
                 .into_iter()
-                .flat_map(|(kind, ns, name)| on_secret(kind, ns, name))
-                .collect::<Vec<_>>()
-        })
-        .watches_stream(namespace_stream, move |ns| in_namespace(ns.name_any()))
-        .reconcile_on(woken)
-        .graceful_shutdown_on(shutdown.clone())
-        .run(profile::reconcile, profile::error_policy, ctx.clone())
-        .for_each(|result| async move {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "profile controller");
-            }
-        });
+                .collect(),
+            ..Default::default()
+        },
+        shutdown.clone(),
+    );
+    // Ready once every kind's first full listing is in its cache.
+    tokio::spawn({
+        let (a, b, c) = (profile_store.clone(), uap_store.clone(), ssp_store.clone());
+        async move {
+            let _ = futures::join!(a.wait_until_ready(), b.wait_until_ready(), c.wait_until_ready());
+            tracing::info!("caches synced: ready");
+            readiness.set(true);
+        }
+    });
 
-    let tenant_controllers = tenant_status::run(client, &settings, ctx, shutdown, woken_tenants);
-    tokio::join!(profiles_controller, tenant_controllers);
+    let tenant_controllers = tenant_status::run(client, &settings, shared, shutdown, woken_tenants);
+    tokio::join!(
+        profiles_controller,
+        uap_controller,
+        ssp_controller,
+        triggers,
+        tenant_controllers
+    );
+}
+
+/// What the tenant, Secret and namespace watches say changed.
+enum Trigger {
+    Tenant(TenantKind, String, String),
+    Secret(String, String),
+    Namespace(String),
+}
+
+/// Every reconciled kind's cache.
+#[derive(Clone)]
+struct Caches {
+    connection_profiles: reflector::Store<ConnectionProfile>,
+    user_attribute_profiles: reflector::Store<UserAttributeProfile>,
+    self_service_profiles: reflector::Store<SelfServiceProfile>,
+}
+
+impl Caches {
+    /// Every resource, of every kind, whose `spec.tenantRef` names the tenant `kind
+    /// namespace/name` (a ClusterAuth0Tenant's namespace is empty).
+    fn using_tenant(&self, kind: TenantKind, namespace: &str, name: &str) -> Vec<lanes::Resource> {
+        let uses = |reference: &crate::crd::TenantRef, own_namespace: Option<String>| {
+            reference.kind == kind
+                && reference.name == name
+                && (kind == TenantKind::ClusterAuth0Tenant || own_namespace.as_deref() == Some(namespace))
+        };
+        self.matching(|tenant_ref, own| uses(tenant_ref, own))
+    }
+
+    /// Every resource in `namespace` on a ClusterAuth0Tenant.
+    fn in_namespace_on_cluster_tenants(&self, namespace: &str) -> Vec<lanes::Resource> {
+        self.matching(|tenant_ref, own| {
+            tenant_ref.kind == TenantKind::ClusterAuth0Tenant && own.as_deref() == Some(namespace)
+        })
+    }
+
+    fn matching(&self, wanted: impl Fn(&crate::crd::TenantRef, Option<String>) -> bool) -> Vec<lanes::Resource> {
+        fn of<K: Kind>(
+            store: &reflector::Store<K>,
+            wanted: &impl Fn(&crate::crd::TenantRef, Option<String>) -> bool,
+        ) -> Vec<lanes::Resource> {
+            store
+                .state()
+                .iter()
+                .filter(|r| wanted(r.common().tenant_ref, r.namespace()))
+                .map(|r| lanes::Resource::of(&ObjectRef::from_obj(r.as_ref())))
+                .collect()
+        }
+        let mut all = of(&self.connection_profiles, &wanted);
+        all.extend(of(&self.user_attribute_profiles, &wanted));
+        all.extend(of(&self.self_service_profiles, &wanted));
+        all
+    }
+}
+
+/// Splits the lanes' wake stream by kind, one stream per kind's controller.
+#[allow(clippy::type_complexity)]
+fn split_by_kind(
+    mut woken: futures::channel::mpsc::UnboundedReceiver<lanes::Resource>,
+) -> (
+    futures::channel::mpsc::UnboundedReceiver<ObjectRef<ConnectionProfile>>,
+    futures::channel::mpsc::UnboundedReceiver<ObjectRef<UserAttributeProfile>>,
+    futures::channel::mpsc::UnboundedReceiver<ObjectRef<SelfServiceProfile>>,
+) {
+    let (cp_tx, cp_rx) = futures::channel::mpsc::unbounded();
+    let (uap_tx, uap_rx) = futures::channel::mpsc::unbounded();
+    let (ssp_tx, ssp_rx) = futures::channel::mpsc::unbounded();
+    tokio::spawn(async move {
+        while let Some(resource) = woken.next().await {
+            if let Some(r) = resource.to_ref::<ConnectionProfile>() {
+                let _ = cp_tx.unbounded_send(r);
+            } else if let Some(r) = resource.to_ref::<UserAttributeProfile>() {
+                let _ = uap_tx.unbounded_send(r);
+            } else if let Some(r) = resource.to_ref::<SelfServiceProfile>() {
+                let _ = ssp_tx.unbounded_send(r);
+            }
+        }
+    });
+    (cp_rx, uap_rx, ssp_rx)
+}
+
+/// A read-only look-up of a kind's resources by namespace and name, for references.
+fn find_in<K: Kind>(store: reflector::Store<K>) -> profile::references::Find {
+    Arc::new(move |namespace: &str, name: &str| {
+        let found = store.get(&ObjectRef::new(name).within(namespace))?;
+        let status = found.status();
+        Some(profile::references::Referent {
+            id: status.and_then(|s| s.id.clone()),
+            ready: status.is_some_and(|s| profile::status::ready_of(s) == Some("True")),
+            deleting: found.meta().deletion_timestamp.is_some(),
+            tenant_ref: found.common().tenant_ref.clone(),
+        })
+    })
+}
+
+/// The SelfServiceProfiles that reference a UserAttributeProfile: by name in its namespace,
+/// or by its recorded id.
+fn users_of_user_attribute_profiles(store: reflector::Store<SelfServiceProfile>) -> profile::references::Users {
+    Arc::new(move |kind: &str, namespace: &str, name: &str, id: Option<&str>| {
+        store
+            .state()
+            .iter()
+            .filter(|ssp| {
+                ssp.references().iter().any(|reference| {
+                    reference.kind == kind
+                        && match &reference.target {
+                            crate::crd::kind::Target::Name(n) => {
+                                n == name && ssp.namespace().as_deref() == Some(namespace)
+                            }
+                            crate::crd::kind::Target::Id(i) => Some(i.as_str()) == id,
+                        }
+                })
+            })
+            .map(|ssp| lanes::Resource::of(&ObjectRef::from_obj(ssp.as_ref())))
+            .collect()
+    })
+}
+
+/// What every kind's controller is made with.
+struct KindControllers {
+    client: Client,
+    settings: Settings,
+    shared: Arc<profile::Shared>,
+    gate: Arc<CachesSynced>,
+    wake: futures::channel::mpsc::UnboundedSender<lanes::Resource>,
+    metrics: Arc<Metrics>,
+}
+
+impl KindControllers {
+    /// Runs the controller of kind `K` until `shutdown`: its watch (each object decoded on
+    /// its own, `decode.rs`) fills `store` through `writer`; passes start on a change of
+    /// generation, annotations or finalizers, and when `woken` says (a lane place freed, a
+    /// tenant or Secret changed, a referenced resource changed).
+    fn run<K: Kind, S>(
+        &self,
+        writer: reflector::store::Writer<K>,
+        store: reflector::Store<K>,
+        woken: futures::channel::mpsc::UnboundedReceiver<ObjectRef<K>>,
+        references: profile::references::Referents,
+        shutdown: S,
+    ) -> impl std::future::Future<Output = ()> + use<K, S>
+    where
+        S: std::future::Future<Output = ()> + Clone + Send + Sync + 'static,
+    {
+        let kind = K::AUTH0.kind;
+        // Everything remembered per resource of the kind (`profile/memory.rs`): when each
+        // resource's current request was first seen (a create's name check lists the tenant
+        // after it), and resources gone from the cache are forgotten (`gone` below).
+        let memory = Arc::new(profile::memory::Memory::new(profile::failure_backoff()));
+        let (gone_tx, gone_rx) = tokio::sync::mpsc::unbounded_channel::<Gone<K>>();
+        // Status writes change neither generation, annotations nor finalizers, so they do
+        // not start another pass; pause and reconcile-requested-at (annotations) and
+        // deletion do. Each object decoded on its own: one the types cannot read stops
+        // nothing (`decode.rs`).
+        let stream = decode::watch::<K>(
+            self.client.clone(),
+            &self.settings.namespace,
+            watcher::Config::default(),
+        )
+        .backoff(WatchBackoff::default())
+        .modify(trim)
+        .reflect(writer)
+        .inspect(move |event| {
+            // What left the cache is forgotten (the receiver ends only with the process).
+            let gone = match event {
+                Ok(watcher::Event::Delete(profile)) => Gone::Deleted(Box::new(profile.clone())),
+                Ok(watcher::Event::InitDone) => Gone::Relisted,
+                _ => return,
+            };
+            let _ = gone_tx.send(gone);
+        })
+        .applied_objects()
+        .inspect({
+            let memory = memory.clone();
+            move |object: &Result<K, watcher::Error>| {
+                if let Ok(profile) = object {
+                    memory
+                        .requests
+                        .seen(&profile.uid().unwrap_or_default(), profile::request_key(profile));
+                }
+            }
+        })
+        // Only a change of generation, annotations or finalizers starts a pass; what the
+        // filter remembers is forgotten with the resource (`memory.rs`, `Changes`).
+        .filter({
+            let memory = memory.clone();
+            move |object: &Result<K, watcher::Error>| {
+                let pass = match object {
+                    Ok(profile) => memory.changes.changed(
+                        &profile.uid().unwrap_or_default(),
+                        profile::memory::change_key(profile.meta()),
+                    ),
+                    Err(_) => true,
+                };
+                std::future::ready(pass)
+            }
+        })
+        .then({
+            let gate = self.gate.clone();
+            move |object| {
+                let gate = gate.clone();
+                async move {
+                    gate.wait().await;
+                    object
+                }
+            }
+        })
+        .filter(log_and_drop_errors(kind));
+        let mut references = references;
+        references.wake.get_or_insert_with(|| self.wake.clone());
+        let ctx = Arc::new(profile::Context::new(
+            self.shared.clone(),
+            profile::Watched {
+                profiles: store.clone(),
+                memory: memory.clone(),
+            },
+            references,
+        ));
+        tokio::spawn(forget_gone(gone_rx, ctx.clone()));
+        self.metrics.observe_memory({
+            let memory = memory.clone();
+            Box::new(move || memory.sizes())
+        });
+        Controller::for_stream(stream, store)
+            // No worker limit here: each tenant's lane and the running places are the limits
+            // (`lanes.rs`, `places.rs`), so a pass waiting for one tenant never holds a place
+            // another tenant's pass needs.
+            .with_config(kube::runtime::controller::Config::default().concurrency(0))
+            .reconcile_on(woken)
+            .graceful_shutdown_on(shutdown)
+            .run(profile::reconcile, profile::error_policy, ctx)
+            .for_each(move |result| async move {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, kind, "controller");
+                }
+            })
+    }
 }
 
 /// How often the per-resource maps are swept against the cache.
 const MEMORY_SWEEP: Duration = Duration::from_secs(60);
 
-/// What the ConnectionProfile watch says left the cache.
-enum Gone {
+/// What a kind's watch says left the cache.
+enum Gone<K> {
     /// A Delete event: the object is gone from the API server.
-    Deleted(Box<ConnectionProfile>),
+    Deleted(Box<K>),
     /// A fresh listing is in the cache (what was deleted while the watch was down gets no
     /// Delete event), or the minute's sweep is due.
     Relisted,
@@ -338,7 +549,7 @@ enum Gone {
 /// A pass still running when its resource's Delete arrives can write to the maps after they
 /// forgot it (its failure, its check): once a minute every map keeps only what the cache
 /// holds, so such a leftover lives a minute at most.
-async fn forget_gone(mut gone: tokio::sync::mpsc::UnboundedReceiver<Gone>, ctx: Arc<profile::Context>) {
+async fn forget_gone<K: Kind>(mut gone: tokio::sync::mpsc::UnboundedReceiver<Gone<K>>, ctx: Arc<profile::Context<K>>) {
     // The first a minute in: by then the first listing is in the cache.
     let mut sweep = tokio::time::interval_at(tokio::time::Instant::now() + MEMORY_SWEEP, MEMORY_SWEEP);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -365,7 +576,7 @@ async fn forget_gone(mut gone: tokio::sync::mpsc::UnboundedReceiver<Gone>, ctx: 
                         let ctx = ctx.clone();
                         tokio::spawn(async move {
                             for _ in 0..5 {
-                                if profile::vanished::handle(&profile, &ctx).await
+                                if profile::vanished::handle(profile.as_ref(), &ctx).await
                                     || ctx.memory.creates.get(&uid).is_none()
                                 {
                                     break;
@@ -410,7 +621,7 @@ fn secret_namespaces(settings: &Settings) -> Option<Vec<String>> {
 /// Every cached resource's conditions, for `auth0_operator_resource_conditions`: read from
 /// the watch caches at scrape time, so the metric says what the API server holds.
 fn condition_source(
-    profiles: reflector::Store<ConnectionProfile>,
+    kinds: Caches,
     tenants: reflector::Store<Auth0Tenant>,
     cluster_tenants: reflector::Store<ClusterAuth0Tenant>,
 ) -> crate::metrics::ConditionSource {
@@ -425,14 +636,17 @@ fn condition_source(
                 .collect(),
         }
     }
+    fn of_kind<K: Kind>(store: &reflector::Store<K>) -> Vec<crate::metrics::ResourceConditions> {
+        store
+            .state()
+            .iter()
+            .map(|p| of(K::AUTH0.kind, p.status().map(|s| &s.conditions)))
+            .collect()
+    }
     Box::new(move || {
-        let mut all = Vec::new();
-        all.extend(
-            profiles
-                .state()
-                .iter()
-                .map(|p| of("ConnectionProfile", p.status.as_ref().map(|s| &s.conditions))),
-        );
+        let mut all = of_kind(&kinds.connection_profiles);
+        all.extend(of_kind(&kinds.user_attribute_profiles));
+        all.extend(of_kind(&kinds.self_service_profiles));
         all.extend(
             tenants
                 .state()

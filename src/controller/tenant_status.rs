@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::Settings;
-use super::profile::{Context, MANAGER};
+use super::profile::{MANAGER, Shared};
 use super::tenants::REQUIRED_SCOPES;
 use crate::auth0::Category;
 use crate::crd::conditions::{READY, STALLED, reason};
@@ -100,7 +100,7 @@ impl Wake {
 }
 
 /// Runs both tenant controllers; each also checks the tenants `woken` names.
-pub async fn run<S>(client: Client, settings: &Settings, ctx: Arc<Context>, shutdown: S, woken: Woken)
+pub async fn run<S>(client: Client, settings: &Settings, ctx: Arc<Shared>, shutdown: S, woken: Woken)
 where
     S: std::future::Future<Output = ()> + Clone + Send + Sync + 'static,
 {
@@ -115,7 +115,7 @@ where
     );
 }
 
-async fn controller<K, S>(api: Api<K>, ctx: Arc<Context>, shutdown: S, woken: mpsc::UnboundedReceiver<ObjectRef<K>>)
+async fn controller<K, S>(api: Api<K>, ctx: Arc<Shared>, shutdown: S, woken: mpsc::UnboundedReceiver<ObjectRef<K>>)
 where
     K: TenantResource,
     S: std::future::Future<Output = ()> + Send + Sync + 'static,
@@ -140,7 +140,7 @@ where
 
 /// [`check`], with a panic caught (`controller/panics.rs`): logged, counted in
 /// `auth0_operator_reconcile_panics_total{kind}`, retried in 30 s; the process goes on.
-async fn reconcile<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Context>) -> Result<Action, kube::Error> {
+async fn reconcile<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Shared>) -> Result<Action, kube::Error> {
     match super::panics::caught(check(tenant.clone(), ctx.clone())).await {
         Ok(result) => result,
         Err(panic) => {
@@ -159,7 +159,7 @@ async fn reconcile<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Context>) -> Resu
     }
 }
 
-async fn check<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Context>) -> Result<Action, kube::Error> {
+async fn check<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Shared>) -> Result<Action, kube::Error> {
     // The tenant and its Secret are read from the profile controller's caches.
     ctx.caches.wait().await;
     let namespace = tenant.namespace().unwrap_or_default();

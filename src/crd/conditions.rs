@@ -46,6 +46,16 @@ pub mod reason {
     /// connection profile id): the message names it and what to write.
     pub const INVALID_ANNOTATION: &str = "InvalidAnnotation";
 
+    /// A reference (`spec.userAttributeProfileRef`) names a resource that is missing, not
+    /// Ready yet, or being deleted: nothing is sent until it is Ready.
+    pub const REFERENCE_NOT_READY: &str = "ReferenceNotReady";
+    /// A reference names a resource on another tenant.
+    pub const INVALID_REFERENCE: &str = "InvalidReference";
+    /// The deletion waits: other resources reference this one (the message names them).
+    pub const IN_USE: &str = "InUse";
+    /// Auth0 refused a create: the tenant holds as many of the kind as it may.
+    pub const QUOTA_EXCEEDED: &str = "QuotaExceeded";
+
     pub const PROGRESSING: &str = "Progressing";
     pub const IDLE: &str = "Idle";
 }

@@ -426,6 +426,7 @@ impl ConnectionProfile {
 /// Auth0's connection profiles API (`/api/v2/connection-profiles`; documented, ids and
 /// paging recorded from real tenants, 2026).
 pub static CONNECTION_PROFILES: Auth0Api = Auth0Api {
+    kind: "ConnectionProfile",
     path: "connection-profiles",
     list_field: "connection_profiles",
     id_prefix: "cop_",

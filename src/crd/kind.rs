@@ -35,8 +35,10 @@ pub enum Paging {
 }
 
 /// One kind's Auth0 Management API: every call the engine makes for it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Auth0Api {
+    /// The Kubernetes kind reconciled against it: `ConnectionProfile`.
+    pub kind: &'static str,
     /// The collection under `/api/v2/`: `connection-profiles`.
     pub path: &'static str,
     /// The key of a list answer's items: `connection_profiles`.
@@ -201,6 +203,7 @@ pub trait Kind:
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[schemars(bound = "A: JsonSchema")]
+#[serde(bound(deserialize = "A: Deserialize<'de>", serialize = "A: Serialize"))]
 pub struct Status<A> {
     /// The generation the conditions describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -257,5 +260,40 @@ impl<A> Default for Status<A> {
             pending_change_count: None,
             conditions: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{ConnectionProfile, SelfServiceProfile, UserAttributeProfile};
+
+    /// The lanes and the wake stream name a kind by `Auth0Api::kind`: it must be the kind's
+    /// own name, or a woken resource would reach no controller.
+    #[test]
+    fn each_kind_names_itself_in_its_api() {
+        fn check<K: Kind>() {
+            assert_eq!(K::AUTH0.kind, K::kind(&()).as_ref());
+        }
+        check::<ConnectionProfile>();
+        check::<UserAttributeProfile>();
+        check::<SelfServiceProfile>();
+    }
+
+    #[test]
+    fn an_id_is_the_prefix_and_22_letters_or_digits() {
+        let api = ConnectionProfile::AUTH0;
+        assert!(api.is_id("cop_1cu7Zs1Dfru5Qc9mZea7nm"));
+        for bad in [
+            "cop_1cu7Zs1Dfru5Qc9mZea7n",
+            "cop_1cu7Zs1Dfru5Qc9mZea7nmm",
+            "uap_1cu7Zs1Dfru5Qc9mZea7nm",
+            "cop_1cu7Zs1Dfru5Qc9mZea7n/",
+            "",
+        ] {
+            assert!(!api.is_id(bad), "{bad}");
+        }
+        assert!(UserAttributeProfile::AUTH0.is_id("uap_1cu7Zs1Dfru5Qc9mZea7nm"));
+        assert!(SelfServiceProfile::AUTH0.is_id("ssp_1cu7Zs1Dfru5Qc9mZea7nm"));
     }
 }

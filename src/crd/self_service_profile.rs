@@ -276,6 +276,7 @@ impl SelfServiceProfile {
 /// (documented): a tenant's 20 profiles fit one page. Names may repeat (recorded), so a 409
 /// on create is the documented quota of 20, never a name clash.
 pub static SELF_SERVICE_PROFILES: Auth0Api = Auth0Api {
+    kind: "SelfServiceProfile",
     path: "self-service-profiles",
     list_field: "self_service_profiles",
     id_prefix: "ssp_",

@@ -298,6 +298,7 @@ impl UserAttributeProfile {
 /// what the emulator serves at most a page. Names are unique (the emulator's decided reading
 /// of the documented 409 `User attribute profile conflict.`); no quota is documented.
 pub static USER_ATTRIBUTE_PROFILES: Auth0Api = Auth0Api {
+    kind: "UserAttributeProfile",
     path: "user-attribute-profiles",
     list_field: "user_attribute_profiles",
     id_prefix: "uap_",

@@ -190,7 +190,7 @@ func TestFluxFixtures(t *testing.T) {
 
 // The snippet names each kind once, each with all three expressions, for the API group the
 // operator serves.
-func TestFluxExpressionsCoverTheThreeKinds(t *testing.T) {
+func TestFluxExpressionsCoverEveryKind(t *testing.T) {
 	checks := fluxChecks(t)
 	var kinds []string
 	for _, c := range checks {
@@ -202,7 +202,7 @@ func TestFluxExpressionsCoverTheThreeKinds(t *testing.T) {
 		}
 		kinds = append(kinds, c.Kind)
 	}
-	if strings.Join(kinds, ",") != "ConnectionProfile,Auth0Tenant,ClusterAuth0Tenant" {
+	if strings.Join(kinds, ",") != "ConnectionProfile,UserAttributeProfile,SelfServiceProfile,Auth0Tenant,ClusterAuth0Tenant" {
 		t.Errorf("kinds %v", kinds)
 	}
 }
@@ -267,7 +267,7 @@ func TestFluxEvaluatorSemantics(t *testing.T) {
 	}
 }
 
-// The argocd-cm snippet carries the scripts verbatim: health.lua for ConnectionProfile,
+// The argocd-cm snippet carries the scripts verbatim: health.lua for the three profile kinds,
 // tenant-health.lua for both tenant kinds, under the keys Argo CD looks up
 // (resource.customizations.health.<group>_<kind>), and nothing else.
 func TestArgoConfigMapSnippetHoldsTheScripts(t *testing.T) {
@@ -286,9 +286,11 @@ func TestArgoConfigMapSnippetHoldsTheScripts(t *testing.T) {
 		t.Fatalf("kind %q", cm.Kind)
 	}
 	want := map[string]string{
-		"resource.customizations.health.auth0.operators.dev_ConnectionProfile":  healthLua,
-		"resource.customizations.health.auth0.operators.dev_Auth0Tenant":        tenantHealthLua,
-		"resource.customizations.health.auth0.operators.dev_ClusterAuth0Tenant": tenantHealthLua,
+		"resource.customizations.health.auth0.operators.dev_ConnectionProfile":    healthLua,
+		"resource.customizations.health.auth0.operators.dev_UserAttributeProfile": healthLua,
+		"resource.customizations.health.auth0.operators.dev_SelfServiceProfile":   healthLua,
+		"resource.customizations.health.auth0.operators.dev_Auth0Tenant":          tenantHealthLua,
+		"resource.customizations.health.auth0.operators.dev_ClusterAuth0Tenant":   tenantHealthLua,
 	}
 	for key, path := range want {
 		if cm.Data[key] != script(t, path) {

@@ -13,14 +13,26 @@ use super::plan::{self, Action, Via};
 use super::{Done, Error, Pass, jittered, status};
 use crate::auth0::{Auth0Client, Auth0Error};
 use crate::controller::conditions::Outcome;
-use crate::controller::desired::{create_body, desired, diff, from_wire, guarded_fields, normalize, patch_body};
+use crate::controller::desired::diff;
+use crate::crd::Kind;
 use crate::crd::conditions::reason;
-use crate::crd::validation;
 
 /// Runs the pass of a resource that is not being deleted.
-pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
+pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Error> {
     let profile = pass.profile;
-    let want = desired(profile);
+    if crate::controller::profile::annotation_is_true(profile, super::annotation::PAUSED) {
+        return Ok(Done {
+            status: Some(status::with(profile, &Outcome::Paused, |_| {})),
+            marks: None,
+            next: Next::await_change(),
+            checked: false,
+        });
+    }
+    profile.validate().map_err(Error::InvalidSpec)?;
+    // References resolve before anything else is decided: a referenced resource that is not
+    // Ready (or is on another tenant) stops the pass before any Auth0 call.
+    let resolved = pass.resolve()?;
+    let want = profile.desired(&resolved);
     let mut inputs = pass.inputs(&want);
     if inputs.paused {
         return Ok(Done {
@@ -30,7 +42,6 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
             checked: false,
         });
     }
-    validation::validate(profile).map_err(Error::InvalidSpec)?;
     if let Some(why) = marks::malformed_id(profile) {
         return Err(Error::InvalidAnnotation(why));
     }
@@ -80,13 +91,12 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
                 // id, or a switch to Manage would take over a profile it cannot prove is its
                 // own (adopt it explicitly with spec.externalID).
                 if inputs.claim.id().is_none() {
-                    status.id = profile.status.as_ref().and_then(|s| s.id.clone());
+                    status.id = profile.status().and_then(|s| s.id.clone());
                 }
                 // What Manage would change (issue 17): the same diff a PATCH would send.
-                let pending =
-                    crate::controller::desired::field_changes(&want, &crate::controller::desired::normalize(&remote));
+                let pending = K::field_changes(&want, &K::normalize(&remote));
                 status.pending_change_count = Some(pending.len() as i64);
-                status.pending_changes = pending.into_iter().map(Into::into).collect();
+                status.pending_changes = pending;
                 return Ok(Done {
                     status: Some(status),
                     marks: None,
@@ -116,8 +126,22 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
                 .await;
             }
             Action::Create { replacing } => return create(pass, &client, &want, replacing).await,
-            Action::Conflict { name, holder } => return Err(Error::NameTaken { name, holder }),
-            Action::AlreadyManaged { id, owner } => return Err(Error::AlreadyManaged { id, owner }),
+            Action::Conflict { name, holder } => {
+                let holder = match holder {
+                    plan::Holder::Resource { owner, id } => plan::Holder::Resource {
+                        owner: format!("{} {owner}", K::AUTH0.kind),
+                        id,
+                    },
+                    other => other,
+                };
+                return Err(Error::NameTaken { name, holder });
+            }
+            Action::AlreadyManaged { id, owner } => {
+                return Err(Error::AlreadyManaged {
+                    id,
+                    owner: format!("{} {owner}", K::AUTH0.kind),
+                });
+            }
             Action::Missing { id } => return Err(Error::AdoptionTargetMissing(id)),
             Action::NoneNamed { name } => return Err(Error::ObservedMissing(name)),
             Action::TenantChanged(change) => return Err(Error::TenantChanged(change)),
@@ -138,7 +162,7 @@ struct Converge {
 }
 
 /// Maps Auth0's 403 `feature_not_enabled` to the fields of `body` a feature guards.
-fn feature_error(error: Auth0Error, body: &serde_json::Map<String, serde_json::Value>) -> Error {
+fn feature_error<K: Kind>(error: Auth0Error, body: &serde_json::Map<String, serde_json::Value>) -> Error {
     match &error {
         Auth0Error::Api {
             status: 403,
@@ -147,16 +171,7 @@ fn feature_error(error: Auth0Error, body: &serde_json::Map<String, serde_json::V
             ..
         } if code == "feature_not_enabled" => Error::FeatureNotEnabled {
             message: message.clone(),
-            fields: guarded_fields(body)
-                .into_iter()
-                .map(|f| {
-                    from_wire(&serde_json::json!({ f.clone(): null }))
-                        .as_object()
-                        .and_then(|o| o.keys().next().cloned())
-                        .unwrap_or(f)
-                })
-                .map(|f| format!("spec.{f}"))
-                .collect(),
+            fields: K::guarded_fields(body).iter().map(|f| K::spec_path(f)).collect(),
         },
         _ => Error::Auth0(error),
     }
@@ -164,12 +179,12 @@ fn feature_error(error: Auth0Error, body: &serde_json::Map<String, serde_json::V
 
 /// The profile is this resource's: record it, and PATCH the fields that differ; a PATCH
 /// whose answer still differs is reported as `NotConverging` and not sent again.
-async fn converge(
-    pass: &Pass<'_>,
+async fn converge<K: Kind>(
+    pass: &Pass<'_, K>,
     client: &Auth0Client,
     want: &serde_json::Map<String, serde_json::Value>,
     converge: Converge,
-) -> Result<Done, Error> {
+) -> Result<Done<K::AtProvider>, Error> {
     let Converge {
         id,
         remote,
@@ -180,7 +195,7 @@ async fn converge(
     let profile = pass.profile;
     let domain = &client.tenant().domain;
     let bound = Marks::on(
-        &profile.spec.tenant_ref,
+        profile.common().tenant_ref,
         &client.tenant().reached(),
         None,
         Some(id.clone()),
@@ -195,7 +210,7 @@ async fn converge(
     // the documented Observe-then-Manage path).
     let via = if via == Via::Recorded
         && Marks::of(profile).bound.is_none()
-        && profile.spec.external_id.as_deref() == Some(id.as_str())
+        && profile.common().external_id == Some(id.as_str())
     {
         Via::Adopted
     } else {
@@ -220,21 +235,24 @@ async fn converge(
     let remote = match patch {
         None => remote,
         Some(changed) => {
-            let body = patch_body(&changed, &remote);
-            let updated = client.update(&id, &body).await.map_err(|e| feature_error(e, &body))?;
+            let body = K::patch_body(&changed, &remote);
+            let updated = client
+                .update_item(K::AUTH0, &id, &body)
+                .await
+                .map_err(|e| feature_error::<K>(e, &body))?;
             pass.ctx.listings.remember(client.reach(), &id, Some(&updated));
             // Auth0 kept other values than those sent (it normalized, or ignored them):
             // not sent again for this generation and these values.
-            let normalized = normalize(&updated);
+            let normalized = K::normalize(&updated);
             if let Some(still) = diff(want, &normalized) {
                 pass.ctx.memory.stuck.stuck(
                     &pass.uid,
-                    plan::stuck_key(profile.metadata.generation, &still, &normalized),
+                    plan::stuck_key(profile.meta().generation, &still, &normalized),
                 );
                 stuck = Some(still);
             } else {
                 let fields: Vec<&str> = changed.keys().map(String::as_str).collect();
-                let asked = profile.status.as_ref().and_then(|s| s.observed_generation) != profile.metadata.generation
+                let asked = profile.status().and_then(|s| s.observed_generation) != profile.meta().generation
                     || via != Via::Recorded;
                 if asked {
                     pass.publish(
@@ -256,10 +274,11 @@ async fn converge(
             updated
         }
     };
+    documents(pass, client, &id).await?;
     let mut settled = status::settled(profile, domain, &remote);
     settled.id = Some(id.clone());
     if let Some(fields) = stuck {
-        let normalized = normalize(&remote);
+        let normalized = K::normalize(&remote);
         let what: Vec<String> = fields
             .iter()
             .map(|(field, sent)| {
@@ -286,7 +305,7 @@ async fn converge(
             s.at_provider = keep.at_provider;
             s.unrecognized = keep.unrecognized;
         });
-        if profile.status.as_ref() != Some(&settled) {
+        if profile.status() != Some(&settled) {
             pass.publish(EventType::Warning, reason::NOT_CONVERGING, &message).await;
         }
     }
@@ -301,18 +320,18 @@ async fn converge(
 /// POSTs the profile under the create-pending guard: the mark (the name about to be posted)
 /// goes on in the same write as the finalizer, only after a listing showed the name free;
 /// the id is recorded right after, and the mark goes in the write that records the binding.
-async fn create(
-    pass: &Pass<'_>,
+async fn create<K: Kind>(
+    pass: &Pass<'_, K>,
     client: &Auth0Client,
     want: &serde_json::Map<String, serde_json::Value>,
     replacing: Option<String>,
-) -> Result<Done, Error> {
+) -> Result<Done<K::AtProvider>, Error> {
     let profile = pass.profile;
-    let name = profile.effective_name().to_string();
+    let name = profile.common().name.to_string();
     // Refused credentials fail here, before any mark is written: a terminal failure then
     // costs one pass and no write of the resource's metadata.
     client.scopes().await?;
-    let tenant = &profile.spec.tenant_ref;
+    let tenant = profile.common().tenant_ref;
     let reached = client.tenant().reached();
     let before = Marks::of(profile);
     let pending = Marks::on(tenant, &reached, Some(name.clone()), before.bound.clone());
@@ -320,7 +339,7 @@ async fn create(
     // The watch cache can lag behind this operator's own writes: the live object may record
     // an id the copy does not show, or be on its way out. Its next pass sees the truth.
     let live_id = super::claims::recorded_id(&live);
-    if live.metadata.deletion_timestamp.is_some()
+    if live.meta().deletion_timestamp.is_some()
         || live.uid() != profile.uid()
         || (live_id.is_some() && live_id != super::claims::recorded_id(profile))
     {
@@ -334,7 +353,7 @@ async fn create(
     // The tenantRef changed since the copy was read: nothing is posted to the tenant the
     // copy named, and the mark goes again (no create went out, so the tenant named now is
     // free to use).
-    if live.spec.tenant_ref != *tenant {
+    if *live.common().tenant_ref != *tenant {
         marks::apply(
             &pass.api,
             &live,
@@ -349,9 +368,9 @@ async fn create(
         });
     }
     pass.ctx.memory.creates.sending(&pass.uid, &name);
-    let body = create_body(want);
-    tracing::debug!(%name, resource_version = ?live.metadata.resource_version, "creating the Auth0 profile");
-    let answer = client.create(&body).await;
+    let body = K::create_body(want);
+    tracing::debug!(%name, resource_version = ?live.meta().resource_version, "creating the Auth0 profile");
+    let answer = client.create_item(K::AUTH0, &body).await;
     pass.ctx.memory.creates.answered(&pass.uid);
     let created = match answer {
         Ok(created) => created,
@@ -366,11 +385,7 @@ async fn create(
                 &Marks::on(tenant, &reached, None, before.bound.clone()),
             )
             .await?;
-            return Err(if e.status() == Some(409) {
-                Error::NameRefused(name)
-            } else {
-                feature_error(e, &body)
-            });
+            return Err(refused_create::<K>(e, name, &body));
         }
         // No answer, or a 5xx: the profile may exist. The mark stays; the next pass looks.
         Err(e) => return Err(e.into()),
@@ -404,10 +419,91 @@ async fn create(
     }
     let mut settled = status::settled(profile, &client.tenant().domain, &created);
     settled.id = Some(id.clone());
+    let mut next = Next::requeue(jittered(pass.poll_interval()));
+    // The documents kept beside the profile (custom text) are written now; when that fails
+    // the id is still recorded (Ready, the profile exists), with Synced=False saying why, and
+    // the next pass tries again.
+    if let Err(error) = documents(pass, client, &id).await {
+        let disposition = error.disposition();
+        let message = format!("created Auth0 {} {id}; then {error}", K::AUTH0.noun);
+        let keep = settled.clone();
+        settled = status::with(
+            profile,
+            &Outcome::Failed {
+                reason: disposition.reason,
+                message: message.clone(),
+                terminal: false,
+                remote_available: true,
+            },
+            |s| {
+                s.id = keep.id;
+                s.tenant = keep.tenant;
+                s.tenant_ref = keep.tenant_ref;
+                s.at_provider = keep.at_provider;
+                s.unrecognized = keep.unrecognized;
+            },
+        );
+        pass.publish(EventType::Warning, disposition.reason, &message).await;
+        next = Next::requeue(pass.ctx.memory.failures.failed(&pass.uid));
+    }
     Ok(Done {
         status: Some(settled),
         marks: Some(Marks::on(tenant, &reached, None, Some(id))),
-        next: Next::requeue(jittered(pass.poll_interval())),
+        next,
         checked: true,
     })
+}
+
+/// What a refused create (a 4xx: nothing was created) means. A 409 is a name clash only
+/// where Auth0 keeps names unique; a kind with a quota answers 409 when the tenant is full
+/// (self-service profiles: "No more profiles can be created for this tenant.", recorded),
+/// which is never read as a clash with someone's profile.
+fn refused_create<K: Kind>(
+    error: Auth0Error,
+    name: String,
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Error {
+    if error.status() == Some(409) && K::AUTH0.unique_names {
+        Error::NameRefused(name)
+    } else if error.status() == Some(409) && K::AUTH0.quota.is_some() {
+        Error::QuotaReached {
+            noun: K::AUTH0.noun,
+            quota: K::AUTH0.quota.unwrap_or_default(),
+            message: match &error {
+                Auth0Error::Api { message, .. } => message.clone(),
+                other => other.to_string(),
+            },
+        }
+    } else {
+        feature_error::<K>(error, body)
+    }
+}
+
+/// Brings the documents kept beside profile `id` (a self-service profile's custom text) to
+/// what the spec sets: each is read (one GET a document a pass) and replaced whole (PUT) when
+/// it differs. A document the spec leaves out is left as Auth0 holds it.
+async fn documents<K: Kind>(pass: &Pass<'_, K>, client: &Auth0Client, id: &str) -> Result<(), Error> {
+    for document in pass.profile.sub_documents() {
+        let held = client
+            .get_document(
+                K::AUTH0,
+                id,
+                document.suffix,
+                crate::auth0::ratelimit::Priority::Background,
+            )
+            .await?;
+        if held.as_object() == Some(&document.desired) {
+            continue;
+        }
+        client
+            .put_document(K::AUTH0, id, document.suffix, &document.desired)
+            .await?;
+        pass.publish(
+            EventType::Normal,
+            "Updated",
+            &format!("updated {id}: {}", document.spec_field),
+        )
+        .await;
+    }
+    Ok(())
 }

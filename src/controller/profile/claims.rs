@@ -4,20 +4,21 @@
 //! (oldest `creationTimestamp`, then uid) owns it and the others get `AlreadyManaged`.
 //! Resources under `Observe` claim nothing: they never write.
 
+use crate::crd::Kind;
 use std::sync::Arc;
 
 use kube::ResourceExt;
 
-use crate::crd::{ConnectionProfile, ManagementPolicy};
+use crate::crd::ManagementPolicy;
 
 use super::annotation;
 use super::plan::Claim;
 
 /// The id a resource's own records bind it to: `status.id`, else the `profile-id`
 /// annotation (which survives a restore or a re-apply without status).
-pub fn recorded_id(profile: &ConnectionProfile) -> Option<&str> {
+pub fn recorded_id<K: Kind>(profile: &K) -> Option<&str> {
     profile
-        .status
+        .status()
         .as_ref()
         .and_then(|s| s.id.as_deref())
         .or_else(|| profile.annotations().get(annotation::PROFILE_ID).map(String::as_str))
@@ -28,25 +29,25 @@ pub fn recorded_id(profile: &ConnectionProfile) -> Option<&str> {
 ///
 /// A copy the types could not read (`controller/decode.rs`) claims nothing: its spec is a
 /// stand-in (`Manage`, no `externalID`), and it must not outrank a resource that can be read.
-pub fn claimed_id(profile: &ConnectionProfile) -> Option<&str> {
-    if profile.spec.management_policy != ManagementPolicy::Manage
+pub fn claimed_id<K: Kind>(profile: &K) -> Option<&str> {
+    if profile.common().management_policy != ManagementPolicy::Manage
         || profile
             .annotations()
             .contains_key(crate::controller::decode::UNDECODABLE)
     {
         return None;
     }
-    recorded_id(profile).or(profile.spec.external_id.as_deref())
+    recorded_id(profile).or(profile.common().external_id)
 }
 
 /// The name of a create that may have reached Auth0 unrecorded, as the resource's
 /// `create-pending` mark records it. Earlier versions of the operator wrote a timestamp into
 /// the mark: such a mark stands for the resource's own name (they never posted another).
-pub fn pending_mark(profile: &ConnectionProfile) -> Option<String> {
+pub fn pending_mark<K: Kind>(profile: &K) -> Option<String> {
     profile.annotations().get(annotation::CREATE_PENDING).map(|posted| {
         let legacy = posted.parse::<k8s_openapi::jiff::Timestamp>().is_ok();
         if legacy {
-            profile.effective_name().to_string()
+            profile.common().name.to_string()
         } else {
             posted.clone()
         }
@@ -57,12 +58,12 @@ pub fn pending_mark(profile: &ConnectionProfile) -> Option<String> {
 /// else `spec.externalID`, else `pending` (the name of a create that may have reached Auth0),
 /// else nothing. The reconciler passes its own memory of creates beside the mark; `plan`
 /// passes [`pending_mark`].
-pub fn claim_of(profile: &ConnectionProfile, pending: Option<String>) -> Claim {
+pub fn claim_of<K: Kind>(profile: &K, pending: Option<String>) -> Claim {
     if let Some(id) = recorded_id(profile) {
         return Claim::Recorded(id.to_string());
     }
-    if let Some(id) = &profile.spec.external_id {
-        return Claim::External(id.clone());
+    if let Some(id) = profile.common().external_id {
+        return Claim::External(id.to_string());
     }
     match pending {
         Some(posted_name) => Claim::Uncertain { posted_name },
@@ -71,14 +72,14 @@ pub fn claim_of(profile: &ConnectionProfile, pending: Option<String>) -> Claim {
 }
 
 /// `namespace/name`, how a resource is named in messages.
-pub fn key(profile: &ConnectionProfile) -> String {
+pub fn key<K: Kind>(profile: &K) -> String {
     format!("{}/{}", profile.namespace().unwrap_or_default(), profile.name_any())
 }
 
 /// The order of claims: the oldest resource first, then the smaller uid.
-fn seniority(profile: &ConnectionProfile) -> (Option<i64>, String) {
+fn seniority<K: Kind>(profile: &K) -> (Option<i64>, String) {
     (
-        profile.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second()),
+        profile.meta().creation_timestamp.as_ref().map(|t| t.0.as_second()),
         profile.uid().unwrap_or_default(),
     )
 }
@@ -95,7 +96,7 @@ pub struct Claims {
 
 impl Claims {
     /// Reads `all` (the controller's cache) from `this` resource's point of view.
-    pub fn of(this: &ConnectionProfile, all: &[Arc<ConnectionProfile>]) -> Claims {
+    pub fn of<K: Kind>(this: &K, all: &[Arc<K>]) -> Claims {
         let older_claimant = claimed_id(this).and_then(|own_id| {
             let own_seniority = seniority(this);
             first_claim(this, own_id, all)
@@ -107,28 +108,25 @@ impl Claims {
 }
 
 /// The resource other than `this` that owns `id` by the first claim, as `namespace/name`.
-pub fn owner_of(this: &ConnectionProfile, id: &str, all: &[Arc<ConnectionProfile>]) -> Option<String> {
+pub fn owner_of<K: Kind>(this: &K, id: &str, all: &[Arc<K>]) -> Option<String> {
     first_claim(this, id, all).map(|(_, owner)| owner)
 }
 
 /// The oldest claim of `id` among the resources other than `this`: its seniority and
 /// `namespace/name`.
-fn first_claim(
-    this: &ConnectionProfile,
-    id: &str,
-    all: &[Arc<ConnectionProfile>],
-) -> Option<((Option<i64>, String), String)> {
+fn first_claim<K: Kind>(this: &K, id: &str, all: &[Arc<K>]) -> Option<((Option<i64>, String), String)> {
     all.iter()
-        .filter(|other| other.metadata.uid != this.metadata.uid && claimed_id(other) == Some(id))
-        .map(|other| (seniority(other), other))
+        .filter(|other| other.meta().uid != this.meta().uid && claimed_id(other.as_ref()) == Some(id))
+        .map(|other| (seniority(other.as_ref()), other))
         .min_by(|a, b| a.0.cmp(&b.0))
-        .map(|(seniority, other)| (seniority, key(other)))
+        .map(|(seniority, other)| (seniority, key(other.as_ref())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::{ConnectionProfileSpec, ConnectionProfileStatus};
+    use crate::crd::ConnectionProfileSpec;
+    use crate::crd::{ConnectionProfile, ConnectionProfileStatus};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
     use k8s_openapi::jiff::Timestamp;
 
@@ -153,13 +151,19 @@ mod tests {
         let first = profile("a", "first", "u1", 100, Some(ID));
         let second = profile("b", "second", "u2", 200, Some(ID));
         let all = vec![first.clone(), second.clone()];
-        assert_eq!(Claims::of(&first, &all).older_claimant, None);
-        assert_eq!(Claims::of(&second, &all).older_claimant.as_deref(), Some("a/first"));
+        assert_eq!(Claims::of(first.as_ref(), &all).older_claimant, None);
+        assert_eq!(
+            Claims::of(second.as_ref(), &all).older_claimant.as_deref(),
+            Some("a/first")
+        );
         // Same second: the smaller uid.
         let twin = profile("c", "twin", "u0", 100, Some(ID));
         let all = vec![first.clone(), twin.clone()];
-        assert_eq!(Claims::of(&first, &all).older_claimant.as_deref(), Some("c/twin"));
-        assert_eq!(owner_of(&twin, ID, &all).as_deref(), Some("a/first"));
+        assert_eq!(
+            Claims::of(first.as_ref(), &all).older_claimant.as_deref(),
+            Some("c/twin")
+        );
+        assert_eq!(owner_of(twin.as_ref(), ID, &all).as_deref(), Some("a/first"));
     }
 
     #[test]

@@ -8,12 +8,13 @@ use super::marks;
 use super::plan::{self, Action, Keep};
 use super::{Done, Error, Pass, annotation, status};
 use crate::controller::conditions::Outcome;
-use crate::controller::desired::desired;
+use crate::crd::Kind;
 
 /// Runs the pass of a resource being deleted (it holds the finalizer).
-pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
+pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Error> {
     let profile = pass.profile;
-    let want = desired(profile);
+    // The desired body plays no part in a deletion's plan: references are not resolved.
+    let want = profile.desired(&Default::default());
     let mut inputs = pass.inputs(&want);
     // The client is made only when the plan needs Auth0: a resource with nothing in Auth0
     // goes without a call, even when its tenant is gone.
@@ -41,7 +42,7 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
                     retrying: false,
                 };
                 let new_status = status::with(profile, &outcome, |_| {});
-                if profile.status.as_ref() != Some(&new_status) {
+                if profile.status() != Some(&new_status) {
                     pass.publish(EventType::Normal, "DeletionPaused", &message).await;
                 }
                 return Ok(Done {
@@ -52,12 +53,23 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
                 });
             }
             Action::Delete { ids } => {
+                // Resources that reference this one would lose what they use (Auth0 may
+                // refuse the delete, or leave them pointing at nothing): the deletion waits
+                // for them, naming them, before any call.
+                let users = pass.users();
+                if !users.is_empty() {
+                    return Err(Error::InUse {
+                        noun: K::AUTH0.noun,
+                        id: ids.join(", "),
+                        users: super::references::shown(&users),
+                    });
+                }
                 let c = match &client {
                     Some(c) => c,
                     None => client.insert(pass.checked_client()?),
                 };
                 for id in ids {
-                    c.delete(&id).await?;
+                    c.delete_item(K::AUTH0, &id).await?;
                     pass.ctx.listings.remember(c.reach(), &id, None);
                     pass.publish(EventType::Normal, "Deleted", &format!("deleted Auth0 profile {id}"))
                         .await;
@@ -78,7 +90,7 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
                         pass.publish(
                             EventType::Normal,
                             "Released",
-                            &format!("left Auth0 profile {id} to ConnectionProfile {owner}, which manages it"),
+                            &format!("left Auth0 profile {id} to {} {owner}, which manages it", K::AUTH0.kind),
                         )
                         .await
                     }
@@ -112,10 +124,12 @@ pub async fn run(pass: &Pass<'_>) -> Result<Done, Error> {
 /// take a listing begun before that POST as proof that nothing was created (`make test`,
 /// fault scenario 7, an orphan; `tests/ownership.rs
 /// an_interrupted_create_paused_and_deleted_still_deletes_its_profile`).
-async fn released(pass: &Pass<'_>) -> Result<Done, Error> {
+async fn released<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Error> {
     tracing::debug!(claim = ?pass.claim(), "letting the finalizer go");
     marks::release(&pass.api, pass.profile).await?;
     pass.ctx.memory.forget(&pass.uid);
+    // A resource this one referenced may be waiting to be deleted until nothing uses it.
+    pass.wake_referenced();
     Ok(Done {
         status: None,
         marks: None,

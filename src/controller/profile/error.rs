@@ -23,7 +23,7 @@ pub enum Error {
     )]
     NameRefused(String),
     #[error(
-        "Auth0 profile {id} is already managed by ConnectionProfile {owner}, which claimed it first: this resource writes nothing to it and its deletion deletes nothing; remove its spec.externalID or auth0.operators.dev/profile-id annotation, or delete this copy"
+        "Auth0 profile {id} is already managed by {owner}, which claimed it first: this resource writes nothing to it and its deletion deletes nothing; remove its spec.externalID or auth0.operators.dev/profile-id annotation, or delete this copy"
     )]
     AlreadyManaged { id: String, owner: String },
     #[error(
@@ -53,6 +53,33 @@ pub enum Error {
     /// message names the field (`controller/decode.rs`). Terminal: waits for a change.
     #[error("{0}")]
     Undecodable(String),
+    /// A reference names a resource that is missing, not Ready or being deleted
+    /// (`references.rs`): retried, and woken when it becomes Ready.
+    #[error("{0}")]
+    ReferenceNotReady(String),
+    /// A reference names a resource on another tenant: terminal, waits for a change.
+    #[error("{0}")]
+    InvalidReference(String),
+    /// Deleting the profile would break the resources that use it: the deletion waits
+    /// for them to let go (retried; woken when one does).
+    #[error(
+        "Auth0 {noun} {id} is used by {users}: its deletion waits until they no longer reference it (delete them or change their reference), or annotate this resource auth0.operators.dev/force-orphan=true to leave the profile in Auth0"
+    )]
+    InUse {
+        noun: &'static str,
+        id: String,
+        users: String,
+    },
+    /// Auth0 refused a create because the tenant holds as many of the kind as it may (a
+    /// 409 from a kind with a quota): never a name clash.
+    #[error(
+        "Auth0 refused the create: the tenant holds its most {noun}s ({quota}): {message} Delete one the tenant no longer needs, or use another tenant"
+    )]
+    QuotaReached {
+        noun: &'static str,
+        quota: usize,
+        message: String,
+    },
     /// Not a failure: a look-up by name needs a newer listing of the tenant than the one
     /// at hand, and another pass is taking one. The pass ends with no write and no backoff;
     /// the resource is queued again when that listing ends (`listing.rs`).
@@ -66,7 +93,7 @@ fn name_taken(name: &str, holder: &Holder) -> String {
             "a profile named {name:?} already exists in Auth0 ({id}) and this resource did not create it: set spec.externalID to {id} to adopt it, or choose another spec.name"
         ),
         Holder::Resource { owner, id } => format!(
-            "the name {name:?} belongs to Auth0 profile {id}, which ConnectionProfile {owner} manages: choose another spec.name (adopting {id} here too would give it two owners)"
+            "the name {name:?} belongs to Auth0 profile {id}, which {owner} manages: choose another spec.name (adopting {id} here too would give it two owners)"
         ),
         Holder::Ambiguous { ids } => format!(
             "{} profiles named {name:?} exist in Auth0 ({}) and none can be shown to be this resource's: set spec.externalID to the one it should manage, or choose another spec.name",
@@ -147,6 +174,10 @@ impl Error {
             Error::WriteRefused(_) => terminal(reason::WRITE_REFUSED),
             Error::InvalidAnnotation(_) => terminal(reason::INVALID_ANNOTATION),
             Error::Undecodable(_) => terminal(reason::INVALID_SPEC),
+            Error::ReferenceNotReady(_) => transient(reason::REFERENCE_NOT_READY),
+            Error::InvalidReference(_) => terminal(reason::INVALID_REFERENCE),
+            Error::InUse { .. } => transient(reason::IN_USE),
+            Error::QuotaReached { .. } => transient(reason::QUOTA_EXCEEDED),
             Error::Kube(_) | Error::AwaitingListing => transient(reason::RECONCILE_ERROR),
         }
     }
@@ -174,7 +205,7 @@ mod tests {
         let owned = Error::NameTaken {
             name: "acme".into(),
             holder: Holder::Resource {
-                owner: "team-b/acme".into(),
+                owner: "ConnectionProfile team-b/acme".into(),
                 id: "cop_1cu7Zs1Dfru5Qc9mZea7nm".into(),
             },
         };

@@ -26,6 +26,7 @@ use crate::auth0::client::Reach;
 use crate::auth0::ratelimit::Priority;
 use crate::auth0::{Auth0Client, Auth0Error};
 use crate::controller::lanes::{Lanes, Resource};
+use crate::crd::kind::Auth0Api;
 
 /// How long the pass taking a name check's listing waits for other resources' name checks
 /// to share it: until none came for `GATHER_QUIET`, at most `GATHER_AT_MOST` in all
@@ -51,11 +52,11 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    async fn take(client: &Auth0Client, priority: Priority) -> Result<Snapshot, Auth0Error> {
+    async fn take(api: &Auth0Api, client: &Auth0Client, priority: Priority) -> Result<Snapshot, Auth0Error> {
         // The whole listing waits for the tenant: it gives its running place back once,
         // not between pages (which would queue each page behind every tenant's passes
         // while the right to take the tenant's listing is held).
-        let listing = crate::places::aside(client.list_reporting(priority, |_| {})).await?;
+        let listing = crate::places::aside(client.list_items(api, priority, |_| {})).await?;
         let by_id = listing
             .profiles
             .into_iter()
@@ -118,6 +119,8 @@ pub struct Listings {
     waiting: Mutex<HashMap<Reach, HashSet<Resource>>>,
     /// Where waiting resources are queued (as changes) when a listing ends.
     lanes: Arc<Lanes>,
+    /// The kind's API these listings list.
+    api: &'static Auth0Api,
 }
 
 /// The right to take a tenant's next listing, held by one pass; letting it go (the listing
@@ -142,8 +145,9 @@ impl Drop for Taking<'_> {
 
 impl Listings {
     /// No listing yet; resources waiting for one are queued in `lanes`.
-    pub fn new(lanes: Arc<Lanes>) -> Self {
+    pub fn new(api: &'static Auth0Api, lanes: Arc<Lanes>) -> Self {
         Listings {
+            api,
             tenants: Mutex::default(),
             written: Mutex::default(),
             waiting: Mutex::default(),
@@ -209,7 +213,7 @@ impl Listings {
     /// Takes `reach`'s next listing (the caller holds [`Taking`]) and makes it the latest.
     async fn refresh(&self, client: &Auth0Client, tenant: &Tenant, priority: Priority) -> Result<(), Auth0Error> {
         let reach = client.reach();
-        let taken = match Snapshot::take(client, priority).await {
+        let taken = match Snapshot::take(self.api, client, priority).await {
             Ok(taken) => taken,
             Err(e) => {
                 self.failed(reach, tenant, &e, credentials(client));
@@ -423,16 +427,19 @@ fn with_name(
 mod tests {
     use super::*;
     use futures::StreamExt;
-    use kube::runtime::reflector::ObjectRef;
 
     fn resource(name: &str) -> Resource {
-        ObjectRef::new(name).within("team")
+        Resource {
+            kind: "ConnectionProfile",
+            namespace: "team".into(),
+            name: name.into(),
+        }
     }
 
     #[tokio::test]
     async fn a_look_up_that_finds_the_listing_taken_ends_and_is_queued_when_it_is_let_go() {
         let (lanes, mut woken) = Lanes::new(4, 1, None);
-        let listings = Listings::new(lanes.clone());
+        let listings = Listings::new(&crate::crd::CONNECTION_PROFILES, lanes.clone());
         let reach = &Reach::named("a.auth0.com");
         let tenant = listings.tenant(reach);
         let taking = listings.take_or_wait(reach, &tenant, &resource("taker")).expect("free");
@@ -456,7 +463,7 @@ mod tests {
     async fn waiting_resources_are_queued_behind_changes_and_ahead_of_drift_checks() {
         use crate::controller::lanes::Purpose;
         let (lanes, mut woken) = Lanes::new(1, 1, None);
-        let listings = Listings::new(lanes.clone());
+        let listings = Listings::new(&crate::crd::CONNECTION_PROFILES, lanes.clone());
         let reach = &Reach::named("a.auth0.com");
         let tenant = listings.tenant(reach);
         // The lane's one place is the taker's; a drift check and a change queue behind it.
@@ -489,7 +496,7 @@ mod tests {
         use tokio::time::{Instant, sleep};
         let (quiet, at_most) = (Duration::from_millis(100), Duration::from_secs(1));
         let (lanes, _woken) = Lanes::new(4, 1, None);
-        let listings = Arc::new(Listings::new(lanes));
+        let listings = Arc::new(Listings::new(&crate::crd::CONNECTION_PROFILES, lanes));
         let reach = &Reach::named("a.auth0.com");
         let tenant = listings.tenant(reach);
         let taking = listings.take_or_wait(reach, &tenant, &resource("taker")).expect("free");
@@ -533,7 +540,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_listing_answers_each_resource_that_waited_for_it_once() {
         let (lanes, mut woken) = Lanes::new(4, 1, None);
-        let listings = Listings::new(lanes);
+        let listings = Listings::new(&crate::crd::CONNECTION_PROFILES, lanes);
         let reach = &Reach::named("a.auth0.com");
         let tenant = listings.tenant(reach);
         let taking = listings.take_or_wait(reach, &tenant, &resource("taker")).expect("free");

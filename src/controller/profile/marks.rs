@@ -7,13 +7,14 @@
 //! leaves out now: that is how the mark goes in the same write that records the binding, and
 //! how the tenant goes with the last of them.
 
+use crate::crd::Kind;
+use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
-use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use super::plan::{Claim, TenantChange};
 use super::{Error, FINALIZER, MANAGER, annotation};
-use crate::crd::{ConnectionProfile, TenantRef};
+use crate::crd::TenantRef;
 
 /// The marks a resource should carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +31,7 @@ pub struct Marks {
 
 impl Marks {
     /// The marks the resource carries now.
-    pub fn of(profile: &ConnectionProfile) -> Marks {
+    pub fn of<K: Kind>(profile: &K) -> Marks {
         let annotations = profile.annotations();
         Marks {
             pending: annotations.get(annotation::CREATE_PENDING).cloned(),
@@ -63,7 +64,7 @@ const ON: &str = " on ";
 /// tenantRef was immutable): they are checked against `status.tenant`, the domain an earlier
 /// pass reported, which must be the domain reached now; with neither recorded they are taken
 /// as the current tenant's, and the tenant is recorded at the next write of the marks.
-pub fn tenant_change(profile: &ConnectionProfile, current_reached: Option<&str>) -> Option<TenantChange> {
+pub fn tenant_change<K: Kind>(profile: &K, current_reached: Option<&str>) -> Option<TenantChange> {
     let marks = Marks::of(profile);
     // The id the resource records (status.id, else the binding), as the claims read it: an
     // id in status alone (the annotations dropped by a replace) is evidence too.
@@ -74,7 +75,7 @@ pub fn tenant_change(profile: &ConnectionProfile, current_reached: Option<&str>)
         // A tenant recorded beside nothing proves nothing.
         (None, None) => return None,
     };
-    let current = profile.spec.tenant_ref.to_string();
+    let current = profile.common().tenant_ref.to_string();
     let change = |recorded: String, current: String, repointed: Option<String>| {
         Some(TenantChange {
             recorded,
@@ -86,7 +87,7 @@ pub fn tenant_change(profile: &ConnectionProfile, current_reached: Option<&str>)
     // What earlier versions recorded: the domain reported in status.
     let reported_elsewhere = || {
         let reported = profile
-            .status
+            .status()
             .as_ref()
             .and_then(|s| s.tenant.as_deref())
             .filter(|d| !d.is_empty())?;
@@ -133,7 +134,7 @@ fn annotation_bytes<'a>(annotations: impl IntoIterator<Item = (&'a String, &'a S
 /// resource near the 256 KiB cap got no status and was retried every 5 s for ever). Pure;
 /// `Err` is [`Error::WriteRefused`] naming the sizes and what to shrink, before any Auth0
 /// call.
-pub fn room(profile: &ConnectionProfile, reached: &str) -> Result<(), Error> {
+pub fn room<K: Kind>(profile: &K, reached: &str) -> Result<(), Error> {
     let ours = [
         annotation::CREATE_PENDING,
         annotation::PROFILE_ID,
@@ -146,11 +147,11 @@ pub fn room(profile: &ConnectionProfile, reached: &str) -> Result<(), Error> {
             .filter(|(k, _)| !ours.contains(&k.as_str())),
     );
     let marks = annotation::CREATE_PENDING.len()
-        + profile.effective_name().len()
+        + profile.common().name.len()
         + annotation::PROFILE_ID.len()
         + ID_LENGTH
         + annotation::PROFILE_TENANT.len()
-        + profile.spec.tenant_ref.to_string().len()
+        + profile.common().tenant_ref.to_string().len()
         + ON.len()
         + reached.len();
     if theirs + marks <= ANNOTATIONS_LIMIT {
@@ -176,7 +177,7 @@ fn shrink_advice(theirs: usize, marks: usize) -> String {
 /// 422 (Invalid, e.g. `metadata.annotations: Too long`) or 413 (too large) becomes
 /// [`Error::WriteRefused`] with the API server's message and what to shrink; any other
 /// error is returned as it is (retried).
-pub fn refused_write(error: Error, profile: &ConnectionProfile) -> Error {
+pub fn refused_write<K: Kind>(error: Error, profile: &K) -> Error {
     match &error {
         Error::Kube(kube::Error::Api(status)) if status.code == 422 || status.code == 413 => {
             let mut message = format!("the API server refused the operator's write: {}", status.message);
@@ -192,41 +193,41 @@ pub fn refused_write(error: Error, profile: &ConnectionProfile) -> Error {
 
 /// What is wrong with an id the resource records (`status.id`, the `profile-id`
 /// annotation), which anyone who may edit the resource can write: `None` when each is a
-/// connection profile id. An id goes into a request's path; `./cop_…` or `../clients/…`
+/// `K`'s id (`cop_`, `uap_`, `ssp_` and 22 letters or digits). An id goes into a request's path; `./cop_…` or `../clients/…`
 /// would reach another namespace's profile or another API (the client refuses such an id
 /// too: `Auth0Error::NotAnId`).
-pub fn malformed_id(profile: &ConnectionProfile) -> Option<String> {
-    let status_id = profile.status.as_ref().and_then(|s| s.id.as_deref());
+pub fn malformed_id<K: Kind>(profile: &K) -> Option<String> {
+    let status_id = profile.status().and_then(|s| s.id.as_deref());
     let annotated = profile.annotations().get(annotation::PROFILE_ID).map(String::as_str);
-    let bad = |id: &&str| !id.is_empty() && !crate::crd::validation::is_profile_id(id);
+    let bad = |id: &&str| !id.is_empty() && !K::AUTH0.is_id(id);
     let short = |id: &str| id.chars().take(80).collect::<String>();
     if let Some(id) = annotated.filter(bad) {
         return Some(format!(
-            "annotation {}: {:?} is not an Auth0 connection profile id (cop_ and 22 letters or digits): remove the annotation, or set it to the id of the profile this resource manages; nothing was sent to Auth0",
+            "annotation {}: {:?} is not an Auth0 {} id ({} and 22 letters or digits): remove the annotation, or set it to the id of the profile this resource manages; nothing was sent to Auth0",
             annotation::PROFILE_ID,
-            short(id)
+            short(id),
+            K::AUTH0.noun,
+            K::AUTH0.id_prefix
         ));
     }
     status_id.filter(bad).map(|id| {
         format!(
-            "status.id {:?} is not an Auth0 connection profile id (cop_ and 22 letters or digits): it was not written by the operator; nothing was sent to Auth0",
-            short(id)
+            "status.id {:?} is not an Auth0 {} id ({} and 22 letters or digits): it was not written by the operator; nothing was sent to Auth0",
+            short(id),
+            K::AUTH0.noun,
+            K::AUTH0.id_prefix
         )
     })
 }
 
-pub fn has_finalizer(profile: &ConnectionProfile) -> bool {
+pub fn has_finalizer<K: Kind>(profile: &K) -> bool {
     profile.finalizers().iter().any(|f| f == FINALIZER)
 }
 
 /// Holds the finalizer and exactly `marks`; other finalizers and annotations are untouched.
 /// Writes nothing when the resource already carries them. Returns the live object after a
 /// write (`None` when nothing was written).
-pub async fn hold(
-    api: &Api<ConnectionProfile>,
-    profile: &ConnectionProfile,
-    marks: &Marks,
-) -> Result<Option<ConnectionProfile>, Error> {
+pub async fn hold<K: Kind>(api: &Api<K>, profile: &K, marks: &Marks) -> Result<Option<K>, Error> {
     if has_finalizer(profile) && Marks::of(profile) == *marks {
         return Ok(None);
     }
@@ -238,11 +239,7 @@ pub async fn hold(
 /// writes (a resource this process already let go, or whose mark it removed), and only the
 /// live answer tells (the fault suite's SIGKILL scenario left an orphan when a create
 /// trusted the cache). An apply to a resource already gone fails: its spec is required.
-pub async fn apply(
-    api: &Api<ConnectionProfile>,
-    profile: &ConnectionProfile,
-    marks: &Marks,
-) -> Result<ConnectionProfile, Error> {
+pub async fn apply<K: Kind>(api: &Api<K>, profile: &K, marks: &Marks) -> Result<K, Error> {
     let mut annotations = serde_json::Map::new();
     if let Some(name) = &marks.pending {
         annotations.insert(annotation::CREATE_PENDING.into(), json!(name));
@@ -258,8 +255,8 @@ pub async fn apply(
         metadata["annotations"] = annotations.into();
     }
     let patch = json!({
-        "apiVersion": ConnectionProfile::api_version(&()),
-        "kind": ConnectionProfile::kind(&()),
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
         "metadata": metadata,
     });
     Ok(api
@@ -274,10 +271,10 @@ pub async fn apply(
 /// Lets the resource go once its cleanup is done: applies nothing, so the finalizer and the
 /// marks this manager holds are removed. A finalizer someone else wrote back (a restore, a
 /// client-side apply) is removed by a JSON patch that checks its position.
-pub async fn release(api: &Api<ConnectionProfile>, profile: &ConnectionProfile) -> Result<(), Error> {
+pub async fn release<K: Kind>(api: &Api<K>, profile: &K) -> Result<(), Error> {
     let patch = json!({
-        "apiVersion": ConnectionProfile::api_version(&()),
-        "kind": ConnectionProfile::kind(&()),
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
         "metadata": {"name": profile.name_any()},
     });
     let name = profile.name_any();
@@ -308,6 +305,7 @@ pub async fn release(api: &Api<ConnectionProfile>, profile: &ConnectionProfile) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crd::ConnectionProfile;
     use crate::crd::{ConnectionProfileSpec, TenantKind};
 
     const ID: &str = "cop_1cu7Zs1Dfru5Qc9mZea7nm";

@@ -18,6 +18,7 @@ pub mod listing;
 pub mod marks;
 pub mod memory;
 pub mod plan;
+pub mod references;
 pub mod status;
 pub mod vanished;
 
@@ -26,10 +27,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::controller::events::{EventType, Publisher};
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::{Resource, ResourceExt};
 use serde_json::Value;
 
 use super::conditions::Outcome;
@@ -38,7 +39,7 @@ use super::tenants::Tenants;
 use crate::auth0::Auth0Client;
 use crate::auth0::ratelimit::Priority;
 use crate::auth0::retry::Backoff;
-use crate::crd::ConnectionProfile;
+use crate::crd::{Kind, Status};
 use crate::metrics::Metrics;
 pub use error::{Disposition, Error};
 use memory::Memory;
@@ -71,8 +72,10 @@ pub mod annotation {
     pub const LAST_APPLIED_BYTES: &str = "auth0.operators.dev/last-applied-bytes";
 }
 
-/// What every pass shares.
-pub struct Context {
+/// What the passes of every kind share: the clients, the tenants, Events, metrics, the
+/// caches every pass waits for, and each tenant's lane (a tenant's lane and rate limit are
+/// one for all its kinds).
+pub struct Shared {
     pub client: kube::Client,
     pub tenants: Tenants,
     /// Publishes the resources' Events (`controller/events.rs`).
@@ -82,54 +85,76 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// The caches (tenants, Secrets, namespaces) every pass reads: listed once before passes run.
     pub caches: Arc<super::CachesSynced>,
-    /// Every ConnectionProfile, for the claims of the others (one profile, one owner).
-    pub profiles: Store<ConnectionProfile>,
-    pub listings: listing::Listings,
-    /// Everything remembered per resource, with one `forget` (`memory.rs`).
-    pub memory: Arc<Memory>,
     /// Each tenant's lane: the passes of one tenant that may run at once (issue 15).
     pub lanes: Arc<super::lanes::Lanes>,
     /// When this process began reconciling: every create an earlier process sent is over.
     started: Instant,
 }
 
-impl Context {
+impl Shared {
     pub fn new(
         client: kube::Client,
         tenants: Tenants,
         events: Publisher,
         poll_interval: Duration,
         metrics: Arc<Metrics>,
-        watched: Watched,
+        caches: Arc<super::CachesSynced>,
         lanes: Arc<super::lanes::Lanes>,
     ) -> Self {
-        let Watched {
-            caches,
-            profiles,
-            memory,
-        } = watched;
-        Context {
-            caches,
-            metrics,
+        Shared {
             client,
             tenants,
             events,
             poll_interval,
-            profiles,
-            listings: listing::Listings::new(lanes.clone()),
-            memory,
+            metrics,
+            caches,
             lanes,
             started: Instant::now(),
         }
     }
 }
 
-/// What the controller's watches feed every pass.
-pub struct Watched {
-    /// The tenant, Secret and namespace caches, listed once before passes run.
-    pub caches: Arc<super::CachesSynced>,
-    /// Every ConnectionProfile (the controller's own cache).
-    pub profiles: Store<ConnectionProfile>,
+/// What the passes of one kind share: [`Shared`] (reached through `Deref`), the kind's
+/// cache, its tenants' listings, its per-resource memory (this context is its one owner)
+/// and how its references resolve.
+pub struct Context<K: Kind> {
+    pub shared: Arc<Shared>,
+    /// Every resource of the kind, for the claims of the others (one profile, one owner).
+    pub profiles: Store<K>,
+    /// Each tenant's latest listing of the kind's items (`listing.rs`).
+    pub listings: listing::Listings,
+    /// Everything remembered per resource of the kind, with one `forget` (`memory.rs`).
+    pub memory: Arc<Memory>,
+    /// The resources of other kinds this kind's references name, and the resources of
+    /// other kinds that reference this kind's (`references.rs`).
+    pub references: references::Referents,
+}
+
+impl<K: Kind> std::ops::Deref for Context<K> {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+impl<K: Kind> Context<K> {
+    pub fn new(shared: Arc<Shared>, watched: Watched<K>, references: references::Referents) -> Self {
+        let Watched { profiles, memory } = watched;
+        Context {
+            listings: listing::Listings::new(K::AUTH0, shared.lanes.clone()),
+            shared,
+            profiles,
+            memory,
+            references,
+        }
+    }
+}
+
+/// What the controller's watches feed every pass of one kind.
+pub struct Watched<K: Kind> {
+    /// Every resource of the kind (the controller's own cache).
+    pub profiles: Store<K>,
     /// Everything remembered per resource; the watch notes when each resource's current
     /// request was first delivered, and forgets resources gone from the cache.
     pub memory: Arc<Memory>,
@@ -145,10 +170,10 @@ pub fn failure_backoff() -> Backoff {
 }
 
 /// One pass over one resource: what it reads, and the look-ups the plan asks for.
-pub struct Pass<'a> {
-    pub profile: &'a ConnectionProfile,
-    pub ctx: &'a Context,
-    pub api: Api<ConnectionProfile>,
+pub struct Pass<'a, K: Kind> {
+    pub profile: &'a K,
+    pub ctx: &'a Context<K>,
+    pub api: Api<K>,
     pub uid: String,
     pub claims: claims::Claims,
     /// Whether this pass saw the recorded profile gone from Auth0 (a GET by id answered
@@ -156,8 +181,8 @@ pub struct Pass<'a> {
     pub saw_gone: std::sync::atomic::AtomicBool,
 }
 
-impl<'a> Pass<'a> {
-    fn new(profile: &'a ConnectionProfile, ctx: &'a Context) -> Self {
+impl<'a, K: Kind> Pass<'a, K> {
+    fn new(profile: &'a K, ctx: &'a Context<K>) -> Self {
         let namespace = profile.namespace().unwrap_or_default();
         Pass {
             profile,
@@ -172,7 +197,7 @@ impl<'a> Pass<'a> {
     /// The tenant's client, once the tenant admits the resource's namespace.
     pub fn client(&self) -> Result<Arc<Auth0Client>, Error> {
         let namespace = self.profile.namespace().unwrap_or_default();
-        Ok(self.ctx.tenants.client(&self.profile.spec.tenant_ref, &namespace)?)
+        Ok(self.ctx.tenants.client(self.profile.common().tenant_ref, &namespace)?)
     }
 
     /// [`Self::client`], refused with `TenantChanged` when the tenant it reaches is not the
@@ -190,7 +215,64 @@ impl<'a> Pass<'a> {
     /// cannot be told (no such tenant, a refused endpoint).
     pub fn reached(&self) -> Option<String> {
         let namespace = self.profile.namespace().unwrap_or_default();
-        self.ctx.tenants.reached(&self.profile.spec.tenant_ref, &namespace)
+        self.ctx.tenants.reached(self.profile.common().tenant_ref, &namespace)
+    }
+
+    /// The ids the resource's references name (`references.rs`): refused before any Auth0
+    /// call while a referenced resource is not Ready (`ReferenceNotReady`, retried) or is on
+    /// another tenant (`InvalidReference`).
+    pub fn resolve(&self) -> Result<crate::crd::kind::Resolved, Error> {
+        let references = self.profile.references();
+        if references.is_empty() {
+            return Ok(Default::default());
+        }
+        let namespace = self.profile.namespace().unwrap_or_default();
+        self.ctx
+            .references
+            .resolve(&namespace, self.profile.common().tenant_ref, &references)
+            .map_err(|unresolved| match unresolved {
+                references::Unresolved::NotReady { .. } => Error::ReferenceNotReady(unresolved.to_string()),
+                references::Unresolved::OtherTenant { .. } => Error::InvalidReference(unresolved.to_string()),
+            })
+    }
+
+    /// The resources of other kinds that reference this one (`references.rs`).
+    pub fn users(&self) -> Vec<super::lanes::Resource> {
+        let namespace = self.profile.namespace().unwrap_or_default();
+        self.ctx.references.users(
+            K::AUTH0.kind,
+            &namespace,
+            &self.profile.name_any(),
+            claims::recorded_id(self.profile),
+        )
+    }
+
+    /// Queues a pass of every resource that references this one (its readiness or id
+    /// changed, or it is gone).
+    pub fn wake_users(&self) {
+        let namespace = self.profile.namespace().unwrap_or_default();
+        self.ctx.references.wake_users(
+            K::AUTH0.kind,
+            &namespace,
+            &self.profile.name_any(),
+            claims::recorded_id(self.profile),
+        );
+    }
+
+    /// Queues a pass of every resource this one names by reference (one waiting to be
+    /// deleted until nothing uses it goes on when this one lets go).
+    pub fn wake_referenced(&self) {
+        let Some(wake) = &self.ctx.references.wake else { return };
+        let namespace = self.profile.namespace().unwrap_or_default();
+        for reference in self.profile.references() {
+            if let crate::crd::kind::Target::Name(name) = reference.target {
+                let _ = wake.unbounded_send(super::lanes::Resource {
+                    kind: reference.kind,
+                    namespace: namespace.clone(),
+                    name,
+                });
+            }
+        }
     }
 
     /// What the resource can prove about its profile, strongest first.
@@ -229,19 +311,19 @@ impl<'a> Pass<'a> {
     {
         let profile = self.profile;
         Inputs {
-            deleting: profile.metadata.deletion_timestamp.is_some(),
+            deleting: profile.meta().deletion_timestamp.is_some(),
             paused: annotation_is_true(profile, annotation::PAUSED),
             force_orphan: annotation_is_true(profile, annotation::FORCE_ORPHAN),
-            management: profile.spec.management_policy,
-            deletion: profile.spec.deletion_policy,
+            management: profile.common().management_policy,
+            deletion: profile.common().deletion_policy,
             claim: self.claim(),
             pending: self.pending(),
             owned_by_other: self.claims.older_claimant.clone(),
             tenant_changed: marks::tenant_change(profile, self.reached().as_deref()),
-            name: profile.effective_name(),
+            name: profile.common().name,
             desired,
             by_id: None,
-            generation: profile.metadata.generation,
+            generation: profile.meta().generation,
             stuck: self.ctx.memory.stuck.get(&self.uid),
             named: Default::default(),
         }
@@ -256,7 +338,7 @@ impl<'a> Pass<'a> {
                     After::Request => self.request_time(),
                     After::PostsOver => self.posts_over_since(),
                 };
-                let resource = ObjectRef::from_obj(self.profile);
+                let resource = super::lanes::Resource::of(&ObjectRef::from_obj(self.profile));
                 let Some(named) = self.ctx.listings.named(client, &name, since, &resource).await? else {
                     return Err(Error::AwaitingListing);
                 };
@@ -291,7 +373,7 @@ impl<'a> Pass<'a> {
             }
         }
         let priority = if settled { Priority::Background } else { Priority::User };
-        Ok(match client.get(id, priority).await? {
+        Ok(match client.get_item(K::AUTH0, id, priority).await? {
             Some(remote) => ById::Found(remote),
             None => {
                 self.saw_gone.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -315,7 +397,7 @@ impl<'a> Pass<'a> {
             .creates
             .get(&self.uid)
             .and_then(|p| p.answered)
-            .unwrap_or(self.ctx.started)
+            .unwrap_or(self.ctx.shared.started)
     }
 
     pub fn poll_interval(&self) -> Duration {
@@ -358,10 +440,10 @@ impl<'a> Pass<'a> {
             Err(e) => memory::fingerprint(e.to_string()),
         };
         let namespace = profile.namespace().unwrap_or_default();
-        let tenant_version = self.ctx.tenants.version(&profile.spec.tenant_ref, &namespace);
+        let tenant_version = self.ctx.tenants.version(profile.common().tenant_ref, &namespace);
         memory::fingerprint((
-            profile.metadata.generation,
-            profile.metadata.deletion_timestamp.is_some(),
+            profile.meta().generation,
+            profile.meta().deletion_timestamp.is_some(),
             people,
             tenant,
             tenant_version,
@@ -372,17 +454,17 @@ impl<'a> Pass<'a> {
 /// What the user asks of a resource: its generation and its `reconcile-requested-at`,
 /// hashed. The watch notes when each was first seen ([`memory::Requests`]); a name check
 /// before a POST needs a listing begun after that.
-pub fn request_key(profile: &ConnectionProfile) -> u64 {
+pub fn request_key<K: Kind>(profile: &K) -> u64 {
     memory::fingerprint((
-        profile.metadata.generation,
+        profile.meta().generation,
         profile.annotations().get(annotation::RECONCILE_REQUESTED_AT),
     ))
 }
 
 /// What a pass that did not fail leaves behind.
-pub struct Done {
+pub struct Done<A> {
     /// The status to write (skipped when unchanged).
-    pub status: Option<crate::crd::ConnectionProfileStatus>,
+    pub status: Option<Status<A>>,
     /// The marks to hold after the status is written (the id first, then the mark goes).
     pub marks: Option<marks::Marks>,
     pub next: Action,
@@ -399,16 +481,16 @@ pub struct Done {
 /// A pass that panics is caught here (`controller/panics.rs`): the resource is reported
 /// `Synced=False InternalError` and retried with its backoff; the process and every other
 /// resource go on.
-pub async fn reconcile(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile<K: Kind>(profile: Arc<K>, ctx: Arc<Context<K>>) -> Result<Action, Error> {
     let started = Instant::now();
     match super::panics::caught(reconcile_in_lane(profile.clone(), ctx.clone())).await {
         Ok(result) => result,
-        Err(panic) => Ok(internal_error(&profile, &ctx, &panic, started).await),
+        Err(panic) => Ok(internal_error(profile.as_ref(), &ctx, &panic, started).await),
     }
 }
 
 /// After a pass panicked: the log line (with the panic), the metric, the status, backoff.
-async fn internal_error(profile: &ConnectionProfile, ctx: &Context, panic: &str, started: Instant) -> Action {
+async fn internal_error<K: Kind>(profile: &K, ctx: &Context<K>, panic: &str, started: Instant) -> Action {
     let uid = profile.uid().unwrap_or_default();
     tracing::error!(%panic, resource = %claims::key(profile), "a reconcile pass panicked: reported as InternalError, retried with backoff");
     ctx.metrics
@@ -426,7 +508,7 @@ async fn internal_error(profile: &ConnectionProfile, ctx: &Context, panic: &str,
         "an internal error (a bug in the operator) ended the pass: {panic}; retrying with backoff. Please report it with the operator's log"
     );
     let reason = crate::crd::conditions::reason::INTERNAL_ERROR;
-    let outcome = if profile.metadata.deletion_timestamp.is_some() {
+    let outcome = if profile.meta().deletion_timestamp.is_some() {
         Outcome::DeleteBlocked {
             reason,
             message: message.clone(),
@@ -442,13 +524,13 @@ async fn internal_error(profile: &ConnectionProfile, ctx: &Context, panic: &str,
             // says nothing about Auth0.
             remote_available: claims::recorded_id(profile).is_some()
                 && profile
-                    .status
+                    .status()
                     .as_ref()
                     .is_some_and(|s| status::ready_of(s) == Some("True")),
         }
     };
     let new_status = status::with(profile, &outcome, |_| {});
-    let api: Api<ConnectionProfile> = Api::namespaced(ctx.client.clone(), &profile.namespace().unwrap_or_default());
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &profile.namespace().unwrap_or_default());
     match status::write(&api, profile, new_status).await {
         Ok(true) => {
             publish(
@@ -468,13 +550,13 @@ async fn internal_error(profile: &ConnectionProfile, ctx: &Context, panic: &str,
 }
 
 /// [`reconcile`] without the panic guard.
-async fn reconcile_in_lane(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
+async fn reconcile_in_lane<K: Kind>(profile: Arc<K>, ctx: Arc<Context<K>>) -> Result<Action, Error> {
     let namespace = profile.namespace().unwrap_or_default();
-    let _place = match ctx.tenants.client(&profile.spec.tenant_ref, &namespace) {
+    let _place = match ctx.tenants.client(profile.common().tenant_ref, &namespace) {
         Ok(client) => match ctx.lanes.try_enter(
             client.reach(),
-            &ObjectRef::from_obj(profile.as_ref()),
-            if status::is_settled(&profile) {
+            &super::lanes::Resource::of(&ObjectRef::from_obj(profile.as_ref())),
+            if status::is_settled(profile.as_ref()) {
                 Purpose::DriftCheck
             } else {
                 Purpose::Change
@@ -489,26 +571,27 @@ async fn reconcile_in_lane(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -
     let result = crate::places::run(running, Box::pin(run(profile.clone(), ctx.clone()))).await;
     match result {
         // Gone under a create of ours (`vanished.rs`): the created profile is cleaned up.
-        Err(e) if vanished::is_gone(&e) && vanished::handle(&profile, &ctx).await => Ok(Action::await_change()),
+        Err(e) if vanished::is_gone(&e) && vanished::handle(profile.as_ref(), &ctx).await => Ok(Action::await_change()),
         other => other,
     }
 }
 
 /// One pass over a resource.
-async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Action, Error> {
+async fn run<K: Kind>(profile: Arc<K>, ctx: Arc<Context<K>>) -> Result<Action, Error> {
     // The copy the controller handed over was read before the waits for a lane and a
     // running place (minutes behind a throttled backlog): a pause, a force-orphan or a
     // deletion set meanwhile must count. The cache's copy is the latest the watch gave.
-    let Some(profile) = ctx.profiles.get(&ObjectRef::from_obj(profile.as_ref())) else {
+    let Some(latest) = ctx.profiles.get(&ObjectRef::from_obj(profile.as_ref())) else {
         return Ok(Action::await_change());
     };
-    super::panics::injected(&claims::key(&profile));
+    let profile: &K = latest.as_ref();
+    super::panics::injected(&claims::key(profile));
     let started = Instant::now();
-    let deleting = profile.metadata.deletion_timestamp.is_some();
-    if deleting && !marks::has_finalizer(&profile) {
+    let deleting = profile.meta().deletion_timestamp.is_some();
+    if deleting && !marks::has_finalizer(profile) {
         return Ok(Action::await_change());
     }
-    let pass = Pass::new(&profile, &ctx);
+    let pass = Pass::new(profile, &ctx);
     // A terminal failure costs one pass, then waits for a change (memory::Stalls).
     let fingerprint = pass.fingerprint();
     // A stalled resource that still reports its profile available is looked at again once
@@ -516,16 +599,16 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
     // (found by the walk: a rename onto a taken name kept Ready=True for a profile deleted in
     // the dashboard).
     let claims_available = profile
-        .status
+        .status()
         .as_ref()
         .is_some_and(|s| status::ready_of(s) == Some("True"));
     let recheck_due = claims_available && !ctx.memory.checked.within(&pass.uid, pass.poll_interval() / 2);
     if ctx.memory.stalls.is_stalled(&pass.uid, fingerprint) && !recheck_due {
         return Ok(Action::await_change());
     }
-    let lets_go = deleting && annotation_is_true(&profile, annotation::FORCE_ORPHAN);
-    let undecodable = super::decode::undecodable(&profile).filter(|_| !lets_go);
-    let malformed = marks::malformed_id(&profile).filter(|_| deleting && !lets_go);
+    let lets_go = deleting && annotation_is_true(profile, annotation::FORCE_ORPHAN);
+    let undecodable = super::decode::undecodable(profile).filter(|_| !lets_go);
+    let malformed = marks::malformed_id(profile).filter(|_| deleting && !lets_go);
     let result = if let Some(why) = undecodable {
         // Read with an empty spec: nothing may be looked at, written or deleted for it.
         Err(Error::Undecodable(why))
@@ -537,9 +620,9 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
     } else {
         // A bad poll-interval annotation is not a failure: drift checks use the default,
         // and a Warning says what to fix.
-        if let Err((_, why)) = poll_interval_or_why(&profile, &ctx) {
+        if let Err((_, why)) = poll_interval_or_why(profile, &ctx) {
             // Once per value: the Synced condition's message carries it after this pass.
-            let noted = profile.status.as_ref().is_some_and(|s| {
+            let noted = profile.status().is_some_and(|s| {
                 s.conditions
                     .iter()
                     .any(|c| c.type_ == crate::crd::conditions::SYNCED && c.message == why)
@@ -554,16 +637,24 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
     let result: Result<Action, Error> = match result {
         Ok(mut done) => {
             if !deleting {
-                let note = poll_interval_or_why(&profile, &ctx).err().map(|(_, why)| why);
-                done.status = status::noted(done.status, &profile, note.as_deref());
+                let note = poll_interval_or_why(profile, &ctx).err().map(|(_, why)| why);
+                done.status = status::noted(done.status, profile, note.as_deref());
             }
             // An unchanged status is not written: the resource's own says how it stands.
             let written = async {
                 if let Some(new_status) = done.status {
-                    status::write(&pass.api, &profile, new_status).await?;
+                    let before = profile
+                        .status()
+                        .map(|s| (status::ready_of(s).map(str::to_string), s.id.clone()));
+                    let after = (status::ready_of(&new_status).map(str::to_string), new_status.id.clone());
+                    status::write(&pass.api, profile, new_status).await?;
+                    // Resources that reference this one wait for it to be Ready: they go on now.
+                    if before.as_ref() != Some(&after) {
+                        pass.wake_users();
+                    }
                 }
                 if let Some(marks) = &done.marks {
-                    marks::hold(&pass.api, &profile, marks).await?;
+                    marks::hold(&pass.api, profile, marks).await?;
                 }
                 Ok::<(), Error>(())
             }
@@ -585,7 +676,7 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
     };
     // The API server refusing our own write as invalid (422) is the resource's to mend (its
     // annotations too large for our marks): reported and stalled, not retried every 5 s.
-    let result = result.map_err(|e| marks::refused_write(e, &profile));
+    let result = result.map_err(|e| marks::refused_write(e, profile));
     match result {
         Ok(next) => Ok(next),
         Err(err @ Error::Kube(_)) => Err(err),
@@ -613,9 +704,9 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
                     retrying: !stalled,
                 }
             } else {
-                let remote_available = claims::recorded_id(&profile).is_some()
+                let remote_available = claims::recorded_id(profile).is_some()
                     && profile
-                        .status
+                        .status()
                         .as_ref()
                         .is_some_and(|s| status::ready_of(s) == Some("True"))
                     && !pass.saw_gone.load(std::sync::atomic::Ordering::Relaxed)
@@ -630,9 +721,9 @@ async fn run(profile: Arc<ConnectionProfile>, ctx: Arc<Context>) -> Result<Actio
                     remote_available,
                 }
             };
-            let new_status = status::with(&profile, &outcome, |_| {});
+            let new_status = status::with(profile, &outcome, |_| {});
             let still_available = !deleting && status::ready_of(&new_status) == Some("True");
-            if status::write(&pass.api, &profile, new_status).await? {
+            if status::write(&pass.api, profile, new_status).await? {
                 pass.publish(EventType::Warning, disposition.reason, &message).await;
             }
             record(&ctx, disposition.reason, started);
@@ -659,14 +750,14 @@ const KUBE_RETRY_CAP: Duration = Duration::from_secs(5);
 
 /// Records a pass in the metrics: its result and duration. (The Ready gauge is counted from
 /// the cache at each scrape: `metrics.rs`.)
-fn record(ctx: &Context, result: &'static str, started: Instant) {
+fn record<K: Kind>(ctx: &Context<K>, result: &'static str, started: Instant) {
     ctx.metrics.reconciled(KIND, result, started.elapsed());
 }
 
 /// Failures of the Kubernetes API (a write refused or lost): retry with this object's
 /// backoff, capped low: such a retry costs Auth0 nothing, and a pass that waits minutes
 /// after the API server comes back from an outage helps no one.
-pub fn error_policy(profile: Arc<ConnectionProfile>, error: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy<K: Kind>(profile: Arc<K>, error: &Error, ctx: Arc<Context<K>>) -> Action {
     let wait = ctx
         .memory
         .failures
@@ -676,7 +767,7 @@ pub fn error_policy(profile: Arc<ConnectionProfile>, error: &Error, ctx: Arc<Con
     Action::requeue(wait)
 }
 
-async fn publish(ctx: &Context, profile: &ConnectionProfile, type_: EventType, reason: &str, note: &str) {
+async fn publish<K: Kind>(ctx: &Context<K>, profile: &K, type_: EventType, reason: &str, note: &str) {
     let regarding = profile.object_ref(&());
     if let Err(e) = ctx
         .events
@@ -688,7 +779,7 @@ async fn publish(ctx: &Context, profile: &ConnectionProfile, type_: EventType, r
 }
 
 /// Whether the annotation `key` of `profile` says `true` (any case).
-pub fn annotation_is_true(profile: &ConnectionProfile, key: &str) -> bool {
+pub fn annotation_is_true<K: Kind>(profile: &K, key: &str) -> bool {
     profile
         .annotations()
         .get(key)
@@ -697,12 +788,12 @@ pub fn annotation_is_true(profile: &ConnectionProfile, key: &str) -> bool {
 
 /// The resource's drift-check interval: its `poll-interval` annotation, else the default;
 /// `Err` carries the default and what is wrong with the annotation.
-fn poll_interval_or_why(profile: &ConnectionProfile, ctx: &Context) -> Result<Duration, (Duration, String)> {
+fn poll_interval_or_why<K: Kind>(profile: &K, ctx: &Context<K>) -> Result<Duration, (Duration, String)> {
     let value = profile.annotations().get(annotation::POLL_INTERVAL).map(String::as_str);
     crate::duration::poll_interval_annotation(value, ctx.poll_interval).map_err(|why| (ctx.poll_interval, why))
 }
 
-fn poll_interval(profile: &ConnectionProfile, ctx: &Context) -> Duration {
+fn poll_interval<K: Kind>(profile: &K, ctx: &Context<K>) -> Duration {
     poll_interval_or_why(profile, ctx).unwrap_or_else(|(default, _)| default)
 }
 

@@ -1,27 +1,27 @@
 //! The resource's status: computed from a pass's outcome (pure), and written only when it
 //! changed, in a way that can never erase a recorded id.
 
+use crate::crd::Kind;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
-use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
 use super::{Error, MANAGER, annotation};
 use crate::controller::conditions::{Outcome, conditions};
-use crate::controller::desired::{at_provider, unrecognized};
+use crate::crd::Status;
 use crate::crd::conditions::READY;
-use crate::crd::{ConnectionProfile, ConnectionProfileStatus};
 
 /// The status after a successful pass: the remote as observed, every condition Available.
-pub fn settled(profile: &ConnectionProfile, domain: &str, remote: &Value) -> ConnectionProfileStatus {
+pub fn settled<K: Kind>(profile: &K, domain: &str, remote: &Value) -> Status<K::AtProvider> {
     with(profile, &Outcome::Available, |status| {
         status.tenant = Some(domain.to_string());
         // The reference the pass's client was made from (the copy it read), so a tenantRef
         // changed while this pass ran can be set back (the CRD's TENANT_REF rule).
-        status.tenant_ref = Some(profile.spec.tenant_ref.clone());
-        status.at_provider = at_provider(remote).ok();
-        status.unrecognized = unrecognized(remote);
+        status.tenant_ref = Some(profile.common().tenant_ref.clone());
+        status.at_provider = K::at_provider(remote);
+        status.unrecognized = K::unrecognized(remote);
         // Observe's Report arm sets them again; under Manage they must go (issue 17).
         status.pending_changes.clear();
         status.pending_change_count = None;
@@ -35,13 +35,13 @@ pub fn settled(profile: &ConnectionProfile, domain: &str, remote: &Value) -> Con
 
 /// The current status with new conditions for `outcome`, `observedGeneration` and the
 /// handled reconcile request, then `edit` applied.
-pub fn with(
-    profile: &ConnectionProfile,
+pub fn with<K: Kind>(
+    profile: &K,
     outcome: &Outcome,
-    edit: impl FnOnce(&mut ConnectionProfileStatus),
-) -> ConnectionProfileStatus {
-    let mut status = profile.status.clone().unwrap_or_default();
-    let generation = profile.metadata.generation.unwrap_or_default();
+    edit: impl FnOnce(&mut Status<K::AtProvider>),
+) -> Status<K::AtProvider> {
+    let mut status = profile.status().cloned().unwrap_or_default();
+    let generation = profile.meta().generation.unwrap_or_default();
     let now = Time(Timestamp::from_second(Timestamp::now().as_second()).unwrap_or_else(|_| Timestamp::now()));
     status.conditions = conditions(&status.conditions, generation, outcome, &now);
     status.observed_generation = Some(generation);
@@ -55,23 +55,23 @@ pub fn with(
 /// and what to write instead (a `poll-interval` annotation that is not a duration of 1s to
 /// 24h). `None` clears a note left earlier. Returns `None` when nothing differs from the
 /// resource's status (nothing to write).
-pub fn noted(
-    new: Option<ConnectionProfileStatus>,
-    profile: &ConnectionProfile,
+pub fn noted<K: Kind>(
+    new: Option<Status<K::AtProvider>>,
+    profile: &K,
     note: Option<&str>,
-) -> Option<ConnectionProfileStatus> {
+) -> Option<Status<K::AtProvider>> {
     let changed = new.is_some();
-    let mut status = new.or_else(|| profile.status.clone())?;
+    let mut status = new.or_else(|| profile.status().cloned())?;
     for condition in status.conditions.iter_mut() {
         if condition.type_ == crate::crd::conditions::SYNCED && condition.status == "True" {
             condition.message = note.unwrap_or_default().to_string();
         }
     }
-    (changed || profile.status.as_ref() != Some(&status)).then_some(status)
+    (changed || profile.status() != Some(&status)).then_some(status)
 }
 
 /// `True`, `False` or `Unknown`: the Ready condition's status, for the metrics.
-pub fn ready_of(status: &ConnectionProfileStatus) -> Option<&str> {
+pub fn ready_of<A>(status: &Status<A>) -> Option<&str> {
     status
         .conditions
         .iter()
@@ -81,9 +81,9 @@ pub fn ready_of(status: &ConnectionProfileStatus) -> Option<&str> {
 
 /// Whether the status already describes this generation as Available and no pass was
 /// requested since.
-pub fn is_settled(profile: &ConnectionProfile) -> bool {
-    profile.status.as_ref().is_some_and(|s| {
-        s.observed_generation == profile.metadata.generation
+pub fn is_settled<K: Kind>(profile: &K) -> bool {
+    profile.status().is_some_and(|s| {
+        s.observed_generation == profile.meta().generation
             && ready_of(s) == Some("True")
             && s.last_handled_reconcile_at.as_deref()
                 == profile
@@ -101,20 +101,16 @@ pub fn is_settled(profile: &ConnectionProfile) -> bool {
 /// cache that lags behind our own writes, and applying it would erase an id recorded since,
 /// after which nothing would know the profile was created (a failed cleanup pass on such a
 /// copy did exactly that in the fault suite, and the next pass left an orphan in Auth0).
-pub async fn write(
-    api: &Api<ConnectionProfile>,
-    profile: &ConnectionProfile,
-    status: ConnectionProfileStatus,
-) -> Result<bool, Error> {
-    if profile.status.as_ref() == Some(&status) {
+pub async fn write<K: Kind>(api: &Api<K>, profile: &K, status: Status<K::AtProvider>) -> Result<bool, Error> {
+    if profile.status() == Some(&status) {
         return Ok(false);
     }
-    api.patch_status(&profile.name_any(), &params(&status), &patch(status))
+    api.patch_status(&profile.name_any(), &params(&status), &patch::<K>(status))
         .await?;
     Ok(true)
 }
 
-fn params(status: &ConnectionProfileStatus) -> PatchParams {
+fn params<A>(status: &Status<A>) -> PatchParams {
     match status.id {
         Some(_) => PatchParams::apply(MANAGER).force(),
         None => PatchParams {
@@ -125,11 +121,11 @@ fn params(status: &ConnectionProfileStatus) -> PatchParams {
 }
 
 /// The patch for [`write()`]: see there why a status without an id is merged.
-fn patch(status: ConnectionProfileStatus) -> Patch<Value> {
+fn patch<K: Kind>(status: Status<K::AtProvider>) -> Patch<Value> {
     if status.id.is_some() {
         Patch::Apply(json!({
-            "apiVersion": ConnectionProfile::api_version(&()),
-            "kind": ConnectionProfile::kind(&()),
+            "apiVersion": K::api_version(&()),
+            "kind": K::kind(&()),
             "status": status,
         }))
     } else {
@@ -142,6 +138,7 @@ fn patch(status: ConnectionProfileStatus) -> Patch<Value> {
 mod tests {
     use super::*;
     use crate::crd::conditions::SYNCED;
+    use crate::crd::{ConnectionProfile, ConnectionProfileStatus};
     use crate::crd::{ConnectionProfileSpec, PendingChange, TenantRef};
 
     const ID: &str = "cop_1cu7Zs1Dfru5Qc9mZea7nm";
@@ -183,7 +180,10 @@ mod tests {
         assert_eq!(status.id.as_deref(), Some(ID));
         assert_eq!(status.tenant.as_deref(), Some("acme.eu.auth0.com"));
         assert_eq!(status.tenant_ref.as_ref().map(|r| r.name.as_str()), Some("acme"));
-        assert_eq!(status.at_provider, at_provider(&remote).ok());
+        assert_eq!(
+            status.at_provider,
+            crate::controller::desired::at_provider(&remote).ok()
+        );
         assert!(status.at_provider.is_some());
         assert_eq!(status.unrecognized, ["organization.new_key: 1"]);
         assert!(status.pending_changes.is_empty());
@@ -290,7 +290,7 @@ mod tests {
             observed_generation: Some(2),
             ..ConnectionProfileStatus::default()
         };
-        match patch(failed.clone()) {
+        match patch::<ConnectionProfile>(failed.clone()) {
             Patch::Merge(body) => {
                 assert_eq!(body, json!({"status": {"observedGeneration": 2}}));
             }
@@ -302,7 +302,7 @@ mod tests {
             id: Some("cop_1cu7Zs1Dfru5Qc9mZea7nm".into()),
             ..failed
         };
-        match patch(settled.clone()) {
+        match patch::<ConnectionProfile>(settled.clone()) {
             Patch::Apply(body) => assert_eq!(body["status"]["id"], "cop_1cu7Zs1Dfru5Qc9mZea7nm"),
             other => panic!("a status with an id is applied whole, not {other:?}"),
         }

@@ -14,6 +14,7 @@
 //! never guessed at by name. Nothing is written to the Kubernetes API (a new resource of the
 //! same name must not lose its finalizer or marks).
 
+use crate::crd::Kind;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use kube::ResourceExt;
 use kube::api::Api;
 
 use super::{Context, Error, annotation, annotation_is_true};
-use crate::crd::{ConnectionProfile, DeletionPolicy};
+use crate::crd::DeletionPolicy;
 
 /// Whether `error` says the resource is gone from the API server.
 pub fn is_gone(error: &Error) -> bool {
@@ -42,8 +43,8 @@ pub enum Cleanup {
 }
 
 /// The decision, from the resource's last copy and this process's record of its create.
-pub fn decide(profile: &ConnectionProfile, created: Option<String>, posted_name: String) -> Cleanup {
-    let keep = profile.spec.deletion_policy == DeletionPolicy::Orphan
+pub fn decide<K: Kind>(profile: &K, created: Option<String>, posted_name: String) -> Cleanup {
+    let keep = profile.common().deletion_policy == DeletionPolicy::Orphan
         || annotation_is_true(profile, annotation::FORCE_ORPHAN)
         || annotation_is_true(profile, annotation::PAUSED);
     match created {
@@ -57,12 +58,12 @@ pub fn decide(profile: &ConnectionProfile, created: Option<String>, posted_name:
 /// object of its name stands there) and this process posted a create for it, takes that
 /// record (so a second 404 does nothing) and cleans up in the background. Returns whether
 /// it did.
-pub async fn handle(profile: &ConnectionProfile, ctx: &Arc<Context>) -> bool {
+pub async fn handle<K: Kind>(profile: &K, ctx: &Arc<Context<K>>) -> bool {
     let uid = profile.uid().unwrap_or_default();
     if ctx.memory.creates.get(&uid).is_none() {
         return false;
     }
-    let api: Api<ConnectionProfile> = Api::namespaced(ctx.client.clone(), &profile.namespace().unwrap_or_default());
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &profile.namespace().unwrap_or_default());
     match api.get_opt(&profile.name_any()).await {
         Ok(Some(live)) if live.uid().as_deref() == Some(uid.as_str()) => return false,
         Ok(_) => {}
@@ -81,7 +82,7 @@ pub async fn handle(profile: &ConnectionProfile, ctx: &Arc<Context>) -> bool {
     let decision = decide(&latest, posted.created, posted.name);
     let client = ctx
         .tenants
-        .client(&latest.spec.tenant_ref, &latest.namespace().unwrap_or_default());
+        .client(latest.common().tenant_ref, &latest.namespace().unwrap_or_default());
     ctx.memory.forget(&uid);
     tokio::spawn(async move {
         match (decision, client) {
@@ -117,6 +118,7 @@ pub async fn handle(profile: &ConnectionProfile, ctx: &Arc<Context>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crd::ConnectionProfile;
     use serde_json::json;
 
     fn profile(extra: serde_json::Value) -> ConnectionProfile {
