@@ -158,7 +158,7 @@ pub struct Metrics {
     pub tenant_lane: Family<LaneLabels, Gauge>,
     resources: Family<ReadyLabel, Gauge>,
     remembered: Family<MapLabel, Gauge>,
-    memory_source: Mutex<Option<MemorySource>>,
+    memory_sources: Mutex<Vec<MemorySource>>,
     resource_conditions: Family<ConditionLabels, Gauge>,
     condition_source: Mutex<Option<ConditionSource>>,
     known_conditions: Mutex<BTreeSet<ConditionLabels>>,
@@ -273,7 +273,7 @@ impl Metrics {
             tenant_lane,
             resources,
             remembered,
-            memory_source: Mutex::default(),
+            memory_sources: Mutex::default(),
             resource_conditions,
             condition_source: Mutex::default(),
             known_conditions: Mutex::default(),
@@ -372,19 +372,28 @@ impl Metrics {
         }
     }
 
-    /// Sets where `auth0_operator_remembered_resources` is read from at each scrape.
+    /// Adds a source `auth0_operator_remembered_resources` is read from at each scrape (one
+    /// per reconciled kind: each kind's memory has its own owner); a map's figure is the sum
+    /// over the sources.
     pub fn observe_memory(&self, source: MemorySource) {
-        *self.memory_source.lock().unwrap_or_else(|e| e.into_inner()) = Some(source);
+        self.memory_sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(source);
     }
 
     fn count_memory(&self) {
-        let source = self.memory_source.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(source) = source.as_ref() {
+        let sources = self.memory_sources.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sizes: BTreeMap<&'static str, usize> = BTreeMap::new();
+        for source in sources.iter() {
             for (map, size) in source() {
-                self.remembered
-                    .get_or_create(&MapLabel { map })
-                    .set(i64::try_from(size).unwrap_or(i64::MAX));
+                *sizes.entry(map).or_default() += size;
             }
+        }
+        for (map, size) in sizes {
+            self.remembered
+                .get_or_create(&MapLabel { map })
+                .set(i64::try_from(size).unwrap_or(i64::MAX));
         }
     }
 
@@ -447,6 +456,8 @@ mod tests {
         };
         metrics.observe_conditions(Box::new(move || vec![cached("True")]));
         metrics.observe_memory(Box::new(|| vec![("checked", 3)]));
+        // A second kind's memory adds to the first's.
+        metrics.observe_memory(Box::new(|| vec![("checked", 2), ("stalls", 1)]));
         let text = metrics.render();
         for line in [
             r#"auth0_operator_reconciles_total{kind="ConnectionProfile",result="success"} 1"#,
@@ -456,7 +467,8 @@ mod tests {
             r#"auth0_operator_resources{ready="true"} 1"#,
             r#"auth0_operator_resources{ready="false"} 0"#,
             r#"auth0_operator_resources{ready="unknown"} 0"#,
-            r#"auth0_operator_remembered_resources{map="checked"} 3"#,
+            r#"auth0_operator_remembered_resources{map="checked"} 5"#,
+            r#"auth0_operator_remembered_resources{map="stalls"} 1"#,
         ] {
             assert!(text.contains(line), "missing {line} in:\n{text}");
         }

@@ -1,4 +1,5 @@
--- Argo CD health check for auth0.operators.dev/ConnectionProfile (Lua 5.1, as Argo CD runs
+-- Argo CD health check for auth0.operators.dev/ConnectionProfile, UserAttributeProfile and
+-- SelfServiceProfile (the same conditions; Lua 5.1, as Argo CD runs
 -- it in gopher-lua). Install it with argocd-cm-snippet.yaml; tested by tools/gitops.
 --   paused (annotation auth0.operators.dev/paused=true, or Synced=False ReconcilePaused) -> Suspended
 --   metadata.generation not yet observed in status.observedGeneration                  -> Progressing

@@ -242,6 +242,14 @@ where
         gate: gate.clone(),
         wake: wake.clone(),
         metrics: metrics.clone(),
+        // Ready once every kind's first full listing is in its cache. Counted from each
+        // kind's watch as its first listing ends, not with `Store::wait_until_ready`: a
+        // store's readiness wakes only one of the tasks waiting for it (kube-runtime's
+        // DelayedInit holds one waker), and the controller waits for it too.
+        synced: Arc::new(Synced {
+            waiting: std::sync::atomic::AtomicUsize::new(KINDS),
+            readiness,
+        }),
     };
     let profiles_controller = controllers.run(
         profile_writer,
@@ -273,16 +281,6 @@ where
         },
         shutdown.clone(),
     );
-    // Ready once every kind's first full listing is in its cache.
-    tokio::spawn({
-        let (a, b, c) = (profile_store.clone(), uap_store.clone(), ssp_store.clone());
-        async move {
-            let _ = futures::join!(a.wait_until_ready(), b.wait_until_ready(), c.wait_until_ready());
-            tracing::info!("caches synced: ready");
-            readiness.set(true);
-        }
-    });
-
     let tenant_controllers = tenant_status::run(client, &settings, shared, shutdown, woken_tenants);
     tokio::join!(
         profiles_controller,
@@ -409,6 +407,28 @@ fn users_of_user_attribute_profiles(store: reflector::Store<SelfServiceProfile>)
     })
 }
 
+/// How many kinds the controllers reconcile.
+const KINDS: usize = 3;
+
+/// The kinds whose first listing has not ended yet; the operator is ready when none is left.
+struct Synced {
+    waiting: std::sync::atomic::AtomicUsize,
+    readiness: Arc<Readiness>,
+}
+
+impl Synced {
+    /// A kind's first full listing is in its cache (once per kind).
+    fn kind_synced(&self, kind: &str) {
+        use std::sync::atomic::Ordering;
+        let left = self.waiting.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
+        tracing::debug!(kind, left, "cache synced");
+        if left == 0 && !self.readiness.get() {
+            tracing::info!("caches synced: ready");
+            self.readiness.set(true);
+        }
+    }
+}
+
 /// What every kind's controller is made with.
 struct KindControllers {
     client: Client,
@@ -417,6 +437,7 @@ struct KindControllers {
     gate: Arc<CachesSynced>,
     wake: futures::channel::mpsc::UnboundedSender<lanes::Resource>,
     metrics: Arc<Metrics>,
+    synced: Arc<Synced>,
 }
 
 impl KindControllers {
@@ -453,6 +474,17 @@ impl KindControllers {
         .backoff(WatchBackoff::default())
         .modify(trim)
         .reflect(writer)
+        .inspect({
+            // Ready once the first full listing of every kind is in the caches.
+            let (synced, seen) = (self.synced.clone(), std::sync::atomic::AtomicBool::new(false));
+            move |event| {
+                if matches!(event, Ok(watcher::Event::InitDone))
+                    && !seen.swap(true, std::sync::atomic::Ordering::AcqRel)
+                {
+                    synced.kind_synced(kind);
+                }
+            }
+        })
         .inspect(move |event| {
             // What left the cache is forgotten (the receiver ends only with the process).
             let gone = match event {

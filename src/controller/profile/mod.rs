@@ -495,7 +495,7 @@ async fn internal_error<K: Kind>(profile: &K, ctx: &Context<K>, panic: &str, sta
     tracing::error!(%panic, resource = %claims::key(profile), "a reconcile pass panicked: reported as InternalError, retried with backoff");
     ctx.metrics
         .reconcile_panics
-        .get_or_create(&crate::metrics::KindLabel { kind: KIND })
+        .get_or_create(&crate::metrics::KindLabel { kind: K::AUTH0.kind })
         .inc();
     let wait = ctx.memory.failures.failed(&uid);
     // The latest copy: the pass may have written since the controller's copy was read.
@@ -744,14 +744,13 @@ async fn run<K: Kind>(profile: Arc<K>, ctx: Arc<Context<K>>) -> Result<Action, E
     }
 }
 
-const KIND: &str = "ConnectionProfile";
 /// The longest wait before retrying a pass the Kubernetes API failed.
 const KUBE_RETRY_CAP: Duration = Duration::from_secs(5);
 
 /// Records a pass in the metrics: its result and duration. (The Ready gauge is counted from
 /// the cache at each scrape: `metrics.rs`.)
 fn record<K: Kind>(ctx: &Context<K>, result: &'static str, started: Instant) {
-    ctx.metrics.reconciled(KIND, result, started.elapsed());
+    ctx.metrics.reconciled(K::AUTH0.kind, result, started.elapsed());
 }
 
 /// Failures of the Kubernetes API (a write refused or lost): retry with this object's
