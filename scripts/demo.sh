@@ -109,6 +109,15 @@ for domain in ("acme.us.auth0.com", "acme.eu.auth0.com"):
 widths = [max(len(r[i]) for r in rows) for i in range(5)]
 for r in rows:
     print("   ".join(v.ljust(w) for v, w in zip(r, widths)))
+print()
+rows = [("TENANT", "ID", "NAME", "USES")]
+for domain in ("acme.us.auth0.com", "acme.eu.auth0.com"):
+    for kind in ("user-attribute-profiles", "self-service-profiles"):
+        for p in json.load(urllib.request.urlopen(f"{sys.argv[1]}/tenants/{domain}/{kind}")):
+            rows.append((domain, p["id"], p["name"], p.get("user_attribute_profile_id") or ""))
+widths = [max(len(r[i]) for r in rows) for i in range(4)]
+for r in rows:
+    print("   ".join(v.ljust(w) for v, w in zip(r, widths)))
 PY
 
 say "try it"
