@@ -975,6 +975,10 @@ mod tests {
             Some(UserIdOverrideOidcMapping::Oid)
         );
         assert!(observed.user_attributes["email"].profile_required);
+        // The attribute names stay as Auth0 holds them, snake_case ones included.
+        let snake = json!({"name": "n", "user_attributes": {"given_name": email_on_the_wire()}});
+        let observed = UserAttributeProfile::at_provider(&snake).expect("parses");
+        assert_eq!(observed.user_attributes.keys().collect::<Vec<_>>(), ["given_name"]);
         // What it does not know is left out, not a failure; a wrong type is.
         let newer = json!({"name": "n", "user_id": {"oidc_mapping": "upn", "future": 1}, "user_attributes": {}});
         let observed = UserAttributeProfile::at_provider(&newer).expect("parses");

@@ -149,9 +149,9 @@ impl Shape {
                     })
                     .collect(),
             ),
-            (Shape::List(item), Value::Array(sent_items), Value::Array(held_items))
-                if matches!(**item, Shape::Enum(_)) =>
-            {
+            // The items of which nothing is known: unknown enum values (an object item always
+            // keeps an object, so a list of objects gets nothing back).
+            (Shape::List(item), Value::Array(sent_items), Value::Array(held_items)) => {
                 let mut out = sent_items.clone();
                 out.extend(held_items.iter().filter(|v| item.known(v).is_null()).cloned());
                 Value::Array(out)
