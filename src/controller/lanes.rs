@@ -131,7 +131,10 @@ pub struct Lanes {
     lanes: Mutex<HashMap<Reach, Lane>>,
     /// The running places shared by every tenant (`places.rs`).
     pub running: Arc<Semaphore>,
+    /// Where a woken resource goes: its kind's controller ([`Lanes::register`]), else the
+    /// stream [`Lanes::new`] returned.
     wake: mpsc::UnboundedSender<Resource>,
+    by_kind: Mutex<HashMap<&'static str, mpsc::UnboundedSender<Resource>>>,
     metrics: Option<Arc<Metrics>>,
 }
 
@@ -163,16 +166,28 @@ impl Lanes {
             lanes: Mutex::default(),
             running: Arc::new(Semaphore::new(running.max(1))),
             wake,
+            by_kind: Mutex::default(),
             metrics,
         });
         (lanes, woken)
     }
 
-    /// Where to send a resource to be reconciled again at once (the stream [`Lanes::new`]
-    /// returns): tenant, Secret and namespace changes, and references, wake resources
-    /// through it (`controller/mod.rs`).
-    pub fn waker(&self) -> mpsc::UnboundedSender<Resource> {
-        self.wake.clone()
+    /// The resources of `kind` to reconcile again from now on (for its controller's
+    /// `reconcile_on`), straight from the lane that frees a place: no task in between.
+    pub fn register(&self, kind: &'static str) -> mpsc::UnboundedReceiver<Resource> {
+        let (tx, rx) = mpsc::unbounded();
+        self.by_kind.lock().insert(kind, tx);
+        rx
+    }
+
+    /// Queues a pass of `resource` at once, in its kind's controller: tenant, Secret and
+    /// namespace changes, and references, wake resources through it (`controller/mod.rs`).
+    pub fn wake(&self, resource: Resource) {
+        let by_kind = self.by_kind.lock();
+        let _ = match by_kind.get(resource.kind) {
+            Some(sender) => sender.unbounded_send(resource),
+            None => self.wake.unbounded_send(resource),
+        };
     }
 
     /// A place in `tenant`'s lane for `resource`, or `None` when the lane is full: the
@@ -240,7 +255,7 @@ impl Lanes {
                 break;
             };
             // The receiver lives as long as the controller; after it, nothing waits.
-            let _ = self.wake.unbounded_send(next);
+            self.wake(next);
         }
     }
 

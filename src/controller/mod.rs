@@ -177,8 +177,15 @@ where
         lanes.clone(),
     ));
     tokio::spawn(lanes::Lanes::sweep(Arc::downgrade(&lanes)));
-    let wake = lanes.waker();
-    let (woken_profiles, woken_uaps, woken_ssps) = split_by_kind(woken);
+    // Each kind's controller takes its own resources from the lanes (nothing else is woken).
+    drop(woken);
+    let woken_profiles = lanes.register(ConnectionProfile::AUTH0.kind);
+    let woken_uaps = lanes.register(UserAttributeProfile::AUTH0.kind);
+    let woken_ssps = lanes.register(SelfServiceProfile::AUTH0.kind);
+    let wake: profile::references::Wake = {
+        let lanes = lanes.clone();
+        Arc::new(move |resource| lanes.wake(resource))
+    };
 
     // A tenant, Secret or namespace change wakes every resource of every kind that uses it.
     let (wake_tenants, woken_tenants) = tenant_status::wake();
@@ -220,14 +227,14 @@ where
                     }
                     Trigger::Namespace(namespace) => {
                         for resource in kinds.in_namespace_on_cluster_tenants(&namespace) {
-                            let _ = wake.unbounded_send(resource);
+                            wake(resource);
                         }
                         Vec::new()
                     }
                 };
                 for (kind, namespace, name) in tenants {
                     for resource in kinds.using_tenant(kind, &namespace, &name) {
-                        let _ = wake.unbounded_send(resource);
+                        wake(resource);
                     }
                 }
                 std::future::ready(())
@@ -344,32 +351,6 @@ impl Caches {
     }
 }
 
-/// Splits the lanes' wake stream by kind, one stream per kind's controller.
-#[allow(clippy::type_complexity)]
-fn split_by_kind(
-    mut woken: futures::channel::mpsc::UnboundedReceiver<lanes::Resource>,
-) -> (
-    futures::channel::mpsc::UnboundedReceiver<ObjectRef<ConnectionProfile>>,
-    futures::channel::mpsc::UnboundedReceiver<ObjectRef<UserAttributeProfile>>,
-    futures::channel::mpsc::UnboundedReceiver<ObjectRef<SelfServiceProfile>>,
-) {
-    let (cp_tx, cp_rx) = futures::channel::mpsc::unbounded();
-    let (uap_tx, uap_rx) = futures::channel::mpsc::unbounded();
-    let (ssp_tx, ssp_rx) = futures::channel::mpsc::unbounded();
-    tokio::spawn(async move {
-        while let Some(resource) = woken.next().await {
-            if let Some(r) = resource.to_ref::<ConnectionProfile>() {
-                let _ = cp_tx.unbounded_send(r);
-            } else if let Some(r) = resource.to_ref::<UserAttributeProfile>() {
-                let _ = uap_tx.unbounded_send(r);
-            } else if let Some(r) = resource.to_ref::<SelfServiceProfile>() {
-                let _ = ssp_tx.unbounded_send(r);
-            }
-        }
-    });
-    (cp_rx, uap_rx, ssp_rx)
-}
-
 /// A read-only look-up of a kind's resources by namespace and name, for references.
 fn find_in<K: Kind>(store: reflector::Store<K>) -> profile::references::Find {
     Arc::new(move |namespace: &str, name: &str| {
@@ -435,7 +416,7 @@ struct KindControllers {
     settings: Settings,
     shared: Arc<profile::Shared>,
     gate: Arc<CachesSynced>,
-    wake: futures::channel::mpsc::UnboundedSender<lanes::Resource>,
+    wake: profile::references::Wake,
     metrics: Arc<Metrics>,
     synced: Arc<Synced>,
 }
@@ -449,7 +430,7 @@ impl KindControllers {
         &self,
         writer: reflector::store::Writer<K>,
         store: reflector::Store<K>,
-        woken: futures::channel::mpsc::UnboundedReceiver<ObjectRef<K>>,
+        woken: futures::channel::mpsc::UnboundedReceiver<lanes::Resource>,
         references: profile::references::Referents,
         shutdown: S,
     ) -> impl std::future::Future<Output = ()> + use<K, S>
@@ -551,7 +532,7 @@ impl KindControllers {
             // (`lanes.rs`, `places.rs`), so a pass waiting for one tenant never holds a place
             // another tenant's pass needs.
             .with_config(kube::runtime::controller::Config::default().concurrency(0))
-            .reconcile_on(woken)
+            .reconcile_on(woken.filter_map(|resource| std::future::ready(resource.to_ref::<K>())))
             .graceful_shutdown_on(shutdown)
             .run(profile::reconcile, profile::error_policy, ctx)
             .for_each(move |result| async move {

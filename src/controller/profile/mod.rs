@@ -266,7 +266,7 @@ impl<'a, K: Kind> Pass<'a, K> {
         let namespace = self.profile.namespace().unwrap_or_default();
         for reference in self.profile.references() {
             if let crate::crd::kind::Target::Name(name) = reference.target {
-                let _ = wake.unbounded_send(super::lanes::Resource {
+                wake(super::lanes::Resource {
                     kind: reference.kind,
                     namespace: namespace.clone(),
                     name,

@@ -107,6 +107,9 @@ pub type Find = Arc<dyn Fn(&str, &str) -> Option<Referent> + Send + Sync>;
 /// kind, namespace, name and recorded id, with what each is: `(resource to wake, shown)`.
 pub type Users = Arc<dyn Fn(&str, &str, &str, Option<&str>) -> Vec<Resource> + Send + Sync>;
 
+/// Queues a pass of a resource of any kind (the lanes' `wake`).
+pub type Wake = Arc<dyn Fn(Resource) + Send + Sync>;
+
 /// How one kind's references resolve and who references its resources.
 #[derive(Clone, Default)]
 pub struct Referents {
@@ -115,7 +118,7 @@ pub struct Referents {
     /// The kinds that may reference this kind.
     pub users: Vec<Users>,
     /// Where the resources to wake go (the lanes' wake stream, dispatched by kind).
-    pub wake: Option<futures::channel::mpsc::UnboundedSender<Resource>>,
+    pub wake: Option<Wake>,
 }
 
 impl Referents {
@@ -145,7 +148,7 @@ impl Referents {
     pub fn wake_users(&self, kind: &str, namespace: &str, name: &str, id: Option<&str>) {
         if let Some(wake) = &self.wake {
             for user in self.users(kind, namespace, name, id) {
-                let _ = wake.unbounded_send(user);
+                wake(user);
             }
         }
     }
