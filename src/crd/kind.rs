@@ -296,4 +296,31 @@ mod tests {
         assert!(UserAttributeProfile::AUTH0.is_id("uap_1cu7Zs1Dfru5Qc9mZea7nm"));
         assert!(SelfServiceProfile::AUTH0.is_id("ssp_1cu7Zs1Dfru5Qc9mZea7nm"));
     }
+
+    /// The trait's defaults, as the kinds that keep them see them: no references, no
+    /// early-access fields, no documents; and the changes Observe reports (one per field).
+    #[test]
+    fn the_defaults_say_nothing_more_and_field_changes_name_each_field() {
+        let uap = UserAttributeProfile::new("attrs", Default::default());
+        assert!(uap.references().is_empty());
+        assert!(uap.sub_documents().is_empty());
+        let body = serde_json::json!({"name": "attrs", "user_attributes": {}, "user_id": {}});
+        assert!(UserAttributeProfile::guarded_fields(body.as_object().expect("object")).is_empty());
+        let desired = serde_json::json!({"name": "a", "connection_name_prefix_template": "x-"});
+        let remote = serde_json::json!({"name": "a", "connection_name_prefix_template": "y-"});
+        let changes = ConnectionProfile::field_changes(
+            desired.as_object().expect("object"),
+            remote.as_object().expect("object"),
+        );
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].field, "connectionNamePrefixTemplate");
+        assert_eq!(changes[0].desired.as_deref(), Some("\"x-\""));
+        assert!(
+            ConnectionProfile::field_changes(
+                desired.as_object().expect("object"),
+                desired.as_object().expect("object")
+            )
+            .is_empty()
+        );
+    }
 }

@@ -296,4 +296,57 @@ mod tests {
         assert_eq!(shown(&users), "SelfServiceProfile team/a, SelfServiceProfile team/b");
         assert_eq!(referents.users("UserAttributeProfile", "team", "other", None).len(), 1);
     }
+
+    #[test]
+    fn a_kinds_referents_look_up_in_the_referencing_namespace_and_wake_the_users() {
+        let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let woken = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let find: Find = {
+            let seen = seen.clone();
+            Arc::new(move |namespace: &str, name: &str| {
+                seen.lock().push((namespace.to_string(), name.to_string()));
+                Some(ready("uap_1"))
+            })
+        };
+        let user = Resource {
+            kind: "SelfServiceProfile",
+            namespace: "team".into(),
+            name: "portal".into(),
+        };
+        let referents = Referents {
+            find: [("UserAttributeProfile", find)].into_iter().collect(),
+            users: vec![{
+                let user = user.clone();
+                Arc::new(
+                    move |_: &str, _: &str, name: &str, _: Option<&str>| {
+                        if name == "attrs" { vec![user.clone()] } else { vec![] }
+                    },
+                )
+            }],
+            wake: Some({
+                let woken = woken.clone();
+                Arc::new(move |resource| woken.lock().push(resource))
+            }),
+        };
+        let resolved = referents
+            .resolve("team", &tenant("default"), &[reference(Target::Name("attrs".into()))])
+            .expect("resolved");
+        assert_eq!(
+            resolved.get("user_attribute_profile_id").map(String::as_str),
+            Some("uap_1")
+        );
+        assert_eq!(*seen.lock(), vec![("team".to_string(), "attrs".to_string())]);
+        // A kind it does not reference resolves nothing: the reference waits.
+        let other = Reference {
+            kind: "Unknown",
+            ..reference(Target::Name("attrs".into()))
+        };
+        assert!(matches!(
+            referents.resolve("team", &tenant("default"), &[other]),
+            Err(Unresolved::NotReady { .. })
+        ));
+        referents.wake_users("UserAttributeProfile", "team", "attrs", None);
+        referents.wake_users("UserAttributeProfile", "team", "unused", None);
+        assert_eq!(*woken.lock(), vec![user]);
+    }
 }
