@@ -3,13 +3,19 @@
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
-/// Reads each of the operator's CRDs; the first failure becomes a whole message.
+/// Reads each of the operator's CRDs, all at once (one round trip however many kinds it
+/// serves: a restart is that much sooner); the first failure, in install order, becomes a
+/// whole message.
 pub async fn check_crds(client: &kube::Client, server: &str) -> Result<(), String> {
     let api: kube::Api<CustomResourceDefinition> = kube::Api::all(client.clone());
-    for crd in crate::crd::all() {
-        let name = crd.metadata.name.unwrap_or_default();
-        if let Err(e) = api.get(&name).await {
-            return Err(crd_check_failed(&name, server, &e));
+    let names: Vec<String> = crate::crd::all()
+        .into_iter()
+        .map(|crd| crd.metadata.name.unwrap_or_default())
+        .collect();
+    let answers = futures::future::join_all(names.iter().map(|name| api.get(name))).await;
+    for (name, answer) in names.iter().zip(answers) {
+        if let Err(e) = answer {
+            return Err(crd_check_failed(name, server, &e));
         }
     }
     Ok(())
