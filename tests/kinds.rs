@@ -213,3 +213,114 @@ async fn a_reference_to_a_profile_on_another_tenant_is_refused() {
     );
     assert!(h.emulator.self_service_profiles(&h.domain).expect("tenant").is_empty());
 }
+
+/// Ownership extends to the new kinds: a user attribute profile named like one the resource
+/// cannot prove its own (Auth0 keeps those names unique) is a Conflict and is never written
+/// or deleted; a self-service profile past the tenant's 20 is `QuotaExceeded`, never a name
+/// clash, and the 20 that are someone else's stay untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_name_is_a_conflict_and_a_full_tenant_is_no_name_clash() {
+    let h = Harness::start_with("kinds-own", scopes()).await;
+    let uaps: Api<UserAttributeProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let ssps: Api<SelfServiceProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let foreign = h
+        .admin(
+            "POST",
+            "user-attribute-profiles",
+            Some(
+                json!({"name": "taken", "user_attributes": {"email": {"label": "Email", "description": "Work email",
+                        "auth0_mapping": "email", "profile_required": true}}}),
+            ),
+        )
+        .await;
+    let foreign_id = foreign["id"].as_str().expect("id").to_string();
+    let mut claim = uap("claims-taken", "t");
+    claim["spec"]["name"] = json!("taken");
+    h.apply("userattributeprofiles", claim).await;
+    let refused = wait(&uaps, "claims-taken", "Conflict", |o| {
+        condition(o, "Synced").1 == "Conflict"
+    })
+    .await;
+    assert!(condition(&refused, "Synced").2.contains(&foreign_id), "{refused:#?}");
+    uaps.delete("claims-taken", &DeleteParams::default())
+        .await
+        .expect("delete");
+    wait_gone(&uaps, "claims-taken").await;
+    let held = h.emulator.user_attribute_profiles(&h.domain).expect("tenant");
+    assert_eq!(held.len(), 1, "the foreign profile stays");
+
+    for i in 0..20 {
+        h.admin(
+            "POST",
+            "self-service-profiles",
+            Some(json!({"name": format!("theirs-{i}")})),
+        )
+        .await;
+    }
+    let mut lone = ssp("one-too-many", "unused");
+    lone["spec"]
+        .as_object_mut()
+        .expect("spec")
+        .remove("userAttributeProfileRef");
+    h.apply("selfserviceprofiles", lone).await;
+    let full = wait(&ssps, "one-too-many", "QuotaExceeded", |o| {
+        condition(o, "Synced").1 == "QuotaExceeded"
+    })
+    .await;
+    let message = condition(&full, "Synced").2;
+    assert!(message.contains("20"), "{message}");
+    assert_eq!(condition(&full, "Stalled").0, "False", "retried: a slot may free");
+    assert_eq!(h.emulator.self_service_profiles(&h.domain).expect("tenant").len(), 20);
+    // A slot frees: the retry creates it.
+    let theirs = h.emulator.self_service_profiles(&h.domain).expect("tenant");
+    let first = serde_json::to_value(&theirs[0]).expect("json");
+    h.admin(
+        "DELETE",
+        &format!("self-service-profiles/{}", first["id"].as_str().expect("id")),
+        None,
+    )
+    .await;
+    let created = wait(&ssps, "one-too-many", "Ready", ready).await;
+    assert!(created["status"]["id"].as_str().expect("id").starts_with("ssp_"));
+}
+
+/// Drift is checked from one listing per kind per interval: three settled user attribute
+/// profiles cost one page of `GET /user-attribute-profiles` an interval, never a GET each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settled_profiles_are_checked_from_one_listing_per_interval() {
+    let h = Harness::start_with("kinds-drift", scopes()).await;
+    let uaps: Api<UserAttributeProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    for name in ["a", "b", "c"] {
+        h.apply("userattributeprofiles", uap(name, "t")).await;
+    }
+    for name in ["a", "b", "c"] {
+        wait(&uaps, name, "Ready", ready).await;
+    }
+    // Settle past the first drift checks, then count two poll intervals (2 s each).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = h.requests().len();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let window: Vec<(String, String, u16)> = h.requests().into_iter().skip(before).collect();
+    let lists = window
+        .iter()
+        .filter(|(m, p, _)| m == "GET" && p == "/api/v2/user-attribute-profiles")
+        .count();
+    let gets = window
+        .iter()
+        .filter(|(m, p, _)| m == "GET" && p.starts_with("/api/v2/user-attribute-profiles/uap_"))
+        .count();
+    let writes = window.iter().filter(|(m, _, _)| m != "GET" && m != "POST").count();
+    assert!(
+        (1..=3).contains(&lists),
+        "about one listing per 2 s interval: {window:#?}"
+    );
+    assert_eq!(gets, 0, "no GET by id for settled profiles: {window:#?}");
+    assert_eq!(writes, 0, "{window:#?}; events of a: {:#?}", h.events("a").await);
+    assert!(
+        !h.events("a")
+            .await
+            .iter()
+            .any(|(_, reason, _)| reason == "DriftCorrected"),
+        "nothing was changed outside the operator"
+    );
+}

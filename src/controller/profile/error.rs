@@ -109,6 +109,7 @@ fn tenant_changed(change: &TenantChange) -> String {
         current,
         evidence,
         repointed,
+        kind,
     } = change;
     let what = match evidence {
         Claim::Recorded(id) => format!("this resource's Auth0 profile {id} is on {recorded}"),
@@ -120,10 +121,10 @@ fn tenant_changed(change: &TenantChange) -> String {
     };
     match repointed {
         Some(tenant) => format!(
-            "{tenant} now reaches {current}, but {what}: nothing is written or deleted on either tenant while they differ. Point {tenant} back at {recorded} (its spec.domain, spec.endpoint and credentials Secret); to use {current}, create a new ConnectionProfile (and set deletionPolicy: Orphan on this one before deleting it if its profile must stay on {recorded}); to manage both tenants, give the new one a tenant object of its own"
+            "{tenant} now reaches {current}, but {what}: nothing is written or deleted on either tenant while they differ. Point {tenant} back at {recorded} (its spec.domain, spec.endpoint and credentials Secret); to use {current}, create a new {kind} (and set deletionPolicy: Orphan on this one before deleting it if its profile must stay on {recorded}); to manage both tenants, give the new one a tenant object of its own"
         ),
         None => format!(
-            "spec.tenantRef names {current}, but {what}: nothing is written or deleted on either tenant while they differ. Set spec.tenantRef back to {recorded}; to use {current}, create a new ConnectionProfile that names it (and set deletionPolicy: Orphan on this one before deleting it if its profile must stay on {recorded})"
+            "spec.tenantRef names {current}, but {what}: nothing is written or deleted on either tenant while they differ. Set spec.tenantRef back to {recorded}; to use {current}, create a new {kind} that names it (and set deletionPolicy: Orphan on this one before deleting it if its profile must stay on {recorded})"
         ),
     }
 }
@@ -245,6 +246,7 @@ mod tests {
             current: "Auth0Tenant/acme".into(),
             evidence: Claim::Recorded("cop_1cu7Zs1Dfru5Qc9mZea7nm".into()),
             repointed: None,
+            kind: "ConnectionProfile",
         });
         assert_eq!(moved.disposition(), terminal(reason::TENANT_CHANGED));
         let message = moved.to_string();
@@ -265,6 +267,7 @@ mod tests {
                 posted_name: "acme".into(),
             },
             repointed: None,
+            kind: "ConnectionProfile",
         });
         assert!(
             pending
@@ -281,6 +284,7 @@ mod tests {
             current: "acme.eu.auth0.com".into(),
             evidence: Claim::Recorded("cop_1cu7Zs1Dfru5Qc9mZea7nm".into()),
             repointed: Some("ClusterAuth0Tenant/acme".into()),
+            kind: "ConnectionProfile",
         });
         assert_eq!(repointed.disposition(), terminal(reason::TENANT_CHANGED));
         let message = repointed.to_string();

@@ -82,6 +82,7 @@ pub fn tenant_change<K: Kind>(profile: &K, current_reached: Option<&str>) -> Opt
             current,
             evidence: evidence.clone(),
             repointed,
+            kind: K::AUTH0.kind,
         })
     };
     // What earlier versions recorded: the domain reported in status.
@@ -368,6 +369,7 @@ mod tests {
                 current: EU.into(),
                 evidence: Claim::Recorded(ID.into()),
                 repointed: Some("Auth0Tenant/acme".into()),
+                kind: "ConnectionProfile",
             })
         );
         // The same domain at another endpoint is another tenant as reached.
@@ -412,6 +414,7 @@ mod tests {
                 current: "Auth0Tenant/acme".into(),
                 evidence: Claim::Recorded(ID.into()),
                 repointed: None,
+                kind: "ConnectionProfile",
             })
         );
     }
@@ -458,6 +461,7 @@ mod tests {
                 current: "Auth0Tenant/acme".into(),
                 evidence: Claim::Recorded(ID.into()),
                 repointed: None,
+                kind: "ConnectionProfile",
             })
         );
         // A create that may have reached the old tenant.
@@ -503,6 +507,7 @@ mod tests {
                 current: "Auth0Tenant/acme".into(),
                 evidence: Claim::Recorded(ID.into()),
                 repointed: None,
+                kind: "ConnectionProfile",
             })
         );
         assert_eq!(

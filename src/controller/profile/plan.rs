@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::super::desired::{diff, normalize};
+use super::super::desired::diff;
 use crate::crd::{DeletionPolicy, ManagementPolicy};
 
 /// What the resource can prove about its profile, strongest first.
@@ -63,6 +63,8 @@ pub struct TenantChange {
     /// through, but that object now reaches another Auth0 tenant: `recorded` and `current`
     /// are then the tenants reached ([`crate::auth0::client::reached`]).
     pub repointed: Option<String>,
+    /// The resource's kind (`ConnectionProfile`), for the message's advice.
+    pub kind: &'static str,
 }
 
 /// A profile in a listing, and the resource of the cluster that claims it (`namespace/name`),
@@ -128,8 +130,10 @@ pub struct Inputs<'a> {
     pub tenant_changed: Option<TenantChange>,
     /// The spec's effective name.
     pub name: &'a str,
-    /// The desired body ([`super::super::desired::desired`]).
+    /// The desired body (the kind's `Kind::desired`).
     pub desired: &'a Map<String, Value>,
+    /// How the kind reduces Auth0's copy to what compares with `desired` (`Kind::normalize`).
+    pub normalize: fn(&Value) -> Map<String, Value>,
     pub by_id: Option<ById>,
     /// The resource's generation, and the [`stuck_key`] of a PATCH whose answer still
     /// differed: the same difference at the same generation is not sent again.
@@ -401,7 +405,7 @@ fn resolve_uncertain(inputs: &Inputs, posted_name: &str, replacing: Option<Strin
 }
 
 fn converge(inputs: &Inputs, id: &str, remote: &Value, via: Via) -> Action {
-    let normalized = normalize(remote);
+    let normalized = (inputs.normalize)(remote);
     let patch = diff(inputs.desired, &normalized);
     let stuck = patch
         .as_ref()
@@ -500,6 +504,7 @@ mod tests {
             tenant_changed: None,
             name: "acme",
             desired,
+            normalize: crate::controller::desired::normalize,
             by_id: None,
             generation: Some(1),
             stuck: None,
@@ -597,6 +602,7 @@ mod tests {
                                             current: "Auth0Tenant/new".into(),
                                             evidence: i.claim.clone(),
                                             repointed: None,
+                                            kind: "ConnectionProfile",
                                         });
                                         let row = format!(
                                             "{claim:?} {world:?} {management:?} {deletion:?} paused={paused} deleting={deleting} other={owned_by_other:?} tenant_changed={tenant_changed}"
@@ -940,7 +946,11 @@ mod tests {
             panic!("a PATCH first")
         };
         // Auth0 kept "MINE-" (it normalizes): the same difference is not sent again...
-        i.stuck = Some(stuck_key(Some(1), &patch, &normalize(&remote(ID, "MINE-"))));
+        i.stuck = Some(stuck_key(
+            Some(1),
+            &patch,
+            &crate::controller::desired::normalize(&remote(ID, "MINE-")),
+        ));
         assert!(matches!(
             plan(&i),
             Action::Converge {
@@ -981,6 +991,7 @@ mod tests {
             current: "Auth0Tenant/acme".into(),
             evidence: Claim::Recorded(ID.into()),
             repointed: None,
+            kind: "ConnectionProfile",
         };
         i.tenant_changed = Some(change.clone());
         assert_eq!(plan(&i), Action::TenantChanged(change.clone()));
