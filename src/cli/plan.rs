@@ -448,6 +448,7 @@ fn inputs<'i>(
         tenant_changed: marks::tenant_change(profile, reached),
         name: profile.effective_name(),
         desired: want,
+        normalize,
         by_id: None,
         generation: profile.metadata.generation,
         stuck: None,

@@ -322,6 +322,7 @@ impl<'a, K: Kind> Pass<'a, K> {
             tenant_changed: marks::tenant_change(profile, self.reached().as_deref()),
             name: profile.common().name,
             desired,
+            normalize: K::normalize,
             by_id: None,
             generation: profile.meta().generation,
             stuck: self.ctx.memory.stuck.get(&self.uid),
