@@ -302,11 +302,18 @@ fn as_applied<K: ResourceKind>(manifest: &K, live: Option<&K>, index: usize, now
             merged
         }
         None => {
-            let mut new = serde_json::to_value(manifest).unwrap_or(Value::Null);
-            if let Some(object) = new.as_object_mut() {
-                object.remove("status");
-            }
-            let mut new: K = serde_json::from_value(new).unwrap_or_else(|_| manifest.clone());
+            // A new resource has no status (one in the manifest, `kubectl get -o yaml`'s,
+            // is not applied).
+            let mut new = match manifest.status() {
+                None => manifest.clone(),
+                Some(_) => {
+                    let mut value = serde_json::to_value(manifest).unwrap_or(Value::Null);
+                    if let Some(object) = value.as_object_mut() {
+                        object.remove("status");
+                    }
+                    serde_json::from_value(value).unwrap_or_else(|_| manifest.clone())
+                }
+            };
             // Sorts after every real uid of the same second (those are lowercase hex).
             new.meta_mut().uid = Some(format!("~plan-{index:08}"));
             new.meta_mut().creation_timestamp = Some(now.clone());
@@ -1353,5 +1360,31 @@ mod tests {
         partial.retain(|(_, kind), _| *kind != "SelfServiceProfile");
         let unread = plan_all(&docs[..1], "ns", &Live::default(), &partial, &HashMap::new());
         assert_eq!(unread[0].action, Kind::Unreachable);
+    }
+
+    /// A manifest as `kubectl get -o yaml` prints it carries a status, which applying it
+    /// does not set: a new resource claims nothing by it, of any kind.
+    #[test]
+    fn a_manifests_status_is_not_applied() {
+        let mut cop = doc("a", json!({}));
+        cop.value["status"] = json!({"id": A});
+        let mut uap = of("UserAttributeProfile", "attrs", json!({"userAttributes": attributes()}));
+        uap.value["status"] = json!({"id": UAP});
+        let outcomes = plan_all(
+            &[cop, uap],
+            "ns",
+            &Live::default(),
+            &kinds_listings(Vec::new()),
+            &HashMap::new(),
+        );
+        // Each a create of its name, which Auth0 already holds for a profile no resource
+        // owns: not an update of the id its status names.
+        let seen: Vec<(Kind, Option<&str>)> = outcomes.iter().map(|o| (o.action, o.id.as_deref())).collect();
+        assert_eq!(seen, [(Kind::Conflict, Some(A)), (Kind::Conflict, Some(UAP))]);
+        assert!(outcomes.iter().all(|o| {
+            o.message
+                .as_deref()
+                .is_some_and(|m| m.contains("which no resource owns"))
+        }));
     }
 }
