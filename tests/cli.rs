@@ -1299,7 +1299,7 @@ async fn every_kind_exports_adopts_with_no_write_and_plans_each_kind_once() {
     use auth0_operator::crd::{
         SELF_SERVICE_PROFILES, SelfServiceProfile, USER_ATTRIBUTE_PROFILES, UserAttributeProfile,
     };
-    let h = Harness::start_with("cli-kinds", every_kind_scopes()).await;
+    let mut h = Harness::start_with("cli-kinds", every_kind_scopes()).await;
     let ns = h.ns.name().to_string();
     let auth0 = management(&h);
     let partners = auth0
@@ -1357,9 +1357,9 @@ async fn every_kind_exports_adopts_with_no_write_and_plans_each_kind_once() {
 
     let dir = h.env.dir().join(format!("kinds-{ns}"));
     let _ = std::fs::remove_dir_all(&dir);
-    let export = |kind: &str| {
+    let export = |h: &Harness, kind: &str| {
         let mut command = tool(
-            &h,
+            h,
             &[
                 "export",
                 "--kind",
@@ -1375,7 +1375,7 @@ async fn every_kind_exports_adopts_with_no_write_and_plans_each_kind_once() {
         command.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
         command
     };
-    let exported = run(export("all")).await;
+    let exported = run(export(&h, "all")).await;
     assert!(exported.status.success(), "export: {}", text(&exported.stderr));
     assert!(
         !text(&exported.stderr).contains(SECRET) && !text(&exported.stderr).contains("warning"),
@@ -1453,7 +1453,9 @@ async fn every_kind_exports_adopts_with_no_write_and_plans_each_kind_once() {
     );
     assert_eq!(h.writes(), vec![], "adopting every kind writes nothing");
 
-    // plan: nothing to do; one listing of each kind (a page each), one GET of the custom text.
+    // plan: nothing to do; one listing of each kind (a page each), one GET of the custom text
+    // (the operator stopped, so that every call counted is plan's).
+    h.stop_operator();
     h.admin("DELETE", "requests", None).await;
     let mut plan = tool(&h, &["plan", "-f", dir.to_str().expect("utf-8")]);
     plan.env("KUBECONFIG", h.env.kubeconfig("admin"));
@@ -1561,7 +1563,7 @@ async fn every_kind_exports_adopts_with_no_write_and_plans_each_kind_once() {
 
     // A re-export of one kind rewrites its files and leaves the others', listed.
     let kustomization = std::fs::read_to_string(dir.join("kustomization.yaml")).expect("read");
-    let again = run(export("UserAttributeProfile")).await;
+    let again = run(export(&h, "UserAttributeProfile")).await;
     assert!(again.status.success(), "export: {}", text(&again.stderr));
     assert_eq!(files_in(&dir), files);
     assert_eq!(
@@ -1631,7 +1633,7 @@ async fn every_kind_exports_adopts_with_no_write_and_plans_each_kind_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_attribute_profile_templates_and_none_of_self_service() {
     use auth0_operator::crd::UserAttributeProfile;
-    let h = Harness::start_with("cli-uap-templates", every_kind_scopes()).await;
+    let mut h = Harness::start_with("cli-uap-templates", every_kind_scopes()).await;
     let ns = h.ns.name().to_string();
     let list = run(tool(&h, &["templates", "--kind", "UserAttributeProfile"])).await;
     assert!(list.status.success(), "templates: {}", text(&list.stderr));
@@ -1702,6 +1704,8 @@ async fn user_attribute_profile_templates_and_none_of_self_service() {
         "{}",
         text(&missing.stderr)
     );
+    // (The operator stopped: every call counted would be the command's.)
+    h.stop_operator();
     h.admin("DELETE", "requests", None).await;
     for args in [
         &["templates", "--kind", "SelfServiceProfile"][..],
