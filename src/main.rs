@@ -26,14 +26,16 @@ enum Command {
     /// Run the operator: reconcile ConnectionProfiles to Auth0 until SIGTERM or Ctrl-C.
     // Boxed: the flags are large beside `Crd` (clippy::large_enum_variant).
     Run(Box<auth0_operator::config::RunArgs>),
-    /// Write every profile of a tenant as ConnectionProfile manifests that adopt them
+    /// Write every profile of a tenant of one kind (--kind: ConnectionProfile, the default,
+    /// UserAttributeProfile, SelfServiceProfile, or all) as manifests that adopt them
     /// (spec.externalID set): one YAML stream on stdout, or --dir. Only reads Auth0.
     Export(Box<auth0_operator::cli::args::ExportArgs>),
-    /// List Auth0's connection-profile templates, or with --id print a ConnectionProfile
-    /// manifest made from one.
+    /// List Auth0's connection-profile templates (--kind UserAttributeProfile: user attribute
+    /// profile templates), or with --id print a manifest made from one.
     Templates(Box<auth0_operator::cli::args::TemplatesArgs>),
-    /// Show what the operator would do in Auth0 with these manifests: create, update (field by
-    /// field), adopt, nothing, conflict, invalid. Only reads Auth0.
+    /// Show what the operator would do in Auth0 with these manifests (ConnectionProfiles,
+    /// UserAttributeProfiles, SelfServiceProfiles): create, update (field by field), adopt,
+    /// nothing, conflict, invalid. Only reads Auth0.
     ///
     /// Exit status, as kubectl diff's (above 1: do not merge), the highest that applies: 0
     /// nothing would change in Auth0; 1 something would (create, update); 2 the command line

@@ -1203,3 +1203,521 @@ async fn the_documented_migration_runs_end_to_end() {
     assert_eq!(h.writes(), vec![], "nothing deleted or written in Auth0");
     assert_eq!(h.remote(), remote, "Auth0 is as the team made it");
 }
+
+/// Every scope the three kinds need, custom texts included.
+fn every_kind_scopes() -> Vec<String> {
+    let mut all: Vec<String> = common::SCOPES.iter().map(|s| s.to_string()).collect();
+    for kind in ["user_attribute_profiles", "self_service_profiles"] {
+        for verb in ["read", "create", "update", "delete"] {
+            all.push(format!("{verb}:{kind}"));
+        }
+    }
+    all.push("read:self_service_profile_custom_texts".into());
+    all.push("update:self_service_profile_custom_texts".into());
+    all
+}
+
+/// A Management API client of the harness's tenant, to make what a team made by hand.
+fn management(h: &Harness) -> auth0_operator::auth0::Auth0Client {
+    use auth0_operator::auth0::ratelimit::TokenBucket;
+    use auth0_operator::auth0::retry::{Backoff, SystemClock};
+    use std::sync::Arc;
+    let url = h.emulator.tenant_url(&h.domain).expect("url");
+    auth0_operator::auth0::Auth0Client::new(
+        auth0_operator::auth0::client::http_client(None, Duration::from_secs(5)).expect("http"),
+        auth0_operator::auth0::TenantConfig {
+            domain: h.domain.clone(),
+            base_url: url::Url::parse(&format!("{url}/")).expect("url"),
+            audience: format!("https://{}/api/v2/", h.domain),
+            client_id: "operator-client".into(),
+            client_secret: auth0_operator::auth0::Secret::new(SECRET),
+        },
+        Arc::new(TokenBucket::new(1000.0, 1000, std::time::Instant::now())),
+        Backoff::default(),
+        Arc::new(SystemClock),
+    )
+}
+
+fn body(value: Value) -> serde_json::Map<String, Value> {
+    value.as_object().expect("object").clone()
+}
+
+/// Polls a resource of any kind (as JSON) until it is Ready at its generation.
+async fn wait_ready_as<K>(h: &Harness, name: &str) -> Value
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + serde::Serialize,
+{
+    let api: kube::Api<K> = kube::Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let current = api
+            .get_opt(name)
+            .await
+            .expect("get")
+            .map(|o| serde_json::to_value(o).expect("json"));
+        if let Some(object) = &current {
+            let ready = object["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True");
+            if ready && object["status"]["observedGeneration"] == object["metadata"]["generation"] {
+                return object.clone();
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name}: not Ready within 90s; last seen: {current:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The files of a folder, sorted.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `export --kind all` of a tenant holding every kind: a UserAttributeProfile keeps its
+/// attribute names, a SelfServiceProfile names the exported UserAttributeProfile it uses and
+/// carries its custom text; applied, all are adopted with not one Auth0 write; `plan` lists
+/// each kind once and sees nothing to do, then each edit (an attribute, a custom text) field
+/// by field; a one-kind re-export into the folder leaves the other kinds' files; the
+/// reference of a self-service profile exported alone names the cluster's resource, or,
+/// without a cluster, the id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_exports_adopts_with_no_write_and_plans_each_kind_once() {
+    use auth0_operator::crd::{
+        SELF_SERVICE_PROFILES, SelfServiceProfile, USER_ATTRIBUTE_PROFILES, UserAttributeProfile,
+    };
+    let mut h = Harness::start_with("cli-kinds", every_kind_scopes()).await;
+    let ns = h.ns.name().to_string();
+    let auth0 = management(&h);
+    let partners = auth0
+        .create_item(
+            &USER_ATTRIBUTE_PROFILES,
+            &body(json!({"name": "Partner attributes",
+                "user_id": {"scim_mapping": "userName", "strategy_overrides": {"google-apps": {"oidc_mapping": "email"}}},
+                "user_attributes": {
+                    "given_name": {"label": "Given name", "description": "First name", "auth0_mapping": "given_name",
+                                   "profile_required": false, "oidc_mapping": {"mapping": "given_name"}},
+                    "email": {"label": "Email", "description": "Work email", "auth0_mapping": "email",
+                              "profile_required": true, "saml_mapping": ["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"]}}})),
+        )
+        .await
+        .expect("user attribute profile");
+    let partners_id = partners["id"].as_str().expect("id").to_string();
+    auth0
+        .create_item(
+            &USER_ATTRIBUTE_PROFILES,
+            &body(
+                json!({"name": "staff", "user_attributes": {"email": {"label": "Email", "description": "Email",
+                         "auth0_mapping": "email", "profile_required": true}}}),
+            ),
+        )
+        .await
+        .expect("user attribute profile");
+    let portal = auth0
+        .create_item(
+            &SELF_SERVICE_PROFILES,
+            &body(json!({"name": "Customer portal", "description": "SSO for customers",
+                         "allowed_strategies": ["oidc", "samlp"], "user_attribute_profile_id": partners_id,
+                         "branding": {"logo_url": "https://example.com/logo.png", "colors": {"primary": "#0059d6"}}})),
+        )
+        .await
+        .expect("self-service profile");
+    let portal_id = portal["id"].as_str().expect("id").to_string();
+    auth0
+        .put_document(
+            &SELF_SERVICE_PROFILES,
+            &portal_id,
+            "custom-text/en/get-started",
+            &body(json!({"introduction": "Connect <b>your</b> IdP."})),
+        )
+        .await
+        .expect("custom text");
+    auth0
+        .create_item(
+            &SELF_SERVICE_PROFILES,
+            &body(json!({"name": "plain-ssp", "user_attributes": [{"name": "email", "description": "Email", "is_optional": false}]})),
+        )
+        .await
+        .expect("self-service profile");
+    h.admin("POST", "profiles", Some(json!({"name": "cop-one"}))).await;
+    h.admin("DELETE", "requests", None).await;
+
+    let dir = h.env.dir().join(format!("kinds-{ns}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let export = |h: &Harness, kind: &str| {
+        let mut command = tool(
+            h,
+            &[
+                "export",
+                "--kind",
+                kind,
+                "--namespace",
+                &ns,
+                "--tenant-ref",
+                "Auth0Tenant/t",
+                "--dir",
+                dir.to_str().expect("utf-8"),
+            ],
+        );
+        command.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
+        command
+    };
+    let exported = run(export(&h, "all")).await;
+    assert!(exported.status.success(), "export: {}", text(&exported.stderr));
+    assert!(
+        !text(&exported.stderr).contains(SECRET) && !text(&exported.stderr).contains("warning"),
+        "{}",
+        text(&exported.stderr)
+    );
+    let files = files_in(&dir);
+    let uap_file = files
+        .iter()
+        .find(|f| f.starts_with("userattributeprofile-partner-attributes-"))
+        .expect("the partners' file")
+        .clone();
+    let ssp_file = files
+        .iter()
+        .find(|f| f.starts_with("selfserviceprofile-customer-portal-"))
+        .expect("the portal's file")
+        .clone();
+    assert_eq!(files.len(), 6, "{files:?}");
+    assert!(
+        files.contains(&"cop-one.yaml".to_string())
+            && files.contains(&"userattributeprofile-staff.yaml".to_string())
+            && files.contains(&"selfserviceprofile-plain-ssp.yaml".to_string())
+            && files.contains(&"kustomization.yaml".to_string()),
+        "{files:?}"
+    );
+    let read = |file: &str| -> Value {
+        serde_saphyr::from_str(&std::fs::read_to_string(dir.join(file)).expect("read")).expect("YAML")
+    };
+    let uap = read(&uap_file);
+    let uap_name = uap["metadata"]["name"].as_str().expect("name").to_string();
+    assert_eq!(uap["kind"], "UserAttributeProfile");
+    assert_eq!(uap["spec"]["externalID"], partners_id.as_str());
+    assert_eq!(uap["spec"]["deletionPolicy"], "Orphan");
+    assert_eq!(
+        uap["spec"]["userId"],
+        json!({"scimMapping": "userName", "strategyOverrides": {"googleApps": {"oidcMapping": "email"}}}),
+        "the default mappings left out"
+    );
+    assert_eq!(
+        uap["spec"]["userAttributes"]["given_name"],
+        json!({"label": "Given name", "description": "First name", "auth0Mapping": "given_name",
+               "profileRequired": false, "oidcMapping": {"mapping": "given_name"}}),
+        "attribute names as Auth0 holds them"
+    );
+    let ssp = read(&ssp_file);
+    let ssp_name = ssp["metadata"]["name"].as_str().expect("name").to_string();
+    assert_eq!(
+        ssp["spec"],
+        json!({"name": "Customer portal", "externalID": portal_id, "tenantRef": {"kind": "Auth0Tenant", "name": "t"},
+               "deletionPolicy": "Orphan", "description": "SSO for customers", "allowedStrategies": ["oidc", "samlp"],
+               "branding": {"logoUrl": "https://example.com/logo.png", "colors": {"primary": "#0059d6"}},
+               "userAttributeProfileRef": {"name": uap_name},
+               "customText": {"en": {"getStarted": {"introduction": "Connect <b>your</b> IdP."}}}})
+    );
+    assert_eq!(
+        read("selfserviceprofile-plain-ssp.yaml")["spec"].get("allowedStrategies"),
+        None,
+        "every strategy: left out"
+    );
+
+    // Applied: every resource Ready, adopted, and not one write to Auth0.
+    kubectl_apply_kustomization(&h, &dir).await;
+    for name in [uap_name.as_str(), "staff"] {
+        let ready = wait_ready_as::<UserAttributeProfile>(&h, name).await;
+        assert!(ready["status"]["id"].is_string(), "{ready}");
+    }
+    for name in [ssp_name.as_str(), "plain-ssp"] {
+        wait_ready_as::<SelfServiceProfile>(&h, name).await;
+    }
+    h.wait_ready("cop-one").await;
+    let uaps: kube::Api<UserAttributeProfile> = kube::Api::namespaced(h.ns.client.clone(), &ns);
+    assert_eq!(
+        uaps.get(&uap_name).await.expect("get").status.and_then(|s| s.id),
+        Some(partners_id.clone())
+    );
+    assert_eq!(h.writes(), vec![], "adopting every kind writes nothing");
+
+    // plan: nothing to do; one listing of each kind (a page each), one GET of the custom text
+    // (the operator stopped, so that every call counted is plan's).
+    h.stop_operator();
+    h.admin("DELETE", "requests", None).await;
+    let mut plan = tool(&h, &["plan", "-f", dir.to_str().expect("utf-8")]);
+    plan.env("KUBECONFIG", h.env.kubeconfig("admin"));
+    let planned = run(plan).await;
+    let out = text(&planned.stdout);
+    assert_eq!(
+        planned.status.code(),
+        Some(exit::NOTHING.into()),
+        "{out}{}",
+        text(&planned.stderr)
+    );
+    assert!(
+        out.ends_with("Plan: 0 to create, 0 to update, 0 to adopt, 5 unchanged, 0 conflicts, 0 missing, 0 invalid.\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("nothing     SelfServiceProfile {ns}/{ssp_name} {portal_id}")),
+        "{out}"
+    );
+    let lists = |path: &str| h.requests().iter().filter(|(m, p, _)| m == "GET" && p == path).count();
+    assert_eq!(
+        [
+            lists("/api/v2/connection-profiles"),
+            lists("/api/v2/user-attribute-profiles"),
+            lists("/api/v2/self-service-profiles")
+        ],
+        [1, 1, 1],
+        "{:#?}",
+        h.requests()
+    );
+    assert_eq!(
+        lists(&format!(
+            "/api/v2/self-service-profiles/{portal_id}/custom-text/en/get-started"
+        )),
+        1
+    );
+    // Without the cluster, the reference by name resolves to the manifest's adopted id.
+    let mut alone = tool(
+        &h,
+        &["plan", "--no-cluster", "-n", &ns, "-f", dir.to_str().expect("utf-8")],
+    );
+    alone.env("KUBECONFIG", h.env.kubeconfig("admin"));
+    let alone = run(alone).await;
+    assert_eq!(
+        alone.status.code(),
+        Some(exit::NOTHING.into()),
+        "{}",
+        text(&alone.stdout)
+    );
+    assert!(text(&alone.stdout).contains("5 to adopt"), "{}", text(&alone.stdout));
+
+    // Edits: an attribute's label, the portal's custom text: two updates, field by field.
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = dir.join(file);
+        let yaml = std::fs::read_to_string(&path).expect("read");
+        assert!(yaml.contains(from), "{yaml}");
+        std::fs::write(&path, yaml.replace(from, to)).expect("write");
+    };
+    edit(&uap_file, "label: Given name", "label: First name");
+    edit(&ssp_file, "Connect <b>your</b> IdP.", "Connect your identity provider.");
+    let mut plan = tool(&h, &["plan", "-f", dir.to_str().expect("utf-8"), "--output", "json"]);
+    plan.env("KUBECONFIG", h.env.kubeconfig("admin"));
+    let planned = run(plan).await;
+    assert_eq!(
+        planned.status.code(),
+        Some(exit::CHANGES.into()),
+        "{}",
+        text(&planned.stderr)
+    );
+    let report: Value = serde_json::from_slice(&planned.stdout).expect("JSON");
+    let find = |kind: &str, name: &str| {
+        report["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .find(|r| r["kind"] == kind && r["resource"] == format!("{ns}/{name}"))
+            .unwrap_or_else(|| panic!("{kind} {name} in {report:#}"))
+            .clone()
+    };
+    let updated = find("UserAttributeProfile", &uap_name);
+    assert_eq!(updated["action"], "update");
+    assert_eq!(
+        updated["changes"],
+        json!([{"field": "spec.userAttributes.given_name.label", "auth0": "Given name", "desired": "First name"}])
+    );
+    let updated = find("SelfServiceProfile", &ssp_name);
+    assert_eq!(updated["action"], "update");
+    assert_eq!(
+        updated["changes"],
+        json!([{"field": "spec.customText.en.getStarted",
+                "auth0": {"introduction": "Connect <b>your</b> IdP."},
+                "desired": {"introduction": "Connect your identity provider."}}])
+    );
+    assert_eq!(
+        report["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .filter(|r| r.get("kind").is_none())
+            .count(),
+        1,
+        "a ConnectionProfile's output names no kind, as before"
+    );
+    assert_eq!(h.writes(), vec![], "plan writes nothing");
+
+    // A re-export of one kind rewrites its files and leaves the others', listed.
+    let kustomization = std::fs::read_to_string(dir.join("kustomization.yaml")).expect("read");
+    let again = run(export(&h, "UserAttributeProfile")).await;
+    assert!(again.status.success(), "export: {}", text(&again.stderr));
+    assert_eq!(files_in(&dir), files);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("kustomization.yaml")).expect("read"),
+        kustomization
+    );
+    assert!(
+        std::fs::read_to_string(dir.join(&uap_file))
+            .expect("read")
+            .contains("label: Given name"),
+        "the edit is replaced by what Auth0 holds"
+    );
+
+    // A self-service profile exported alone names the cluster's UserAttributeProfile; without
+    // the cluster, its id.
+    let mut with_cluster = tool(
+        &h,
+        &[
+            "export",
+            "--kind",
+            "SelfServiceProfile",
+            "--namespace",
+            &ns,
+            "--tenant-ref",
+            "Auth0Tenant/t",
+        ],
+    );
+    with_cluster.arg("--kubeconfig").arg(h.env.kubeconfig("admin"));
+    let with_cluster = run(with_cluster).await;
+    assert!(with_cluster.status.success(), "{}", text(&with_cluster.stderr));
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&text(&with_cluster.stdout)).expect("YAML");
+    assert_eq!(
+        documents.len(),
+        2,
+        "no profile skipped: the resources are the ones written"
+    );
+    let named = documents
+        .iter()
+        .find(|d| d["spec"]["externalID"] == portal_id.as_str())
+        .expect("portal");
+    assert_eq!(named["spec"]["userAttributeProfileRef"], json!({"name": uap_name}));
+    let by_id = run(tool(
+        &h,
+        &[
+            "export",
+            "--kind",
+            "SelfServiceProfile",
+            "--no-cluster",
+            "--tenant-ref",
+            "Auth0Tenant/t",
+        ],
+    ))
+    .await;
+    assert!(by_id.status.success(), "{}", text(&by_id.stderr));
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&text(&by_id.stdout)).expect("YAML");
+    let named = documents
+        .iter()
+        .find(|d| d["spec"]["externalID"] == portal_id.as_str())
+        .expect("portal");
+    assert_eq!(named["spec"]["userAttributeProfileRef"], json!({"id": partners_id}));
+    assert_eq!(h.writes(), vec![], "nothing written");
+}
+
+/// `templates --kind UserAttributeProfile` lists Auth0's user attribute profile templates
+/// and prints a manifest from one that the API server takes and the operator creates;
+/// self-service profiles have no templates: one clear line, no call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_attribute_profile_templates_and_none_of_self_service() {
+    use auth0_operator::crd::UserAttributeProfile;
+    let mut h = Harness::start_with("cli-uap-templates", every_kind_scopes()).await;
+    let ns = h.ns.name().to_string();
+    let list = run(tool(&h, &["templates", "--kind", "UserAttributeProfile"])).await;
+    assert!(list.status.success(), "templates: {}", text(&list.stderr));
+    let listing = text(&list.stdout);
+    assert!(
+        listing.starts_with("ID                           DISPLAY NAME\n")
+            && listing.contains("auth0-generic                Auth0 Generic User Attribute Profile Template"),
+        "{listing}"
+    );
+    let made = run(tool(
+        &h,
+        &[
+            "templates",
+            "--kind",
+            "UserAttributeProfile",
+            "--id",
+            "auth0-generic",
+            "--name",
+            "Partner SSO",
+            "--namespace",
+            &ns,
+            "--tenant-ref",
+            "Auth0Tenant/t",
+        ],
+    ))
+    .await;
+    assert!(made.status.success(), "templates --id: {}", text(&made.stderr));
+    let manifest: Value = serde_saphyr::from_str(&text(&made.stdout)).expect("YAML");
+    assert_eq!(manifest["kind"], "UserAttributeProfile");
+    assert_eq!(manifest["metadata"]["name"], "partner-sso");
+    assert_eq!(manifest["spec"]["name"], "Partner SSO");
+    assert!(
+        manifest["spec"]["userAttributes"]["given_name"].is_object(),
+        "{manifest}"
+    );
+    assert_eq!(
+        manifest["spec"].get("deletionPolicy"),
+        None,
+        "the resource creates this profile"
+    );
+    let file = h.env.dir().join(format!("uap-template-{ns}.yaml"));
+    std::fs::write(&file, &made.stdout).expect("write");
+    kubectl_apply(&h, &file).await;
+    let ready = wait_ready_as::<UserAttributeProfile>(&h, "partner-sso").await;
+    let id = ready["status"]["id"].as_str().expect("id");
+    let held = h.emulator.user_attribute_profiles(&h.domain).expect("tenant");
+    let held = serde_json::to_value(held).expect("json");
+    let held = held
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["id"] == id))
+        .expect("created")
+        .clone();
+    assert_eq!(held["name"], "Partner SSO");
+    assert_eq!(
+        held["user_id"]["strategy_overrides"]["google-apps"]["oidc_mapping"],
+        "email"
+    );
+
+    let missing = run(tool(
+        &h,
+        &["templates", "--kind", "UserAttributeProfile", "--id", "nothere"],
+    ))
+    .await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr)
+            .contains("no template nothere: `auth0-operator templates --kind UserAttributeProfile` lists them"),
+        "{}",
+        text(&missing.stderr)
+    );
+    // (The operator stopped: every call counted would be the command's.)
+    h.stop_operator();
+    h.admin("DELETE", "requests", None).await;
+    for args in [
+        &["templates", "--kind", "SelfServiceProfile"][..],
+        &["templates", "--kind", "SelfServiceProfile", "--id", "x"][..],
+    ] {
+        let none = run(tool(&h, args)).await;
+        let said = text(&none.stderr);
+        assert_eq!(none.status.code(), Some(1), "{said}");
+        assert_eq!(
+            said,
+            "auth0-operator templates: Auth0 serves no templates of self-service profiles: --kind takes ConnectionProfile or UserAttributeProfile\n"
+        );
+    }
+    assert_eq!(h.requests(), vec![], "no call for a kind without templates");
+}

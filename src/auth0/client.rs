@@ -395,28 +395,48 @@ impl Auth0Client {
         }
     }
 
-    /// Auth0's connection-profile templates (`GET /connection-profiles/templates`, not
-    /// paginated): each `{id, display_name, template}`, `template` holding writable profile
-    /// fields in Auth0's snake_case. Needs `read:connection_profiles`.
+    /// Auth0's connection-profile templates ([`Self::list_templates`] of connection
+    /// profiles). Needs `read:connection_profiles`.
     pub async fn templates(&self) -> Result<Vec<Value>, Auth0Error> {
+        self.list_templates(&CONNECTION_PROFILES).await
+    }
+
+    /// One connection-profile template ([`Self::get_template`]), or `None` on 404.
+    pub async fn template(&self, id: &str) -> Result<Option<Value>, Auth0Error> {
+        self.get_template(&CONNECTION_PROFILES, id).await
+    }
+
+    /// Auth0's templates of `api`'s kind (`GET /{path}/templates`, not paginated): each
+    /// `{id, display_name, template}`, `template` holding writable fields in Auth0's
+    /// snake_case. Needs the kind's read scope. A kind without templates
+    /// ([`Auth0Api::templates`] `None`) is an error, with no call.
+    pub async fn list_templates(&self, api: &Auth0Api) -> Result<Vec<Value>, Auth0Error> {
+        let field = api.templates.ok_or_else(|| no_templates(api))?;
         let answer = self
-            .call(Method::GET, "connection-profiles/templates", &[], None, Priority::User)
+            .call(
+                Method::GET,
+                &format!("{}/templates", api.path),
+                &[],
+                None,
+                Priority::User,
+            )
             .await?;
-        match answer.get("connection_profile_templates") {
+        match answer.get(field) {
             Some(Value::Array(items)) => Ok(items.clone()),
             _ => Err(Auth0Error::Decode {
-                path: "connection_profile_templates".into(),
+                path: field.into(),
                 message: "missing, or not a list".into(),
             }),
         }
     }
 
-    /// One template (`GET /connection-profiles/templates/{id}`), or `None` on 404.
-    pub async fn template(&self, id: &str) -> Result<Option<Value>, Auth0Error> {
+    /// One template of `api`'s kind (`GET /{path}/templates/{id}`), or `None` on 404.
+    pub async fn get_template(&self, api: &Auth0Api, id: &str) -> Result<Option<Value>, Auth0Error> {
+        api.templates.ok_or_else(|| no_templates(api))?;
         match self
             .call(
                 Method::GET,
-                &format!("connection-profiles/templates/{id}"),
+                &format!("{}/templates/{id}", api.path),
                 &[],
                 None,
                 Priority::User,
@@ -717,6 +737,14 @@ impl Auth0Client {
 
 /// `Ok` when `id` is an id of `api`'s kind, the only ids that go into a request path
 /// (Auth0's ids are a prefix such as `cop_` and 22 base62 characters, recorded).
+/// The error of a template call for a kind Auth0 serves no templates of.
+fn no_templates(api: &Auth0Api) -> Auth0Error {
+    Auth0Error::Decode {
+        path: format!("{}/templates", api.path),
+        message: format!("Auth0 serves no templates of {}s", api.noun),
+    }
+}
+
 fn item_id(api: &Auth0Api, id: &str) -> Result<(), Auth0Error> {
     if api.is_id(id) {
         Ok(())

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use super::kinds::{ExportKind, KindName};
 use crate::crd::{DeletionPolicy, ManagementPolicy, TenantKind, TenantRef};
 
 /// Where the tenant's credentials come from.
@@ -13,7 +14,9 @@ pub struct CredentialArgs {
     /// Read the tenant and its Secret from the cluster with your kubeconfig:
     /// `ClusterAuth0Tenant/NAME` or `Auth0Tenant/NAMESPACE/NAME`. Without it, AUTH0_DOMAIN,
     /// AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (and, for tests and proxies only,
-    /// AUTH0_BASE_URL) are used. The client needs only read:connection_profiles.
+    /// AUTH0_BASE_URL) are used. The client needs only the read scope of each kind read:
+    /// read:connection_profiles, read:user_attribute_profiles, read:self_service_profiles
+    /// (and read:self_service_profile_custom_texts to export their custom text).
     #[arg(long, value_name = "KIND/NAME")]
     pub from_cluster: Option<String>,
 
@@ -154,13 +157,19 @@ pub struct ExportArgs {
     pub credentials: CredentialArgs,
     #[command(flatten)]
     pub manifest: ManifestArgs,
-    /// Write one file per profile (`<metadata.name>.yaml`) and a kustomization.yaml here,
+    /// The kind to export: every item of it in the tenant. `all` exports the three, a
+    /// SelfServiceProfile naming the exported UserAttributeProfile it uses by its name.
+    #[arg(long, value_enum, default_value_t = ExportKind::ConnectionProfile)]
+    pub kind: ExportKind,
+    /// Write one file per profile (`<metadata.name>.yaml` for a ConnectionProfile,
+    /// `<kind>-<metadata.name>.yaml` for the other kinds) and a kustomization.yaml here,
     /// instead of one multi-document YAML on stdout. A re-export into the same folder
-    /// removes the files the last export wrote that this one does not.
+    /// removes the files of the kinds exported that the last export wrote and this one does
+    /// not.
     #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// Do not read the cluster: export every profile, also those a ConnectionProfile already
-    /// manages (skipped otherwise, each named on stderr with its resource).
+    /// Do not read the cluster: export every profile, also those a resource of its kind
+    /// already manages (skipped otherwise, each named on stderr with its resource).
     #[arg(long)]
     pub no_cluster: bool,
 }
@@ -172,7 +181,11 @@ pub struct TemplatesArgs {
     pub credentials: CredentialArgs,
     #[command(flatten)]
     pub manifest: ManifestArgs,
-    /// Print a ConnectionProfile manifest made from this template instead of the list.
+    /// Whose templates: ConnectionProfile's or UserAttributeProfile's (Auth0 has no
+    /// self-service profile templates).
+    #[arg(long, value_enum, default_value_t = KindName::ConnectionProfile)]
+    pub kind: KindName,
+    /// Print a manifest of the kind made from this template instead of the list.
     #[arg(long)]
     pub id: Option<String>,
     /// The Auth0 profile name with --id: metadata.name when it is a DNS-1123 label

@@ -1,11 +1,14 @@
-//! `export` (pure): Auth0 profiles (or a template) to ConnectionProfile manifests, with
-//! deterministic DNS-1123 names.
+//! `export` (pure): Auth0 profiles of any kind (or a template) to manifests of their kind,
+//! with deterministic DNS-1123 names. A connection profile's spec is read here; a user
+//! attribute or self-service profile's in [`super::specs`].
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::kinds::KindName;
+use super::specs::{self, SelfServiceFields, UserAttributeFields};
 use crate::controller::desired::{from_wire, normalize};
 use crate::crd::{
     ConnectionConfig, CrossAppAccessResourceApp, DeletionPolicy, Feature, ManagementPolicy, Organization, Provisioning,
@@ -29,14 +32,67 @@ pub struct Options {
     pub deletion_policy: DeletionPolicy,
 }
 
-/// A ConnectionProfile manifest, its keys in the order a person reads them.
+/// A manifest of one of the operator's kinds, its keys in the order a person reads them.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub metadata: Metadata,
-    pub spec: Spec,
+    pub spec: AnySpec,
+}
+
+impl Manifest {
+    /// `spec.externalID`, when the manifest adopts a profile.
+    pub fn external_id(&self) -> Option<&str> {
+        match &self.spec {
+            AnySpec::ConnectionProfile(spec) => spec.external_id.as_deref(),
+            AnySpec::UserAttributeProfile(spec) => spec.header.external_id.as_deref(),
+            AnySpec::SelfServiceProfile(spec) => spec.header.external_id.as_deref(),
+        }
+    }
+
+    /// The file `export --dir` writes the manifest to ([`KindName::file`]).
+    pub fn file(&self) -> String {
+        KindName::of(self.kind)
+            .unwrap_or(KindName::ConnectionProfile)
+            .file(&self.metadata.name)
+    }
+}
+
+/// The spec of a manifest of any kind.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum AnySpec {
+    ConnectionProfile(Box<Spec>),
+    UserAttributeProfile(Box<KindSpec<UserAttributeFields>>),
+    SelfServiceProfile(Box<KindSpec<SelfServiceFields>>),
+}
+
+/// The fields every kind's spec has, in the order a ConnectionProfile's [`Spec`] writes
+/// them, each left out when it is the default.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Header {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "externalID", skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_ref: Option<TenantRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub management_policy: Option<ManagementPolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+}
+
+/// A user attribute or self-service profile's spec: the [`Header`], then the kind's fields.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct KindSpec<F> {
+    #[serde(flatten)]
+    pub header: Header,
+    #[serde(flatten)]
+    pub fields: F,
 }
 
 /// `metadata`: name and, when chosen, namespace.
@@ -131,22 +187,80 @@ fn is_default(field: &str, value: &Value) -> bool {
     }
 }
 
+impl AnySpec {
+    /// The spec with `spec.name` and `spec.externalID` set.
+    fn named(self, name: Option<String>, external_id: Option<String>) -> AnySpec {
+        match self {
+            AnySpec::ConnectionProfile(spec) => AnySpec::ConnectionProfile(Box::new(Spec {
+                name,
+                external_id,
+                ..*spec
+            })),
+            AnySpec::UserAttributeProfile(spec) => AnySpec::UserAttributeProfile(Box::new(KindSpec {
+                header: Header {
+                    name,
+                    external_id,
+                    ..spec.header
+                },
+                fields: spec.fields,
+            })),
+            AnySpec::SelfServiceProfile(spec) => AnySpec::SelfServiceProfile(Box::new(KindSpec {
+                header: Header {
+                    name,
+                    external_id,
+                    ..spec.header
+                },
+                fields: spec.fields,
+            })),
+        }
+    }
+
+    fn kind(&self) -> KindName {
+        match self {
+            AnySpec::ConnectionProfile(_) => KindName::ConnectionProfile,
+            AnySpec::UserAttributeProfile(_) => KindName::UserAttributeProfile,
+            AnySpec::SelfServiceProfile(_) => KindName::SelfServiceProfile,
+        }
+    }
+}
+
 impl Manifest {
-    fn new(name: String, spec: Spec, options: &Options) -> Manifest {
+    fn new(name: String, spec: AnySpec, options: &Options) -> Manifest {
+        let tenant_ref = options.tenant_ref.clone();
+        let management_policy =
+            (options.management_policy != ManagementPolicy::Manage).then_some(options.management_policy);
+        let deletion_policy = (options.deletion_policy != DeletionPolicy::Delete).then_some(options.deletion_policy);
+        let header = |header: Header| Header {
+            tenant_ref: tenant_ref.clone(),
+            management_policy,
+            deletion_policy,
+            ..header
+        };
+        let kind = spec.kind().kind();
+        let spec = match spec {
+            AnySpec::ConnectionProfile(spec) => AnySpec::ConnectionProfile(Box::new(Spec {
+                tenant_ref: tenant_ref.clone(),
+                management_policy,
+                deletion_policy,
+                ..*spec
+            })),
+            AnySpec::UserAttributeProfile(spec) => AnySpec::UserAttributeProfile(Box::new(KindSpec {
+                header: header(spec.header),
+                fields: spec.fields,
+            })),
+            AnySpec::SelfServiceProfile(spec) => AnySpec::SelfServiceProfile(Box::new(KindSpec {
+                header: header(spec.header),
+                fields: spec.fields,
+            })),
+        };
         Manifest {
             api_version: super::API_VERSION,
-            kind: "ConnectionProfile",
+            kind,
             metadata: Metadata {
                 name,
                 namespace: options.namespace.clone(),
             },
-            spec: Spec {
-                tenant_ref: options.tenant_ref.clone(),
-                management_policy: (options.management_policy != ManagementPolicy::Manage)
-                    .then_some(options.management_policy),
-                deletion_policy: (options.deletion_policy != DeletionPolicy::Delete).then_some(options.deletion_policy),
-                ..spec
-            },
+            spec,
         }
     }
 }
@@ -157,13 +271,78 @@ impl Manifest {
 ///
 /// Errors: a profile without an id, or with a field the resource cannot hold, named by id.
 pub fn profiles(profiles: &[Value], options: &Options) -> Result<Vec<Manifest>, String> {
+    adopting(profiles, options, |profile| {
+        let (spec, name) = Spec::from_wire(profile)?;
+        Ok((AnySpec::ConnectionProfile(Box::new(spec)), name))
+    })
+}
+
+/// Every user attribute profile as a UserAttributeProfile manifest that adopts it, as
+/// [`profiles`] does for connection profiles ([`specs::user_attribute_profile`]).
+pub fn user_attribute_profiles(items: &[Value], options: &Options) -> Result<Vec<Manifest>, String> {
+    adopting(items, options, |item| {
+        let (fields, name) = specs::user_attribute_profile(item)?;
+        Ok((
+            AnySpec::UserAttributeProfile(Box::new(KindSpec {
+                header: Header::default(),
+                fields,
+            })),
+            name,
+        ))
+    })
+}
+
+/// Every self-service profile as a SelfServiceProfile manifest that adopts it, as
+/// [`profiles`] does for connection profiles ([`specs::self_service_profile`]):
+/// `custom_texts` holds each profile's custom text by id (a profile left out has its texts
+/// left alone), `names` the `metadata.name` of the UserAttributeProfile that manages each
+/// user attribute profile id in the manifests' namespace ([`reference_names`]).
+pub fn self_service_profiles(
+    items: &[Value],
+    custom_texts: &BTreeMap<String, Value>,
+    names: &BTreeMap<String, String>,
+    options: &Options,
+) -> Result<Vec<Manifest>, String> {
+    adopting(items, options, |item| {
+        let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+        let (fields, name) = specs::self_service_profile(item, custom_texts.get(id), names)?;
+        Ok((
+            AnySpec::SelfServiceProfile(Box::new(KindSpec {
+                header: Header::default(),
+                fields,
+            })),
+            name,
+        ))
+    })
+}
+
+/// The `metadata.name` a self-service profile's `userAttributeProfileRef` names for each
+/// user attribute profile id: the UserAttributeProfile manifests exported beside it, else
+/// `live` (`(id, metadata.name)` of the cluster's UserAttributeProfiles that manage an id
+/// in the manifests' namespace, on their tenantRef).
+pub fn reference_names(exported: &[Manifest], live: &[(String, String)]) -> BTreeMap<String, String> {
+    let mut names: BTreeMap<String, String> = live.iter().cloned().collect();
+    for manifest in exported {
+        if let (AnySpec::UserAttributeProfile(_), Some(id)) = (&manifest.spec, manifest.external_id()) {
+            names.insert(id.to_string(), manifest.metadata.name.clone());
+        }
+    }
+    names
+}
+
+/// Items as manifests that adopt them, each item's spec and Auth0 name read by `read`.
+fn adopting(
+    items: &[Value],
+    options: &Options,
+    read: impl Fn(&Value) -> Result<(AnySpec, String), String>,
+) -> Result<Vec<Manifest>, String> {
     let mut entries = Vec::new();
-    for profile in profiles {
-        let id = profile
+    for item in items {
+        let id = item
             .get("id")
             .and_then(Value::as_str)
             .ok_or("a profile in the listing has no id")?;
-        let (spec, name) = Spec::from_wire(profile).map_err(|e| format!("profile {id}: {e}"))?;
+        let (spec, name) = read(item).map_err(|e| format!("profile {id}: {e}"))?;
         entries.push((id.to_string(), name, spec));
     }
     let pairs: Vec<(&str, &str)> = entries
@@ -174,17 +353,7 @@ pub fn profiles(profiles: &[Value], options: &Options) -> Result<Vec<Manifest>, 
     let mut manifests: Vec<Manifest> = entries
         .into_iter()
         .zip(names)
-        .map(|((id, name, spec), meta)| {
-            Manifest::new(
-                meta,
-                Spec {
-                    name: Some(name),
-                    external_id: Some(id),
-                    ..spec
-                },
-                options,
-            )
-        })
+        .map(|((id, name, spec), meta)| Manifest::new(meta, spec.named(Some(name), Some(id)), options))
         .collect();
     manifests.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     Ok(manifests)
@@ -195,18 +364,28 @@ pub fn profiles(profiles: &[Value], options: &Options) -> Result<Vec<Manifest>, 
 /// `metadata.name` and, without `spec.name`, the Auth0 name; any other (`Okta Express`) is
 /// kept as `spec.name`, the Auth0 name, and `metadata.name` is its [`slug`].
 pub fn template(template: &Value, name: &str, options: &Options) -> Result<Manifest, String> {
+    template_of(KindName::ConnectionProfile, template, name, options)
+}
+
+/// A template of `kind` (connection and user attribute profiles have templates) as a
+/// manifest that creates a new profile named `name`, as [`template`] says.
+pub fn template_of(kind: KindName, template: &Value, name: &str, options: &Options) -> Result<Manifest, String> {
     let mut fields = template.get("template").cloned().unwrap_or(Value::Null);
     if !fields.is_object() {
         return Err("the template has no `template` object".into());
     }
     // The template's own name is a suggestion; the resource's is the user's choice.
     fields["name"] = Value::String(name.to_string());
-    let (spec, _) = Spec::from_wire(&fields)?;
-    let meta = slug(name);
-    let spec = Spec {
-        name: (meta != name).then(|| name.to_string()),
-        ..spec
+    let spec = match kind {
+        KindName::ConnectionProfile => AnySpec::ConnectionProfile(Box::new(Spec::from_wire(&fields)?.0)),
+        KindName::UserAttributeProfile => AnySpec::UserAttributeProfile(Box::new(KindSpec {
+            header: Header::default(),
+            fields: specs::user_attribute_profile(&fields)?.0,
+        })),
+        KindName::SelfServiceProfile => return Err("Auth0 serves no self-service profile templates".into()),
     };
+    let meta = slug(name);
+    let spec = spec.named((meta != name).then(|| name.to_string()), None);
     Ok(Manifest::new(meta, spec, options))
 }
 
@@ -297,18 +476,31 @@ pub fn to_yaml(manifests: &[Manifest]) -> Result<String, String> {
 const KUSTOMIZATION: &str = "kustomization";
 
 /// Whether `text` (a file's content) is a manifest as `export` writes it: one
-/// ConnectionProfile document with `spec.externalID`. A re-export replaces or removes only
+/// ConnectionProfile, UserAttributeProfile or SelfServiceProfile document with
+/// `spec.externalID`. A re-export replaces or removes only
 /// such a file, edited or not; anything else in the folder is the user's (a file added to
 /// the list by hand, a note), and is never overwritten or removed.
 pub fn is_exported_manifest(text: &str) -> bool {
-    let Ok(value) = serde_saphyr::from_str::<Value>(text) else {
-        return false;
-    };
-    value["kind"] == "ConnectionProfile"
-        && value["apiVersion"]
-            .as_str()
-            .is_some_and(|v| v.starts_with("auth0.operators.dev/"))
-        && value["spec"]["externalID"].is_string()
+    exported_kind(text).is_some()
+}
+
+/// The kind of the manifest `text` holds when it is one as `export` writes it: one
+/// document of one of the operator's kinds with `spec.externalID`; `None` for anything else
+/// (see [`is_exported_manifest`]).
+pub fn exported_kind(text: &str) -> Option<KindName> {
+    let value = serde_saphyr::from_str::<Value>(text).ok()?;
+    let ours = value["apiVersion"]
+        .as_str()
+        .is_some_and(|v| v.starts_with("auth0.operators.dev/"))
+        && value["spec"]["externalID"].is_string();
+    KindName::of(value["kind"].as_str()?).filter(|_| ours)
+}
+
+/// A file name that two manifests would both be written to, if any (a ConnectionProfile
+/// literally named like another kind's file).
+pub fn repeated(files: &[String]) -> Option<&str> {
+    let mut seen = std::collections::HashSet::new();
+    files.iter().find(|f| !seen.insert(f.as_str())).map(String::as_str)
 }
 
 /// The entries of an earlier export's `resources` (`kustomization`, its text) that are not
@@ -553,5 +745,170 @@ mod tests {
         assert_eq!(value["metadata"], json!({"name": "okta-express"}));
         assert_eq!(value["spec"]["name"], "Okta Express");
         validation::check(value, None).expect("valid");
+    }
+
+    const UAP: &str = "uap_1cu7Zs1Dfru5Qc9mZea7nm";
+    const SSP: &str = "ssp_1cu7Zs1Dfru5Qc9mZea7nm";
+
+    fn user_attribute_profile() -> Value {
+        json!({"id": UAP, "name": "Partner attributes",
+               "user_id": {"oidc_mapping": "sub",
+                           "saml_mapping": ["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier",
+                                            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+                                            "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"],
+                           "scim_mapping": "userName"},
+               "user_attributes": {"given_name": {"label": "Given", "description": "First name",
+                                                  "auth0_mapping": "given_name", "profile_required": true,
+                                                  "oidc_mapping": {"mapping": "given_name"}}}})
+    }
+
+    fn self_service_profile() -> Value {
+        json!({"id": SSP, "name": "Portal", "description": "SSO for customers",
+               "allowed_strategies": ["samlp", "oidc"], "user_attributes": [],
+               "user_attribute_profile_id": UAP,
+               "branding": {"colors": {"primary": "#0059d6"}}})
+    }
+
+    /// What the operator would PATCH after adopting `manifest` (its JSON) over `remote`:
+    /// nothing, when the export says what Auth0 holds.
+    fn patch_on_adoption<K: crate::crd::Kind>(manifest: Value, resolved: &crate::crd::kind::Resolved, remote: &Value) {
+        let parsed = crate::cli::kinds::checked::<K>(manifest).expect("valid");
+        let want = parsed.desired(resolved);
+        assert_eq!(crate::controller::desired::diff(&want, &K::normalize(remote)), None);
+    }
+
+    #[test]
+    fn each_kind_exports_what_auth0_holds_and_adopting_it_writes_nothing() {
+        let options = Options {
+            deletion_policy: DeletionPolicy::Orphan,
+            ..Options::default()
+        };
+        let attributes = user_attribute_profiles(&[user_attribute_profile()], &options).expect("exports");
+        let value = serde_json::to_value(&attributes[0]).expect("json");
+        assert_eq!(value["kind"], "UserAttributeProfile");
+        assert_eq!(
+            value["metadata"],
+            json!({"name": format!("partner-attributes-{:08x}", fnv1a(UAP.as_bytes()) as u32)})
+        );
+        // The header first, as a ConnectionProfile's; attribute names as Auth0 holds them,
+        // the mappings equal to Auth0's default left out.
+        assert_eq!(
+            value["spec"],
+            json!({"name": "Partner attributes", "externalID": UAP, "deletionPolicy": "Orphan",
+                   "userId": {"scimMapping": "userName"},
+                   "userAttributes": {"given_name": {"label": "Given", "description": "First name",
+                                                     "auth0Mapping": "given_name", "profileRequired": true,
+                                                     "oidcMapping": {"mapping": "given_name"}}}})
+        );
+        let yaml = to_yaml(&attributes).expect("yaml");
+        assert!(
+            yaml.contains("spec:\n  name: Partner attributes\n  externalID: uap_"),
+            "{yaml}"
+        );
+        assert!(yaml.contains("    given_name:\n"), "{yaml}");
+        patch_on_adoption::<crate::crd::UserAttributeProfile>(value, &Default::default(), &user_attribute_profile());
+
+        // The self-service profile names the exported user attribute profile by name, and
+        // the reference resolves to the id Auth0 holds: nothing to PATCH.
+        let names = reference_names(&attributes, &[]);
+        let texts = BTreeMap::from([(SSP.to_string(), json!({"introduction": "Connect your IdP."}))]);
+        let portal = self_service_profiles(&[self_service_profile()], &texts, &names, &options).expect("exports");
+        let value = serde_json::to_value(&portal[0]).expect("json");
+        assert_eq!(
+            value["metadata"]["name"],
+            "portal-".to_string() + &format!("{:08x}", fnv1a(SSP.as_bytes()) as u32)
+        );
+        assert_eq!(
+            value["spec"],
+            json!({"name": "Portal", "externalID": SSP, "deletionPolicy": "Orphan", "description": "SSO for customers",
+                   "allowedStrategies": ["oidc", "samlp"], "branding": {"colors": {"primary": "#0059d6"}},
+                   "userAttributeProfileRef": {"name": attributes[0].metadata.name},
+                   "customText": {"en": {"getStarted": {"introduction": "Connect your IdP."}}}})
+        );
+        let resolved = crate::crd::kind::Resolved::from([("user_attribute_profile_id", UAP.to_string())]);
+        patch_on_adoption::<crate::crd::SelfServiceProfile>(value, &resolved, &self_service_profile());
+        // Without the user attribute profile exported beside it: by id.
+        let alone = self_service_profiles(&[self_service_profile()], &BTreeMap::new(), &BTreeMap::new(), &options)
+            .expect("exports");
+        let value = serde_json::to_value(&alone[0]).expect("json");
+        assert_eq!(value["spec"]["userAttributeProfileRef"], json!({"id": UAP}));
+        assert_eq!(value["spec"].get("customText"), None);
+        patch_on_adoption::<crate::crd::SelfServiceProfile>(value, &Default::default(), &self_service_profile());
+    }
+
+    #[test]
+    fn an_exported_user_attribute_profile_is_named_before_a_live_one() {
+        let exported = user_attribute_profiles(&[user_attribute_profile()], &Options::default()).expect("exports");
+        let other = "uap_2cu7Zs1Dfru5Qc9mZea7nm";
+        let live = [
+            (UAP.to_string(), "stale-name".to_string()),
+            (other.to_string(), "in-cluster".to_string()),
+        ];
+        let names = reference_names(&exported, &live);
+        assert_eq!(names[UAP], exported[0].metadata.name);
+        assert_eq!(names[other], "in-cluster");
+        // A connection profile's id is nobody's reference.
+        let profiles = profiles(&[json!({"id": A, "name": "a"})], &Options::default()).expect("exports");
+        assert_eq!(reference_names(&profiles, &[]).len(), 0);
+    }
+
+    #[test]
+    fn every_kind_is_an_export_and_two_kinds_get_two_files() {
+        let attributes = user_attribute_profiles(&[user_attribute_profile()], &Options::default()).expect("exports");
+        let text = to_yaml(&attributes).expect("yaml");
+        assert_eq!(exported_kind(&text), Some(KindName::UserAttributeProfile));
+        assert!(is_exported_manifest(&text));
+        let portal = self_service_profiles(
+            &[self_service_profile()],
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+            &Options::default(),
+        )
+        .expect("exports");
+        assert_eq!(
+            exported_kind(&to_yaml(&portal).expect("yaml")),
+            Some(KindName::SelfServiceProfile)
+        );
+        let cop = profiles(&[json!({"id": A, "name": "plain"})], &Options::default()).expect("exports");
+        assert_eq!(
+            exported_kind(&to_yaml(&cop).expect("yaml")),
+            Some(KindName::ConnectionProfile)
+        );
+        assert_eq!(cop[0].file(), "plain.yaml");
+        assert_eq!(
+            attributes[0].file(),
+            format!("userattributeprofile-{}.yaml", attributes[0].metadata.name)
+        );
+        assert_eq!(exported_kind(&text.replace("externalID", "note")), None);
+        assert_eq!(repeated(&["a.yaml".into(), "b.yaml".into()]), None);
+        assert_eq!(
+            repeated(&["a.yaml".into(), "b.yaml".into(), "a.yaml".into()]),
+            Some("a.yaml")
+        );
+    }
+
+    #[test]
+    fn a_user_attribute_template_becomes_a_manifest_and_self_service_has_none() {
+        let item = json!({"id": "auth0-generic", "display_name": "Generic", "template": {
+            "name": "Auth0 Generic", "user_id": crate::crd::auth0_default_user_id(),
+            "user_attributes": {"email": {"label": "Email", "description": "Email", "auth0_mapping": "email",
+                                          "profile_required": true}}}});
+        let manifest = template_of(
+            KindName::UserAttributeProfile,
+            &item,
+            "Partner SSO",
+            &Options::default(),
+        )
+        .expect("manifest");
+        let value = serde_json::to_value(&manifest).expect("json");
+        assert_eq!(value["kind"], "UserAttributeProfile");
+        assert_eq!(value["metadata"], json!({"name": "partner-sso"}));
+        assert_eq!(
+            value["spec"],
+            json!({"name": "Partner SSO", "userAttributes": {"email": {"label": "Email", "description": "Email",
+                   "auth0Mapping": "email", "profileRequired": true}}})
+        );
+        KindName::UserAttributeProfile.check(value).expect("valid");
+        assert!(template_of(KindName::SelfServiceProfile, &item, "x", &Options::default()).is_err());
     }
 }

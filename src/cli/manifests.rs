@@ -1,20 +1,30 @@
 //! Reading manifests for `plan`: files, folders (recursively, `*.yaml`, `*.yml`, `*.json`)
 //! and `-` for stdin, each a YAML stream of any number of documents (kustomize's output,
-//! `kubectl get -o yaml` Lists). Documents of other kinds are skipped.
+//! `kubectl get -o yaml` Lists). ConnectionProfiles, UserAttributeProfiles and
+//! SelfServiceProfiles are kept; documents of other kinds are skipped.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// One ConnectionProfile document and where it came from (`path#index`, 1-based).
+use super::kinds::KindName;
+
+/// One document of the operator's kinds and where it came from (`path#index`, 1-based).
 #[derive(Debug, Clone)]
 pub struct Document {
     pub source: String,
     pub value: Value,
 }
 
-/// Every ConnectionProfile document under `paths`, in order (folders in name order).
+impl Document {
+    /// The document's kind.
+    pub fn kind(&self) -> Option<KindName> {
+        KindName::of(self.value.get("kind")?.as_str()?)
+    }
+}
+
+/// Every document of the operator's kinds under `paths`, in order (folders in name order).
 /// Errors name the file: unreadable, or not YAML.
 pub fn read(paths: &[PathBuf]) -> Result<Vec<Document>, String> {
     let mut documents = Vec::new();
@@ -56,7 +66,7 @@ fn read_path(path: &Path, documents: &mut Vec<Document>) -> Result<(), String> {
     Ok(())
 }
 
-/// The ConnectionProfile documents of one YAML stream (`List` items included).
+/// The documents of the operator's kinds in one YAML stream (`List` items included).
 pub fn parse(source: &str, text: &str) -> Result<Vec<Document>, String> {
     let values: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| format!("{source}: {e}"))?;
     let mut documents = Vec::new();
@@ -70,7 +80,11 @@ pub fn parse(source: &str, text: &str) -> Result<Vec<Document>, String> {
             _ => vec![value],
         };
         for item in items {
-            let ours = item.get("kind").and_then(Value::as_str) == Some("ConnectionProfile")
+            let ours = item
+                .get("kind")
+                .and_then(Value::as_str)
+                .and_then(KindName::of)
+                .is_some()
                 && item
                     .get("apiVersion")
                     .and_then(Value::as_str)
@@ -91,17 +105,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keeps_connection_profiles_of_every_document_and_list() {
+    fn keeps_the_operators_kinds_of_every_document_and_list() {
         let text = "---\napiVersion: auth0.operators.dev/v1alpha1\nkind: ConnectionProfile\nmetadata: {name: a}\n\
                     ---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n\
-                    ---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: auth0.operators.dev/v1alpha1\n  kind: ConnectionProfile\n  metadata: {name: b}\n";
+                    ---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: auth0.operators.dev/v1alpha1\n  kind: ConnectionProfile\n  metadata: {name: b}\n\
+                    - apiVersion: auth0.operators.dev/v1alpha1\n  kind: UserAttributeProfile\n  metadata: {name: u}\n\
+                    ---\napiVersion: auth0.operators.dev/v1alpha1\nkind: SelfServiceProfile\nmetadata: {name: s}\n\
+                    ---\napiVersion: auth0.operators.dev/v1alpha1\nkind: Auth0Tenant\nmetadata: {name: t}\n\
+                    ---\napiVersion: other.dev/v1\nkind: SelfServiceProfile\nmetadata: {name: x}\n";
         let found = parse("x.yaml", text).expect("parses");
-        let names: Vec<&str> = found
+        let names: Vec<(&str, Option<KindName>)> = found
             .iter()
-            .filter_map(|d| d.value["metadata"]["name"].as_str())
+            .filter_map(|d| Some((d.value["metadata"]["name"].as_str()?, d.kind())))
             .collect();
-        assert_eq!(names, ["a", "b"]);
+        assert_eq!(
+            names,
+            [
+                ("a", Some(KindName::ConnectionProfile)),
+                ("b", Some(KindName::ConnectionProfile)),
+                ("u", Some(KindName::UserAttributeProfile)),
+                ("s", Some(KindName::SelfServiceProfile))
+            ]
+        );
         assert_eq!(found[0].source, "x.yaml#1");
+        assert_eq!(found[3].source, "x.yaml#4");
     }
 
     #[test]

@@ -8,9 +8,13 @@ pub mod args;
 pub mod commands;
 pub mod credentials;
 pub mod export;
+#[cfg(test)]
+mod golden;
+pub mod kinds;
 pub mod manifests;
 pub mod plan;
 pub mod progress;
+pub mod specs;
 
 /// The apiVersion of the project's resources.
 pub const API_VERSION: &str = "auth0.operators.dev/v1alpha1";

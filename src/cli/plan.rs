@@ -1,15 +1,19 @@
 //! `plan` (pure): what the operator would do with each manifest, decided by the
-//! controller's own [`crate::controller::profile::plan::plan`] over one listing of the
-//! manifest's tenant, in the words a reviewer reads.
+//! controller's own [`crate::controller::profile::plan::plan`] over one listing per kind of
+//! the manifest's tenant, in the words a reviewer reads. Every kind is planned alike, with
+//! its own [`crate::crd::Kind`] (desired body, normalize, changes); a SelfServiceProfile's
+//! reference to a UserAttributeProfile resolves as the operator resolves it
+//! ([`references::resolve`]), against the UserAttributeProfiles the manifests hold (as
+//! planned) and the cluster holds.
 //!
 //! Ownership is decided as the operator decides it, from what the cluster records: each
-//! manifest is the live ConnectionProfile of its namespace and name (when the cluster holds
+//! manifest is the live resource of its kind, namespace and name (when the cluster holds
 //! one) with the manifest's spec applied, so its recorded id (`status.id`, the `profile-id`
 //! annotation), its `create-pending` mark and its tenant marks count; the claims of every
-//! other resource read from the cluster count too ([`claims`]). A manifest the cluster does
-//! not hold is a new resource, younger than every live one; between new manifests, input
-//! order stands in for age (the first to claim an id owns it; a create planned earlier holds
-//! its name). Without a cluster, every manifest is new.
+//! other resource of its kind read from the cluster count too ([`claims`]). A manifest the
+//! cluster does not hold is a new resource, younger than every live one; between new
+//! manifests, input order stands in for age (the first to claim an id owns it; a create
+//! planned earlier holds its name). Without a cluster, every manifest is new.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -19,13 +23,18 @@ use kube::ResourceExt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::kinds::{KindName, checked};
 use super::manifests::Document;
 use crate::auth0::names;
-use crate::controller::desired::{FieldChange, desired, field_changes, normalize};
 use crate::controller::profile::error::Error;
 use crate::controller::profile::plan::{Action, ById, Claim, Holder, Inputs, Listed, Lookup, Via, plan};
+use crate::controller::profile::references::{self, Referent, Unresolved};
 use crate::controller::profile::{annotation, annotation_is_true, claims, marks};
-use crate::crd::{ConnectionProfile, TenantKind, TenantRef, validation};
+use crate::crd::kind::{Resolved, SubDocument};
+use crate::crd::{
+    ConnectionProfile, Kind as ResourceKind, PendingChange, SelfServiceProfile, TenantKind, TenantRef,
+    UserAttributeProfile, validation,
+};
 
 /// What the operator would do with one manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -42,7 +51,8 @@ pub enum Kind {
     Nothing,
     /// The operator would refuse: the name or id is another's.
     Conflict,
-    /// The operator would refuse: the id or name it must observe or adopt is not in the tenant.
+    /// The operator would refuse: the id or name it must observe or adopt is not in the
+    /// tenant, or the resource a reference names would never be Ready.
     Missing,
     /// The manifest breaks a rule of the schema.
     Invalid,
@@ -70,12 +80,15 @@ pub struct Change {
     pub desired: Value,
 }
 
-impl From<FieldChange> for Change {
-    fn from(c: FieldChange) -> Self {
+impl From<PendingChange> for Change {
+    /// A change as the kind reports it in `status.pendingChanges` (its values as JSON text,
+    /// absent when unset), with `spec.` before its path.
+    fn from(c: PendingChange) -> Self {
+        let value = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
         Change {
             field: format!("spec.{}", c.field),
-            auth0: c.auth0,
-            desired: c.desired,
+            auth0: value(c.auth0),
+            desired: value(c.desired),
         }
     }
 }
@@ -83,6 +96,10 @@ impl From<FieldChange> for Change {
 /// The plan of one manifest.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
+    /// The manifest's kind; left out for a ConnectionProfile (the plan's first kind, whose
+    /// output is as it always was).
+    #[serde(skip_serializing_if = "is_connection_profile")]
+    pub kind: &'static str,
     /// `namespace/name`.
     pub resource: String,
     /// `file#document`.
@@ -111,11 +128,21 @@ pub struct Outcome {
     /// delete its Auth0 profile: it manages one under `deletionPolicy: Delete`.
     #[serde(rename = "deletesProfileOnRemoval", skip_serializing_if = "std::ops::Not::not")]
     pub deletes_on_removal: bool,
+    /// The documents kept beside the profile (a self-service profile's custom text) that the
+    /// operator would compare and replace when they differ: read by `plan` after the
+    /// listing, one GET each ([`compare_documents`]).
+    #[serde(skip)]
+    pub documents: Vec<SubDocument>,
+}
+
+fn is_connection_profile(kind: &&'static str) -> bool {
+    *kind == KindName::ConnectionProfile.kind()
 }
 
 impl Outcome {
-    fn new(resource: String, source: String, action: Kind) -> Outcome {
+    fn new(kind: &'static str, resource: String, source: String, action: Kind) -> Outcome {
         Outcome {
+            kind,
             resource,
             source,
             tenant: String::new(),
@@ -126,6 +153,17 @@ impl Outcome {
             owner: None,
             fields: Vec::new(),
             deletes_on_removal: false,
+            documents: Vec::new(),
+        }
+    }
+
+    /// The resource as the text output names it: `namespace/name` for a ConnectionProfile,
+    /// `Kind namespace/name` for the others.
+    pub fn shown(&self) -> String {
+        if is_connection_profile(&self.kind) {
+            self.resource.clone()
+        } else {
+            format!("{} {}", self.kind, self.resource)
         }
     }
 }
@@ -139,24 +177,45 @@ pub fn tenant_key(namespace: &str, tenant_ref: &TenantRef) -> String {
     }
 }
 
-/// A manifest read and validated: `namespace/name`, its namespace, and the resource.
-struct Parsed {
-    resource: String,
-    namespace: String,
-    profile: Result<ConnectionProfile, validation::Invalid>,
+/// Each tenant's listing of each kind (Auth0's JSON), by ([`tenant_key`], kind), or why the
+/// tenant could not be read.
+pub type Listings = HashMap<(String, &'static str), Result<Vec<Value>, String>>;
+
+/// The resources of each kind the cluster holds (empty without a cluster).
+#[derive(Debug, Clone, Default)]
+pub struct Live {
+    pub connection_profiles: Vec<ConnectionProfile>,
+    pub user_attribute_profiles: Vec<UserAttributeProfile>,
+    pub self_service_profiles: Vec<SelfServiceProfile>,
 }
 
-fn parse(documents: &[Document], namespace: &str) -> Vec<Parsed> {
+/// A manifest read and validated: `namespace/name`, its namespace, and the resource.
+struct Parsed<K> {
+    resource: String,
+    namespace: String,
+    profile: Result<K, validation::Invalid>,
+}
+
+/// The documents of kind `K` among `documents`, with their place in the input.
+fn of_kind<K: ResourceKind>(documents: &[Document]) -> Vec<(usize, &Document)> {
     documents
         .iter()
-        .map(|d| {
+        .enumerate()
+        .filter(|(_, d)| d.value["kind"].as_str() == Some(K::AUTH0.kind))
+        .collect()
+}
+
+fn parse<K: ResourceKind>(documents: &[(usize, &Document)], namespace: &str) -> Vec<Parsed<K>> {
+    documents
+        .iter()
+        .map(|(_, d)| {
             let ns = d.value["metadata"]["namespace"]
                 .as_str()
                 .unwrap_or(namespace)
                 .to_string();
             let name = d.value["metadata"]["name"].as_str().unwrap_or("<no name>");
-            let profile = validation::check(d.value.clone(), None).map(|mut p| {
-                p.metadata.namespace = Some(ns.clone());
+            let profile = checked::<K>(d.value.clone()).map(|mut p| {
+                p.meta_mut().namespace = Some(ns.clone());
                 p
             });
             Parsed {
@@ -168,17 +227,27 @@ fn parse(documents: &[Document], namespace: &str) -> Vec<Parsed> {
         .collect()
 }
 
-/// The tenants the valid manifests name ([`tenant_key`]), and `(namespace, tenantRef)` of
-/// one manifest naming each: what `plan` must list.
-pub fn tenants(documents: &[Document], namespace: &str) -> BTreeMap<String, (String, TenantRef)> {
-    parse(documents, namespace)
-        .into_iter()
-        .filter_map(|p| {
-            let profile = p.profile.ok()?;
-            let tenant_ref = profile.spec.tenant_ref.clone();
-            Some((tenant_key(&p.namespace, &tenant_ref), (p.namespace, tenant_ref)))
-        })
-        .collect()
+/// The tenants the valid manifests name ([`tenant_key`]), and the kinds of the manifests
+/// naming each: what `plan` must list.
+pub fn tenants(documents: &[Document], namespace: &str) -> BTreeMap<String, BTreeSet<KindName>> {
+    fn add<K: ResourceKind>(
+        documents: &[Document],
+        namespace: &str,
+        kind: KindName,
+        out: &mut BTreeMap<String, BTreeSet<KindName>>,
+    ) {
+        for p in parse::<K>(&of_kind::<K>(documents), namespace) {
+            if let Ok(profile) = p.profile {
+                let key = tenant_key(&p.namespace, profile.common().tenant_ref);
+                out.entry(key).or_default().insert(kind);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    add::<ConnectionProfile>(documents, namespace, KindName::ConnectionProfile, &mut out);
+    add::<UserAttributeProfile>(documents, namespace, KindName::UserAttributeProfile, &mut out);
+    add::<SelfServiceProfile>(documents, namespace, KindName::SelfServiceProfile, &mut out);
+    out
 }
 
 /// A tenant's profiles, indexed as the operator looks them up.
@@ -187,6 +256,8 @@ struct Index<'a> {
     /// By the form names are compared in: Auth0 may keep a name otherwise than it was sent
     /// (`auth0/names.rs`), and the operator looks names up that way.
     by_name: HashMap<String, Vec<&'a Value>>,
+    /// How many profiles the listing holds (against the kind's quota).
+    len: usize,
 }
 
 impl<'a> Index<'a> {
@@ -203,6 +274,7 @@ impl<'a> Index<'a> {
                 .filter_map(|p| p.get("id").and_then(Value::as_str).map(|id| (id, p)))
                 .collect(),
             by_name,
+            len: listing.len(),
         }
     }
 }
@@ -211,67 +283,196 @@ impl<'a> Index<'a> {
 /// same namespace and name (its uid, age, annotations and status: what it recorded) with the
 /// manifest's spec and annotations applied; or, when the cluster holds none, a new resource
 /// younger than every live one, `index` ordering the new ones.
-fn as_applied(
-    manifest: &ConnectionProfile,
-    live: Option<&ConnectionProfile>,
-    index: usize,
-    now: &Time,
-) -> ConnectionProfile {
+fn as_applied<K: ResourceKind>(manifest: &K, live: Option<&K>, index: usize, now: &Time) -> K {
     match live {
         Some(live) => {
-            let mut merged = live.clone();
-            merged.spec = manifest.spec.clone();
-            if let Some(annotations) = &manifest.metadata.annotations {
+            let mut merged = serde_json::to_value(live).unwrap_or(Value::Null);
+            merged["spec"] = serde_json::to_value(manifest)
+                .map(|m| m["spec"].clone())
+                .unwrap_or(Value::Null);
+            let mut merged: K = serde_json::from_value(merged).unwrap_or_else(|_| manifest.clone());
+            if let Some(annotations) = &manifest.meta().annotations {
                 merged
-                    .metadata
+                    .meta_mut()
                     .annotations
                     .get_or_insert_default()
                     .extend(annotations.clone());
             }
-            merged.metadata.deletion_timestamp = None;
+            merged.meta_mut().deletion_timestamp = None;
             merged
         }
         None => {
-            let mut new = manifest.clone();
+            // A new resource has no status (one in the manifest, `kubectl get -o yaml`'s,
+            // is not applied).
+            let mut new = match manifest.status() {
+                None => manifest.clone(),
+                Some(_) => {
+                    let mut value = serde_json::to_value(manifest).unwrap_or(Value::Null);
+                    if let Some(object) = value.as_object_mut() {
+                        object.remove("status");
+                    }
+                    serde_json::from_value(value).unwrap_or_else(|_| manifest.clone())
+                }
+            };
             // Sorts after every real uid of the same second (those are lowercase hex).
-            new.metadata.uid = Some(format!("~plan-{index:08}"));
-            new.metadata.creation_timestamp = Some(now.clone());
-            new.status = None;
+            new.meta_mut().uid = Some(format!("~plan-{index:08}"));
+            new.meta_mut().creation_timestamp = Some(now.clone());
             new
         }
     }
 }
 
 /// Plans every document. `namespace` stands in for a manifest without
-/// `metadata.namespace`; `live` holds the ConnectionProfiles the cluster holds (empty
-/// without a cluster); `listings` each tenant's profiles (Auth0's JSON) by [`tenant_key`],
-/// or why the tenant could not be read; `reached` the Auth0 tenant each tenant object
-/// reaches ([`crate::auth0::client::reached`]), where it is known, which the operator
-/// compares with the tenant a resource's evidence was made on.
+/// `metadata.namespace`; `live` holds the resources the cluster holds (empty without a
+/// cluster); `listings` each tenant's profiles of each kind (Auth0's JSON) by
+/// ([`tenant_key`], kind), or why the tenant could not be read; `reached` the Auth0 tenant
+/// each tenant object reaches ([`crate::auth0::client::reached`]), where it is known, which
+/// the operator compares with the tenant a resource's evidence was made on.
+///
+/// The outcomes are in the documents' order. User attribute profiles are planned before
+/// the self-service profiles that may name them.
 pub fn plan_all(
     documents: &[Document],
     namespace: &str,
-    live: &[ConnectionProfile],
-    listings: &HashMap<String, Result<Vec<Value>, String>>,
+    live: &Live,
+    listings: &Listings,
     reached: &HashMap<String, String>,
 ) -> Vec<Outcome> {
+    let mut planned: Vec<(usize, Outcome)> = Vec::new();
+    let connection = plan_kind::<ConnectionProfile>(
+        &of_kind::<ConnectionProfile>(documents),
+        namespace,
+        &live.connection_profiles,
+        listings,
+        reached,
+        &unreferenced,
+    );
+    planned.extend(connection.into_iter().map(|p| (p.index, p.outcome)));
+    let attributes = plan_kind::<UserAttributeProfile>(
+        &of_kind::<UserAttributeProfile>(documents),
+        namespace,
+        &live.user_attribute_profiles,
+        listings,
+        reached,
+        &unreferenced,
+    );
+    let referents = referents(&attributes, &live.user_attribute_profiles);
+    planned.extend(attributes.into_iter().map(|p| (p.index, p.outcome)));
+    let resolve = |profile: &SelfServiceProfile| {
+        let namespace = profile.namespace().unwrap_or_default();
+        references::resolve(&profile.references(), profile.common().tenant_ref, |_, name| {
+            referents.get(&(namespace.clone(), name.to_string())).cloned()
+        })
+    };
+    let self_service = plan_kind::<SelfServiceProfile>(
+        &of_kind::<SelfServiceProfile>(documents),
+        namespace,
+        &live.self_service_profiles,
+        listings,
+        reached,
+        &resolve,
+    );
+    planned.extend(self_service.into_iter().map(|p| (p.index, p.outcome)));
+    planned.sort_by_key(|(index, _)| *index);
+    planned.into_iter().map(|(_, outcome)| outcome).collect()
+}
+
+/// What a resource that references nothing resolves to: nothing.
+fn unreferenced<K>(_: &K) -> Result<Resolved, Unresolved> {
+    Ok(Resolved::new())
+}
+
+/// The planned outcome of one manifest, its place in the input, and the resource as applied
+/// (for a valid manifest).
+struct Planned<K> {
+    index: usize,
+    outcome: Outcome,
+    applied: Option<K>,
+}
+
+/// What a SelfServiceProfile's reference finds, by (namespace, name): the UserAttributeProfile
+/// manifests as planned (one to be created stands in with the words of its future id; one the
+/// operator would refuse never becomes Ready), else the cluster's UserAttributeProfiles as
+/// they are.
+fn referents(
+    planned: &[Planned<UserAttributeProfile>],
+    live: &[UserAttributeProfile],
+) -> HashMap<(String, String), Referent> {
+    let mut found: HashMap<(String, String), Referent> = live
+        .iter()
+        .map(|p| {
+            let ready = p
+                .status
+                .as_ref()
+                .is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+            (
+                (p.namespace().unwrap_or_default(), p.name_any()),
+                Referent {
+                    id: p.status.as_ref().and_then(|s| s.id.clone()),
+                    ready,
+                    deleting: p.metadata.deletion_timestamp.is_some(),
+                    tenant_ref: p.spec.tenant_ref.clone(),
+                },
+            )
+        })
+        .collect();
+    for p in planned {
+        let Some(applied) = &p.applied else { continue };
+        let key = (applied.namespace().unwrap_or_default(), applied.name_any());
+        let id = match p.outcome.action {
+            Kind::Create => Some(format!(
+                "(the id of UserAttributeProfile {}, once created)",
+                p.outcome.resource
+            )),
+            Kind::Update | Kind::Adopt | Kind::Nothing => p.outcome.id.clone(),
+            _ => None,
+        };
+        // A paused manifest without an id is as the cluster holds it.
+        if id.is_none() && p.outcome.action == Kind::Nothing {
+            continue;
+        }
+        found.insert(
+            key,
+            Referent {
+                ready: id.is_some(),
+                id,
+                deleting: false,
+                tenant_ref: applied.spec.tenant_ref.clone(),
+            },
+        );
+    }
+    found
+}
+
+/// Plans the manifests of kind `K` (`documents`, with their place in the input); `live` the
+/// cluster's resources of the kind; `resolve` what each resource's references name.
+fn plan_kind<K: ResourceKind>(
+    documents: &[(usize, &Document)],
+    namespace: &str,
+    live: &[K],
+    listings: &Listings,
+    reached: &HashMap<String, String>,
+    resolve: &dyn Fn(&K) -> Result<Resolved, Unresolved>,
+) -> Vec<Planned<K>> {
+    let kind = K::AUTH0.kind;
     let indexes: HashMap<&str, Index> = listings
         .iter()
-        .filter_map(|(key, listing)| Some((key.as_str(), Index::new(listing.as_ref().ok()?))))
+        .filter(|((_, of), _)| *of == kind)
+        .filter_map(|((key, _), listing)| Some((key.as_str(), Index::new(listing.as_ref().ok()?))))
         .collect();
-    let parsed = parse(documents, namespace);
-    let live_by_key: HashMap<String, &ConnectionProfile> = live.iter().map(|p| (claims::key(p), p)).collect();
+    let parsed = parse::<K>(documents, namespace);
+    let live_by_key: HashMap<String, &K> = live.iter().map(|p| (claims::key(p), p)).collect();
     // Every resource the operator would see: the live ones, each manifest applied over its
     // own, and the new ones.
     let now = Time(k8s_openapi::jiff::Timestamp::now());
-    let applied: Vec<Option<ConnectionProfile>> = parsed
+    let applied: Vec<Option<K>> = parsed
         .iter()
-        .enumerate()
-        .map(|(index, p)| {
+        .zip(documents)
+        .map(|(p, (index, _))| {
             p.profile
                 .as_ref()
                 .ok()
-                .map(|m| as_applied(m, live_by_key.get(&p.resource).copied(), index, &now))
+                .map(|m| as_applied(m, live_by_key.get(&p.resource).copied(), *index, &now))
         })
         .collect();
     let manifested: BTreeSet<&str> = parsed
@@ -280,7 +481,7 @@ pub fn plan_all(
         .filter(|(_, a)| a.is_some())
         .map(|(p, _)| p.resource.as_str())
         .collect();
-    let universe: Vec<Arc<ConnectionProfile>> = live
+    let universe: Vec<Arc<K>> = live
         .iter()
         .filter(|p| !manifested.contains(claims::key(*p).as_str()))
         .cloned()
@@ -290,62 +491,112 @@ pub fn plan_all(
     // Creates planned so far, by tenant and name: a later manifest of that name conflicts.
     let mut creating: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut outcomes = Vec::new();
-    for ((p, profile), document) in parsed.into_iter().zip(applied).zip(documents) {
+    for ((p, profile), (index, document)) in parsed.into_iter().zip(applied).zip(documents) {
         let source = document.source.clone();
         let Parsed {
             resource,
             profile: valid,
             ..
         } = p;
+        let mut planned = |outcome: Outcome, applied: Option<K>| {
+            outcomes.push(Planned {
+                index: *index,
+                outcome,
+                applied,
+            })
+        };
         let profile = match (valid, profile) {
             (Ok(_), Some(profile)) => profile,
             (Err(invalid), _) => {
-                let mut outcome = Outcome::new(resource, source, Kind::Invalid);
+                let mut outcome = Outcome::new(kind, resource, source, Kind::Invalid);
                 for error in &invalid.0 {
                     if !outcome.fields.contains(&error.field) {
                         outcome.fields.push(error.field.clone());
                     }
                 }
                 outcome.message = Some(invalid.to_string());
-                outcomes.push(outcome);
+                planned(outcome, None);
                 continue;
             }
             (Ok(_), None) => unreachable!("a valid manifest is applied"),
         };
-        let tenant = tenant_key(&profile.namespace().unwrap_or_default(), &profile.spec.tenant_ref);
-        let mut outcome = Outcome::new(resource.clone(), source, Kind::Nothing);
+        let tenant = tenant_key(&profile.namespace().unwrap_or_default(), profile.common().tenant_ref);
+        let mut outcome = Outcome::new(kind, resource.clone(), source, Kind::Nothing);
         outcome.tenant = tenant.clone();
-        let index = match listings.get(&tenant) {
+        // References resolve before anything else is decided (as in the operator, where a
+        // paused resource is not looked at at all).
+        let resolved = if annotation_is_true(&profile, annotation::PAUSED) {
+            Resolved::new()
+        } else {
+            match resolve(&profile) {
+                Ok(resolved) => resolved,
+                Err(unresolved) => {
+                    outcome.action = match &unresolved {
+                        Unresolved::NotReady { .. } => Kind::Missing,
+                        Unresolved::OtherTenant { spec_field, .. } => {
+                            outcome.fields.push(spec_field.to_string());
+                            Kind::Invalid
+                        }
+                    };
+                    outcome.message = Some(unresolved.to_string());
+                    planned(outcome, Some(profile));
+                    continue;
+                }
+            }
+        };
+        let index = match listings.get(&(tenant.clone(), kind)) {
             Some(Ok(_)) => &indexes[tenant.as_str()],
             Some(Err(why)) => {
                 outcome.action = Kind::Unreachable;
                 outcome.message = Some(why.clone());
-                outcomes.push(outcome);
+                planned(outcome, Some(profile));
                 continue;
             }
             None => {
                 outcome.action = Kind::Unreachable;
                 outcome.message = Some(format!("the tenant {tenant} was not read"));
-                outcomes.push(outcome);
+                planned(outcome, Some(profile));
                 continue;
             }
         };
-        let want = desired(&profile);
+        let want = profile.desired(&resolved);
         let inputs = inputs(&profile, &want, &universe, reached.get(&tenant).map(String::as_str));
+        let name = profile.common().name.to_string();
         let (action, inputs) = decide(
             inputs,
             index,
             &profile,
             &universe,
-            creating.get(&(tenant.clone(), profile.effective_name().to_string())),
+            creating.get(&(tenant.clone(), name.clone())),
             &want,
         );
         outcome.deletes_on_removal = deletes_on_removal(&inputs, &action);
         match action {
             Action::Create { .. } => {
-                creating.insert((tenant, profile.effective_name().to_string()), resource);
-                outcome.action = Kind::Create;
-                outcome.changes = changes(&want, &normalize(&Value::Null));
+                let held = index.len + creating.keys().filter(|(t, _)| *t == tenant).count();
+                match K::AUTH0.quota.filter(|quota| held >= *quota) {
+                    // Auth0 would refuse the create: the operator's QuotaExceeded.
+                    Some(quota) => {
+                        outcome.action = Kind::Conflict;
+                        outcome.deletes_on_removal = false;
+                        outcome.message = Some(format!(
+                            "the tenant would hold more than {quota} {}s, Auth0's most: the create would be refused (the operator's QuotaExceeded); delete one first",
+                            K::AUTH0.noun
+                        ));
+                    }
+                    None => {
+                        creating.insert((tenant, name), resource);
+                        outcome.action = Kind::Create;
+                        outcome.changes = changes::<K>(&want, &K::normalize(&Value::Null));
+                        outcome
+                            .changes
+                            .extend(profile.sub_documents().into_iter().map(|d| Change {
+                                field: d.spec_field.to_string(),
+                                auth0: Value::Null,
+                                desired: Value::Object(d.desired),
+                            }));
+                    }
+                }
             }
             Action::Converge {
                 id, remote, via, patch, ..
@@ -356,12 +607,13 @@ pub fn plan_all(
                     (false, Via::Adopted) => Kind::Adopt,
                     (false, _) => Kind::Nothing,
                 };
-                outcome.changes = changes(&want, &normalize(&remote));
+                outcome.changes = changes::<K>(&want, &K::normalize(&remote));
+                outcome.documents = profile.sub_documents();
             }
             Action::Report { remote } => {
                 outcome.id = remote.get("id").and_then(Value::as_str).map(str::to_string);
                 outcome.message = Some("managementPolicy Observe: nothing is written".into());
-                outcome.changes = changes(&want, &normalize(&remote));
+                outcome.changes = changes::<K>(&want, &K::normalize(&remote));
             }
             Action::Paused | Action::Later => {
                 outcome.message = Some("paused: nothing is written".into());
@@ -422,46 +674,47 @@ pub fn plan_all(
                 unreachable!("a resource not being deleted cannot plan {other:?}")
             }
         }
-        outcomes.push(outcome);
+        planned(outcome, Some(profile));
     }
     outcomes
 }
 
 /// The inputs of the operator's plan for `profile` (as applied), before any look-up;
 /// `reached`: the Auth0 tenant its tenant object reaches, when known.
-fn inputs<'i>(
-    profile: &'i ConnectionProfile,
+fn inputs<'i, K: ResourceKind>(
+    profile: &'i K,
     want: &'i Map<String, Value>,
-    universe: &[Arc<ConnectionProfile>],
+    universe: &[Arc<K>],
     reached: Option<&str>,
 ) -> Inputs<'i> {
     let pending = claims::pending_mark(profile);
+    let common = profile.common();
     Inputs {
         deleting: false,
         paused: annotation_is_true(profile, annotation::PAUSED),
         force_orphan: annotation_is_true(profile, annotation::FORCE_ORPHAN),
-        management: profile.spec.management_policy,
-        deletion: profile.spec.deletion_policy,
+        management: common.management_policy,
+        deletion: common.deletion_policy,
         claim: claims::claim_of(profile, pending.clone()),
         pending,
         owned_by_other: claims::Claims::of(profile, universe).older_claimant,
         tenant_changed: marks::tenant_change(profile, reached),
-        name: profile.effective_name(),
+        name: common.name,
         desired: want,
-        normalize: crate::controller::desired::normalize,
+        normalize: K::normalize,
         by_id: None,
-        generation: profile.metadata.generation,
+        generation: profile.meta().generation,
         stuck: None,
         named: BTreeMap::new(),
     }
 }
 
 /// Answers the plan's look-ups from the tenant's listing until it decides.
-fn decide<'i>(
+fn decide<'i, K: ResourceKind>(
     mut inputs: Inputs<'i>,
     index: &Index,
-    profile: &ConnectionProfile,
-    universe: &[Arc<ConnectionProfile>],
+    profile: &K,
+    universe: &[Arc<K>],
     creating: Option<&String>,
     want: &Map<String, Value>,
 ) -> (Action, Inputs<'i>) {
@@ -488,7 +741,7 @@ fn decide<'i>(
                         }
                     })
                     .collect();
-                if let Some(owner) = creating.filter(|_| name == profile.effective_name()) {
+                if let Some(owner) = creating.filter(|_| name == profile.common().name) {
                     found.push(Listed {
                         id: "(to be created)".into(),
                         profile: Value::Object(want.clone()),
@@ -522,8 +775,34 @@ fn deletes_on_removal(inputs: &Inputs, action: &Action) -> bool {
     matches!(plan(&deleting), Action::Delete { .. })
 }
 
-fn changes(want: &Map<String, Value>, have: &Map<String, Value>) -> Vec<Change> {
-    field_changes(want, have).into_iter().map(Change::from).collect()
+fn changes<K: ResourceKind>(want: &Map<String, Value>, have: &Map<String, Value>) -> Vec<Change> {
+    K::field_changes(want, have).into_iter().map(Change::from).collect()
+}
+
+/// Adds to `outcome` what the operator would do with each document kept beside its profile
+/// (`held`: each of [`Outcome::documents`] with what Auth0 holds, or why it could not be
+/// read): one that differs is replaced whole (a change, and an adopt or nothing becomes an
+/// update); one that could not be read leaves the plan not whole (unreachable).
+pub fn compare_documents(outcome: &mut Outcome, held: Vec<(SubDocument, Result<Value, String>)>) {
+    for (document, held) in held {
+        match held {
+            Ok(held) if held.as_object() == Some(&document.desired) => {}
+            Ok(held) => {
+                outcome.changes.push(Change {
+                    field: document.spec_field.to_string(),
+                    auth0: held,
+                    desired: Value::Object(document.desired),
+                });
+                if matches!(outcome.action, Kind::Adopt | Kind::Nothing) {
+                    outcome.action = Kind::Update;
+                }
+            }
+            Err(why) => {
+                outcome.action = Kind::Unreachable;
+                outcome.message = Some(format!("reading {}: {why}", document.spec_field));
+            }
+        }
+    }
 }
 
 /// `plan`'s exit codes, as `kubectl diff`'s (0 no difference, 1 differences, above 1 an
@@ -567,7 +846,7 @@ pub fn render(outcomes: &[Outcome]) -> String {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        out.push_str(&format!("{action:<11} {}{id}", o.resource));
+        out.push_str(&format!("{action:<11} {}{id}", o.shown()));
         if let Some(message) = &o.message {
             out.push_str(&format!(": {message}"));
         }
@@ -586,7 +865,7 @@ pub fn render(outcomes: &[Outcome]) -> String {
         );
         for o in deleting {
             let id = o.id.as_deref().unwrap_or("(to be created)");
-            out.push_str(&format!("    {} {id}\n", o.resource));
+            out.push_str(&format!("    {} {id}\n", o.shown()));
         }
     }
     let count = |k: Kind| outcomes.iter().filter(|o| o.action == k).count();
@@ -655,8 +934,19 @@ mod tests {
         ]
     }
 
-    fn listings(listing: Vec<Value>) -> HashMap<String, Result<Vec<Value>, String>> {
-        HashMap::from([("ClusterAuth0Tenant/default".to_string(), Ok(listing))])
+    fn listings(listing: Vec<Value>) -> Listings {
+        HashMap::from([(
+            ("ClusterAuth0Tenant/default".to_string(), "ConnectionProfile"),
+            Ok(listing),
+        )])
+    }
+
+    /// A cluster holding these ConnectionProfiles.
+    fn cluster(connection_profiles: Vec<ConnectionProfile>) -> Live {
+        Live {
+            connection_profiles,
+            ..Live::default()
+        }
     }
 
     /// A resource of the cluster that recorded `id` (as the operator does after a create).
@@ -679,7 +969,7 @@ mod tests {
             doc("b-copy", json!({"externalID": B})),
             doc("b-named", json!({"name": "b"})),
         ];
-        let live = [live("a", A, 100), live("b", B, 100)];
+        let live = cluster(vec![live("a", A, 100), live("b", B, 100)]);
         let outcomes = plan_all(&docs, "ns", &live, &listings(listing()), &HashMap::new());
         let kinds: Vec<Kind> = outcomes.iter().map(|o| o.action).collect();
         assert_eq!(kinds, [Kind::Nothing, Kind::Conflict, Kind::Conflict, Kind::Conflict]);
@@ -689,7 +979,13 @@ mod tests {
         assert_eq!(outcomes[2].owner.as_deref(), Some("ns/b"));
         assert_eq!(outcomes[3].owner.as_deref(), Some("ns/b"));
         // Without the cluster, `a` is a new resource and its name is someone's.
-        let alone = plan_all(&docs[..1], "ns", &[], &listings(listing()), &HashMap::new());
+        let alone = plan_all(
+            &docs[..1],
+            "ns",
+            &Live::default(),
+            &listings(listing()),
+            &HashMap::new(),
+        );
         assert_eq!(alone[0].action, Kind::Conflict);
     }
 
@@ -704,7 +1000,7 @@ mod tests {
         );
         let docs = [doc("a", json!({"connectionNamePrefixTemplate": "a-"}))];
         let reached = |tenant: &str| HashMap::from([("ClusterAuth0Tenant/default".to_string(), tenant.to_string())]);
-        let live = [made];
+        let live = cluster(vec![made]);
         let same = plan_all(&docs, "ns", &live, &listings(listing()), &reached("acme.us.auth0.com"));
         assert_eq!((same[0].action, same[0].id.as_deref()), (Kind::Nothing, Some(A)));
         let moved = plan_all(&docs, "ns", &live, &listings(listing()), &reached("acme.eu.auth0.com"));
@@ -741,8 +1037,14 @@ mod tests {
             ),
         ];
         let mut listings = listings(vec![json!({"id": A, "name": "a"})]);
-        listings.insert("Auth0Tenant/ns/eu".into(), Ok(vec![json!({"id": B, "name": "b"})]));
-        listings.insert("ClusterAuth0Tenant/gone".into(), Err("tenant gone: not found".into()));
+        listings.insert(
+            ("Auth0Tenant/ns/eu".into(), "ConnectionProfile"),
+            Ok(vec![json!({"id": B, "name": "b"})]),
+        );
+        listings.insert(
+            ("ClusterAuth0Tenant/gone".into(), "ConnectionProfile"),
+            Err("tenant gone: not found".into()),
+        );
         assert_eq!(
             tenants(&docs, "ns").keys().cloned().collect::<Vec<_>>(),
             [
@@ -751,7 +1053,7 @@ mod tests {
                 "ClusterAuth0Tenant/gone"
             ]
         );
-        let outcomes = plan_all(&docs, "ns", &[], &listings, &HashMap::new());
+        let outcomes = plan_all(&docs, "ns", &Live::default(), &listings, &HashMap::new());
         let kinds: Vec<Kind> = outcomes.iter().map(|o| o.action).collect();
         // d names A on the eu tenant, which holds no such profile; the claim of `a` is on
         // the default tenant, yet one id has one owner (as in the operator): a conflict.
@@ -759,7 +1061,7 @@ mod tests {
         assert_eq!(outcomes[1].tenant, "Auth0Tenant/ns/eu");
         assert_eq!(outcomes[2].message.as_deref(), Some("tenant gone: not found"));
         assert!(outcomes[0].deletes_on_removal && outcomes[1].deletes_on_removal);
-        let orphan = plan_all(&docs[3..], "ns", &[], &listings, &HashMap::new());
+        let orphan = plan_all(&docs[3..], "ns", &Live::default(), &listings, &HashMap::new());
         assert_eq!(orphan[0].action, Kind::Missing);
         assert!(!orphan[0].deletes_on_removal);
         // c's tenant was not read: the plan is not whole, which outranks d's conflict.
@@ -787,7 +1089,7 @@ mod tests {
             ),
             doc("new-again", json!({"name": "new"})),
         ];
-        let outcomes = plan_all(&docs, "ns", &[], &listings(listing()), &HashMap::new());
+        let outcomes = plan_all(&docs, "ns", &Live::default(), &listings(listing()), &HashMap::new());
         let kinds: Vec<Kind> = outcomes.iter().map(|o| o.action).collect();
         assert_eq!(
             kinds,
@@ -828,5 +1130,261 @@ mod tests {
             text.contains("spec.organization.showAsButton: \"none\" → \"required\""),
             "{text}"
         );
+    }
+
+    const UAP: &str = "uap_1cu7Zs1Dfru5Qc9mZea7nm";
+    const SSP: &str = "ssp_1cu7Zs1Dfru5Qc9mZea7nm";
+
+    fn of(kind: &str, name: &str, spec: Value) -> Document {
+        Document {
+            source: format!("{name}.yaml#1"),
+            value: json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": kind,
+                          "metadata": {"name": name}, "spec": spec}),
+        }
+    }
+
+    fn attributes() -> Value {
+        json!({"email": {"label": "Email", "description": "Work email", "auth0Mapping": "email", "profileRequired": true}})
+    }
+
+    fn kinds_listings(ssps: Vec<Value>) -> Listings {
+        let default = "ClusterAuth0Tenant/default".to_string();
+        HashMap::from([
+            ((default.clone(), "ConnectionProfile"), Ok(listing())),
+            (
+                (default.clone(), "UserAttributeProfile"),
+                Ok(vec![json!({"id": UAP, "name": "attrs",
+                    "user_id": crate::crd::auth0_default_user_id(),
+                    "user_attributes": {"email": {"label": "Email", "description": "Work email",
+                                                  "auth0_mapping": "email", "profile_required": true}}})]),
+            ),
+            ((default, "SelfServiceProfile"), Ok(ssps)),
+        ])
+    }
+
+    fn portal() -> Value {
+        json!({"id": SSP, "name": "portal", "allowed_strategies": ["oidc"], "user_attributes": [],
+               "user_attribute_profile_id": UAP})
+    }
+
+    #[test]
+    fn each_kind_is_planned_on_its_own_listing_and_references_resolve_as_the_operator_resolves_them() {
+        let docs = [
+            doc("a", json!({"externalID": A, "connectionNamePrefixTemplate": "a-"})),
+            of(
+                "UserAttributeProfile",
+                "attrs",
+                json!({"externalID": UAP, "userAttributes": attributes()}),
+            ),
+            of(
+                "SelfServiceProfile",
+                "portal",
+                json!({"externalID": SSP, "allowedStrategies": ["oidc"], "userAttributeProfileRef": {"name": "attrs"},
+                       "customText": {"en": {"getStarted": {"introduction": "Hi"}}}}),
+            ),
+            of(
+                "SelfServiceProfile",
+                "dangling",
+                json!({"userAttributeProfileRef": {"name": "nowhere"}}),
+            ),
+            of("UserAttributeProfile", "fresh", json!({"userAttributes": attributes()})),
+            of(
+                "SelfServiceProfile",
+                "uses-fresh",
+                json!({"userAttributeProfileRef": {"name": "fresh"}}),
+            ),
+            of(
+                "SelfServiceProfile",
+                "elsewhere",
+                json!({"tenantRef": {"kind": "Auth0Tenant", "name": "eu"}, "userAttributeProfileRef": {"name": "attrs"}}),
+            ),
+            of("SelfServiceProfile", "broken", json!({"allowedStrategies": []})),
+        ];
+        assert_eq!(
+            tenants(&docs, "ns"),
+            BTreeMap::from([
+                (
+                    "Auth0Tenant/ns/eu".to_string(),
+                    BTreeSet::from([KindName::SelfServiceProfile])
+                ),
+                ("ClusterAuth0Tenant/default".to_string(), BTreeSet::from(KindName::ALL)),
+            ])
+        );
+        let outcomes = plan_all(
+            &docs,
+            "ns",
+            &Live::default(),
+            &kinds_listings(vec![portal()]),
+            &HashMap::new(),
+        );
+        let seen: Vec<(&str, Kind)> = outcomes.iter().map(|o| (o.kind, o.action)).collect();
+        assert_eq!(
+            seen,
+            [
+                ("ConnectionProfile", Kind::Adopt),
+                ("UserAttributeProfile", Kind::Adopt),
+                ("SelfServiceProfile", Kind::Adopt),
+                ("SelfServiceProfile", Kind::Missing),
+                ("UserAttributeProfile", Kind::Create),
+                ("SelfServiceProfile", Kind::Create),
+                ("SelfServiceProfile", Kind::Invalid),
+                ("SelfServiceProfile", Kind::Invalid),
+            ]
+        );
+        // The reference by name is the adopted profile's id: nothing differs but the custom
+        // text, which plan reads beside the profile.
+        assert_eq!(outcomes[2].changes, []);
+        assert_eq!(outcomes[2].documents.len(), 1);
+        let message = outcomes[3].message.as_deref().unwrap_or_default();
+        assert!(
+            message
+                .starts_with("spec.userAttributeProfileRef names UserAttributeProfile nowhere, which does not exist"),
+            "{message}"
+        );
+        assert!(
+            outcomes[5].changes.contains(&Change {
+                field: "spec.userAttributeProfileRef".into(),
+                auth0: Value::Null,
+                desired: json!("(the id of UserAttributeProfile ns/fresh, once created)")
+            }),
+            "{:?}",
+            outcomes[5].changes
+        );
+        assert_eq!(outcomes[6].fields, ["spec.userAttributeProfileRef"]);
+        assert_eq!(outcomes[7].fields, ["spec.allowedStrategies"]);
+        // A kind's output names it; a ConnectionProfile's is as it always was.
+        let json = serde_json::to_value(&outcomes).expect("json");
+        assert_eq!(json[0].get("kind"), None);
+        assert_eq!(json[1]["kind"], "UserAttributeProfile");
+        let text = render(&outcomes[..3]);
+        assert!(
+            text.starts_with(&format!("adopt       ns/a {A}  (a.yaml#1)\n")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "adopt       UserAttributeProfile ns/attrs {UAP}  (attrs.yaml#1)\n"
+            )),
+            "{text}"
+        );
+
+        // The custom text Auth0 holds: the same is nothing to do; another is an update.
+        let mut same = outcomes[2].clone();
+        let document = std::mem::take(&mut same.documents).remove(0);
+        compare_documents(&mut same, vec![(document.clone(), Ok(json!({"introduction": "Hi"})))]);
+        assert_eq!((same.action, same.changes.len()), (Kind::Adopt, 0));
+        let mut other = same.clone();
+        compare_documents(&mut other, vec![(document.clone(), Ok(json!({})))]);
+        assert_eq!(other.action, Kind::Update);
+        assert_eq!(
+            other.changes,
+            [Change {
+                field: "spec.customText.en.getStarted".into(),
+                auth0: json!({}),
+                desired: json!({"introduction": "Hi"})
+            }]
+        );
+        let mut unread = same.clone();
+        compare_documents(&mut unread, vec![(document, Err("403 insufficient_scope".into()))]);
+        assert_eq!(unread.action, Kind::Unreachable);
+        assert_eq!(exit_code(&[unread]), exit::ERROR);
+    }
+
+    #[test]
+    fn a_reference_finds_the_clusters_resource_and_one_that_would_not_be_ready_is_missing() {
+        let docs = [
+            of(
+                "UserAttributeProfile",
+                "taken",
+                json!({"name": "attrs", "userAttributes": attributes()}),
+            ),
+            of(
+                "SelfServiceProfile",
+                "uses-taken",
+                json!({"userAttributeProfileRef": {"name": "taken"}}),
+            ),
+            of(
+                "SelfServiceProfile",
+                "uses-live",
+                json!({"externalID": SSP, "name": "portal", "allowedStrategies": ["oidc"],
+                                                           "userAttributeProfileRef": {"name": "live-attrs"}}),
+            ),
+        ];
+        let live: UserAttributeProfile = serde_json::from_value(json!({
+            "apiVersion": "auth0.operators.dev/v1alpha1", "kind": "UserAttributeProfile",
+            "metadata": {"name": "live-attrs", "namespace": "ns", "uid": "u1", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"userAttributes": attributes()},
+            "status": {"id": UAP, "conditions": [{"type": "Ready", "status": "True", "reason": "Available", "message": "",
+                                                   "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}))
+        .expect("live");
+        let cluster = Live {
+            user_attribute_profiles: vec![live],
+            ..Live::default()
+        };
+        let outcomes = plan_all(&docs, "ns", &cluster, &kinds_listings(vec![portal()]), &HashMap::new());
+        let kinds: Vec<Kind> = outcomes.iter().map(|o| o.action).collect();
+        // `taken`'s name is Auth0's attrs, which no resource owns: the operator refuses it,
+        // so it never becomes Ready, and the profile naming it would wait.
+        assert_eq!(kinds, [Kind::Conflict, Kind::Missing, Kind::Adopt]);
+        assert!(
+            outcomes[1]
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("is not Ready yet")),
+            "{:?}",
+            outcomes[1].message
+        );
+        assert_eq!(exit_code(&outcomes), exit::REFUSED);
+    }
+
+    #[test]
+    fn a_self_service_create_past_the_tenants_quota_is_refused() {
+        let held: Vec<Value> = (0..19)
+            .map(|i| json!({"id": format!("ssp_{i:022}"), "name": format!("held-{i}")}))
+            .collect();
+        let docs = [
+            of("SelfServiceProfile", "twentieth", json!({})),
+            of("SelfServiceProfile", "twenty-first", json!({})),
+        ];
+        let outcomes = plan_all(&docs, "ns", &Live::default(), &kinds_listings(held), &HashMap::new());
+        assert_eq!(outcomes[0].action, Kind::Create);
+        assert_eq!(outcomes[1].action, Kind::Conflict);
+        assert!(!outcomes[1].deletes_on_removal);
+        let message = outcomes[1].message.as_deref().unwrap_or_default();
+        assert!(
+            message.contains("more than 20 self-service profiles") && message.contains("QuotaExceeded"),
+            "{message}"
+        );
+        // A kind whose listing was not read: the plan is not whole.
+        let mut partial = kinds_listings(Vec::new());
+        partial.retain(|(_, kind), _| *kind != "SelfServiceProfile");
+        let unread = plan_all(&docs[..1], "ns", &Live::default(), &partial, &HashMap::new());
+        assert_eq!(unread[0].action, Kind::Unreachable);
+    }
+
+    /// A manifest as `kubectl get -o yaml` prints it carries a status, which applying it
+    /// does not set: a new resource claims nothing by it, of any kind.
+    #[test]
+    fn a_manifests_status_is_not_applied() {
+        let mut cop = doc("a", json!({}));
+        cop.value["status"] = json!({"id": A});
+        let mut uap = of("UserAttributeProfile", "attrs", json!({"userAttributes": attributes()}));
+        uap.value["status"] = json!({"id": UAP});
+        let outcomes = plan_all(
+            &[cop, uap],
+            "ns",
+            &Live::default(),
+            &kinds_listings(Vec::new()),
+            &HashMap::new(),
+        );
+        // Each a create of its name, which Auth0 already holds for a profile no resource
+        // owns: not an update of the id its status names.
+        let seen: Vec<(Kind, Option<&str>)> = outcomes.iter().map(|o| (o.action, o.id.as_deref())).collect();
+        assert_eq!(seen, [(Kind::Conflict, Some(A)), (Kind::Conflict, Some(UAP))]);
+        assert!(outcomes.iter().all(|o| {
+            o.message
+                .as_deref()
+                .is_some_and(|m| m.contains("which no resource owns"))
+        }));
     }
 }

@@ -441,6 +441,7 @@ pub static CONNECTION_PROFILES: Auth0Api = Auth0Api {
     ],
     quota: None,
     unique_names: true,
+    templates: Some("connection_profile_templates"),
 };
 
 impl Kind for ConnectionProfile {

@@ -59,6 +59,10 @@ pub struct Auth0Api {
     /// Whether Auth0 keeps names unique (409 on a create of a taken name): a 409 on create
     /// then means the name is taken. Self-service profiles allow repeated names (recorded).
     pub unique_names: bool,
+    /// The key of the list answer of `GET /api/v2/{path}/templates` (each template
+    /// `{id, display_name, template}`, not paginated), when Auth0 serves templates of the
+    /// kind: `connection_profile_templates`. The command line's `templates` reads it.
+    pub templates: Option<&'static str>,
 }
 
 impl Auth0Api {

@@ -291,6 +291,7 @@ pub static SELF_SERVICE_PROFILES: Auth0Api = Auth0Api {
     ],
     quota: Some(20),
     unique_names: false,
+    templates: None,
 };
 
 /// The writable fields, in wire spelling.
@@ -310,7 +311,7 @@ const SETS: [&str; 1] = ["allowed_strategies"];
 const REFERENCE_FIELD: &str = "user_attribute_profile_id";
 
 /// Where the custom text lives under a profile, and its spec field.
-const CUSTOM_TEXT_SUFFIX: &str = "custom-text/en/get-started";
+pub const CUSTOM_TEXT_SUFFIX: &str = "custom-text/en/get-started";
 const CUSTOM_TEXT_FIELD: &str = "spec.customText.en.getStarted";
 
 /// The value of a field the spec leaves out, as Auth0 holds nothing: `None` for the fields

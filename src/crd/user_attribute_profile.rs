@@ -313,6 +313,7 @@ pub static USER_ATTRIBUTE_PROFILES: Auth0Api = Auth0Api {
     ],
     quota: None,
     unique_names: true,
+    templates: Some("user_attribute_profile_templates"),
 };
 
 /// The writable fields, in wire spelling.

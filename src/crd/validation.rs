@@ -40,9 +40,10 @@ impl fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
-/// Parses a ConnectionProfile as the API server does under strict field validation: unknown
-/// fields, wrong types and values outside an enum are errors that name their path.
-pub fn parse_strict(value: serde_json::Value) -> Result<ConnectionProfile, Invalid> {
+/// Parses a ConnectionProfile (or a resource of another kind) as the API server does under
+/// strict field validation: unknown fields, wrong types and values outside an enum are
+/// errors that name their path.
+pub fn parse_strict<K: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<K, Invalid> {
     let mut unknown = Vec::new();
     let mut on_unknown = |path: serde_ignored::Path| {
         unknown.push(FieldError {
@@ -51,7 +52,7 @@ pub fn parse_strict(value: serde_json::Value) -> Result<ConnectionProfile, Inval
         })
     };
     let deserializer = serde_ignored::Deserializer::new(value, &mut on_unknown);
-    let parsed: Result<ConnectionProfile, _> = serde_path_to_error::deserialize(deserializer);
+    let parsed: Result<K, _> = serde_path_to_error::deserialize(deserializer);
     match parsed {
         Err(err) => Err(Invalid(vec![FieldError {
             field: dotted(&err.path().to_string()),

@@ -130,9 +130,10 @@ pub struct Inputs<'a> {
     pub tenant_changed: Option<TenantChange>,
     /// The spec's effective name.
     pub name: &'a str,
-    /// The desired body (the kind's `Kind::desired`).
+    /// The desired body ([`crate::crd::Kind::desired`]).
     pub desired: &'a Map<String, Value>,
-    /// How the kind reduces Auth0's copy to what compares with `desired` (`Kind::normalize`).
+    /// The resource's kind's [`crate::crd::Kind::normalize`]: Auth0's copy reduced to what
+    /// compares with `desired` (each kind has its own fields).
     pub normalize: fn(&Value) -> Map<String, Value>,
     pub by_id: Option<ById>,
     /// The resource's generation, and the [`stuck_key`] of a PATCH whose answer still
@@ -1036,5 +1037,46 @@ mod tests {
         assert!(matches!(plan(&i), Action::Converge { patch: None, .. }));
         i.by_id = Some(ById::Gone);
         assert_eq!(plan(&i), Action::Missing { id: ID.into() });
+    }
+
+    /// A user attribute profile that matches its spec converges with nothing to send: the
+    /// remote is read with its own kind's normalize, not a connection profile's.
+    #[test]
+    fn another_kind_in_sync_sends_nothing() {
+        use crate::crd::{Kind, UserAttributeProfile};
+        let profile: UserAttributeProfile = serde_json::from_value(json!({
+            "apiVersion": "auth0.operators.dev/v1alpha1", "kind": "UserAttributeProfile",
+            "metadata": {"name": "attrs"},
+            "spec": {"userAttributes": {"given_name": {"label": "Given", "description": "First name",
+                     "auth0Mapping": "given_name", "profileRequired": false}}}
+        }))
+        .expect("profile");
+        let want = profile.desired(&Default::default());
+        let remote = json!({"id": "uap_1cu7Zs1Dfru5Qc9mZea7nm", "name": "attrs",
+            "user_id": UserAttributeProfile::normalize(&Value::Null)["user_id"],
+            "user_attributes": {"given_name": {"label": "Given", "description": "First name",
+                                "auth0_mapping": "given_name", "profile_required": false}}});
+        let inputs = Inputs {
+            deleting: false,
+            paused: false,
+            force_orphan: false,
+            management: ManagementPolicy::Manage,
+            deletion: DeletionPolicy::Delete,
+            claim: Claim::External("uap_1cu7Zs1Dfru5Qc9mZea7nm".into()),
+            pending: None,
+            owned_by_other: None,
+            tenant_changed: None,
+            name: "attrs",
+            desired: &want,
+            normalize: UserAttributeProfile::normalize,
+            by_id: Some(ById::Found(remote)),
+            generation: Some(1),
+            stuck: None,
+            named: BTreeMap::new(),
+        };
+        match plan(&inputs) {
+            Action::Converge { patch, .. } => assert_eq!(patch, None),
+            other => panic!("{other:?}"),
+        }
     }
 }
