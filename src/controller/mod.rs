@@ -212,8 +212,12 @@ where
             .filter_map(|event| std::future::ready(event.ok()))
             .map(|ns: PartialObjectMeta<Namespace>| Trigger::Namespace(ns.name_any()))
             .boxed();
-        futures::stream::select_all([tenant_events, cluster_events, secret_events, namespace_events]).for_each(
-            move |trigger| {
+        // Until shutdown, like the controllers: `run` returns (and a leader lets its lease go)
+        // only when every part has ended (a handover waited the grace period out: the kind
+        // test's handover took 20 s for a lease of 15).
+        futures::stream::select_all([tenant_events, cluster_events, secret_events, namespace_events])
+            .take_until(shutdown.clone())
+            .for_each(move |trigger| {
                 let tenants = match trigger {
                     Trigger::Tenant(kind, namespace, name) => vec![(kind, namespace, name)],
                     // A Secret changed: its tenants' resources, and the tenants' own status,
@@ -238,8 +242,7 @@ where
                     }
                 }
                 std::future::ready(())
-            },
-        )
+            })
     };
 
     let controllers = KindControllers {
