@@ -27,7 +27,7 @@ use super::kinds::{KindName, checked};
 use super::manifests::Document;
 use crate::auth0::names;
 use crate::controller::profile::error::Error;
-use crate::controller::profile::plan::{Action, ById, Claim, Holder, Inputs, Listed, Lookup, Via, plan};
+use crate::controller::profile::plan::{ById, Claim, Holder, Inputs, Listed, Lookup, Step, Via, plan};
 use crate::controller::profile::references::{self, Referent, Unresolved};
 use crate::controller::profile::{annotation, annotation_is_true, claims, marks};
 use crate::crd::kind::{Resolved, SubDocument};
@@ -572,7 +572,7 @@ fn plan_kind<K: ResourceKind>(
         );
         outcome.deletes_on_removal = deletes_on_removal(&inputs, &action);
         match action {
-            Action::Create { .. } => {
+            Step::Create { .. } => {
                 let held = index.len + creating.keys().filter(|(t, _)| *t == tenant).count();
                 match K::AUTH0.quota.filter(|quota| held >= *quota) {
                     // Auth0 would refuse the create: the operator's QuotaExceeded.
@@ -598,7 +598,7 @@ fn plan_kind<K: ResourceKind>(
                     }
                 }
             }
-            Action::Converge {
+            Step::Converge {
                 id, remote, via, patch, ..
             } => {
                 outcome.id = Some(id);
@@ -610,15 +610,15 @@ fn plan_kind<K: ResourceKind>(
                 outcome.changes = changes::<K>(&want, &K::normalize(&remote));
                 outcome.documents = profile.sub_documents();
             }
-            Action::Report { remote } => {
+            Step::Report { remote } => {
                 outcome.id = remote.get("id").and_then(Value::as_str).map(str::to_string);
                 outcome.message = Some("managementPolicy Observe: nothing is written".into());
                 outcome.changes = changes::<K>(&want, &K::normalize(&remote));
             }
-            Action::Paused | Action::Later => {
+            Step::Paused | Step::Later => {
                 outcome.message = Some("paused: nothing is written".into());
             }
-            Action::Conflict { name, holder } => {
+            Step::Conflict { name, holder } => {
                 outcome.action = Kind::Conflict;
                 let (message, owner, id) = match holder {
                     Holder::Resource { owner, id } => (
@@ -646,22 +646,22 @@ fn plan_kind<K: ResourceKind>(
                 outcome.owner = owner;
                 outcome.id = id;
             }
-            Action::AlreadyManaged { id, owner } => {
+            Step::AlreadyManaged { id, owner } => {
                 outcome.action = Kind::Conflict;
                 outcome.message = Some(format!("{id} is already managed by {owner}"));
                 outcome.owner = Some(owner);
                 outcome.id = Some(id);
             }
-            Action::Missing { id } => {
+            Step::Missing { id } => {
                 outcome.action = Kind::Missing;
                 outcome.message = Some(format!("{id} is not in the tenant"));
                 outcome.id = Some(id);
             }
-            Action::NoneNamed { name } => {
+            Step::NoneNamed { name } => {
                 outcome.action = Kind::Missing;
                 outcome.message = Some(format!("no profile is named {name:?} to observe"));
             }
-            Action::TenantChanged(change) => {
+            Step::TenantChanged(change) => {
                 // The operator's own refusal, as its Synced condition would say it.
                 outcome.action = Kind::Conflict;
                 outcome.id = claims::recorded_id(&profile).map(str::to_string);
@@ -670,7 +670,7 @@ fn plan_kind<K: ResourceKind>(
                     Error::TenantChanged(change)
                 ));
             }
-            other @ (Action::Look(_) | Action::DeletionPaused | Action::Delete { .. } | Action::Release { .. }) => {
+            other @ (Step::Look(_) | Step::DeletionPaused | Step::Delete { .. } | Step::Release { .. }) => {
                 unreachable!("a resource not being deleted cannot plan {other:?}")
             }
         }
@@ -717,16 +717,16 @@ fn decide<'i, K: ResourceKind>(
     universe: &[Arc<K>],
     creating: Option<&String>,
     want: &Map<String, Value>,
-) -> (Action, Inputs<'i>) {
+) -> (Step, Inputs<'i>) {
     loop {
         match plan(&inputs) {
-            Action::Look(Lookup::ById(id)) => {
+            Step::Look(Lookup::ById(id)) => {
                 inputs.by_id = Some(match index.by_id.get(id.as_str()) {
                     Some(found) => ById::Found((*found).clone()),
                     None => ById::Gone,
                 });
             }
-            Action::Look(Lookup::Named { name, .. }) => {
+            Step::Look(Lookup::Named { name, .. }) => {
                 let mut found: Vec<Listed> = index
                     .by_name
                     .get(&names::key(&name))
@@ -759,10 +759,10 @@ fn decide<'i, K: ResourceKind>(
 
 /// Whether deleting the resource would delete a profile in Auth0, by the operator's own
 /// deletion plan: asked when the resource owns a profile (or will, once created).
-fn deletes_on_removal(inputs: &Inputs, action: &Action) -> bool {
+fn deletes_on_removal(inputs: &Inputs, action: &Step) -> bool {
     let id = match action {
-        Action::Converge { id, .. } => id.clone(),
-        Action::Create { .. } => "(to be created)".to_string(),
+        Step::Converge { id, .. } => id.clone(),
+        Step::Create { .. } => "(to be created)".to_string(),
         _ => return false,
     };
     let deleting = Inputs {
@@ -772,7 +772,7 @@ fn deletes_on_removal(inputs: &Inputs, action: &Action) -> bool {
         named: BTreeMap::new(),
         ..inputs.clone()
     };
-    matches!(plan(&deleting), Action::Delete { .. })
+    matches!(plan(&deleting), Step::Delete { .. })
 }
 
 fn changes<K: ResourceKind>(want: &Map<String, Value>, have: &Map<String, Value>) -> Vec<Change> {

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use crate::controller::events::EventType;
 use kube::ResourceExt;
-use kube::runtime::controller::Action as Next;
+use kube::runtime::controller::Action;
 
 use super::marks::{self, Marks};
-use super::plan::{self, Action, Via};
+use super::plan::{self, Step, Via};
 use super::{Done, Error, Pass, jittered, status};
 use crate::auth0::{Auth0Client, Auth0Error};
 use crate::controller::conditions::Outcome;
@@ -24,7 +24,7 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
         return Ok(Done {
             status: Some(status::with(profile, &Outcome::Paused, |_| {})),
             marks: None,
-            next: Next::await_change(),
+            next: Action::await_change(),
             checked: false,
         });
     }
@@ -38,7 +38,7 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
         return Ok(Done {
             status: Some(status::with(profile, &Outcome::Paused, |_| {})),
             marks: None,
-            next: Next::await_change(),
+            next: Action::await_change(),
             checked: false,
         });
     }
@@ -52,12 +52,12 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
     }
     // Evidence on another tenant: refused before any client is made (the tenant named now
     // may not even exist; the message says what to do about both).
-    if let Action::TenantChanged(change) = plan::plan(&inputs) {
+    if let Step::TenantChanged(change) = plan::plan(&inputs) {
         return Err(Error::TenantChanged(change));
     }
     let client = pass.checked_client()?;
     let interval = pass.poll_interval();
-    let next = Next::requeue(jittered(interval));
+    let next = Action::requeue(jittered(interval));
 
     // A settled resource this process checked moments ago (the pass our own writes cause
     // right after a create, a Secret or tenant event) needs no call: drift checks are due
@@ -76,8 +76,8 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
 
     loop {
         match plan::plan(&inputs) {
-            Action::Look(lookup) => pass.look(&client, lookup, &mut inputs).await?,
-            Action::Later => {
+            Step::Look(lookup) => pass.look(&client, lookup, &mut inputs).await?,
+            Step::Later => {
                 return Ok(Done {
                     status: None,
                     marks: None,
@@ -85,7 +85,7 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                     checked: false,
                 });
             }
-            Action::Report { remote } => {
+            Step::Report { remote } => {
                 let mut status = status::settled(profile, &client.tenant().domain, &remote);
                 // Found by name only: reported in atProvider, never recorded as the resource's
                 // id, or a switch to Manage would take over a profile it cannot prove is its
@@ -104,7 +104,7 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                     checked: true,
                 });
             }
-            Action::Converge {
+            Step::Converge {
                 id,
                 remote,
                 via,
@@ -125,8 +125,8 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                 )
                 .await;
             }
-            Action::Create { replacing } => return create(pass, &client, &want, replacing).await,
-            Action::Conflict { name, holder } => {
+            Step::Create { replacing } => return create(pass, &client, &want, replacing).await,
+            Step::Conflict { name, holder } => {
                 let holder = match holder {
                     plan::Holder::Resource { owner, id } => plan::Holder::Resource {
                         owner: format!("{} {owner}", K::AUTH0.kind),
@@ -136,23 +136,23 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                 };
                 return Err(Error::NameTaken { name, holder });
             }
-            Action::AlreadyManaged { id, owner } => {
+            Step::AlreadyManaged { id, owner } => {
                 return Err(Error::AlreadyManaged {
                     id,
                     owner: format!("{} {owner}", K::AUTH0.kind),
                 });
             }
-            Action::Missing { id } => return Err(Error::AdoptionTargetMissing(id)),
-            Action::NoneNamed { name } => return Err(Error::ObservedMissing(name)),
-            Action::TenantChanged(change) => return Err(Error::TenantChanged(change)),
-            other @ (Action::Paused | Action::DeletionPaused | Action::Delete { .. } | Action::Release { .. }) => {
+            Step::Missing { id } => return Err(Error::AdoptionTargetMissing(id)),
+            Step::NoneNamed { name } => return Err(Error::ObservedMissing(name)),
+            Step::TenantChanged(change) => return Err(Error::TenantChanged(change)),
+            other @ (Step::Paused | Step::DeletionPaused | Step::Delete { .. } | Step::Release { .. }) => {
                 unreachable!("a live resource's plan cannot be {other:?}")
             }
         }
     }
 }
 
-/// What [`plan::Action::Converge`] carries.
+/// What [`plan::Step::Converge`] carries.
 struct Converge {
     id: String,
     remote: serde_json::Value,
@@ -312,7 +312,7 @@ async fn converge<K: Kind>(
     Ok(Done {
         status: Some(settled),
         marks: Some(bound),
-        next: Next::requeue(jittered(pass.poll_interval())),
+        next: Action::requeue(jittered(pass.poll_interval())),
         checked: true,
     })
 }
@@ -346,7 +346,7 @@ async fn create<K: Kind>(
         return Ok(Done {
             status: None,
             marks: None,
-            next: Next::requeue(Duration::from_millis(200)),
+            next: Action::requeue(Duration::from_millis(200)),
             checked: false,
         });
     }
@@ -363,7 +363,7 @@ async fn create<K: Kind>(
         return Ok(Done {
             status: None,
             marks: None,
-            next: Next::requeue(Duration::from_millis(200)),
+            next: Action::requeue(Duration::from_millis(200)),
             checked: false,
         });
     }
@@ -419,7 +419,7 @@ async fn create<K: Kind>(
     }
     let mut settled = status::settled(profile, &client.tenant().domain, &created);
     settled.id = Some(id.clone());
-    let mut next = Next::requeue(jittered(pass.poll_interval()));
+    let mut next = Action::requeue(jittered(pass.poll_interval()));
     // The documents kept beside the profile (custom text) are written now; when that fails
     // the id is still recorded (Ready, the profile exists), with Synced=False saying why, and
     // the next pass tries again.
@@ -444,7 +444,7 @@ async fn create<K: Kind>(
             },
         );
         pass.publish(EventType::Warning, disposition.reason, &message).await;
-        next = Next::requeue(pass.ctx.memory.failures.failed(&pass.uid));
+        next = Action::requeue(pass.ctx.memory.failures.failed(&pass.uid));
     }
     Ok(Done {
         status: Some(settled),

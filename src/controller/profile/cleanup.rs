@@ -2,10 +2,10 @@
 //! provably this resource's), then let the finalizer go. A paused deletion waits.
 
 use crate::controller::events::EventType;
-use kube::runtime::controller::Action as Next;
+use kube::runtime::controller::Action;
 
 use super::marks;
-use super::plan::{self, Action, Keep};
+use super::plan::{self, Keep, Step};
 use super::{Done, Error, Pass, annotation, status};
 use crate::controller::conditions::Outcome;
 use crate::crd::Kind;
@@ -21,14 +21,14 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
     let mut client = None;
     loop {
         match plan::plan(&inputs) {
-            Action::Look(lookup) => {
+            Step::Look(lookup) => {
                 let c = match &client {
                     Some(c) => c,
                     None => client.insert(pass.checked_client()?),
                 };
                 pass.look(c, lookup, &mut inputs).await?;
             }
-            Action::DeletionPaused => {
+            Step::DeletionPaused => {
                 let id = inputs.claim.id().unwrap_or("(none recorded)").to_string();
                 let message = format!(
                     "deletion waits: the {} annotation stops all writes; remove it to delete Auth0 profile {id}, or annotate {}=true to leave the profile in Auth0",
@@ -48,11 +48,11 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                 return Ok(Done {
                     status: Some(new_status),
                     marks: None,
-                    next: Next::await_change(),
+                    next: Action::await_change(),
                     checked: false,
                 });
             }
-            Action::Delete { ids } => {
+            Step::Delete { ids } => {
                 // Resources that reference this one would lose what they use (Auth0 may
                 // refuse the delete, or leave them pointing at nothing): the deletion waits
                 // for them, naming them, before any call.
@@ -76,7 +76,7 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                 }
                 return released(pass).await;
             }
-            Action::Release { kept, why } => {
+            Step::Release { kept, why } => {
                 match (&why, &kept) {
                     (Keep::Policy, Some(id)) => {
                         pass.publish(
@@ -111,7 +111,7 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
             }
             // Evidence on another tenant: blocked (Stalled, with force-orphan named), nothing
             // deleted on either tenant.
-            Action::TenantChanged(change) => return Err(Error::TenantChanged(change)),
+            Step::TenantChanged(change) => return Err(Error::TenantChanged(change)),
             other => unreachable!("a deletion's plan cannot be {other:?}"),
         }
     }
@@ -133,7 +133,7 @@ async fn released<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Er
     Ok(Done {
         status: None,
         marks: None,
-        next: Next::await_change(),
+        next: Action::await_change(),
         checked: false,
     })
 }

@@ -12,7 +12,7 @@
 //! The evidence belongs to the tenant it was made on: when `spec.tenantRef` no longer names
 //! that tenant (it may change while nothing exists in Auth0 that the API server can see, and
 //! the operator's annotations are what it cannot see), nothing is looked at, written or
-//! deleted on either tenant ([`Action::TenantChanged`]).
+//! deleted on either tenant ([`Step::TenantChanged`]).
 
 use std::collections::BTreeMap;
 
@@ -110,7 +110,7 @@ pub enum Lookup {
 }
 
 /// Everything the decision reads. `by_id` and `named` start empty; the driver fills in what
-/// [`Action::Look`] asks for and plans again.
+/// [`Step::Look`] asks for and plans again.
 #[derive(Debug, Clone)]
 pub struct Inputs<'a> {
     pub deleting: bool,
@@ -168,7 +168,7 @@ pub enum Via {
 
 /// The one thing a pass does.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action {
+pub enum Step {
     /// Look at Auth0 first, then plan again.
     Look(Lookup),
     /// `paused`: no call, no write to Auth0.
@@ -228,15 +228,15 @@ pub enum Keep {
 }
 
 /// The decision (pure): see the module's rule.
-pub fn plan(inputs: &Inputs) -> Action {
+pub fn plan(inputs: &Inputs) -> Step {
     if inputs.deleting {
         return plan_deletion(inputs);
     }
     if inputs.paused {
-        return Action::Paused;
+        return Step::Paused;
     }
     if let Some(change) = &inputs.tenant_changed {
-        return Action::TenantChanged(change.clone());
+        return Step::TenantChanged(change.clone());
     }
     match inputs.management {
         ManagementPolicy::Observe => plan_observe(inputs),
@@ -244,7 +244,7 @@ pub fn plan(inputs: &Inputs) -> Action {
     }
 }
 
-fn plan_deletion(inputs: &Inputs) -> Action {
+fn plan_deletion(inputs: &Inputs) -> Step {
     let recorded = match &inputs.claim {
         Claim::Recorded(id) => Some(id.clone()),
         _ => None,
@@ -253,16 +253,16 @@ fn plan_deletion(inputs: &Inputs) -> Action {
         || inputs.management == ManagementPolicy::Observe
         || inputs.deletion == DeletionPolicy::Orphan
     {
-        return Action::Release {
+        return Step::Release {
             kept: recorded,
             why: Keep::Policy,
         };
     }
     if inputs.paused {
-        return Action::DeletionPaused;
+        return Step::DeletionPaused;
     }
     if let Some(owner) = &inputs.owned_by_other {
-        return Action::Release {
+        return Step::Release {
             kept: inputs.claim.id().map(str::to_string),
             why: Keep::OwnedBy(owner.clone()),
         };
@@ -271,14 +271,14 @@ fn plan_deletion(inputs: &Inputs) -> Action {
     // deleting on the recorded one is not what the resource says any more. A person decides:
     // tenantRef back, or force-orphan.
     if let Some(change) = &inputs.tenant_changed {
-        return Action::TenantChanged(change.clone());
+        return Step::TenantChanged(change.clone());
     }
     match &inputs.claim {
         Claim::Recorded(id) => match &inputs.pending {
-            None => Action::Delete { ids: vec![id.clone()] },
+            None => Step::Delete { ids: vec![id.clone()] },
             // A recreate of the profile may have reached Auth0: delete it too.
             Some(posted) => match ours(inputs, posted) {
-                None => Action::Look(Lookup::Named {
+                None => Step::Look(Lookup::Named {
                     name: posted.clone(),
                     after: After::PostsOver,
                 }),
@@ -286,32 +286,32 @@ fn plan_deletion(inputs: &Inputs) -> Action {
                 // create was its own (the mark outlived the id's recording). Else the one
                 // unclaimed profile of the name is the recreate.
                 Some(found) => match found.as_slice() {
-                    [one] if one.id != *id => Action::Delete {
+                    [one] if one.id != *id => Step::Delete {
                         ids: vec![id.clone(), one.id.clone()],
                     },
-                    _ => Action::Delete { ids: vec![id.clone()] },
+                    _ => Step::Delete { ids: vec![id.clone()] },
                 },
             },
         },
         // Adoption never completed: nothing of Auth0's was ever this resource's to delete.
-        Claim::External(_) | Claim::Nothing => Action::Release {
+        Claim::External(_) | Claim::Nothing => Step::Release {
             kept: None,
             why: Keep::NothingCreated,
         },
         Claim::Uncertain { posted_name } => match ours(inputs, posted_name) {
-            None => Action::Look(Lookup::Named {
+            None => Step::Look(Lookup::Named {
                 name: posted_name.clone(),
                 after: After::PostsOver,
             }),
             Some(found) => match found.as_slice() {
-                [] => Action::Release {
+                [] => Step::Release {
                     kept: None,
                     why: Keep::NothingCreated,
                 },
-                [one] => Action::Delete {
+                [one] => Step::Delete {
                     ids: vec![one.id.clone()],
                 },
-                many => Action::Release {
+                many => Step::Release {
                     kept: None,
                     why: Keep::Ambiguous(many.iter().map(|l| l.id.clone()).collect()),
                 },
@@ -320,28 +320,28 @@ fn plan_deletion(inputs: &Inputs) -> Action {
     }
 }
 
-fn plan_observe(inputs: &Inputs) -> Action {
+fn plan_observe(inputs: &Inputs) -> Step {
     if let Some(id) = inputs.claim.id() {
         return match &inputs.by_id {
-            None => Action::Look(Lookup::ById(id.to_string())),
-            Some(ById::Found(remote)) => Action::Report { remote: remote.clone() },
-            Some(ById::Gone) => Action::Missing { id: id.to_string() },
-            Some(ById::Deferred) => Action::Later,
+            None => Step::Look(Lookup::ById(id.to_string())),
+            Some(ById::Found(remote)) => Step::Report { remote: remote.clone() },
+            Some(ById::Gone) => Step::Missing { id: id.to_string() },
+            Some(ById::Deferred) => Step::Later,
         };
     }
     match named(inputs, inputs.name) {
-        None => Action::Look(Lookup::Named {
+        None => Step::Look(Lookup::Named {
             name: inputs.name.to_string(),
             after: After::Request,
         }),
         Some(found) => match found {
-            [] => Action::NoneNamed {
+            [] => Step::NoneNamed {
                 name: inputs.name.to_string(),
             },
-            [one] => Action::Report {
+            [one] => Step::Report {
                 remote: one.profile.clone(),
             },
-            many => Action::Conflict {
+            many => Step::Conflict {
                 name: inputs.name.to_string(),
                 holder: Holder::Ambiguous {
                     ids: many.iter().map(|l| l.id.clone()).collect(),
@@ -351,17 +351,17 @@ fn plan_observe(inputs: &Inputs) -> Action {
     }
 }
 
-fn plan_manage(inputs: &Inputs) -> Action {
+fn plan_manage(inputs: &Inputs) -> Step {
     if let (Some(id), Some(owner)) = (inputs.claim.id(), &inputs.owned_by_other) {
-        return Action::AlreadyManaged {
+        return Step::AlreadyManaged {
             id: id.to_string(),
             owner: owner.clone(),
         };
     }
     match &inputs.claim {
         Claim::Recorded(id) => match &inputs.by_id {
-            None => Action::Look(Lookup::ById(id.clone())),
-            Some(ById::Deferred) => Action::Later,
+            None => Step::Look(Lookup::ById(id.clone())),
+            Some(ById::Deferred) => Step::Later,
             Some(ById::Found(remote)) => converge(inputs, id, remote, Via::Recorded),
             // Deleted behind the operator's back: made again, once the name is seen free;
             // unless a recreate already went out and its answer was lost.
@@ -371,10 +371,10 @@ fn plan_manage(inputs: &Inputs) -> Action {
             },
         },
         Claim::External(id) => match &inputs.by_id {
-            None => Action::Look(Lookup::ById(id.clone())),
-            Some(ById::Deferred) => Action::Later,
+            None => Step::Look(Lookup::ById(id.clone())),
+            Some(ById::Deferred) => Step::Later,
             Some(ById::Found(remote)) => converge(inputs, id, remote, Via::Adopted),
-            Some(ById::Gone) => Action::Missing { id: id.clone() },
+            Some(ById::Gone) => Step::Missing { id: id.clone() },
         },
         Claim::Uncertain { posted_name } => resolve_uncertain(inputs, posted_name, None),
         Claim::Nothing => create_if_free(inputs, None),
@@ -384,9 +384,9 @@ fn plan_manage(inputs: &Inputs) -> Action {
 /// A create whose answer was lost: the one unclaimed profile of the posted name is this
 /// resource's (its mark was written only after a listing showed the name free); none means
 /// nothing was stored; several cannot be told apart.
-fn resolve_uncertain(inputs: &Inputs, posted_name: &str, replacing: Option<String>) -> Action {
+fn resolve_uncertain(inputs: &Inputs, posted_name: &str, replacing: Option<String>) -> Step {
     match ours(inputs, posted_name) {
-        None => Action::Look(Lookup::Named {
+        None => Step::Look(Lookup::Named {
             name: posted_name.to_string(),
             after: After::PostsOver,
         }),
@@ -395,7 +395,7 @@ fn resolve_uncertain(inputs: &Inputs, posted_name: &str, replacing: Option<Strin
             // Nothing was stored: post again once the name (perhaps renamed since) is seen
             // free.
             [] => create_if_free(inputs, replacing),
-            many => Action::Conflict {
+            many => Step::Conflict {
                 name: posted_name.to_string(),
                 holder: Holder::Ambiguous {
                     ids: many.iter().map(|l| l.id.clone()).collect(),
@@ -405,14 +405,14 @@ fn resolve_uncertain(inputs: &Inputs, posted_name: &str, replacing: Option<Strin
     }
 }
 
-fn converge(inputs: &Inputs, id: &str, remote: &Value, via: Via) -> Action {
+fn converge(inputs: &Inputs, id: &str, remote: &Value, via: Via) -> Step {
     let normalized = (inputs.normalize)(remote);
     let patch = diff(inputs.desired, &normalized);
     let stuck = patch
         .as_ref()
         .is_some_and(|p| inputs.stuck == Some(stuck_key(inputs.generation, p, &normalized)));
     let (patch, stuck) = if stuck { (None, patch) } else { (patch, None) };
-    Action::Converge {
+    Step::Converge {
         id: id.to_string(),
         remote: remote.clone(),
         via,
@@ -433,14 +433,14 @@ pub fn stuck_key(generation: Option<i64>, patch: &Map<String, Value>, remote: &M
 }
 
 /// Create when a listing begun after the request shows no profile of the name, whoever's.
-fn create_if_free(inputs: &Inputs, replacing: Option<String>) -> Action {
+fn create_if_free(inputs: &Inputs, replacing: Option<String>) -> Step {
     match named(inputs, inputs.name) {
-        None => Action::Look(Lookup::Named {
+        None => Step::Look(Lookup::Named {
             name: inputs.name.to_string(),
             after: After::Request,
         }),
-        Some([]) => Action::Create { replacing },
-        Some([one]) => Action::Conflict {
+        Some([]) => Step::Create { replacing },
+        Some([one]) => Step::Conflict {
             name: inputs.name.to_string(),
             holder: match &one.claimed_by {
                 Some(owner) => Holder::Resource {
@@ -450,7 +450,7 @@ fn create_if_free(inputs: &Inputs, replacing: Option<String>) -> Action {
                 None => Holder::Foreign { id: one.id.clone() },
             },
         },
-        Some(many) => Action::Conflict {
+        Some(many) => Step::Conflict {
             name: inputs.name.to_string(),
             holder: match many
                 .iter()
@@ -521,10 +521,10 @@ mod tests {
         }
     }
 
-    fn writes(action: &Action) -> bool {
+    fn writes(action: &Step) -> bool {
         matches!(
             action,
-            Action::Create { .. } | Action::Delete { .. } | Action::Converge { patch: Some(_), .. }
+            Step::Create { .. } | Step::Delete { .. } | Step::Converge { patch: Some(_), .. }
         )
     }
 
@@ -649,10 +649,10 @@ mod tests {
             }
         }
 
-        fn run(i: &mut Inputs, answer: impl Fn(&Lookup) -> (Option<ById>, Option<(String, Vec<Listed>)>)) -> Action {
+        fn run(i: &mut Inputs, answer: impl Fn(&Lookup) -> (Option<ById>, Option<(String, Vec<Listed>)>)) -> Step {
             for _ in 0..4 {
                 match plan(i) {
-                    Action::Look(lookup) => {
+                    Step::Look(lookup) => {
                         let (by_id, named) = answer(&lookup);
                         if by_id.is_some() {
                             i.by_id = by_id;
@@ -667,7 +667,7 @@ mod tests {
             panic!("the plan kept looking: {i:?}");
         }
 
-        fn check(i: &Inputs, action: &Action, world: World, row: &str) {
+        fn check(i: &Inputs, action: &Step, world: World, row: &str) {
             // Evidence on another tenant: Auth0 is not even looked at, on either tenant; a
             // deletion lets go only where it calls nothing (a policy, another owner).
             if let Some(change) = &i.tenant_changed {
@@ -676,9 +676,9 @@ mod tests {
                     "{row}: looked at Auth0 though the tenant changed"
                 );
                 match action {
-                    Action::TenantChanged(c) => assert_eq!(c, change, "{row}"),
-                    Action::Paused => assert!(i.paused && !i.deleting, "{row}"),
-                    Action::Release { .. } => assert!(
+                    Step::TenantChanged(c) => assert_eq!(c, change, "{row}"),
+                    Step::Paused => assert!(i.paused && !i.deleting, "{row}"),
+                    Step::Release { .. } => assert!(
                         i.deleting
                             && (i.force_orphan
                                 || i.deletion == DeletionPolicy::Orphan
@@ -686,11 +686,11 @@ mod tests {
                                 || i.owned_by_other.is_some()),
                         "{row}: {action:?}"
                     ),
-                    Action::DeletionPaused => assert!(i.deleting && i.paused, "{row}"),
+                    Step::DeletionPaused => assert!(i.deleting && i.paused, "{row}"),
                     other => panic!("{row}: the tenant changed, yet {other:?}"),
                 }
             }
-            if i.paused && !matches!(action, Action::Release { .. }) {
+            if i.paused && !matches!(action, Step::Release { .. }) {
                 assert!(!writes(action), "{row}: paused, yet {action:?}");
             }
             if i.management == ManagementPolicy::Observe {
@@ -700,7 +700,7 @@ mod tests {
                 assert!(!writes(action), "{row}: another resource owns the id, yet {action:?}");
             }
             if i.deleting && (i.deletion == DeletionPolicy::Orphan || i.management == ManagementPolicy::Observe) {
-                assert!(matches!(action, Action::Release { .. }), "{row}: {action:?}");
+                assert!(matches!(action, Step::Release { .. }), "{row}: {action:?}");
             }
             // The foreign profile (OTHER) is never written or deleted, whatever the claim:
             // the resource never names it. One exception is inherent in the rule: an
@@ -711,19 +711,19 @@ mod tests {
             let evidence_says_ours = i.pending.as_deref() == Some("acme") && matches!(world, World::Foreign);
             match action {
                 _ if evidence_says_ours => {}
-                Action::Delete { ids } => {
+                Step::Delete { ids } => {
                     assert!(
                         !ids.iter().any(|id| id == OTHER),
                         "{row}: deleted the foreign profile: {action:?}"
                     )
                 }
-                Action::Converge { id, patch: Some(_), .. } => {
+                Step::Converge { id, patch: Some(_), .. } => {
                     assert_ne!(id, OTHER, "{row}: wrote the foreign profile: {action:?}")
                 }
                 _ => {}
             }
             // Nothing is created while a profile of the name exists, whoever's.
-            if let Action::Create { .. } = action {
+            if let Step::Create { .. } = action {
                 assert!(
                     matches!(world, World::Gone),
                     "{row}: created although the name is taken: {action:?}"
@@ -734,7 +734,7 @@ mod tests {
                 assert!(
                     !matches!(
                         action,
-                        Action::Delete { .. } | Action::Converge { .. } | Action::Create { .. }
+                        Step::Delete { .. } | Step::Converge { .. } | Step::Create { .. }
                     ),
                     "{row}: {action:?}"
                 );
@@ -756,14 +756,14 @@ mod tests {
         i.named.insert("acme".into(), vec![listed(OTHER, "mine-", None)]);
         assert_eq!(
             plan(&i),
-            Action::Delete {
+            Step::Delete {
                 ids: vec![ID.into(), OTHER.into()]
             }
         );
         // The recorded profile itself still listed under the posted name: the mark outlived
         // the id's recording, and it is deleted once.
         i.named.insert("acme".into(), vec![listed(ID, "mine-", None)]);
-        assert_eq!(plan(&i), Action::Delete { ids: vec![ID.into()] });
+        assert_eq!(plan(&i), Step::Delete { ids: vec![ID.into()] });
         // Two unclaimed profiles of the name: neither is provably the recreate.
         i.named.insert(
             "acme".into(),
@@ -772,10 +772,10 @@ mod tests {
                 listed("cop_3cu7Zs1Dfru5Qc9mZea7nm", "x-", None),
             ],
         );
-        assert_eq!(plan(&i), Action::Delete { ids: vec![ID.into()] });
+        assert_eq!(plan(&i), Step::Delete { ids: vec![ID.into()] });
         // Not listed yet: look first.
         i.named.clear();
-        assert!(matches!(plan(&i), Action::Look(Lookup::Named { .. })), "{:?}", plan(&i));
+        assert!(matches!(plan(&i), Step::Look(Lookup::Named { .. })), "{:?}", plan(&i));
     }
 
     #[test]
@@ -788,7 +788,7 @@ mod tests {
         i.named.insert("acme".into(), vec![listed(OTHER, "theirs-", None)]);
         assert_eq!(
             plan(&i),
-            Action::Conflict {
+            Step::Conflict {
                 name: "acme".into(),
                 holder: Holder::Foreign { id: OTHER.into() }
             }
@@ -803,7 +803,7 @@ mod tests {
             .insert("acme".into(), vec![listed(OTHER, "theirs-", Some("team-b/acme"))]);
         assert_eq!(
             plan(&i),
-            Action::Conflict {
+            Step::Conflict {
                 name: "acme".into(),
                 holder: Holder::Resource {
                     owner: "team-b/acme".into(),
@@ -823,7 +823,7 @@ mod tests {
         };
         assert_eq!(
             plan(&i),
-            Action::Look(Lookup::Named {
+            Step::Look(Lookup::Named {
                 name: "old".into(),
                 after: After::PostsOver
             })
@@ -837,7 +837,7 @@ mod tests {
             }],
         );
         match plan(&i) {
-            Action::Converge {
+            Step::Converge {
                 id,
                 via: Via::Claimed,
                 patch: Some(patch),
@@ -858,7 +858,7 @@ mod tests {
             posted_name: "acme".into(),
         };
         i.named.insert("acme".into(), vec![]);
-        assert_eq!(plan(&i), Action::Create { replacing: None });
+        assert_eq!(plan(&i), Step::Create { replacing: None });
         // Renamed since: the new name needs its own look.
         i.named.clear();
         i.claim = Claim::Uncertain {
@@ -867,7 +867,7 @@ mod tests {
         i.named.insert("old".into(), vec![]);
         assert_eq!(
             plan(&i),
-            Action::Look(Lookup::Named {
+            Step::Look(Lookup::Named {
                 name: "acme".into(),
                 after: After::Request
             })
@@ -881,11 +881,11 @@ mod tests {
         i.claim = Claim::Recorded(ID.into());
         i.deleting = true;
         i.paused = true;
-        assert_eq!(plan(&i), Action::DeletionPaused);
+        assert_eq!(plan(&i), Step::DeletionPaused);
         i.force_orphan = true;
         assert_eq!(
             plan(&i),
-            Action::Release {
+            Step::Release {
                 kept: Some(ID.into()),
                 why: Keep::Policy
             }
@@ -900,7 +900,7 @@ mod tests {
         i.owned_by_other = Some("team-a/first".into());
         assert_eq!(
             plan(&i),
-            Action::AlreadyManaged {
+            Step::AlreadyManaged {
                 id: ID.into(),
                 owner: "team-a/first".into()
             }
@@ -908,7 +908,7 @@ mod tests {
         i.deleting = true;
         assert_eq!(
             plan(&i),
-            Action::Release {
+            Step::Release {
                 kept: Some(ID.into()),
                 why: Keep::OwnedBy("team-a/first".into())
             }
@@ -923,7 +923,7 @@ mod tests {
         i.by_id = Some(ById::Gone);
         assert_eq!(
             plan(&i),
-            Action::Look(Lookup::Named {
+            Step::Look(Lookup::Named {
                 name: "acme".into(),
                 after: After::Request
             })
@@ -931,7 +931,7 @@ mod tests {
         i.named.insert("acme".into(), vec![]);
         assert_eq!(
             plan(&i),
-            Action::Create {
+            Step::Create {
                 replacing: Some(ID.into())
             }
         );
@@ -943,7 +943,7 @@ mod tests {
         let mut i = inputs(&want);
         i.claim = Claim::Recorded(ID.into());
         i.by_id = Some(ById::Found(remote(ID, "MINE-")));
-        let Action::Converge { patch: Some(patch), .. } = plan(&i) else {
+        let Step::Converge { patch: Some(patch), .. } = plan(&i) else {
             panic!("a PATCH first")
         };
         // Auth0 kept "MINE-" (it normalizes): the same difference is not sent again...
@@ -954,7 +954,7 @@ mod tests {
         ));
         assert!(matches!(
             plan(&i),
-            Action::Converge {
+            Step::Converge {
                 patch: None,
                 stuck: Some(_),
                 ..
@@ -964,7 +964,7 @@ mod tests {
         i.by_id = Some(ById::Found(remote(ID, "Mine-")));
         assert!(matches!(
             plan(&i),
-            Action::Converge {
+            Step::Converge {
                 patch: Some(_),
                 stuck: None,
                 ..
@@ -974,7 +974,7 @@ mod tests {
         i.generation = Some(2);
         assert!(matches!(
             plan(&i),
-            Action::Converge {
+            Step::Converge {
                 patch: Some(_),
                 stuck: None,
                 ..
@@ -995,24 +995,24 @@ mod tests {
             kind: "ConnectionProfile",
         };
         i.tenant_changed = Some(change.clone());
-        assert_eq!(plan(&i), Action::TenantChanged(change.clone()));
+        assert_eq!(plan(&i), Step::TenantChanged(change.clone()));
         // Even a found profile is not converged: the plan does not get that far.
         i.by_id = Some(ById::Found(remote(ID, "theirs-")));
-        assert_eq!(plan(&i), Action::TenantChanged(change.clone()));
+        assert_eq!(plan(&i), Step::TenantChanged(change.clone()));
         // An interrupted create on the old tenant: no listing of either tenant.
         i.by_id = None;
         i.claim = Claim::Uncertain {
             posted_name: "acme".into(),
         };
         i.pending = Some("acme".into());
-        assert_eq!(plan(&i), Action::TenantChanged(change.clone()));
+        assert_eq!(plan(&i), Step::TenantChanged(change.clone()));
         // Deletion: blocked, unless a policy lets the resource go without a call.
         i.deleting = true;
-        assert_eq!(plan(&i), Action::TenantChanged(change.clone()));
+        assert_eq!(plan(&i), Step::TenantChanged(change.clone()));
         i.force_orphan = true;
         assert_eq!(
             plan(&i),
-            Action::Release {
+            Step::Release {
                 kept: None,
                 why: Keep::Policy
             }
@@ -1026,7 +1026,7 @@ mod tests {
         i.claim = Claim::External(ID.into());
         i.by_id = Some(ById::Found(remote(ID, "theirs-")));
         match plan(&i) {
-            Action::Converge {
+            Step::Converge {
                 via: Via::Adopted,
                 patch: Some(patch),
                 ..
@@ -1034,9 +1034,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         i.by_id = Some(ById::Found(remote(ID, "mine-")));
-        assert!(matches!(plan(&i), Action::Converge { patch: None, .. }));
+        assert!(matches!(plan(&i), Step::Converge { patch: None, .. }));
         i.by_id = Some(ById::Gone);
-        assert_eq!(plan(&i), Action::Missing { id: ID.into() });
+        assert_eq!(plan(&i), Step::Missing { id: ID.into() });
     }
 
     /// A user attribute profile that matches its spec converges with nothing to send: the
@@ -1075,7 +1075,7 @@ mod tests {
             named: BTreeMap::new(),
         };
         match plan(&inputs) {
-            Action::Converge { patch, .. } => assert_eq!(patch, None),
+            Step::Converge { patch, .. } => assert_eq!(patch, None),
             other => panic!("{other:?}"),
         }
     }
