@@ -297,14 +297,7 @@ async fn converge<K: Kind>(
             terminal: true,
             remote_available: true,
         };
-        let keep = settled.clone();
-        settled = status::with(profile, &outcome, |s| {
-            s.id = keep.id;
-            s.tenant = keep.tenant;
-            s.tenant_ref = keep.tenant_ref;
-            s.at_provider = keep.at_provider;
-            s.unrecognized = keep.unrecognized;
-        });
+        settled = status::settled_but(profile, settled, &outcome);
         if profile.status() != Some(&settled) {
             pass.publish(EventType::Warning, reason::NOT_CONVERGING, &message).await;
         }
@@ -426,21 +419,14 @@ async fn create<K: Kind>(
     if let Err(error) = documents(pass, client, &id).await {
         let disposition = error.disposition();
         let message = format!("created Auth0 {} {id}; then {error}", K::AUTH0.noun);
-        let keep = settled.clone();
-        settled = status::with(
+        settled = status::settled_but(
             profile,
+            settled,
             &Outcome::Failed {
                 reason: disposition.reason,
                 message: message.clone(),
                 terminal: false,
                 remote_available: true,
-            },
-            |s| {
-                s.id = keep.id;
-                s.tenant = keep.tenant;
-                s.tenant_ref = keep.tenant_ref;
-                s.at_provider = keep.at_provider;
-                s.unrecognized = keep.unrecognized;
             },
         );
         pass.publish(EventType::Warning, disposition.reason, &message).await;

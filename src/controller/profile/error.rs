@@ -80,6 +80,12 @@ pub enum Error {
         quota: usize,
         message: String,
     },
+    /// The pass panicked (a bug in the operator): caught (`controller/panics.rs`), reported
+    /// and retried with backoff.
+    #[error(
+        "an internal error (a bug in the operator) ended the pass: {0}; retrying with backoff. Please report it with the operator's log"
+    )]
+    Internal(String),
     /// Not a failure: a look-up by name needs a newer listing of the tenant than the one
     /// at hand, and another pass is taking one. The pass ends with no write and no backoff;
     /// the resource is queued again when that listing ends (`listing.rs`).
@@ -179,6 +185,7 @@ impl Error {
             Error::InvalidReference(_) => terminal(reason::INVALID_REFERENCE),
             Error::InUse { .. } => transient(reason::IN_USE),
             Error::QuotaReached { .. } => transient(reason::QUOTA_EXCEEDED),
+            Error::Internal(_) => transient(reason::INTERNAL_ERROR),
             Error::Kube(_) | Error::AwaitingListing => transient(reason::RECONCILE_ERROR),
         }
     }

@@ -33,7 +33,6 @@ use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use serde_json::Value;
 
-use super::conditions::Outcome;
 use super::lanes::Purpose;
 use super::tenants::Tenants;
 use crate::auth0::Auth0Client;
@@ -505,48 +504,20 @@ async fn internal_error<K: Kind>(profile: &K, ctx: &Context<K>, panic: &str, sta
         .get(&ObjectRef::from_obj(profile))
         .filter(|p| p.uid().as_deref() == Some(uid.as_str()));
     let profile = latest.as_deref().unwrap_or(profile);
-    let message = format!(
-        "an internal error (a bug in the operator) ended the pass: {panic}; retrying with backoff. Please report it with the operator's log"
-    );
-    let reason = crate::crd::conditions::reason::INTERNAL_ERROR;
-    let outcome = if profile.meta().deletion_timestamp.is_some() {
-        Outcome::DeleteBlocked {
-            reason,
-            message: message.clone(),
-            stalled: false,
-            retrying: true,
-        }
-    } else {
-        Outcome::Failed {
-            reason,
-            message: message.clone(),
-            terminal: false,
-            // A profile it recorded and reported available stays reported so: the panic
-            // says nothing about Auth0.
-            remote_available: claims::recorded_id(profile).is_some()
-                && profile
-                    .status()
-                    .as_ref()
-                    .is_some_and(|s| status::ready_of(s) == Some("True")),
-        }
-    };
+    let status::Failure {
+        outcome,
+        reason,
+        message,
+        ..
+    } = status::failed(profile, &Error::Internal(panic.to_string()), false);
     let new_status = status::with(profile, &outcome, |_| {});
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &profile.namespace().unwrap_or_default());
     match status::write(&api, profile, new_status).await {
-        Ok(true) => {
-            publish(
-                ctx,
-                profile,
-                EventType::Warning,
-                crate::crd::conditions::reason::INTERNAL_ERROR,
-                &message,
-            )
-            .await
-        }
+        Ok(true) => publish(ctx, profile, EventType::Warning, reason, &message).await,
         Ok(false) => {}
         Err(e) => tracing::warn!(error = %e, "writing the InternalError status failed"),
     }
-    record(ctx, crate::crd::conditions::reason::INTERNAL_ERROR, started);
+    record(ctx, reason, started);
     Action::requeue(wait)
 }
 
@@ -687,48 +658,19 @@ async fn run<K: Kind>(profile: Arc<K>, ctx: Arc<Context<K>>) -> Result<Action, E
             Ok(Action::requeue(jittered(pass.poll_interval())))
         }
         Err(err) => {
-            let disposition = err.disposition();
-            let mut message = err.to_string();
-            // A deletion that cannot proceed waits for a person unless it mends by itself.
-            let stalled = disposition.terminal || (deleting && matches!(err, Error::Tenant(_)));
-            let outcome = if deleting {
-                if stalled {
-                    message.push_str(&format!(
-                        "; to delete the resource and leave the Auth0 profile in place, annotate it {}=true",
-                        annotation::FORCE_ORPHAN
-                    ));
-                }
-                Outcome::DeleteBlocked {
-                    reason: disposition.reason,
-                    message: message.clone(),
-                    stalled,
-                    retrying: !stalled,
-                }
-            } else {
-                let remote_available = claims::recorded_id(profile).is_some()
-                    && profile
-                        .status()
-                        .as_ref()
-                        .is_some_and(|s| status::ready_of(s) == Some("True"))
-                    && !pass.saw_gone.load(std::sync::atomic::Ordering::Relaxed)
-                    && !matches!(
-                        err,
-                        Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) | Error::TenantChanged(_)
-                    );
-                Outcome::Failed {
-                    reason: disposition.reason,
-                    message: message.clone(),
-                    terminal: disposition.terminal,
-                    remote_available,
-                }
-            };
+            let status::Failure {
+                outcome,
+                reason,
+                message,
+                stalled,
+            } = status::failed(profile, &err, pass.saw_gone.load(std::sync::atomic::Ordering::Relaxed));
             let new_status = status::with(profile, &outcome, |_| {});
             let still_available = !deleting && status::ready_of(&new_status) == Some("True");
             if status::write(&pass.api, profile, new_status).await? {
-                pass.publish(EventType::Warning, disposition.reason, &message).await;
+                pass.publish(EventType::Warning, reason, &message).await;
             }
-            record(&ctx, disposition.reason, started);
-            tracing::info!(error = %message, reason = disposition.reason, terminal = stalled, "reconcile failed");
+            record(&ctx, reason, started);
+            tracing::info!(error = %message, reason, terminal = stalled, "reconcile failed");
             Ok(if stalled && still_available {
                 // Stalled, yet reporting its profile available: checked again once per poll
                 // interval (above), so a profile deleted meanwhile is not reported forever.

@@ -50,6 +50,85 @@ pub fn with<K: Kind>(
     status
 }
 
+/// `settled` (the status of a pass that reached the profile) with its conditions set for
+/// `outcome` instead: the id, tenant and observed profile stay as the pass saw them (a
+/// create whose custom text then failed, a PATCH Auth0 does not keep).
+pub fn settled_but<K: Kind>(profile: &K, settled: Status<K::AtProvider>, outcome: &Outcome) -> Status<K::AtProvider> {
+    with(profile, outcome, |s| {
+        s.id = settled.id;
+        s.tenant = settled.tenant;
+        s.tenant_ref = settled.tenant_ref;
+        s.at_provider = settled.at_provider;
+        s.unrecognized = settled.unrecognized;
+    })
+}
+
+/// How a failed pass is reported: its conditions ([`Failure::outcome`]), the Warning Event's
+/// reason and message, and whether it stalls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub outcome: Outcome,
+    /// The Synced (or, being deleted, Ready) reason, also the Event's.
+    pub reason: &'static str,
+    /// What failed and what to do, for the condition, the Event and the log.
+    pub message: String,
+    /// A person must act: the resource waits for a change (`memory::Stalls`) instead of
+    /// retrying with backoff.
+    pub stalled: bool,
+}
+
+/// How `error`, which ended a pass over `profile`, is reported (pure). `saw_gone`: the pass
+/// saw the recorded profile answer 404.
+///
+/// - A terminal error stalls; so does a deletion whose tenant cannot be reached (its
+///   credentials or settings need a person), and a stalled deletion's message says how to
+///   let the resource go without a call (`force-orphan`).
+/// - A live resource that recorded its profile and was Ready keeps reporting it available
+///   (Ready=True, Synced=False): a failed pass says nothing about the profile, unless the
+///   pass saw it gone, or the error is that it is missing, or on another tenant.
+pub fn failed<K: Kind>(profile: &K, error: &Error, saw_gone: bool) -> Failure {
+    let super::Disposition { reason, terminal } = error.disposition();
+    let mut message = error.to_string();
+    if profile.meta().deletion_timestamp.is_some() {
+        let stalled = terminal || matches!(error, Error::Tenant(_));
+        if stalled {
+            message.push_str(&format!(
+                "; to delete the resource and leave the Auth0 profile in place, annotate it {}=true",
+                annotation::FORCE_ORPHAN
+            ));
+        }
+        return Failure {
+            outcome: Outcome::DeleteBlocked {
+                reason,
+                message: message.clone(),
+                stalled,
+                retrying: !stalled,
+            },
+            reason,
+            message,
+            stalled,
+        };
+    }
+    let remote_available = super::claims::recorded_id(profile).is_some()
+        && profile.status().is_some_and(|s| ready_of(s) == Some("True"))
+        && !saw_gone
+        && !matches!(
+            error,
+            Error::AdoptionTargetMissing(_) | Error::ObservedMissing(_) | Error::TenantChanged(_)
+        );
+    Failure {
+        outcome: Outcome::Failed {
+            reason,
+            message: message.clone(),
+            terminal,
+            remote_available,
+        },
+        reason,
+        message,
+        stalled: terminal,
+    }
+}
+
 /// `new` (or, when the pass changed nothing, the resource's current status) with `note` as
 /// the message of a `Synced=True` condition: what the user wrote that the operator set aside
 /// and what to write instead (a `poll-interval` annotation that is not a duration of 1s to
@@ -307,5 +386,180 @@ mod tests {
             other => panic!("a status with an id is applied whole, not {other:?}"),
         }
         assert!(params(&settled).force);
+    }
+
+    /// `resource()` Ready with its profile recorded, as after a successful pass.
+    fn ready() -> ConnectionProfile {
+        let mut profile = resource();
+        profile.status = Some(settled(&profile, "acme.eu.auth0.com", &json!({"id": ID, "name": "p"})));
+        profile
+    }
+
+    fn unavailable() -> Error {
+        Error::Auth0(crate::auth0::Auth0Error::Api {
+            status: 503,
+            error_code: None,
+            message: "Service Unavailable".into(),
+            retry_after: None,
+        })
+    }
+
+    fn remote_available(failure: &Failure) -> bool {
+        match failure.outcome {
+            Outcome::Failed { remote_available, .. } => remote_available,
+            ref other => panic!("a live resource's failure is Failed, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_transient_failure_retries_and_a_ready_profile_stays_reported_available() {
+        let failure = failed(&ready(), &unavailable(), false);
+        assert_eq!(failure.reason, "ReconcileError");
+        assert!(!failure.stalled);
+        assert!(remote_available(&failure));
+        assert!(failure.message.contains("503"), "{}", failure.message);
+        match &failure.outcome {
+            Outcome::Failed { terminal, message, .. } => {
+                assert!(!terminal);
+                assert_eq!(message, &failure.message);
+            }
+            other => panic!("{other:?}"),
+        }
+        // The pass saw it gone (404 by id): no longer reported available.
+        assert!(!remote_available(&failed(&ready(), &unavailable(), true)));
+        // Never recorded, or not Ready: nothing to keep reporting.
+        assert!(!remote_available(&failed(&resource(), &unavailable(), false)));
+        let mut not_ready = ready();
+        not_ready.status = Some(with(&not_ready, &Outcome::Creating, |_| {}));
+        assert!(claims_recorded(&not_ready));
+        assert!(!remote_available(&failed(&not_ready, &unavailable(), false)));
+        // Recorded through the annotation only (a status lost in a restore) counts too.
+        let mut annotated = ready();
+        annotated.status.as_mut().unwrap().id = None;
+        assert!(!remote_available(&failed(&annotated, &unavailable(), false)));
+        annotated
+            .metadata
+            .annotations
+            .get_or_insert_default()
+            .insert(annotation::PROFILE_ID.into(), ID.into());
+        assert!(remote_available(&failed(&annotated, &unavailable(), false)));
+    }
+
+    fn claims_recorded(profile: &ConnectionProfile) -> bool {
+        super::super::claims::recorded_id(profile).is_some()
+    }
+
+    #[test]
+    fn the_profile_missing_or_on_another_tenant_is_not_reported_available() {
+        let change = super::super::plan::TenantChange {
+            recorded: "Auth0Tenant/old".into(),
+            current: "Auth0Tenant/new".into(),
+            evidence: super::super::plan::Claim::Recorded(ID.into()),
+            repointed: None,
+            kind: "ConnectionProfile",
+        };
+        for error in [
+            Error::AdoptionTargetMissing(ID.into()),
+            Error::ObservedMissing("p".into()),
+            Error::TenantChanged(change),
+        ] {
+            let failure = failed(&ready(), &error, false);
+            assert!(!remote_available(&failure), "{error}");
+            assert!(failure.stalled, "{error} needs a person");
+            assert_eq!(failure.message, error.to_string());
+        }
+        // Any other terminal failure keeps it reported available, and stalls.
+        let invalid = failed(&ready(), &Error::InvalidAnnotation("bad".into()), false);
+        assert!(remote_available(&invalid));
+        assert!(invalid.stalled);
+        assert_eq!(invalid.reason, "InvalidAnnotation");
+    }
+
+    #[test]
+    fn a_blocked_deletion_stalls_on_a_terminal_or_tenant_failure_and_says_how_to_let_go() {
+        let mut deleting = ready();
+        deleting.metadata.deletion_timestamp = Some(Time(Timestamp::now()));
+        let retried = failed(&deleting, &unavailable(), false);
+        assert!(!retried.stalled);
+        assert!(
+            !retried.message.contains(annotation::FORCE_ORPHAN),
+            "{}",
+            retried.message
+        );
+        assert_eq!(
+            retried.outcome,
+            Outcome::DeleteBlocked {
+                reason: "ReconcileError",
+                message: retried.message.clone(),
+                stalled: false,
+                retrying: true,
+            }
+        );
+        // Credentials gone: transient for a live resource, but a deletion waits for a person.
+        let no_key = Error::Tenant(crate::controller::tenants::TenantError::KeyMissing {
+            namespace: "ns".into(),
+            name: "creds".into(),
+            key: "client_secret".into(),
+        });
+        assert!(!failed(&ready(), &no_key, false).stalled);
+        let blocked = failed(&deleting, &no_key, false);
+        assert!(blocked.stalled);
+        assert_eq!(blocked.reason, "CredentialsUnavailable");
+        assert!(
+            blocked
+                .message
+                .ends_with("annotate it auth0.operators.dev/force-orphan=true"),
+            "{}",
+            blocked.message
+        );
+        assert_eq!(
+            blocked.outcome,
+            Outcome::DeleteBlocked {
+                reason: "CredentialsUnavailable",
+                message: blocked.message.clone(),
+                stalled: true,
+                retrying: false,
+            }
+        );
+        let terminal = failed(&deleting, &Error::InvalidAnnotation("bad".into()), false);
+        assert!(terminal.stalled);
+        assert!(terminal.message.contains(annotation::FORCE_ORPHAN));
+    }
+
+    #[test]
+    fn a_panic_is_an_internal_error_retried_with_the_profile_kept_available() {
+        let failure = failed(&ready(), &Error::Internal("index out of bounds".into()), false);
+        assert_eq!(failure.reason, "InternalError");
+        assert!(!failure.stalled);
+        assert!(remote_available(&failure));
+        assert!(failure.message.contains("index out of bounds"));
+        assert!(failure.message.contains("a bug in the operator"));
+    }
+
+    #[test]
+    fn settled_but_keeps_what_the_pass_saw_under_the_failure() {
+        let profile = resource();
+        let seen = settled(
+            &profile,
+            "acme.eu.auth0.com",
+            &json!({"id": ID, "name": "p", "organization": {"new_key": 1}}),
+        );
+        let outcome = Outcome::Failed {
+            reason: "NotConverging",
+            message: "Auth0 keeps another value".into(),
+            terminal: true,
+            remote_available: true,
+        };
+        let status = settled_but(&profile, seen.clone(), &outcome);
+        assert_eq!(status.id, seen.id);
+        assert_eq!(status.tenant, seen.tenant);
+        assert_eq!(status.tenant_ref, seen.tenant_ref);
+        assert_eq!(status.at_provider, seen.at_provider);
+        assert_eq!(status.unrecognized, seen.unrecognized);
+        assert!(!status.unrecognized.is_empty());
+        assert_eq!(
+            condition(&status, SYNCED),
+            ("False", "NotConverging", "Auth0 keeps another value")
+        );
     }
 }
