@@ -48,14 +48,14 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
     // Room for the operator's marks, before any Auth0 call (a refused mark would otherwise
     // come after a listing, or after a POST).
     if inputs.management == crate::crd::ManagementPolicy::Manage {
-        marks::room(profile, &pass.reached().unwrap_or_default())?;
+        marks::room(profile, pass.reached().unwrap_or_default())?;
     }
-    // Evidence on another tenant: refused before any client is made (the tenant named now
-    // may not even exist; the message says what to do about both).
+    // Evidence on another tenant: refused before the client's own failure (the tenant named
+    // now may not even exist; the message says what to do about both).
     if let Step::TenantChanged(change) = plan::plan(&inputs) {
         return Err(Error::TenantChanged(change));
     }
-    let client = pass.checked_client()?;
+    let client = pass.client()?;
     let interval = pass.poll_interval();
     let next = Action::requeue(jittered(interval));
 

@@ -16,17 +16,12 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
     // The desired body plays no part in a deletion's plan: references are not resolved.
     let want = profile.desired(&Default::default());
     let mut inputs = pass.inputs(&want);
-    // The client is made only when the plan needs Auth0: a resource with nothing in Auth0
-    // goes without a call, even when its tenant is gone.
-    let mut client = None;
+    // The client is asked for only when the plan needs Auth0: a resource with nothing in
+    // Auth0 goes without a call, even when its tenant is gone.
     loop {
         match plan::plan(&inputs) {
             Step::Look(lookup) => {
-                let c = match &client {
-                    Some(c) => c,
-                    None => client.insert(pass.checked_client()?),
-                };
-                pass.look(c, lookup, &mut inputs).await?;
+                pass.look(&*pass.client()?, lookup, &mut inputs).await?;
             }
             Step::DeletionPaused => {
                 let id = inputs.claim.id().unwrap_or("(none recorded)").to_string();
@@ -64,13 +59,10 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                         users: super::references::shown(&users),
                     });
                 }
-                let c = match &client {
-                    Some(c) => c,
-                    None => client.insert(pass.checked_client()?),
-                };
+                let client = pass.client()?;
                 for id in ids {
-                    c.delete_item(K::AUTH0, &id).await?;
-                    pass.ctx.listings.remember(c.reach(), &id, None);
+                    client.delete_item(K::AUTH0, &id).await?;
+                    pass.ctx.listings.remember(client.reach(), &id, None);
                     pass.publish(EventType::Normal, "Deleted", &format!("deleted Auth0 profile {id}"))
                         .await;
                 }

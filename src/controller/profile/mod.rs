@@ -168,6 +168,39 @@ pub fn failure_backoff() -> Backoff {
     }
 }
 
+/// The tenant `spec.tenantRef` names, resolved once at the start of a pass: every call the
+/// pass makes goes to this client, and every decision reads this tenant (a tenant re-pointed
+/// or a Secret rotated while the pass runs counts from the next pass: the plan's
+/// `TenantChanged` check and the calls it allows can never read two different tenants).
+pub struct Tenant {
+    /// The client, or why there is none (no such tenant, no Secret, a namespace it refuses).
+    pub client: Result<Arc<Auth0Client>, super::tenants::TenantError>,
+    /// The Auth0 tenant it reaches (`Tenants::reached`): the client's when there is one, and
+    /// known without one too (a deletion with its Secret gone still tells a re-point);
+    /// `None` when it cannot be told.
+    pub reached: Option<String>,
+    /// The tenant object's `resourceVersion`: a change to it may mend a stalled resource.
+    pub version: Option<String>,
+}
+
+impl Tenant {
+    /// Resolves the tenant `profile` names, for a pass over it.
+    fn of<K: Kind>(profile: &K, tenants: &Tenants) -> Self {
+        let namespace = profile.namespace().unwrap_or_default();
+        let reference = profile.common().tenant_ref;
+        let client = tenants.client(reference, &namespace);
+        let reached = match &client {
+            Ok(client) => Some(client.tenant().reached()),
+            Err(_) => tenants.reached(reference, &namespace),
+        };
+        Tenant {
+            client,
+            reached,
+            version: tenants.version(reference, &namespace),
+        }
+    }
+}
+
 /// One pass over one resource: what it reads, and the look-ups the plan asks for.
 pub struct Pass<'a, K: Kind> {
     pub profile: &'a K,
@@ -175,6 +208,8 @@ pub struct Pass<'a, K: Kind> {
     pub api: Api<K>,
     pub uid: String,
     pub claims: claims::Claims,
+    /// The tenant, resolved once for the whole pass.
+    pub tenant: Tenant,
     /// Whether this pass saw the recorded profile gone from Auth0 (a GET by id answered
     /// 404): a failure after that must not report it available.
     pub saw_gone: std::sync::atomic::AtomicBool,
@@ -189,32 +224,19 @@ impl<'a, K: Kind> Pass<'a, K> {
             api: Api::namespaced(ctx.client.clone(), &namespace),
             uid: profile.uid().unwrap_or_default(),
             claims: claims::Claims::of(profile, &ctx.profiles.state()),
+            tenant: Tenant::of(profile, &ctx.tenants),
             saw_gone: Default::default(),
         }
     }
 
-    /// The tenant's client, once the tenant admits the resource's namespace.
+    /// The pass's client ([`Tenant`]), or why there is none.
     pub fn client(&self) -> Result<Arc<Auth0Client>, Error> {
-        let namespace = self.profile.namespace().unwrap_or_default();
-        Ok(self.ctx.tenants.client(self.profile.common().tenant_ref, &namespace)?)
+        Ok(self.tenant.client.clone()?)
     }
 
-    /// [`Self::client`], refused with `TenantChanged` when the tenant it reaches is not the
-    /// one the resource's evidence was made on: the plan's check read the tenant's settings
-    /// a moment before, and a re-point in between must not slip through.
-    pub fn checked_client(&self) -> Result<Arc<Auth0Client>, Error> {
-        let client = self.client()?;
-        match marks::tenant_change(self.profile, Some(&client.tenant().reached())) {
-            Some(change) => Err(Error::TenantChanged(change)),
-            None => Ok(client),
-        }
-    }
-
-    /// The Auth0 tenant `spec.tenantRef` reaches now (`Tenants::reached`): `None` when it
-    /// cannot be told (no such tenant, a refused endpoint).
-    pub fn reached(&self) -> Option<String> {
-        let namespace = self.profile.namespace().unwrap_or_default();
-        self.ctx.tenants.reached(self.profile.common().tenant_ref, &namespace)
+    /// The Auth0 tenant `spec.tenantRef` reaches ([`Tenant::reached`]).
+    pub fn reached(&self) -> Option<&str> {
+        self.tenant.reached.as_deref()
     }
 
     /// The ids the resource's references name (`references.rs`): refused before any Auth0
@@ -318,7 +340,7 @@ impl<'a, K: Kind> Pass<'a, K> {
             claim: self.claim(),
             pending: self.pending(),
             owned_by_other: self.claims.older_claimant.clone(),
-            tenant_changed: marks::tenant_change(profile, self.reached().as_deref()),
+            tenant_changed: marks::tenant_change(profile, self.reached()),
             name: profile.common().name,
             desired,
             normalize: K::normalize,
@@ -426,11 +448,11 @@ impl<'a, K: Kind> Pass<'a, K> {
                 .contains(&k.as_str())
             })
             .collect();
-        let tenant = match self.client() {
+        let tenant = match &self.tenant.client {
             Ok(client) => {
                 let config = client.tenant();
                 memory::fingerprint((
-                    Arc::as_ptr(&client) as usize,
+                    Arc::as_ptr(client) as usize,
                     &config.domain,
                     config.base_url.as_str(),
                     &config.client_id,
@@ -439,14 +461,12 @@ impl<'a, K: Kind> Pass<'a, K> {
             }
             Err(e) => memory::fingerprint(e.to_string()),
         };
-        let namespace = profile.namespace().unwrap_or_default();
-        let tenant_version = self.ctx.tenants.version(profile.common().tenant_ref, &namespace);
         memory::fingerprint((
             profile.meta().generation,
             profile.meta().deletion_timestamp.is_some(),
             people,
             tenant,
-            tenant_version,
+            &self.tenant.version,
         ))
     }
 }
@@ -523,6 +543,8 @@ async fn internal_error<K: Kind>(profile: &K, ctx: &Context<K>, panic: &str, sta
 
 /// [`reconcile`] without the panic guard.
 async fn reconcile_in_lane<K: Kind>(profile: Arc<K>, ctx: Arc<Context<K>>) -> Result<Action, Error> {
+    // The lane is the tenant's as the controller's copy names it; the pass resolves the
+    // tenant once more for itself ([`Tenant`]), from the latest copy, after the waits.
     let namespace = profile.namespace().unwrap_or_default();
     let _place = match ctx.tenants.client(profile.common().tenant_ref, &namespace) {
         Ok(client) => match ctx.lanes.try_enter(

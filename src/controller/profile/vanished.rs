@@ -88,7 +88,7 @@ pub async fn handle<K: Kind>(profile: &K, ctx: &Arc<Context<K>>) -> bool {
         match (decision, client) {
             (Cleanup::Delete(id), Ok(client)) => {
                 for attempt in 1..=5u32 {
-                    match client.delete(&id).await {
+                    match client.delete_item(K::AUTH0, &id).await {
                         Ok(()) => {
                             tracing::info!(%id, "deleted the Auth0 profile of a resource that vanished during its create");
                             return;
