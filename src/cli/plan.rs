@@ -687,25 +687,12 @@ fn inputs<'i, K: ResourceKind>(
     universe: &[Arc<K>],
     reached: Option<&str>,
 ) -> Inputs<'i> {
-    let pending = claims::pending_mark(profile);
-    let common = profile.common();
     Inputs {
-        deleting: false,
-        paused: annotation_is_true(profile, annotation::PAUSED),
-        force_orphan: annotation_is_true(profile, annotation::FORCE_ORPHAN),
-        management: common.management_policy,
-        deletion: common.deletion_policy,
-        claim: claims::claim_of(profile, pending.clone()),
-        pending,
         owned_by_other: claims::Claims::of(profile, universe).older_claimant,
         tenant_changed: marks::tenant_change(profile, reached),
-        name: common.name,
-        desired: want,
-        normalize: K::normalize,
-        by_id: None,
-        generation: profile.meta().generation,
-        stuck: None,
-        named: BTreeMap::new(),
+        // What applying the manifest does: never a deletion.
+        deleting: false,
+        ..Inputs::of(profile, want)
     }
 }
 

@@ -59,21 +59,6 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
     let interval = pass.poll_interval();
     let next = Action::requeue(jittered(interval));
 
-    // A settled resource this process checked moments ago (the pass our own writes cause
-    // right after a create, a Secret or tenant event) needs no call: drift checks are due
-    // only once per poll interval.
-    if matches!(inputs.claim, plan::Claim::Recorded(_))
-        && status::is_settled(profile)
-        && pass.ctx.memory.checked.within(&pass.uid, interval / 2)
-    {
-        return Ok(Done {
-            status: None,
-            marks: None,
-            next,
-            checked: false,
-        });
-    }
-
     loop {
         match plan::plan(&inputs) {
             Step::Look(lookup) => pass.look(&client, lookup, &mut inputs).await?,
@@ -110,6 +95,7 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                 via,
                 patch,
                 stuck,
+                drift,
             } => {
                 return converge(
                     pass,
@@ -121,6 +107,7 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                         via,
                         patch,
                         stuck,
+                        drift,
                     },
                 )
                 .await;
@@ -159,6 +146,7 @@ struct Converge {
     via: Via,
     patch: Option<serde_json::Map<String, serde_json::Value>>,
     stuck: Option<serde_json::Map<String, serde_json::Value>>,
+    drift: bool,
 }
 
 /// Maps Auth0's 403 `feature_not_enabled` to the fields of `body` a feature guards.
@@ -191,6 +179,7 @@ async fn converge<K: Kind>(
         via,
         patch,
         stuck,
+        drift,
     } = converge;
     let profile = pass.profile;
     let domain = &client.tenant().domain;
@@ -205,17 +194,6 @@ async fn converge<K: Kind>(
     if patch.is_some() && !marks::has_finalizer(profile) {
         marks::hold(&pass.api, profile, &bound).await?;
     }
-    // Observe recorded the adopted id in status without binding it: the first pass under
-    // Manage binds it, and that is the adoption users see (issue 26: no Adopted Event after
-    // the documented Observe-then-Manage path).
-    let via = if via == Via::Recorded
-        && Marks::of(profile).bound.is_none()
-        && profile.common().external_id == Some(id.as_str())
-    {
-        Via::Adopted
-    } else {
-        via
-    };
     match via {
         Via::Adopted => {
             pass.publish(EventType::Normal, "Adopted", &format!("adopted Auth0 profile {id}"))
@@ -252,9 +230,7 @@ async fn converge<K: Kind>(
                 stuck = Some(still);
             } else {
                 let fields: Vec<&str> = changed.keys().map(String::as_str).collect();
-                let asked = profile.status().and_then(|s| s.observed_generation) != profile.meta().generation
-                    || via != Via::Recorded;
-                if asked {
+                if !drift {
                     pass.publish(
                         EventType::Normal,
                         "Updated",

@@ -325,29 +325,25 @@ impl<'a, K: Kind> Pass<'a, K> {
         claims::pending_mark(self.profile)
     }
 
-    /// The inputs of [`plan::plan`] before any look-up.
+    /// The inputs of [`plan::plan`] before any look-up: what the resource says
+    /// ([`Inputs::of`]), with what this process knows better (its own POSTs, the claims of
+    /// the cluster's other resources, the tenant reached now, what it saw stuck or checked).
     pub fn inputs<'i>(&self, desired: &'i serde_json::Map<String, Value>) -> Inputs<'i>
     where
         'a: 'i,
     {
         let profile = self.profile;
+        let claim = self.claim();
         Inputs {
-            deleting: profile.meta().deletion_timestamp.is_some(),
-            paused: annotation_is_true(profile, annotation::PAUSED),
-            force_orphan: annotation_is_true(profile, annotation::FORCE_ORPHAN),
-            management: profile.common().management_policy,
-            deletion: profile.common().deletion_policy,
-            claim: self.claim(),
+            checked_recently: matches!(claim, Claim::Recorded(_))
+                && status::is_settled(profile)
+                && self.ctx.memory.checked.within(&self.uid, self.poll_interval() / 2),
+            claim,
             pending: self.pending(),
             owned_by_other: self.claims.older_claimant.clone(),
             tenant_changed: marks::tenant_change(profile, self.reached()),
-            name: profile.common().name,
-            desired,
-            normalize: K::normalize,
-            by_id: None,
-            generation: profile.meta().generation,
             stuck: self.ctx.memory.stuck.get(&self.uid),
-            named: Default::default(),
+            ..Inputs::of(profile, desired)
         }
     }
 

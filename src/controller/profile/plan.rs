@@ -18,8 +18,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use kube::ResourceExt;
+
 use super::super::desired::diff;
-use crate::crd::{DeletionPolicy, ManagementPolicy};
+use crate::crd::{DeletionPolicy, Kind, ManagementPolicy};
 
 /// What the resource can prove about its profile, strongest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +144,48 @@ pub struct Inputs<'a> {
     pub stuck: Option<u64>,
     /// The profiles of each name a [`Lookup::Named`] asked for.
     pub named: BTreeMap<String, Vec<Listed>>,
+    /// The resource is settled and this process saw its profile match the spec moments ago
+    /// (within half its poll interval): no look is due yet.
+    pub checked_recently: bool,
+    /// The generation the status last described (`status.observedGeneration`): a PATCH at
+    /// another generation is what the user asked for; at the same one it mends drift.
+    pub observed_generation: Option<i64>,
+    /// The id of the `profile-id` binding the resource holds, if any.
+    pub bound: Option<String>,
+    /// `spec.externalID`.
+    pub external_id: Option<&'a str>,
+}
+
+impl<'a> Inputs<'a> {
+    /// What `profile` itself says, before any look-up: its claim and pending create as its
+    /// status and marks give them (the controller puts its own POSTs first), no other
+    /// claimant, no tenant change, nothing stuck, nothing checked.
+    pub fn of<K: Kind>(profile: &'a K, desired: &'a Map<String, Value>) -> Self {
+        let common = profile.common();
+        let pending = super::claims::pending_mark(profile);
+        Inputs {
+            deleting: profile.meta().deletion_timestamp.is_some(),
+            paused: super::annotation_is_true(profile, super::annotation::PAUSED),
+            force_orphan: super::annotation_is_true(profile, super::annotation::FORCE_ORPHAN),
+            management: common.management_policy,
+            deletion: common.deletion_policy,
+            claim: super::claims::claim_of(profile, pending.clone()),
+            pending,
+            owned_by_other: None,
+            tenant_changed: None,
+            name: common.name,
+            desired,
+            normalize: K::normalize,
+            by_id: None,
+            generation: profile.meta().generation,
+            stuck: None,
+            named: BTreeMap::new(),
+            checked_recently: false,
+            observed_generation: profile.status().and_then(|s| s.observed_generation),
+            bound: profile.annotations().get(super::annotation::PROFILE_ID).cloned(),
+            external_id: common.external_id,
+        }
+    }
 }
 
 /// Who holds a name this resource may not take.
@@ -188,6 +232,10 @@ pub enum Step {
         /// Fields that differ although a PATCH sent them at this generation and Auth0 kept
         /// the same values: reported as `NotConverging`, not sent again.
         stuck: Option<Map<String, Value>>,
+        /// The patch restores what was changed outside the operator (`DriftCorrected`):
+        /// the status already describes this generation of the profile it recorded. Else
+        /// the user asked for it (`Updated`).
+        drift: bool,
     },
     /// The drift check was put off: nothing to do this time.
     Later,
@@ -237,6 +285,11 @@ pub fn plan(inputs: &Inputs) -> Step {
     }
     if let Some(change) = &inputs.tenant_changed {
         return Step::TenantChanged(change.clone());
+    }
+    // Settled and seen matching moments ago (the pass the operator's own writes cause right
+    // after a create, a Secret or tenant event): a drift check is due once per poll interval.
+    if inputs.checked_recently && matches!(inputs.claim, Claim::Recorded(_)) {
+        return Step::Later;
     }
     match inputs.management {
         ManagementPolicy::Observe => plan_observe(inputs),
@@ -412,12 +465,22 @@ fn converge(inputs: &Inputs, id: &str, remote: &Value, via: Via) -> Step {
         .as_ref()
         .is_some_and(|p| inputs.stuck == Some(stuck_key(inputs.generation, p, &normalized)));
     let (patch, stuck) = if stuck { (None, patch) } else { (patch, None) };
+    // Observe recorded the id named by externalID without binding it: the first converge
+    // under Manage is the adoption users see (issue 26: no Adopted Event after the
+    // documented Observe-then-Manage path).
+    let via = if via == Via::Recorded && inputs.bound.is_none() && inputs.external_id == Some(id) {
+        Via::Adopted
+    } else {
+        via
+    };
+    let drift = patch.is_some() && via == Via::Recorded && inputs.observed_generation == inputs.generation;
     Step::Converge {
         id: id.to_string(),
         remote: remote.clone(),
         via,
         patch,
         stuck,
+        drift,
     }
 }
 
@@ -510,6 +573,10 @@ mod tests {
             generation: Some(1),
             stuck: None,
             named: BTreeMap::new(),
+            checked_recently: false,
+            observed_generation: None,
+            bound: None,
+            external_id: None,
         }
     }
 
@@ -1039,6 +1106,115 @@ mod tests {
         assert_eq!(plan(&i), Step::Missing { id: ID.into() });
     }
 
+    /// What a converge is called: a PATCH at the generation the status already describes,
+    /// of the profile the resource recorded, mends drift; any other is what the user asked
+    /// for. Observe's recorded id named by externalID, not yet bound, is adopted.
+    #[test]
+    fn a_patch_is_drift_only_at_the_described_generation_of_the_recorded_profile() {
+        let want = desired();
+        let mut i = inputs(&want);
+        i.claim = Claim::Recorded(ID.into());
+        i.bound = Some(ID.into());
+        i.generation = Some(2);
+        i.observed_generation = Some(2);
+        i.by_id = Some(ById::Found(remote(ID, "theirs-")));
+        let drift = |i: &Inputs| match plan(i) {
+            Step::Converge { drift, via, .. } => (drift, via),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(drift(&i), (true, Via::Recorded), "changed outside the operator");
+        i.observed_generation = Some(1);
+        assert_eq!(drift(&i), (false, Via::Recorded), "the user changed the spec");
+        i.observed_generation = None;
+        assert_eq!(drift(&i), (false, Via::Recorded), "never described");
+        i.observed_generation = Some(2);
+        i.by_id = Some(ById::Found(remote(ID, "mine-")));
+        assert_eq!(drift(&i), (false, Via::Recorded), "nothing to send is no drift");
+        i.by_id = Some(ById::Found(remote(ID, "theirs-")));
+        // Adopted by externalID: asked for, at any generation.
+        i.claim = Claim::External(ID.into());
+        i.bound = None;
+        assert_eq!(drift(&i), (false, Via::Adopted));
+        // Observe recorded the externalID's profile without binding it: Manage adopts it.
+        i.claim = Claim::Recorded(ID.into());
+        i.external_id = Some(ID);
+        assert_eq!(drift(&i), (false, Via::Adopted));
+        i.bound = Some(ID.into());
+        assert_eq!(drift(&i), (true, Via::Recorded), "bound: adopted before");
+        i.bound = None;
+        i.external_id = Some(OTHER);
+        assert_eq!(drift(&i), (true, Via::Recorded), "externalID names another profile");
+    }
+
+    /// A settled resource this process saw match moments ago makes no call; anything it does
+    /// not own by record is looked at whatever was checked.
+    #[test]
+    fn a_recorded_profile_checked_moments_ago_is_not_looked_at() {
+        let want = desired();
+        for management in [ManagementPolicy::Manage, ManagementPolicy::Observe] {
+            let mut i = inputs(&want);
+            i.management = management;
+            i.claim = Claim::Recorded(ID.into());
+            assert_eq!(plan(&i), Step::Look(Lookup::ById(ID.into())));
+            i.checked_recently = true;
+            assert_eq!(plan(&i), Step::Later, "{management:?}");
+            i.claim = Claim::External(ID.into());
+            assert_eq!(plan(&i), Step::Look(Lookup::ById(ID.into())), "{management:?}");
+        }
+        // A deletion is never put off.
+        let mut i = inputs(&want);
+        i.claim = Claim::Recorded(ID.into());
+        i.checked_recently = true;
+        i.deleting = true;
+        assert_eq!(plan(&i), Step::Delete { ids: vec![ID.into()] });
+    }
+
+    /// `Inputs::of` reads what the resource says.
+    #[test]
+    fn inputs_of_a_resource() {
+        let profile: crate::crd::ConnectionProfile = serde_json::from_value(json!({
+            "apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+            "metadata": {"name": "p", "namespace": "team", "uid": "u1", "generation": 4,
+                         "deletionTimestamp": "2026-12-07T10:00:00Z",
+                         "annotations": {"auth0.operators.dev/paused": "TRUE",
+                                         "auth0.operators.dev/force-orphan": "true",
+                                         "auth0.operators.dev/profile-id": ID,
+                                         "auth0.operators.dev/create-pending": "acme"}},
+            "spec": {"name": "acme", "tenantRef": {"kind": "Auth0Tenant", "name": "t"},
+                     "externalID": OTHER, "managementPolicy": "Observe", "deletionPolicy": "Orphan"},
+            "status": {"observedGeneration": 3}
+        }))
+        .expect("profile");
+        let want = desired();
+        let i = Inputs::of(&profile, &want);
+        assert!(i.deleting && i.paused && i.force_orphan);
+        assert_eq!(i.management, ManagementPolicy::Observe);
+        assert_eq!(i.deletion, DeletionPolicy::Orphan);
+        assert_eq!(i.claim, Claim::Recorded(ID.into()));
+        assert_eq!(i.pending.as_deref(), Some("acme"));
+        assert_eq!(i.name, "acme");
+        assert_eq!(i.generation, Some(4));
+        assert_eq!(i.observed_generation, Some(3));
+        assert_eq!(i.bound.as_deref(), Some(ID));
+        assert_eq!(i.external_id, Some(OTHER));
+        assert!(!i.checked_recently && i.owned_by_other.is_none() && i.tenant_changed.is_none());
+        assert!(i.by_id.is_none() && i.stuck.is_none() && i.named.is_empty());
+        assert_eq!(
+            (i.normalize)(&json!({"name": "acme"})),
+            crate::controller::desired::normalize(&json!({"name": "acme"}))
+        );
+        let plain: crate::crd::ConnectionProfile = serde_json::from_value(json!({
+            "apiVersion": "auth0.operators.dev/v1alpha1", "kind": "ConnectionProfile",
+            "metadata": {"name": "p", "namespace": "team", "annotations": {"auth0.operators.dev/paused": "no"}},
+            "spec": {"tenantRef": {"kind": "Auth0Tenant", "name": "t"}}
+        }))
+        .expect("profile");
+        let i = Inputs::of(&plain, &want);
+        assert!(!i.deleting && !i.paused && !i.force_orphan);
+        assert_eq!(i.claim, Claim::Nothing);
+        assert_eq!((i.observed_generation, i.bound, i.external_id), (None, None, None));
+    }
+
     /// A user attribute profile that matches its spec converges with nothing to send: the
     /// remote is read with its own kind's normalize, not a connection profile's.
     #[test]
@@ -1073,6 +1249,10 @@ mod tests {
             generation: Some(1),
             stuck: None,
             named: BTreeMap::new(),
+            checked_recently: false,
+            observed_generation: None,
+            bound: None,
+            external_id: None,
         };
         match plan(&inputs) {
             Step::Converge { patch, .. } => assert_eq!(patch, None),
