@@ -324,3 +324,61 @@ async fn settled_profiles_are_checked_from_one_listing_per_interval() {
         "nothing was changed outside the operator"
     );
 }
+
+/// Under `managementPolicy: Observe` a self-service profile's custom text is compared too:
+/// `pendingChanges` names it when Auth0 holds another text, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_reports_a_custom_text_that_differs_and_writes_nothing() {
+    let h = Harness::start_with("kinds-observe", scopes()).await;
+    let ssps: Api<SelfServiceProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let theirs = h
+        .admin(
+            "POST",
+            "self-service-profiles",
+            Some(
+                json!({"name": "portal", "description": "SSO for customers", "allowed_strategies": ["oidc", "samlp"]}),
+            ),
+        )
+        .await;
+    let id = theirs["id"].as_str().expect("id").to_string();
+    h.admin(
+        "PUT",
+        &format!("self-service-profiles/{id}/custom-text"),
+        Some(json!({"introduction": "Theirs."})),
+    )
+    .await;
+    let mut watched = ssp("portal", "unused");
+    let spec = watched["spec"].as_object_mut().expect("spec");
+    spec.remove("userAttributeProfileRef");
+    spec.insert("managementPolicy".into(), json!("Observe"));
+    spec.insert("externalID".into(), json!(id));
+    h.apply("selfserviceprofiles", watched).await;
+    let observed = wait(&ssps, "portal", "Ready with pending changes", |o| {
+        ready(o) && o["status"]["pendingChangeCount"].as_i64().is_some()
+    })
+    .await;
+    let changes = observed["status"]["pendingChanges"].as_array().expect("pendingChanges");
+    let text = changes
+        .iter()
+        .find(|c| c["field"] == "spec.customText.en.getStarted")
+        .unwrap_or_else(|| panic!("the custom text is a pending change: {changes:#?}"));
+    assert_eq!(text["auth0"], r#"{"introduction":"Theirs."}"#, "{text}");
+    assert_eq!(text["desired"], r#"{"introduction":"Connect your IdP."}"#, "{text}");
+    assert_eq!(
+        observed["status"]["pendingChangeCount"].as_i64(),
+        Some(changes.len() as i64)
+    );
+    // Observe writes nothing to Auth0 (the test's own set-up goes through the emulator's
+    // admin port, not the Management API).
+    let writes: Vec<_> = h
+        .writes()
+        .into_iter()
+        .filter(|(_, path, _)| path.starts_with("/api/v2/"))
+        .collect();
+    assert!(writes.is_empty(), "Observe wrote: {writes:#?}");
+    let read = h
+        .requests()
+        .into_iter()
+        .any(|(method, path, _)| method == "GET" && path.ends_with(&format!("{id}/custom-text/en/get-started")));
+    assert!(read, "the custom text was read to compare it: {:#?}", h.requests());
+}

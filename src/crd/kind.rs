@@ -121,6 +121,23 @@ pub struct SubDocument {
     pub desired: Map<String, Value>,
 }
 
+impl SubDocument {
+    /// What replacing the document Auth0 `held` (its GET's answer) would change: `None` when
+    /// it already holds what the spec asks for; else the change as `pendingChanges` shows it
+    /// (Auth0's value absent when it holds none).
+    pub fn change(&self, held: &Value) -> Option<PendingChange> {
+        if held.as_object() == Some(&self.desired) {
+            return None;
+        }
+        let empty = held.is_null() || held.as_object().is_some_and(Map::is_empty);
+        Some(PendingChange {
+            field: self.spec_field.to_string(),
+            auth0: (!empty).then(|| held.to_string()),
+            desired: Some(Value::Object(self.desired.clone()).to_string()),
+        })
+    }
+}
+
 /// A resource kind the engine reconciles. Every method is pure.
 pub trait Kind:
     Resource<DynamicType = (), Scope = NamespaceResourceScope>
@@ -271,6 +288,38 @@ impl<A> Default for Status<A> {
 mod tests {
     use super::*;
     use crate::crd::{ConnectionProfile, SelfServiceProfile, UserAttributeProfile};
+
+    /// A document differs when Auth0 holds anything but what the spec asks for; the change
+    /// shows Auth0's value only when it holds one.
+    #[test]
+    fn a_sub_document_changes_unless_auth0_holds_the_spec() {
+        let document = SubDocument {
+            suffix: "custom-text/en/get-started",
+            spec_field: "spec.customText.en.getStarted",
+            desired: serde_json::json!({"introduction": "Welcome"})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        };
+        assert_eq!(document.change(&serde_json::json!({"introduction": "Welcome"})), None);
+        let changed = document
+            .change(&serde_json::json!({"introduction": "Hello"}))
+            .expect("differs");
+        assert_eq!(changed.field, "spec.customText.en.getStarted");
+        assert_eq!(changed.auth0.as_deref(), Some(r#"{"introduction":"Hello"}"#));
+        assert_eq!(changed.desired.as_deref(), Some(r#"{"introduction":"Welcome"}"#));
+        for none in [serde_json::json!({}), Value::Null] {
+            let change = document.change(&none).expect("differs");
+            assert_eq!(change.auth0, None, "{none}");
+            assert_eq!(change.desired.as_deref(), Some(r#"{"introduction":"Welcome"}"#));
+        }
+        // An extra key Auth0 holds is a difference too (the PUT replaces the whole text).
+        assert!(
+            document
+                .change(&serde_json::json!({"introduction": "Welcome", "other": "x"}))
+                .is_some()
+        );
+    }
 
     /// The lanes and the wake stream name a kind by `Auth0Api::kind`: it must be the kind's
     /// own name, or a woken resource would reach no controller.

@@ -78,8 +78,17 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                 if inputs.claim.id().is_none() {
                     status.id = profile.status().and_then(|s| s.id.clone());
                 }
-                // What Manage would change (issue 17): the same diff a PATCH would send.
-                let pending = K::field_changes(&want, &K::normalize(&remote));
+                // What Manage would change (issue 17): the same diff a PATCH would send, and
+                // the documents it would replace.
+                let mut pending = K::field_changes(&want, &K::normalize(&remote));
+                if let Some(id) = remote.get("id").and_then(serde_json::Value::as_str) {
+                    pending.extend(
+                        differing(pass, &client, id)
+                            .await?
+                            .into_iter()
+                            .map(|(_, change)| change),
+                    );
+                }
                 status.pending_change_count = Some(pending.len() as i64);
                 status.pending_changes = pending;
                 return Ok(Done {
@@ -441,10 +450,15 @@ fn refused_create<K: Kind>(
     }
 }
 
-/// Brings the documents kept beside profile `id` (a self-service profile's custom text) to
-/// what the spec sets: each is read (one GET a document a pass) and replaced whole (PUT) when
-/// it differs. A document the spec leaves out is left as Auth0 holds it.
-async fn documents<K: Kind>(pass: &Pass<'_, K>, client: &Auth0Client, id: &str) -> Result<(), Error> {
+/// The documents kept beside profile `id` that differ from what the spec sets, each with
+/// what replacing it would change (Observe's `pendingChanges`): one GET a document the spec
+/// sets; a document the spec leaves out is not read.
+async fn differing<K: Kind>(
+    pass: &Pass<'_, K>,
+    client: &Auth0Client,
+    id: &str,
+) -> Result<Vec<(crate::crd::kind::SubDocument, crate::crd::PendingChange)>, Error> {
+    let mut differing = Vec::new();
     for document in pass.profile.sub_documents() {
         let held = client
             .get_document(
@@ -454,9 +468,18 @@ async fn documents<K: Kind>(pass: &Pass<'_, K>, client: &Auth0Client, id: &str) 
                 crate::auth0::ratelimit::Priority::Background,
             )
             .await?;
-        if held.as_object() == Some(&document.desired) {
-            continue;
+        if let Some(change) = document.change(&held) {
+            differing.push((document, change));
         }
+    }
+    Ok(differing)
+}
+
+/// Brings the documents kept beside profile `id` (a self-service profile's custom text) to
+/// what the spec sets: each is read and replaced whole (PUT) when it differs ([`differing`]).
+/// A document the spec leaves out is left as Auth0 holds it.
+async fn documents<K: Kind>(pass: &Pass<'_, K>, client: &Auth0Client, id: &str) -> Result<(), Error> {
+    for (document, _) in differing(pass, client, id).await? {
         client
             .put_document(K::AUTH0, id, document.suffix, &document.desired)
             .await?;
