@@ -38,8 +38,10 @@ pub enum Error {
     ObservedMissing(String),
     #[error("{}", tenant_changed(.0))]
     TenantChanged(TenantChange),
-    #[error("writing to the Kubernetes API failed: {0}")]
-    Kube(#[from] kube::Error),
+    /// One of the operator's own writes of the resource failed (retried with a short
+    /// backoff: it costs Auth0 nothing); `write` says which.
+    #[error("the Kubernetes API failed {write}: {source}")]
+    Kube { write: Write, source: kube::Error },
     /// The API server refused the operator's own write of the resource (its marks or
     /// status) as invalid, or the resource leaves no room for them: the message is the API
     /// server's (or its rule's) and says what to shrink. Terminal: waits for a change.
@@ -91,6 +93,37 @@ pub enum Error {
     /// the resource is queued again when that listing ends (`listing.rs`).
     #[error("waiting for another pass's listing of the tenant")]
     AwaitingListing,
+}
+
+/// Which of the operator's writes of a resource to the Kubernetes API failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// `status` (`status.rs`).
+    Status,
+    /// The finalizer and the operator's marks (`create-pending`, `profile-id`,
+    /// `profile-tenant`: `marks.rs`).
+    Marks,
+    /// The removal of the finalizer and marks once the cleanup is done.
+    Release,
+}
+
+impl std::fmt::Display for Write {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Write::Status => "to write the resource's status",
+            Write::Marks => {
+                "to write the resource's finalizer and marks (auth0.operators.dev/create-pending, profile-id)"
+            }
+            Write::Release => "to remove the resource's finalizer",
+        })
+    }
+}
+
+impl Error {
+    /// A failed write of the resource: `write` names which.
+    pub fn kube(write: Write) -> impl FnOnce(kube::Error) -> Error {
+        move |source| Error::Kube { write, source }
+    }
 }
 
 fn name_taken(name: &str, holder: &Holder) -> String {
@@ -186,7 +219,7 @@ impl Error {
             Error::InUse { .. } => transient(reason::IN_USE),
             Error::QuotaReached { .. } => transient(reason::QUOTA_EXCEEDED),
             Error::Internal(_) => transient(reason::INTERNAL_ERROR),
-            Error::Kube(_) | Error::AwaitingListing => transient(reason::RECONCILE_ERROR),
+            Error::Kube { .. } | Error::AwaitingListing => transient(reason::RECONCILE_ERROR),
         }
     }
 }
@@ -244,6 +277,29 @@ mod tests {
             name: "defualt".into(),
         });
         assert_eq!(gone.disposition(), transient(reason::TENANT_NOT_FOUND));
+    }
+
+    /// A failed write of the resource says which write failed, and is retried.
+    #[test]
+    fn a_failed_write_names_the_write() {
+        let refused = || {
+            kube::Error::Api(Box::new(
+                kube::core::Status::failure("etcdserver: request timed out", "InternalError").with_code(500),
+            ))
+        };
+        for (write, needle) in [
+            (Write::Status, "failed to write the resource's status: "),
+            (Write::Marks, "failed to write the resource's finalizer and marks"),
+            (Write::Release, "failed to remove the resource's finalizer: "),
+        ] {
+            let error = Error::kube(write)(refused());
+            assert_eq!(error.disposition(), transient(reason::RECONCILE_ERROR));
+            let message = error.to_string();
+            assert!(message.starts_with("the Kubernetes API failed"), "{message}");
+            assert!(message.contains(needle), "{message}");
+            assert!(message.contains("etcdserver: request timed out"), "{message}");
+            assert!(matches!(error, Error::Kube { write: w, .. } if w == write));
+        }
     }
 
     #[test]

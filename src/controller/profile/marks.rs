@@ -180,7 +180,10 @@ fn shrink_advice(theirs: usize, marks: usize) -> String {
 /// error is returned as it is (retried).
 pub fn refused_write<K: Kind>(error: Error, profile: &K) -> Error {
     match &error {
-        Error::Kube(kube::Error::Api(status)) if status.code == 422 || status.code == 413 => {
+        Error::Kube {
+            source: kube::Error::Api(status),
+            ..
+        } if status.code == 422 || status.code == 413 => {
             let mut message = format!("the API server refused the operator's write: {}", status.message);
             if status.message.contains("metadata.annotations") {
                 let theirs = annotation_bytes(profile.annotations());
@@ -260,13 +263,13 @@ pub async fn apply<K: Kind>(api: &Api<K>, profile: &K, marks: &Marks) -> Result<
         "kind": K::kind(&()),
         "metadata": metadata,
     });
-    Ok(api
-        .patch(
-            &profile.name_any(),
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await?)
+    api.patch(
+        &profile.name_any(),
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(Error::kube(super::Write::Marks))
 }
 
 /// Lets the resource go once its cleanup is done: applies nothing, so the finalizer and the
@@ -285,7 +288,7 @@ pub async fn release<K: Kind>(api: &Api<K>, profile: &K) -> Result<(), Error> {
     {
         Ok(live) => live,
         Err(kube::Error::Api(e)) if e.code == 404 => return Ok(()),
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(Error::kube(super::Write::Release)(e)),
     };
     if let Some(index) = live.finalizers().iter().position(|f| f == FINALIZER) {
         let path = format!("/metadata/finalizers/{index}");
@@ -293,11 +296,13 @@ pub async fn release<K: Kind>(api: &Api<K>, profile: &K) -> Result<(), Error> {
             {"op": "test", "path": path, "value": FINALIZER},
             {"op": "remove", "path": path},
         ]);
-        let ops: json_patch::Patch = serde_json::from_value(ops).map_err(kube::Error::SerdeError)?;
+        let ops: json_patch::Patch = serde_json::from_value(ops)
+            .map_err(kube::Error::SerdeError)
+            .map_err(Error::kube(super::Write::Release))?;
         match api.patch(&name, &PatchParams::default(), &Patch::Json::<()>(ops)).await {
             Ok(_) => {}
             Err(kube::Error::Api(e)) if e.code == 404 => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(Error::kube(super::Write::Release)(e)),
         }
     }
     Ok(())

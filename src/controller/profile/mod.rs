@@ -40,7 +40,7 @@ use crate::auth0::ratelimit::Priority;
 use crate::auth0::retry::Backoff;
 use crate::crd::{Kind, Status};
 use crate::metrics::Metrics;
-pub use error::{Disposition, Error};
+pub use error::{Disposition, Error, Write};
 use memory::Memory;
 use plan::{After, ById, Claim, Inputs, Listed, Lookup};
 
@@ -669,7 +669,7 @@ async fn run<K: Kind>(profile: Arc<K>, ctx: Arc<Context<K>>) -> Result<Action, E
     let result = result.map_err(|e| marks::refused_write(e, profile));
     match result {
         Ok(next) => Ok(next),
-        Err(err @ Error::Kube(_)) => Err(err),
+        Err(err @ Error::Kube { .. }) => Err(err),
         // The listing it needs wakes it (`listing.rs`); the requeue is a safety net only.
         Err(Error::AwaitingListing) => {
             tracing::debug!("waiting for the tenant's listing another pass is taking");

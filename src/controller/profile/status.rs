@@ -185,7 +185,8 @@ pub async fn write<K: Kind>(api: &Api<K>, profile: &K, status: Status<K::AtProvi
         return Ok(false);
     }
     api.patch_status(&profile.name_any(), &params(&status), &patch::<K>(status))
-        .await?;
+        .await
+        .map_err(Error::kube(super::Write::Status))?;
     Ok(true)
 }
 

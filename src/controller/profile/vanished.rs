@@ -26,7 +26,7 @@ use crate::crd::DeletionPolicy;
 
 /// Whether `error` says the resource is gone from the API server.
 pub fn is_gone(error: &Error) -> bool {
-    matches!(error, Error::Kube(kube::Error::Api(e)) if e.code == 404)
+    matches!(error, Error::Kube { source: kube::Error::Api(e), .. } if e.code == 404)
 }
 
 /// What to do about the create of a resource that vanished.
