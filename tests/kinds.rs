@@ -9,14 +9,11 @@
 
 mod common;
 
-use std::fmt::Debug;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use auth0_operator::crd::{SelfServiceProfile, UserAttributeProfile};
-use common::{Harness, SCOPES};
+use common::{Harness, SCOPES, object_condition as condition, object_ready as ready, wait_object, wait_object_gone};
 use kube::api::{Api, DeleteParams};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 /// Every scope the three kinds need.
@@ -51,59 +48,6 @@ fn ssp(name: &str, uses: &str) -> Value {
                     "customText": {"en": {"getStarted": {"introduction": "Connect your IdP."}}}}})
 }
 
-/// The condition `type_` of an object's status, as (status, reason, message).
-fn condition(object: &Value, type_: &str) -> (String, String, String) {
-    object["status"]["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["type"] == type_)
-        .map(|c| {
-            let text = |key: &str| c[key].as_str().unwrap_or_default().to_string();
-            (text("status"), text("reason"), text("message"))
-        })
-        .unwrap_or_default()
-}
-
-/// Polls the resource (as JSON) until `check` holds; panics with the last state after `limit`.
-async fn wait<K>(api: &Api<K>, name: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value
-where
-    K: kube::Resource + Clone + Debug + DeserializeOwned + Serialize,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let current = api
-            .get_opt(name)
-            .await
-            .expect("get")
-            .map(|o| serde_json::to_value(o).expect("json"));
-        if let Some(object) = &current
-            && check(object)
-        {
-            return object.clone();
-        }
-        if Instant::now() > deadline {
-            panic!("{name}: not {what} within 30s; last seen: {current:#?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn ready(object: &Value) -> bool {
-    condition(object, "Ready").0 == "True" && object["status"]["observedGeneration"] == object["metadata"]["generation"]
-}
-
-async fn wait_gone<K>(api: &Api<K>, name: &str)
-where
-    K: kube::Resource + Clone + Debug + DeserializeOwned,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while api.get_opt(name).await.expect("get").is_some() {
-        assert!(Instant::now() < deadline, "{name} not deleted within 30s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_self_service_profile_waits_for_the_user_attribute_profile_it_names_then_both_are_ready() {
     let h = Harness::start_with("kinds-ref", scopes()).await;
@@ -112,7 +56,7 @@ async fn a_self_service_profile_waits_for_the_user_attribute_profile_it_names_th
 
     // The self-service profile first: it names a user attribute profile that does not exist.
     h.apply("selfserviceprofiles", ssp("portal", "attrs")).await;
-    let waiting = wait(&ssps, "portal", "waiting for its reference", |o| {
+    let waiting = wait_object(&ssps, "portal", "waiting for its reference", |o| {
         condition(o, "Synced").1 == "ReferenceNotReady"
     })
     .await;
@@ -129,10 +73,10 @@ async fn a_self_service_profile_waits_for_the_user_attribute_profile_it_names_th
     // The user attribute profile comes: it is created, and the self-service profile follows
     // (woken by its readiness, well before its own backoff would retry).
     h.apply("userattributeprofiles", uap("attrs", "t")).await;
-    let attrs = wait(&uaps, "attrs", "Ready", ready).await;
+    let attrs = wait_object(&uaps, "attrs", "Ready", ready).await;
     let uap_id = attrs["status"]["id"].as_str().expect("id").to_string();
     assert!(uap_id.starts_with("uap_"), "{uap_id}");
-    let portal = wait(&ssps, "portal", "Ready", ready).await;
+    let portal = wait_object(&ssps, "portal", "Ready", ready).await;
     let ssp_id = portal["status"]["id"].as_str().expect("id").to_string();
     assert!(ssp_id.starts_with("ssp_"), "{ssp_id}");
 
@@ -154,7 +98,7 @@ async fn a_self_service_profile_waits_for_the_user_attribute_profile_it_names_th
     // Deleting the user attribute profile waits while the self-service profile uses it:
     // nothing is sent to Auth0, and the reason names the user.
     uaps.delete("attrs", &DeleteParams::default()).await.expect("delete");
-    let blocked = wait(&uaps, "attrs", "InUse", |o| condition(o, "Synced").1 == "InUse").await;
+    let blocked = wait_object(&uaps, "attrs", "InUse", |o| condition(o, "Synced").1 == "InUse").await;
     let message = condition(&blocked, "Synced").2;
     assert!(
         message.contains(&format!("SelfServiceProfile {}/portal", h.ns.name())),
@@ -168,8 +112,8 @@ async fn a_self_service_profile_waits_for_the_user_attribute_profile_it_names_th
     );
     // The self-service profile goes; then the user attribute profile does too.
     ssps.delete("portal", &DeleteParams::default()).await.expect("delete");
-    wait_gone(&ssps, "portal").await;
-    wait_gone(&uaps, "attrs").await;
+    wait_object_gone(&ssps, "portal", Duration::from_secs(30)).await;
+    wait_object_gone(&uaps, "attrs", Duration::from_secs(30)).await;
     assert!(
         h.emulator
             .user_attribute_profiles(&h.domain)
@@ -200,9 +144,9 @@ async fn a_reference_to_a_profile_on_another_tenant_is_refused() {
     )
     .await;
     h.apply("userattributeprofiles", uap("elsewhere", "other")).await;
-    wait(&uaps, "elsewhere", "Ready", ready).await;
+    wait_object(&uaps, "elsewhere", "Ready", ready).await;
     h.apply("selfserviceprofiles", ssp("portal", "elsewhere")).await;
-    let refused = wait(&ssps, "portal", "refused", |o| {
+    let refused = wait_object(&ssps, "portal", "refused", |o| {
         condition(o, "Synced").1 == "InvalidReference"
     })
     .await;
@@ -237,7 +181,7 @@ async fn a_foreign_name_is_a_conflict_and_a_full_tenant_is_no_name_clash() {
     let mut claim = uap("claims-taken", "t");
     claim["spec"]["name"] = json!("taken");
     h.apply("userattributeprofiles", claim).await;
-    let refused = wait(&uaps, "claims-taken", "Conflict", |o| {
+    let refused = wait_object(&uaps, "claims-taken", "Conflict", |o| {
         condition(o, "Synced").1 == "Conflict"
     })
     .await;
@@ -245,7 +189,7 @@ async fn a_foreign_name_is_a_conflict_and_a_full_tenant_is_no_name_clash() {
     uaps.delete("claims-taken", &DeleteParams::default())
         .await
         .expect("delete");
-    wait_gone(&uaps, "claims-taken").await;
+    wait_object_gone(&uaps, "claims-taken", Duration::from_secs(30)).await;
     let held = h.emulator.user_attribute_profiles(&h.domain).expect("tenant");
     assert_eq!(held.len(), 1, "the foreign profile stays");
 
@@ -263,7 +207,7 @@ async fn a_foreign_name_is_a_conflict_and_a_full_tenant_is_no_name_clash() {
         .expect("spec")
         .remove("userAttributeProfileRef");
     h.apply("selfserviceprofiles", lone).await;
-    let full = wait(&ssps, "one-too-many", "QuotaExceeded", |o| {
+    let full = wait_object(&ssps, "one-too-many", "QuotaExceeded", |o| {
         condition(o, "Synced").1 == "QuotaExceeded"
     })
     .await;
@@ -280,7 +224,7 @@ async fn a_foreign_name_is_a_conflict_and_a_full_tenant_is_no_name_clash() {
         None,
     )
     .await;
-    let created = wait(&ssps, "one-too-many", "Ready", ready).await;
+    let created = wait_object(&ssps, "one-too-many", "Ready", ready).await;
     assert!(created["status"]["id"].as_str().expect("id").starts_with("ssp_"));
 }
 
@@ -294,7 +238,7 @@ async fn settled_profiles_are_checked_from_one_listing_per_interval() {
         h.apply("userattributeprofiles", uap(name, "t")).await;
     }
     for name in ["a", "b", "c"] {
-        wait(&uaps, name, "Ready", ready).await;
+        wait_object(&uaps, name, "Ready", ready).await;
     }
     // Settle past the first drift checks, then count two poll intervals (2 s each).
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -353,7 +297,7 @@ async fn observe_reports_a_custom_text_that_differs_and_writes_nothing() {
     spec.insert("managementPolicy".into(), json!("Observe"));
     spec.insert("externalID".into(), json!(id));
     h.apply("selfserviceprofiles", watched).await;
-    let observed = wait(&ssps, "portal", "Ready with pending changes", |o| {
+    let observed = wait_object(&ssps, "portal", "Ready with pending changes", |o| {
         ready(o) && o["status"]["pendingChangeCount"].as_i64().is_some()
     })
     .await;

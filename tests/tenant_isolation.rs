@@ -3,7 +3,9 @@
 //! points that domain at another endpoint (a tenant that holds a profile named like B's),
 //! with other credentials and a rate limit of one request in ten seconds; team B's is the real
 //! tenant. B's profile is created on its own tenant at once: A's listing, A's rate bucket,
-//! A's lane and A's credentials are A's alone.
+//! A's lane and A's credentials are A's alone. And a third namespace whose
+//! SelfServiceProfile names B's UserAttributeProfile by its Auth0 id cannot hold up B's
+//! deletion, nor learn of it: B waits on Auth0's own refusal, never on C's resource.
 //!
 //! Its own test binary: the operator watches every namespace, so no other test may run
 //! beside it (cargo runs test binaries one after the other).
@@ -12,8 +14,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Harness, condition, id};
+use auth0_operator::crd::{SelfServiceProfile, UserAttributeProfile};
+use common::{Harness, condition, id, object_condition, object_ready, wait_object, wait_object_gone};
 use kube::Api;
+use kube::api::DeleteParams;
 use serde_json::json;
 use testenv::TestEnv;
 
@@ -21,6 +25,10 @@ use testenv::TestEnv;
 async fn no_namespace_steers_what_another_sends_reads_or_decides() {
     // The real tenant (the harness's) and the one team A points at.
     let mut h = Harness::prepare_in(TestEnv::get(), "iso-b", |config| {
+        config.tenants[0].clients[0].scopes = auth0_emulator::config::ALL_SCOPES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let mut elsewhere = config.tenants[0].clone();
         elsewhere.domain = format!("elsewhere.{}", elsewhere.domain);
         elsewhere.clients[0].client_id = "team-a-client".into();
@@ -113,6 +121,65 @@ async fn no_namespace_steers_what_another_sends_reads_or_decides() {
         elsewhere_profiles.as_array().map(Vec::len),
         Some(1),
         "{elsewhere_profiles}"
+    );
+
+    // C's self-service profile names B's user attribute profile by its Auth0 id, on the same
+    // Auth0 tenant (C's own Auth0Tenant/t reaches it too).
+    let b_uaps: Api<UserAttributeProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    h.apply(
+        "userattributeprofiles",
+        json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "UserAttributeProfile",
+               "metadata": {"name": "attrs"},
+               "spec": {"tenantRef": {"kind": "Auth0Tenant", "name": "t"},
+                        "userAttributes": {"email": {"label": "Email", "description": "Work email",
+                                                     "auth0Mapping": "email", "profileRequired": true}}}}),
+    )
+    .await;
+    let attrs = wait_object(&b_uaps, "attrs", "Ready", object_ready).await;
+    let uap_id = attrs["status"]["id"].as_str().expect("id").to_string();
+    let team_c = h.env.namespace("iso-c").await;
+    h.tenant_in(team_c.name()).await;
+    let c_ssps: Api<SelfServiceProfile> = Api::namespaced(h.ns.client.clone(), team_c.name());
+    h.apply_in(
+        team_c.name(),
+        "selfserviceprofiles",
+        json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "SelfServiceProfile",
+               "metadata": {"name": "borrower"},
+               "spec": {"tenantRef": {"kind": "Auth0Tenant", "name": "t"},
+                        "userAttributeProfileRef": {"id": uap_id}}}),
+    )
+    .await;
+    wait_object(&c_ssps, "borrower", "Ready", object_ready).await;
+    // B deletes its profile: Auth0 refuses while C's uses it, and B is told that something
+    // outside its namespace may use it, never what (C's name is C's).
+    b_uaps.delete("attrs", &DeleteParams::default()).await.expect("delete");
+    let refused = wait_object(&b_uaps, "attrs", "waiting on Auth0's refusal", |o| {
+        object_condition(o, "Synced").1 == "InUse"
+    })
+    .await;
+    let message = object_condition(&refused, "Synced").2;
+    assert!(message.contains("Auth0 refused to delete"), "{message}");
+    assert!(message.contains("outside this namespace"), "{message}");
+    assert!(!message.contains(team_c.name()), "C's namespace shown to B: {message}");
+    assert!(!message.contains("borrower"), "C's resource shown to B: {message}");
+    assert_eq!(object_condition(&refused, "Stalled").0, "False", "retried");
+    assert_eq!(
+        h.emulator.user_attribute_profiles(&h.domain).expect("tenant").len(),
+        1,
+        "still in Auth0 while used"
+    );
+    // C lets go: B's deletion goes through on a retry.
+    c_ssps
+        .delete("borrower", &DeleteParams::default())
+        .await
+        .expect("delete");
+    // (Its backoff doubles from 1 s while refused: the retry comes within a minute.)
+    wait_object_gone(&b_uaps, "attrs", Duration::from_secs(90)).await;
+    assert!(
+        h.emulator
+            .user_attribute_profiles(&h.domain)
+            .expect("tenant")
+            .is_empty()
     );
     let _ = operator.kill();
     let _ = operator.wait();

@@ -368,23 +368,20 @@ fn find_in<K: Kind>(store: reflector::Store<K>) -> profile::references::Find {
     })
 }
 
-/// The SelfServiceProfiles that reference a UserAttributeProfile: by name in its namespace,
-/// or by its recorded id.
+/// The SelfServiceProfiles that use a UserAttributeProfile (`references::uses`: by name or
+/// by its recorded id, from its namespace and tenant).
 fn users_of_user_attribute_profiles(store: reflector::Store<SelfServiceProfile>) -> profile::references::Users {
-    Arc::new(move |kind: &str, namespace: &str, name: &str, id: Option<&str>| {
+    Arc::new(move |referenced: &profile::references::Referenced| {
         store
             .state()
             .iter()
             .filter(|ssp| {
-                ssp.references().iter().any(|reference| {
-                    reference.kind == kind
-                        && match &reference.target {
-                            crate::crd::kind::Target::Name(n) => {
-                                n == name && ssp.namespace().as_deref() == Some(namespace)
-                            }
-                            crate::crd::kind::Target::Id(i) => Some(i.as_str()) == id,
-                        }
-                })
+                profile::references::uses(
+                    &ssp.namespace().unwrap_or_default(),
+                    ssp.common().tenant_ref,
+                    &ssp.references(),
+                    referenced,
+                )
             })
             .map(|ssp| lanes::Resource::of(&ObjectRef::from_obj(ssp.as_ref())))
             .collect()

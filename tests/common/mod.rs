@@ -609,3 +609,75 @@ impl Drop for ClusterTenantGuard {
             .status();
     }
 }
+
+/// The condition `type_` of an object's status (as JSON), as (status, reason, message);
+/// empty strings when it has none.
+pub fn object_condition(object: &Value, type_: &str) -> (String, String, String) {
+    object["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == type_)
+        .map(|c| {
+            let text = |key: &str| c[key].as_str().unwrap_or_default().to_string();
+            (text("status"), text("reason"), text("message"))
+        })
+        .unwrap_or_default()
+}
+
+/// Whether an object (as JSON) is Ready at its generation.
+pub fn object_ready(object: &Value) -> bool {
+    object_condition(object, "Ready").0 == "True"
+        && object["status"]["observedGeneration"] == object["metadata"]["generation"]
+}
+
+/// Polls a resource of any kind (as JSON) until `check` holds; panics with the last state
+/// after 30 s.
+pub async fn wait_object<K>(api: &Api<K>, name: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + serde::Serialize,
+{
+    wait_object_for(api, name, what, Duration::from_secs(30), check).await
+}
+
+/// [`wait_object`] with another limit.
+pub async fn wait_object_for<K>(
+    api: &Api<K>,
+    name: &str,
+    what: &str,
+    limit: Duration,
+    check: impl Fn(&Value) -> bool,
+) -> Value
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + serde::Serialize,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        let current = api
+            .get_opt(name)
+            .await
+            .expect("get")
+            .map(|o| serde_json::to_value(o).expect("json"));
+        if let Some(object) = &current
+            && check(object)
+        {
+            return object.clone();
+        }
+        if Instant::now() > deadline {
+            panic!("{name}: not {what} within {limit:?}; last seen: {current:#?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Polls until a resource of any kind is gone; panics after `limit`.
+pub async fn wait_object_gone<K>(api: &Api<K>, name: &str, limit: Duration)
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned,
+{
+    let deadline = Instant::now() + limit;
+    while api.get_opt(name).await.expect("get").is_some() {
+        assert!(Instant::now() < deadline, "{name} not deleted within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

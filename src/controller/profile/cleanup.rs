@@ -61,7 +61,10 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                 }
                 let client = pass.client()?;
                 for id in ids {
-                    client.delete_item(K::AUTH0, &id).await?;
+                    client
+                        .delete_item(K::AUTH0, &id)
+                        .await
+                        .map_err(|e| refused_delete(e, K::AUTH0.noun, &id))?;
                     pass.ctx.listings.remember(client.reach(), &id, None);
                     pass.publish(EventType::Normal, "Deleted", &format!("deleted Auth0 profile {id}"))
                         .await;
@@ -109,6 +112,22 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
     }
 }
 
+/// What a failed DELETE means: a 409 is Auth0 refusing while something still uses the
+/// profile (a user attribute profile a self-service profile of another namespace names:
+/// `references::uses` counts only this namespace's), retried; anything else as it is.
+fn refused_delete(error: crate::auth0::Auth0Error, noun: &'static str, id: &str) -> Error {
+    match error {
+        crate::auth0::Auth0Error::Api {
+            status: 409, message, ..
+        } => Error::DeleteRefused {
+            noun,
+            id: id.to_string(),
+            message,
+        },
+        other => other.into(),
+    }
+}
+
 /// Lets the finalizer go, then forgets the resource.
 ///
 /// Only then: a pass of a deletion that waits (paused) must remember the POSTs this process
@@ -128,4 +147,47 @@ async fn released<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Er
         next: Action::await_change(),
         checked: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth0::Auth0Error;
+
+    fn answered(status: u16, message: &str) -> Auth0Error {
+        Auth0Error::Api {
+            status,
+            error_code: None,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A 409 on a DELETE is a use the namespace does not show: retried, saying so; any other
+    /// failure stays what it is.
+    #[test]
+    fn a_refused_delete_is_a_use_elsewhere_and_is_retried() {
+        let id = "uap_1cu7Zs1Dfru5Qc9mZea7nm";
+        let refused = refused_delete(
+            answered(409, "User attribute profile is in use."),
+            "user attribute profile",
+            id,
+        );
+        let disposition = refused.disposition();
+        assert_eq!(disposition.reason, "InUse");
+        assert!(!disposition.terminal);
+        let message = refused.to_string();
+        for needle in [
+            "Auth0 refused to delete user attribute profile uap_1cu7Zs1Dfru5Qc9mZea7nm",
+            "User attribute profile is in use.",
+            "outside this namespace",
+            "force-orphan=true",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+        let unavailable = refused_delete(answered(503, "down"), "user attribute profile", id);
+        assert!(matches!(unavailable, Error::Auth0(Auth0Error::Api { status: 503, .. })));
+        let forbidden = refused_delete(answered(403, "no"), "user attribute profile", id);
+        assert!(matches!(forbidden, Error::Auth0(Auth0Error::Api { status: 403, .. })));
+    }
 }

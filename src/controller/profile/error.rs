@@ -72,6 +72,17 @@ pub enum Error {
         id: String,
         users: String,
     },
+    /// Auth0 refused to delete the profile (409): something still uses it that this
+    /// namespace does not show (a resource of another namespace, or a profile made outside
+    /// the operator). Retried with backoff.
+    #[error(
+        "Auth0 refused to delete {noun} {id}: {message} Something outside this namespace may still use it (a profile of another namespace or one made outside the operator): the deletion retries with backoff; remove that use, or annotate this resource auth0.operators.dev/force-orphan=true to leave the profile in Auth0"
+    )]
+    DeleteRefused {
+        noun: &'static str,
+        id: String,
+        message: String,
+    },
     /// Auth0 refused a create because the tenant holds as many of the kind as it may (a
     /// 409 from a kind with a quota): never a name clash.
     #[error(
@@ -216,7 +227,7 @@ impl Error {
             Error::Undecodable(_) => terminal(reason::INVALID_SPEC),
             Error::ReferenceNotReady(_) => transient(reason::REFERENCE_NOT_READY),
             Error::InvalidReference(_) => terminal(reason::INVALID_REFERENCE),
-            Error::InUse { .. } => transient(reason::IN_USE),
+            Error::InUse { .. } | Error::DeleteRefused { .. } => transient(reason::IN_USE),
             Error::QuotaReached { .. } => transient(reason::QUOTA_EXCEEDED),
             Error::Internal(_) => transient(reason::INTERNAL_ERROR),
             Error::Kube { .. } | Error::AwaitingListing => transient(reason::RECONCILE_ERROR),

@@ -257,27 +257,28 @@ impl<'a, K: Kind> Pass<'a, K> {
             })
     }
 
-    /// The resources of other kinds that reference this one (`references.rs`).
-    pub fn users(&self) -> Vec<super::lanes::Resource> {
+    /// This resource as references name it (`references.rs`).
+    fn referenced<T>(&self, then: impl FnOnce(&references::Referenced) -> T) -> T {
         let namespace = self.profile.namespace().unwrap_or_default();
-        self.ctx.references.users(
-            K::AUTH0.kind,
-            &namespace,
-            &self.profile.name_any(),
-            claims::recorded_id(self.profile),
-        )
+        let name = self.profile.name_any();
+        then(&references::Referenced {
+            kind: K::AUTH0.kind,
+            namespace: &namespace,
+            name: &name,
+            id: claims::recorded_id(self.profile),
+            tenant: self.profile.common().tenant_ref,
+        })
     }
 
-    /// Queues a pass of every resource that references this one (its readiness or id
-    /// changed, or it is gone).
+    /// The resources of other kinds that use this one (`references.rs`).
+    pub fn users(&self) -> Vec<super::lanes::Resource> {
+        self.referenced(|referenced| self.ctx.references.users(referenced))
+    }
+
+    /// Queues a pass of every resource that uses this one (its readiness or id changed, or
+    /// it is gone).
     pub fn wake_users(&self) {
-        let namespace = self.profile.namespace().unwrap_or_default();
-        self.ctx.references.wake_users(
-            K::AUTH0.kind,
-            &namespace,
-            &self.profile.name_any(),
-            claims::recorded_id(self.profile),
-        );
+        self.referenced(|referenced| self.ctx.references.wake_users(referenced));
     }
 
     /// Queues a pass of every resource this one names by reference (one waiting to be

@@ -101,11 +101,42 @@ pub fn resolve(
     Ok(resolved)
 }
 
+/// A resource that others may reference: what [`uses`] compares their references with.
+#[derive(Clone, Copy, Debug)]
+pub struct Referenced<'a> {
+    pub kind: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    /// Its recorded Auth0 id.
+    pub id: Option<&'a str>,
+    /// The tenant it names (`spec.tenantRef`).
+    pub tenant: &'a TenantRef,
+}
+
+/// Whether a resource in `namespace` naming `tenant`, whose spec makes `references`, uses
+/// `referenced` (pure): by its name, or by its recorded id, and only from the same namespace
+/// and the same `tenantRef`.
+///
+/// A resource of another namespace never holds up a deletion here, even one that names the
+/// id: no namespace can steer what another's resources do (were the profile really in use
+/// there, Auth0's refusal of the delete says so, and the deletion retries). One on another
+/// tenant cannot be using this tenant's profile.
+pub fn uses(namespace: &str, tenant: &TenantRef, references: &[Reference], referenced: &Referenced) -> bool {
+    namespace == referenced.namespace
+        && tenant == referenced.tenant
+        && references.iter().any(|reference| {
+            reference.kind == referenced.kind
+                && match &reference.target {
+                    Target::Name(name) => name == referenced.name,
+                    Target::Id(id) => Some(id.as_str()) == referenced.id,
+                }
+        })
+}
+
 /// Looks a resource of one kind up by namespace and name.
 pub type Find = Arc<dyn Fn(&str, &str) -> Option<Referent> + Send + Sync>;
-/// The resources (`Kind namespace/name`) of one kind that reference a resource, given its
-/// kind, namespace, name and recorded id, with what each is: `(resource to wake, shown)`.
-pub type Users = Arc<dyn Fn(&str, &str, &str, Option<&str>) -> Vec<Resource> + Send + Sync>;
+/// The resources (`Kind namespace/name`) of one kind that use a resource ([`uses`]).
+pub type Users = Arc<dyn Fn(&Referenced) -> Vec<Resource> + Send + Sync>;
 
 /// Queues a pass of a resource of any kind (the lanes' `wake`).
 pub type Wake = Arc<dyn Fn(Resource) + Send + Sync>;
@@ -134,20 +165,15 @@ impl Referents {
         })
     }
 
-    /// The resources of other kinds that reference the resource `kind namespace/name`
-    /// (recorded id `id`).
-    pub fn users(&self, kind: &str, namespace: &str, name: &str, id: Option<&str>) -> Vec<Resource> {
-        self.users
-            .iter()
-            .flat_map(|users| users(kind, namespace, name, id))
-            .collect()
+    /// The resources of other kinds that use `referenced` ([`uses`]).
+    pub fn users(&self, referenced: &Referenced) -> Vec<Resource> {
+        self.users.iter().flat_map(|users| users(referenced)).collect()
     }
 
-    /// Queues a pass of every resource that references `kind namespace/name`: its
-    /// readiness or id changed.
-    pub fn wake_users(&self, kind: &str, namespace: &str, name: &str, id: Option<&str>) {
+    /// Queues a pass of every resource that uses `referenced`: its readiness or id changed.
+    pub fn wake_users(&self, referenced: &Referenced) {
         if let Some(wake) = &self.wake {
-            for user in self.users(kind, namespace, name, id) {
+            for user in self.users(referenced) {
                 wake(user);
             }
         }
@@ -283,18 +309,79 @@ mod tests {
         let (a, b) = (user("a"), user("b"));
         let referents = Referents {
             users: vec![
-                Arc::new(move |_: &str, _: &str, _: &str, _: Option<&str>| vec![a.clone()]),
-                Arc::new(
-                    move |_: &str, _: &str, name: &str, _: Option<&str>| {
-                        if name == "attrs" { vec![b.clone()] } else { vec![] }
-                    },
-                ),
+                Arc::new(move |_: &Referenced| vec![a.clone()]),
+                Arc::new(move |referenced: &Referenced| {
+                    if referenced.name == "attrs" {
+                        vec![b.clone()]
+                    } else {
+                        vec![]
+                    }
+                }),
             ],
             ..Default::default()
         };
-        let users = referents.users("UserAttributeProfile", "team", "attrs", None);
+        let default = tenant("default");
+        let attrs = Referenced {
+            kind: "UserAttributeProfile",
+            namespace: "team",
+            name: "attrs",
+            id: None,
+            tenant: &default,
+        };
+        let users = referents.users(&attrs);
         assert_eq!(shown(&users), "SelfServiceProfile team/a, SelfServiceProfile team/b");
-        assert_eq!(referents.users("UserAttributeProfile", "team", "other", None).len(), 1);
+        assert_eq!(referents.users(&Referenced { name: "other", ..attrs }).len(), 1);
+    }
+
+    /// A resource uses another by its name or its recorded id, only from the same namespace
+    /// and tenant: no namespace can hold up another's deletion.
+    #[test]
+    fn only_the_same_namespace_and_tenant_use_a_resource_by_name_or_id() {
+        const UAP: &str = "uap_1cu7Zs1Dfru5Qc9mZea7nm";
+        let default = tenant("default");
+        let attrs = Referenced {
+            kind: "UserAttributeProfile",
+            namespace: "team",
+            name: "attrs",
+            id: Some(UAP),
+            tenant: &default,
+        };
+        let by_name = [reference(Target::Name("attrs".into()))];
+        let by_id = [reference(Target::Id(UAP.into()))];
+        assert!(uses("team", &default, &by_name, &attrs));
+        assert!(uses("team", &default, &by_id, &attrs));
+        // Another namespace, even naming the id: not a user here.
+        assert!(!uses("other-team", &default, &by_id, &attrs));
+        assert!(!uses("other-team", &default, &by_name, &attrs));
+        // Another tenant: not a user.
+        assert!(!uses("team", &tenant("staging"), &by_name, &attrs));
+        assert!(!uses("team", &tenant("staging"), &by_id, &attrs));
+        // Another name, another id, another kind, nothing recorded: not a user.
+        assert!(!uses(
+            "team",
+            &default,
+            &[reference(Target::Name("other".into()))],
+            &attrs
+        ));
+        let other_id = [reference(Target::Id("uap_2cu7Zs1Dfru5Qc9mZea7nm".into()))];
+        assert!(!uses("team", &default, &other_id, &attrs));
+        assert!(!uses("team", &default, &by_id, &Referenced { id: None, ..attrs }));
+        assert!(!uses(
+            "team",
+            &default,
+            &by_name,
+            &Referenced {
+                kind: "ConnectionProfile",
+                ..attrs
+            }
+        ));
+        assert!(!uses("team", &default, &[], &attrs));
+        // One reference of several is enough.
+        let both = [
+            reference(Target::Name("other".into())),
+            reference(Target::Name("attrs".into())),
+        ];
+        assert!(uses("team", &default, &both, &attrs));
     }
 
     #[test]
@@ -317,11 +404,13 @@ mod tests {
             find: [("UserAttributeProfile", find)].into_iter().collect(),
             users: vec![{
                 let user = user.clone();
-                Arc::new(
-                    move |_: &str, _: &str, name: &str, _: Option<&str>| {
-                        if name == "attrs" { vec![user.clone()] } else { vec![] }
-                    },
-                )
+                Arc::new(move |referenced: &Referenced| {
+                    if referenced.name == "attrs" {
+                        vec![user.clone()]
+                    } else {
+                        vec![]
+                    }
+                })
             }],
             wake: Some({
                 let woken = woken.clone();
@@ -345,8 +434,19 @@ mod tests {
             referents.resolve("team", &tenant("default"), &[other]),
             Err(Unresolved::NotReady { .. })
         ));
-        referents.wake_users("UserAttributeProfile", "team", "attrs", None);
-        referents.wake_users("UserAttributeProfile", "team", "unused", None);
+        let default = tenant("default");
+        let attrs = Referenced {
+            kind: "UserAttributeProfile",
+            namespace: "team",
+            name: "attrs",
+            id: None,
+            tenant: &default,
+        };
+        referents.wake_users(&attrs);
+        referents.wake_users(&Referenced {
+            name: "unused",
+            ..attrs
+        });
         assert_eq!(*woken.lock(), vec![user]);
     }
 }
