@@ -1252,29 +1252,7 @@ where
         + serde::Serialize,
 {
     let api: kube::Api<K> = kube::Api::namespaced(h.ns.client.clone(), h.ns.name());
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let current = api
-            .get_opt(name)
-            .await
-            .expect("get")
-            .map(|o| serde_json::to_value(o).expect("json"));
-        if let Some(object) = &current {
-            let ready = object["status"]["conditions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|c| c["type"] == "Ready" && c["status"] == "True");
-            if ready && object["status"]["observedGeneration"] == object["metadata"]["generation"] {
-                return object.clone();
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{name}: not Ready within 90s; last seen: {current:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    common::wait_object_for(&api, name, "Ready", Duration::from_secs(90), common::object_ready).await
 }
 
 /// The files of a folder, sorted.

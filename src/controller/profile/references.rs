@@ -201,6 +201,17 @@ mod tests {
         }
     }
 
+    /// The user attribute profile `team/attrs` on `tenant`, nothing recorded.
+    fn attrs(tenant: &TenantRef) -> Referenced<'_> {
+        Referenced {
+            kind: "UserAttributeProfile",
+            namespace: "team",
+            name: "attrs",
+            id: None,
+            tenant,
+        }
+    }
+
     fn reference(target: Target) -> Reference {
         Reference {
             field: "user_attribute_profile_id",
@@ -321,13 +332,7 @@ mod tests {
             ..Default::default()
         };
         let default = tenant("default");
-        let attrs = Referenced {
-            kind: "UserAttributeProfile",
-            namespace: "team",
-            name: "attrs",
-            id: None,
-            tenant: &default,
-        };
+        let attrs = attrs(&default);
         let users = referents.users(&attrs);
         assert_eq!(shown(&users), "SelfServiceProfile team/a, SelfServiceProfile team/b");
         assert_eq!(referents.users(&Referenced { name: "other", ..attrs }).len(), 1);
@@ -340,11 +345,8 @@ mod tests {
         const UAP: &str = "uap_1cu7Zs1Dfru5Qc9mZea7nm";
         let default = tenant("default");
         let attrs = Referenced {
-            kind: "UserAttributeProfile",
-            namespace: "team",
-            name: "attrs",
             id: Some(UAP),
-            tenant: &default,
+            ..attrs(&default)
         };
         let by_name = [reference(Target::Name("attrs".into()))];
         let by_id = [reference(Target::Id(UAP.into()))];
@@ -435,13 +437,7 @@ mod tests {
             Err(Unresolved::NotReady { .. })
         ));
         let default = tenant("default");
-        let attrs = Referenced {
-            kind: "UserAttributeProfile",
-            namespace: "team",
-            name: "attrs",
-            id: None,
-            tenant: &default,
-        };
+        let attrs = attrs(&default);
         referents.wake_users(&attrs);
         referents.wake_users(&Referenced {
             name: "unused",
