@@ -326,3 +326,31 @@ async fn observe_reports_a_custom_text_that_differs_and_writes_nothing() {
         .any(|(method, path, _)| method == "GET" && path.ends_with(&format!("{id}/custom-text/en/get-started")));
     assert!(read, "the custom text was read to compare it: {:#?}", h.requests());
 }
+
+/// A self-service profile that never reached Auth0 (paused before its create) holds
+/// nothing up: deleting the user attribute profile it names goes through, where the two
+/// would otherwise wait for each other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_that_never_reached_auth0_holds_up_no_deletion() {
+    let h = Harness::start_with("kinds-unsent", scopes()).await;
+    let uaps: Api<UserAttributeProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let ssps: Api<SelfServiceProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    h.apply("userattributeprofiles", uap("attrs", "t")).await;
+    wait_object(&uaps, "attrs", "Ready", ready).await;
+    let mut paused = ssp("portal", "attrs");
+    paused["metadata"]["annotations"] = json!({"auth0.operators.dev/paused": "true"});
+    h.apply("selfserviceprofiles", paused).await;
+    wait_object(&ssps, "portal", "reported paused", |o| {
+        condition(o, "Synced").1 == "ReconcilePaused"
+    })
+    .await;
+    uaps.delete("attrs", &DeleteParams::default()).await.expect("delete");
+    wait_object_gone(&uaps, "attrs", Duration::from_secs(30)).await;
+    assert!(
+        h.emulator
+            .user_attribute_profiles(&h.domain)
+            .expect("tenant")
+            .is_empty()
+    );
+    assert!(h.emulator.self_service_profiles(&h.domain).expect("tenant").is_empty());
+}

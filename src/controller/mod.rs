@@ -369,21 +369,27 @@ fn find_in<K: Kind>(store: reflector::Store<K>) -> profile::references::Find {
 }
 
 /// The SelfServiceProfiles that use a UserAttributeProfile (`references::uses`: by name or
-/// by its recorded id, from its namespace and tenant).
+/// by its recorded id, from its namespace and tenant), and whether each is in Auth0.
 fn users_of_user_attribute_profiles(store: reflector::Store<SelfServiceProfile>) -> profile::references::Users {
     Arc::new(move |referenced: &profile::references::Referenced| {
         store
             .state()
             .iter()
             .filter(|ssp| {
-                profile::references::uses(
-                    &ssp.namespace().unwrap_or_default(),
-                    ssp.common().tenant_ref,
-                    &ssp.references(),
-                    referenced,
-                )
+                let namespace = ssp.namespace().unwrap_or_default();
+                let references = ssp.references();
+                let user = profile::references::User {
+                    namespace: &namespace,
+                    tenant: ssp.common().tenant_ref,
+                    references: &references,
+                };
+                profile::references::uses(&user, referenced)
             })
-            .map(|ssp| lanes::Resource::of(&ObjectRef::from_obj(ssp.as_ref())))
+            .map(|ssp| profile::references::Referencing {
+                resource: lanes::Resource::of(&ObjectRef::from_obj(ssp.as_ref())),
+                in_auth0: profile::claims::recorded_id(ssp.as_ref()).is_some()
+                    || profile::claims::pending_mark(ssp.as_ref()).is_some(),
+            })
             .collect()
     })
 }

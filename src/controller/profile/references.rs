@@ -113,15 +113,29 @@ pub struct Referenced<'a> {
     pub tenant: &'a TenantRef,
 }
 
-/// Whether a resource in `namespace` naming `tenant`, whose spec makes `references`, uses
-/// `referenced` (pure): by its name, or by its recorded id, and only from the same namespace
-/// and the same `tenantRef`.
+/// A resource that may reference others, as [`uses`] reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct User<'a> {
+    pub namespace: &'a str,
+    /// The tenant it names (`spec.tenantRef`).
+    pub tenant: &'a TenantRef,
+    /// What its spec references.
+    pub references: &'a [Reference],
+}
+
+/// Whether `user` references `referenced` (pure): by its name, or by its recorded id, and
+/// only from the same namespace and the same `tenantRef`.
 ///
 /// A resource of another namespace never holds up a deletion here, even one that names the
 /// id: no namespace can steer what another's resources do (were the profile really in use
 /// there, Auth0's refusal of the delete says so, and the deletion retries). One on another
 /// tenant cannot be using this tenant's profile.
-pub fn uses(namespace: &str, tenant: &TenantRef, references: &[Reference], referenced: &Referenced) -> bool {
+pub fn uses(user: &User, referenced: &Referenced) -> bool {
+    let User {
+        namespace,
+        tenant,
+        references,
+    } = *user;
     namespace == referenced.namespace
         && tenant == referenced.tenant
         && references.iter().any(|reference| {
@@ -133,10 +147,21 @@ pub fn uses(namespace: &str, tenant: &TenantRef, references: &[Reference], refer
         })
 }
 
+/// A resource that [`uses`] another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Referencing {
+    pub resource: Resource,
+    /// Whether it has, or may have, a profile in Auth0 (a recorded id, or a create whose
+    /// answer was lost). Only such a user holds up the deletion of what it references: one
+    /// that never sent anything (paused before its create, or itself waiting for this very
+    /// reference) uses nothing in Auth0, and the two would otherwise wait for each other.
+    pub in_auth0: bool,
+}
+
 /// Looks a resource of one kind up by namespace and name.
 pub type Find = Arc<dyn Fn(&str, &str) -> Option<Referent> + Send + Sync>;
-/// The resources (`Kind namespace/name`) of one kind that use a resource ([`uses`]).
-pub type Users = Arc<dyn Fn(&Referenced) -> Vec<Resource> + Send + Sync>;
+/// The resources of one kind that use a resource ([`uses`]).
+pub type Users = Arc<dyn Fn(&Referenced) -> Vec<Referencing> + Send + Sync>;
 
 /// Queues a pass of a resource of any kind (the lanes' `wake`).
 pub type Wake = Arc<dyn Fn(Resource) + Send + Sync>;
@@ -165,16 +190,23 @@ impl Referents {
         })
     }
 
-    /// The resources of other kinds that use `referenced` ([`uses`]).
+    /// The resources of other kinds that use `referenced` ([`uses`]) and are (or may be) in
+    /// Auth0: what its deletion waits for.
     pub fn users(&self, referenced: &Referenced) -> Vec<Resource> {
-        self.users.iter().flat_map(|users| users(referenced)).collect()
+        self.users
+            .iter()
+            .flat_map(|users| users(referenced))
+            .filter(|user| user.in_auth0)
+            .map(|user| user.resource)
+            .collect()
     }
 
-    /// Queues a pass of every resource that uses `referenced`: its readiness or id changed.
+    /// Queues a pass of every resource that uses `referenced`, in Auth0 or not (one waiting
+    /// for it to be Ready most of all): its readiness or id changed, or it is gone.
     pub fn wake_users(&self, referenced: &Referenced) {
         if let Some(wake) = &self.wake {
-            for user in self.users(referenced) {
-                wake(user);
+            for user in self.users.iter().flat_map(|users| users(referenced)) {
+                wake(user.resource);
             }
         }
     }
@@ -198,6 +230,13 @@ mod tests {
         TenantRef {
             kind: TenantKind::ClusterAuth0Tenant,
             name: name.into(),
+        }
+    }
+
+    fn in_auth0(resource: &Resource) -> Referencing {
+        Referencing {
+            resource: resource.clone(),
+            in_auth0: true,
         }
     }
 
@@ -320,10 +359,10 @@ mod tests {
         let (a, b) = (user("a"), user("b"));
         let referents = Referents {
             users: vec![
-                Arc::new(move |_: &Referenced| vec![a.clone()]),
+                Arc::new(move |_: &Referenced| vec![in_auth0(&a)]),
                 Arc::new(move |referenced: &Referenced| {
                     if referenced.name == "attrs" {
-                        vec![b.clone()]
+                        vec![in_auth0(&b)]
                     } else {
                         vec![]
                     }
@@ -344,46 +383,81 @@ mod tests {
     fn only_the_same_namespace_and_tenant_use_a_resource_by_name_or_id() {
         const UAP: &str = "uap_1cu7Zs1Dfru5Qc9mZea7nm";
         let default = tenant("default");
+        let staging = tenant("staging");
         let attrs = Referenced {
             id: Some(UAP),
             ..attrs(&default)
         };
         let by_name = [reference(Target::Name("attrs".into()))];
         let by_id = [reference(Target::Id(UAP.into()))];
-        assert!(uses("team", &default, &by_name, &attrs));
-        assert!(uses("team", &default, &by_id, &attrs));
+        let user = |namespace, tenant, references| User {
+            namespace,
+            tenant,
+            references,
+        };
+        assert!(uses(&user("team", &default, &by_name), &attrs));
+        assert!(uses(&user("team", &default, &by_id), &attrs));
         // Another namespace, even naming the id: not a user here.
-        assert!(!uses("other-team", &default, &by_id, &attrs));
-        assert!(!uses("other-team", &default, &by_name, &attrs));
+        assert!(!uses(&user("other-team", &default, &by_id), &attrs));
+        assert!(!uses(&user("other-team", &default, &by_name), &attrs));
         // Another tenant: not a user.
-        assert!(!uses("team", &tenant("staging"), &by_name, &attrs));
-        assert!(!uses("team", &tenant("staging"), &by_id, &attrs));
+        assert!(!uses(&user("team", &staging, &by_name), &attrs));
+        assert!(!uses(&user("team", &staging, &by_id), &attrs));
         // Another name, another id, another kind, nothing recorded: not a user.
-        assert!(!uses(
-            "team",
-            &default,
-            &[reference(Target::Name("other".into()))],
-            &attrs
-        ));
+        let other_name = [reference(Target::Name("other".into()))];
+        assert!(!uses(&user("team", &default, &other_name), &attrs));
         let other_id = [reference(Target::Id("uap_2cu7Zs1Dfru5Qc9mZea7nm".into()))];
-        assert!(!uses("team", &default, &other_id, &attrs));
-        assert!(!uses("team", &default, &by_id, &Referenced { id: None, ..attrs }));
-        assert!(!uses(
-            "team",
-            &default,
-            &by_name,
-            &Referenced {
-                kind: "ConnectionProfile",
-                ..attrs
-            }
-        ));
-        assert!(!uses("team", &default, &[], &attrs));
+        assert!(!uses(&user("team", &default, &other_id), &attrs));
+        let unrecorded = Referenced { id: None, ..attrs };
+        assert!(!uses(&user("team", &default, &by_id), &unrecorded));
+        let other_kind = Referenced {
+            kind: "ConnectionProfile",
+            ..attrs
+        };
+        assert!(!uses(&user("team", &default, &by_name), &other_kind));
+        assert!(!uses(&user("team", &default, &[]), &attrs));
         // One reference of several is enough.
         let both = [
             reference(Target::Name("other".into())),
             reference(Target::Name("attrs".into())),
         ];
-        assert!(uses("team", &default, &both, &attrs));
+        assert!(uses(&user("team", &default, &both), &attrs));
+    }
+
+    /// Only a user in Auth0 holds up a deletion; every user is woken.
+    #[test]
+    fn a_user_never_in_auth0_is_woken_but_holds_nothing_up() {
+        let resource = |name: &str| Resource {
+            kind: "SelfServiceProfile",
+            namespace: "team".into(),
+            name: name.into(),
+        };
+        let woken = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let referents = Referents {
+            users: vec![Arc::new(move |_: &Referenced| {
+                vec![
+                    Referencing {
+                        resource: resource("created"),
+                        in_auth0: true,
+                    },
+                    Referencing {
+                        resource: resource("waiting"),
+                        in_auth0: false,
+                    },
+                ]
+            })],
+            wake: Some({
+                let woken = woken.clone();
+                Arc::new(move |resource| woken.lock().push(resource))
+            }),
+            ..Default::default()
+        };
+        let default = tenant("default");
+        let attrs = attrs(&default);
+        assert_eq!(shown(&referents.users(&attrs)), "SelfServiceProfile team/created");
+        referents.wake_users(&attrs);
+        let names: Vec<String> = woken.lock().iter().map(|r| r.name.clone()).collect();
+        assert_eq!(names, ["created", "waiting"]);
     }
 
     #[test]
@@ -408,7 +482,7 @@ mod tests {
                 let user = user.clone();
                 Arc::new(move |referenced: &Referenced| {
                     if referenced.name == "attrs" {
-                        vec![user.clone()]
+                        vec![in_auth0(&user)]
                     } else {
                         vec![]
                     }
