@@ -354,3 +354,53 @@ async fn a_user_that_never_reached_auth0_holds_up_no_deletion() {
     );
     assert!(h.emulator.self_service_profiles(&h.domain).expect("tenant").is_empty());
 }
+
+/// A referenced profile made again under a new id (deleted in the dashboard, recreated by
+/// its drift check) reaches the self-service profile that uses it at once, whatever that
+/// one's poll interval: a pass whose references resolve to another id is no drift check
+/// "done moments ago".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_referenced_profile_made_again_is_used_by_its_new_id_at_once() {
+    let h = Harness::start_with("kinds-newid", scopes()).await;
+    let uaps: Api<UserAttributeProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let ssps: Api<SelfServiceProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    h.apply("userattributeprofiles", uap("attrs", "t")).await;
+    let first = wait_object(&uaps, "attrs", "Ready", ready).await;
+    let first_id = first["status"]["id"].as_str().expect("id").to_string();
+    let mut portal = ssp("portal", "attrs");
+    // Its own drift check is an hour away: only the reference's change can bring it.
+    portal["metadata"]["annotations"] = json!({"auth0.operators.dev/poll-interval": "1h"});
+    h.apply("selfserviceprofiles", portal).await;
+    let portal = wait_object(&ssps, "portal", "Ready", ready).await;
+    let ssp_id = portal["status"]["id"].as_str().expect("id").to_string();
+    let held = |h: &Harness| {
+        let all = serde_json::to_value(h.emulator.self_service_profiles(&h.domain).expect("tenant")).expect("json");
+        all.as_array()
+            .and_then(|all| all.iter().find(|p| p["id"] == ssp_id.as_str()).cloned())
+            .expect("the self-service profile")["user_attribute_profile_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(held(&h), first_id);
+    // Someone deletes the user attribute profile in the dashboard (this tenant lets a used
+    // one go), and its drift check makes it again.
+    h.admin("PATCH", "settings", Some(json!({"refuse_delete_in_use": false})))
+        .await;
+    h.admin("DELETE", &format!("user-attribute-profiles/{first_id}"), None)
+        .await;
+    let again = wait_object(&uaps, "attrs", "made again", |o| {
+        ready(o) && o["status"]["id"].as_str().is_some_and(|id| id != first_id)
+    })
+    .await;
+    let new_id = again["status"]["id"].as_str().expect("id").to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while held(&h) != new_id {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the self-service profile still uses {} instead of {new_id}",
+            held(&h)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

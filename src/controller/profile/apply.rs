@@ -25,7 +25,7 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
             status: Some(status::with(profile, &Outcome::Paused, |_| {})),
             marks: None,
             next: Action::await_change(),
-            checked: false,
+            checked: None,
         });
     }
     profile.validate().map_err(Error::InvalidSpec)?;
@@ -39,7 +39,7 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
             status: Some(status::with(profile, &Outcome::Paused, |_| {})),
             marks: None,
             next: Action::await_change(),
-            checked: false,
+            checked: None,
         });
     }
     if let Some(why) = marks::malformed_id(profile) {
@@ -67,7 +67,7 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                     status: None,
                     marks: None,
                     next,
-                    checked: false,
+                    checked: None,
                 });
             }
             Step::Report { remote } => {
@@ -95,7 +95,7 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                     status: Some(status),
                     marks: None,
                     next,
-                    checked: true,
+                    checked: Some(super::memory::desired_key(&want)),
                 });
             }
             Step::Converge {
@@ -291,7 +291,7 @@ async fn converge<K: Kind>(
         status: Some(settled),
         marks: Some(bound),
         next: Action::requeue(jittered(pass.poll_interval())),
-        checked: true,
+        checked: Some(super::memory::desired_key(want)),
     })
 }
 
@@ -325,7 +325,7 @@ async fn create<K: Kind>(
             status: None,
             marks: None,
             next: Action::requeue(Duration::from_millis(200)),
-            checked: false,
+            checked: None,
         });
     }
     // The tenantRef changed since the copy was read: nothing is posted to the tenant the
@@ -342,7 +342,7 @@ async fn create<K: Kind>(
             status: None,
             marks: None,
             next: Action::requeue(Duration::from_millis(200)),
-            checked: false,
+            checked: None,
         });
     }
     pass.ctx.memory.creates.sending(&pass.uid, &name);
@@ -421,7 +421,7 @@ async fn create<K: Kind>(
         status: Some(settled),
         marks: Some(Marks::on(tenant, &reached, None, Some(id))),
         next,
-        checked: true,
+        checked: Some(super::memory::desired_key(want)),
     })
 }
 

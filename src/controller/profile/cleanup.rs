@@ -44,7 +44,7 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                     status: Some(new_status),
                     marks: None,
                     next: Action::await_change(),
-                    checked: false,
+                    checked: None,
                 });
             }
             Step::Delete { ids } => {
@@ -145,7 +145,7 @@ async fn released<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Er
         status: None,
         marks: None,
         next: Action::await_change(),
-        checked: false,
+        checked: None,
     })
 }
 

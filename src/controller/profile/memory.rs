@@ -135,20 +135,33 @@ impl Failures {
     }
 }
 
-/// When each resource was last seen to match Auth0. Our own writes (the status after a
-/// create, a Secret or tenant event) cause passes right after one that checked: those need
-/// no call, since drift is due only once per poll interval.
+/// When each resource was last seen to match Auth0, and what it was seen to match (the
+/// [`desired_key`] of its desired body). Our own writes (the status after a create, a Secret
+/// or tenant event) cause passes right after one that checked: those need no call, since
+/// drift is due only once per poll interval, unless what the resource asks of Auth0 changed
+/// without a new generation (a referenced resource's id).
 #[derive(Default)]
-pub struct Checked(Mutex<HashMap<Uid, Instant>>);
+pub struct Checked(Mutex<HashMap<Uid, (Instant, u64)>>);
 
 impl Checked {
-    pub fn now(&self, uid: &str) {
-        self.0.lock().insert(uid.to_string(), Instant::now());
+    /// `uid` was seen to match Auth0 now, asking for the body of key `desired`.
+    pub fn now(&self, uid: &str, desired: u64) {
+        self.0.lock().insert(uid.to_string(), (Instant::now(), desired));
     }
 
-    pub fn within(&self, uid: &str, age: Duration) -> bool {
-        self.0.lock().get(uid).is_some_and(|at| at.elapsed() < age)
+    /// What `uid` was seen to match (its [`desired_key`]) when that was less than `age` ago.
+    pub fn within(&self, uid: &str, age: Duration) -> Option<u64> {
+        self.0
+            .lock()
+            .get(uid)
+            .filter(|(at, _)| at.elapsed() < age)
+            .map(|(_, desired)| *desired)
     }
+}
+
+/// A desired body, hashed: what [`Checked`] remembers a resource was seen to match.
+pub fn desired_key(desired: &serde_json::Map<String, serde_json::Value>) -> u64 {
+    fingerprint(serde_json::Value::Object(desired.clone()).to_string())
 }
 
 /// The POSTs this process sent for each resource: the name posted and when the last answer
@@ -327,6 +340,28 @@ mod tests {
         assert!(failures.failed("a") <= Duration::from_secs(1));
     }
 
+    /// A check is remembered with what was asked: a pass asking for another body (a
+    /// referenced resource's new id) is not "checked moments ago".
+    #[test]
+    fn a_check_remembers_what_the_resource_asked_for() {
+        let checked = Checked::default();
+        let body = |id: &str| {
+            serde_json::json!({"name": "portal", "user_attribute_profile_id": id})
+                .as_object()
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(checked.within("a", Duration::from_secs(60)), None, "never checked");
+        checked.now("a", desired_key(&body("uap_1")));
+        assert_eq!(
+            checked.within("a", Duration::from_secs(60)),
+            Some(desired_key(&body("uap_1")))
+        );
+        assert_ne!(desired_key(&body("uap_1")), desired_key(&body("uap_2")));
+        assert_eq!(checked.within("a", Duration::ZERO), None, "too long ago");
+        assert_eq!(checked.within("b", Duration::from_secs(60)), None, "another resource");
+    }
+
     #[test]
     fn a_stall_holds_for_its_fingerprint_only() {
         let stalls = Stalls::default();
@@ -347,7 +382,7 @@ mod tests {
         });
         let fill = |uid: &str| {
             memory.failures.failed(uid);
-            memory.checked.now(uid);
+            memory.checked.now(uid, 0);
             memory.creates.sending(uid, "n");
             memory.creates.answered(uid);
             memory.stalls.stalled(uid, 1);

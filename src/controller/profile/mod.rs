@@ -338,7 +338,8 @@ impl<'a, K: Kind> Pass<'a, K> {
         Inputs {
             checked_recently: matches!(claim, Claim::Recorded(_))
                 && status::is_settled(profile)
-                && self.ctx.memory.checked.within(&self.uid, self.poll_interval() / 2),
+                && self.ctx.memory.checked.within(&self.uid, self.poll_interval() / 2)
+                    == Some(memory::desired_key(desired)),
             claim,
             pending: self.pending(),
             owned_by_other: self.claims.older_claimant.clone(),
@@ -485,8 +486,9 @@ pub struct Done<A> {
     /// The marks to hold after the status is written (the id first, then the mark goes).
     pub marks: Option<marks::Marks>,
     pub next: Action,
-    /// Whether this pass saw the remote match the spec (a drift check is then not due).
-    pub checked: bool,
+    /// The [`memory::desired_key`] of the body this pass saw the remote match (a drift check
+    /// is then not due while the resource asks for the same), `None` when it saw none.
+    pub checked: Option<u64>,
 }
 
 /// The controller's entry point: takes a place in the lane of the resource's tenant, or
@@ -593,7 +595,7 @@ async fn run<K: Kind>(profile: Arc<K>, ctx: Arc<Context<K>>) -> Result<Action, E
         .status()
         .as_ref()
         .is_some_and(|s| status::ready_of(s) == Some("True"));
-    let recheck_due = claims_available && !ctx.memory.checked.within(&pass.uid, pass.poll_interval() / 2);
+    let recheck_due = claims_available && ctx.memory.checked.within(&pass.uid, pass.poll_interval() / 2).is_none();
     if ctx.memory.stalls.is_stalled(&pass.uid, fingerprint) && !recheck_due {
         return Ok(Action::await_change());
     }
@@ -652,8 +654,8 @@ async fn run<K: Kind>(profile: Arc<K>, ctx: Arc<Context<K>>) -> Result<Action, E
             .await;
             match written {
                 Ok(()) => {
-                    if done.checked {
-                        ctx.memory.checked.now(&pass.uid);
+                    if let Some(desired) = done.checked {
+                        ctx.memory.checked.now(&pass.uid, desired);
                     }
                     ctx.memory.stalls.clear(&pass.uid);
                     ctx.memory.failures.succeeded(&pass.uid);
@@ -694,7 +696,8 @@ async fn run<K: Kind>(profile: Arc<K>, ctx: Arc<Context<K>>) -> Result<Action, E
                 // Stalled, yet reporting its profile available: checked again once per poll
                 // interval (above), so a profile deleted meanwhile is not reported forever.
                 ctx.memory.stalls.stalled(&pass.uid, fingerprint);
-                ctx.memory.checked.now(&pass.uid);
+                // (Seen matching nothing: a pass after this one looks at Auth0.)
+                ctx.memory.checked.now(&pass.uid, 0);
                 Action::requeue(jittered(pass.poll_interval()))
             } else if stalled {
                 ctx.memory.stalls.stalled(&pass.uid, fingerprint);
