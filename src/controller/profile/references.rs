@@ -95,6 +95,12 @@ pub fn resolve(
             (Some(id), true) => {
                 resolved.insert(reference.field, id.clone());
             }
+            // Observe found its profile by name: reported, never recorded as its id.
+            (None, true) => {
+                return Err(not_ready(
+                    "is Ready but records no Auth0 id (under managementPolicy: Observe it records one only when spec.externalID names it)",
+                ));
+            }
             _ => return Err(not_ready("is not Ready yet")),
         }
     }
@@ -297,7 +303,7 @@ mod tests {
     #[test]
     fn missing_unready_deleting_or_idless_referents_wait() {
         let by_name = [reference(Target::Name("attrs".into()))];
-        let cases: [(Option<Referent>, &str); 4] = [
+        let cases: [(Option<Referent>, &str); 5] = [
             (None, "does not exist"),
             (
                 Some(Referent {
@@ -311,7 +317,15 @@ mod tests {
                     id: None,
                     ..ready("uap_1")
                 }),
-                "is not Ready",
+                "is Ready but records no Auth0 id (under managementPolicy: Observe",
+            ),
+            (
+                Some(Referent {
+                    id: None,
+                    ready: false,
+                    ..ready("uap_1")
+                }),
+                "is not Ready yet",
             ),
             (
                 Some(Referent {
