@@ -29,7 +29,8 @@ use crate::auth0::names;
 use crate::controller::profile::error::Error;
 use crate::controller::profile::plan::{ById, Claim, Holder, Inputs, Listed, Lookup, Step, Via, plan};
 use crate::controller::profile::references::{self, Referent, Unresolved};
-use crate::controller::profile::{annotation, annotation_is_true, claims, marks};
+use crate::controller::profile::{annotation_is_true, claims, marks};
+use crate::crd::annotations::annotation;
 use crate::crd::kind::{Resolved, SubDocument};
 use crate::crd::{
     ConnectionProfile, Kind as ResourceKind, PendingChange, SelfServiceProfile, TenantKind, TenantRef,

@@ -159,7 +159,11 @@ where
         Arc::new(SystemClock),
         metrics.clone(),
     );
-    let events = events::Publisher::new(client.clone(), profile::MANAGER, std::env::var("POD_NAME").ok());
+    let events = events::Publisher::new(
+        client.clone(),
+        crate::crd::annotations::MANAGER,
+        std::env::var("POD_NAME").ok(),
+    );
     // Each tenant's lane, shared by all its kinds, and the resources it wakes when a place
     // frees (issue 15); the wake stream is split by kind for the kinds' controllers.
     let (lanes, woken) = lanes::Lanes::new(
@@ -682,15 +686,18 @@ fn condition_source(
     })
 }
 
-/// kubectl's copy is replaced by its size ([`profile::annotation::LAST_APPLIED_BYTES`],
+/// kubectl's copy is replaced by its size ([`crate::crd::annotations::annotation::LAST_APPLIED_BYTES`],
 /// in memory only): it counts toward the API server's 256 KiB of annotations, which
 /// `marks::room` checks.
 fn trim<K: kube::Resource>(object: &mut K) {
     object.meta_mut().managed_fields = None;
     if let Some(annotations) = object.meta_mut().annotations.as_mut()
-        && let Some(copy) = annotations.remove(profile::annotation::LAST_APPLIED)
+        && let Some(copy) = annotations.remove(crate::crd::annotations::annotation::LAST_APPLIED)
     {
-        annotations.insert(profile::annotation::LAST_APPLIED_BYTES.into(), copy.len().to_string());
+        annotations.insert(
+            crate::crd::annotations::annotation::LAST_APPLIED_BYTES.into(),
+            copy.len().to_string(),
+        );
     }
 }
 

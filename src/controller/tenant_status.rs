@@ -19,9 +19,10 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::Settings;
-use super::profile::{MANAGER, Shared};
+use super::profile::Shared;
 use super::tenants::REQUIRED_SCOPES;
 use crate::auth0::Category;
+use crate::crd::annotations::MANAGER;
 use crate::crd::conditions::{READY, STALLED, reason};
 use crate::crd::{Auth0Tenant, ClusterAuth0Tenant, TenantKind, TenantRef, TenantStatus};
 

@@ -1,5 +1,6 @@
 //! The custom resources, their shared rules, condition vocabulary and pure validation.
 
+pub mod annotations;
 pub mod conditions;
 pub mod connection_profile;
 pub mod kind;

@@ -41,7 +41,12 @@ pub async fn lead(
     });
     let timing = Timing::from_lease_duration(args.lease_duration);
     let api: kube::Api<Lease> = kube::Api::namespaced(client, &args.operator_namespace);
-    let store = LeaseStore::new(api.clone(), &args.lease_name, &identity, controller::profile::MANAGER);
+    let store = LeaseStore::new(
+        api.clone(),
+        &args.lease_name,
+        &identity,
+        crate::crd::annotations::MANAGER,
+    );
     let selector = format!("metadata.name={}", args.lease_name);
     let mut lease_changes = kube::runtime::watcher(api, kube::runtime::watcher::Config::default().fields(&selector))
         .backoff(controller::WatchBackoff::default())
