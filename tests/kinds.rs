@@ -5,14 +5,15 @@
 //! nothing until the profile it names is Ready; a user attribute profile that a
 //! self-service profile uses waits to be deleted (`InUse`, naming it) instead of letting
 //! Auth0 refuse; a reference to a resource on another tenant is refused
-//! (`InvalidReference`).
+//! (`InvalidReference`); a tenant's status names the scopes of the kinds its resources use,
+//! and only those.
 
 mod common;
 
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
-use auth0_operator::crd::{SelfServiceProfile, UserAttributeProfile};
+use auth0_operator::crd::{Auth0Tenant, SelfServiceProfile, UserAttributeProfile};
 use common::{Harness, SCOPES};
 use kube::api::{Api, DeleteParams};
 use serde::Serialize;
@@ -323,4 +324,59 @@ async fn settled_profiles_are_checked_from_one_listing_per_interval() {
             .any(|(_, reason, _)| reason == "DriftCorrected"),
         "nothing was changed outside the operator"
     );
+}
+
+/// A tenant whose client holds the connection-profile scopes only stays Ready while only
+/// connection profiles use it; the first UserAttributeProfile on it fails `Forbidden`
+/// naming the scope Auth0 asked for, and the tenant, checked again at once (its poll is ten
+/// minutes away), lists the four scopes the kind needs; when the last one goes, it is Ready
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_names_the_scopes_of_the_kinds_that_use_it() {
+    let mut h = Harness::prepare("kinds-scopes", SCOPES.iter().map(|s| s.to_string()).collect()).await;
+    h.poll_interval = "10m".into();
+    h.start_operator();
+    let tenants: Api<Auth0Tenant> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let uaps: Api<UserAttributeProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let tenant_ready = |o: &Value| {
+        condition(o, "Ready").0 == "True" && o["status"]["missingScopes"].as_array().is_none_or(|m| m.is_empty())
+    };
+
+    h.apply_profile("cp", json!({})).await;
+    h.wait_ready("cp").await;
+    wait(&tenants, "t", "Ready with connection profiles only", tenant_ready).await;
+
+    h.apply("userattributeprofiles", uap("attrs", "t")).await;
+    let refused = wait(&uaps, "attrs", "Forbidden", |o| condition(o, "Synced").1 == "Forbidden").await;
+    let message = condition(&refused, "Synced").2;
+    assert!(
+        message.contains(":user_attribute_profiles"),
+        "names the scope: {message}"
+    );
+    let lacking = wait(&tenants, "t", "MissingScopes", |o| {
+        condition(o, "Ready").1 == "MissingScopes"
+    })
+    .await;
+    assert_eq!(
+        lacking["status"]["missingScopes"],
+        json!([
+            "read:user_attribute_profiles",
+            "create:user_attribute_profiles",
+            "update:user_attribute_profiles",
+            "delete:user_attribute_profiles"
+        ])
+    );
+    let message = condition(&lacking, "Ready").2;
+    assert!(
+        message.contains("needed by the UserAttributeProfiles on this tenant"),
+        "{message}"
+    );
+    assert!(!message.contains("connection_profiles"), "{message}");
+    // The connection profile on it is untouched by what the other kind lacks.
+    let cp = h.profiles().get("cp").await.expect("cp");
+    assert_eq!(common::condition(&cp, "Ready").map(|c| c.0), Some("True".to_string()));
+
+    uaps.delete("attrs", &DeleteParams::default()).await.expect("delete");
+    wait_gone(&uaps, "attrs").await;
+    wait(&tenants, "t", "Ready again", tenant_ready).await;
 }

@@ -119,6 +119,9 @@ pub struct SubDocument {
     pub spec_field: &'static str,
     /// What the spec asks for (a JSON object of strings).
     pub desired: Map<String, Value>,
+    /// The scopes a client needs to read and replace it (beside the kind's own): a tenant
+    /// whose resources set the document lists them in `status.missingScopes` when lacking.
+    pub scopes: [&'static str; 2],
 }
 
 /// A resource kind the engine reconciles. Every method is pure.

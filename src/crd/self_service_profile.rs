@@ -313,6 +313,11 @@ const REFERENCE_FIELD: &str = "user_attribute_profile_id";
 /// Where the custom text lives under a profile, and its spec field.
 pub const CUSTOM_TEXT_SUFFIX: &str = "custom-text/en/get-started";
 const CUSTOM_TEXT_FIELD: &str = "spec.customText.en.getStarted";
+/// The scopes of the custom text endpoints (documented): read, and replace.
+const CUSTOM_TEXT_SCOPES: [&str; 2] = [
+    "read:self_service_profile_custom_texts",
+    "update:self_service_profile_custom_texts",
+];
 
 /// The value of a field the spec leaves out, as Auth0 holds nothing: `None` for the fields
 /// never empty (`name`; `allowed_strategies`, whose default is every strategy).
@@ -622,6 +627,7 @@ impl Kind for SelfServiceProfile {
                 suffix: CUSTOM_TEXT_SUFFIX,
                 spec_field: CUSTOM_TEXT_FIELD,
                 desired: text.en.get_started.iter().map(|(k, v)| (k.clone(), json!(v))).collect(),
+                scopes: CUSTOM_TEXT_SCOPES,
             })
             .collect()
     }
@@ -1027,6 +1033,10 @@ mod tests {
                     ("introduction".to_string(), json!("Hi <b>there</b>")),
                     ("other".to_string(), json!(""))
                 ]),
+                scopes: [
+                    "read:self_service_profile_custom_texts",
+                    "update:self_service_profile_custom_texts"
+                ],
             }]
         );
         let reset = profile(json!({"customText": {"en": {"getStarted": {}}}}));
