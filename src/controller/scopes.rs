@@ -21,7 +21,7 @@ pub type TenantKey = (TenantKind, String, String);
 pub type KindNeeds = (&'static str, Vec<&'static str>);
 
 /// The tenant `resource` uses, and the scopes its client needs for it: the kind's four,
-/// then those of each document the spec sets.
+/// then, when the spec sets a document kept beside the item, the kind's document scopes.
 pub fn needs_of<K: Kind>(resource: &K) -> (TenantKey, Vec<&'static str>) {
     let reference = resource.common().tenant_ref;
     let namespace = match reference.kind {
@@ -29,12 +29,8 @@ pub fn needs_of<K: Kind>(resource: &K) -> (TenantKey, Vec<&'static str>) {
         TenantKind::ClusterAuth0Tenant => String::new(),
     };
     let mut scopes = K::AUTH0.scopes.to_vec();
-    for document in resource.sub_documents() {
-        for scope in document.scopes {
-            if !scopes.contains(&scope) {
-                scopes.push(scope);
-            }
-        }
+    if !resource.sub_documents().is_empty() {
+        scopes.extend(K::AUTH0.document_scopes.iter().filter(|s| !K::AUTH0.scopes.contains(s)));
     }
     ((reference.kind, namespace, reference.name.clone()), scopes)
 }

@@ -289,6 +289,11 @@ pub static SELF_SERVICE_PROFILES: Auth0Api = Auth0Api {
         "update:self_service_profiles",
         "delete:self_service_profiles",
     ],
+    // The custom text endpoints' (documented): read, and replace.
+    document_scopes: &[
+        "read:self_service_profile_custom_texts",
+        "update:self_service_profile_custom_texts",
+    ],
     quota: Some(20),
     unique_names: false,
     templates: None,
@@ -313,11 +318,6 @@ const REFERENCE_FIELD: &str = "user_attribute_profile_id";
 /// Where the custom text lives under a profile, and its spec field.
 pub const CUSTOM_TEXT_SUFFIX: &str = "custom-text/en/get-started";
 const CUSTOM_TEXT_FIELD: &str = "spec.customText.en.getStarted";
-/// The scopes of the custom text endpoints (documented): read, and replace.
-const CUSTOM_TEXT_SCOPES: [&str; 2] = [
-    "read:self_service_profile_custom_texts",
-    "update:self_service_profile_custom_texts",
-];
 
 /// The value of a field the spec leaves out, as Auth0 holds nothing: `None` for the fields
 /// never empty (`name`; `allowed_strategies`, whose default is every strategy).
@@ -627,7 +627,6 @@ impl Kind for SelfServiceProfile {
                 suffix: CUSTOM_TEXT_SUFFIX,
                 spec_field: CUSTOM_TEXT_FIELD,
                 desired: text.en.get_started.iter().map(|(k, v)| (k.clone(), json!(v))).collect(),
-                scopes: CUSTOM_TEXT_SCOPES,
             })
             .collect()
     }
@@ -1033,10 +1032,6 @@ mod tests {
                     ("introduction".to_string(), json!("Hi <b>there</b>")),
                     ("other".to_string(), json!(""))
                 ]),
-                scopes: [
-                    "read:self_service_profile_custom_texts",
-                    "update:self_service_profile_custom_texts"
-                ],
             }]
         );
         let reset = profile(json!({"customText": {"en": {"getStarted": {}}}}));
