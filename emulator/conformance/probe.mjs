@@ -136,6 +136,32 @@ async function listing(take, collection = CP, key = 'connection_profiles') {
   return { error: `more than ${MAX_PAGES} pages`, pages };
 }
 
+/**
+ * The row `behaviour` of a checkpoint listing's end: pads the tenant's items of `collection`
+ * to a multiple of `take` (at least `least`) with the probe's own (`body(i)`), lists them
+ * `take` at a time and expects a full page, then an empty one `{"<key>":[]}` without
+ * `next`. Returns the listing, or nothing when it could not be read.
+ */
+async function lastPage(behaviour, take, least, collection, key, body) {
+  const before = await listing(take, collection, key);
+  if (before.error) {
+    row(behaviour, `{"${key}":[]}`, `not checked: ${before.error}`);
+    return undefined;
+  }
+  const total = before.pages.reduce((sum, page) => sum + page.size, 0);
+  let pad = (take - (total % take)) % take;
+  while (total + pad < least) pad += take;
+  for (let i = 0; i < pad; i += 1) await callOn(collection, 'POST', '', body(i));
+  const after = await listing(take, collection, key);
+  const last = after.pages.at(-1);
+  row(
+    behaviour,
+    `{"${key}":[]}`,
+    after.error ? `not checked: ${after.error}` : after.pages.at(-2)?.size === take && last.size === 0 && !last.next ? `{"${last.keys.join('","')}":[]}` : `pages ${after.pages.map((p) => `${p.size}${p.next ? '+next' : ''}`).join(',')}`,
+  );
+  return after.error ? undefined : after;
+}
+
 async function probe() {
   await login();
 
@@ -194,22 +220,8 @@ async function probe() {
   }
 
   // listings: pad the tenant to a multiple of ten (at least 20) with our own profiles
-  const before = await listing(10);
-  if (before.error) {
-    row('last page after a full page', '{"connection_profiles":[]}', `not checked: ${before.error}`);
-  } else {
-    const total = before.pages.reduce((sum, page) => sum + page.size, 0);
-    let pad = (10 - (total % 10)) % 10;
-    while (total + pad < 20) pad += 10;
-    for (let i = 0; i < pad; i += 1) await call('POST', '', { name: `${prefix}pad-${i}` });
-    const after = await listing(10);
-    const last = after.pages.at(-1);
-    const previous = after.pages.at(-2);
-    row(
-      'last page after a full page',
-      '{"connection_profiles":[]}',
-      after.error ? `not checked: ${after.error}` : previous?.size === 10 && last.size === 0 && !last.next ? `{"${last.keys.join('","')}":[]}` : `pages ${after.pages.map((p) => `${p.size}${p.next ? '+next' : ''}`).join(',')}`,
-    );
+  const after = await lastPage('last page after a full page', 10, 20, CP, 'connection_profiles', (i) => ({ name: `${prefix}pad-${i}` }));
+  if (after) {
     const fifty = await call('GET', '?take=50');
     const size = fifty.body?.connection_profiles?.length;
     row('take=50 (the SDKs\' default)', '200, 10 a page, next', fifty.status === 200 ? `200, ${size} a page${fifty.body?.next ? ', next' : ''}` : shape(fifty));
@@ -282,21 +294,8 @@ async function probeUserAttributeProfiles() {
 
   // checkpoint paging: pad the tenant's user attribute profiles to a multiple of three (at
   // least six) with the probe's own, then list three at a time
-  const before = await listing(3, UAP, 'user_attribute_profiles');
-  if (before.error) {
-    row('UAP: last page after a full page', '{"user_attribute_profiles":[]}', `not checked: ${before.error}`);
-  } else {
-    const total = before.pages.reduce((sum, page) => sum + page.size, 0);
-    let pad = (3 - (total % 3)) % 3;
-    while (total + pad < 6) pad += 3;
-    for (let i = 0; i < pad; i += 1) await uap('POST', '', uapBody(`uap-pad-${i}`));
-    const after = await listing(3, UAP, 'user_attribute_profiles');
-    const last = after.pages.at(-1);
-    row(
-      'UAP: last page after a full page',
-      '{"user_attribute_profiles":[]}',
-      after.error ? `not checked: ${after.error}` : after.pages.at(-2)?.size === 3 && last.size === 0 && !last.next ? `{"${last.keys.join('","')}":[]}` : `pages ${after.pages.map((p) => `${p.size}${p.next ? '+next' : ''}`).join(',')}`,
-    );
+  const after = await lastPage('UAP: last page after a full page', 3, 6, UAP, 'user_attribute_profiles', (i) => uapBody(`uap-pad-${i}`));
+  if (after) {
     const own = after.pages.flatMap((page) => page.own);
     row('UAP: listed in id order', 'id order', own.every((one, i) => i === 0 || own[i - 1] < one) ? 'id order' : 'another order');
     const plain = await uap('GET', '');
