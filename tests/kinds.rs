@@ -329,8 +329,8 @@ async fn settled_profiles_are_checked_from_one_listing_per_interval() {
 /// A tenant whose client holds the connection-profile scopes only stays Ready while only
 /// connection profiles use it; the first UserAttributeProfile on it fails `Forbidden`
 /// naming the scope Auth0 asked for, and the tenant, checked again at once (its poll is ten
-/// minutes away), lists the four scopes the kind needs; when the last one goes, it is Ready
-/// again.
+/// minutes away), lists the four scopes the kind needs, and an operator restart does not
+/// flip it; when the last one goes, it is Ready again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_names_the_scopes_of_the_kinds_that_use_it() {
     let mut h = Harness::prepare("kinds-scopes", SCOPES.iter().map(|s| s.to_string()).collect()).await;
@@ -375,6 +375,24 @@ async fn a_tenant_names_the_scopes_of_the_kinds_that_use_it() {
     // The connection profile on it is untouched by what the other kind lacks.
     let cp = h.profiles().get("cp").await.expect("cp");
     assert_eq!(common::condition(&cp, "Ready").map(|c| c.0), Some("True".to_string()));
+
+    // A restart does not flip it: the tenant is judged once every kind is listed (judged
+    // on the connection profiles alone it would read Ready for a moment).
+    let since = |o: &Value| {
+        o["status"]["conditions"]
+            .as_array()
+            .and_then(|all| all.iter().find(|c| c["type"] == "Ready"))
+            .map(|c| c["lastTransitionTime"].clone())
+    };
+    h.stop_operator();
+    h.start_operator();
+    let watched = Instant::now();
+    while watched.elapsed() < Duration::from_secs(5) {
+        let now = serde_json::to_value(tenants.get("t").await.expect("tenant")).expect("json");
+        assert_eq!(condition(&now, "Ready").1, "MissingScopes", "{now:#?}");
+        assert_eq!(since(&now), since(&lacking), "{now:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     uaps.delete("attrs", &DeleteParams::default()).await.expect("delete");
     wait_gone(&uaps, "attrs").await;

@@ -293,8 +293,12 @@ where
         },
         shutdown.clone(),
     );
-    let needs: tenant_status::Needs =
-        Arc::new(move |kind, namespace: &str, name: &str| kinds.scopes_needed(kind, namespace, name));
+    // What the tenant's resources need, and whether every kind's first listing is in its
+    // cache (a tenant judged on half-listed caches would flip its status at each restart).
+    let needs: tenant_status::Needs = {
+        let synced = controllers.synced.clone();
+        Arc::new(move |kind, namespace: &str, name: &str| (synced.all(), kinds.scopes_needed(kind, namespace, name)))
+    };
     let tenant_controllers = tenant_status::run(client, &settings, shared, needs, shutdown, woken_tenants);
     tokio::join!(
         profiles_controller,
@@ -431,6 +435,11 @@ struct Synced {
 }
 
 impl Synced {
+    /// Whether every kind's first full listing is in its cache.
+    fn all(&self) -> bool {
+        self.waiting.load(std::sync::atomic::Ordering::Acquire) == 0
+    }
+
     /// A kind's first full listing is in its cache (once per kind).
     fn kind_synced(&self, kind: &str) {
         use std::sync::atomic::Ordering;

@@ -102,14 +102,22 @@ impl Wake {
 }
 
 /// What each kind's resources on the tenant `kind namespace/name` need of its client's
-/// grant, kind by kind (read from the kinds' watch caches).
-pub type Needs = Arc<dyn Fn(TenantKind, &str, &str) -> Vec<KindNeeds> + Send + Sync>;
+/// grant, kind by kind (read from the kinds' watch caches), and whether every kind's first
+/// listing is in its cache yet.
+pub type Needs = Arc<dyn Fn(TenantKind, &str, &str) -> (bool, Vec<KindNeeds>) + Send + Sync>;
 
 /// What a tenant's pass is made with.
 struct Context {
     shared: Arc<Shared>,
     needs: Needs,
+    /// When the controllers started: the kinds' caches are waited for 30 s at most.
+    started: std::time::Instant,
 }
+
+/// How long a tenant's status waits for the kinds' first listings (a kind that cannot be
+/// listed, a missing RBAC rule, must not keep every tenant without a status): after it, the
+/// scopes are judged from what the caches hold.
+const KINDS_WAIT: Duration = Duration::from_secs(30);
 
 /// Runs both tenant controllers; each also checks the tenants `woken` names.
 pub async fn run<S>(client: Client, settings: &Settings, shared: Arc<Shared>, needs: Needs, shutdown: S, woken: Woken)
@@ -121,7 +129,11 @@ where
         None => Api::all(client.clone()),
     };
     let cluster: Api<ClusterAuth0Tenant> = Api::all(client);
-    let ctx = Arc::new(Context { shared, needs });
+    let ctx = Arc::new(Context {
+        shared,
+        needs,
+        started: std::time::Instant::now(),
+    });
     tokio::join!(
         controller(namespaced, ctx.clone(), shutdown.clone(), woken.namespaced),
         controller(cluster, ctx, shutdown, woken.cluster)
@@ -191,7 +203,12 @@ async fn check<K: TenantResource>(tenant: Arc<K>, context: Arc<Context>) -> Resu
         }
         Ok(client) => match client.scopes().await {
             Ok(granted) => {
-                let in_use = (context.needs)(K::KIND, &namespace, &reference.name);
+                // Judged on every kind's listing: before it, a tenant whose resources are not
+                // all listed yet would read Ready, then MissingScopes, at each restart.
+                let (listed, in_use) = (context.needs)(K::KIND, &namespace, &reference.name);
+                if !listed && context.started.elapsed() < KINDS_WAIT {
+                    return Ok(Action::requeue(Duration::from_secs(1)));
+                }
                 let verdict = scopes::verdict(&granted, &in_use);
                 if verdict.missing.is_empty() {
                     (true, reason::AVAILABLE, String::new(), granted, verdict.missing, false)
