@@ -115,7 +115,9 @@ pub struct ResourceConditions {
 pub type ConditionSource = Box<dyn Fn() -> Vec<ResourceConditions> + Send + Sync>;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ReadyLabel {
+pub struct ReadyLabels {
+    /// `ConnectionProfile`, `UserAttributeProfile` or `SelfServiceProfile`.
+    pub kind: &'static str,
     /// `true`, `false` or `unknown`.
     pub ready: &'static str,
 }
@@ -156,7 +158,7 @@ pub struct Metrics {
     pub leader: Gauge,
     /// ConnectionProfiles per tenant in progress in its lane, and queued for a place.
     pub tenant_lane: Family<LaneLabels, Gauge>,
-    resources: Family<ReadyLabel, Gauge>,
+    resources: Family<ReadyLabels, Gauge>,
     remembered: Family<MapLabel, Gauge>,
     memory_sources: Mutex<Vec<MemorySource>>,
     resource_conditions: Family<ConditionLabels, Gauge>,
@@ -240,10 +242,10 @@ impl Metrics {
             "ConnectionProfiles by tenant domain in progress in the tenant's lane (at most --tenant-concurrency), or queued for a place: changes, then drift checks",
             tenant_lane.clone(),
         );
-        let resources = Family::<ReadyLabel, Gauge>::default();
+        let resources = Family::<ReadyLabels, Gauge>::default();
         registry.register(
             "resources",
-            "ConnectionProfiles in the watch cache by Ready condition (unknown: none yet), counted at each scrape (leader only)",
+            "Resources of each reconciled kind in the watch cache by Ready condition (unknown: none yet), counted at each scrape (leader only)",
             resources.clone(),
         );
         let remembered = Family::<MapLabel, Gauge>::default();
@@ -344,19 +346,11 @@ impl Metrics {
             return;
         };
         let resources = source();
-        // Every ConnectionProfile in the cache counts once, by its Ready condition: the gauge
-        // equals the cache after any deletion (issue 24: it kept deleted resources).
-        let mut ready = [("true", 0i64), ("false", 0), ("unknown", 0)];
-        for resource in resources.iter().filter(|r| r.kind == "ConnectionProfile") {
-            let state = match resource.conditions.iter().find(|(t, _, _)| t == "Ready") {
-                Some((_, status, _)) if status == "True" => 0,
-                Some((_, status, _)) if status == "False" => 1,
-                _ => 2,
-            };
-            ready[state].1 += 1;
-        }
-        for (state, count) in ready {
-            self.resources.get_or_create(&ReadyLabel { ready: state }).set(count);
+        // Every resource of a reconciled kind in the cache counts once, by its kind and Ready
+        // condition: the gauge equals the cache after any deletion (issue 24: it kept deleted
+        // resources), and each kind has its three series from the first scrape.
+        for (labels, count) in ready_counts(&resources) {
+            self.resources.get_or_create(&labels).set(count);
         }
         let counts = condition_counts(&resources);
         // A family cannot be listed, so every combination ever set is remembered here.
@@ -408,6 +402,30 @@ impl Metrics {
         }
         out
     }
+}
+
+/// The resources of each reconciled kind ([`crate::crd::KINDS`]) by Ready condition (pure):
+/// `true`, `false`, or `unknown` (none yet); every kind has its three, zero or not.
+pub fn ready_counts(resources: &[ResourceConditions]) -> Vec<(ReadyLabels, i64)> {
+    const STATES: [&str; 3] = ["true", "false", "unknown"];
+    let mut counts: Vec<(ReadyLabels, i64)> = crate::crd::KINDS
+        .iter()
+        .flat_map(|api| STATES.map(|ready| (ReadyLabels { kind: api.kind, ready }, 0)))
+        .collect();
+    for resource in resources {
+        let ready = match resource.conditions.iter().find(|(t, _, _)| t == "Ready") {
+            Some((_, status, _)) if status == "True" => "true",
+            Some((_, status, _)) if status == "False" => "false",
+            _ => "unknown",
+        };
+        if let Some((_, count)) = counts
+            .iter_mut()
+            .find(|(labels, _)| labels.kind == resource.kind && labels.ready == ready)
+        {
+            *count += 1;
+        }
+    }
+    counts
 }
 
 /// The (kind, condition, status, reason) counts of `resources` (pure). Only the types in
@@ -464,9 +482,11 @@ mod tests {
             r#"auth0_operator_auth0_requests_total{endpoint="create",status_class="2xx"} 1"#,
             r#"auth0_operator_auth0_requests_total{endpoint="get",status_class="error"} 1"#,
             "auth0_operator_auth0_throttled_total 1",
-            r#"auth0_operator_resources{ready="true"} 1"#,
-            r#"auth0_operator_resources{ready="false"} 0"#,
-            r#"auth0_operator_resources{ready="unknown"} 0"#,
+            r#"auth0_operator_resources{kind="ConnectionProfile",ready="true"} 1"#,
+            r#"auth0_operator_resources{kind="ConnectionProfile",ready="false"} 0"#,
+            r#"auth0_operator_resources{kind="ConnectionProfile",ready="unknown"} 0"#,
+            r#"auth0_operator_resources{kind="UserAttributeProfile",ready="true"} 0"#,
+            r#"auth0_operator_resources{kind="SelfServiceProfile",ready="unknown"} 0"#,
             r#"auth0_operator_remembered_resources{map="checked"} 5"#,
             r#"auth0_operator_remembered_resources{map="stalls"} 1"#,
         ] {
@@ -542,6 +562,39 @@ mod tests {
         assert_eq!(get("ConnectionProfile", "Stalled", "True", "Unauthorized"), Some(1));
         assert_eq!(get("Auth0Tenant", "Ready", "Unknown", "Unauthorized"), Some(1));
         assert_eq!(counts.len(), 5, "Reconciling is not counted: {counts:?}");
+    }
+
+    /// Every reconciled kind counts, each by its own Ready; tenants (also in the condition
+    /// source) do not, and every kind has its three series though none of it exists.
+    #[test]
+    fn resources_are_counted_by_kind_and_ready() {
+        let resources = [
+            conditions("ConnectionProfile", &[("Ready", "True", "Available")]),
+            conditions("ConnectionProfile", &[("Ready", "False", "Unavailable")]),
+            conditions("UserAttributeProfile", &[("Ready", "True", "Available")]),
+            conditions("UserAttributeProfile", &[("Synced", "False", "Forbidden")]),
+            conditions("UserAttributeProfile", &[("Ready", "Unknown", "Creating")]),
+            conditions("SelfServiceProfile", &[("Ready", "False", "Unavailable")]),
+            conditions("Auth0Tenant", &[("Ready", "True", "Available")]),
+        ];
+        let counts: BTreeMap<(&str, &str), i64> = ready_counts(&resources)
+            .into_iter()
+            .map(|(labels, count)| ((labels.kind, labels.ready), count))
+            .collect();
+        assert_eq!(
+            counts,
+            BTreeMap::from([
+                (("ConnectionProfile", "true"), 1),
+                (("ConnectionProfile", "false"), 1),
+                (("ConnectionProfile", "unknown"), 0),
+                (("UserAttributeProfile", "true"), 1),
+                (("UserAttributeProfile", "false"), 0),
+                (("UserAttributeProfile", "unknown"), 2),
+                (("SelfServiceProfile", "true"), 0),
+                (("SelfServiceProfile", "false"), 1),
+                (("SelfServiceProfile", "unknown"), 0),
+            ])
+        );
     }
 
     #[test]

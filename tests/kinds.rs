@@ -5,13 +5,14 @@
 //! nothing until the profile it names is Ready; a user attribute profile that a
 //! self-service profile uses waits to be deleted (`InUse`, naming it) instead of letting
 //! Auth0 refuse; a reference to a resource on another tenant is refused
-//! (`InvalidReference`).
+//! (`InvalidReference`); a tenant's status names the scopes of the kinds its resources use,
+//! and only those.
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use auth0_operator::crd::{SelfServiceProfile, UserAttributeProfile};
+use auth0_operator::crd::{Auth0Tenant, SelfServiceProfile, UserAttributeProfile};
 use common::{Harness, SCOPES, object_condition as condition, object_ready as ready, wait_object, wait_object_gone};
 use kube::api::{Api, DeleteParams};
 use serde_json::{Value, json};
@@ -403,4 +404,77 @@ async fn a_referenced_profile_made_again_is_used_by_its_new_id_at_once() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A tenant whose client holds the connection-profile scopes only stays Ready while only
+/// connection profiles use it; the first UserAttributeProfile on it fails `Forbidden`
+/// naming the scope Auth0 asked for, and the tenant, checked again at once (its poll is ten
+/// minutes away), lists the four scopes the kind needs, and an operator restart does not
+/// flip it; when the last one goes, it is Ready again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_names_the_scopes_of_the_kinds_that_use_it() {
+    let mut h = Harness::prepare("kinds-scopes", SCOPES.iter().map(|s| s.to_string()).collect()).await;
+    h.poll_interval = "10m".into();
+    h.start_operator();
+    let tenants: Api<Auth0Tenant> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let uaps: Api<UserAttributeProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let tenant_ready = |o: &Value| {
+        condition(o, "Ready").0 == "True" && o["status"]["missingScopes"].as_array().is_none_or(|m| m.is_empty())
+    };
+
+    h.apply_profile("cp", json!({})).await;
+    h.wait_ready("cp").await;
+    wait_object(&tenants, "t", "Ready with connection profiles only", tenant_ready).await;
+
+    h.apply("userattributeprofiles", uap("attrs", "t")).await;
+    let refused = wait_object(&uaps, "attrs", "Forbidden", |o| condition(o, "Synced").1 == "Forbidden").await;
+    let message = condition(&refused, "Synced").2;
+    assert!(
+        message.contains(":user_attribute_profiles"),
+        "names the scope: {message}"
+    );
+    let lacking = wait_object(&tenants, "t", "MissingScopes", |o| {
+        condition(o, "Ready").1 == "MissingScopes"
+    })
+    .await;
+    assert_eq!(
+        lacking["status"]["missingScopes"],
+        json!([
+            "read:user_attribute_profiles",
+            "create:user_attribute_profiles",
+            "update:user_attribute_profiles",
+            "delete:user_attribute_profiles"
+        ])
+    );
+    let message = condition(&lacking, "Ready").2;
+    assert!(
+        message.contains("needed by the UserAttributeProfiles on this tenant"),
+        "{message}"
+    );
+    assert!(!message.contains("connection_profiles"), "{message}");
+    // The connection profile on it is untouched by what the other kind lacks.
+    let cp = h.profiles().get("cp").await.expect("cp");
+    assert_eq!(common::condition(&cp, "Ready").map(|c| c.0), Some("True".to_string()));
+
+    // A restart does not flip it: the tenant is judged once every kind is listed (judged
+    // on the connection profiles alone it would read Ready for a moment).
+    let since = |o: &Value| {
+        o["status"]["conditions"]
+            .as_array()
+            .and_then(|all| all.iter().find(|c| c["type"] == "Ready"))
+            .map(|c| c["lastTransitionTime"].clone())
+    };
+    h.stop_operator();
+    h.start_operator();
+    let watched = Instant::now();
+    while watched.elapsed() < Duration::from_secs(5) {
+        let now = serde_json::to_value(tenants.get("t").await.expect("tenant")).expect("json");
+        assert_eq!(condition(&now, "Ready").1, "MissingScopes", "{now:#?}");
+        assert_eq!(since(&now), since(&lacking), "{now:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    uaps.delete("attrs", &DeleteParams::default()).await.expect("delete");
+    wait_object_gone(&uaps, "attrs", Duration::from_secs(30)).await;
+    wait_object(&tenants, "t", "Ready again", tenant_ready).await;
 }

@@ -252,7 +252,12 @@ async fn deleted_resources_leave_no_gauge_and_no_memory() {
         let body = metrics(port).await;
         let counted: i64 = ["true", "false", "unknown"]
             .iter()
-            .map(|s| series(&body, &format!(r#"auth0_operator_resources{{ready="{s}"}}"#)))
+            .map(|s| {
+                series(
+                    &body,
+                    &format!(r#"auth0_operator_resources{{kind="ConnectionProfile",ready="{s}"}}"#),
+                )
+            })
             .sum();
         let remembered: Vec<(String, i64)> = body
             .lines()

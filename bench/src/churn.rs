@@ -336,10 +336,11 @@ fn scrape(port: u16) -> Scrape {
                 maps.insert(map, value as i64);
             }
         } else if series.starts_with("auth0_operator_resources{") {
+            // Summed over the kinds (`kind` label).
             match label("ready").as_deref() {
-                Some("true") => scrape.resources[0] = value as i64,
-                Some("false") => scrape.resources[1] = value as i64,
-                Some("unknown") => scrape.resources[2] = value as i64,
+                Some("true") => scrape.resources[0] += value as i64,
+                Some("false") => scrape.resources[1] += value as i64,
+                Some("unknown") => scrape.resources[2] += value as i64,
                 _ => {}
             }
         }

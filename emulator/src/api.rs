@@ -16,7 +16,7 @@ use crate::faults::{self, Endpoint};
 use crate::http::{self, Answer, BodyError, auth0_error};
 use crate::profile::{self, Profile};
 use crate::ratelimit::{self, Decision};
-use crate::state::{LogEntry, Shared, Tenant, unix_now, unix_secs};
+use crate::state::{LogEntry, Shared, Tenant, TenantState, unix_now, unix_secs};
 use crate::token::{Claims, TokenError};
 use crate::validate::{self, Mode};
 
@@ -285,6 +285,24 @@ pub(crate) fn invalid_body(error: &validate::ValidationError) -> Answer {
     auth0_error(StatusCode::BAD_REQUEST, &error.message("Payload"), Some("invalid_body"))
 }
 
+/// Validates a body against a closed schema as the tenant does (400; unknown fields pass
+/// where the tenant accepts them) and returns it as a map: the user attribute and
+/// self-service profile endpoints.
+pub(crate) fn closed_body<'a>(
+    tenant: &Tenant,
+    body: &'a Value,
+    fields: &[crate::schema::Field],
+    required: &[&str],
+    read_only: &[&str],
+) -> Result<&'a serde_json::Map<String, Value>, Answer> {
+    let strictness = validate::Strictness {
+        accept_unknown: tenant.state.lock().settings.accept_unknown,
+    };
+    validate::validate_object(body, fields, required, read_only, strictness).map_err(|error| invalid_body(&error))?;
+    body.as_object()
+        .ok_or_else(|| invalid_body(&validate::ValidationError::at("", "Expected type object")))
+}
+
 fn profile_not_found() -> Answer {
     auth0_error(StatusCode::NOT_FOUND, "Connection profile not found.", None)
 }
@@ -366,6 +384,33 @@ impl Context<'_> {
     /// The `next` of a checkpoint listing's page whose last item is `last`: a cursor after
     /// it when the page is full, or (under a `repeat_cursor` fault) the cursor the request
     /// sent.
+    /// A checkpoint listing (connection and user attribute profiles): the query checked
+    /// against `limits`, then one page of the items `of` picks from the tenant's state, as
+    /// `{"<field>": [...], "next": "..."}` (`next` on a full page only).
+    pub(crate) fn checkpoint_list<T: serde::Serialize>(
+        &self,
+        query: Option<&str>,
+        limits: crate::paging::Checkpoint,
+        field: &str,
+        of: fn(&TenantState) -> &std::collections::BTreeMap<String, T>,
+    ) -> Answer {
+        let (take, after) = match crate::paging::checkpoint_query(self.shared, self.tenant, query, unix_secs(), limits)
+        {
+            Ok(parsed) => parsed,
+            Err(answer) => return answer,
+        };
+        let state = self.tenant.state.lock();
+        let (page, full) = crate::paging::page_with_ids(of(&state), after.as_deref(), take);
+        let last = page.last().map(|(id, _)| id.as_str());
+        let next = self.next_cursor(query, last, full);
+        let items: Vec<&T> = page.into_iter().map(|(_, item)| item).collect();
+        let mut body = json!({ field: items });
+        if let Some(next) = next {
+            body["next"] = json!(next);
+        }
+        http::json(StatusCode::OK, &body)
+    }
+
     pub(crate) fn next_cursor(&self, query: Option<&str>, last: Option<&str>, full: bool) -> Option<String> {
         if self.repeat_cursor {
             // The fault: the cursor the request sent comes back as `next`.
@@ -624,18 +669,7 @@ impl Context<'_> {
     }
 
     fn list(&self, query: Option<&str>) -> Answer {
-        let (take, after) = match list_query(self.shared, self.tenant, query, unix_secs()) {
-            Ok(parsed) => parsed,
-            Err(answer) => return answer,
-        };
-        let state = self.tenant.state.lock();
-        let (page, full) = page(&state.profiles, after.as_deref(), take);
-        let mut body = json!({ "connection_profiles": page });
-        let last = page.last().map(|profile| profile.id.as_str());
-        if let Some(next) = self.next_cursor(query, last, full) {
-            body["next"] = json!(next);
-        }
-        http::json(StatusCode::OK, &body)
+        self.checkpoint_list(query, CHECKPOINT, "connection_profiles", |state| &state.profiles)
     }
 
     fn get(&self, id: &str) -> Answer {
@@ -725,12 +759,7 @@ pub fn create(shared: &Shared, tenant: &Tenant, body: &Value, via: Via) -> Answe
     if unique_names && state.name_taken(&name, None) {
         return conflict();
     }
-    let id = loop {
-        let candidate = profile::new_id();
-        if !state.profiles.contains_key(&candidate) {
-            break candidate;
-        }
-    };
+    let id = crate::random::fresh_id(profile::new_id, |id| state.profiles.contains_key(id));
     let profile = Profile::create(id, name, changes);
     let answer = http::json(StatusCode::CREATED, &json!(profile));
     state.insert(profile);

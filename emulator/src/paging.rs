@@ -111,13 +111,19 @@ pub fn checkpoint_query(
 /// or repeats an item that exists for the whole listing, whatever is created or deleted in
 /// between.
 pub fn page<'a, T>(items: &'a BTreeMap<String, T>, after: Option<&str>, take: usize) -> (Vec<&'a T>, bool) {
+    let (page, full) = page_with_ids(items, after, take);
+    (page.into_iter().map(|(_, item)| item).collect(), full)
+}
+
+/// [`page`], each item with its id (the key it is listed by).
+pub fn page_with_ids<'a, T>(
+    items: &'a BTreeMap<String, T>,
+    after: Option<&str>,
+    take: usize,
+) -> (Vec<(&'a String, &'a T)>, bool) {
     use std::ops::Bound;
     let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-    let page: Vec<&T> = items
-        .range::<str, _>((lower, Bound::Unbounded))
-        .take(take)
-        .map(|(_, item)| item)
-        .collect();
+    let page: Vec<(&String, &T)> = items.range::<str, _>((lower, Bound::Unbounded)).take(take).collect();
     let full = page.len() == take;
     (page, full)
 }

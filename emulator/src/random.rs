@@ -42,6 +42,16 @@ pub fn prefixed_id(prefix: &str) -> String {
     format!("{prefix}{}", base62(22))
 }
 
+/// A new id from `new` that `taken` does not hold (drawn again on the unlikely clash).
+pub fn fresh_id(new: fn() -> String, taken: impl Fn(&str) -> bool) -> String {
+    loop {
+        let candidate = new();
+        if !taken(&candidate) {
+            return candidate;
+        }
+    }
+}
+
 /// Whether `id` is `prefix` + 22 base62 characters.
 pub fn is_prefixed_id(id: &str, prefix: &str) -> bool {
     id.strip_prefix(prefix)

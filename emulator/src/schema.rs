@@ -347,15 +347,24 @@ fn features_in(
     }
 }
 
-/// Every path of the schema, parents before children: `organization.show_as_button`,
-/// `enabled_features[]` for an array's items, `strategy_overrides.google-apps.provisioning`.
-/// Each entry: `{"path", "type", "required", "nullable", "enum"?, "feature"?}`.
+/// Every path of each resource's schema, parents before children: `organization.show_as_button`,
+/// `enabled_features[]` for an array's items, `user_attributes.*` for the values of an object
+/// keyed by names the client chooses, `strategy_overrides.google-apps.provisioning`. Each
+/// entry: `{"path", "type", "required", "nullable", "enum"?, "feature"?}`; one list per
+/// resource: `connection_profile`, `user_attribute_profile`, `self_service_profile`.
 pub fn dump() -> Value {
-    let mut entries = Vec::new();
-    for field in PROFILE {
-        dump_field("", field, &mut entries);
-    }
-    json!({ "connection_profile": entries })
+    let entries = |fields: &[Field]| {
+        let mut entries = Vec::new();
+        for field in fields {
+            dump_field("", field, &mut entries);
+        }
+        entries
+    };
+    json!({
+        "connection_profile": entries(PROFILE),
+        "user_attribute_profile": entries(crate::user_attribute_profile::schema::PROFILE),
+        "self_service_profile": entries(crate::self_service_profile::schema::PROFILE),
+    })
 }
 
 fn dump_field(parent: &str, field: &Field, entries: &mut Vec<Value>) {
@@ -381,24 +390,23 @@ fn dump_field(parent: &str, field: &Field, entries: &mut Vec<Value>) {
 }
 
 fn dump_kind(path: &str, kind: &Kind, entries: &mut Vec<Value>) {
-    match kind {
-        Kind::Object(fields) => {
+    let (inner_path, inner) = match kind {
+        Kind::Object(fields) | Kind::OpenObject(fields) => {
             for child in *fields {
                 dump_field(path, child, entries);
             }
+            return;
         }
-        Kind::Array { items, .. } => {
-            let items_path = format!("{path}[]");
-            let mut entry =
-                json!({"path": items_path, "type": items.type_name(), "required": false, "nullable": false});
-            if let Kind::Enum(values) = items {
-                entry["enum"] = json!(values);
-            }
-            entries.push(entry);
-            dump_kind(&items_path, items, entries);
-        }
-        _ => {}
+        Kind::Array { items, .. } | Kind::List { items, .. } => (format!("{path}[]"), *items),
+        Kind::Map { values, .. } => (format!("{path}.*"), *values),
+        Kind::Enum(_) | Kind::Text { .. } | Kind::Boolean | Kind::Seconds => return,
+    };
+    let mut entry = json!({"path": inner_path, "type": inner.type_name(), "required": false, "nullable": false});
+    if let Kind::Enum(values) = inner {
+        entry["enum"] = json!(values);
     }
+    entries.push(entry);
+    dump_kind(&inner_path, inner, entries);
 }
 
 /// The field at a dotted path (`*` matches any key of an object), for checking the paths of
@@ -449,6 +457,49 @@ mod tests {
             "cross_app_access"
         );
         assert!(path("strategy_overrides.github").is_none());
+    }
+
+    /// The other two resources' schemas are dumped alike: an open object's fields, a list's
+    /// items and the values of a map keyed by the client's names.
+    #[test]
+    fn the_dump_names_the_other_resources_paths() {
+        let dump = dump();
+        let path = |resource: &str, p: &str| {
+            dump[resource]
+                .as_array()
+                .expect("entries")
+                .iter()
+                .find(|e| e["path"] == p)
+                .cloned()
+                .unwrap_or_else(|| panic!("{resource}: no {p}"))
+        };
+        let uap = "user_attribute_profile";
+        assert_eq!(path(uap, "user_attributes")["type"], "object");
+        assert_eq!(path(uap, "user_attributes.*")["type"], "object");
+        assert_eq!(path(uap, "user_attributes.*.profile_required")["type"], "boolean");
+        assert_eq!(path(uap, "user_attributes.*.label")["required"], true);
+        assert_eq!(path(uap, "user_id.saml_mapping[]")["type"], "string");
+        assert_eq!(path(uap, "user_id.oidc_mapping")["enum"], json!(["sub"]));
+        assert_eq!(path(uap, "user_id")["nullable"], true);
+        let ssp = "self_service_profile";
+        assert_eq!(
+            path(ssp, "allowed_strategies[]")["enum"],
+            json!(crate::self_service_profile::schema::STRATEGIES)
+        );
+        assert_eq!(path(ssp, "branding.colors.primary")["required"], true);
+        assert_eq!(path(ssp, "user_attributes[].is_optional")["type"], "boolean");
+        assert_eq!(path(ssp, "user_attribute_profile_id")["type"], "string");
+        // Parents come before their children, each path once.
+        let paths: Vec<&str> = dump[ssp]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter_map(|e| e["path"].as_str())
+            .collect();
+        let at = |p: &str| paths.iter().position(|q| *q == p).expect("listed");
+        assert!(at("branding") < at("branding.colors") && at("branding.colors") < at("branding.colors.primary"));
+        let unique: std::collections::BTreeSet<&str> = paths.iter().copied().collect();
+        assert_eq!(unique.len(), paths.len(), "{paths:?}");
     }
 
     #[test]

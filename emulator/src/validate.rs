@@ -375,6 +375,17 @@ pub fn validate_body_with(body: &Value, mode: Mode, strictness: Strictness) -> C
     Ok(changes_of(body.as_object().expect("checked to be an object")))
 }
 
+/// Keeps a top-level field the emulator has no name for (sent to a tenant that accepts
+/// unknown fields) in `extra`; `null` drops it. The user attribute and self-service
+/// profiles' PATCH.
+pub fn keep_unknown(extra: &mut Map<String, Value>, key: &str, value: &Value) {
+    if value.is_null() {
+        extra.remove(key);
+    } else {
+        extra.insert(key.to_string(), value.clone());
+    }
+}
+
 /// Validates a body against a closed object schema (`fields`): the `required` keys must be
 /// there, and the `read_only` ones are refused even by a tenant that accepts unknown fields.
 /// Shared by every resource the emulator serves.
@@ -610,6 +621,20 @@ mod tests {
     fn shaped(body: Value) -> Result<(), String> {
         validate_object(&body, SHAPES, &[], &["id", "created_at"], Strictness::default())
             .map_err(|error| error.message("Payload"))
+    }
+
+    #[test]
+    fn an_unknown_field_is_kept_and_null_drops_it() {
+        let mut extra = Map::new();
+        keep_unknown(&mut extra, "future", &serde_json::json!({"on": true}));
+        keep_unknown(&mut extra, "other", &serde_json::json!(1));
+        assert_eq!(
+            Value::Object(extra.clone()),
+            serde_json::json!({"future": {"on": true}, "other": 1})
+        );
+        keep_unknown(&mut extra, "future", &Value::Null);
+        keep_unknown(&mut extra, "never", &Value::Null);
+        assert_eq!(Value::Object(extra), serde_json::json!({"other": 1}));
     }
 
     #[test]

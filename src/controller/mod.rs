@@ -8,6 +8,7 @@ pub mod events;
 pub mod lanes;
 pub mod panics;
 pub mod profile;
+pub mod scopes;
 pub mod tenant_status;
 pub mod tenants;
 
@@ -194,7 +195,7 @@ where
     // A tenant, Secret or namespace change wakes every resource of every kind that uses it.
     let (wake_tenants, woken_tenants) = tenant_status::wake();
     let triggers = {
-        let (kinds, shared, wake) = (kinds.clone(), shared.clone(), wake.clone());
+        let (kinds, shared, wake, wake_tenants) = (kinds.clone(), shared.clone(), wake.clone(), wake_tenants.clone());
         let tenant_events = tenant_stream
             .filter_map(|event| std::future::ready(event.ok()))
             .map(|t: Auth0Tenant| {
@@ -255,6 +256,7 @@ where
         shared: shared.clone(),
         gate: gate.clone(),
         wake: wake.clone(),
+        wake_tenants,
         metrics: metrics.clone(),
         // Ready once every kind's first full listing is in its cache. Counted from each
         // kind's watch as its first listing ends, not with `Store::wait_until_ready`: a
@@ -295,7 +297,13 @@ where
         },
         shutdown.clone(),
     );
-    let tenant_controllers = tenant_status::run(client, &settings, shared, shutdown, woken_tenants);
+    // What the tenant's resources need, and whether every kind's first listing is in its
+    // cache (a tenant judged on half-listed caches would flip its status at each restart).
+    let needs: tenant_status::Needs = {
+        let synced = controllers.synced.clone();
+        Arc::new(move |kind, namespace: &str, name: &str| (synced.all(), kinds.scopes_needed(kind, namespace, name)))
+    };
+    let tenant_controllers = tenant_status::run(client, &settings, shared, needs, shutdown, woken_tenants);
     tokio::join!(
         profiles_controller,
         uap_controller,
@@ -330,6 +338,32 @@ impl Caches {
                 && (kind == TenantKind::ClusterAuth0Tenant || own_namespace.as_deref() == Some(namespace))
         };
         self.matching(|tenant_ref, own| uses(tenant_ref, own))
+    }
+
+    /// What each kind's resources on the tenant `kind namespace/name` need of its client's
+    /// grant (`scopes.rs`), kind by kind; kinds without a resource on it are left out.
+    fn scopes_needed(&self, kind: TenantKind, namespace: &str, name: &str) -> Vec<scopes::KindNeeds> {
+        fn of<K: Kind>(store: &reflector::Store<K>, tenant: &scopes::TenantKey) -> Option<scopes::KindNeeds> {
+            let mut needed: Vec<&'static str> = Vec::new();
+            let mut used = false;
+            for resource in store.state() {
+                let (on, scopes) = scopes::needs_of(resource.as_ref());
+                if &on == tenant {
+                    used = true;
+                    needed.extend(scopes.into_iter().filter(|s| !needed.contains(s)).collect::<Vec<_>>());
+                }
+            }
+            used.then_some((K::AUTH0.kind, needed))
+        }
+        let tenant = (kind, namespace.to_string(), name.to_string());
+        [
+            of(&self.connection_profiles, &tenant),
+            of(&self.user_attribute_profiles, &tenant),
+            of(&self.self_service_profiles, &tenant),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// Every resource in `namespace` on a ClusterAuth0Tenant.
@@ -408,6 +442,11 @@ struct Synced {
 }
 
 impl Synced {
+    /// Whether every kind's first full listing is in its cache.
+    fn all(&self) -> bool {
+        self.waiting.load(std::sync::atomic::Ordering::Acquire) == 0
+    }
+
     /// A kind's first full listing is in its cache (once per kind).
     fn kind_synced(&self, kind: &str) {
         use std::sync::atomic::Ordering;
@@ -427,6 +466,8 @@ struct KindControllers {
     shared: Arc<profile::Shared>,
     gate: Arc<CachesSynced>,
     wake: profile::references::Wake,
+    /// Checks a tenant's status again when the scopes its resources need change.
+    wake_tenants: tenant_status::Wake,
     metrics: Arc<Metrics>,
     synced: Arc<Synced>,
 }
@@ -473,6 +514,37 @@ impl KindControllers {
                     && !seen.swap(true, std::sync::atomic::Ordering::AcqRel)
                 {
                     synced.kind_synced(kind);
+                }
+            }
+        })
+        .inspect({
+            // The first resource of the kind on a tenant (or the last one leaving it) changes
+            // the scopes the tenant's client needs: its status is checked again now, not at
+            // its next poll (`scopes.rs`).
+            let wake_tenants = self.wake_tenants.clone();
+            let mut used = scopes::TenantUse::default();
+            move |event| {
+                let key = |r: &K| (r.namespace().unwrap_or_default(), r.name_any());
+                let changed = match event {
+                    Ok(watcher::Event::Apply(r)) => {
+                        let (tenant, needs) = scopes::needs_of(r);
+                        used.apply(key(r), tenant, needs)
+                    }
+                    Ok(watcher::Event::Delete(r)) => used.delete(&key(r)),
+                    Ok(watcher::Event::Init) => {
+                        used.relisting();
+                        Vec::new()
+                    }
+                    Ok(watcher::Event::InitApply(r)) => {
+                        let (tenant, needs) = scopes::needs_of(r);
+                        used.listed(key(r), tenant, needs);
+                        Vec::new()
+                    }
+                    Ok(watcher::Event::InitDone) => used.relisted(),
+                    Err(_) => Vec::new(),
+                };
+                for (kind, namespace, name) in changed {
+                    wake_tenants.tenant(kind, &namespace, &name);
                 }
             }
         })

@@ -1,5 +1,7 @@
 //! The status of Auth0Tenant and ClusterAuth0Tenant: `Ready` when a token was obtained and
-//! every needed scope is granted; otherwise which scopes are missing, or that the Secret or
+//! every needed scope is granted (those of each kind with resources on the tenant, or the
+//! connection-profile ones while none uses it: `scopes.rs`); otherwise which scopes are
+//! missing, or that the Secret or
 //! a key is missing (or unlabelled), that the host is not allowed, or that Auth0 refused the
 //! credentials. `Stalled` is True, with the same reason, while only a person can mend it.
 
@@ -20,7 +22,7 @@ use serde_json::json;
 
 use super::Settings;
 use super::profile::Shared;
-use super::tenants::REQUIRED_SCOPES;
+use super::scopes::{self, KindNeeds};
 use crate::auth0::Category;
 use crate::crd::annotations::MANAGER;
 use crate::crd::conditions::{READY, STALLED, reason};
@@ -100,8 +102,26 @@ impl Wake {
     }
 }
 
+/// What each kind's resources on the tenant `kind namespace/name` need of its client's
+/// grant, kind by kind (read from the kinds' watch caches), and whether every kind's first
+/// listing is in its cache yet.
+pub type Needs = Arc<dyn Fn(TenantKind, &str, &str) -> (bool, Vec<KindNeeds>) + Send + Sync>;
+
+/// What a tenant's pass is made with.
+struct Context {
+    shared: Arc<Shared>,
+    needs: Needs,
+    /// When the controllers started: the kinds' caches are waited for 30 s at most.
+    started: std::time::Instant,
+}
+
+/// How long a tenant's status waits for the kinds' first listings (a kind that cannot be
+/// listed, a missing RBAC rule, must not keep every tenant without a status): after it, the
+/// scopes are judged from what the caches hold.
+const KINDS_WAIT: Duration = Duration::from_secs(30);
+
 /// Runs both tenant controllers; each also checks the tenants `woken` names.
-pub async fn run<S>(client: Client, settings: &Settings, ctx: Arc<Shared>, shutdown: S, woken: Woken)
+pub async fn run<S>(client: Client, settings: &Settings, shared: Arc<Shared>, needs: Needs, shutdown: S, woken: Woken)
 where
     S: std::future::Future<Output = ()> + Clone + Send + Sync + 'static,
 {
@@ -110,13 +130,18 @@ where
         None => Api::all(client.clone()),
     };
     let cluster: Api<ClusterAuth0Tenant> = Api::all(client);
+    let ctx = Arc::new(Context {
+        shared,
+        needs,
+        started: std::time::Instant::now(),
+    });
     tokio::join!(
         controller(namespaced, ctx.clone(), shutdown.clone(), woken.namespaced),
         controller(cluster, ctx, shutdown, woken.cluster)
     );
 }
 
-async fn controller<K, S>(api: Api<K>, ctx: Arc<Shared>, shutdown: S, woken: mpsc::UnboundedReceiver<ObjectRef<K>>)
+async fn controller<K, S>(api: Api<K>, ctx: Arc<Context>, shutdown: S, woken: mpsc::UnboundedReceiver<ObjectRef<K>>)
 where
     K: TenantResource,
     S: std::future::Future<Output = ()> + Send + Sync + 'static,
@@ -141,12 +166,13 @@ where
 
 /// [`check`], with a panic caught (`controller/panics.rs`): logged, counted in
 /// `auth0_operator_reconcile_panics_total{kind}`, retried in 30 s; the process goes on.
-async fn reconcile<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Shared>) -> Result<Action, kube::Error> {
+async fn reconcile<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Context>) -> Result<Action, kube::Error> {
     match super::panics::caught(check(tenant.clone(), ctx.clone())).await {
         Ok(result) => result,
         Err(panic) => {
             tracing::error!(%panic, tenant = %tenant.name_any(), "a tenant status pass panicked: retried in 30 s");
-            ctx.metrics
+            ctx.shared
+                .metrics
                 .reconcile_panics
                 .get_or_create(&crate::metrics::KindLabel {
                     kind: match K::KIND {
@@ -160,7 +186,8 @@ async fn reconcile<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Shared>) -> Resul
     }
 }
 
-async fn check<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Shared>) -> Result<Action, kube::Error> {
+async fn check<K: TenantResource>(tenant: Arc<K>, context: Arc<Context>) -> Result<Action, kube::Error> {
+    let ctx = &context.shared;
     // The tenant and its Secret are read from the profile controller's caches.
     ctx.caches.wait().await;
     let namespace = tenant.namespace().unwrap_or_default();
@@ -176,20 +203,18 @@ async fn check<K: TenantResource>(tenant: Arc<K>, ctx: Arc<Shared>) -> Result<Ac
             (false, why, e.to_string(), vec![], vec![], !terminal)
         }
         Ok(client) => match client.scopes().await {
-            Ok(scopes) => {
-                let missing: Vec<String> = REQUIRED_SCOPES
-                    .iter()
-                    .filter(|s| !scopes.iter().any(|g| g == *s))
-                    .map(|s| s.to_string())
-                    .collect();
-                if missing.is_empty() {
-                    (true, reason::AVAILABLE, String::new(), scopes, missing, false)
+            Ok(granted) => {
+                // Judged on every kind's listing: before it, a tenant whose resources are not
+                // all listed yet would read Ready, then MissingScopes, at each restart.
+                let (listed, in_use) = (context.needs)(K::KIND, &namespace, &reference.name);
+                if !listed && context.started.elapsed() < KINDS_WAIT {
+                    return Ok(Action::requeue(Duration::from_secs(1)));
+                }
+                let verdict = scopes::verdict(&granted, &in_use);
+                if verdict.missing.is_empty() {
+                    (true, reason::AVAILABLE, String::new(), granted, verdict.missing, false)
                 } else {
-                    let message = format!(
-                        "the client's grant lacks {}: add them to its Management API grant",
-                        missing.join(", ")
-                    );
-                    (false, "MissingScopes", message, scopes, missing, false)
+                    (false, "MissingScopes", verdict.message, granted, verdict.missing, false)
                 }
             }
             Err(e) if e.category() == Category::Unauthorized => {

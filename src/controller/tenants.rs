@@ -31,14 +31,6 @@ use crate::crd::conditions::reason;
 use crate::crd::{Auth0Tenant, ClusterAuth0Tenant, TenantKind, TenantRef, TenantSettings};
 use crate::metrics::Metrics;
 
-/// The scopes the operator needs on the Management API.
-pub const REQUIRED_SCOPES: [&str; 4] = [
-    "read:connection_profiles",
-    "create:connection_profiles",
-    "update:connection_profiles",
-    "delete:connection_profiles",
-];
-
 /// The label a Secret must carry, with the value [`CREDENTIALS_LABEL_VALUE`], for the
 /// operator to read it: its Secret watch selects on it, so its cache holds credential
 /// Secrets only, whatever else the cluster keeps (Helm release Secrets, TLS keys), and a

@@ -439,6 +439,7 @@ pub static CONNECTION_PROFILES: Auth0Api = Auth0Api {
         "update:connection_profiles",
         "delete:connection_profiles",
     ],
+    document_scopes: &[],
     quota: None,
     unique_names: true,
     templates: Some("connection_profile_templates"),

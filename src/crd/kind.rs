@@ -53,6 +53,11 @@ pub struct Auth0Api {
     pub noun: &'static str,
     /// The scopes a client needs to read, create, update and delete items.
     pub scopes: [&'static str; 4],
+    /// The scopes a client also needs for a resource that sets documents kept beside its
+    /// item ([`Kind::sub_documents`]: a self-service profile's custom text), to read and
+    /// replace them; a tenant whose resources set one lists them in `status.missingScopes`
+    /// when lacking.
+    pub document_scopes: &'static [&'static str],
     /// The most items a tenant may hold, when Auth0 documents one (self-service profiles:
     /// 20, a create past it answered 409); a 409 then is never read as a name clash.
     pub quota: Option<usize>,

@@ -36,6 +36,10 @@ pub fn all() -> Vec<CustomResourceDefinition> {
     .collect()
 }
 
+/// Every reconciled kind's Management API, in the order the operator lists them (the
+/// `auth0_operator_resources` gauge has a series of each).
+pub static KINDS: [&kind::Auth0Api; 3] = [&CONNECTION_PROFILES, &USER_ATTRIBUTE_PROFILES, &SELF_SERVICE_PROFILES];
+
 /// Annotations that keep the CRDs when the operator is uninstalled or pruned: deleting a CRD
 /// deletes every resource of its kind, and a ConnectionProfile deleted while the operator
 /// runs takes its Auth0 profile with it (`deletionPolicy: Delete`). Helm leaves a resource

@@ -289,6 +289,11 @@ pub static SELF_SERVICE_PROFILES: Auth0Api = Auth0Api {
         "update:self_service_profiles",
         "delete:self_service_profiles",
     ],
+    // The custom text endpoints' (documented): read, and replace.
+    document_scopes: &[
+        "read:self_service_profile_custom_texts",
+        "update:self_service_profile_custom_texts",
+    ],
     quota: Some(20),
     unique_names: false,
     templates: None,

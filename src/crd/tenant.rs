@@ -214,7 +214,9 @@ pub struct TenantStatus {
     /// Scopes the client's grant holds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub granted_scopes: Vec<String>,
-    /// Scopes the operator needs that the grant lacks.
+    /// Scopes the operator needs that the grant lacks: those of each kind with resources on
+    /// this tenant (with custom text, a self-service profile's custom-text scopes too), or
+    /// the connection-profile ones while no resource uses it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_scopes: Vec<String>,
     /// Ready (a token was obtained and every needed scope is granted) and Stalled (a

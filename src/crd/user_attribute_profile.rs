@@ -311,6 +311,7 @@ pub static USER_ATTRIBUTE_PROFILES: Auth0Api = Auth0Api {
         "update:user_attribute_profiles",
         "delete:user_attribute_profiles",
     ],
+    document_scopes: &[],
     quota: None,
     unique_names: true,
     templates: Some("user_attribute_profile_templates"),

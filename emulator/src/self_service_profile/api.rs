@@ -9,12 +9,12 @@ use serde_json::{Map, Value, json};
 
 use super::schema::{PROFILE, READ_ONLY, REQUIRED_ON_CREATE};
 use super::{MAX_PROFILES, SelfServiceProfile, custom_text, is_well_formed_id, new_id};
-use crate::api::{Context, Route, invalid_body, malformed_id, segments_under};
+use crate::api::{Context, Route, closed_body, invalid_body, malformed_id, segments_under};
 use crate::faults::Endpoint;
 use crate::http::{self, Answer, auth0_error};
 use crate::paging;
 use crate::state::{Shared, Tenant};
-use crate::validate::{self, Strictness, ValidationError};
+use crate::validate::ValidationError;
 
 const API_PREFIX: &str = "/api/v2/self-service-profiles";
 
@@ -186,20 +186,14 @@ fn list(tenant: &Tenant, query: Option<&str>) -> Answer {
 /// a `user_attribute_profile_id` when the tenant refuses that, a profile id the tenant does
 /// not hold) and returns it as a map.
 fn accepted<'a>(tenant: &Tenant, body: &'a Value, required: &[&str]) -> Result<&'a Map<String, Value>, Answer> {
-    let settings = tenant.state.lock().settings.clone();
-    let strictness = Strictness {
-        accept_unknown: settings.accept_unknown,
-    };
-    validate::validate_object(body, PROFILE, required, READ_ONLY, strictness).map_err(|error| invalid_body(&error))?;
-    let map = body
-        .as_object()
-        .ok_or_else(|| body_error("Expected type object", None))?;
+    let map = closed_body(tenant, body, PROFILE, required, READ_ONLY)?;
+    let exclusive = tenant.state.lock().settings.exclusive_self_service_attributes;
     let attributes = map
         .get("user_attributes")
         .and_then(Value::as_array)
         .is_some_and(|list| !list.is_empty());
     let reference = map.get("user_attribute_profile_id").and_then(Value::as_str);
-    if settings.exclusive_self_service_attributes && attributes && reference.is_some() {
+    if exclusive && attributes && reference.is_some() {
         return Err(body_error(
             "user_attributes cannot be used together with user_attribute_profile_id",
             None,
@@ -227,12 +221,7 @@ pub fn create(shared: &Shared, tenant: &Tenant, body: &Value) -> Answer {
     if state.self_service_profiles.len() >= MAX_PROFILES {
         return quota_reached();
     }
-    let id = loop {
-        let candidate = new_id();
-        if state.self_service_profile(&candidate).is_none() {
-            break candidate;
-        }
-    };
+    let id = crate::random::fresh_id(new_id, |id| state.self_service_profile(id).is_some());
     let profile = SelfServiceProfile::create(id, map, crate::clock::now());
     let answer = http::json(StatusCode::CREATED, &json!(profile));
     state.self_service_profiles.push(profile);

@@ -78,12 +78,7 @@ impl SelfServiceProfile {
                 "allowed_strategies" => self.allowed_strategies = value.as_array().cloned().unwrap_or_default(),
                 "branding" => set_or_clear(&mut self.branding, value),
                 "user_attribute_profile_id" => self.user_attribute_profile_id = value.as_str().map(str::to_string),
-                other if value.is_null() => {
-                    self.extra.remove(other);
-                }
-                other => {
-                    self.extra.insert(other.to_string(), value.clone());
-                }
+                other => crate::validate::keep_unknown(&mut self.extra, other, value),
             }
         }
         self.updated_at = now;

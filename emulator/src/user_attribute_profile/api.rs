@@ -5,16 +5,15 @@
 use bytes::Bytes;
 use hyper::body::Body;
 use hyper::{Method, Request, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::schema::{PROFILE, READ_ONLY, REQUIRED_ON_CREATE};
 use super::{UserAttributeProfile, is_well_formed_id, new_id};
-use crate::api::{Context, Route, feature_not_enabled, invalid_body, malformed_id, segments_under};
+use crate::api::{Context, Route, closed_body, feature_not_enabled, malformed_id, segments_under};
 use crate::faults::Endpoint;
 use crate::http::{self, Answer, auth0_error};
-use crate::paging::{self, Checkpoint};
-use crate::state::{Shared, Tenant, unix_secs};
-use crate::validate::{self, Strictness};
+use crate::paging::Checkpoint;
+use crate::state::{Shared, Tenant};
 
 const API_PREFIX: &str = "/api/v2/user-attribute-profiles";
 
@@ -129,18 +128,9 @@ where
 }
 
 fn list(context: &Context<'_>, query: Option<&str>) -> Answer {
-    let (take, after) = match paging::checkpoint_query(context.shared, context.tenant, query, unix_secs(), CHECKPOINT) {
-        Ok(parsed) => parsed,
-        Err(answer) => return answer,
-    };
-    let state = context.tenant.state.lock();
-    let (page, full) = paging::page(&state.user_attribute_profiles, after.as_deref(), take);
-    let mut body = json!({ "user_attribute_profiles": page });
-    let last = page.last().map(|profile| profile.id.as_str());
-    if let Some(next) = context.next_cursor(query, last, full) {
-        body["next"] = json!(next);
-    }
-    http::json(StatusCode::OK, &body)
+    context.checkpoint_list(query, CHECKPOINT, "user_attribute_profiles", |state| {
+        &state.user_attribute_profiles
+    })
 }
 
 /// Reads one profile (400 for a malformed id, 404 for an unknown one).
@@ -154,21 +144,10 @@ pub fn get(tenant: &Tenant, id: &str) -> Answer {
     }
 }
 
-/// Validates a body against the closed schema as the tenant does (400) and returns it as
-/// a map.
-fn accepted<'a>(tenant: &Tenant, body: &'a Value, required: &[&str]) -> Result<&'a Map<String, Value>, Answer> {
-    let strictness = Strictness {
-        accept_unknown: tenant.state.lock().settings.accept_unknown,
-    };
-    validate::validate_object(body, PROFILE, required, READ_ONLY, strictness).map_err(|error| invalid_body(&error))?;
-    body.as_object()
-        .ok_or_else(|| invalid_body(&validate::ValidationError::at("", "Expected type object")))
-}
-
 /// Creates a profile from a JSON body (the API's POST and the dashboard's create): 201, or
 /// 409 for a taken name when the tenant's names are unique.
 pub fn create(shared: &Shared, tenant: &Tenant, body: &Value) -> Answer {
-    let map = match accepted(tenant, body, REQUIRED_ON_CREATE) {
+    let map = match closed_body(tenant, body, PROFILE, REQUIRED_ON_CREATE, READ_ONLY) {
         Ok(map) => map,
         Err(answer) => return answer,
     };
@@ -177,12 +156,7 @@ pub fn create(shared: &Shared, tenant: &Tenant, body: &Value) -> Answer {
     if state.settings.unique_names && state.user_attribute_profile_name_taken(name, None) {
         return conflict();
     }
-    let id = loop {
-        let candidate = new_id();
-        if !state.user_attribute_profiles.contains_key(&candidate) {
-            break candidate;
-        }
-    };
+    let id = crate::random::fresh_id(new_id, |id| state.user_attribute_profiles.contains_key(id));
     let profile = UserAttributeProfile::create(id, map);
     let answer = http::json(StatusCode::CREATED, &json!(profile));
     state.user_attribute_profiles.insert(profile.id.clone(), profile);
@@ -194,7 +168,7 @@ pub fn create(shared: &Shared, tenant: &Tenant, body: &Value) -> Answer {
 /// Applies a PATCH (the API's and the dashboard's): 200, 404, or 409 for a rename onto a
 /// taken name when names are unique (decided: Auth0 documents no 409 on PATCH).
 pub fn update(shared: &Shared, tenant: &Tenant, id: &str, body: &Value) -> Answer {
-    let map = match accepted(tenant, body, &[]) {
+    let map = match closed_body(tenant, body, PROFILE, &[], READ_ONLY) {
         Ok(map) => map,
         Err(answer) => return answer,
     };

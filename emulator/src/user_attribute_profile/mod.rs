@@ -78,12 +78,7 @@ impl UserAttributeProfile {
                 }
                 "user_id" => self.user_id = stored_user_id(Some(value)),
                 "user_attributes" => self.user_attributes = value.as_object().cloned().unwrap_or_default(),
-                other if value.is_null() => {
-                    self.extra.remove(other);
-                }
-                other => {
-                    self.extra.insert(other.to_string(), value.clone());
-                }
+                other => crate::validate::keep_unknown(&mut self.extra, other, value),
             }
         }
     }
