@@ -1,8 +1,12 @@
-//! The ConnectionProfile reconciler. Each pass: gather what the resource can prove it owns
-//! ([`claims`]), ask the pure [`plan`] what to do, look at Auth0 when it asks ([`listing`]
-//! or a GET), and carry out its one action ([`apply`] for a live resource, [`cleanup`] for
-//! one being deleted); then the status ([`status`]), written only when it changed, and the
-//! marks ([`marks`]). What the controller remembers between passes is in [`memory`].
+//! The reconciler of every kind (ConnectionProfile, UserAttributeProfile,
+//! SelfServiceProfile: one [`crate::crd::Kind`] each; docs/kinds.md). Each pass: resolve the
+//! tenant once ([`Tenant`]), resolve the spec's references ([`references`]), gather what the
+//! resource can prove it owns ([`claims`]), ask the pure [`plan`] for one `Step`, look at
+//! Auth0 when it asks ([`listing`] or a GET), and carry out its one action ([`apply`] for a
+//! live resource, with a self-service profile's custom text; [`cleanup`] for one being
+//! deleted, with the `InUse` wait); then the status ([`status`]: `settled` or `failed`),
+//! written only when it changed, and the marks ([`marks`]). What the controller remembers
+//! between passes is in [`memory`].
 //!
 //! Where to find a behaviour: ownership and every decision in `plan.rs`; one profile, one
 //! owner in `claims.rs`; no duplicates (the create-pending mark, the `profile-id` binding)
