@@ -159,7 +159,7 @@ async fn no_namespace_steers_what_another_sends_reads_or_decides() {
     .await;
     let message = object_condition(&refused, "Synced").2;
     assert!(message.contains("Auth0 refused to delete"), "{message}");
-    assert!(message.contains("outside this namespace"), "{message}");
+    assert!(message.contains("no resource of this namespace shows"), "{message}");
     assert!(!message.contains(team_c.name()), "C's namespace shown to B: {message}");
     assert!(!message.contains("borrower"), "C's resource shown to B: {message}");
     assert_eq!(object_condition(&refused, "Stalled").0, "False", "retried");

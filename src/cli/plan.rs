@@ -401,21 +401,7 @@ fn referents(
 ) -> HashMap<(String, String), Referent> {
     let mut found: HashMap<(String, String), Referent> = live
         .iter()
-        .map(|p| {
-            let ready = p
-                .status
-                .as_ref()
-                .is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-            (
-                (p.namespace().unwrap_or_default(), p.name_any()),
-                Referent {
-                    id: p.status.as_ref().and_then(|s| s.id.clone()),
-                    ready,
-                    deleting: p.metadata.deletion_timestamp.is_some(),
-                    tenant_ref: p.spec.tenant_ref.clone(),
-                },
-            )
-        })
+        .map(|p| ((p.namespace().unwrap_or_default(), p.name_any()), Referent::of(p)))
         .collect();
     for p in planned {
         let Some(applied) = &p.applied else { continue };
@@ -438,6 +424,7 @@ fn referents(
                 ready: id.is_some(),
                 id,
                 deleting: false,
+                paused: false,
                 tenant_ref: applied.spec.tenant_ref.clone(),
             },
         );

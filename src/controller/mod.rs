@@ -396,13 +396,7 @@ impl Caches {
 fn find_in<K: Kind>(store: reflector::Store<K>) -> profile::references::Find {
     Arc::new(move |namespace: &str, name: &str| {
         let found = store.get(&ObjectRef::new(name).within(namespace))?;
-        let status = found.status();
-        Some(profile::references::Referent {
-            id: status.and_then(|s| s.id.clone()),
-            ready: status.is_some_and(|s| profile::status::ready_of(s) == Some("True")),
-            deleting: found.meta().deletion_timestamp.is_some(),
-            tenant_ref: found.common().tenant_ref.clone(),
-        })
+        Some(profile::references::Referent::of(found.as_ref()))
     })
 }
 

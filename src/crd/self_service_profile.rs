@@ -228,8 +228,9 @@ pub struct SelfServiceCustomText {
 #[serde(rename_all = "camelCase")]
 pub struct SelfServiceCustomTextPages {
     /// The get-started page's texts by key (introduction: the opening text, which may hold
-    /// basic HTML), each at most 2000 characters. {} restores Auth0's default texts.
-    #[schemars(extend("additionalProperties" = {"type": "string", "maxLength": 2000}))]
+    /// basic HTML), each at most 2000 characters. {} restores Auth0's default texts. Replaced
+    /// whole, as Auth0 replaces it (an atomic map: server-side apply of {} over texts works).
+    #[schemars(extend("additionalProperties" = {"type": "string", "maxLength": 2000}, "x-kubernetes-map-type" = "atomic"))]
     pub get_started: BTreeMap<String, String>,
 }
 

@@ -398,10 +398,13 @@ async fn create<K: Kind>(
     let mut settled = status::settled(profile, &client.tenant().domain, &created);
     settled.id = Some(id.clone());
     let mut next = Action::requeue(jittered(pass.poll_interval()));
+    let mut checked = Some(super::memory::desired_key(want));
     // The documents kept beside the profile (custom text) are written now; when that fails
     // the id is still recorded (Ready, the profile exists), with Synced=False saying why, and
-    // the next pass tries again.
+    // the next pass tries again: it is not "checked moments ago" (a retry that planned
+    // `Later` left the text unwritten until half the poll interval had passed).
     if let Err(error) = documents(pass, client, &id).await {
+        checked = None;
         let disposition = error.disposition();
         let message = format!("created Auth0 {} {id}; then {error}", K::AUTH0.noun);
         settled = status::settled_but(
@@ -421,7 +424,7 @@ async fn create<K: Kind>(
         status: Some(settled),
         marks: Some(Marks::on(tenant, &reached, None, Some(id))),
         next,
-        checked: Some(super::memory::desired_key(want)),
+        checked,
     })
 }
 

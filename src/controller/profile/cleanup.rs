@@ -180,7 +180,7 @@ mod tests {
         for needle in [
             "Auth0 refused to delete user attribute profile uap_1cu7Zs1Dfru5Qc9mZea7nm",
             "User attribute profile is in use.",
-            "outside this namespace",
+            "no resource of this namespace shows",
             "force-orphan=true",
         ] {
             assert!(message.contains(needle), "{needle}: {message}");

@@ -76,7 +76,7 @@ pub enum Error {
     /// namespace does not show (a resource of another namespace, or a profile made outside
     /// the operator). Retried with backoff.
     #[error(
-        "Auth0 refused to delete {noun} {id}: {message} Something outside this namespace may still use it (a profile of another namespace or one made outside the operator): the deletion retries with backoff; remove that use, or annotate this resource auth0.operators.dev/force-orphan=true to leave the profile in Auth0"
+        "Auth0 refused to delete {noun} {id}: {message} Something no resource of this namespace shows still uses it (a profile of another namespace, one left in Auth0 by deletionPolicy: Orphan, or one made outside the operator): the deletion retries with backoff; remove that use, or annotate this resource auth0.operators.dev/force-orphan=true to leave the profile in Auth0"
     )]
     DeleteRefused {
         noun: &'static str,

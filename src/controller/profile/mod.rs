@@ -408,8 +408,8 @@ impl<'a, K: Kind> Pass<'a, K> {
     }
 
     /// What this pass reads that can turn a terminal failure into a success: the spec, the
-    /// annotations a person sets, deletion, and the tenant's client (its settings and
-    /// Secret).
+    /// annotations a person sets, deletion, the tenant's client (its settings and Secret),
+    /// and the resources it references.
     fn fingerprint(&self) -> u64 {
         let profile = self.profile;
         let people: BTreeMap<&String, &String> = profile
@@ -438,12 +438,19 @@ impl<'a, K: Kind> Pass<'a, K> {
             }
             Err(e) => memory::fingerprint(e.to_string()),
         };
+        // The resources it references by name: one made again on the right tenant mends an
+        // InvalidReference (a stall that ignored them never ended).
+        let referents = self
+            .ctx
+            .references
+            .seen(&profile.namespace().unwrap_or_default(), &profile.references());
         memory::fingerprint((
             profile.meta().generation,
             profile.meta().deletion_timestamp.is_some(),
             people,
             tenant,
             &self.tenant.version,
+            format!("{referents:?}"),
         ))
     }
 }
@@ -663,14 +670,21 @@ async fn run<K: Kind>(profile: Arc<K>, ctx: Arc<Context<K>>) -> Result<Action, E
                 reason,
                 message,
                 stalled,
+                recheck,
             } = status::failed(profile, &err, pass.saw_gone.load(std::sync::atomic::Ordering::Relaxed));
             let new_status = status::with(profile, &outcome, |_| {});
             let still_available = !deleting && status::ready_of(&new_status) == Some("True");
-            if status::write(&pass.api, profile, new_status).await? {
+            let written = status::write(&pass.api, profile, new_status).await?;
+            if written {
                 pass.publish(EventType::Warning, reason, &message).await;
             }
             record(&ctx, reason, started);
-            tracing::info!(error = %message, reason, terminal = stalled, "reconcile failed");
+            if written || recheck.is_none() {
+                tracing::info!(error = %message, reason, terminal = stalled, "reconcile failed");
+            } else {
+                // Looked at again every few seconds, unchanged: once at info is enough.
+                tracing::debug!(error = %message, reason, "still waiting");
+            }
             Ok(if stalled && still_available {
                 // Stalled, yet reporting its profile available: checked again once per poll
                 // interval (above), so a profile deleted meanwhile is not reported forever.
@@ -681,6 +695,8 @@ async fn run<K: Kind>(profile: Arc<K>, ctx: Arc<Context<K>>) -> Result<Action, E
             } else if stalled {
                 ctx.memory.stalls.stalled(&pass.uid, fingerprint);
                 Action::await_change()
+            } else if let Some(after) = recheck {
+                Action::requeue(after)
             } else {
                 Action::requeue(ctx.memory.failures.failed(&pass.uid))
             })

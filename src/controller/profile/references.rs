@@ -28,8 +28,25 @@ pub struct Referent {
     pub ready: bool,
     /// Whether it is being deleted.
     pub deleting: bool,
+    /// Whether the `paused` annotation stops its writes (its Ready is then `False`, while
+    /// its profile stays in Auth0 under the recorded id).
+    pub paused: bool,
     /// The tenant it names.
     pub tenant_ref: TenantRef,
+}
+
+impl Referent {
+    /// `found` as a reference to it sees it.
+    pub fn of<K: crate::crd::Kind>(found: &K) -> Referent {
+        let status = found.status();
+        Referent {
+            id: status.and_then(|s| s.id.clone()),
+            ready: status.is_some_and(|s| super::status::ready_of(s) == Some("True")),
+            deleting: found.meta().deletion_timestamp.is_some(),
+            paused: super::annotation_is_true(found, super::annotation::PAUSED),
+            tenant_ref: found.common().tenant_ref.clone(),
+        }
+    }
 }
 
 /// Why a reference did not resolve.
@@ -91,9 +108,14 @@ pub fn resolve(
         if referent.deleting {
             return Err(not_ready("is being deleted"));
         }
-        match (&referent.id, referent.ready) {
+        match (&referent.id, referent.ready || referent.paused) {
+            // A paused referent keeps its profile in Auth0 under its recorded id: a pause
+            // stops its own writes, not every resource that uses it.
             (Some(id), true) => {
                 resolved.insert(reference.field, id.clone());
+            }
+            (None, true) if referent.paused => {
+                return Err(not_ready("is paused before its profile was created"));
             }
             // Observe found its profile by name: reported, never recorded as its id.
             (None, true) => {
@@ -196,6 +218,19 @@ impl Referents {
         })
     }
 
+    /// The referenced resources by name as their caches show them now, in `references`'
+    /// order (`None` for one missing, or a reference by id): what a terminal failure of the
+    /// referencing resource (`InvalidReference`) waits to see change.
+    pub fn seen(&self, namespace: &str, references: &[Reference]) -> Vec<Option<Referent>> {
+        references
+            .iter()
+            .map(|reference| match &reference.target {
+                Target::Name(name) => self.find.get(reference.kind).and_then(|find| find(namespace, name)),
+                Target::Id(_) => None,
+            })
+            .collect()
+    }
+
     /// The resources of other kinds that use `referenced` ([`uses`]) and are (or may be) in
     /// Auth0: what its deletion waits for.
     pub fn users(&self, referenced: &Referenced) -> Vec<Resource> {
@@ -271,8 +306,80 @@ mod tests {
             id: Some(id.into()),
             ready: true,
             deleting: false,
+            paused: false,
             tenant_ref: tenant("default"),
         }
+    }
+
+    /// A resource as a reference to it sees it.
+    #[test]
+    fn a_referent_is_read_from_the_resource() {
+        let read = |extra: serde_json::Value| {
+            let mut object = serde_json::json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "UserAttributeProfile",
+                "metadata": {"name": "attrs", "namespace": "team"},
+                "spec": {"tenantRef": {"kind": "ClusterAuth0Tenant", "name": "default"},
+                         "userAttributes": {"email": {"label": "E", "description": "E", "auth0Mapping": "email", "profileRequired": true}}}});
+            json_patch::merge(&mut object, &extra);
+            Referent::of(&serde_json::from_value::<crate::crd::UserAttributeProfile>(object).expect("object"))
+        };
+        assert_eq!(
+            read(serde_json::json!({})),
+            Referent {
+                id: None,
+                ready: false,
+                deleting: false,
+                paused: false,
+                tenant_ref: tenant("default"),
+            }
+        );
+        let all = read(serde_json::json!({
+            "metadata": {"deletionTimestamp": "2026-12-07T10:00:00Z", "finalizers": ["f"],
+                         "annotations": {"auth0.operators.dev/paused": "True"}},
+            "status": {"id": "uap_1", "conditions": [{"type": "Ready", "status": "True", "reason": "Available",
+                       "message": "", "lastTransitionTime": "2026-12-07T10:00:00Z"}]}}));
+        assert_eq!(
+            all,
+            Referent {
+                id: Some("uap_1".into()),
+                ready: true,
+                deleting: true,
+                paused: true,
+                tenant_ref: tenant("default"),
+            }
+        );
+    }
+
+    /// A paused referent with a recorded id resolves (Ready=False by the pause); one paused
+    /// before it was created waits, saying so.
+    #[test]
+    fn a_paused_referent_resolves_by_its_recorded_id() {
+        let by_name = [reference(Target::Name("attrs".into()))];
+        let paused = Referent {
+            ready: false,
+            paused: true,
+            ..ready("uap_1")
+        };
+        let resolved = resolve(&by_name, &tenant("default"), |_, _| Some(paused.clone())).expect("resolves");
+        assert_eq!(
+            resolved.get("user_attribute_profile_id").map(String::as_str),
+            Some("uap_1")
+        );
+        let never = Referent {
+            id: None,
+            ..paused.clone()
+        };
+        let err = resolve(&by_name, &tenant("default"), |_, _| Some(never.clone())).expect_err("waits");
+        assert!(
+            err.to_string().contains("is paused before its profile was created"),
+            "{err}"
+        );
+        // Paused and being deleted: it waits like any deletion.
+        let going = Referent {
+            deleting: true,
+            ..paused
+        };
+        let err = resolve(&by_name, &tenant("default"), |_, _| Some(going.clone())).expect_err("waits");
+        assert!(err.to_string().contains("is being deleted"), "{err}");
     }
 
     #[test]
@@ -436,6 +543,37 @@ mod tests {
             reference(Target::Name("attrs".into())),
         ];
         assert!(uses(&user("team", &default, &both), &attrs));
+    }
+
+    /// What a stalled referencing resource watches: each referenced resource by name as its
+    /// cache shows it, nothing for an id.
+    #[test]
+    fn seen_shows_each_referent_by_name() {
+        let referents = Referents {
+            find: [(
+                "UserAttributeProfile",
+                Arc::new(|namespace: &str, name: &str| (namespace == "team" && name == "attrs").then(|| ready("uap_1")))
+                    as Find,
+            )]
+            .into_iter()
+            .collect(),
+            ..Default::default()
+        };
+        let references = [
+            reference(Target::Name("attrs".into())),
+            reference(Target::Id("uap_2".into())),
+            reference(Target::Name("missing".into())),
+        ];
+        assert_eq!(
+            referents.seen("team", &references),
+            vec![Some(ready("uap_1")), None, None]
+        );
+        assert_eq!(referents.seen("other", &references[..1]), vec![None]);
+        let unknown = Reference {
+            kind: "Unknown",
+            ..reference(Target::Name("attrs".into()))
+        };
+        assert_eq!(referents.seen("team", &[unknown]), vec![None]);
     }
 
     /// Only a user in Auth0 holds up a deletion; every user is woken.

@@ -75,7 +75,16 @@ pub struct Failure {
     /// A person must act: the resource waits for a change (`memory::Stalls`) instead of
     /// retrying with backoff.
     pub stalled: bool,
+    /// When to look again instead of the backoff, for a wait that costs no Auth0 call to
+    /// check ([`IN_USE_RECHECK`]: a deletion waiting for its users reads them from the
+    /// cache). A user lets go in ways no event of the waiting resource shows (deleted, its
+    /// reference dropped or changed, by name or by id): with backoff the deletion went on
+    /// minutes later.
+    pub recheck: Option<std::time::Duration>,
 }
+
+/// How soon a deletion waiting for its users ([`Error::InUse`]) looks again.
+pub const IN_USE_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How `error`, which ended a pass over `profile`, is reported (pure). `saw_gone`: the pass
 /// saw the recorded profile answer 404.
@@ -107,6 +116,7 @@ pub fn failed<K: Kind>(profile: &K, error: &Error, saw_gone: bool) -> Failure {
             reason,
             message,
             stalled,
+            recheck: matches!(error, Error::InUse { .. }).then_some(IN_USE_RECHECK),
         };
     }
     let remote_available = super::claims::recorded_id(profile).is_some()
@@ -126,6 +136,7 @@ pub fn failed<K: Kind>(profile: &K, error: &Error, saw_gone: bool) -> Failure {
         reason,
         message,
         stalled: terminal,
+        recheck: None,
     }
 }
 
@@ -525,6 +536,34 @@ mod tests {
         let terminal = failed(&deleting, &Error::InvalidAnnotation("bad".into()), false);
         assert!(terminal.stalled);
         assert!(terminal.message.contains(annotation::FORCE_ORPHAN));
+    }
+
+    /// A deletion waiting for its users looks again soon (it costs no call); every other
+    /// failure backs off.
+    #[test]
+    fn a_deletion_waiting_for_its_users_looks_again_soon() {
+        let mut deleting = ready();
+        deleting.metadata.deletion_timestamp = Some(Time(Timestamp::now()));
+        let in_use = Error::InUse {
+            noun: "user attribute profile",
+            id: "uap_1cu7Zs1Dfru5Qc9mZea7nm".into(),
+            users: "SelfServiceProfile team/portal".into(),
+        };
+        let waiting = failed(&deleting, &in_use, false);
+        assert_eq!(waiting.recheck, Some(IN_USE_RECHECK));
+        assert!(!waiting.stalled);
+        assert_eq!(failed(&deleting, &unavailable(), false).recheck, None);
+        assert_eq!(failed(&ready(), &unavailable(), false).recheck, None);
+        let refused = Error::DeleteRefused {
+            noun: "user attribute profile",
+            id: "uap_1cu7Zs1Dfru5Qc9mZea7nm".into(),
+            message: "in use".into(),
+        };
+        assert_eq!(
+            failed(&deleting, &refused, false).recheck,
+            None,
+            "a DELETE each time: backoff"
+        );
     }
 
     #[test]
