@@ -410,8 +410,8 @@ impl<'a, K: Kind> Pass<'a, K> {
     }
 
     /// What this pass reads that can turn a terminal failure into a success: the spec, the
-    /// annotations a person sets, deletion, and the tenant's client (its settings and
-    /// Secret).
+    /// annotations a person sets, deletion, the tenant's client (its settings and Secret),
+    /// and what the references resolve to.
     fn fingerprint(&self) -> u64 {
         let profile = self.profile;
         let people: BTreeMap<&String, &String> = profile
@@ -442,12 +442,19 @@ impl<'a, K: Kind> Pass<'a, K> {
         };
         let namespace = profile.namespace().unwrap_or_default();
         let tenant_version = self.ctx.tenants.version(profile.common().tenant_ref, &namespace);
+        // What the references resolve to: a referenced resource's new id or readiness.
+        let references = references::fingerprint(&self.ctx.references.resolve(
+            &namespace,
+            profile.common().tenant_ref,
+            &profile.references(),
+        ));
         memory::fingerprint((
             profile.meta().generation,
             profile.meta().deletion_timestamp.is_some(),
             people,
             tenant,
             tenant_version,
+            references,
         ))
     }
 }

@@ -33,7 +33,7 @@ pub struct Referent {
 }
 
 /// Why a reference did not resolve.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Unresolved {
     /// The referenced resource is missing, not Ready yet, or being deleted: the pass waits.
     NotReady { spec_field: &'static str, what: String },
@@ -99,6 +99,15 @@ pub fn resolve(
         }
     }
     Ok(resolved)
+}
+
+/// What a resource's references resolve to, hashed: part of what a terminal failure waits
+/// to change (`memory::Stalls`). A self-service profile refused for an id Auth0 no longer
+/// holds (its user attribute profile deleted in the dashboard and not yet re-created) must
+/// be tried again once the profile it names has its new id: the wake that the new id sends
+/// would otherwise find the same fingerprint and stop (found by fault scenario 8).
+pub fn fingerprint(resolution: &Result<Resolved, Unresolved>) -> u64 {
+    super::memory::fingerprint(resolution)
 }
 
 /// Looks a resource of one kind up by namespace and name.
@@ -295,6 +304,31 @@ mod tests {
         let users = referents.users("UserAttributeProfile", "team", "attrs", None);
         assert_eq!(shown(&users), "SelfServiceProfile team/a, SelfServiceProfile team/b");
         assert_eq!(referents.users("UserAttributeProfile", "team", "other", None).len(), 1);
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_what_the_references_resolve_to() {
+        let resolved = |id: &str| Ok(Resolved::from([("user_attribute_profile_id", id.to_string())]));
+        let not_ready = |what: &str| {
+            Err(Unresolved::NotReady {
+                spec_field: "spec.userAttributeProfileRef",
+                what: what.into(),
+            })
+        };
+        assert_eq!(fingerprint(&resolved("uap_1")), fingerprint(&resolved("uap_1")));
+        let all = [
+            fingerprint(&resolved("uap_1")),
+            fingerprint(&resolved("uap_2")),
+            fingerprint(&Ok(Resolved::new())),
+            fingerprint(&not_ready("UserAttributeProfile attrs, which is not Ready yet")),
+            fingerprint(&not_ready("UserAttributeProfile attrs, which is being deleted")),
+            fingerprint(&Err(Unresolved::OtherTenant {
+                spec_field: "spec.userAttributeProfileRef",
+                what: "UserAttributeProfile attrs, which is on tenant b".into(),
+            })),
+        ];
+        let distinct: std::collections::BTreeSet<u64> = all.iter().copied().collect();
+        assert_eq!(distinct.len(), all.len(), "{all:?}");
     }
 
     #[test]
