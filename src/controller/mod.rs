@@ -368,27 +368,41 @@ fn find_in<K: Kind>(store: reflector::Store<K>) -> profile::references::Find {
     })
 }
 
-/// The SelfServiceProfiles that reference a UserAttributeProfile: by name in its namespace,
-/// or by its recorded id.
+/// The SelfServiceProfiles that use a UserAttributeProfile ([`uses_user_attribute_profile`]).
 fn users_of_user_attribute_profiles(store: reflector::Store<SelfServiceProfile>) -> profile::references::Users {
     Arc::new(move |kind: &str, namespace: &str, name: &str, id: Option<&str>| {
         store
             .state()
             .iter()
-            .filter(|ssp| {
-                ssp.references().iter().any(|reference| {
-                    reference.kind == kind
-                        && match &reference.target {
-                            crate::crd::kind::Target::Name(n) => {
-                                n == name && ssp.namespace().as_deref() == Some(namespace)
-                            }
-                            crate::crd::kind::Target::Id(i) => Some(i.as_str()) == id,
-                        }
-                })
-            })
+            .filter(|ssp| uses_user_attribute_profile(ssp, kind, namespace, name, id))
             .map(|ssp| lanes::Resource::of(&ObjectRef::from_obj(ssp.as_ref())))
             .collect()
     })
+}
+
+/// Whether a SelfServiceProfile uses the resource `kind namespace/name` (recorded Auth0 id
+/// `id`): its spec names it (by name in its namespace, or by its id), or Auth0's copy, as its
+/// status last recorded it, still carries that id. The latter is a reference changed in the
+/// spec whose PATCH has not landed yet: a delete then would be refused by Auth0 (409, in
+/// use), so it waits like the others (found by fault scenario 8: a user attribute profile
+/// deleted just after its users were re-pointed reported `Conflict`).
+fn uses_user_attribute_profile(ssp: &SelfServiceProfile, kind: &str, namespace: &str, name: &str, id: Option<&str>) -> bool {
+    let named = ssp.references().iter().any(|reference| {
+        reference.kind == kind
+            && match &reference.target {
+                crate::crd::kind::Target::Name(n) => n == name && ssp.namespace().as_deref() == Some(namespace),
+                crate::crd::kind::Target::Id(i) => Some(i.as_str()) == id,
+            }
+    });
+    let held = kind == "UserAttributeProfile"
+        && id.is_some()
+        && ssp
+            .status
+            .as_ref()
+            .and_then(|s| s.at_provider.as_ref())
+            .and_then(|a| a.user_attribute_profile_id.as_deref())
+            == id;
+    named || held
 }
 
 /// How many kinds the controllers reconcile.
@@ -787,9 +801,64 @@ impl kube::runtime::utils::Backoff for WatchBackoff {
 
 #[cfg(test)]
 mod tests {
-    use super::WatchBackoff;
+    use super::{WatchBackoff, uses_user_attribute_profile};
+    use crate::crd::{SelfServiceProfile, SelfServiceProfileAtProvider, SelfServiceProfileStatus};
     use kube::runtime::utils::Backoff;
     use std::time::Duration;
+
+    fn ssp(namespace: &str, spec: serde_json::Value, held: Option<&str>) -> SelfServiceProfile {
+        let mut ssp: SelfServiceProfile = serde_json::from_value(serde_json::json!({
+            "apiVersion": "auth0.operators.dev/v1alpha1", "kind": "SelfServiceProfile",
+            "metadata": {"name": "portal", "namespace": namespace},
+            "spec": spec,
+        }))
+        .expect("a self-service profile");
+        ssp.status = held.map(|id| SelfServiceProfileStatus {
+            at_provider: Some(SelfServiceProfileAtProvider {
+                user_attribute_profile_id: Some(id.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        ssp
+    }
+
+    #[test]
+    fn a_self_service_profile_uses_what_its_spec_names_and_what_auth0_still_holds() {
+        let tenant = serde_json::json!({"kind": "Auth0Tenant", "name": "t"});
+        let by_name = serde_json::json!({"tenantRef": tenant, "userAttributeProfileRef": {"name": "attrs"}});
+        let by_id = serde_json::json!({"tenantRef": tenant, "userAttributeProfileRef": {"id": "uap_1"}});
+        let none = serde_json::json!({"tenantRef": tenant});
+        let uses = |ssp: &SelfServiceProfile, name: &str, id: Option<&str>| {
+            uses_user_attribute_profile(ssp, "UserAttributeProfile", "team", name, id)
+        };
+        // Named in the spec: by name in the same namespace only, or by id.
+        assert!(uses(&ssp("team", by_name.clone(), None), "attrs", Some("uap_1")));
+        assert!(!uses(&ssp("other", by_name.clone(), None), "attrs", Some("uap_1")));
+        assert!(!uses(&ssp("team", by_name.clone(), None), "other", Some("uap_2")));
+        assert!(uses(&ssp("team", by_id.clone(), None), "attrs", Some("uap_1")));
+        assert!(!uses(&ssp("team", by_id, None), "attrs", Some("uap_2")));
+        assert!(!uses_user_attribute_profile(
+            &ssp("team", by_name.clone(), None),
+            "ConnectionProfile",
+            "team",
+            "attrs",
+            None
+        ));
+        // Re-pointed in the spec, Auth0 still holding the old id: still a user of it.
+        assert!(uses(&ssp("team", by_name.clone(), Some("uap_old")), "old", Some("uap_old")));
+        assert!(uses(&ssp("team", none.clone(), Some("uap_old")), "old", Some("uap_old")));
+        assert!(!uses(&ssp("team", none.clone(), Some("uap_old")), "old", Some("uap_new")));
+        assert!(!uses(&ssp("team", none.clone(), Some("uap_old")), "old", None));
+        assert!(!uses(&ssp("team", none, None), "old", Some("uap_old")));
+        assert!(!uses_user_attribute_profile(
+            &ssp("team", by_name, Some("uap_old")),
+            "ConnectionProfile",
+            "team",
+            "old",
+            Some("uap_old")
+        ));
+    }
 
     #[test]
     fn watch_backoff_grows_to_five_seconds_and_resets() {
