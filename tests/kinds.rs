@@ -347,15 +347,22 @@ async fn a_self_service_profile_refused_for_a_stale_id_follows_the_new_one() {
     // The resource still says Ready with the old id: the self-service profile sends it, and
     // Auth0 refuses it.
     h.apply("selfserviceprofiles", ssp("portal", "attrs")).await;
-    let refused = wait(&ssps, "portal", "refused", |o| condition(o, "Synced").1 == "InvalidSpec").await;
+    let refused = wait(&ssps, "portal", "refused", |o| {
+        condition(o, "Synced").1 == "InvalidSpec"
+    })
+    .await;
     assert!(condition(&refused, "Synced").2.contains("not found"), "{refused:#?}");
 
     // The user attribute profile is looked at again, finds its profile gone and makes a new
     // one: the self-service profile follows, with the new id.
     let now = json!({"metadata": {"annotations": {"auth0.operators.dev/reconcile-requested-at": "now"}}});
-    uaps.patch("attrs", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&now))
-        .await
-        .expect("annotate");
+    uaps.patch(
+        "attrs",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&now),
+    )
+    .await
+    .expect("annotate");
     let attrs = wait(&uaps, "attrs", "re-created", |o| {
         ready(o) && o["status"]["id"].as_str().is_some_and(|id| id != old)
     })

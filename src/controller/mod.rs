@@ -386,7 +386,13 @@ fn users_of_user_attribute_profiles(store: reflector::Store<SelfServiceProfile>)
 /// spec whose PATCH has not landed yet: a delete then would be refused by Auth0 (409, in
 /// use), so it waits like the others (found by fault scenario 8: a user attribute profile
 /// deleted just after its users were re-pointed reported `Conflict`).
-fn uses_user_attribute_profile(ssp: &SelfServiceProfile, kind: &str, namespace: &str, name: &str, id: Option<&str>) -> bool {
+fn uses_user_attribute_profile(
+    ssp: &SelfServiceProfile,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    id: Option<&str>,
+) -> bool {
     let named = ssp.references().iter().any(|reference| {
         reference.kind == kind
             && match &reference.target {
@@ -846,9 +852,21 @@ mod tests {
             None
         ));
         // Re-pointed in the spec, Auth0 still holding the old id: still a user of it.
-        assert!(uses(&ssp("team", by_name.clone(), Some("uap_old")), "old", Some("uap_old")));
-        assert!(uses(&ssp("team", none.clone(), Some("uap_old")), "old", Some("uap_old")));
-        assert!(!uses(&ssp("team", none.clone(), Some("uap_old")), "old", Some("uap_new")));
+        assert!(uses(
+            &ssp("team", by_name.clone(), Some("uap_old")),
+            "old",
+            Some("uap_old")
+        ));
+        assert!(uses(
+            &ssp("team", none.clone(), Some("uap_old")),
+            "old",
+            Some("uap_old")
+        ));
+        assert!(!uses(
+            &ssp("team", none.clone(), Some("uap_old")),
+            "old",
+            Some("uap_new")
+        ));
         assert!(!uses(&ssp("team", none.clone(), Some("uap_old")), "old", None));
         assert!(!uses(&ssp("team", none, None), "old", Some("uap_old")));
         assert!(!uses_user_attribute_profile(
