@@ -258,7 +258,7 @@ where
         // DelayedInit holds one waker), and the controller waits for it too.
         synced: Arc::new(Synced {
             waiting: std::sync::atomic::AtomicUsize::new(KINDS),
-            readiness,
+            readiness: readiness.clone(),
         }),
     };
     let profiles_controller = controllers.run(
@@ -275,6 +275,11 @@ where
         profile::references::Referents {
             users: vec![users_of_user_attribute_profiles(ssp_store.clone())],
             wake: Some(wake.clone()),
+            // Every kind's first listing is in its cache (the self-service profiles' too).
+            listed: Some({
+                let readiness = readiness.clone();
+                Arc::new(move || readiness.get())
+            }),
             ..Default::default()
         },
         shutdown.clone(),

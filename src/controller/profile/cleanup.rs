@@ -56,6 +56,14 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                 // Resources that reference this one would lose what they use (Auth0 may
                 // refuse the delete, or leave them pointing at nothing): the deletion waits
                 // for them, naming them, before any call.
+                // Not before the caches of those resources are listed (after a restart).
+                if !pass.ctx.references.users_known() {
+                    return Err(Error::InUse {
+                        noun: K::AUTH0.noun,
+                        id: ids.join(", "),
+                        users: "the resources that may use it, not listed yet since the operator started".into(),
+                    });
+                }
                 let users = pass.users();
                 if !users.is_empty() {
                     return Err(Error::InUse {
@@ -69,7 +77,19 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                     None => client.insert(pass.checked_client()?),
                 };
                 for id in ids {
-                    c.delete_item(K::AUTH0, &id).await?;
+                    match c.delete_item(K::AUTH0, &id).await {
+                        Ok(()) => {}
+                        Err(e)
+                            if super::references::refused_in_use(e.status(), !pass.ctx.references.users.is_empty()) =>
+                        {
+                            return Err(Error::InUse {
+                                noun: K::AUTH0.noun,
+                                id,
+                                users: format!("an item in Auth0 that no resource here shows yet ({e})"),
+                            });
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                     pass.ctx.listings.remember(c.reach(), &id, None);
                     pass.publish(EventType::Normal, "Deleted", &format!("deleted Auth0 profile {id}"))
                         .await;

@@ -110,6 +110,15 @@ pub fn fingerprint(resolution: &Result<Resolved, Unresolved>) -> u64 {
     super::memory::fingerprint(resolution)
 }
 
+/// Whether Auth0's answer `status` to a DELETE of an item of a kind that other kinds
+/// reference (`referenced`) says the item is still in use: a 409, which a DELETE can mean
+/// nothing else by. The deletion then waits (`InUse`, retried) like one the operator saw
+/// coming, instead of a terminal `Conflict`: a user whose change has not reached Auth0 yet
+/// (an interrupted create, a status not yet written), or an item no resource shows.
+pub fn refused_in_use(status: Option<u16>, referenced: bool) -> bool {
+    referenced && status == Some(409)
+}
+
 /// Looks a resource of one kind up by namespace and name.
 pub type Find = Arc<dyn Fn(&str, &str) -> Option<Referent> + Send + Sync>;
 /// The resources (`Kind namespace/name`) of one kind that reference a resource, given its
@@ -128,7 +137,13 @@ pub struct Referents {
     pub users: Vec<Users>,
     /// Where the resources to wake go (the lanes' wake stream, dispatched by kind).
     pub wake: Option<Wake>,
+    /// Whether the caches [`Referents::users`] reads have had their first listing since the
+    /// start (none: nothing to wait for).
+    pub listed: Option<Listed>,
 }
+
+/// Whether some caches have had their first listing.
+pub type Listed = Arc<dyn Fn() -> bool + Send + Sync>;
 
 impl Referents {
     /// Resolves `references` of a resource in `namespace` on `tenant` ([`resolve`]).
@@ -150,6 +165,15 @@ impl Referents {
             .iter()
             .flat_map(|users| users(kind, namespace, name, id))
             .collect()
+    }
+
+    /// Whether [`Referents::users`] can be trusted: the caches of the kinds that may use
+    /// this one have been listed since the start. Until then an empty answer means nothing
+    /// (found by fault scenario 8: after a SIGKILL's restart, a user attribute profile's
+    /// deletion ran before the self-service profiles were listed, found no user, and deleted
+    /// a profile one of them named).
+    pub fn users_known(&self) -> bool {
+        self.listed.as_ref().is_none_or(|listed| listed())
     }
 
     /// Queues a pass of every resource that references `kind namespace/name`: its
@@ -307,6 +331,26 @@ mod tests {
     }
 
     #[test]
+    fn users_are_known_once_their_caches_are_listed() {
+        assert!(Referents::default().users_known(), "nothing to wait for");
+        let listed = |done: bool| Referents {
+            listed: Some(Arc::new(move || done)),
+            ..Default::default()
+        };
+        assert!(!listed(false).users_known());
+        assert!(listed(true).users_known());
+    }
+
+    #[test]
+    fn only_a_409_to_the_delete_of_a_referenced_kind_is_in_use() {
+        assert!(refused_in_use(Some(409), true));
+        assert!(!refused_in_use(Some(409), false));
+        assert!(!refused_in_use(Some(400), true));
+        assert!(!refused_in_use(Some(500), true));
+        assert!(!refused_in_use(None, true));
+    }
+
+    #[test]
     fn the_fingerprint_changes_with_what_the_references_resolve_to() {
         let resolved = |id: &str| Ok(Resolved::from([("user_attribute_profile_id", id.to_string())]));
         let not_ready = |what: &str| {
@@ -361,6 +405,7 @@ mod tests {
                 let woken = woken.clone();
                 Arc::new(move |resource| woken.lock().push(resource))
             }),
+            listed: None,
         };
         let resolved = referents
             .resolve("team", &tenant("default"), &[reference(Target::Name("attrs".into()))])
