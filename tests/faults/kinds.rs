@@ -186,10 +186,13 @@ impl KindsFleet {
         let mut ready = Vec::new();
         for name in self.used() {
             let live = api.get_opt(&name).await.expect("get");
-            if live.is_some_and(|u| {
-                crate::invariants::condition_of(&u, "Ready").is_some_and(|c| c.0 == "True")
-                    && !u.finalizers().is_empty()
-            }) {
+            if self.uaps.contains_key(&name)
+                && live.is_some_and(|u| {
+                    crate::invariants::condition_of(&u, "Ready").is_some_and(|c| c.0 == "True")
+                        && !u.finalizers().is_empty()
+                        && u.metadata.deletion_timestamp.is_none()
+                })
+            {
                 ready.push(name);
             }
         }
@@ -227,21 +230,16 @@ impl KindsFleet {
     }
 }
 
-/// Waits (up to a minute) until the resources of kind `K` named are gone.
-pub async fn wait_gone<K: Kind>(h: &Harness, names: Vec<String>) {
+/// Those of the resources of kind `K` named that are gone (their deletion over).
+pub async fn gone_now<K: Kind>(h: &Harness, names: Vec<String>) -> Vec<String> {
     let api: Api<K> = Api::namespaced(h.ns.client.clone(), h.ns.name());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut gone = Vec::new();
     for name in names {
-        while let Some(r) = api.get_opt(&name).await.expect("get") {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{} {name} not deleted within 60 s: {:?}",
-                K::AUTH0.kind,
-                crate::invariants::condition_of(&r, "Synced")
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if api.get_opt(&name).await.expect("get").is_none() {
+            gone.push(name);
         }
     }
+    gone
 }
 
 /// Waits (up to a minute) until each resource of kind `K` named reports `reason` (Synced).
