@@ -478,3 +478,58 @@ async fn a_tenant_names_the_scopes_of_the_kinds_that_use_it() {
     wait_object_gone(&uaps, "attrs", Duration::from_secs(30)).await;
     wait_object(&tenants, "t", "Ready again", tenant_ready).await;
 }
+
+/// Found by fault scenario 8 (tests/faults): a self-service profile refused for the id of a
+/// user attribute profile deleted in the dashboard (Auth0 answers 400 `User attribute
+/// profile not found`: a terminal `InvalidSpec`) stayed refused for good once the profile it
+/// names was re-created under a new id: the wake the new id sent found the stalled pass's
+/// fingerprint unchanged (spec, annotations, tenant) and stopped. What the references
+/// resolve to is now part of that fingerprint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_service_profile_refused_for_a_stale_id_follows_the_new_one() {
+    let mut h = Harness::prepare("kinds-stale", scopes()).await;
+    // No drift check notices the dashboard's delete before the test asks for one.
+    h.poll_interval = "10m".into();
+    h.start_operator();
+    let uaps: Api<UserAttributeProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let ssps: Api<SelfServiceProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    h.apply("userattributeprofiles", uap("attrs", "t")).await;
+    let attrs = wait_object(&uaps, "attrs", "Ready", ready).await;
+    let old = attrs["status"]["id"].as_str().expect("id").to_string();
+    h.admin("DELETE", &format!("user-attribute-profiles/{old}"), None).await;
+
+    // The resource still says Ready with the old id: the self-service profile sends it, and
+    // Auth0 refuses it.
+    h.apply("selfserviceprofiles", ssp("portal", "attrs")).await;
+    let refused = wait_object(&ssps, "portal", "refused", |o| {
+        condition(o, "Synced").1 == "InvalidSpec"
+    })
+    .await;
+    assert!(condition(&refused, "Synced").2.contains("not found"), "{refused:#?}");
+
+    // The user attribute profile is looked at again, finds its profile gone and makes a new
+    // one: the self-service profile follows, with the new id.
+    let now = json!({"metadata": {"annotations": {"auth0.operators.dev/reconcile-requested-at": "now"}}});
+    uaps.patch(
+        "attrs",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&now),
+    )
+    .await
+    .expect("annotate");
+    let attrs = wait_object(&uaps, "attrs", "re-created", |o| {
+        ready(o) && o["status"]["id"].as_str().is_some_and(|id| id != old)
+    })
+    .await;
+    let new = attrs["status"]["id"].as_str().expect("id").to_string();
+    let portal = wait_object(&ssps, "portal", "Ready", ready).await;
+    let id = portal["status"]["id"].as_str().expect("id").to_string();
+    let held = h
+        .emulator
+        .self_service_profiles(&h.domain)
+        .expect("tenant")
+        .into_iter()
+        .find(|p| p.id == id)
+        .expect("held");
+    assert_eq!(held.user_attribute_profile_id.as_deref(), Some(new.as_str()));
+}

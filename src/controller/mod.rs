@@ -264,7 +264,7 @@ where
         // DelayedInit holds one waker), and the controller waits for it too.
         synced: Arc::new(Synced {
             waiting: std::sync::atomic::AtomicUsize::new(KINDS),
-            readiness,
+            readiness: readiness.clone(),
         }),
     };
     let profiles_controller = controllers.run(
@@ -281,6 +281,11 @@ where
         profile::references::Referents {
             users: vec![users_of_user_attribute_profiles(ssp_store.clone())],
             wake: Some(wake.clone()),
+            // Every kind's first listing is in its cache (the self-service profiles' too).
+            listed: Some({
+                let readiness = readiness.clone();
+                Arc::new(move || readiness.get())
+            }),
             ..Default::default()
         },
         shutdown.clone(),
@@ -414,6 +419,11 @@ fn users_of_user_attribute_profiles(store: reflector::Store<SelfServiceProfile>)
                     namespace: &namespace,
                     tenant: ssp.common().tenant_ref,
                     references: &references,
+                    held: ssp
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.at_provider.as_ref())
+                        .and_then(|a| a.user_attribute_profile_id.as_deref()),
                 };
                 profile::references::uses(&user, referenced)
             })

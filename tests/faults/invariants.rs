@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use auth0_operator::controller::desired::{desired, diff, normalize};
-use auth0_operator::crd::{Auth0Tenant, ConnectionProfile};
+use auth0_operator::crd::kind::Resolved;
+use auth0_operator::crd::{Auth0Tenant, ConnectionProfile, Kind};
 use k8s_openapi::api::events::v1::Event;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
@@ -235,6 +236,190 @@ async fn outputs(h: &Harness, profiles: &[ConnectionProfile], expect: &Expect) -
         ));
     }
     texts
+}
+
+/// The condition `type_` of a resource of any kind, as (status, reason, message).
+pub fn condition_of<K: Kind>(resource: &K, type_: &str) -> Option<(String, String, String)> {
+    resource
+        .status()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+/// The items of one kind (`Auth0Api::kind`) the emulator holds, as JSON.
+pub fn remote_items(h: &Harness, kind: &str) -> Vec<Value> {
+    fn values<T: serde::Serialize>(items: Option<Vec<T>>) -> Vec<Value> {
+        items
+            .expect("tenant")
+            .into_iter()
+            .map(|p| serde_json::to_value(p).expect("json"))
+            .collect()
+    }
+    match kind {
+        "ConnectionProfile" => h.remote(),
+        "UserAttributeProfile" => values(h.emulator.user_attribute_profiles(&h.domain)),
+        "SelfServiceProfile" => values(h.emulator.self_service_profiles(&h.domain)),
+        other => panic!("no emulator listing for kind {other}"),
+    }
+}
+
+/// Items of a kind made in Auth0 by someone else (the dashboard), by POSTing each body to
+/// the admin API's collection `path` (`user-attribute-profiles`); returns them as the
+/// emulator then stores them, to compare with byte for byte at the end.
+pub async fn seed_foreign_items<K: Kind>(h: &Harness, bodies: Vec<Value>) -> Vec<Value> {
+    let mut ids = Vec::new();
+    for body in bodies {
+        let made = h.admin("POST", K::AUTH0.path, Some(body.clone())).await;
+        let id = made["id"].as_str().unwrap_or_else(|| panic!("seeding {body}: {made}"));
+        ids.push(id.to_string());
+    }
+    let remote = remote_items(h, K::AUTH0.kind);
+    ids.iter()
+        .map(|id| {
+            remote
+                .iter()
+                .find(|p| p["id"] == id.as_str())
+                .cloned()
+                .expect("the seeded item")
+        })
+        .collect()
+}
+
+/// A condition as (status, reason, message), when there is one.
+type Condition = Option<(String, String, String)>;
+
+/// Whether a resource of any kind is Ready and Synced at its generation.
+pub fn settled<K: Kind>(resource: &K) -> bool {
+    condition_of(resource, "Ready").is_some_and(|c| c.0 == "True")
+        && condition_of(resource, "Synced").is_some_and(|c| c.0 == "True")
+        && resource.status().and_then(|s| s.observed_generation) == resource.meta().generation
+}
+
+/// Waits (up to `limit`) until the resources of kind `K` are exactly `live`, each Ready and
+/// Synced at its generation, every other one gone; panics naming the laggards, each with its
+/// reason (a laggard must at least say why). Returns the resources.
+pub async fn converge_kind<K: Kind>(h: &Harness, live: &BTreeSet<String>, limit: Duration) -> Vec<K> {
+    let api: Api<K> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let deadline = Instant::now() + limit;
+    loop {
+        let resources = api.list(&ListParams::default()).await.expect("list").items;
+        let names: BTreeSet<String> = resources.iter().map(|r| r.name_any()).collect();
+        let missing: Vec<&String> = live.difference(&names).collect();
+        let lingering: Vec<&String> = names.difference(live).collect();
+        let unready: Vec<(String, Condition)> = resources
+            .iter()
+            .filter(|r| live.contains(&r.name_any()) && !settled(*r))
+            .map(|r| {
+                let failing = condition_of(r, "Synced").filter(|c| c.0 != "True");
+                (r.name_any(), failing.or(condition_of(r, "Ready")))
+            })
+            .collect();
+        if missing.is_empty() && lingering.is_empty() && unready.is_empty() {
+            return resources;
+        }
+        if Instant::now() > deadline {
+            for (name, why) in &unready {
+                let (_, reason, message) = why.clone().unwrap_or_default();
+                assert!(
+                    !reason.is_empty() && !message.is_empty(),
+                    "{} {name}: not Ready and no reason given: {why:?}",
+                    K::AUTH0.kind
+                );
+            }
+            let lingering_why: Vec<_> = resources
+                .iter()
+                .filter(|r| lingering.contains(&&r.name_any()))
+                .map(|r| (r.name_any(), condition_of(r, "Synced")))
+                .take(10)
+                .collect();
+            panic!(
+                "{}s not converged within {limit:?}: missing {missing:?}, not deleted {lingering_why:?}, not Ready {:?}",
+                K::AUTH0.kind,
+                unready.iter().take(10).collect::<Vec<_>>()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The invariants for one kind, on settled `resources` (from [`converge_kind`]): each has
+/// exactly one item in Auth0, under its `status.id`, with the spec's fields (its references
+/// resolved by `resolve`) and its sub-documents (custom text); the `foreign` items are there
+/// byte for byte; nothing else is (no duplicate, no orphan, nothing a deleted resource
+/// made). Returns a summary.
+pub async fn check_kind<K: Kind>(
+    h: &Harness,
+    resources: &[K],
+    foreign: &[Value],
+    resolve: impl Fn(&K) -> Resolved,
+) -> String {
+    let kind = K::AUTH0.kind;
+    let remote = remote_items(h, kind);
+    let by_id: BTreeMap<&str, &Value> = remote
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap_or_default(), p))
+        .collect();
+    assert_eq!(by_id.len(), remote.len(), "{kind}: Auth0 holds an id twice");
+    let mut owned = BTreeSet::new();
+    for r in resources {
+        let name = r.name_any();
+        let id = r
+            .status()
+            .and_then(|s| s.id.clone())
+            .unwrap_or_else(|| panic!("{kind} {name}: Ready without status.id"));
+        let found = by_id
+            .get(id.as_str())
+            .unwrap_or_else(|| panic!("{kind} {name}: status.id {id}, which Auth0 does not hold"));
+        assert_eq!(
+            found["name"].as_str(),
+            Some(r.common().name),
+            "{kind} {name}: the item under status.id has another name"
+        );
+        assert!(owned.insert(id.clone()), "{kind}: {id} is recorded by two resources");
+        let drift = diff(&r.desired(&resolve(r)), &K::normalize(found));
+        assert!(drift.is_none(), "{kind} {name}: Auth0 differs from the spec: {drift:?}");
+        for document in r.sub_documents() {
+            // The emulator's admin API serves the whole custom text at `{id}/custom-text`.
+            let collection = document.suffix.split('/').next().unwrap_or_default();
+            let held = h
+                .admin("GET", &format!("{}/{id}/{collection}", K::AUTH0.path), None)
+                .await;
+            assert_eq!(
+                held,
+                Value::Object(document.desired.clone()),
+                "{kind} {name}: {} differs in Auth0",
+                document.spec_field
+            );
+        }
+    }
+    // One item per resource: the operator's items are exactly the recorded ones, so no
+    // duplicate (a second item of a resource's name) and no orphan (an item of a deleted
+    // resource, or of a create it lost track of).
+    let foreign_by_id: BTreeMap<&str, &Value> = foreign
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap_or_default(), p))
+        .collect();
+    for p in &remote {
+        let id = p["id"].as_str().unwrap_or_default();
+        if owned.contains(id) {
+            continue;
+        }
+        match foreign_by_id.get(id) {
+            Some(before) => assert_eq!(&p, before, "{kind}: an item the operator does not own was modified"),
+            None => panic!("{kind}: duplicate or orphan in Auth0 (no live resource records it, not foreign): {p}"),
+        }
+    }
+    for id in foreign_by_id.keys() {
+        assert!(by_id.contains_key(id), "{kind}: a foreign item {id} was deleted");
+    }
+    format!(
+        "{} {kind}s Ready, {} in Auth0 ({} foreign), 0 duplicates, 0 orphans",
+        resources.len(),
+        remote.len(),
+        foreign.len()
+    )
 }
 
 /// Whether `text` holds something shaped like a JWT (`eyJ…​.eyJ…`).

@@ -12,6 +12,7 @@ mod common;
 
 mod churn;
 mod invariants;
+mod kinds;
 
 use std::io::Write;
 use std::process::Child;
@@ -83,6 +84,29 @@ fn bad_day() -> Vec<FaultRule> {
             ..FaultRule::default()
         },
     ]
+}
+
+/// `bad_day()`, with writes of the two other kinds dropped after the write too: their
+/// creates, PATCHes and DELETEs, and the PUT of a self-service profile's custom text.
+fn bad_day_every_kind() -> Vec<FaultRule> {
+    let mut rules = bad_day();
+    for endpoint in [
+        Endpoint::CreateUserAttributeProfile,
+        Endpoint::UpdateUserAttributeProfile,
+        Endpoint::DeleteUserAttributeProfile,
+        Endpoint::CreateSelfServiceProfile,
+        Endpoint::UpdateSelfServiceProfile,
+        Endpoint::DeleteSelfServiceProfile,
+        Endpoint::SetSelfServiceProfileCustomText,
+    ] {
+        rules.push(FaultRule {
+            endpoint: Some(endpoint),
+            probability: 0.1,
+            drop_after_write: true,
+            ..FaultRule::default()
+        });
+    }
+    rules
 }
 
 /// What the faults did, for the report.
@@ -675,6 +699,277 @@ async fn s7_ownership_under_churn_names_unique() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s7_ownership_under_churn_duplicate_names_allowed() {
     ownership_under_churn(false).await;
+}
+
+/// Scenario 8, the two other kinds: user attribute profiles and the self-service profiles
+/// that name them churn under `bad_day()` (every kind's writes dropped too) and SIGKILLs,
+/// on a tenant whose 20 self-service profiles are nearly all someone else's: more are
+/// wanted than fit, so creates meet the quota's 409 and wait for the slots deletions free.
+/// Self-service profiles are created before the profiles they name, re-pointed, and the
+/// user attribute profiles some of them use are deleted while in use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s8_user_attribute_and_self_service_profiles_churn_at_the_quota() {
+    use auth0_operator::crd::{SelfServiceProfile, UserAttributeProfile};
+    use kinds::{KindsFleet, ssp_name, uap_name};
+    use kube::ResourceExt;
+
+    let started = Instant::now();
+    let h = Harness::prepare("fault-kinds", kinds::scopes()).await;
+    allow_duplicate_names(&h).await;
+    let uaps = size(8, 40);
+    let ssps = size(12, 16);
+    let rounds = size(5, 12);
+    // Each round deletes every fourth (a rotating quarter) and brings back the last
+    // round's; what is left at the end fills the tenant's 20 exactly.
+    let last = (0..ssps).filter(|i| i % 4 == rounds % 4).count();
+    let theirs = 20 - (ssps - last);
+    let foreign_uaps = invariants::seed_foreign_items::<UserAttributeProfile>(
+        &h,
+        vec![
+            kinds::dashboard_uap("foreign-uap-a"),
+            kinds::dashboard_uap("foreign-uap-b"),
+        ],
+    )
+    .await;
+    let foreign_ssps = invariants::seed_foreign_items::<SelfServiceProfile>(
+        &h,
+        (0..theirs)
+            .map(|i| json!({"name": format!("theirs-{i}"), "description": "someone else's"}))
+            .collect(),
+    )
+    .await;
+    assert!(h.emulator.set_faults(&h.domain, bad_day_every_kind()));
+    let spawn = || Replica(h.spawn_operator(&h.log, &["--http-address", "127.0.0.1:0"]));
+    let mut operator = spawn();
+    let kills = size(8, 40);
+    let mut dashboard_deletes = 0;
+    let killer = async {
+        for _ in 0..kills {
+            pause(1000..2500).await;
+            sigkill(&mut operator);
+            operator = spawn();
+        }
+    };
+    let step = Duration::from_secs(2);
+    let churn = async {
+        let mut fleet = KindsFleet::default();
+        // User attribute profiles deleted in use, to be made again once gone.
+        let mut pending: Vec<String> = Vec::new();
+        // Self-service profiles first: they wait for the profiles they name
+        // (ReferenceNotReady); more of them than there are free slots.
+        fleet
+            .apply_ssps(&h, (0..ssps).map(|i| (i, i % uaps, 0)).collect())
+            .await;
+        fleet.apply_uaps(&h, (0..uaps).map(|i| (i, 0)).collect()).await;
+        // The tenant is full before any slot frees.
+        kinds::wait_any_reason::<SelfServiceProfile>(&h, "QuotaExceeded").await;
+        for round in 1..=rounds {
+            // Changes of both kinds.
+            fleet
+                .apply_uaps(
+                    &h,
+                    (0..uaps)
+                        .filter(|i| i % 2 == round % 2 && fleet.uaps.contains_key(&uap_name(*i)))
+                        .map(|i| (i, round))
+                        .collect(),
+                )
+                .await;
+            let edits: Vec<(usize, usize, usize)> = fleet
+                .ssps
+                .keys()
+                .map(|s| index(s))
+                .filter(|i| i % 2 == round % 2)
+                .map(|i| (i, index(&fleet.uses(&ssp_name(i)).expect("uses")), round))
+                .collect();
+            fleet.apply_ssps(&h, edits).await;
+            // Two user attribute profiles deleted while self-service profiles use them: they
+            // must wait (InUse), not let Auth0 refuse.
+            let used = fleet.used_and_ready(&h).await;
+            let in_use: std::collections::BTreeSet<String> = (0..2.min(used.len()))
+                .map(|k| used[(round * 2 + k) % used.len()].clone())
+                .collect();
+            let in_use: Vec<String> = in_use.into_iter().collect();
+            fleet.deleted_in_use.extend(in_use.clone());
+            fleet.delete_uaps(&h, in_use.clone()).await;
+            // One that nobody uses deleted in the dashboard: recreated under a new id.
+            if fleet.dashboard_delete_unused_uap(&h).await.is_some() {
+                dashboard_deletes += 1;
+            }
+            tokio::time::sleep(step).await;
+            // Slots freed (the last round's deleted ones come back, this round's go), and
+            // the users of the deleted profiles re-pointed at ones that stay, once the
+            // deletions have said they wait.
+            let keep: Vec<usize> = fleet
+                .uaps
+                .keys()
+                .map(|u| index(u))
+                .filter(|i| !in_use.contains(&uap_name(*i)))
+                .collect();
+            let gone: Vec<usize> = (0..ssps).filter(|i| !fleet.ssps.contains_key(&ssp_name(*i))).collect();
+            fleet
+                .delete_ssps(
+                    &h,
+                    (0..ssps)
+                        .filter(|i| i % 4 == round % 4 && !gone.contains(i))
+                        .map(ssp_name)
+                        .collect(),
+                )
+                .await;
+            // (Only those whose deletion is over: one still deleting comes back later.)
+            let gone = kinds::gone_now::<SelfServiceProfile>(&h, gone.iter().map(|i| ssp_name(*i)).collect()).await;
+            fleet
+                .apply_ssps(
+                    &h,
+                    gone.iter()
+                        .map(|s| (index(s), keep[index(s) % keep.len()], round))
+                        .collect(),
+                )
+                .await;
+            kinds::wait_reason::<UserAttributeProfile>(&h, &in_use, "InUse").await;
+            let users: Vec<(usize, usize, usize)> = fleet
+                .ssps
+                .keys()
+                .filter(|s| fleet.uses(s).is_some_and(|u| in_use.contains(&u)))
+                .map(|s| (index(s), keep[index(s) % keep.len()], round))
+                .collect();
+            fleet.apply_ssps(&h, users).await;
+            tokio::time::sleep(step).await;
+            // The deleted profiles come back under the same names (new ids), and a third of
+            // the self-service profiles are pointed at them: the new ids, never the old.
+            // (Those whose deletion is over; the others in a later round.)
+            pending.extend(in_use.iter().cloned());
+            let again = kinds::gone_now::<UserAttributeProfile>(&h, pending.clone()).await;
+            pending.retain(|u| !again.contains(u));
+            fleet
+                .apply_uaps(&h, again.iter().map(|u| (index(u), round)).collect())
+                .await;
+            let back: Vec<(usize, usize, usize)> = fleet
+                .ssps
+                .keys()
+                .map(|s| index(s))
+                .filter(|i| i % 3 == round % 3 && !again.is_empty())
+                .map(|i| (i, index(&again[i % again.len()]), round))
+                .collect();
+            fleet.apply_ssps(&h, back).await;
+            tokio::time::sleep(step).await;
+        }
+        fleet
+    };
+    let (fleet, ()) = tokio::join!(churn, killer);
+
+    // The faults stay on: the operator must converge through them.
+    let limit = Duration::from_secs(240);
+    let live_uaps: std::collections::BTreeSet<String> = fleet.uaps.keys().cloned().collect();
+    let live_ssps: std::collections::BTreeSet<String> = fleet.ssps.keys().cloned().collect();
+    invariants::converge_kind::<UserAttributeProfile>(&h, &live_uaps, limit).await;
+    let ssp_resources = invariants::converge_kind::<SelfServiceProfile>(&h, &live_ssps, limit).await;
+    // Read again once the self-service profiles settled: the ids they are compared with.
+    let uap_resources = invariants::converge_kind::<UserAttributeProfile>(&h, &live_uaps, limit).await;
+    let uap_summary = invariants::check_kind(&h, &uap_resources, &foreign_uaps, |_| Default::default()).await;
+    let ssp_summary = invariants::check_kind(&h, &ssp_resources, &foreign_ssps, kinds::resolver(&uap_resources)).await;
+
+    // Every self-service profile carries the current id of the profile it names, never a
+    // stale one (check_kind compared every field; this says it in so many words).
+    let remote_ssps = invariants::remote_items(&h, "SelfServiceProfile");
+    for ssp in &ssp_resources {
+        let name = ssp.name_any();
+        let uses = fleet.uses(&name).expect("a reference");
+        let want = uap_resources
+            .iter()
+            .find(|u| u.name_any() == uses)
+            .and_then(|u| u.status.as_ref()?.id.clone())
+            .expect("the referenced profile's id");
+        let id = ssp.status.as_ref().and_then(|s| s.id.clone()).expect("status.id");
+        let held = remote_ssps.iter().find(|p| p["id"] == id.as_str()).expect("held");
+        assert_eq!(
+            held["user_attribute_profile_id"],
+            want.as_str(),
+            "{name} names {uses}: Auth0 holds another user attribute profile id"
+        );
+    }
+    // Nothing a deleted resource made is left.
+    let everything: Vec<serde_json::Value> = invariants::remote_items(&h, "UserAttributeProfile")
+        .into_iter()
+        .chain(remote_ssps)
+        .collect();
+    for id in &fleet.deleted_ids {
+        assert!(
+            !everything.iter().any(|p| p["id"] == id.as_str()),
+            "{id}, a deleted resource's, is still in Auth0"
+        );
+    }
+
+    // The quota was met, and never read as a name clash; a profile in use waited.
+    let requests = h.emulator.requests(&h.domain).expect("tenant");
+    let quota = requests
+        .iter()
+        .filter(|r| r.endpoint == Endpoint::CreateSelfServiceProfile && r.status == 409)
+        .count();
+    assert!(quota > 0, "no create met the quota: the scenario did not test it");
+    let refused_deletes = requests
+        .iter()
+        .filter(|r| r.endpoint == Endpoint::DeleteUserAttributeProfile && r.status == 409)
+        .count();
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(h.ns.client.clone(), h.ns.name());
+    let events: Vec<(String, String, String, String)> = events
+        .list(&Default::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .map(|e| {
+            let regarding = e.regarding.unwrap_or_default();
+            (
+                regarding.kind.unwrap_or_default(),
+                regarding.name.unwrap_or_default(),
+                e.reason.unwrap_or_default(),
+                e.note.unwrap_or_default(),
+            )
+        })
+        .collect();
+    let conflicts: Vec<_> = events.iter().filter(|e| e.2 == "Conflict").collect();
+    assert!(conflicts.is_empty(), "a resource reported Conflict: {conflicts:#?}");
+    let quota_events = events.iter().filter(|e| e.2 == "QuotaExceeded").count();
+    assert!(
+        quota_events > 0,
+        "no QuotaExceeded reported, yet {quota} creates met the quota"
+    );
+    for uap in &fleet.deleted_in_use {
+        assert!(
+            events
+                .iter()
+                .any(|e| e.0 == "UserAttributeProfile" && e.1 == *uap && e.2 == "InUse"),
+            "{uap} was deleted while in use, yet never waited (InUse)"
+        );
+    }
+    // Auth0 may still refuse one (a user's change that has not reached Auth0, or an
+    // interrupted create no status shows yet): reported InUse and retried, never Conflict
+    // (checked above), and counted.
+    drop(operator);
+    let log = std::fs::read_to_string(&h.log).expect("log");
+    assert!(
+        !log.contains(crate::common::SECRET) && !invariants::has_jwt(&log),
+        "a secret or token in the log"
+    );
+    report(
+        &format!(
+            "8. {uaps} user attribute and {ssps} self-service profiles churn beside {theirs} foreign self-service profiles (quota 20), {rounds} rounds: {} deleted while in use and re-created, {dashboard_deletes} deleted in the dashboard, re-pointed each round; Auth0 failing as in 1, {kills} SIGKILLs",
+            fleet.deleted_in_use.len()
+        ),
+        started,
+        &format!(
+            "{uap_summary}; {ssp_summary}; every reference the current id; {quota} creates met the quota (409), 0 reported Conflict, {quota_events} QuotaExceeded events; {refused_deletes} deletes refused in use by Auth0 (reported InUse, retried); {}",
+            injected(&h)
+        ),
+    );
+}
+
+/// The number in a resource name (`ssp-3`, `uap-12`).
+fn index(name: &str) -> usize {
+    name.rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("an indexed name")
 }
 
 impl Expect {

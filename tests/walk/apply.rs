@@ -15,7 +15,10 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use crate::common::{Harness, free_port};
-use crate::steps::{BIG_ANNOTATION, External, Fault, Made, NAMES, Spec, Step, Target, slot_name};
+use crate::steps::{
+    BIG_ANNOTATION, External, Fault, Made, NAMES, OTHER_TENANT, Other, Spec, Step, Target, slot_name, ssp_slot_name,
+    uap_slot_name,
+};
 
 pub const LEASE: &str = "walk";
 pub const IDENTITIES: [&str; 2] = ["replica-a", "replica-b"];
@@ -77,6 +80,11 @@ pub struct World<'h> {
     pub duplicates: bool,
     /// A port on 127.0.0.1 where nothing listens, in --allowed-tenant-hosts.
     pub dead_port: u16,
+    /// Items of the two other kinds that were never a resource's (seeded before the walk,
+    /// or made by its dashboard steps), by id: as they were made (compared with `updated_at`).
+    pub foreign_other: BTreeMap<String, Value>,
+    /// Dashboard deletes of a user attribute profile's item that Auth0 carried out.
+    pub dashboard_uap_deletes: usize,
 }
 
 impl<'h> World<'h> {
@@ -99,6 +107,60 @@ impl<'h> World<'h> {
             normalized: false,
             duplicates: false,
             dead_port: free_port(),
+            foreign_other: BTreeMap::new(),
+            dashboard_uap_deletes: 0,
+        }
+    }
+
+    /// The second Auth0Tenant, `t2`: the same Auth0 tenant as `t` (never broken by the walk).
+    pub async fn add_other_tenant(&self) {
+        self.h
+            .apply(
+                "auth0tenants",
+                json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "Auth0Tenant",
+                       "metadata": {"name": OTHER_TENANT}, "spec": self.tenant()}),
+            )
+            .await;
+    }
+
+    /// Items of the other kinds made in the dashboard before the walk.
+    pub async fn seed_foreign_other(&mut self) {
+        for (path, body) in [
+            ("user-attribute-profiles", crate::kinds::dashboard_uap("foreign-uap")),
+            ("self-service-profiles", json!({"name": "foreign-ssp"})),
+        ] {
+            let made = self.h.admin("POST", path, Some(body)).await;
+            let id = made["id"].as_str().expect("id").to_string();
+            self.foreign_other.insert(id, made);
+        }
+    }
+
+    /// Server-side apply of an object of our group, answering a refusal instead of panicking.
+    async fn apply_object(&self, plural: &str, kind: &str, name: &str, spec: Value) -> String {
+        let url = format!(
+            "/apis/auth0.operators.dev/v1alpha1/namespaces/{}/{plural}/{name}?fieldManager=test&force=true",
+            self.h.ns.name()
+        );
+        let object = json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": kind,
+                            "metadata": {"name": name}, "spec": spec});
+        let request = http::Request::patch(url)
+            .header("content-type", "application/apply-patch+yaml")
+            .body(serde_json::to_vec(&object).expect("json"))
+            .expect("request");
+        match self.h.ns.client.request::<Value>(request).await {
+            Ok(_) => "applied".into(),
+            Err(kube::Error::Api(e)) => format!("refused by the API server: {}", e.message),
+            Err(e) => panic!("applying {name}: {e}"),
+        }
+    }
+
+    /// Deletes a resource of kind `K`, answering what happened.
+    async fn delete_other<K: auth0_operator::crd::Kind>(&self, name: &str) -> String {
+        let api: Api<K> = Api::namespaced(self.h.ns.client.clone(), self.h.ns.name());
+        match api.delete(name, &DeleteParams::default()).await {
+            Ok(_) => "deleted".into(),
+            Err(kube::Error::Api(e)) if e.code == 404 => "no such resource".into(),
+            Err(e) => format!("refused: {e}"),
         }
     }
 
@@ -350,6 +412,13 @@ impl<'h> World<'h> {
                             Endpoint::CreateProfile,
                             Endpoint::UpdateProfile,
                             Endpoint::DeleteProfile,
+                            Endpoint::CreateUserAttributeProfile,
+                            Endpoint::UpdateUserAttributeProfile,
+                            Endpoint::DeleteUserAttributeProfile,
+                            Endpoint::CreateSelfServiceProfile,
+                            Endpoint::UpdateSelfServiceProfile,
+                            Endpoint::DeleteSelfServiceProfile,
+                            Endpoint::SetSelfServiceProfileCustomText,
                         ] {
                             self.faults.push(FaultRule {
                                 endpoint: Some(endpoint),
@@ -488,6 +557,88 @@ impl<'h> World<'h> {
             Step::Wait { millis } => {
                 tokio::time::sleep(Duration::from_millis(*millis)).await;
                 "waited".into()
+            }
+            Step::UapApply {
+                slot,
+                round,
+                other_tenant,
+            } => {
+                let mut spec = crate::kinds::uap_spec(*round);
+                if *other_tenant {
+                    spec["tenantRef"]["name"] = json!(OTHER_TENANT);
+                }
+                self.apply_object(
+                    "userattributeprofiles",
+                    "UserAttributeProfile",
+                    &uap_slot_name(*slot),
+                    spec,
+                )
+                .await
+            }
+            Step::UapDelete { slot, in_use } => {
+                let done = self
+                    .delete_other::<auth0_operator::crd::UserAttributeProfile>(&uap_slot_name(*slot))
+                    .await;
+                if *in_use { format!("{done} (in use)") } else { done }
+            }
+            Step::SspApply {
+                slot,
+                uses,
+                round,
+                what,
+            } => {
+                let spec = crate::kinds::ssp_spec(&uap_slot_name(*uses), *round);
+                let done = self
+                    .apply_object("selfserviceprofiles", "SelfServiceProfile", &ssp_slot_name(*slot), spec)
+                    .await;
+                format!("{what}: {done}")
+            }
+            Step::SspDelete { slot } => {
+                self.delete_other::<auth0_operator::crd::SelfServiceProfile>(&ssp_slot_name(*slot))
+                    .await
+            }
+            Step::DashboardOtherCreate { kind, taken } => {
+                let (path, body) = match kind {
+                    Other::UserAttributeProfile => (
+                        "user-attribute-profiles",
+                        crate::kinds::dashboard_uap(&if *taken {
+                            uap_slot_name(0)
+                        } else {
+                            format!("dash-uap-{}", self.foreign_other.len())
+                        }),
+                    ),
+                    Other::SelfServiceProfile => (
+                        "self-service-profiles",
+                        json!({"name": if *taken { ssp_slot_name(0) } else { format!("dash-ssp-{}", self.foreign_other.len()) }}),
+                    ),
+                };
+                let (status, made) = self.admin_try("POST", path, Some(body)).await;
+                match made["id"].as_str().filter(|_| status < 300) {
+                    Some(id) => {
+                        self.foreign_other.insert(id.to_string(), made.clone());
+                        format!("made {id}")
+                    }
+                    None => format!("refused {status}"),
+                }
+            }
+            Step::DashboardUapDelete { slot } => {
+                let api: Api<auth0_operator::crd::UserAttributeProfile> =
+                    Api::namespaced(h.ns.client.clone(), h.ns.name());
+                let id = api
+                    .get_opt(&uap_slot_name(*slot))
+                    .await
+                    .expect("get")
+                    .and_then(|u| u.status?.id);
+                let Some(id) = id else {
+                    return "no such profile".into();
+                };
+                let (status, _) = self
+                    .admin_try("DELETE", &format!("user-attribute-profiles/{id}"), None)
+                    .await;
+                if status < 300 {
+                    self.dashboard_uap_deletes += 1;
+                }
+                format!("{id}: {status}")
             }
         }
     }

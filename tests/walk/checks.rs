@@ -100,12 +100,68 @@ pub async fn settle(world: &mut World<'_>, limit: Duration) -> (Vec<ConnectionPr
     }
 }
 
+/// Asks again (`reconcile-requested-at`) of each resource that reports `NotFound` for an
+/// observed name Auth0 now holds: a stalled resource is not tried again until it, its tenant
+/// or its credentials change (docs/operations.md, Auth0OperatorResourcesStalled), so a
+/// profile of that name made after its last pass (by another resource's rename, or in the
+/// dashboard) is not seen until a person asks. After the ask, `check` holds it to the truth.
+/// Returns how many were asked.
+pub async fn ask_again_where_a_name_appeared(world: &World<'_>, profiles: &[ConnectionProfile]) -> usize {
+    let remote = world.h.remote();
+    let mut asked = 0;
+    for p in profiles {
+        let observed_by_name = p.spec.external_id.is_none() && p.status.as_ref().and_then(|s| s.id.clone()).is_none();
+        let wanted = Value::String(p.effective_name().to_lowercase());
+        if condition(p, "Synced").is_some_and(|c| c.1 == "NotFound")
+            && observed_by_name
+            && remote.iter().any(|r| lower(&r["name"]) == wanted)
+        {
+            let now = k8s_openapi::jiff::Timestamp::now().to_string();
+            let patch =
+                serde_json::json!({"metadata": {"annotations": {"auth0.operators.dev/reconcile-requested-at": now}}});
+            world
+                .h
+                .profiles()
+                .patch(
+                    &p.name_any(),
+                    &kube::api::PatchParams::default(),
+                    &kube::api::Patch::Merge(&patch),
+                )
+                .await
+                .expect("annotate");
+            asked += 1;
+            // Until a pass has acted on the ask.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let now_seen = world.h.profiles().get(&p.name_any()).await.expect("get");
+                if now_seen
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.last_handled_reconcile_at.as_deref())
+                    == Some(now.as_str())
+                {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{}: asked again, not acted on within 30 s: {:?}",
+                    p.name_any(),
+                    condition(&now_seen, "Synced")
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    asked
+}
+
 fn lower(v: &Value) -> Value {
     v.as_str().map_or(v.clone(), |s| Value::String(s.to_lowercase()))
 }
 
-/// Checks every invariant on settled resources; returns a summary line.
-pub async fn check(world: &World<'_>, profiles: &[ConnectionProfile]) -> String {
+/// Checks every invariant on settled resources (`others`: how many resources of the two
+/// other kinds exist, whose memory the operator's maps hold too); returns a summary line.
+pub async fn check(world: &World<'_>, profiles: &[ConnectionProfile], others: usize) -> String {
     let h = world.h;
     let remote = h.remote();
     let by_id: BTreeMap<&str, &Value> = remote
@@ -128,7 +184,16 @@ pub async fn check(world: &World<'_>, profiles: &[ConnectionProfile]) -> String 
         let ready_true = condition(p, "Ready").is_some_and(|c| c.0 == "True");
         let id = p.status.as_ref().and_then(|s| s.id.clone());
         let observe = p.spec.management_policy == ManagementPolicy::Observe;
-        if ready_true {
+        if ready_true && observe && id.is_none() {
+            // Observed by name: reported in atProvider, never recorded as the resource's id
+            // (apply.rs, `Action::Report`). A profile of the name must exist.
+            ready += 1;
+            let wanted = Value::String(p.effective_name().to_lowercase());
+            assert!(
+                remote.iter().any(|r| lower(&r["name"]) == wanted),
+                "{name}: Ready, observing {wanted} by name, which Auth0 does not hold"
+            );
+        } else if ready_true {
             ready += 1;
             let id = id.clone().unwrap_or_else(|| panic!("{name}: Ready without status.id"));
             let found = by_id
@@ -312,7 +377,7 @@ pub async fn check(world: &World<'_>, profiles: &[ConnectionProfile]) -> String 
         };
         *states.entry(state).or_default() += 1;
     }
-    let gauges = check_metrics(world, profiles.len()).await;
+    let gauges = check_metrics(world, profiles.len(), profiles.len() + others).await;
     format!(
         "{} resources ({ready} Ready, {} managed; Ready/Synced reasons {states:?}), {} profiles in Auth0 ({} foreign, {released} released), \
          0 duplicates, 0 orphans, 0 writes to foreign profiles, {} requests; {gauges}",
@@ -337,8 +402,9 @@ fn samples(metrics: &str, family: &str) -> Vec<(String, f64)> {
 }
 
 /// The leader's gauges against the cluster: `auth0_operator_resources` sums to the
-/// resources that exist; each `auth0_operator_remembered_resources` map holds no more.
-async fn check_metrics(world: &World<'_>, live: usize) -> String {
+/// ConnectionProfiles that exist (`live`); each `auth0_operator_remembered_resources` map
+/// (summed over the kinds) holds no more than the resources of every kind (`all`).
+async fn check_metrics(world: &World<'_>, live: usize, all: usize) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut last = String::new();
     loop {
@@ -355,10 +421,10 @@ async fn check_metrics(world: &World<'_>, live: usize) -> String {
                 // must hold at most the resources that exist. Skipped while the operator does
                 // not export it (the one check the walk may skip).
                 let remembered = samples(&metrics, "auth0_operator_remembered_resources");
-                let over: Vec<_> = remembered.iter().filter(|(_, v)| *v > live as f64).collect();
+                let over: Vec<_> = remembered.iter().filter(|(_, v)| *v > all as f64).collect();
                 assert!(
                     over.is_empty(),
-                    "per-resource memory holds more than the {live} resources: {over:?}"
+                    "per-resource memory holds more than the {all} resources: {over:?}"
                 );
                 if total == live as f64 {
                     return format!(
@@ -366,7 +432,7 @@ async fn check_metrics(world: &World<'_>, live: usize) -> String {
                         if remembered.is_empty() {
                             "auth0_operator_remembered_resources not exported (memory check skipped)".to_string()
                         } else {
-                            format!("{} remembered maps within {live}", remembered.len())
+                            format!("{} remembered maps within {all}", remembered.len())
                         }
                     );
                 }

@@ -22,17 +22,21 @@ mod churn;
 #[allow(dead_code)]
 #[path = "../faults/invariants.rs"]
 mod invariants;
+#[allow(dead_code)]
+#[path = "../faults/kinds.rs"]
+mod kinds;
 
 mod apply;
 mod checks;
 mod found;
+mod other_kinds;
 mod steps;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use apply::World;
-use common::{Harness, SCOPES};
+use common::Harness;
 use steps::{Step, generate};
 
 /// `make test`'s walks.
@@ -108,10 +112,12 @@ async fn walk(seed: u64, count: usize) {
     let started = Instant::now();
     let steps = generate(seed, count);
     eprintln!("walk: AUTH0_WALK_SEED={seed} AUTH0_WALK_STEPS={count}");
-    let h = Harness::prepare("walk", SCOPES.iter().map(|s| s.to_string()).collect()).await;
+    let h = Harness::prepare("walk", kinds::scopes()).await;
     h.grant_leases().await;
     let foreign = invariants::seed_foreign(&h, &["foreign-a", "wanted"]).await;
     let mut world = World::new(&h, foreign);
+    world.add_other_tenant().await;
+    world.seed_foreign_other().await;
     let mut trace = Trace {
         seed,
         steps: steps.clone(),
@@ -129,18 +135,23 @@ async fn walk(seed: u64, count: usize) {
     let walked = started.elapsed();
     world.stop_faults().await;
     let bound = settle_bound(walked);
-    let (_, first) = checks::settle(&mut world, bound).await;
+    let (profiles, first) = checks::settle(&mut world, bound).await;
+    let (_, first_others) = other_kinds::settle(&mut world, bound).await;
+    let asked = checks::ask_again_where_a_name_appeared(&world, &profiles).await;
     // Settled by its conditions; now three poll intervals, so that a drift check sees what
     // the dashboard did last (a profile deleted in the walk's last steps), then again.
     tokio::time::sleep(DRIFT_MARGIN).await;
     let (profiles, again) = checks::settle(&mut world, bound).await;
-    let settled = first + DRIFT_MARGIN + again;
-    let summary = checks::check(&world, &profiles).await;
+    let (others, again_others) = other_kinds::settle(&mut world, bound).await;
+    let settled = first + first_others + DRIFT_MARGIN + again + again_others;
+    let summary = checks::check(&world, &profiles, others.uaps.len() + others.ssps.len()).await;
+    let others = other_kinds::check(&world, &others).await;
     world.supervise("the checks");
     let restarts = world.starts.iter().sum::<usize>() - 2 - world.lease_exits;
     report(&format!(
         "- **walk, seed {seed}, {count} steps** — {:.0} s — invariants hold: walked in {:.0} s, settled in {:.1} s \
-         (bound {:.0} s); {restarts} restarts by the walk, {} exits on losing the Lease; {summary}",
+         (bound {:.0} s); {restarts} restarts by the walk, {} exits on losing the Lease; {asked} stalled NotFound asked again \
+         (a name appeared); {summary}; {others}",
         started.elapsed().as_secs_f64(),
         walked.as_secs_f64(),
         settled.as_secs_f64(),

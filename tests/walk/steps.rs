@@ -19,6 +19,31 @@ pub fn slot_name(slot: usize) -> String {
     format!("w-{slot}")
 }
 
+/// How many UserAttributeProfile names (`wu-0` …) and SelfServiceProfile names (`ws-0` …)
+/// a walk uses.
+pub const UAP_SLOTS: usize = 3;
+pub const SSP_SLOTS: usize = 3;
+
+pub fn uap_slot_name(slot: usize) -> String {
+    format!("wu-{slot}")
+}
+
+pub fn ssp_slot_name(slot: usize) -> String {
+    format!("ws-{slot}")
+}
+
+/// The second Auth0Tenant of the walk (`t2`: the same Auth0 tenant as `t`, another tenantRef
+/// as far as the resources can tell), where some user attribute profiles are made: a
+/// self-service profile on `t` that names one is refused (`InvalidReference`).
+pub const OTHER_TENANT: &str = "t2";
+
+/// Which of the two other kinds a dashboard step makes an item of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Other {
+    UserAttributeProfile,
+    SelfServiceProfile,
+}
+
 /// A profile one of the walk's dashboard steps made: the `n`th successful dashboard create,
 /// or one seeded before the walk (`Foreign`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +197,41 @@ pub enum Step {
     Wait {
         millis: u64,
     },
+    /// A UserAttributeProfile `wu-{slot}` applied: created (on `t`, or on `t2` when
+    /// `other_tenant`), or its attributes edited (`round` changes a label).
+    UapApply {
+        slot: usize,
+        round: usize,
+        other_tenant: bool,
+    },
+    /// A UserAttributeProfile deleted (`in_use`: a SelfServiceProfile the generator drew
+    /// names it, so the deletion must wait, `InUse`).
+    UapDelete {
+        slot: usize,
+        in_use: bool,
+    },
+    /// A SelfServiceProfile `ws-{slot}` applied naming `wu-{uses}` (which may not exist yet,
+    /// or be on `t2`): created, edited, or re-pointed (`what` says which).
+    SspApply {
+        slot: usize,
+        uses: usize,
+        round: usize,
+        what: &'static str,
+    },
+    SspDelete {
+        slot: usize,
+    },
+    /// An item of another kind made in the dashboard: named like slot 0's resource
+    /// (`taken`), or a name no resource has.
+    DashboardOtherCreate {
+        kind: Other,
+        taken: bool,
+    },
+    /// The Auth0 item of `wu-{slot}` deleted in the dashboard (Auth0 refuses while a
+    /// self-service profile uses it); the operator makes it again, under a new id.
+    DashboardUapDelete {
+        slot: usize,
+    },
 }
 
 /// The generator's model: only what it drew, never what happened.
@@ -183,6 +243,12 @@ struct Model {
     secret_ok: bool,
     faults: usize,
     dashboard: usize,
+    /// Live user attribute profiles: whether each is on `t2`.
+    uaps: Vec<Option<bool>>,
+    /// Live self-service profiles: the user attribute profile slot each names.
+    ssps: Vec<Option<usize>>,
+    /// Self-service profiles made in the dashboard (kept well under the tenant's 20).
+    dashboard_ssps: usize,
 }
 
 /// Odd annotation values: known-good, unparsable, extreme. The poll-interval overflow and
@@ -213,10 +279,14 @@ pub fn generate(seed: u64, count: usize) -> Vec<Step> {
         paused: vec![false; SLOTS],
         tenant_ok: true,
         secret_ok: true,
+        uaps: vec![None; UAP_SLOTS],
+        ssps: vec![None; SSP_SLOTS],
         ..Model::default()
     };
     let mut steps = Vec::with_capacity(count);
-    // A walk begins with a few resources, so that most steps have something to act on.
+    // A walk begins with a few resources, so that most steps have something to act on:
+    // connection profiles, and a self-service profile with the user attribute profile it
+    // names.
     for slot in 0..4.min(count) {
         let spec = fresh_spec(&mut rng, &model);
         model.live[slot] = Some(spec.clone());
@@ -224,6 +294,21 @@ pub fn generate(seed: u64, count: usize) -> Vec<Step> {
             slot,
             what: "create",
             spec,
+        });
+    }
+    if count > 6 {
+        model.uaps[0] = Some(false);
+        model.ssps[0] = Some(0);
+        steps.push(Step::UapApply {
+            slot: 0,
+            round: 0,
+            other_tenant: false,
+        });
+        steps.push(Step::SspApply {
+            slot: 0,
+            uses: 0,
+            round: 0,
+            what: "create",
         });
     }
     while steps.len() < count {
@@ -280,7 +365,107 @@ fn made(rng: &mut fastrand::Rng, model: &Model) -> Made {
     }
 }
 
+/// A step of the two other kinds.
+fn draw_other(rng: &mut fastrand::Rng, model: &mut Model) -> Step {
+    let live_uaps: Vec<usize> = (0..UAP_SLOTS).filter(|s| model.uaps[*s].is_some()).collect();
+    let used: Vec<usize> = model
+        .ssps
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|u| model.uaps[*u].is_some())
+        .collect();
+    loop {
+        return match rng.u32(..100) {
+            0..=21 => {
+                let slot = rng.usize(..UAP_SLOTS);
+                // The tenant is chosen at creation (the API server refuses a change later).
+                let other_tenant = model.uaps[slot].unwrap_or_else(|| rng.u8(..5) == 0);
+                model.uaps[slot] = Some(other_tenant);
+                Step::UapApply {
+                    slot,
+                    round: rng.usize(..3),
+                    other_tenant,
+                }
+            }
+            22..=35 => {
+                // Half of them a profile in use.
+                let slot = if !used.is_empty() && rng.bool() {
+                    used[rng.usize(..used.len())]
+                } else if !live_uaps.is_empty() {
+                    live_uaps[rng.usize(..live_uaps.len())]
+                } else {
+                    continue;
+                };
+                model.uaps[slot] = None;
+                Step::UapDelete {
+                    slot,
+                    in_use: used.contains(&slot),
+                }
+            }
+            36..=67 => {
+                let slot = rng.usize(..SSP_SLOTS);
+                // Mostly a user attribute profile that exists, sometimes any (one not made
+                // yet, or gone).
+                let uses = if !live_uaps.is_empty() && rng.u8(..4) != 0 {
+                    live_uaps[rng.usize(..live_uaps.len())]
+                } else {
+                    rng.usize(..UAP_SLOTS)
+                };
+                let what = match model.ssps[slot] {
+                    None => "create",
+                    Some(before) if before != uses => "re-point",
+                    Some(_) => "edit",
+                };
+                model.ssps[slot] = Some(uses);
+                Step::SspApply {
+                    slot,
+                    uses,
+                    round: rng.usize(..3),
+                    what,
+                }
+            }
+            68..=79 => {
+                let live: Vec<usize> = (0..SSP_SLOTS).filter(|s| model.ssps[*s].is_some()).collect();
+                if live.is_empty() {
+                    continue;
+                }
+                let slot = live[rng.usize(..live.len())];
+                model.ssps[slot] = None;
+                Step::SspDelete { slot }
+            }
+            80..=89 => {
+                let kind = if rng.bool() {
+                    Other::UserAttributeProfile
+                } else {
+                    if model.dashboard_ssps >= 8 {
+                        continue;
+                    }
+                    model.dashboard_ssps += 1;
+                    Other::SelfServiceProfile
+                };
+                Step::DashboardOtherCreate {
+                    kind,
+                    taken: rng.u8(..3) == 0,
+                }
+            }
+            _ => {
+                if live_uaps.is_empty() {
+                    continue;
+                }
+                Step::DashboardUapDelete {
+                    slot: live_uaps[rng.usize(..live_uaps.len())],
+                }
+            }
+        };
+    }
+}
+
 fn draw(rng: &mut fastrand::Rng, model: &mut Model) -> Step {
+    // A fifth of the steps act on the two other kinds.
+    if rng.u8(..5) == 0 {
+        return draw_other(rng, model);
+    }
     // Mostly a resource the model holds, sometimes any name (a new resource, or a step on
     // one that is gone).
     let live: Vec<usize> = (0..SLOTS).filter(|s| model.live[*s].is_some()).collect();
@@ -546,7 +731,19 @@ fn every_kind_of_step_is_drawn() {
         "Failover",
         "ClockSkew",
         "Wait",
+        "UapApply",
+        "UapDelete",
+        "SspApply",
+        "SspDelete",
+        "DashboardOtherCreate",
+        "DashboardUapDelete",
     ] {
         assert!(kinds.contains(kind), "{kind} never drawn: {kinds:?}");
+    }
+    // The other kinds' steps reach what they are for: a profile deleted while in use, a
+    // self-service profile re-pointed, and one naming a profile on the other tenant.
+    let text = format!("{steps:?}");
+    for wanted in ["in_use: true", "what: \"re-point\"", "other_tenant: true"] {
+        assert!(text.contains(wanted), "{wanted} never drawn");
     }
 }

@@ -51,6 +51,14 @@ pub async fn run<K: Kind>(pass: &Pass<'_, K>) -> Result<Done<K::AtProvider>, Err
                 // Resources that reference this one would lose what they use (Auth0 may
                 // refuse the delete, or leave them pointing at nothing): the deletion waits
                 // for them, naming them, before any call.
+                // Not before the caches of those resources are listed (after a restart).
+                if !pass.ctx.references.users_known() {
+                    return Err(Error::InUse {
+                        noun: K::AUTH0.noun,
+                        id: ids.join(", "),
+                        users: "the resources that may use it, not listed yet since the operator started".into(),
+                    });
+                }
                 let users = pass.users();
                 if !users.is_empty() {
                     return Err(Error::InUse {

@@ -50,7 +50,7 @@ impl Referent {
 }
 
 /// Why a reference did not resolve.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Unresolved {
     /// The referenced resource is missing, not Ready yet, or being deleted: the pass waits.
     NotReady { spec_field: &'static str, what: String },
@@ -149,10 +149,15 @@ pub struct User<'a> {
     pub tenant: &'a TenantRef,
     /// What its spec references.
     pub references: &'a [Reference],
+    /// The id of the referenced kind that Auth0's copy still carries, as its status last
+    /// recorded it: a reference changed in the spec whose PATCH has not landed yet still
+    /// uses the old one (a delete then would be refused by Auth0: found by fault scenario 8).
+    pub held: Option<&'a str>,
 }
 
-/// Whether `user` references `referenced` (pure): by its name, or by its recorded id, and
-/// only from the same namespace and the same `tenantRef`.
+/// Whether `user` references `referenced` (pure): by its name, or by its recorded id, or
+/// Auth0's copy of it still holds that id (`User::held`), and only from the same namespace
+/// and the same `tenantRef`.
 ///
 /// A resource of another namespace never holds up a deletion here, even one that names the
 /// id: no namespace can steer what another's resources do (were the profile really in use
@@ -163,16 +168,17 @@ pub fn uses(user: &User, referenced: &Referenced) -> bool {
         namespace,
         tenant,
         references,
+        held,
     } = *user;
     namespace == referenced.namespace
         && tenant == referenced.tenant
-        && references.iter().any(|reference| {
+        && (references.iter().any(|reference| {
             reference.kind == referenced.kind
                 && match &reference.target {
                     Target::Name(name) => name == referenced.name,
                     Target::Id(id) => Some(id.as_str()) == referenced.id,
                 }
-        })
+        }) || (held.is_some() && held == referenced.id))
 }
 
 /// A resource that [`uses`] another.
@@ -203,7 +209,13 @@ pub struct Referents {
     pub users: Vec<Users>,
     /// Where the resources to wake go (the lanes' wake stream, dispatched by kind).
     pub wake: Option<Wake>,
+    /// Whether the caches [`Referents::users`] reads have had their first listing since the
+    /// start (none: nothing to wait for).
+    pub listed: Option<Listed>,
 }
+
+/// Whether some caches have had their first listing.
+pub type Listed = Arc<dyn Fn() -> bool + Send + Sync>;
 
 impl Referents {
     /// Resolves `references` of a resource in `namespace` on `tenant` ([`resolve`]).
@@ -240,6 +252,15 @@ impl Referents {
             .filter(|user| user.in_auth0)
             .map(|user| user.resource)
             .collect()
+    }
+
+    /// Whether [`Referents::users`] can be trusted: the caches of the kinds that may use
+    /// this one have been listed since the start. Until then an empty answer means nothing
+    /// (found by fault scenario 8: after a SIGKILL's restart, a user attribute profile's
+    /// deletion ran before the self-service profiles were listed, found no user, and deleted
+    /// a profile one of them named).
+    pub fn users_known(&self) -> bool {
+        self.listed.as_ref().is_none_or(|listed| listed())
     }
 
     /// Queues a pass of every resource that uses `referenced`, in Auth0 or not (one waiting
@@ -515,6 +536,7 @@ mod tests {
             namespace,
             tenant,
             references,
+            held: None,
         };
         assert!(uses(&user("team", &default, &by_name), &attrs));
         assert!(uses(&user("team", &default, &by_id), &attrs));
@@ -537,6 +559,21 @@ mod tests {
         };
         assert!(!uses(&user("team", &default, &by_name), &other_kind));
         assert!(!uses(&user("team", &default, &[]), &attrs));
+        // Re-pointed in the spec while Auth0 still holds its id: still a user of it, from
+        // the same namespace and tenant only.
+        let held = |namespace, tenant| User {
+            held: Some(UAP),
+            ..user(namespace, tenant, &other_name)
+        };
+        assert!(uses(&held("team", &default), &attrs));
+        assert!(!uses(&held("other-team", &default), &attrs));
+        assert!(!uses(&held("team", &staging), &attrs));
+        assert!(!uses(&held("team", &default), &unrecorded));
+        let elsewhere = User {
+            held: Some("uap_2cu7Zs1Dfru5Qc9mZea7nm"),
+            ..user("team", &default, &other_name)
+        };
+        assert!(!uses(&elsewhere, &attrs));
         // One reference of several is enough.
         let both = [
             reference(Target::Name("other".into())),
@@ -613,6 +650,17 @@ mod tests {
     }
 
     #[test]
+    fn users_are_known_once_their_caches_are_listed() {
+        assert!(Referents::default().users_known(), "nothing to wait for");
+        let listed = |done: bool| Referents {
+            listed: Some(Arc::new(move || done)),
+            ..Default::default()
+        };
+        assert!(!listed(false).users_known());
+        assert!(listed(true).users_known());
+    }
+
+    #[test]
     fn a_kinds_referents_look_up_in_the_referencing_namespace_and_wake_the_users() {
         let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
         let woken = Arc::new(parking_lot::Mutex::new(Vec::new()));
@@ -644,6 +692,7 @@ mod tests {
                 let woken = woken.clone();
                 Arc::new(move |resource| woken.lock().push(resource))
             }),
+            listed: None,
         };
         let resolved = referents
             .resolve("team", &tenant("default"), &[reference(Target::Name("attrs".into()))])
