@@ -254,7 +254,7 @@ enum LetGo {
 
 /// A deletion waiting `InUse` goes on as soon as its user lets go (docs/kinds.md: "it goes
 /// on when they let go"), however long it has waited and however the user lets go: it looks
-/// again every 2 s (`status::IN_USE_RECHECK`, no Auth0 call), where the failure backoff (1 s
+/// again every 2 s (`status::WAIT_RECHECK`, no Auth0 call), where the failure backoff (1 s
 /// doubling, 300 s cap) once kept it waiting minutes.
 async fn a_waiting_deletion_goes_on_when_its_user(prefix: &str, how: LetGo) {
     let h = Harness::start_with(prefix, scopes()).await;

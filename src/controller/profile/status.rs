@@ -76,15 +76,20 @@ pub struct Failure {
     /// retrying with backoff.
     pub stalled: bool,
     /// When to look again instead of the backoff, for a wait that costs no Auth0 call to
-    /// check ([`IN_USE_RECHECK`]: a deletion waiting for its users reads them from the
-    /// cache). A user lets go in ways no event of the waiting resource shows (deleted, its
-    /// reference dropped or changed, by name or by id): with backoff the deletion went on
-    /// minutes later.
+    /// check ([`WAIT_RECHECK`]: a deletion waiting for its users, a resource waiting for the
+    /// one it references, both read from the caches). A user lets go in ways no event of the
+    /// waiting resource shows (deleted, its reference dropped or changed, by name or by id):
+    /// with backoff the deletion went on minutes later; and a wait counted as a failure grew
+    /// the backoff of the Auth0 failures after it (fault scenario 8: a self-service profile
+    /// that had waited for its reference retried a dropped create 4 minutes after Auth0 was
+    /// back).
     pub recheck: Option<std::time::Duration>,
 }
 
-/// How soon a deletion waiting for its users ([`Error::InUse`]) looks again.
-pub const IN_USE_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
+/// How soon a wait that costs no Auth0 call looks again: a deletion waiting for its users
+/// ([`Error::InUse`]), a resource waiting for the one it references
+/// ([`Error::ReferenceNotReady`]). Neither grows the failure backoff.
+pub const WAIT_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How `error`, which ended a pass over `profile`, is reported (pure). `saw_gone`: the pass
 /// saw the recorded profile answer 404.
@@ -116,7 +121,7 @@ pub fn failed<K: Kind>(profile: &K, error: &Error, saw_gone: bool) -> Failure {
             reason,
             message,
             stalled,
-            recheck: matches!(error, Error::InUse { .. }).then_some(IN_USE_RECHECK),
+            recheck: waits(error).then_some(WAIT_RECHECK),
         };
     }
     let remote_available = super::claims::recorded_id(profile).is_some()
@@ -136,8 +141,13 @@ pub fn failed<K: Kind>(profile: &K, error: &Error, saw_gone: bool) -> Failure {
         reason,
         message,
         stalled: terminal,
-        recheck: None,
+        recheck: waits(error).then_some(WAIT_RECHECK),
     }
+}
+
+/// Whether `error` is a wait the caches answer ([`WAIT_RECHECK`]).
+fn waits(error: &Error) -> bool {
+    matches!(error, Error::InUse { .. } | Error::ReferenceNotReady(_))
 }
 
 /// `new` (or, when the pass changed nothing, the resource's current status) with `note` as
@@ -538,8 +548,8 @@ mod tests {
         assert!(terminal.message.contains(annotation::FORCE_ORPHAN));
     }
 
-    /// A deletion waiting for its users looks again soon (it costs no call); every other
-    /// failure backs off.
+    /// A deletion waiting for its users, or a resource for its reference, looks again soon
+    /// (it costs no call); every other failure backs off.
     #[test]
     fn a_deletion_waiting_for_its_users_looks_again_soon() {
         let mut deleting = ready();
@@ -550,7 +560,11 @@ mod tests {
             users: "SelfServiceProfile team/portal".into(),
         };
         let waiting = failed(&deleting, &in_use, false);
-        assert_eq!(waiting.recheck, Some(IN_USE_RECHECK));
+        assert_eq!(waiting.recheck, Some(WAIT_RECHECK));
+        let referencing = failed(&ready(), &Error::ReferenceNotReady("not Ready".into()), false);
+        assert_eq!(referencing.recheck, Some(WAIT_RECHECK));
+        assert!(!referencing.stalled);
+        assert_eq!(failed(&ready(), &in_use, false).recheck, Some(WAIT_RECHECK));
         assert!(!waiting.stalled);
         assert_eq!(failed(&deleting, &unavailable(), false).recheck, None);
         assert_eq!(failed(&ready(), &unavailable(), false).recheck, None);
