@@ -402,7 +402,8 @@ fn samples(metrics: &str, family: &str) -> Vec<(String, f64)> {
 }
 
 /// The leader's gauges against the cluster: `auth0_operator_resources` sums to the
-/// ConnectionProfiles that exist (`live`); each `auth0_operator_remembered_resources` map
+/// ConnectionProfiles that exist (`live`) on its ConnectionProfile series and to the
+/// resources of every kind (`all`) on all of them; each `auth0_operator_remembered_resources` map
 /// (summed over the kinds) holds no more than the resources of every kind (`all`).
 async fn check_metrics(world: &World<'_>, live: usize, all: usize) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -415,20 +416,26 @@ async fn check_metrics(world: &World<'_>, live: usize, all: usize) -> String {
                 .expect("metrics");
             if let Some((200, metrics)) = body {
                 let resources = samples(&metrics, "auth0_operator_resources");
-                let total: f64 = resources.iter().map(|(_, v)| v).sum();
-                // TODO(per-resource memory, being added on main): the maps the reconciler
-                // keeps per resource, as `auth0_operator_remembered_resources{map=...}`. Each
-                // must hold at most the resources that exist. Skipped while the operator does
-                // not export it (the one check the walk may skip).
+                // The gauge counts every kind (`kind` label): its ConnectionProfile series sum
+                // to the ConnectionProfiles, all its series to the resources of every kind.
+                let total: f64 = resources
+                    .iter()
+                    .filter(|(series, _)| series.contains("kind=\"ConnectionProfile\""))
+                    .map(|(_, v)| v)
+                    .sum();
+                let every_kind: f64 = resources.iter().map(|(_, v)| v).sum();
+                // The maps the reconciler keeps per resource
+                // (`auth0_operator_remembered_resources{map=...}`, summed over the kinds):
+                // each holds at most the resources that exist.
                 let remembered = samples(&metrics, "auth0_operator_remembered_resources");
                 let over: Vec<_> = remembered.iter().filter(|(_, v)| *v > all as f64).collect();
                 assert!(
                     over.is_empty(),
                     "per-resource memory holds more than the {all} resources: {over:?}"
                 );
-                if total == live as f64 {
+                if total == live as f64 && every_kind == all as f64 {
                     return format!(
-                        "gauge auth0_operator_resources = {total} = resources in the cluster; {}",
+                        "gauge auth0_operator_resources = {total} ConnectionProfiles, {every_kind} of every kind = resources in the cluster; {}",
                         if remembered.is_empty() {
                             "auth0_operator_remembered_resources not exported (memory check skipped)".to_string()
                         } else {
@@ -440,7 +447,9 @@ async fn check_metrics(world: &World<'_>, live: usize, all: usize) -> String {
             }
         }
         if Instant::now() > deadline {
-            panic!("auth0_operator_resources does not count the {live} resources in the cluster: {last}");
+            panic!(
+                "auth0_operator_resources does not count the {live} ConnectionProfiles and {all} resources of every kind in the cluster: {last}"
+            );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
