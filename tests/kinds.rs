@@ -17,19 +17,6 @@ use common::{Harness, SCOPES, object_condition as condition, object_ready as rea
 use kube::api::{Api, DeleteParams};
 use serde_json::{Value, json};
 
-/// Every scope the three kinds need.
-fn scopes() -> Vec<String> {
-    let mut all: Vec<String> = SCOPES.iter().map(|s| s.to_string()).collect();
-    for kind in ["user_attribute_profiles", "self_service_profiles"] {
-        for verb in ["read", "create", "update", "delete"] {
-            all.push(format!("{verb}:{kind}"));
-        }
-    }
-    all.push("read:self_service_profile_custom_texts".into());
-    all.push("update:self_service_profile_custom_texts".into());
-    all
-}
-
 fn uap(name: &str, tenant: &str) -> Value {
     json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "UserAttributeProfile",
            "metadata": {"name": name},
@@ -51,7 +38,7 @@ fn ssp(name: &str, uses: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_self_service_profile_waits_for_the_user_attribute_profile_it_names_then_both_are_ready() {
-    let h = Harness::start_with("kinds-ref", scopes()).await;
+    let h = Harness::start_with("kinds-ref", common::all_scopes()).await;
     let uaps: Api<UserAttributeProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
     let ssps: Api<SelfServiceProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
 
@@ -131,7 +118,7 @@ async fn a_self_service_profile_waits_for_the_user_attribute_profile_it_names_th
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reference_to_a_profile_on_another_tenant_is_refused() {
-    let h = Harness::start_with("kinds-tenant", scopes()).await;
+    let h = Harness::start_with("kinds-tenant", common::all_scopes()).await;
     let uaps: Api<UserAttributeProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
     let ssps: Api<SelfServiceProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
     // A second tenant object in the namespace (another tenantRef: another tenant as far as
@@ -165,7 +152,7 @@ async fn a_reference_to_a_profile_on_another_tenant_is_refused() {
 /// clash, and the 20 that are someone else's stay untouched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_foreign_name_is_a_conflict_and_a_full_tenant_is_no_name_clash() {
-    let h = Harness::start_with("kinds-own", scopes()).await;
+    let h = Harness::start_with("kinds-own", common::all_scopes()).await;
     let uaps: Api<UserAttributeProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
     let ssps: Api<SelfServiceProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
     let foreign = h
@@ -233,7 +220,7 @@ async fn a_foreign_name_is_a_conflict_and_a_full_tenant_is_no_name_clash() {
 /// profiles cost one page of `GET /user-attribute-profiles` an interval, never a GET each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settled_profiles_are_checked_from_one_listing_per_interval() {
-    let h = Harness::start_with("kinds-drift", scopes()).await;
+    let h = Harness::start_with("kinds-drift", common::all_scopes()).await;
     let uaps: Api<UserAttributeProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
     for name in ["a", "b", "c"] {
         h.apply("userattributeprofiles", uap(name, "t")).await;
@@ -274,7 +261,7 @@ async fn settled_profiles_are_checked_from_one_listing_per_interval() {
 /// `pendingChanges` names it when Auth0 holds another text, and nothing is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observe_reports_a_custom_text_that_differs_and_writes_nothing() {
-    let h = Harness::start_with("kinds-observe", scopes()).await;
+    let h = Harness::start_with("kinds-observe", common::all_scopes()).await;
     let ssps: Api<SelfServiceProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
     let theirs = h
         .admin(
@@ -333,7 +320,7 @@ async fn observe_reports_a_custom_text_that_differs_and_writes_nothing() {
 /// would otherwise wait for each other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_that_never_reached_auth0_holds_up_no_deletion() {
-    let h = Harness::start_with("kinds-unsent", scopes()).await;
+    let h = Harness::start_with("kinds-unsent", common::all_scopes()).await;
     let uaps: Api<UserAttributeProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
     let ssps: Api<SelfServiceProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
     h.apply("userattributeprofiles", uap("attrs", "t")).await;
@@ -362,7 +349,7 @@ async fn a_user_that_never_reached_auth0_holds_up_no_deletion() {
 /// "done moments ago".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_referenced_profile_made_again_is_used_by_its_new_id_at_once() {
-    let h = Harness::start_with("kinds-newid", scopes()).await;
+    let h = Harness::start_with("kinds-newid", common::all_scopes()).await;
     let uaps: Api<UserAttributeProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
     let ssps: Api<SelfServiceProfile> = Api::namespaced(h.ns.client.clone(), h.ns.name());
     h.apply("userattributeprofiles", uap("attrs", "t")).await;
@@ -487,7 +474,7 @@ async fn a_tenant_names_the_scopes_of_the_kinds_that_use_it() {
 /// resolve to is now part of that fingerprint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_self_service_profile_refused_for_a_stale_id_follows_the_new_one() {
-    let mut h = Harness::prepare("kinds-stale", scopes()).await;
+    let mut h = Harness::prepare("kinds-stale", common::all_scopes()).await;
     // No drift check notices the dashboard's delete before the test asks for one.
     h.poll_interval = "10m".into();
     h.start_operator();

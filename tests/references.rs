@@ -10,22 +10,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use auth0_operator::crd::{SelfServiceProfile, UserAttributeProfile};
-use common::{Harness, SCOPES, object_condition as condition, object_ready as ready, wait_object, wait_object_gone};
+use common::{Harness, object_condition as condition, object_ready as ready, wait_object, wait_object_gone};
 use kube::api::{Api, DeleteParams};
 use serde_json::{Value, json};
-
-/// Every scope the three kinds need.
-fn scopes() -> Vec<String> {
-    let mut all: Vec<String> = SCOPES.iter().map(|s| s.to_string()).collect();
-    for kind in ["user_attribute_profiles", "self_service_profiles"] {
-        for verb in ["read", "create", "update", "delete"] {
-            all.push(format!("{verb}:{kind}"));
-        }
-    }
-    all.push("read:self_service_profile_custom_texts".into());
-    all.push("update:self_service_profile_custom_texts".into());
-    all
-}
 
 fn uap(name: &str, tenant: &str) -> Value {
     json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "UserAttributeProfile",
@@ -110,7 +97,7 @@ fn no_409(h: &Harness) {
 /// Auth0 refusing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_moves_between_name_and_id_and_between_profiles() {
-    let h = Harness::start_with("r29-move", scopes()).await;
+    let h = Harness::start_with("r29-move", common::all_scopes()).await;
     let (uaps, ssps) = apis(&h);
     h.apply("userattributeprofiles", uap("a", "t")).await;
     h.apply("userattributeprofiles", uap("b", "t")).await;
@@ -149,7 +136,7 @@ async fn the_reference_moves_between_name_and_id_and_between_profiles() {
 /// same moment (what a namespace deletion does) leave nothing in Auth0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_users_hold_up_a_deletion_and_both_kinds_deleted_at_once_leave_nothing() {
-    let h = Harness::start_with("r29-two", scopes()).await;
+    let h = Harness::start_with("r29-two", common::all_scopes()).await;
     let (uaps, ssps) = apis(&h);
     let ns = h.ns.name().to_string();
     h.apply("userattributeprofiles", uap("attrs", "t")).await;
@@ -210,7 +197,7 @@ async fn two_users_hold_up_a_deletion_and_both_kinds_deleted_at_once_leave_nothi
 /// docs/kinds.md says "Stalled until one of them changes".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_reference_recovers_when_the_referenced_profile_changes() {
-    let h = Harness::start_with("r29-stall", scopes()).await;
+    let h = Harness::start_with("r29-stall", common::all_scopes()).await;
     let (uaps, ssps) = apis(&h);
     let url = h.emulator.tenant_url(&h.domain).expect("url");
     h.apply(
@@ -257,7 +244,7 @@ enum LetGo {
 /// again every 2 s (`status::WAIT_RECHECK`, no Auth0 call), where the failure backoff (1 s
 /// doubling, 300 s cap) once kept it waiting minutes.
 async fn a_waiting_deletion_goes_on_when_its_user(prefix: &str, how: LetGo) {
-    let h = Harness::start_with(prefix, scopes()).await;
+    let h = Harness::start_with(prefix, common::all_scopes()).await;
     let (uaps, ssps) = apis(&h);
     h.apply("userattributeprofiles", uap("attrs", "t")).await;
     let attrs = id_of(&wait_object(&uaps, "attrs", "Ready", ready).await);
@@ -306,7 +293,7 @@ async fn a_waiting_deletion_goes_on_when_its_user_drops_the_reference() {
 /// Auth0's texts and sticks; leaving customText out leaves Auth0's texts alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_text_with_odd_keys_settles_and_a_reset_sticks() {
-    let h = Harness::start_with("r29-text", scopes()).await;
+    let h = Harness::start_with("r29-text", common::all_scopes()).await;
     let (_, ssps) = apis(&h);
     let texts = json!({"introduction": "<p class=\"x\">Hi & welcome</p>", "a.b": "dot", "with space": "sp",
                        "ünï": "é".repeat(2000), "x/y": "slash", "Z": ""});
@@ -378,7 +365,7 @@ async fn custom_text_with_odd_keys_settles_and_a_reset_sticks() {
 /// its text stays; with one, it is replaced; its user attributes give way to a reference.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adopting_a_foreign_profile_keeps_its_custom_text_until_the_spec_sets_one() {
-    let h = Harness::start_with("r29-adopt", scopes()).await;
+    let h = Harness::start_with("r29-adopt", common::all_scopes()).await;
     let (uaps, ssps) = apis(&h);
     h.apply("userattributeprofiles", uap("attrs", "t")).await;
     let attrs = id_of(&wait_object(&uaps, "attrs", "Ready", ready).await);
@@ -423,7 +410,7 @@ async fn adopting_a_foreign_profile_keeps_its_custom_text_until_the_spec_sets_on
 /// its id, both are Ready and the self-service profile never changed in Auth0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_orphaned_referenced_profile_adopted_back_is_used_again() {
-    let h = Harness::start_with("r29-orphan", scopes()).await;
+    let h = Harness::start_with("r29-orphan", common::all_scopes()).await;
     let (uaps, ssps) = apis(&h);
     let mut attrs = uap("attrs", "t");
     attrs["spec"]["deletionPolicy"] = json!("Orphan");
@@ -465,7 +452,7 @@ async fn an_orphaned_referenced_profile_adopted_back_is_used_again() {
 /// duplicate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_one_own_profiles_fill_the_tenant_and_the_last_waits_its_turn() {
-    let h = Harness::start_with("r29-quota", scopes()).await;
+    let h = Harness::start_with("r29-quota", common::all_scopes()).await;
     let (_, ssps) = apis(&h);
     let names: Vec<String> = (0..21).map(|i| format!("p{i:02}")).collect();
     for name in &names {
@@ -524,7 +511,7 @@ async fn wait_object_for_long(ssps: &Api<SelfServiceProfile>, name: &str) {
 /// What the schema must refuse at `kubectl apply` time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_schema_refuses_what_auth0_would() {
-    let h = Harness::start_with("r29-schema", scopes()).await;
+    let h = Harness::start_with("r29-schema", common::all_scopes()).await;
     let mut both = ssp("both", json!({"name": "attrs"}));
     both["spec"]["userAttributes"] = json!([{"name": "email", "description": "Email", "isOptional": false}]);
     let refused = try_apply(&h, "selfserviceprofiles", &both).await.expect_err("both");
@@ -555,7 +542,7 @@ async fn the_schema_refuses_what_auth0_would() {
 /// soon as Auth0 answers, not at the resource's next drift check (an hour away here).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_custom_text_that_failed_after_the_create_is_written_on_the_retry() {
-    let h = Harness::start_with("r29-textfail", scopes()).await;
+    let h = Harness::start_with("r29-textfail", common::all_scopes()).await;
     let (_, ssps) = apis(&h);
     h.admin(
         "POST",
@@ -613,7 +600,7 @@ async fn a_custom_text_that_failed_after_the_create_is_written_on_the_retry() {
 /// ServerSideApply) and Flux write resources: the reset must be accepted there too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resetting_custom_text_with_server_side_apply_is_accepted() {
-    let h = Harness::start_with("r29-ssa", scopes()).await;
+    let h = Harness::start_with("r29-ssa", common::all_scopes()).await;
     // Made with {} at once: accepted.
     let mut fresh = ssp("fresh", Value::Null);
     fresh["spec"]["customText"] = json!({"en": {"getStarted": {}}});
@@ -634,7 +621,7 @@ async fn resetting_custom_text_with_server_side_apply_is_accepted() {
 /// another tenant, and is made there once the profile it names is Ready on that tenant.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiting_profile_moves_to_another_tenant() {
-    let h = Harness::start_with("r29-move-tenant", scopes()).await;
+    let h = Harness::start_with("r29-move-tenant", common::all_scopes()).await;
     let (uaps, ssps) = apis(&h);
     let url = h.emulator.tenant_url(&h.domain).expect("url");
     h.apply(
@@ -670,7 +657,7 @@ async fn a_waiting_profile_moves_to_another_tenant() {
 /// wait `ReferenceNotReady`, "which is not Ready yet", for as long as it stays paused).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_referenced_profile_still_resolves() {
-    let h = Harness::start_with("r29-paused", scopes()).await;
+    let h = Harness::start_with("r29-paused", common::all_scopes()).await;
     let (uaps, ssps) = apis(&h);
     let mut attrs = uap("attrs", "t");
     h.apply("userattributeprofiles", attrs.clone()).await;

@@ -681,3 +681,12 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Every scope the three kinds need (the emulator's whole list: the four of each kind, and
+/// the two of self-service profiles' custom text).
+pub fn all_scopes() -> Vec<String> {
+    auth0_emulator::config::ALL_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}

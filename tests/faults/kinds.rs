@@ -11,20 +11,8 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams};
 use serde_json::{Value, json};
 
-use crate::common::{Harness, SCOPES};
-
-/// Every scope the three kinds need.
-pub fn scopes() -> Vec<String> {
-    let mut all: Vec<String> = SCOPES.iter().map(|s| s.to_string()).collect();
-    for kind in ["user_attribute_profiles", "self_service_profiles"] {
-        for verb in ["read", "create", "update", "delete"] {
-            all.push(format!("{verb}:{kind}"));
-        }
-    }
-    all.push("read:self_service_profile_custom_texts".into());
-    all.push("update:self_service_profile_custom_texts".into());
-    all
-}
+use crate::common::Harness;
+pub use crate::common::all_scopes as scopes;
 
 pub fn uap_name(i: usize) -> String {
     format!("uap-{i}")
