@@ -192,13 +192,8 @@ async fn two_users_hold_up_a_deletion_and_both_kinds_deleted_at_once_leave_nothi
     no_409(&h);
 }
 
-/// A self-service profile refused because the profile it names is on another tenant
-/// (`InvalidReference`, Stalled) goes on when that profile is made again on its own tenant:
-/// docs/kinds.md says "Stalled until one of them changes".
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_invalid_reference_recovers_when_the_referenced_profile_changes() {
-    let h = Harness::start_with("r29-stall", common::all_scopes()).await;
-    let (uaps, ssps) = apis(&h);
+/// A second Auth0Tenant, `other`, in the test's namespace, on the same Auth0 tenant.
+async fn other_tenant(h: &Harness) {
     let url = h.emulator.tenant_url(&h.domain).expect("url");
     h.apply(
         "auth0tenants",
@@ -207,6 +202,16 @@ async fn an_invalid_reference_recovers_when_the_referenced_profile_changes() {
                "spec": {"domain": h.domain, "credentialsSecretRef": {"name": "creds"}, "endpoint": {"url": url}}}),
     )
     .await;
+}
+
+/// A self-service profile refused because the profile it names is on another tenant
+/// (`InvalidReference`, Stalled) goes on when that profile is made again on its own tenant:
+/// docs/kinds.md says "Stalled until one of them changes".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_reference_recovers_when_the_referenced_profile_changes() {
+    let h = Harness::start_with("r29-stall", common::all_scopes()).await;
+    let (uaps, ssps) = apis(&h);
+    other_tenant(&h).await;
     let mut elsewhere = uap("attrs", "other");
     elsewhere["spec"]["name"] = json!("attrs-on-other");
     h.apply("userattributeprofiles", elsewhere).await;
@@ -623,14 +628,7 @@ async fn resetting_custom_text_with_server_side_apply_is_accepted() {
 async fn a_waiting_profile_moves_to_another_tenant() {
     let h = Harness::start_with("r29-move-tenant", common::all_scopes()).await;
     let (uaps, ssps) = apis(&h);
-    let url = h.emulator.tenant_url(&h.domain).expect("url");
-    h.apply(
-        "auth0tenants",
-        json!({"apiVersion": "auth0.operators.dev/v1alpha1", "kind": "Auth0Tenant",
-               "metadata": {"name": "other"},
-               "spec": {"domain": h.domain, "credentialsSecretRef": {"name": "creds"}, "endpoint": {"url": url}}}),
-    )
-    .await;
+    other_tenant(&h).await;
     h.apply("selfserviceprofiles", ssp("portal", json!({"name": "attrs"})))
         .await;
     wait_object(&ssps, "portal", "ReferenceNotReady", |o| {

@@ -1233,26 +1233,11 @@ mod tests {
             "user_attributes": {"given_name": {"label": "Given", "description": "First name",
                                 "auth0_mapping": "given_name", "profile_required": false}}});
         let inputs = Inputs {
-            deleting: false,
-            paused: false,
-            force_orphan: false,
-            management: ManagementPolicy::Manage,
-            deletion: DeletionPolicy::Delete,
             claim: Claim::External("uap_1cu7Zs1Dfru5Qc9mZea7nm".into()),
-            pending: None,
-            owned_by_other: None,
-            tenant_changed: None,
             name: "attrs",
-            desired: &want,
             normalize: UserAttributeProfile::normalize,
             by_id: Some(ById::Found(remote)),
-            generation: Some(1),
-            stuck: None,
-            named: BTreeMap::new(),
-            checked_recently: false,
-            observed_generation: None,
-            bound: None,
-            external_id: None,
+            ..inputs(&want)
         };
         match plan(&inputs) {
             Step::Converge { patch, .. } => assert_eq!(patch, None),
